@@ -1,0 +1,165 @@
+package cache
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+)
+
+// Output is one named output digest of a step or an item.
+type Output struct {
+	Name   string
+	Digest Digest
+}
+
+// ActionResult is what the action cache remembers for a step key.
+type ActionResult struct {
+	Outputs []Output // sorted by name
+}
+
+// Get returns the named output, or false.
+func (r *ActionResult) Get(name string) (Digest, bool) {
+	for _, o := range r.Outputs {
+		if o.Name == name {
+			return o.Digest, true
+		}
+	}
+	return Digest{}, false
+}
+
+// MissError is a cache miss, with the reason when the entry existed but could
+// not be used.
+type MissError struct {
+	Key    Digest
+	Reason string // empty when there simply is no entry
+}
+
+func (e *MissError) Error() string {
+	if e.Reason == "" {
+		return fmt.Sprintf("no cache entry for %s", e.Key.Short())
+	}
+	return fmt.Sprintf("cache entry %s unusable: %s", e.Key.Short(), e.Reason)
+}
+
+// entry namespaces: the action cache and the item memo share a format.
+const (
+	nsAction = "ac"
+	nsMemo   = "memo"
+)
+
+func (s *Store) entryPath(ns string, key Digest) string {
+	h := key.Hex()
+	return filepath.Join(s.dir, ns, h[:2], h)
+}
+
+// encodeEntry writes "dsbuild <ns> v1", the key, one "output <name> <digest>"
+// line per output, and a final "check <digest>" of the lines before it.
+func encodeEntry(ns string, key Digest, outs []Output) ([]byte, error) {
+	sorted := append([]Output(nil), outs...)
+	sort.Slice(sorted, func(i, j int) bool { return sorted[i].Name < sorted[j].Name })
+	var b bytes.Buffer
+	fmt.Fprintf(&b, "dsbuild %s v1\nkey %s\n", ns, key)
+	for i, o := range sorted {
+		if o.Name == "" || strings.ContainsAny(o.Name, " \n") {
+			return nil, fmt.Errorf("output name %q: must be non-empty without spaces", o.Name)
+		}
+		if i > 0 && sorted[i-1].Name == o.Name {
+			return nil, fmt.Errorf("duplicate output %q", o.Name)
+		}
+		fmt.Fprintf(&b, "output %s %s\n", o.Name, o.Digest)
+	}
+	fmt.Fprintf(&b, "check %s\n", Sum(b.Bytes()))
+	return b.Bytes(), nil
+}
+
+func decodeEntry(ns string, key Digest, data []byte) ([]Output, error) {
+	i := bytes.LastIndex(data, []byte("check "))
+	if i < 0 || !bytes.HasSuffix(data, []byte("\n")) {
+		return nil, errors.New("truncated")
+	}
+	want, err := ParseDigest(strings.TrimSpace(string(data[i+len("check "):])))
+	if err != nil {
+		return nil, err
+	}
+	if Sum(data[:i]) != want {
+		return nil, errors.New("checksum mismatch")
+	}
+	lines := strings.Split(strings.TrimSuffix(string(data[:i]), "\n"), "\n")
+	if len(lines) < 2 || lines[0] != "dsbuild "+ns+" v1" || lines[1] != "key "+key.String() {
+		return nil, errors.New("wrong header or key")
+	}
+	var outs []Output
+	for _, l := range lines[2:] {
+		f := strings.Fields(l)
+		if len(f) != 3 || f[0] != "output" {
+			return nil, fmt.Errorf("malformed line %q", l)
+		}
+		d, err := ParseDigest(f[2])
+		if err != nil {
+			return nil, err
+		}
+		outs = append(outs, Output{f[1], d})
+	}
+	return outs, nil
+}
+
+func (s *Store) getEntry(ns string, key Digest) ([]Output, error) {
+	p := s.entryPath(ns, key)
+	data, err := os.ReadFile(p)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, &MissError{Key: key}
+	}
+	if err != nil {
+		return nil, fmt.Errorf("reading cache entry %s: %w", key.Short(), err)
+	}
+	outs, err := decodeEntry(ns, key, data)
+	if err != nil {
+		s.logf("cache: %s entry %s is corrupt (%v): removing it", ns, key.Short(), err)
+		os.Remove(p)
+		return nil, &MissError{Key: key, Reason: "corrupt entry: " + err.Error()}
+	}
+	return outs, nil
+}
+
+func (s *Store) putEntry(ns string, key Digest, outs []Output) error {
+	b, err := encodeEntry(ns, key, outs)
+	if err != nil {
+		return err
+	}
+	if err := writeFileAtomic(filepath.Join(s.dir, "tmp"), s.entryPath(ns, key), b, 0o644); err != nil {
+		return fmt.Errorf("writing cache entry %s: %w", key.Short(), err)
+	}
+	return nil
+}
+
+// GetAction looks up a step key. A miss is a *MissError.
+func (s *Store) GetAction(key Digest) (*ActionResult, error) {
+	outs, err := s.getEntry(nsAction, key)
+	if err != nil {
+		return nil, err
+	}
+	return &ActionResult{Outputs: outs}, nil
+}
+
+// PutAction records a step's outputs under its key. Callers store the
+// outputs' blobs first, so an entry never names something absent.
+func (s *Store) PutAction(key Digest, r *ActionResult) error {
+	return s.putEntry(nsAction, key, r.Outputs)
+}
+
+// GetMemo looks up an item key in the item memo. A miss is a *MissError.
+func (s *Store) GetMemo(key Digest) ([]Output, error) { return s.getEntry(nsMemo, key) }
+
+// PutMemo records the outputs computed for one item under its item key.
+func (s *Store) PutMemo(key Digest, outs []Output) error { return s.putEntry(nsMemo, key, outs) }
+
+// IsMiss reports whether err is a cache miss.
+func IsMiss(err error) bool {
+	var m *MissError
+	return errors.As(err, &m)
+}

@@ -1,0 +1,34 @@
+// Package cache is dsbuild's content-addressed store. It knows nothing of
+// datasets or recipes; it keeps bytes and the facts that name them.
+//
+// # What it stores
+//
+//   - Blobs, named by the SHA-256 of their uncompressed bytes. Compressible
+//     blobs are kept zstd-compressed (blobs/ab/<hex>.zst); already compressed
+//     media and small blobs are kept raw (blobs/ab/<hex>).
+//   - Trees: canonical, sorted directory listings (see [EncodeTree]), stored
+//     as blobs, whose entries name other blobs and trees (a Merkle tree).
+//   - The action cache: step key → named output digests (ac/).
+//   - The item memo: item key → named output digests (memo/), for steps that
+//     work item by item.
+//   - The stat cache: (path, size, mtime, inode, mode) → digest for source
+//     files, so that an unchanged source file is never hashed again.
+//   - Roots for garbage collection: tags, registered lockfiles and records
+//     of the last builds.
+//
+// # Guarantees
+//
+//   - Every write goes to a temporary file in the store's tmp/ directory
+//     and is renamed into place, so a killed process leaves at most stray
+//     temporary files, never a half-written blob or entry.
+//   - Every blob read re-hashes the bytes. A blob whose content does not
+//     match its name is reported through the store's log, removed, and
+//     surfaced as a [*CorruptError]: a miss with a reason, never a wrong
+//     result. Action and memo entries carry their own checksum.
+//   - Several processes may share one store: builds hold a shared lock,
+//     garbage collection an exclusive one.
+//
+// Blobs are not fsynced: a crash of the process cannot lose them, and a
+// crash of the machine can at worst leave a blob whose content does not
+// match its name, which the read path detects.
+package cache

@@ -1,0 +1,407 @@
+package cache
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"sync"
+	"sync/atomic"
+)
+
+// GCOptions says what garbage collection must keep besides the store's own
+// roots (tags and the last KeepBuilds build records).
+type GCOptions struct {
+	DryRun     bool
+	KeepBuilds int      // build records to keep; older ones are dropped
+	Roots      []Digest // trees to keep, e.g. the outputs named by lockfiles
+	Actions    []Digest // step keys whose action cache entries are kept
+}
+
+// GCReport says what a collection removed (or, in a dry run, would remove).
+type GCReport struct {
+	Blobs, KeptBlobs     int
+	Bytes, KeptBytes     int64
+	Actions, KeptActions int
+	Memos, KeptMemos     int
+	Builds               int // build records dropped
+	TempFiles            int // leftovers of killed builds
+}
+
+// storedBlob is one blob file found in the store.
+type storedBlob struct {
+	d    Digest
+	path string
+	size int64
+}
+
+func (s *Store) listBlobs() ([]storedBlob, []string, error) {
+	var out []storedBlob
+	var strays []string
+	root := filepath.Join(s.dir, "blobs")
+	shards, err := os.ReadDir(root)
+	if err != nil {
+		return nil, nil, err
+	}
+	for _, sh := range shards {
+		ents, err := os.ReadDir(filepath.Join(root, sh.Name()))
+		if err != nil {
+			strays = append(strays, filepath.Join(root, sh.Name()))
+			continue
+		}
+		for _, e := range ents {
+			p := filepath.Join(root, sh.Name(), e.Name())
+			d, err := ParseDigest(strings.TrimSuffix(e.Name(), ".zst"))
+			if err != nil || !strings.HasPrefix(d.Hex(), sh.Name()) {
+				strays = append(strays, p)
+				continue
+			}
+			info, err := e.Info()
+			if err != nil {
+				continue
+			}
+			out = append(out, storedBlob{d, p, info.Size()})
+		}
+	}
+	return out, strays, nil
+}
+
+func listEntries(dir string) ([]storedBlob, error) {
+	var out []storedBlob
+	shards, err := os.ReadDir(dir)
+	if err != nil {
+		return nil, err
+	}
+	for _, sh := range shards {
+		ents, _ := os.ReadDir(filepath.Join(dir, sh.Name()))
+		for _, e := range ents {
+			p := filepath.Join(dir, sh.Name(), e.Name())
+			d, err := ParseDigest(e.Name())
+			if err != nil {
+				out = append(out, storedBlob{path: p})
+				continue
+			}
+			out = append(out, storedBlob{d: d, path: p})
+		}
+	}
+	return out, nil
+}
+
+// mark adds d and, if it is a tree, everything below it to live.
+func (s *Store) mark(d Digest, live map[Digest]bool) {
+	if live[d] {
+		return
+	}
+	live[d] = true
+	b, err := s.ReadBlob(d)
+	if err != nil || !bytes.HasPrefix(b, []byte(treeHeader)) {
+		return
+	}
+	entries, err := DecodeTree(b)
+	if err != nil {
+		return
+	}
+	for _, e := range entries {
+		if e.Kind == Dir {
+			s.mark(e.Digest, live)
+		} else {
+			live[e.Digest] = true
+		}
+	}
+}
+
+// GC removes everything no root reaches: blobs, action cache entries not
+// named by a kept build or a root, memo entries whose outputs are gone,
+// build records beyond the last KeepBuilds, and temporary files. It takes
+// the store's exclusive lock, waiting for running builds to finish.
+func (s *Store) GC(ctx context.Context, opt GCOptions) (GCReport, error) {
+	var rep GCReport
+	unlock, err := s.LockExclusive()
+	if err != nil {
+		return rep, err
+	}
+	defer unlock()
+
+	roots := append([]Digest(nil), opt.Roots...)
+	keepActions := map[Digest]bool{}
+	for _, a := range opt.Actions {
+		keepActions[a] = true
+	}
+	seqs, err := s.buildSeqs()
+	if err != nil {
+		return rep, err
+	}
+	for i, n := range seqs {
+		p := filepath.Join(s.dir, "builds", fmt.Sprintf("%010d", n))
+		if i < len(seqs)-opt.KeepBuilds {
+			rep.Builds++
+			if !opt.DryRun {
+				os.Remove(p)
+			}
+			continue
+		}
+		r, err := readBuildRecord(p)
+		if err != nil {
+			return rep, err
+		}
+		roots = append(roots, r.Roots...)
+		for _, a := range r.Actions {
+			keepActions[a] = true
+		}
+	}
+	tags, err := s.tagRoots()
+	if err != nil {
+		return rep, err
+	}
+	roots = append(roots, tags...)
+
+	live := map[Digest]bool{}
+	acs, err := listEntries(filepath.Join(s.dir, nsAction))
+	if err != nil {
+		return rep, err
+	}
+	for _, e := range acs {
+		if !keepActions[e.d] {
+			continue
+		}
+		if outs, err := s.getEntry(nsAction, e.d); err == nil {
+			for _, o := range outs {
+				roots = append(roots, o.Digest)
+			}
+		}
+	}
+	for _, r := range roots {
+		if err := ctx.Err(); err != nil {
+			return rep, err
+		}
+		s.mark(r, live)
+	}
+
+	for _, e := range acs {
+		if keepActions[e.d] && !e.d.IsZero() {
+			rep.KeptActions++
+			continue
+		}
+		rep.Actions++
+		if !opt.DryRun {
+			os.Remove(e.path)
+		}
+	}
+	memos, err := listEntries(filepath.Join(s.dir, nsMemo))
+	if err != nil {
+		return rep, err
+	}
+	for _, e := range memos {
+		keep := false
+		if !e.d.IsZero() {
+			if outs, err := s.getEntry(nsMemo, e.d); err == nil {
+				keep = true
+				for _, o := range outs {
+					keep = keep && live[o.Digest]
+				}
+			}
+		}
+		if keep {
+			rep.KeptMemos++
+			continue
+		}
+		rep.Memos++
+		if !opt.DryRun {
+			os.Remove(e.path)
+		}
+	}
+	blobs, strays, err := s.listBlobs()
+	if err != nil {
+		return rep, err
+	}
+	for _, b := range blobs {
+		if live[b.d] {
+			rep.KeptBlobs++
+			rep.KeptBytes += b.size
+			continue
+		}
+		rep.Blobs++
+		rep.Bytes += b.size
+		if !opt.DryRun {
+			os.Remove(b.path)
+		}
+	}
+	tmps, _ := os.ReadDir(filepath.Join(s.dir, "tmp"))
+	rep.TempFiles = len(tmps) + len(strays)
+	if !opt.DryRun {
+		for _, t := range tmps {
+			RemoveAll(filepath.Join(s.dir, "tmp", t.Name()))
+		}
+		for _, p := range strays {
+			RemoveAll(p)
+		}
+		if err := s.pruneStatCaches(live); err != nil {
+			return rep, err
+		}
+	}
+	return rep, nil
+}
+
+// pruneStatCaches drops stat cache entries whose blobs were collected.
+func (s *Store) pruneStatCaches(live map[Digest]bool) error {
+	dir := filepath.Join(s.dir, "stat")
+	ents, err := os.ReadDir(dir)
+	if err != nil {
+		return err
+	}
+	for _, e := range ents {
+		c := &StatCache{path: filepath.Join(dir, e.Name()), entries: map[string]statEntry{}}
+		data, err := os.ReadFile(c.path)
+		if err != nil || c.parse(data) != nil {
+			os.Remove(c.path)
+			continue
+		}
+		if err := c.Save(s, func(rel string) bool { return live[c.entries[rel].digest] }); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// CheckReport is the result of verifying the whole store.
+type CheckReport struct {
+	Blobs     int
+	Bytes     int64
+	Actions   int
+	Memos     int
+	TempFiles int      // leftovers of killed builds: harmless, removed by gc
+	Problems  []string // each names the object and what is wrong
+}
+
+// Check re-hashes every blob, parses every tree and cache entry and checks
+// that everything they name is present. With repair, corrupt objects are
+// removed (their producers rebuild them); without it, they are only
+// reported.
+func (s *Store) Check(ctx context.Context, repair bool) (CheckReport, error) {
+	var rep CheckReport
+	unlock, err := s.LockShared()
+	if err != nil {
+		return rep, err
+	}
+	defer unlock()
+	blobs, strays, err := s.listBlobs()
+	if err != nil {
+		return rep, err
+	}
+	for _, p := range strays {
+		rep.Problems = append(rep.Problems, fmt.Sprintf("%s: not a blob name", p))
+	}
+	var mu sync.Mutex
+	problem := func(format string, args ...any) {
+		mu.Lock()
+		rep.Problems = append(rep.Problems, fmt.Sprintf(format, args...))
+		mu.Unlock()
+	}
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	var trees []Digest
+	quiet := &Store{dir: s.dir, logf: func(string, ...any) {}}
+	for w := 0; w < runtime.NumCPU(); w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				i := int(next.Add(1) - 1)
+				if i >= len(blobs) || ctx.Err() != nil {
+					return
+				}
+				b := blobs[i]
+				data, err := quiet.readBlobNoRemove(b.d, b.path)
+				if err != nil {
+					problem("blob %s: %v", b.d, err)
+					if repair {
+						os.Remove(b.path)
+					}
+					continue
+				}
+				if bytes.HasPrefix(data, []byte(treeHeader)) {
+					mu.Lock()
+					trees = append(trees, b.d)
+					mu.Unlock()
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	if err := ctx.Err(); err != nil {
+		return rep, err
+	}
+	rep.Blobs = len(blobs)
+	for _, b := range blobs {
+		rep.Bytes += b.size
+	}
+	for _, t := range trees {
+		entries, err := quiet.ReadTree(t)
+		if err != nil {
+			problem("tree %s: %v", t, err)
+			continue
+		}
+		for _, e := range entries {
+			if !quiet.Has(e.Digest) {
+				problem("tree %s: entry %q names %s, which is missing", t, e.Name, e.Digest.Short())
+			}
+		}
+	}
+	for _, ns := range []string{nsAction, nsMemo} {
+		ents, err := listEntries(filepath.Join(s.dir, ns))
+		if err != nil {
+			return rep, err
+		}
+		for _, e := range ents {
+			if ns == nsAction {
+				rep.Actions++
+			} else {
+				rep.Memos++
+			}
+			if e.d.IsZero() {
+				problem("%s: not an entry name", e.path)
+				continue
+			}
+			data, err := os.ReadFile(e.path)
+			if err == nil {
+				var outs []Output
+				outs, err = decodeEntry(ns, e.d, data)
+				for _, o := range outs {
+					if !quiet.Has(o.Digest) {
+						problem("%s entry %s: output %s names %s, which is missing", ns, e.d.Short(), o.Name, o.Digest.Short())
+					}
+				}
+			}
+			if err != nil {
+				problem("%s entry %s: %v", ns, e.d.Short(), err)
+				if repair {
+					os.Remove(e.path)
+				}
+			}
+		}
+	}
+	tmps, _ := os.ReadDir(filepath.Join(s.dir, "tmp"))
+	rep.TempFiles = len(tmps)
+	return rep, nil
+}
+
+// readBlobNoRemove re-hashes a blob without the read path's removal.
+func (s *Store) readBlobNoRemove(d Digest, p string) ([]byte, error) {
+	raw, err := os.ReadFile(p)
+	if err != nil {
+		return nil, err
+	}
+	data := raw
+	if strings.HasSuffix(p, ".zst") {
+		if data, err = zstdDecoder().DecodeAll(raw, nil); err != nil {
+			return nil, fmt.Errorf("zstd: %w", err)
+		}
+	}
+	if got := Sum(data); got != d {
+		return nil, fmt.Errorf("content hashes to %s", got.Short())
+	}
+	return data, nil
+}

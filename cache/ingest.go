@@ -1,0 +1,382 @@
+package cache
+
+import (
+	"context"
+	"crypto/sha256"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path"
+	"path/filepath"
+	"runtime"
+	"sort"
+	"sync"
+	"sync/atomic"
+)
+
+// IngestOptions controls how a directory on disk becomes a tree.
+type IngestOptions struct {
+	// Keep, if not nil, decides which paths are part of the tree. rel is
+	// slash-separated and relative to the root. For a directory, returning
+	// false prunes it; for a file, it drops the file.
+	Keep func(rel string, isDir bool) bool
+	// KeepEmptyDirs keeps directories that end up with no entries.
+	KeepEmptyDirs bool
+	// StatCache, if not nil, is consulted before hashing each file and
+	// updated afterwards.
+	StatCache *StatCache
+	// HashOnly computes digests without writing blobs (for planning).
+	HashOnly bool
+	// Workers bounds the files hashed at once; 0 means one per CPU.
+	Workers int
+	// Progress, if not nil, is called as files are done.
+	Progress func(done, total int64)
+}
+
+// IngestStats says what an ingest did.
+type IngestStats struct {
+	Files  int   // files in the tree
+	Bytes  int64 // their total size
+	Hashed int   // files actually read (stat cache misses)
+}
+
+type walkedFile struct {
+	rel  string
+	abs  string
+	info fs.FileInfo
+}
+
+// PutDir turns the directory root into a tree, storing every file (unless
+// HashOnly) and returning the root digest. Symbolic links are followed; a
+// link cycle is an error naming the path.
+func (s *Store) PutDir(ctx context.Context, root string, opt IngestOptions) (Digest, IngestStats, error) {
+	var st IngestStats
+	fi, err := os.Stat(root)
+	if err != nil {
+		return Digest{}, st, err
+	}
+	if !fi.IsDir() {
+		return Digest{}, st, fmt.Errorf("%s is not a directory", root)
+	}
+	var files []walkedFile
+	var dirs []string // every kept directory, rel, "" for root
+	if err := walkDir(root, "", opt.Keep, &files, &dirs, []fs.FileInfo{fi}); err != nil {
+		return Digest{}, st, err
+	}
+	digests := make([]Digest, len(files))
+	if err := s.hashFiles(ctx, files, digests, opt, &st); err != nil {
+		return Digest{}, st, err
+	}
+	st.Files = len(files)
+	for _, f := range files {
+		st.Bytes += f.info.Size()
+	}
+	d, err := s.buildTree(files, digests, dirs, opt)
+	return d, st, err
+}
+
+func walkDir(abs, rel string, keep func(string, bool) bool, files *[]walkedFile, dirs *[]string, stack []fs.FileInfo) error {
+	*dirs = append(*dirs, rel)
+	ents, err := os.ReadDir(abs)
+	if err != nil {
+		return err
+	}
+	for _, e := range ents {
+		name := e.Name()
+		if err := ValidName(name); err != nil {
+			return fmt.Errorf("%s: %w", filepath.Join(abs, name), err)
+		}
+		childAbs := filepath.Join(abs, name)
+		childRel := name
+		if rel != "" {
+			childRel = rel + "/" + name
+		}
+		info, err := e.Info()
+		if err != nil {
+			return err
+		}
+		if info.Mode()&fs.ModeSymlink != 0 {
+			info, err = os.Stat(childAbs)
+			if err != nil {
+				return fmt.Errorf("following symbolic link %s: %w", childAbs, err)
+			}
+		}
+		switch {
+		case info.IsDir():
+			for _, up := range stack {
+				if os.SameFile(up, info) {
+					return fmt.Errorf("%s: symbolic link loop (it leads back to a parent directory)", childAbs)
+				}
+			}
+			if keep != nil && !keep(childRel, true) {
+				continue
+			}
+			if err := walkDir(childAbs, childRel, keep, files, dirs, append(stack, info)); err != nil {
+				return err
+			}
+		case info.Mode().IsRegular():
+			if keep != nil && !keep(childRel, false) {
+				continue
+			}
+			*files = append(*files, walkedFile{rel: childRel, abs: childAbs, info: info})
+		default:
+			return fmt.Errorf("%s: %s files cannot be stored; only regular files, directories and links to them", childAbs, info.Mode().Type())
+		}
+	}
+	return nil
+}
+
+func (s *Store) hashFiles(ctx context.Context, files []walkedFile, out []Digest, opt IngestOptions, st *IngestStats) error {
+	workers := opt.Workers
+	if workers <= 0 {
+		workers = runtime.NumCPU()
+	}
+	var next, done, hashed atomic.Int64
+	total := int64(len(files))
+	var wg sync.WaitGroup
+	var firstErr error
+	var errOnce sync.Once
+	fail := func(err error) { errOnce.Do(func() { firstErr = err }) }
+	for w := 0; w < workers; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				i := next.Add(1) - 1
+				if i >= total || ctx.Err() != nil {
+					return
+				}
+				f := files[i]
+				d, ok := opt.StatCache.lookup(f.rel, f.info)
+				if ok && (opt.HashOnly || s.Has(d)) {
+					out[i] = d
+				} else {
+					var err error
+					if opt.HashOnly {
+						d, err = hashFile(f.abs)
+					} else {
+						d, _, err = s.PutFile(f.abs)
+					}
+					if err != nil {
+						fail(fmt.Errorf("hashing %s: %w", f.abs, err))
+						return
+					}
+					hashed.Add(1)
+					out[i] = d
+					opt.StatCache.record(f.rel, f.info, d)
+				}
+				n := done.Add(1)
+				if opt.Progress != nil {
+					opt.Progress(n, total)
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	st.Hashed = int(hashed.Load())
+	if firstErr != nil {
+		return firstErr
+	}
+	return ctx.Err()
+}
+
+func hashFile(p string) (Digest, error) {
+	f, err := os.Open(p)
+	if err != nil {
+		return Digest{}, err
+	}
+	defer f.Close()
+	h := sha256.New()
+	bp := bufPool.Get().(*[]byte)
+	defer bufPool.Put(bp)
+	if _, err := io.CopyBuffer(h, f, *bp); err != nil {
+		return Digest{}, err
+	}
+	var d Digest
+	h.Sum(d[:0])
+	return d, nil
+}
+
+// buildTree assembles the Merkle tree bottom-up from the hashed files.
+func (s *Store) buildTree(files []walkedFile, digests []Digest, dirs []string, opt IngestOptions) (Digest, error) {
+	type node struct {
+		entries []TreeEntry
+		size    int64
+	}
+	nodes := make(map[string]*node, len(dirs))
+	for _, d := range dirs {
+		nodes[d] = &node{}
+	}
+	for i, f := range files {
+		kind := File
+		if f.info.Mode()&0o111 != 0 {
+			kind = Exec
+		}
+		parent := path.Dir(f.rel)
+		if parent == "." {
+			parent = ""
+		}
+		n := nodes[parent]
+		n.entries = append(n.entries, TreeEntry{Name: path.Base(f.rel), Kind: kind, Digest: digests[i], Size: f.info.Size()})
+		n.size += f.info.Size()
+	}
+	// Deepest directories first, so children are done before parents.
+	order := append([]string(nil), dirs...)
+	sort.Slice(order, func(i, j int) bool {
+		di, dj := depth(order[i]), depth(order[j])
+		if di != dj {
+			return di > dj
+		}
+		return order[i] < order[j]
+	})
+	var root Digest
+	for _, dir := range order {
+		n := nodes[dir]
+		if dir != "" && len(n.entries) == 0 && !opt.KeepEmptyDirs {
+			continue
+		}
+		b, err := EncodeTree(n.entries)
+		if err != nil {
+			return Digest{}, err
+		}
+		var d Digest
+		if opt.HashOnly {
+			d = Sum(b)
+		} else if d, err = s.PutBytes(b); err != nil {
+			return Digest{}, err
+		}
+		if dir == "" {
+			root = d
+			continue
+		}
+		parent := path.Dir(dir)
+		if parent == "." {
+			parent = ""
+		}
+		p := nodes[parent]
+		p.entries = append(p.entries, TreeEntry{Name: path.Base(dir), Kind: Dir, Digest: d, Size: n.size})
+		p.size += n.size
+	}
+	return root, nil
+}
+
+func depth(rel string) int {
+	if rel == "" {
+		return 0
+	}
+	n := 1
+	for i := 0; i < len(rel); i++ {
+		if rel[i] == '/' {
+			n++
+		}
+	}
+	return n
+}
+
+// Materialize writes tree d into dest (which must not exist or be empty).
+// With readOnly, files are 0444 (0555 if executable) and directories 0555.
+// Every blob is re-hashed as it is copied; a corrupt blob aborts with a
+// *CorruptError.
+func (s *Store) Materialize(ctx context.Context, d Digest, dest string, readOnly bool) error {
+	type job struct {
+		path string
+		e    TreeEntry
+	}
+	var jobs []job
+	var dirsMade []string
+	if err := os.MkdirAll(dest, 0o755); err != nil {
+		return err
+	}
+	dirsMade = append(dirsMade, dest)
+	err := s.WalkTree(d, func(p string, e TreeEntry) error {
+		target := filepath.Join(dest, filepath.FromSlash(p))
+		if e.Kind == Dir {
+			dirsMade = append(dirsMade, target)
+			return os.Mkdir(target, 0o755)
+		}
+		jobs = append(jobs, job{target, e})
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	var firstErr error
+	var mu sync.Mutex
+	for w := 0; w < runtime.NumCPU(); w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				i := int(next.Add(1) - 1)
+				if i >= len(jobs) || ctx.Err() != nil {
+					return
+				}
+				if err := s.writeFile(jobs[i].path, jobs[i].e, readOnly); err != nil {
+					mu.Lock()
+					if firstErr == nil {
+						firstErr = err
+					}
+					mu.Unlock()
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	if firstErr != nil {
+		return firstErr
+	}
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if readOnly {
+		for i := len(dirsMade) - 1; i >= 0; i-- {
+			if err := os.Chmod(dirsMade[i], 0o555); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+func (s *Store) writeFile(target string, e TreeEntry, readOnly bool) error {
+	perm := os.FileMode(0o644)
+	if e.Kind == Exec {
+		perm = 0o755
+	}
+	f, err := os.OpenFile(target, os.O_WRONLY|os.O_CREATE|os.O_EXCL, perm)
+	if err != nil {
+		return err
+	}
+	if _, err := s.CopyBlob(f, e.Digest); err != nil {
+		f.Close()
+		os.Remove(target)
+		return err
+	}
+	if err := f.Close(); err != nil {
+		return err
+	}
+	if readOnly {
+		return os.Chmod(target, perm&^0o222)
+	}
+	return nil
+}
+
+// RemoveAll removes dir even where Materialize made it read-only.
+func RemoveAll(dir string) error {
+	err := os.RemoveAll(dir)
+	if err == nil || errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
+	filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+		if err == nil && d.IsDir() {
+			os.Chmod(p, 0o755)
+		}
+		return nil
+	})
+	return os.RemoveAll(dir)
+}

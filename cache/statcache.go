@@ -1,0 +1,165 @@
+package cache
+
+import (
+	"bufio"
+	"bytes"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+)
+
+// StatCache remembers the digest of each source file under one root
+// directory together with the file's identity (size, mtime, inode, mode), so
+// that an unchanged file is never read again. A nil *StatCache is valid and
+// remembers nothing.
+//
+// A file modified within the same timestamp tick as it was hashed could
+// look unchanged; as git does with "racily clean" entries, files whose mtime
+// is within racyWindow of the moment the cache is saved are not remembered.
+type StatCache struct {
+	path    string
+	mu      sync.Mutex
+	entries map[string]statEntry
+	dirty   bool
+}
+
+const racyWindow = 2 * time.Second
+
+type statEntry struct {
+	id     fileID
+	digest Digest
+}
+
+// fileID is what must be equal for a file to count as unchanged.
+type fileID struct {
+	size  int64
+	mtime int64
+	ino   uint64
+	ctime int64
+	mode  uint32
+}
+
+func (c *StatCache) lookup(rel string, fi fs.FileInfo) (Digest, bool) {
+	if c == nil {
+		return Digest{}, false
+	}
+	c.mu.Lock()
+	e, ok := c.entries[rel]
+	c.mu.Unlock()
+	if !ok || e.id != identify(fi) {
+		return Digest{}, false
+	}
+	return e.digest, true
+}
+
+func (c *StatCache) record(rel string, fi fs.FileInfo, d Digest) {
+	if c == nil {
+		return
+	}
+	c.mu.Lock()
+	c.entries[rel] = statEntry{identify(fi), d}
+	c.dirty = true
+	c.mu.Unlock()
+}
+
+// OpenStatCache loads the stat cache of the source directory root.
+func (s *Store) OpenStatCache(root string) (*StatCache, error) {
+	abs, err := filepath.Abs(root)
+	if err != nil {
+		return nil, err
+	}
+	c := &StatCache{
+		path:    filepath.Join(s.dir, "stat", Sum([]byte(abs)).Hex()[:32]),
+		entries: map[string]statEntry{},
+	}
+	data, err := os.ReadFile(c.path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return c, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	if err := c.parse(data); err != nil {
+		// A damaged stat cache only costs re-hashing.
+		s.logf("cache: ignoring stat cache %s: %v", c.path, err)
+		c.entries = map[string]statEntry{}
+	}
+	return c, nil
+}
+
+const statHeader = "dsbuild stat v1"
+
+func (c *StatCache) parse(data []byte) error {
+	sc := bufio.NewScanner(bytes.NewReader(data))
+	sc.Buffer(make([]byte, 64<<10), 1<<20)
+	if !sc.Scan() || sc.Text() != statHeader {
+		return errors.New("bad header")
+	}
+	for sc.Scan() {
+		line := sc.Text()
+		// <hex> <size> <mtime> <ino> <ctime> <mode> <rel>
+		f := strings.SplitN(line, " ", 7)
+		if len(f) != 7 {
+			return fmt.Errorf("malformed line %q", line)
+		}
+		d, err := ParseDigest(f[0])
+		if err != nil {
+			return err
+		}
+		var id fileID
+		var e1, e2, e3, e4, e5 error
+		id.size, e1 = strconv.ParseInt(f[1], 10, 64)
+		id.mtime, e2 = strconv.ParseInt(f[2], 10, 64)
+		id.ino, e3 = strconv.ParseUint(f[3], 10, 64)
+		id.ctime, e4 = strconv.ParseInt(f[4], 10, 64)
+		mode, e5 := strconv.ParseUint(f[5], 8, 32)
+		if err := errors.Join(e1, e2, e3, e4, e5); err != nil {
+			return fmt.Errorf("malformed line %q: %w", line, err)
+		}
+		id.mode = uint32(mode)
+		c.entries[f[6]] = statEntry{id, d}
+	}
+	return sc.Err()
+}
+
+// Save writes the cache back if anything changed. Only the files seen in
+// this walk are kept, so deleted files do not accumulate.
+func (c *StatCache) Save(s *Store, seen func(rel string) bool) error {
+	if c == nil {
+		return nil
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	cutoff := time.Now().Add(-racyWindow).UnixNano()
+	keys := make([]string, 0, len(c.entries))
+	for k, e := range c.entries {
+		if seen != nil && !seen(k) {
+			c.dirty = true
+			continue
+		}
+		if e.id.mtime >= cutoff || e.id.ctime >= cutoff {
+			c.dirty = true
+			continue
+		}
+		keys = append(keys, k)
+	}
+	if !c.dirty {
+		return nil
+	}
+	sort.Strings(keys)
+	var b bytes.Buffer
+	b.WriteString(statHeader + "\n")
+	for _, k := range keys {
+		e := c.entries[k]
+		fmt.Fprintf(&b, "%s %d %d %d %d %o %s\n", e.digest.Hex(), e.id.size, e.id.mtime, e.id.ino, e.id.ctime, e.id.mode, k)
+	}
+	c.dirty = false
+	return writeFileAtomic(filepath.Join(s.dir, "tmp"), c.path, b.Bytes(), 0o644)
+}

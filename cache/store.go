@@ -1,0 +1,446 @@
+package cache
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+
+	"github.com/klauspost/compress/zstd"
+)
+
+// layoutVersion is written to <store>/VERSION; a store with another version
+// is refused rather than misread.
+const layoutVersion = "dsbuild store v1\n"
+
+// Store is a local content-addressed store rooted at a directory. It is safe
+// for concurrent use by several goroutines and several processes.
+type Store struct {
+	dir  string
+	logf func(format string, args ...any)
+}
+
+// DefaultDir is the store used when neither --cache nor DSBUILD_CACHE says
+// otherwise: <user cache dir>/dsbuild.
+func DefaultDir() (string, error) {
+	if d := os.Getenv("DSBUILD_CACHE"); d != "" {
+		return d, nil
+	}
+	base, err := os.UserCacheDir()
+	if err != nil {
+		return "", fmt.Errorf("finding the user cache directory (set DSBUILD_CACHE or --cache): %w", err)
+	}
+	return filepath.Join(base, "dsbuild"), nil
+}
+
+var storeDirs = []string{"blobs", "ac", "memo", "stat", "tmp", "roots", "builds", "tags"}
+
+// Open opens the store at dir, creating it if it does not exist. logf, if not
+// nil, receives warnings such as the reason for a cache miss on a corrupt
+// entry.
+func Open(dir string, logf func(format string, args ...any)) (*Store, error) {
+	abs, err := filepath.Abs(dir)
+	if err != nil {
+		return nil, fmt.Errorf("store %s: %w", dir, err)
+	}
+	for _, d := range storeDirs {
+		if err := os.MkdirAll(filepath.Join(abs, d), 0o755); err != nil {
+			return nil, fmt.Errorf("creating store %s: %w", abs, err)
+		}
+	}
+	vf := filepath.Join(abs, "VERSION")
+	switch b, err := os.ReadFile(vf); {
+	case errors.Is(err, fs.ErrNotExist):
+		if err := writeFileAtomic(filepath.Join(abs, "tmp"), vf, []byte(layoutVersion), 0o644); err != nil {
+			return nil, fmt.Errorf("creating store %s: %w", abs, err)
+		}
+	case err != nil:
+		return nil, fmt.Errorf("store %s: %w", abs, err)
+	case string(b) != layoutVersion:
+		return nil, fmt.Errorf("store %s has layout %q, this dsbuild reads %q: use another --cache directory", abs, strings.TrimSpace(string(b)), strings.TrimSpace(layoutVersion))
+	}
+	if logf == nil {
+		logf = func(string, ...any) {}
+	}
+	return &Store{dir: abs, logf: logf}, nil
+}
+
+// Dir returns the store's absolute directory.
+func (s *Store) Dir() string { return s.dir }
+
+// Logf reports a warning through the store's logger.
+func (s *Store) Logf(format string, args ...any) { s.logf(format, args...) }
+
+// TempDir creates a fresh directory under the store's tmp/, on the same
+// file system as the blobs. The caller removes it.
+func (s *Store) TempDir(pattern string) (string, error) {
+	return os.MkdirTemp(filepath.Join(s.dir, "tmp"), pattern)
+}
+
+func (s *Store) blobPath(d Digest, compressed bool) string {
+	h := d.Hex()
+	p := filepath.Join(s.dir, "blobs", h[:2], h)
+	if compressed {
+		p += ".zst"
+	}
+	return p
+}
+
+// CorruptError reports a stored object whose bytes do not match its name.
+// The object has been removed; rebuilding whatever produced it repairs the
+// store.
+type CorruptError struct {
+	Digest Digest
+	Path   string
+	Reason string
+}
+
+func (e *CorruptError) Error() string {
+	return fmt.Sprintf("store object %s is corrupt (%s); it was removed and will be rebuilt", e.Digest.Short(), e.Reason)
+}
+
+// NotFoundError reports a blob that is not in the store.
+type NotFoundError struct{ Digest Digest }
+
+func (e *NotFoundError) Error() string {
+	return fmt.Sprintf("blob %s is not in the store", e.Digest)
+}
+
+// IsCorrupt reports whether err is or wraps a *CorruptError.
+func IsCorrupt(err error) bool {
+	var c *CorruptError
+	return errors.As(err, &c)
+}
+
+// Has reports whether the blob d is stored, without reading it.
+func (s *Store) Has(d Digest) bool {
+	_, _, ok := s.stat(d)
+	return ok
+}
+
+func (s *Store) stat(d Digest) (path string, compressed bool, ok bool) {
+	p := s.blobPath(d, false)
+	if _, err := os.Lstat(p); err == nil {
+		return p, false, true
+	}
+	p = s.blobPath(d, true)
+	if _, err := os.Lstat(p); err == nil {
+		return p, true, true
+	}
+	return "", false, false
+}
+
+var (
+	encOnce sync.Once
+	encoder *zstd.Encoder
+	decOnce sync.Once
+	decoder *zstd.Decoder
+)
+
+// zstdEncoder is shared; EncodeAll is safe for concurrent use. CRCs are off
+// because SHA-256 already checks every byte.
+func zstdEncoder() *zstd.Encoder {
+	encOnce.Do(func() {
+		var err error
+		encoder, err = zstd.NewWriter(nil, zstd.WithEncoderLevel(zstd.SpeedFastest), zstd.WithEncoderCRC(false), zstd.WithEncoderConcurrency(1))
+		if err != nil {
+			panic(err) // only invalid options fail
+		}
+	})
+	return encoder
+}
+
+func zstdDecoder() *zstd.Decoder {
+	decOnce.Do(func() {
+		var err error
+		decoder, err = zstd.NewReader(nil, zstd.WithDecoderConcurrency(0), zstd.WithDecoderMaxMemory(8<<30))
+		if err != nil {
+			panic(err)
+		}
+	})
+	return decoder
+}
+
+// mediaMagic lists prefixes of formats that are already compressed.
+var mediaMagic = [][]byte{
+	{0xFF, 0xD8, 0xFF},             // JPEG
+	{0x89, 'P', 'N', 'G'},          // PNG
+	{'P', 'K', 0x03, 0x04},         // zip, safetensors-in-zip, npz
+	{0x1F, 0x8B},                   // gzip
+	{0x28, 0xB5, 0x2F, 0xFD},       // zstd
+	{'R', 'I', 'F', 'F'},           // WebP, WAV
+	{'B', 'Z', 'h'},                // bzip2
+	{0xFD, '7', 'z', 'X', 'Z', 0},  // xz
+	{'G', 'I', 'F', '8'},           // GIF
+	{0x00, 0x00, 0x00, 0x0C, 'j'},  // JPEG 2000
+	{0x1A, 0x45, 0xDF, 0xA3},       // Matroska/WebM
+	{0x00, 0x00, 0x00, 0x18, 'f'},  // MP4
+	{0x00, 0x00, 0x00, 0x20, 'f'},  // MP4
+	{0x00, 0x00, 0x00, 0x1C, 'f'},  // MP4
+	{'O', 'g', 'g', 'S'},           // Ogg
+	{'I', 'I', '*', 0x00, 0x10, 0}, // (rare) TIFF-wrapped JPEG
+}
+
+// sampleSize is how much of a blob decides whether it is worth compressing.
+const sampleSize = 64 << 10
+
+// minCompress is the size below which blobs are kept raw.
+const minCompress = 512
+
+// compressible reports whether a blob starting with sample is worth keeping
+// zstd-compressed: not known media, not tiny, and the sample shrinks by at
+// least a tenth.
+func compressible(sample []byte, total int64) bool {
+	if total < minCompress {
+		return false
+	}
+	for _, m := range mediaMagic {
+		if bytes.HasPrefix(sample, m) {
+			return false
+		}
+	}
+	out := zstdEncoder().EncodeAll(sample, make([]byte, 0, len(sample)))
+	return len(out) < len(sample)*9/10
+}
+
+// PutBytes stores data and returns its digest. Storing bytes that are already
+// present is cheap and leaves the existing blob.
+func (s *Store) PutBytes(data []byte) (Digest, error) {
+	d := Sum(data)
+	if s.Has(d) {
+		return d, nil
+	}
+	sample := data
+	if len(sample) > sampleSize {
+		sample = sample[:sampleSize]
+	}
+	body, comp := data, false
+	if compressible(sample, int64(len(data))) {
+		body, comp = zstdEncoder().EncodeAll(data, make([]byte, 0, len(data)/2)), true
+	}
+	if err := writeFileAtomic(filepath.Join(s.dir, "tmp"), s.blobPath(d, comp), body, 0o444); err != nil {
+		return d, fmt.Errorf("storing blob %s: %w", d.Short(), err)
+	}
+	return d, nil
+}
+
+// PutFile stores the file at path in one pass (hashing while writing) and
+// returns its digest and size.
+func (s *Store) PutFile(path string) (Digest, int64, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return Digest{}, 0, err
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		return Digest{}, 0, err
+	}
+	return s.PutReader(f, fi.Size())
+}
+
+var bufPool = sync.Pool{New: func() any { b := make([]byte, 1<<20); return &b }}
+
+// PutReader stores the bytes of r; size is a hint used to choose the
+// encoding (pass -1 when unknown).
+func (s *Store) PutReader(r io.Reader, size int64) (Digest, int64, error) {
+	bp := bufPool.Get().(*[]byte)
+	defer bufPool.Put(bp)
+	buf := *bp
+	n, err := io.ReadFull(r, buf[:sampleSize])
+	if err != nil && err != io.ErrUnexpectedEOF && err != io.EOF {
+		return Digest{}, 0, err
+	}
+	sample := buf[:n]
+	if n < sampleSize {
+		// Small blob: all of it is in memory.
+		d, err := s.PutBytes(sample)
+		return d, int64(n), err
+	}
+	if size < 0 {
+		size = sampleSize + 1
+	}
+	comp := compressible(sample, size)
+	tmp, err := os.CreateTemp(filepath.Join(s.dir, "tmp"), "blob-*")
+	if err != nil {
+		return Digest{}, 0, err
+	}
+	tmpName := tmp.Name()
+	ok := false
+	defer func() {
+		if !ok {
+			tmp.Close()
+			os.Remove(tmpName)
+		}
+	}()
+	h := sha256.New()
+	var w io.Writer = tmp
+	var zw *zstd.Encoder
+	if comp {
+		zw, err = zstd.NewWriter(tmp, zstd.WithEncoderLevel(zstd.SpeedFastest), zstd.WithEncoderCRC(false), zstd.WithEncoderConcurrency(1))
+		if err != nil {
+			return Digest{}, 0, err
+		}
+		w = zw
+	}
+	total := int64(0)
+	chunk := sample
+	for {
+		h.Write(chunk)
+		if _, err := w.Write(chunk); err != nil {
+			return Digest{}, 0, err
+		}
+		total += int64(len(chunk))
+		m, rerr := r.Read(buf[:cap(buf)])
+		if m == 0 && rerr == io.EOF {
+			break
+		}
+		if rerr != nil && rerr != io.EOF {
+			return Digest{}, 0, rerr
+		}
+		chunk = buf[:m]
+	}
+	if zw != nil {
+		if err := zw.Close(); err != nil {
+			return Digest{}, 0, err
+		}
+	}
+	var d Digest
+	h.Sum(d[:0])
+	if err := tmp.Chmod(0o444); err != nil {
+		return d, 0, err
+	}
+	if err := tmp.Close(); err != nil {
+		return d, 0, err
+	}
+	if s.Has(d) {
+		os.Remove(tmpName)
+		ok = true
+		return d, total, nil
+	}
+	dst := s.blobPath(d, comp)
+	if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
+		return d, 0, err
+	}
+	if err := os.Rename(tmpName, dst); err != nil {
+		return d, 0, err
+	}
+	ok = true
+	return d, total, nil
+}
+
+// ReadBlob returns the bytes of blob d after checking that they hash to d.
+func (s *Store) ReadBlob(d Digest) ([]byte, error) {
+	p, comp, ok := s.stat(d)
+	if !ok {
+		return nil, &NotFoundError{d}
+	}
+	raw, err := os.ReadFile(p)
+	if err != nil {
+		return nil, fmt.Errorf("reading blob %s: %w", d.Short(), err)
+	}
+	data := raw
+	if comp {
+		data, err = zstdDecoder().DecodeAll(raw, nil)
+		if err != nil {
+			return nil, s.corrupt(d, p, "zstd: "+err.Error())
+		}
+	}
+	if got := Sum(data); got != d {
+		return nil, s.corrupt(d, p, "content hashes to "+got.Short())
+	}
+	return data, nil
+}
+
+// CopyBlob writes blob d to w, checking its hash as it streams. On a
+// mismatch, the bytes already written are wrong and the error is a
+// *CorruptError: the caller must discard w's content.
+func (s *Store) CopyBlob(w io.Writer, d Digest) (int64, error) {
+	p, comp, ok := s.stat(d)
+	if !ok {
+		return 0, &NotFoundError{d}
+	}
+	f, err := os.Open(p)
+	if err != nil {
+		return 0, fmt.Errorf("reading blob %s: %w", d.Short(), err)
+	}
+	defer f.Close()
+	var r io.Reader = f
+	if comp {
+		zr, err := zstd.NewReader(f, zstd.WithDecoderConcurrency(1), zstd.WithDecoderMaxMemory(8<<30))
+		if err != nil {
+			return 0, s.corrupt(d, p, "zstd: "+err.Error())
+		}
+		defer zr.Close()
+		r = zr
+	}
+	h := sha256.New()
+	bp := bufPool.Get().(*[]byte)
+	defer bufPool.Put(bp)
+	n, err := io.CopyBuffer(io.MultiWriter(w, h), r, *bp)
+	if err != nil {
+		if comp {
+			return n, s.corrupt(d, p, "zstd: "+err.Error())
+		}
+		return n, fmt.Errorf("reading blob %s: %w", d.Short(), err)
+	}
+	var got Digest
+	h.Sum(got[:0])
+	if got != d {
+		return n, s.corrupt(d, p, "content hashes to "+got.Short())
+	}
+	return n, nil
+}
+
+// corrupt logs, removes the bad object and returns the error describing it.
+func (s *Store) corrupt(d Digest, path, reason string) error {
+	s.logf("cache: %s is corrupt (%s): removing it; whatever produced it will be rebuilt", d, reason)
+	if err := os.Remove(path); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		s.logf("cache: could not remove corrupt blob %s: %v", path, err)
+	}
+	return &CorruptError{Digest: d, Path: path, Reason: reason}
+}
+
+// writeFileAtomic writes data to a temporary file in tmpDir and renames it to
+// path, so that readers see either the old file or the whole new one.
+func writeFileAtomic(tmpDir, path string, data []byte, perm os.FileMode) error {
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return err
+	}
+	f, err := os.CreateTemp(tmpDir, "w-*")
+	if err != nil {
+		return err
+	}
+	name := f.Name()
+	if _, err := f.Write(data); err != nil {
+		f.Close()
+		os.Remove(name)
+		return err
+	}
+	if err := f.Chmod(perm); err != nil {
+		f.Close()
+		os.Remove(name)
+		return err
+	}
+	if err := f.Close(); err != nil {
+		os.Remove(name)
+		return err
+	}
+	if err := os.Rename(name, path); err != nil {
+		os.Remove(name)
+		return err
+	}
+	return nil
+}
+
+// WriteFileAtomic writes data to path (outside the store, e.g. a lockfile)
+// through a temporary file in the same directory and a rename.
+func WriteFileAtomic(path string, data []byte, perm os.FileMode) error {
+	return writeFileAtomic(filepath.Dir(path), path, data, perm)
+}

@@ -1,0 +1,86 @@
+package main
+
+import (
+	"fmt"
+	"path/filepath"
+
+	"github.com/spf13/cobra"
+
+	"dsbuild/engine"
+)
+
+func newBuildCmd(g *globalFlags) *cobra.Command {
+	rf := &recipeFlags{}
+	var jobs int
+	var keepGoing bool
+	cmd := &cobra.Command{
+		Use:   "build [RECIPE] [TARGET...]",
+		Short: "Build a recipe, running only the steps whose inputs changed",
+		Long: `Build runs the steps of the recipe in RECIPE (a directory of *.hcl files,
+default ".") or, given TARGETs (kind.name), those steps and what they depend on.
+
+A step whose key (its kind, parameters and input digests) is in the store is
+not run again. Results are committed to the store only when a step succeeds,
+and dsbuild.lock in the recipe directory records every step's key, outputs
+and key preimage. The build stops starting new steps after the first failure
+(steps already running finish); --keep-going builds everything that does
+not depend on the failure.`,
+		Example: `  dsbuild build recipes/hello
+  dsbuild build recipes/hello exec.count
+  dsbuild build -j 4 --keep-going -var rounds=3 recipes/person`,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			dir, names := splitRecipeArgs(args)
+			r, err := loadRecipe(dir, rf)
+			if err != nil {
+				return err
+			}
+			targets, err := resolveTargets(r, names)
+			if err != nil {
+				return err
+			}
+			lock, err := engine.ReadLockfile(r.Dir)
+			if err != nil {
+				return err
+			}
+			rep := newReporter(g, "build")
+			defer rep.Close()
+			store, err := g.openStore(func(f string, a ...any) { rep.Warn(fmt.Sprintf(f, a...)) })
+			if err != nil {
+				return err
+			}
+			br, err := engine.Build(cmd.Context(), r, engine.BuildOptions{
+				Store: store, Jobs: jobs, KeepGoing: keepGoing, Targets: targets, Reporter: rep, Lock: lock,
+			})
+			if err != nil {
+				return err
+			}
+			engine.UpdateLockfile(lock, r, br)
+			if err := lock.Write(r.Dir); err != nil {
+				return err
+			}
+			if err := engine.RecordBuild(store, filepath.Join(r.Dir, engine.LockfileName), br); err != nil {
+				rep.Warn(fmt.Sprintf("could not record the build for gc: %v", err))
+			}
+			rep.Summary(br)
+			return buildExit(br)
+		},
+	}
+	rf.register(cmd)
+	cmd.Flags().IntVarP(&jobs, "jobs", "j", defaultJobs(), "steps to run at once")
+	cmd.Flags().BoolVarP(&keepGoing, "keep-going", "k", false, "after a failure, go on with the steps that do not depend on it")
+	return cmd
+}
+
+// buildExit maps a build's outcome to the documented exit codes.
+func buildExit(br *engine.BuildResult) error {
+	c := br.Counts
+	switch {
+	case c[engine.Failed] > 0:
+		return &exitCodeError{code: exitError, err: fmt.Errorf("%d step(s) failed", c[engine.Failed])}
+	case c[engine.Skipped] > 0 && c[engine.Waiting] == 0:
+		return &exitCodeError{code: exitError, err: fmt.Errorf("%d step(s) did not run", c[engine.Skipped])}
+	case c[engine.Waiting] > 0:
+		return &exitCodeError{code: exitWaiting, err: fmt.Errorf("%d step(s) waiting for input; run the build again once it exists", c[engine.Waiting])}
+	}
+	return nil
+}

@@ -1,0 +1,80 @@
+// Command dsbuild builds machine-learning datasets from HCL recipes as
+// content-addressed DAGs. Run "dsbuild help" for the commands.
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+)
+
+// Exit codes, as documented in "dsbuild help".
+const (
+	exitOK      = 0
+	exitError   = 1
+	exitWaiting = 2
+	exitDiffers = 3
+)
+
+// exitError carries an exit code other than 1 through cobra.
+type exitCodeError struct {
+	code int
+	err  error
+}
+
+func (e *exitCodeError) Error() string {
+	if e.err == nil {
+		return ""
+	}
+	return e.err.Error()
+}
+
+func (e *exitCodeError) Unwrap() error { return e.err }
+
+// reported marks an error whose message was already printed.
+var errReported = errors.New("reported")
+
+func main() {
+	os.Exit(run(os.Args[1:]))
+}
+
+func run(args []string) int {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	root := newRootCmd()
+	root.SetArgs(terraformStyleFlags(args))
+	err := root.ExecuteContext(ctx)
+	if err == nil {
+		return exitOK
+	}
+	code := exitError
+	var ce *exitCodeError
+	if errors.As(err, &ce) {
+		code = ce.code
+		err = ce.err
+	}
+	if err != nil && !errors.Is(err, errReported) {
+		fmt.Fprintf(os.Stderr, "dsbuild: %v\n", err)
+	}
+	return code
+}
+
+// terraformStyleFlags accepts Terraform's single-dash -var and -var-file by
+// rewriting them to the --var and --var-file the flag parser knows.
+func terraformStyleFlags(args []string) []string {
+	out := make([]string, 0, len(args))
+	for _, a := range args {
+		switch {
+		case a == "--":
+			return append(out, args[len(out):]...)
+		case a == "-var" || a == "-var-file" || strings.HasPrefix(a, "-var=") || strings.HasPrefix(a, "-var-file="):
+			a = "-" + a
+		}
+		out = append(out, a)
+	}
+	return out
+}

@@ -1,0 +1,91 @@
+package main
+
+import (
+	"fmt"
+	"os"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"dsbuild/engine"
+)
+
+func newPlanCmd(g *globalFlags) *cobra.Command {
+	rf := &recipeFlags{}
+	cmd := &cobra.Command{
+		Use:   "plan [RECIPE] [TARGET...]",
+		Short: "Show what a build would run, and why",
+		Long: `Plan works out every step's key without running anything (sources are
+hashed, nothing is written to the store) and says for each step whether it is
+cached or would run, and why: the line of its key preimage that changed since
+dsbuild.lock ("param command changed: … → …", "input text changed: …"), "new
+step", or "not in the store". A step whose input comes from a step that runs
+first is shown as running, since its key cannot be known yet.`,
+		Example: `  dsbuild plan recipes/hello
+  dsbuild plan --json recipes/hello`,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			dir, names := splitRecipeArgs(args)
+			r, err := loadRecipe(dir, rf)
+			if err != nil {
+				return err
+			}
+			targets, err := resolveTargets(r, names)
+			if err != nil {
+				return err
+			}
+			lock, err := engine.ReadLockfile(r.Dir)
+			if err != nil {
+				return err
+			}
+			rep := newPlanReporter(g)
+			store, err := g.openStore(func(f string, a ...any) { warnf(f, a...) })
+			if err != nil {
+				return err
+			}
+			br, err := engine.Build(cmd.Context(), r, engine.BuildOptions{
+				Store: store, Targets: targets, Reporter: rep, Lock: lock, DryRun: true, KeepGoing: true,
+			})
+			if err != nil {
+				return err
+			}
+			rep.Summary(br)
+			if br.Counts[engine.Failed] > 0 {
+				return &exitCodeError{code: exitError, err: br.FirstError()}
+			}
+			return nil
+		},
+	}
+	rf.register(cmd)
+	return cmd
+}
+
+func newPlanReporter(g *globalFlags) reporter {
+	if g.json {
+		return &jsonReporter{w: os.Stdout}
+	}
+	return &planReporter{}
+}
+
+// planReporter prints one line per step in build order.
+type planReporter struct{ plainReporter }
+
+func (p *planReporter) StepFinished(r *engine.StepResult) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	switch r.Status {
+	case engine.Cached:
+		fmt.Printf("cached  %s\n", r.Step.Addr)
+	case engine.WillRun:
+		fmt.Printf("runs    %s: %s\n", r.Step.Addr, r.Reason)
+	default:
+		msg := r.Reason
+		if r.Err != nil {
+			msg = strings.TrimSpace(r.Err.Error())
+		}
+		fmt.Printf("%-7s %s: %s\n", r.Status, r.Step.Addr, msg)
+	}
+}
+
+func (p *planReporter) Summary(br *engine.BuildResult) {
+	fmt.Printf("%d steps: %d cached, %d to run\n", len(br.Steps), br.Counts[engine.Cached], br.Counts[engine.WillRun])
+}

@@ -1,0 +1,204 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"sync"
+	"time"
+
+	"github.com/vbauerster/mpb/v8"
+	"github.com/vbauerster/mpb/v8/decor"
+	"golang.org/x/term"
+
+	"dsbuild/engine"
+)
+
+// newReporter picks the output style: JSON lines with --json, live progress
+// bars on a terminal, plain lines otherwise.
+func newReporter(g *globalFlags, verb string) reporter {
+	switch {
+	case g.json:
+		return &jsonReporter{w: os.Stdout}
+	case term.IsTerminal(int(os.Stdout.Fd())):
+		return newTTYReporter(os.Stdout, verb)
+	default:
+		return &plainReporter{w: os.Stdout, verb: verb}
+	}
+}
+
+// reporter is an engine.Reporter that can also print the summary.
+type reporter interface {
+	engine.Reporter
+	Summary(br *engine.BuildResult)
+	Close()
+}
+
+func statusLine(r *engine.StepResult) string {
+	line := fmt.Sprintf("%-7s %s", r.Status, r.Step.Addr)
+	if r.Status == engine.Ran && r.Duration > 0 {
+		line += fmt.Sprintf(" (%s)", r.Duration.Round(time.Millisecond))
+	}
+	if r.Reason != "" && r.Status != engine.Cached {
+		line += ": " + r.Reason
+	}
+	if r.Err != nil && (r.Status == engine.Failed || r.Status == engine.Waiting) {
+		line += "\n  " + r.Err.Error()
+	}
+	return line
+}
+
+func summaryLine(br *engine.BuildResult) string {
+	c := br.Counts
+	s := fmt.Sprintf("%d steps: %d ran, %d cached", len(br.Steps), c[engine.Ran], c[engine.Cached])
+	for _, st := range []engine.Status{engine.WillRun, engine.Failed, engine.Waiting, engine.Skipped} {
+		if c[st] > 0 {
+			s += fmt.Sprintf(", %d %s", c[st], st)
+		}
+	}
+	return s
+}
+
+type plainReporter struct {
+	mu   sync.Mutex
+	w    io.Writer
+	verb string
+}
+
+func (p *plainReporter) StepStarted(*engine.Step)                {}
+func (p *plainReporter) StepProgress(*engine.Step, int64, int64) {}
+func (p *plainReporter) StepFinished(r *engine.StepResult) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	fmt.Fprintln(p.w, statusLine(r))
+}
+func (p *plainReporter) Warn(msg string) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	fmt.Fprintln(os.Stderr, "dsbuild: warning: "+msg)
+}
+func (p *plainReporter) Summary(br *engine.BuildResult) { fmt.Fprintln(p.w, summaryLine(br)) }
+func (p *plainReporter) Close()                         {}
+
+type jsonReporter struct {
+	mu sync.Mutex
+	w  io.Writer
+}
+
+func (j *jsonReporter) emit(v any) {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	b, _ := json.Marshal(v)
+	j.w.Write(append(b, '\n'))
+}
+
+type stepEvent struct {
+	Event   string            `json:"event"`
+	Step    string            `json:"step"`
+	Status  engine.Status     `json:"status"`
+	Key     string            `json:"key,omitempty"`
+	Outputs map[string]string `json:"outputs,omitempty"`
+	Reason  string            `json:"reason,omitempty"`
+	Error   string            `json:"error,omitempty"`
+}
+
+func (j *jsonReporter) StepStarted(*engine.Step)                {}
+func (j *jsonReporter) StepProgress(*engine.Step, int64, int64) {}
+func (j *jsonReporter) StepFinished(r *engine.StepResult) {
+	ev := stepEvent{Event: "step", Step: r.Step.Addr, Status: r.Status, Reason: r.Reason}
+	if !r.Key.IsZero() {
+		ev.Key = r.Key.String()
+	}
+	if len(r.Outputs) > 0 {
+		ev.Outputs = map[string]string{}
+		for k, v := range r.Outputs {
+			ev.Outputs[k] = v.String()
+		}
+	}
+	if r.Err != nil {
+		ev.Error = r.Err.Error()
+	}
+	j.emit(ev)
+}
+func (j *jsonReporter) Warn(msg string) {
+	j.emit(map[string]string{"event": "warning", "message": msg})
+}
+func (j *jsonReporter) Summary(br *engine.BuildResult) {
+	c := br.Counts
+	j.emit(map[string]any{"event": "summary", "steps": len(br.Steps),
+		"ran": c[engine.Ran], "cached": c[engine.Cached], "failed": c[engine.Failed],
+		"waiting": c[engine.Waiting], "skipped": c[engine.Skipped], "runs": c[engine.WillRun]})
+}
+func (j *jsonReporter) Close() {}
+
+// ttyReporter draws a live bar per running step (items, rate, elapsed) and
+// prints each finished step's line above the bars.
+type ttyReporter struct {
+	mu   sync.Mutex
+	p    *mpb.Progress
+	bars map[*engine.Step]*mpb.Bar
+	verb string
+}
+
+func newTTYReporter(w io.Writer, verb string) *ttyReporter {
+	return &ttyReporter{
+		p:    mpb.New(mpb.WithOutput(w), mpb.WithWidth(30), mpb.WithRefreshRate(120*time.Millisecond)),
+		bars: map[*engine.Step]*mpb.Bar{},
+		verb: verb,
+	}
+}
+
+func (t *ttyReporter) StepStarted(s *engine.Step) {
+	bar := t.p.AddBar(0,
+		mpb.PrependDecorators(decor.Name(s.Addr, decor.WCSyncSpaceR)),
+		mpb.AppendDecorators(
+			decor.CountersNoUnit("%d/%d", decor.WCSyncSpace),
+			decor.AverageSpeed(nil, " %.0f/s", decor.WCSyncSpace),
+			decor.Elapsed(decor.ET_STYLE_GO, decor.WCSyncSpace),
+		),
+		mpb.BarRemoveOnComplete(),
+	)
+	t.mu.Lock()
+	t.bars[s] = bar
+	t.mu.Unlock()
+}
+
+func (t *ttyReporter) StepProgress(s *engine.Step, done, total int64) {
+	t.mu.Lock()
+	bar := t.bars[s]
+	t.mu.Unlock()
+	if bar != nil {
+		bar.SetTotal(total, false)
+		bar.SetCurrent(done)
+	}
+}
+
+func (t *ttyReporter) StepFinished(r *engine.StepResult) {
+	t.mu.Lock()
+	bar := t.bars[r.Step]
+	delete(t.bars, r.Step)
+	t.mu.Unlock()
+	if bar != nil {
+		bar.Abort(true)
+		bar.Wait()
+	}
+	fmt.Fprintln(t.p, statusLine(r))
+}
+
+func (t *ttyReporter) Warn(msg string) { fmt.Fprintln(t.p, "warning: "+msg) }
+
+func (t *ttyReporter) Summary(br *engine.BuildResult) {
+	t.Close()
+	fmt.Println(summaryLine(br))
+}
+
+func (t *ttyReporter) Close() {
+	t.mu.Lock()
+	p := t.p
+	t.p = nil
+	t.mu.Unlock()
+	if p != nil {
+		p.Wait()
+	}
+}

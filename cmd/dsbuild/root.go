@@ -1,0 +1,165 @@
+package main
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strings"
+
+	"github.com/hashicorp/hcl/v2"
+	"github.com/spf13/cobra"
+	"golang.org/x/term"
+
+	"dsbuild/cache"
+	"dsbuild/engine"
+	"dsbuild/steps"
+)
+
+// globalFlags are shared by every command.
+type globalFlags struct {
+	cacheDir string
+	json     bool
+}
+
+// recipeFlags are shared by the commands that load a recipe.
+type recipeFlags struct {
+	vars     []string
+	varFiles []string
+}
+
+func (rf *recipeFlags) register(cmd *cobra.Command) {
+	cmd.Flags().StringArrayVar(&rf.vars, "var", nil, "set a recipe variable: -var NAME=VALUE (repeatable)")
+	cmd.Flags().StringArrayVar(&rf.varFiles, "var-file", nil, "read variables from an HCL file of NAME = VALUE lines (repeatable)")
+}
+
+const rootLong = `dsbuild builds machine-learning datasets from HCL recipes.
+
+A recipe is a directory of *.hcl files. Each block is a step: its block type
+is the step kind and its label the step's name; references like files.src or
+exec.train.out connect steps into a DAG. dsbuild runs the DAG incrementally:
+every artifact is stored by the hash of its content and every step result by
+the hash of its inputs, so an unchanged step never runs twice, and any dataset
+version can be rebuilt and checked exactly.
+
+Exit codes:
+  0  built (or nothing to do)
+  1  error: a bad recipe, a failed step, a store problem
+  2  waiting: some step waits for an input that does not exist yet (a review);
+     everything else was built
+  3  verify found a step whose rebuild differs from the lockfile
+
+The store lives in the user cache directory; --cache DIR or DSBUILD_CACHE
+put it elsewhere.`
+
+func newRootCmd() *cobra.Command {
+	g := &globalFlags{}
+	root := &cobra.Command{
+		Use:           "dsbuild",
+		Short:         "Reproducible dataset builds from HCL recipes",
+		Long:          rootLong,
+		SilenceUsage:  true,
+		SilenceErrors: true,
+	}
+	root.PersistentFlags().StringVar(&g.cacheDir, "cache", "", "store directory (default $DSBUILD_CACHE, else the user cache directory)")
+	root.PersistentFlags().BoolVar(&g.json, "json", false, "print one JSON object per line instead of text")
+	root.AddCommand(
+		newBuildCmd(g),
+		newPlanCmd(g),
+		newExplainCmd(g),
+		newGraphCmd(g),
+		newVerifyCmd(g),
+		newFmtCmd(g),
+		newValidateCmd(g),
+		newCacheCmd(g),
+		newGCCmd(g),
+		newCheckoutCmd(g),
+	)
+	return root
+}
+
+func (g *globalFlags) openStore(logf func(string, ...any)) (*cache.Store, error) {
+	dir := g.cacheDir
+	if dir == "" {
+		var err error
+		if dir, err = cache.DefaultDir(); err != nil {
+			return nil, err
+		}
+	}
+	return cache.Open(dir, logf)
+}
+
+func warnf(format string, args ...any) {
+	fmt.Fprintf(os.Stderr, "dsbuild: warning: "+format+"\n", args...)
+}
+
+// splitRecipeArgs reads [RECIPE] [TARGET...]: the first argument is the
+// recipe directory when it is a directory; otherwise the recipe is ".".
+func splitRecipeArgs(args []string) (dir string, targets []string) {
+	if len(args) > 0 {
+		if fi, err := os.Stat(args[0]); err == nil && fi.IsDir() {
+			return args[0], args[1:]
+		}
+		if !strings.Contains(args[0], ".") || strings.ContainsAny(args[0], "/\\") {
+			// Looks like a path, not kind.name: let Load report it.
+			return args[0], args[1:]
+		}
+	}
+	return ".", args
+}
+
+// loadRecipe loads a recipe and prints its diagnostics with source
+// snippets; it returns errReported when there were errors.
+func loadRecipe(dir string, rf *recipeFlags) (*engine.Recipe, error) {
+	r, diags := engine.Load(dir, engine.LoadOptions{Kinds: steps.Kinds(), Vars: rf.vars, VarFiles: rf.varFiles})
+	if len(diags) > 0 {
+		printDiags(r.Files, diags)
+	}
+	if diags.HasErrors() {
+		return nil, errReported
+	}
+	return r, nil
+}
+
+func printDiags(files map[string]*hcl.File, diags hcl.Diagnostics) {
+	width, color := uint(78), false
+	if term.IsTerminal(int(os.Stderr.Fd())) {
+		color = os.Getenv("NO_COLOR") == ""
+		if w, _, err := term.GetSize(int(os.Stderr.Fd())); err == nil && w > 20 {
+			width = uint(w)
+		}
+	}
+	wr := hcl.NewDiagnosticTextWriter(os.Stderr, files, width, color)
+	wr.WriteDiagnostics(diags)
+}
+
+// resolveTargets maps "kind.name" arguments to steps, with suggestions.
+func resolveTargets(r *engine.Recipe, names []string) ([]*engine.Step, error) {
+	if len(names) == 0 {
+		return nil, nil
+	}
+	var out []*engine.Step
+	for _, n := range names {
+		s := r.Step(n)
+		if s == nil {
+			var all []string
+			for _, st := range r.Steps {
+				all = append(all, st.Addr)
+			}
+			return nil, fmt.Errorf("no step %q in %s; the steps are: %s", n, displayDir(r.Dir), strings.Join(all, ", "))
+		}
+		out = append(out, s)
+	}
+	return out, nil
+}
+
+func displayDir(abs string) string {
+	if wd, err := os.Getwd(); err == nil {
+		if rel, err := filepath.Rel(wd, abs); err == nil && !strings.HasPrefix(rel, "..") {
+			return rel
+		}
+	}
+	return abs
+}
+
+func defaultJobs() int { return runtime.NumCPU() }

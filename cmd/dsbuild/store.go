@@ -1,0 +1,138 @@
+package main
+
+import (
+	"fmt"
+	"os"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"dsbuild/cache"
+	"dsbuild/engine"
+)
+
+func newCacheCmd(g *globalFlags) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "cache",
+		Short: "Inspect the store",
+	}
+	var repair bool
+	check := &cobra.Command{
+		Use:   "check",
+		Short: "Verify every object in the store",
+		Long: `Check re-hashes every blob, parses every tree and cache entry, and checks that
+everything they name is present. It exits 1 if it finds a problem. With
+--repair it removes corrupt objects, so that the next build rebuilds them.
+Temporary files left by killed builds are counted but are not problems;
+dsbuild gc removes them.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			store, err := g.openStore(func(f string, a ...any) { warnf(f, a...) })
+			if err != nil {
+				return err
+			}
+			rep, err := store.Check(cmd.Context(), repair)
+			if err != nil {
+				return err
+			}
+			if g.json {
+				(&jsonReporter{w: os.Stdout}).emit(map[string]any{"event": "cache-check", "blobs": rep.Blobs, "bytes": rep.Bytes,
+					"actions": rep.Actions, "memos": rep.Memos, "temp_files": rep.TempFiles, "problems": rep.Problems})
+			} else {
+				fmt.Printf("%s: %d blobs (%s), %d action entries, %d item memos, %d temporary files\n",
+					store.Dir(), rep.Blobs, humanBytes(rep.Bytes), rep.Actions, rep.Memos, rep.TempFiles)
+				for _, p := range rep.Problems {
+					fmt.Println("PROBLEM " + p)
+				}
+			}
+			if len(rep.Problems) > 0 {
+				what := "run dsbuild cache check --repair to remove the bad objects"
+				if repair {
+					what = "the bad objects were removed; the next build rebuilds them"
+				}
+				return fmt.Errorf("%d problem(s) in the store: %s", len(rep.Problems), what)
+			}
+			if !g.json {
+				fmt.Println("store OK")
+			}
+			return nil
+		},
+	}
+	check.Flags().BoolVar(&repair, "repair", false, "remove corrupt objects")
+	cmd.AddCommand(check)
+	return cmd
+}
+
+func newGCCmd(g *globalFlags) *cobra.Command {
+	var dryRun bool
+	var keep int
+	cmd := &cobra.Command{
+		Use:   "gc",
+		Short: "Remove what no tag, lockfile or recent build needs",
+		Long: `GC keeps everything reachable from the store's roots and removes the rest:
+  - tags (releases),
+  - every dsbuild.lock that a build with this store wrote and that still exists,
+  - the last --keep-builds builds.
+It also removes temporary files left by killed builds. It waits for running
+builds to finish. --dry-run reports what would go without removing anything.`,
+		Example: `  dsbuild gc --dry-run
+  dsbuild gc --keep-builds 3`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			store, err := g.openStore(func(f string, a ...any) { warnf(f, a...) })
+			if err != nil {
+				return err
+			}
+			locks, err := store.Lockfiles()
+			if err != nil {
+				return err
+			}
+			opt := cache.GCOptions{DryRun: dryRun, KeepBuilds: keep}
+			for _, p := range locks {
+				lf, err := engine.ReadLockfile(strings.TrimSuffix(p, engine.LockfileName))
+				if err != nil {
+					warnf("skipping lockfile %s: %v", p, err)
+					continue
+				}
+				roots, actions := lf.Roots()
+				opt.Roots = append(opt.Roots, roots...)
+				opt.Actions = append(opt.Actions, actions...)
+			}
+			rep, err := store.GC(cmd.Context(), opt)
+			if err != nil {
+				return err
+			}
+			verb := "removed"
+			if dryRun {
+				verb = "would remove"
+			}
+			if g.json {
+				(&jsonReporter{w: os.Stdout}).emit(map[string]any{"event": "gc", "dry_run": dryRun, "blobs": rep.Blobs, "bytes": rep.Bytes,
+					"actions": rep.Actions, "memos": rep.Memos, "builds": rep.Builds, "temp_files": rep.TempFiles,
+					"kept_blobs": rep.KeptBlobs, "kept_bytes": rep.KeptBytes, "lockfiles": len(locks)})
+				return nil
+			}
+			fmt.Printf("%s %d blobs (%s), %d action entries, %d item memos, %d build records, %d temporary files\n",
+				verb, rep.Blobs, humanBytes(rep.Bytes), rep.Actions, rep.Memos, rep.Builds, rep.TempFiles)
+			fmt.Printf("kept %d blobs (%s) reachable from %d lockfile(s), tags and the last %d builds\n",
+				rep.KeptBlobs, humanBytes(rep.KeptBytes), len(locks), keep)
+			return nil
+		},
+	}
+	cmd.Flags().BoolVar(&dryRun, "dry-run", false, "report what would be removed, remove nothing")
+	cmd.Flags().IntVar(&keep, "keep-builds", 10, "keep the results of this many most recent builds")
+	return cmd
+}
+
+func humanBytes(n int64) string {
+	const unit = 1024
+	if n < unit {
+		return fmt.Sprintf("%d B", n)
+	}
+	div, exp := int64(unit), 0
+	for m := n / unit; m >= unit; m /= unit {
+		div *= unit
+		exp++
+	}
+	return fmt.Sprintf("%.1f %ciB", float64(n)/float64(div), "KMGTPE"[exp])
+}

@@ -1,0 +1,485 @@
+package engine
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"runtime"
+	"sort"
+	"sync"
+	"time"
+
+	"dsbuild/cache"
+)
+
+// Status is what became of a step in a build.
+type Status string
+
+const (
+	Ran     Status = "ran"     // the step ran and its outputs were stored
+	Cached  Status = "cached"  // the action cache had its outputs
+	Failed  Status = "failed"  // the step failed
+	Waiting Status = "waiting" // the step waits for an input that does not exist yet
+	Skipped Status = "skipped" // not run: an upstream step failed or waits, or the build stopped
+	WillRun Status = "runs"    // planning only: the step would run
+)
+
+// StepResult is the outcome of one step.
+type StepResult struct {
+	Step     *Step
+	Status   Status
+	Key      cache.Digest // zero when the inputs were not known
+	Preimage []string
+	Outputs  map[string]cache.Digest
+	Err      error
+	// Reason says why a step runs (or would run): the preimage line that
+	// changed since the lockfile, "new step", "not in the store", or the
+	// upstream step it waits for.
+	Reason   string
+	Duration time.Duration
+}
+
+// Reporter receives build events; methods may be called from several
+// goroutines at once.
+type Reporter interface {
+	StepStarted(s *Step)
+	StepProgress(s *Step, done, total int64)
+	StepFinished(r *StepResult)
+	Warn(msg string)
+}
+
+// BuildOptions configures Build.
+type BuildOptions struct {
+	Store     *cache.Store
+	Jobs      int     // steps run at once; 0 means one per CPU
+	KeepGoing bool    // go on with independent steps after a failure
+	Targets   []*Step // build these and their dependencies; nil means all
+	Reporter  Reporter
+	Lock      *Lockfile // the previous lockfile, for reasons; may be nil
+	DryRun    bool      // plan: compute keys and consult the cache, run nothing
+}
+
+// BuildResult is the outcome of a build.
+type BuildResult struct {
+	Steps  []*StepResult // in build order (a topological order)
+	Counts map[Status]int
+}
+
+// Result returns the result of step s, or nil.
+func (br *BuildResult) Result(s *Step) *StepResult {
+	for _, r := range br.Steps {
+		if r.Step == s {
+			return r
+		}
+	}
+	return nil
+}
+
+// FirstError returns the first failure in build order, or nil.
+func (br *BuildResult) FirstError() error {
+	for _, r := range br.Steps {
+		if r.Status == Failed {
+			return r.Err
+		}
+	}
+	return nil
+}
+
+type builder struct {
+	opt     BuildOptions
+	recipe  *Recipe
+	mu      sync.Mutex
+	results map[*Step]*StepResult
+}
+
+// Order returns the steps needed for targets (all steps if nil) in a
+// deterministic topological order: each step after its dependencies, ties
+// broken by address.
+func Order(r *Recipe, targets []*Step) []*Step {
+	need := map[*Step]bool{}
+	var mark func(s *Step)
+	mark = func(s *Step) {
+		if need[s] {
+			return
+		}
+		need[s] = true
+		for _, d := range s.Deps {
+			mark(d)
+		}
+	}
+	if targets == nil {
+		targets = r.Steps
+	}
+	for _, t := range targets {
+		mark(t)
+	}
+	pending := map[*Step]int{}
+	dependents := map[*Step][]*Step{}
+	var ready []*Step
+	for _, s := range r.Steps {
+		if !need[s] {
+			continue
+		}
+		pending[s] = len(s.Deps)
+		for _, d := range s.Deps {
+			dependents[d] = append(dependents[d], s)
+		}
+		if len(s.Deps) == 0 {
+			ready = append(ready, s)
+		}
+	}
+	var out []*Step
+	for len(ready) > 0 {
+		sort.Slice(ready, func(i, j int) bool { return ready[i].Addr < ready[j].Addr })
+		s := ready[0]
+		ready = ready[1:]
+		out = append(out, s)
+		for _, d := range dependents[s] {
+			pending[d]--
+			if pending[d] == 0 {
+				ready = append(ready, d)
+			}
+		}
+	}
+	return out
+}
+
+// Build runs the steps of r (or of opt.Targets and their dependencies). It
+// stops starting new steps after the first failure unless KeepGoing; steps
+// already running finish and keep their results. The error is non-nil only
+// when the build could not be attempted; step failures are in the result.
+func Build(ctx context.Context, r *Recipe, opt BuildOptions) (*BuildResult, error) {
+	if opt.Jobs <= 0 {
+		opt.Jobs = runtime.NumCPU()
+	}
+	if opt.Reporter == nil {
+		opt.Reporter = nopReporter{}
+	}
+	unlock, err := opt.Store.LockShared()
+	if err != nil {
+		return nil, err
+	}
+	defer unlock()
+
+	b := &builder{opt: opt, recipe: r, results: map[*Step]*StepResult{}}
+	order := Order(r, opt.Targets)
+	pos := map[*Step]int{}
+	dependents := map[*Step][]*Step{}
+	pending := map[*Step]int{}
+	var ready []*Step
+	for i, s := range order {
+		pos[s] = i
+		pending[s] = len(s.Deps)
+		for _, d := range s.Deps {
+			dependents[d] = append(dependents[d], s)
+		}
+		if len(s.Deps) == 0 {
+			ready = append(ready, s)
+		}
+	}
+	done := make(chan *StepResult)
+	running, finished := 0, 0
+	stopping := false
+	var skip func(s *Step, why string)
+	skip = func(s *Step, why string) {
+		if _, ok := b.results[s]; ok {
+			return
+		}
+		res := &StepResult{Step: s, Status: Skipped, Reason: why}
+		b.results[s] = res
+		finished++
+		opt.Reporter.StepFinished(res)
+		for _, d := range dependents[s] {
+			skip(d, why)
+		}
+	}
+	for finished < len(order) {
+		sort.Slice(ready, func(i, j int) bool { return pos[ready[i]] < pos[ready[j]] })
+		for running < opt.Jobs && len(ready) > 0 && !stopping && ctx.Err() == nil {
+			s := ready[0]
+			ready = ready[1:]
+			running++
+			go func() { done <- b.step(ctx, s) }()
+		}
+		if running == 0 {
+			break
+		}
+		res := <-done
+		running--
+		finished++
+		b.mu.Lock()
+		b.results[res.Step] = res
+		b.mu.Unlock()
+		opt.Reporter.StepFinished(res)
+		switch res.Status {
+		case Ran, Cached, WillRun:
+			for _, d := range dependents[res.Step] {
+				pending[d]--
+				if pending[d] == 0 {
+					ready = append(ready, d)
+				}
+			}
+		case Failed:
+			if !opt.KeepGoing {
+				stopping = true
+			}
+			for _, d := range dependents[res.Step] {
+				skip(d, "upstream step "+res.Step.Addr+" failed")
+			}
+		case Waiting:
+			for _, d := range dependents[res.Step] {
+				skip(d, "waiting on "+res.Step.Addr)
+			}
+		}
+	}
+	why := "the build stopped after a failure"
+	if ctx.Err() != nil {
+		why = "the build was cancelled"
+	}
+	for _, s := range order {
+		skip(s, why)
+	}
+	br := &BuildResult{Counts: map[Status]int{}}
+	for _, s := range order {
+		res := b.results[s]
+		br.Steps = append(br.Steps, res)
+		br.Counts[res.Status]++
+	}
+	return br, nil
+}
+
+// inputsOf collects the digests of s's inputs from finished upstream steps.
+// ok is false when an upstream output is not known (planning).
+func (b *builder) inputsOf(s *Step) (map[string]cache.Digest, string, bool) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	ins := map[string]cache.Digest{}
+	for _, in := range s.Config.Inputs {
+		r := b.results[in.From]
+		d, ok := r.Outputs[in.Output]
+		if !ok {
+			return nil, fmt.Sprintf("input %s comes from %s, which runs first", in.Name, in.From.Addr), false
+		}
+		ins[in.Name] = d
+	}
+	return ins, "", true
+}
+
+func (b *builder) step(ctx context.Context, s *Step) *StepResult {
+	start := time.Now()
+	b.opt.Reporter.StepStarted(s)
+	res := b.execute(ctx, s, 0)
+	res.Duration = time.Since(start)
+	return res
+}
+
+// execute works out s's key, consults the cache and runs s if needed.
+func (b *builder) execute(ctx context.Context, s *Step, attempt int) *StepResult {
+	res := &StepResult{Step: s}
+	fail := func(err error) *StepResult {
+		res.Status = Failed
+		res.Err = &StepError{Step: s, Err: err}
+		return res
+	}
+	inputs, why, known := b.inputsOf(s)
+	if !known {
+		res.Status, res.Reason = WillRun, why
+		return res
+	}
+	rc := &RunContext{
+		Step: s, Config: s.Config, Store: b.opt.Store, RecipeDir: b.recipe.Dir, Inputs: inputs, DryRun: b.opt.DryRun,
+		Progress: func(done, total int64) { b.opt.Reporter.StepProgress(s, done, total) },
+		Logf:     func(format string, args ...any) { b.opt.Reporter.Warn(s.Addr + ": " + fmt.Sprintf(format, args...)) },
+	}
+	if src, ok := s.Kind.(Sourced); ok {
+		extra, err := src.Sources(ctx, rc)
+		if err != nil {
+			return fail(err)
+		}
+		for k, v := range extra {
+			inputs[k] = v
+		}
+	}
+	pre, err := Preimage(s, inputs)
+	if err != nil {
+		return fail(err)
+	}
+	res.Preimage, res.Key = pre, KeyOf(pre)
+	rc.Key = res.Key
+	res.Reason = b.reason(s, pre)
+
+	if outs, miss := b.lookup(s, res.Key); miss == "" {
+		res.Status, res.Outputs = Cached, outs
+		return res
+	} else if res.Reason == "" {
+		res.Reason = miss
+	}
+	if b.opt.DryRun {
+		res.Status = WillRun
+		return res
+	}
+	outs, err := s.Kind.Run(ctx, rc)
+	if err != nil {
+		var w *WaitingError
+		if errors.As(err, &w) {
+			res.Status, res.Err = Waiting, err
+			return res
+		}
+		if cache.IsCorrupt(err) && attempt < 2 {
+			// An input blob was corrupt and has been removed: rebuild
+			// the upstream steps whose outputs are now incomplete, then
+			// try again with their (re-derived) outputs.
+			b.opt.Reporter.Warn(fmt.Sprintf("%s: %v; rebuilding its inputs", s.Addr, err))
+			if rerr := b.repair(ctx, s); rerr != nil {
+				return fail(fmt.Errorf("%w; repairing it failed: %v", err, rerr))
+			}
+			return b.execute(ctx, s, attempt+1)
+		}
+		return fail(err)
+	}
+	if err := checkOutputs(s, outs); err != nil {
+		return fail(err)
+	}
+	ar := &cache.ActionResult{}
+	for _, name := range s.Outputs {
+		ar.Outputs = append(ar.Outputs, cache.Output{Name: name, Digest: outs[name]})
+	}
+	if err := b.opt.Store.PutAction(res.Key, ar); err != nil {
+		return fail(err)
+	}
+	res.Status, res.Outputs = Ran, outs
+	return res
+}
+
+// repair re-executes every upstream step of s whose outputs are no longer
+// complete in the store, deepest first.
+func (b *builder) repair(ctx context.Context, s *Step) error {
+	for _, d := range s.Deps {
+		b.mu.Lock()
+		prev := b.results[d]
+		b.mu.Unlock()
+		complete := true
+		for _, o := range keys(prev.Outputs) {
+			if b.opt.Store.TreeComplete(prev.Outputs[o]) != nil {
+				complete = false
+			}
+		}
+		if complete {
+			continue
+		}
+		if err := b.repair(ctx, d); err != nil {
+			return err
+		}
+		res := b.execute(ctx, d, 2)
+		if res.Status != Ran && res.Status != Cached {
+			if res.Err != nil {
+				return res.Err
+			}
+			return fmt.Errorf("%s: %s", d.Addr, res.Status)
+		}
+		res.Reason = "repaired: its stored output was corrupt"
+		b.mu.Lock()
+		b.results[d] = res
+		b.mu.Unlock()
+		b.opt.Reporter.Warn(fmt.Sprintf("%s: rebuilt (its stored output was corrupt)", d.Addr))
+	}
+	return nil
+}
+
+// lookup consults the action cache; the miss reason is "" on a hit.
+func (b *builder) lookup(s *Step, key cache.Digest) (map[string]cache.Digest, string) {
+	ar, err := b.opt.Store.GetAction(key)
+	if err != nil {
+		var m *cache.MissError
+		if errors.As(err, &m) && m.Reason != "" {
+			return nil, "cache entry unusable: " + m.Reason
+		}
+		return nil, "not in the store"
+	}
+	outs := map[string]cache.Digest{}
+	for _, o := range ar.Outputs {
+		outs[o.Name] = o.Digest
+	}
+	if checkOutputs(s, outs) != nil {
+		return nil, "cached result has other outputs than the step declares"
+	}
+	for _, name := range s.Outputs {
+		if err := b.opt.Store.TreeComplete(outs[name]); err != nil {
+			b.opt.Reporter.Warn(fmt.Sprintf("%s: cached output %s is incomplete (%v); running the step again", s.Addr, name, err))
+			return nil, "cached output incomplete"
+		}
+	}
+	return outs, ""
+}
+
+func checkOutputs(s *Step, outs map[string]cache.Digest) error {
+	for _, name := range s.Outputs {
+		if _, ok := outs[name]; !ok {
+			return fmt.Errorf("produced no output %q", name)
+		}
+	}
+	if len(outs) != len(s.Outputs) {
+		return fmt.Errorf("produced %d outputs, declared %d", len(outs), len(s.Outputs))
+	}
+	return nil
+}
+
+// reason explains why s's key differs from the lockfile's, or "".
+func (b *builder) reason(s *Step, pre []string) string {
+	if b.opt.Lock == nil {
+		return ""
+	}
+	old, ok := b.opt.Lock.Steps[s.Addr]
+	if !ok {
+		return "new step (not in " + LockfileName + ")"
+	}
+	if old.Key == KeyOf(pre) {
+		return ""
+	}
+	if d := diffPreimage(old.Preimage, pre); d != "" {
+		return d
+	}
+	return "key differs from " + LockfileName
+}
+
+type nopReporter struct{}
+
+func (nopReporter) StepStarted(*Step)                {}
+func (nopReporter) StepProgress(*Step, int64, int64) {}
+func (nopReporter) StepFinished(*StepResult)         {}
+func (nopReporter) Warn(string)                      {}
+
+// UpdateLockfile records the results of steps that ran or were cached, drops
+// entries of steps no longer in the recipe, and keeps the entries of other
+// steps (failed or not built) as they were.
+func UpdateLockfile(lf *Lockfile, r *Recipe, br *BuildResult) {
+	for addr := range lf.Steps {
+		if r.Step(addr) == nil {
+			delete(lf.Steps, addr)
+		}
+	}
+	for _, res := range br.Steps {
+		if res.Status != Ran && res.Status != Cached {
+			continue
+		}
+		lf.Steps[res.Step.Addr] = &LockStep{Key: res.Key, Outputs: res.Outputs, Preimage: res.Preimage}
+	}
+}
+
+// RecordBuild registers the lockfile as a GC root and records the build.
+func RecordBuild(store *cache.Store, lockPath string, br *BuildResult) error {
+	if err := store.RegisterLockfile(lockPath); err != nil {
+		return err
+	}
+	var rec cache.BuildRecord
+	for _, res := range br.Steps {
+		if res.Status != Ran && res.Status != Cached {
+			continue
+		}
+		rec.Actions = append(rec.Actions, res.Key)
+		for _, o := range keys(res.Outputs) {
+			rec.Roots = append(rec.Roots, res.Outputs[o])
+		}
+	}
+	return store.RecordBuild(rec)
+}

@@ -1,0 +1,20 @@
+// Package engine loads recipes and runs them as content-addressed DAGs.
+//
+// The stages, each with its own type:
+//
+//   - [Load] parses every *.hcl file of a recipe directory into a [Recipe]:
+//     variables, locals and typed [Step]s with their source ranges. Every
+//     mistake is an hcl.Diagnostic pointing at the recipe line.
+//   - [Preimage] writes a step's key preimage: readable, versioned, one fact
+//     a line; inputs enter as the digests of upstream outputs, so a step
+//     whose upstream re-ran but produced identical bytes stays cached.
+//   - [Build] schedules steps over a bounded set of workers, consults the
+//     action cache, runs what is missing and commits results only on
+//     success. [Build] with DryRun is the planner.
+//   - [Lockfile] records, per step, the key, the output digests and the
+//     preimage; [Verify] rebuilds every locked step into a fresh store and
+//     compares.
+//
+// The engine knows nothing of images or datasets: step kinds ([Kind]) bring
+// that knowledge and are passed to [Load] by the caller.
+package engine

@@ -1,0 +1,151 @@
+package engine
+
+import (
+	"fmt"
+	"runtime"
+	"runtime/debug"
+	"sort"
+	"strings"
+
+	"dsbuild/cache"
+)
+
+// Salt is the global cache epoch. Changing it invalidates every step key;
+// do so only when the key scheme itself changes meaning.
+const Salt = "1"
+
+// Preimage returns the lines whose hash is the step key:
+//
+//	dsbuild step key v1
+//	kind <kind> v<version>
+//	param <name> <canonical JSON>     sorted by name
+//	<kind's extra lines>               (Keyer)
+//	input <name> <digest>              sorted by name
+//	platform <arch> <level> cpu        (PlatformDependent only)
+//	salt <Salt>
+//
+// Any new influence on a step's output must be added here.
+func Preimage(s *Step, inputs map[string]cache.Digest) ([]string, error) {
+	lines := []string{
+		"dsbuild step key v1",
+		fmt.Sprintf("kind %s v%d", s.KindName, s.Kind.Version()),
+	}
+	schema := s.Kind.Schema()
+	for _, name := range keys(s.Config.Params) {
+		spec := schema.attr(name)
+		if spec == nil || spec.NotInKey {
+			continue
+		}
+		js, err := canonicalJSON(s.Config.Params[name])
+		if err != nil {
+			return nil, fmt.Errorf("%s: encoding parameter %s: %w", s.Addr, name, err)
+		}
+		lines = append(lines, "param "+name+" "+js)
+	}
+	if k, ok := s.Kind.(Keyer); ok {
+		lines = append(lines, k.KeyLines(s.Config)...)
+	}
+	for _, name := range keys(inputs) {
+		lines = append(lines, "input "+name+" "+inputs[name].String())
+	}
+	if p, ok := s.Kind.(PlatformDependent); ok && p.PlatformDependent() {
+		lines = append(lines, "platform "+Platform()+" cpu")
+	}
+	lines = append(lines, "salt "+Salt)
+	return lines, nil
+}
+
+// KeyOf hashes a preimage.
+func KeyOf(preimage []string) cache.Digest {
+	return cache.Sum([]byte(strings.Join(preimage, "\n") + "\n"))
+}
+
+// Platform names the architecture and micro-architecture level this binary
+// was built for, e.g. "amd64 v1": float results of the same code can differ
+// between levels (FMA), so platform-dependent keys carry it.
+func Platform() string {
+	level := "unknown"
+	if runtime.GOARCH == "amd64" {
+		level = "v1" // the toolchain default when GOAMD64 is unset
+	}
+	if bi, ok := debug.ReadBuildInfo(); ok {
+		for _, s := range bi.Settings {
+			if strings.HasPrefix(s.Key, "GO"+strings.ToUpper(runtime.GOARCH)) {
+				level = s.Value
+			}
+		}
+	}
+	return runtime.GOARCH + " " + level
+}
+
+// diffPreimage says which line of the new preimage differs from the old one,
+// for "dsbuild plan": "param command changed: … → …".
+func diffPreimage(old, cur []string) string {
+	field := func(l string) string {
+		f := strings.SplitN(l, " ", 3)
+		if len(f) >= 2 {
+			return f[0] + " " + f[1]
+		}
+		return l
+	}
+	oldBy := map[string]string{}
+	var oldOrder []string
+	for _, l := range old {
+		oldBy[field(l)] = l
+		oldOrder = append(oldOrder, field(l))
+	}
+	curSet := map[string]bool{}
+	for _, l := range cur {
+		f := field(l)
+		curSet[f] = true
+		prev, ok := oldBy[f]
+		switch {
+		case !ok:
+			return "added " + shorten(l)
+		case prev != l:
+			a, b := around(strings.TrimPrefix(prev, f+" "), strings.TrimPrefix(l, f+" "))
+			return fmt.Sprintf("%s changed: %s → %s", f, a, b)
+		}
+	}
+	sort.Strings(oldOrder)
+	for _, f := range oldOrder {
+		if !curSet[f] {
+			return "removed " + shorten(oldBy[f])
+		}
+	}
+	return ""
+}
+
+// around shortens two differing values to the neighbourhood of their first
+// difference, so that a long command shows the part that changed.
+func around(a, b string) (string, string) {
+	if strings.Contains(a, cache.Prefix) && strings.Contains(b, cache.Prefix) {
+		return shorten(a), shorten(b)
+	}
+	i := 0
+	for i < len(a) && i < len(b) && a[i] == b[i] {
+		i++
+	}
+	start := max(0, i-24)
+	cut := func(s string) string {
+		out := s[start:]
+		if len(out) > 60 {
+			out = out[:57] + "…"
+		}
+		if start > 0 {
+			out = "…" + out
+		}
+		return out
+	}
+	return cut(a), cut(b)
+}
+
+func shorten(s string) string {
+	if i := strings.Index(s, cache.Prefix); i >= 0 && len(s) >= i+len(cache.Prefix)+64 {
+		s = s[:i+len(cache.Prefix)+12] + "…" + s[i+len(cache.Prefix)+64:]
+	}
+	if len(s) > 80 {
+		return s[:77] + "…"
+	}
+	return s
+}

@@ -1,0 +1,246 @@
+package engine
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"strings"
+
+	"github.com/hashicorp/hcl/v2"
+	"github.com/zclconf/go-cty/cty"
+
+	"dsbuild/cache"
+)
+
+// Kind is a step kind: the block type users write, its schema, its version
+// and how it runs. Bump Version whenever the kind's outputs for the same
+// inputs and parameters change.
+type Kind interface {
+	Name() string
+	Version() int
+	Schema() *Schema
+	// Run computes the step's outputs (tree digests by output name) from
+	// its inputs, which rc names by digest. Run must be deterministic.
+	Run(ctx context.Context, rc *RunContext) (map[string]cache.Digest, error)
+}
+
+// Sourced is implemented by kinds that read from outside the store (a
+// directory on disk). Sources hashes them, and unless rc.DryRun also stores
+// them; the digests it returns enter the step key as inputs.
+type Sourced interface {
+	Sources(ctx context.Context, rc *RunContext) (map[string]cache.Digest, error)
+}
+
+// Keyer is implemented by kinds whose output depends on facts outside their
+// parameters and inputs (an environment variable, say). The lines are added
+// to the preimage as they are.
+type Keyer interface {
+	KeyLines(cfg *Config) []string
+}
+
+// Validator is implemented by kinds with checks beyond types, reported as
+// diagnostics on the recipe.
+type Validator interface {
+	Validate(cfg *Config) hcl.Diagnostics
+}
+
+// PlatformDependent is implemented by kinds whose float results depend on
+// the CPU architecture and device; their keys carry a platform line.
+type PlatformDependent interface {
+	PlatformDependent() bool
+}
+
+// AttrKind says how an attribute is read.
+type AttrKind int
+
+const (
+	// Param is a value evaluated with variables and locals in scope.
+	Param AttrKind = iota
+	// InputOne is one step reference: files.src or exec.x.out.
+	InputOne
+	// InputList is one reference or a list of them: [import.a, import.b].
+	InputList
+	// InputMap is a map of names to references: { text = files.src }.
+	InputMap
+)
+
+// AttrSpec describes one attribute of a step block.
+type AttrSpec struct {
+	Name     string
+	Kind     AttrKind
+	Type     cty.Type  // for Param
+	Required bool      // absent → "Missing required argument"
+	Default  cty.Value // for an absent optional Param; cty.NilVal for none
+	NotInKey bool      // cannot change outputs (worker counts, log levels)
+	Doc      string
+}
+
+// Schema describes a step block.
+type Schema struct {
+	Doc   string
+	Attrs []AttrSpec
+	// Outputs are fixed output names; OutputsAttr instead names a
+	// list(string) Param whose values are the output names.
+	Outputs     []string
+	OutputsAttr string
+}
+
+func (s *Schema) attr(name string) *AttrSpec {
+	for i := range s.Attrs {
+		if s.Attrs[i].Name == name {
+			return &s.Attrs[i]
+		}
+	}
+	return nil
+}
+
+// Input is one resolved reference from a step to an upstream output.
+type Input struct {
+	Name   string // the name it is materialized under: the map key, or attr / attr[i]
+	Attr   string // the attribute it was written in
+	From   *Step
+	Output string
+	Range  hcl.Range
+}
+
+// Config is a step block after evaluation: parameters converted to their
+// declared types (defaults applied), and inputs resolved to steps.
+type Config struct {
+	Params map[string]cty.Value
+	Inputs []Input // sorted by Name
+	Ranges map[string]hcl.Range
+	Block  hcl.Range // the block header, for errors about the whole step
+}
+
+// Has reports whether parameter name has a value.
+func (c *Config) Has(name string) bool {
+	v, ok := c.Params[name]
+	return ok && !v.IsNull()
+}
+
+// String returns a string parameter, "" if absent.
+func (c *Config) String(name string) string {
+	if !c.Has(name) {
+		return ""
+	}
+	return c.Params[name].AsString()
+}
+
+// Bool returns a bool parameter, false if absent.
+func (c *Config) Bool(name string) bool {
+	if !c.Has(name) {
+		return false
+	}
+	return c.Params[name].True()
+}
+
+// Int returns a number parameter as an int64, 0 if absent.
+func (c *Config) Int(name string) int64 {
+	if !c.Has(name) {
+		return 0
+	}
+	i, _ := c.Params[name].AsBigFloat().Int64()
+	return i
+}
+
+// StringList returns a list(string) parameter, nil if absent.
+func (c *Config) StringList(name string) []string {
+	if !c.Has(name) {
+		return nil
+	}
+	var out []string
+	for it := c.Params[name].ElementIterator(); it.Next(); {
+		_, v := it.Element()
+		out = append(out, v.AsString())
+	}
+	return out
+}
+
+// Range returns the source range of attribute name, or of the block.
+func (c *Config) Range(name string) hcl.Range {
+	if r, ok := c.Ranges[name]; ok {
+		return r
+	}
+	return c.Block
+}
+
+// RunContext is what a step's Run and Sources receive.
+type RunContext struct {
+	Step   *Step
+	Config *Config
+	Store  *cache.Store
+	// RecipeDir is the absolute directory of the recipe; relative paths in
+	// parameters are relative to it.
+	RecipeDir string
+	// Inputs are the digests of the step's inputs by Input.Name, plus
+	// those returned by Sources.
+	Inputs map[string]cache.Digest
+	Key    cache.Digest
+	// DryRun is set while planning: Sources must not write to the store.
+	DryRun bool
+	// Progress reports item progress; it may be called concurrently.
+	Progress func(done, total int64)
+	// Logf reports a warning about this step.
+	Logf func(format string, args ...any)
+}
+
+// Kinds is a set of step kinds by name.
+type Kinds map[string]Kind
+
+// NewKinds indexes kinds by name; a duplicate name is a programming error.
+func NewKinds(ks ...Kind) Kinds {
+	m := Kinds{}
+	for _, k := range ks {
+		if _, dup := m[k.Name()]; dup {
+			panic(fmt.Sprintf("engine: step kind %q registered twice", k.Name()))
+		}
+		m[k.Name()] = k
+	}
+	return m
+}
+
+// Names returns the kind names, sorted.
+func (ks Kinds) Names() []string {
+	var out []string
+	for n := range ks {
+		out = append(out, n)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// WaitingError is returned by a step that waits for an input that does not
+// exist yet (a review's results). The build finishes what it can and exits
+// with code 2.
+type WaitingError struct {
+	Msg string
+}
+
+func (e *WaitingError) Error() string { return e.Msg }
+
+// StepError wraps a failure with the step it happened in.
+type StepError struct {
+	Step *Step
+	Err  error
+}
+
+func (e *StepError) Error() string {
+	return fmt.Sprintf("%s (%s): %v", e.Step.Addr, rangeString(e.Step.DeclRange), e.Err)
+}
+
+func (e *StepError) Unwrap() error { return e.Err }
+
+func rangeString(r hcl.Range) string {
+	return fmt.Sprintf("%s:%d", r.Filename, r.Start.Line)
+}
+
+// joinNames returns "a, b and c".
+func joinNames(names []string) string {
+	switch len(names) {
+	case 0:
+		return ""
+	case 1:
+		return names[0]
+	}
+	return strings.Join(names[:len(names)-1], ", ") + " and " + names[len(names)-1]
+}

@@ -1,0 +1,221 @@
+// Package exec is the exec step kind: a user's command (their own training
+// script, say) run in a scratch directory with its inputs materialized
+// read-only under inputs/<name>/ and its declared output directories
+// collected and stored as trees.
+//
+// The command sees only allow-listed environment variables, plus a fixed
+// PATH (unless PATH is allow-listed), HOME and TMPDIR inside the scratch
+// directory. The values of allow-listed variables are part of the step key.
+package exec
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	osexec "os/exec"
+	"path/filepath"
+	"sort"
+	"strings"
+	"sync"
+
+	"github.com/hashicorp/hcl/v2"
+	"github.com/hashicorp/hcl/v2/hclsyntax"
+	"github.com/zclconf/go-cty/cty"
+
+	"dsbuild/cache"
+	"dsbuild/engine"
+)
+
+// DefaultPATH is the PATH a command gets unless PATH is allow-listed: fixed,
+// so that a step's key does not depend on the user's shell setup.
+const DefaultPATH = "/usr/local/bin:/usr/bin:/bin"
+
+// Kind is the exec step kind.
+type Kind struct{}
+
+func (Kind) Name() string { return "exec" }
+func (Kind) Version() int { return 1 }
+
+func (Kind) Schema() *engine.Schema {
+	return &engine.Schema{
+		Doc: "Runs a command with its inputs under inputs/<name>/ and stores the listed output directories.",
+		Attrs: []engine.AttrSpec{
+			{Name: "inputs", Kind: engine.InputMap, Doc: "map of names to step outputs, materialized read-only at inputs/<name>/"},
+			{Name: "command", Type: cty.List(cty.String), Required: true, Doc: "program and arguments; no shell unless you call one"},
+			{Name: "outputs", Type: cty.List(cty.String), Required: true, Doc: "directories the command creates; each becomes an output"},
+			{Name: "env", Type: cty.List(cty.String), Default: cty.ListValEmpty(cty.String), Doc: "environment variables passed through (their values enter the key)"},
+		},
+		OutputsAttr: "outputs",
+	}
+}
+
+func (Kind) Validate(cfg *engine.Config) hcl.Diagnostics {
+	var diags hcl.Diagnostics
+	if len(cfg.StringList("command")) == 0 {
+		r := cfg.Range("command")
+		diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Empty command",
+			Detail: "command must name a program, as in [\"sh\", \"-c\", \"...\"].", Subject: &r})
+	}
+	for _, out := range cfg.StringList("outputs") {
+		if out == "inputs" {
+			r := cfg.Range("outputs")
+			diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Invalid output name",
+				Detail: "\"inputs\" holds the step's inputs and cannot be an output.", Subject: &r})
+		}
+	}
+	for _, e := range cfg.StringList("env") {
+		if !hclsyntax.ValidIdentifier(e) || strings.Contains(e, "-") {
+			r := cfg.Range("env")
+			diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Invalid environment variable name",
+				Detail: fmt.Sprintf("%q is not a variable name.", e), Subject: &r})
+		}
+	}
+	return diags
+}
+
+// KeyLines puts the value of every allow-listed variable in the key.
+func (Kind) KeyLines(cfg *engine.Config) []string {
+	var lines []string
+	for _, name := range sortedUnique(cfg.StringList("env")) {
+		if v, ok := os.LookupEnv(name); ok {
+			lines = append(lines, fmt.Sprintf("env %s %q", name, v))
+		} else {
+			lines = append(lines, fmt.Sprintf("env %s unset", name))
+		}
+	}
+	return lines
+}
+
+func sortedUnique(in []string) []string {
+	out := append([]string(nil), in...)
+	sort.Strings(out)
+	j := 0
+	for i, s := range out {
+		if i == 0 || s != out[j-1] {
+			out[j] = s
+			j++
+		}
+	}
+	return out[:j]
+}
+
+func environment(allow []string, scratch string) []string {
+	env := map[string]string{
+		"PATH":   DefaultPATH,
+		"HOME":   scratch,
+		"TMPDIR": filepath.Join(scratch, ".tmp"),
+	}
+	for _, name := range allow {
+		if v, ok := os.LookupEnv(name); ok {
+			env[name] = v
+		}
+	}
+	var out []string
+	for k, v := range env {
+		out = append(out, k+"="+v)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// tailBuffer keeps the last max bytes written to it.
+type tailBuffer struct {
+	mu  sync.Mutex
+	max int
+	buf []byte
+}
+
+func (t *tailBuffer) Write(p []byte) (int, error) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.buf = append(t.buf, p...)
+	if len(t.buf) > 2*t.max {
+		t.buf = append([]byte(nil), t.buf[len(t.buf)-t.max:]...)
+	}
+	return len(p), nil
+}
+
+// tail returns the last n lines.
+func (t *tailBuffer) tail(n int) string {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	b := bytes.TrimRight(t.buf, "\n")
+	lines := bytes.Split(b, []byte("\n"))
+	if len(lines) > n {
+		lines = lines[len(lines)-n:]
+	}
+	return string(bytes.Join(lines, []byte("\n")))
+}
+
+// Run materializes the inputs, runs the command and stores the outputs.
+func (Kind) Run(ctx context.Context, rc *engine.RunContext) (map[string]cache.Digest, error) {
+	scratch, err := rc.Store.TempDir("exec-")
+	if err != nil {
+		return nil, err
+	}
+	defer cache.RemoveAll(scratch)
+	if err := os.Mkdir(filepath.Join(scratch, ".tmp"), 0o755); err != nil {
+		return nil, err
+	}
+	names := make([]string, 0, len(rc.Config.Inputs))
+	for _, in := range rc.Config.Inputs {
+		names = append(names, in.Name)
+	}
+	if len(names) > 0 {
+		if err := os.Mkdir(filepath.Join(scratch, "inputs"), 0o755); err != nil {
+			return nil, err
+		}
+		for _, name := range names {
+			if err := rc.Store.Materialize(ctx, rc.Inputs[name], filepath.Join(scratch, "inputs", name), true); err != nil {
+				return nil, fmt.Errorf("materializing input %s: %w", name, err)
+			}
+		}
+		if err := os.Chmod(filepath.Join(scratch, "inputs"), 0o555); err != nil {
+			return nil, err
+		}
+	}
+	argv := rc.Config.StringList("command")
+	cmd := osexec.CommandContext(ctx, argv[0], argv[1:]...)
+	cmd.Dir = scratch
+	cmd.Env = environment(rc.Config.StringList("env"), scratch)
+	setProcAttrs(cmd)
+	out := &tailBuffer{max: 16 << 10}
+	cmd.Stdout, cmd.Stderr = out, out
+	if err := cmd.Run(); err != nil {
+		var ee *osexec.ExitError
+		msg := fmt.Sprintf("command %s failed: %v", argv[0], err)
+		if errors.As(err, &ee) && ee.Exited() {
+			msg = fmt.Sprintf("command %s exited with status %d", argv[0], ee.ExitCode())
+		}
+		if ctx.Err() != nil {
+			msg = fmt.Sprintf("command %s was stopped: %v", argv[0], ctx.Err())
+		}
+		if t := out.tail(20); t != "" {
+			msg += "; its output ended with:\n" + indent(t)
+		}
+		return nil, errors.New(msg)
+	}
+	outs := map[string]cache.Digest{}
+	for _, name := range rc.Config.StringList("outputs") {
+		p := filepath.Join(scratch, name)
+		fi, err := os.Stat(p)
+		if err != nil {
+			return nil, fmt.Errorf("the command did not create its declared output directory %q", name)
+		}
+		if !fi.IsDir() {
+			return nil, fmt.Errorf("output %q is a file; outputs are directories (write into %s/)", name, name)
+		}
+		d, _, err := rc.Store.PutDir(ctx, p, cache.IngestOptions{KeepEmptyDirs: true})
+		if err != nil {
+			return nil, fmt.Errorf("storing output %s: %w", name, err)
+		}
+		outs[name] = d
+	}
+	return outs, nil
+}
+
+func indent(s string) string {
+	return "    " + strings.ReplaceAll(s, "\n", "\n    ")
+}

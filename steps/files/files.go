@@ -1,0 +1,118 @@
+// Package files is the files step kind: a directory of the recipe's sources
+// becomes a tree artifact. Files are hashed through the store's stat cache,
+// so an unchanged file is never read twice, and a touched but unchanged
+// file leaves every downstream step cached.
+package files
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+
+	"github.com/hashicorp/hcl/v2"
+	"github.com/zclconf/go-cty/cty"
+
+	"dsbuild/cache"
+	"dsbuild/engine"
+)
+
+// Kind is the files step kind.
+type Kind struct{}
+
+func (Kind) Name() string { return "files" }
+func (Kind) Version() int { return 1 }
+
+func (Kind) Schema() *engine.Schema {
+	return &engine.Schema{
+		Doc: "A directory of source files, relative to the recipe, as a tree artifact.",
+		Attrs: []engine.AttrSpec{
+			{Name: "path", Type: cty.String, Required: true, Doc: "directory, relative to the recipe directory"},
+			{Name: "include", Type: cty.List(cty.String), Doc: `globs of files to keep ("**" spans directories); all files if absent`},
+			{Name: "exclude", Type: cty.List(cty.String), Doc: "globs of files and directories to leave out"},
+		},
+		Outputs: []string{"tree"},
+	}
+}
+
+func (Kind) Validate(cfg *engine.Config) hcl.Diagnostics {
+	var diags hcl.Diagnostics
+	if p := cfg.String("path"); filepath.IsAbs(p) {
+		r := cfg.Range("path")
+		diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Absolute source path",
+			Detail:  fmt.Sprintf("path %q must be relative to the recipe directory, so that the recipe builds the same anywhere.", p),
+			Subject: &r})
+	}
+	for _, attr := range []string{"include", "exclude"} {
+		for _, g := range cfg.StringList(attr) {
+			if _, err := compile(g); err != nil {
+				r := cfg.Range(attr)
+				diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Invalid glob", Detail: err.Error(), Subject: &r})
+			}
+		}
+	}
+	return diags
+}
+
+func buildFilter(cfg *engine.Config) (*filter, error) {
+	f := &filter{}
+	for _, g := range cfg.StringList("include") {
+		p, err := compile(g)
+		if err != nil {
+			return nil, err
+		}
+		f.include = append(f.include, p)
+	}
+	for _, g := range cfg.StringList("exclude") {
+		p, err := compile(g)
+		if err != nil {
+			return nil, err
+		}
+		f.exclude = append(f.exclude, p)
+	}
+	return f, nil
+}
+
+// Sources hashes (and, when building, stores) the source directory. Its
+// tree digest enters the key as "input source".
+func (Kind) Sources(ctx context.Context, rc *engine.RunContext) (map[string]cache.Digest, error) {
+	rel := rc.Config.String("path")
+	dir := filepath.Join(rc.RecipeDir, rel)
+	if fi, err := os.Stat(dir); err != nil || !fi.IsDir() {
+		return nil, fmt.Errorf("path %q: no such directory (looked for %s)", rel, dir)
+	}
+	f, err := buildFilter(rc.Config)
+	if err != nil {
+		return nil, err
+	}
+	sc, err := rc.Store.OpenStatCache(dir)
+	if err != nil {
+		return nil, err
+	}
+	seen := map[string]bool{}
+	keep := func(rel string, isDir bool) bool {
+		ok := f.keep(rel, isDir)
+		if ok && !isDir {
+			seen[rel] = true
+		}
+		return ok
+	}
+	d, _, err := rc.Store.PutDir(ctx, dir, cache.IngestOptions{
+		Keep:      keep,
+		StatCache: sc,
+		HashOnly:  rc.DryRun,
+		Progress:  rc.Progress,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("reading %s: %w", rel, err)
+	}
+	if err := sc.Save(rc.Store, func(rel string) bool { return seen[rel] }); err != nil {
+		rc.Logf("could not save the stat cache: %v", err)
+	}
+	return map[string]cache.Digest{"source": d}, nil
+}
+
+// Run returns the source tree itself: Sources already stored it.
+func (Kind) Run(ctx context.Context, rc *engine.RunContext) (map[string]cache.Digest, error) {
+	return map[string]cache.Digest{"tree": rc.Inputs["source"]}, nil
+}

@@ -1,0 +1,18 @@
+// Package steps gathers every step kind dsbuild knows. Each family lives in
+// its own subpackage and declares its schema, version and Run; this package
+// only lists them for the engine.
+package steps
+
+import (
+	"dsbuild/engine"
+	"dsbuild/steps/exec"
+	"dsbuild/steps/files"
+)
+
+// Kinds returns every step kind, by name.
+func Kinds() engine.Kinds {
+	return engine.NewKinds(
+		files.Kind{},
+		exec.Kind{},
+	)
+}
