@@ -124,6 +124,18 @@ func (s *Store) Has(d Digest) bool {
 	return ok
 }
 
+func (s *Store) statSize(d Digest) (path string, size int64, compressed bool, ok bool) {
+	p := s.blobPath(d, false)
+	if fi, err := os.Lstat(p); err == nil {
+		return p, fi.Size(), false, true
+	}
+	p = s.blobPath(d, true)
+	if fi, err := os.Lstat(p); err == nil {
+		return p, fi.Size(), true, true
+	}
+	return "", 0, false, false
+}
+
 func (s *Store) stat(d Digest) (path string, compressed bool, ok bool) {
 	p := s.blobPath(d, false)
 	if _, err := os.Lstat(p); err == nil {

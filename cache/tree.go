@@ -162,11 +162,19 @@ func (s *Store) walkTree(d Digest, prefix string, fn func(string, TreeEntry) err
 
 // TreeComplete checks that tree d and everything it names are present: the
 // tree blobs are read and re-hashed, file blobs are checked for existence
-// only. It is the check run on every cache hit.
+// and, when kept raw, for their size (a stat, not a read). It is the check
+// run on every cache hit; a blob of the wrong size is removed as corrupt.
 func (s *Store) TreeComplete(d Digest) error {
 	return s.WalkTree(d, func(p string, e TreeEntry) error {
-		if e.Kind != Dir && !s.Has(e.Digest) {
+		if e.Kind == Dir {
+			return nil
+		}
+		path, size, compressed, ok := s.statSize(e.Digest)
+		switch {
+		case !ok:
 			return fmt.Errorf("%s (%s) is missing from the store", p, e.Digest.Short())
+		case !compressed && size != e.Size:
+			return s.corrupt(e.Digest, path, fmt.Sprintf("%d bytes where %s needs %d", size, p, e.Size))
 		}
 		return nil
 	})

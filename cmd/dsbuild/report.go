@@ -89,8 +89,9 @@ type jsonReporter struct {
 func (j *jsonReporter) emit(v any) {
 	j.mu.Lock()
 	defer j.mu.Unlock()
-	b, _ := json.Marshal(v)
-	j.w.Write(append(b, '\n'))
+	enc := json.NewEncoder(j.w)
+	enc.SetEscapeHTML(false)
+	enc.Encode(v)
 }
 
 type stepEvent struct {
