@@ -291,6 +291,9 @@ func (b *builder) execute(ctx context.Context, s *Step, attempt int) *StepResult
 		Progress: func(done, total int64) { b.opt.Reporter.StepProgress(s, done, total) },
 		Logf:     func(format string, args ...any) { b.opt.Reporter.Warn(s.Addr + ": " + fmt.Sprintf(format, args...)) },
 	}
+	// fresh holds trees that Sources just stored: complete by construction,
+	// so the cache hit below need not check them again.
+	fresh := map[cache.Digest]bool{}
 	if src, ok := s.Kind.(Sourced); ok {
 		extra, err := src.Sources(ctx, rc)
 		if err != nil {
@@ -298,6 +301,9 @@ func (b *builder) execute(ctx context.Context, s *Step, attempt int) *StepResult
 		}
 		for k, v := range extra {
 			inputs[k] = v
+			if !b.opt.DryRun {
+				fresh[v] = true
+			}
 		}
 	}
 	pre, err := Preimage(s, inputs)
@@ -308,7 +314,7 @@ func (b *builder) execute(ctx context.Context, s *Step, attempt int) *StepResult
 	rc.Key = res.Key
 	res.Reason = b.reason(s, pre)
 
-	if outs, miss := b.lookup(s, res.Key); miss == "" {
+	if outs, miss := b.lookup(s, res.Key, fresh); miss == "" {
 		res.Status, res.Outputs = Cached, outs
 		return res
 	} else if res.Reason == "" {
@@ -387,7 +393,7 @@ func (b *builder) repair(ctx context.Context, s *Step) error {
 }
 
 // lookup consults the action cache; the miss reason is "" on a hit.
-func (b *builder) lookup(s *Step, key cache.Digest) (map[string]cache.Digest, string) {
+func (b *builder) lookup(s *Step, key cache.Digest, fresh map[cache.Digest]bool) (map[string]cache.Digest, string) {
 	ar, err := b.opt.Store.GetAction(key)
 	if err != nil {
 		var m *cache.MissError
@@ -404,6 +410,9 @@ func (b *builder) lookup(s *Step, key cache.Digest) (map[string]cache.Digest, st
 		return nil, "cached result has other outputs than the step declares"
 	}
 	for _, name := range s.Outputs {
+		if fresh[outs[name]] {
+			continue
+		}
 		if err := b.opt.Store.TreeComplete(outs[name]); err != nil {
 			b.opt.Reporter.Warn(fmt.Sprintf("%s: cached output %s is incomplete (%v); running the step again", s.Addr, name, err))
 			return nil, "cached output incomplete"

@@ -93,29 +93,30 @@ func dependsOn(s, d *Step) bool {
 	return false
 }
 
-// cyclePath walks from start through the smallest member dependency each
-// time until it returns to start.
+// cyclePath returns a shortest cycle through start among members,
+// breadth first over dependencies sorted by address.
 func cyclePath(start *Step, members map[*Step]bool) []*Step {
-	path := []*Step{start}
-	seen := map[*Step]bool{start: true}
-	cur := start
-	for {
-		var next *Step
-		for _, d := range cur.Deps { // sorted by address
-			if members[d] {
-				if d == start {
-					return path
+	parent := map[*Step]*Step{}
+	queue := []*Step{start}
+	for len(queue) > 0 {
+		cur := queue[0]
+		queue = queue[1:]
+		for _, d := range cur.Deps {
+			if !members[d] {
+				continue
+			}
+			if d == start {
+				var path []*Step
+				for s := cur; s != start; s = parent[s] {
+					path = append([]*Step{s}, path...)
 				}
-				if !seen[d] && next == nil {
-					next = d
-				}
+				return append([]*Step{start}, path...)
+			}
+			if _, seen := parent[d]; !seen && d != start {
+				parent[d] = cur
+				queue = append(queue, d)
 			}
 		}
-		if next == nil {
-			return path
-		}
-		seen[next] = true
-		path = append(path, next)
-		cur = next
 	}
+	return []*Step{start}
 }

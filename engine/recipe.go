@@ -24,9 +24,10 @@ type Step struct {
 	Outputs  []string // output names, sorted
 	Deps     []*Step  // upstream steps, sorted by address, no duplicates
 
-	DeclRange hcl.Range // the block header
-	NameRange hcl.Range // the label
-	body      *hclsyntax.Body
+	DeclRange      hcl.Range // the block header
+	NameRange      hcl.Range // the label
+	body           *hclsyntax.Body
+	outputsUnknown bool
 }
 
 // Recipe is a loaded recipe directory.
@@ -267,6 +268,7 @@ func (l *loader) declareSteps(blocks []*hclsyntax.Block) hcl.Diagnostics {
 		case schema.OutputsAttr != "":
 			attr, ok := b.Body.Attributes[schema.OutputsAttr]
 			if !ok {
+				s.outputsUnknown = true
 				continue // reported as a missing required argument later
 			}
 			outs, d := l.evalOutputNames(attr)
@@ -282,6 +284,9 @@ func (l *loader) declareSteps(blocks []*hclsyntax.Block) hcl.Diagnostics {
 }
 
 func (l *loader) evalOutputNames(attr *hclsyntax.Attribute) ([]string, hcl.Diagnostics) {
+	if d := l.noStepRefs(attr.Expr); d.HasErrors() {
+		return nil, d
+	}
 	v, diags := l.evalParam(attr.Expr, cty.List(cty.String))
 	if diags.HasErrors() || v.IsNull() {
 		return nil, diags
@@ -331,8 +336,8 @@ func (l *loader) decodeStep(s *Step) hcl.Diagnostics {
 		}
 		cfg.Ranges[spec.Name] = attr.Expr.Range()
 		if spec.Kind == Param {
-			diags = append(diags, l.noStepRefs(attr.Expr)...)
-			if diags.HasErrors() {
+			if d := l.noStepRefs(attr.Expr); d.HasErrors() {
+				diags = append(diags, d...)
 				continue
 			}
 			v, d := l.evalParam(attr.Expr, spec.Type)
@@ -469,6 +474,9 @@ func (l *loader) resolveRef(expr hcl.Expression) (*Input, hcl.Diagnostics) {
 		in.Output = t[2].(hcl.TraverseAttr).Name
 		return in, nil
 	}
+	if step.outputsUnknown {
+		return in, nil
+	}
 	if len(step.Outputs) != 1 {
 		return nil, hcl.Diagnostics{{Severity: hcl.DiagError, Summary: "Ambiguous step reference",
 			Detail:  fmt.Sprintf("%s has %d outputs (%s); name one, as in %s.%s.", step.Addr, len(step.Outputs), joinNames(step.Outputs), step.Addr, firstOr(step.Outputs, "out")),
@@ -534,6 +542,11 @@ func (l *loader) checkRefs(expr hcl.Expression, steps bool) hcl.Diagnostics {
 			continue
 		}
 		name, ok := attrAt(1)
+		if !ok && len(t) > 1 {
+			diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Invalid step reference",
+				Detail: fmt.Sprintf("Write kind.name or kind.name.output; %s uses index syntax.", traversalString(t)), Subject: rng})
+			continue
+		}
 		if !ok {
 			diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Incomplete step reference",
 				Detail: fmt.Sprintf("Name a step, as in %s.<name>.", root), Subject: rng})
@@ -556,7 +569,12 @@ func (l *loader) checkRefs(expr hcl.Expression, steps bool) hcl.Diagnostics {
 			continue
 		}
 		if out, ok := attrAt(2); len(t) == 3 {
-			if !ok || !contains(step.Outputs, out) {
+			if !ok {
+				diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Invalid step reference",
+					Detail: fmt.Sprintf("Write kind.name or kind.name.output; %s uses index syntax.", traversalString(t)), Subject: rng})
+				continue
+			}
+			if !step.outputsUnknown && !contains(step.Outputs, out) {
 				diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Unknown step output",
 					Detail:  fmt.Sprintf("%s has no output %q; its outputs are %s.%s", step.Addr, out, joinNames(step.Outputs), suggest(out, step.Outputs)),
 					Subject: rng})

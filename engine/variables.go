@@ -60,6 +60,20 @@ func convertTo(v cty.Value, typ cty.Type, rng hcl.Range) (cty.Value, hcl.Diagnos
 			Detail:  fmt.Sprintf("A value of type %s is required here: %s.", typ.FriendlyName(), err),
 			Subject: rng.Ptr()}}
 	}
+	var bad cty.Path
+	cty.Walk(out, func(p cty.Path, v cty.Value) (bool, error) {
+		if bad == nil && len(p) > 0 && v.IsNull() {
+			if _, idx := p[len(p)-1].(cty.IndexStep); idx {
+				bad = p.Copy()
+			}
+		}
+		return bad == nil, nil
+	})
+	if bad != nil {
+		return cty.NilVal, hcl.Diagnostics{{Severity: hcl.DiagError, Summary: "Incorrect value type",
+			Detail:  fmt.Sprintf("A value of type %s is required here: an element is null.", typ.FriendlyName()),
+			Subject: rng.Ptr()}}
+	}
 	return out, nil
 }
 
@@ -92,12 +106,15 @@ func (l *loader) loadVariables(blocks []*hclsyntax.Block) hcl.Diagnostics {
 			}
 		}
 		if a, ok := content.Attributes["default"]; ok {
+			dc.def = cty.DynamicVal // present, even if invalid
 			v, d := a.Expr.Value(nil)
 			diags = append(diags, d...)
 			if !d.HasErrors() {
 				v, d = convertTo(v, dc.typ, a.Expr.Range())
 				diags = append(diags, d...)
-				dc.def = v
+				if !d.HasErrors() {
+					dc.def = v
+				}
 			}
 		}
 		decls[name] = dc
@@ -252,7 +269,41 @@ func (l *loader) loadLocals(attrs []*hclsyntax.Attribute) hcl.Diagnostics {
 			l.locals[name] = v
 		}
 		if !progress {
-			names := keys(pending)
+			deps := func(name string) []string {
+				var out []string
+				for _, t := range pending[name].Expr.Variables() {
+					if t.RootName() == "local" && len(t) >= 2 {
+						if ta, ok := t[1].(hcl.TraverseAttr); ok {
+							if _, waiting := pending[ta.Name]; waiting {
+								out = append(out, ta.Name)
+							}
+						}
+					}
+				}
+				return out
+			}
+			onCycle := func(start string) bool {
+				seen := map[string]bool{}
+				stack := deps(start)
+				for len(stack) > 0 {
+					n := stack[len(stack)-1]
+					stack = stack[:len(stack)-1]
+					if n == start {
+						return true
+					}
+					if !seen[n] {
+						seen[n] = true
+						stack = append(stack, deps(n)...)
+					}
+				}
+				return false
+			}
+			var names []string
+			for _, name := range keys(pending) {
+				if onCycle(name) {
+					names = append(names, name)
+				}
+			}
 			for _, name := range names {
 				a := pending[name]
 				diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Cycle in local values",

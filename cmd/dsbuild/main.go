@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"runtime/pprof"
 	"strings"
 	"syscall"
 )
@@ -39,6 +40,17 @@ func (e *exitCodeError) Unwrap() error { return e.err }
 var errReported = errors.New("reported")
 
 func main() {
+	// DSBUILD_CPUPROFILE=FILE writes a CPU profile of the whole command, for
+	// looking into slow builds.
+	if p := os.Getenv("DSBUILD_CPUPROFILE"); p != "" {
+		f, err := os.Create(p)
+		if err == nil && pprof.StartCPUProfile(f) == nil {
+			code := run(os.Args[1:])
+			pprof.StopCPUProfile()
+			f.Close()
+			os.Exit(code)
+		}
+	}
 	os.Exit(run(os.Args[1:]))
 }
 

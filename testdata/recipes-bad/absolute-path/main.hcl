@@ -1,0 +1,3 @@
+files "etc" {
+  path = "/etc" # ERROR: Absolute source path | "/etc"
+}

@@ -1,0 +1,3 @@
+files "src" {
+  path = "daÿtÃa" # ERROR: Invalid character encoding # ERROR: Unterminated template string
+}

@@ -1,0 +1,6 @@
+files "src" {
+  path = "data"
+  filter { # ERROR: Unsupported block type
+    include = ["*.txt"]
+  }
+}
