@@ -385,6 +385,9 @@ func (s *Store) Check(ctx context.Context, repair bool) (CheckReport, error) {
 	}
 	tmps, _ := os.ReadDir(filepath.Join(s.dir, "tmp"))
 	rep.TempFiles = len(tmps)
+	if repair && len(rep.Problems) > 0 {
+		s.dropStatCaches() // they may name removed blobs
+	}
 	return rep, nil
 }
 

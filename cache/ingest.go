@@ -29,6 +29,12 @@ type IngestOptions struct {
 	StatCache *StatCache
 	// HashOnly computes digests without writing blobs (for planning).
 	HashOnly bool
+	// VerifyStored checks, for every stat cache hit, that the blob is
+	// still in the store. Without it a hit is trusted: the store drops
+	// stat cache entries whenever it removes a blob (gc, corruption), so
+	// a hit names a stored blob unless another process raced with that;
+	// callers repairing a build after a missing blob set it.
+	VerifyStored bool
 	// Workers bounds the files hashed at once; 0 means one per CPU.
 	Workers int
 	// Progress, if not nil, is called as files are done.
@@ -150,7 +156,7 @@ func (s *Store) hashFiles(ctx context.Context, files []walkedFile, out []Digest,
 				}
 				f := files[i]
 				d, ok := opt.StatCache.lookup(f.rel, f.info)
-				if ok && (opt.HashOnly || s.Has(d)) {
+				if ok && (opt.HashOnly || !opt.VerifyStored || s.Has(d)) {
 					out[i] = d
 				} else {
 					var err error

@@ -1,8 +1,8 @@
 package cache
 
 import (
-	"bufio"
 	"bytes"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -10,7 +10,6 @@ import (
 	"path/filepath"
 	"sort"
 	"strconv"
-	"strings"
 	"sync"
 	"time"
 )
@@ -97,36 +96,56 @@ func (s *Store) OpenStatCache(root string) (*StatCache, error) {
 const statHeader = "dsbuild stat v1"
 
 func (c *StatCache) parse(data []byte) error {
-	sc := bufio.NewScanner(bytes.NewReader(data))
-	sc.Buffer(make([]byte, 64<<10), 1<<20)
-	if !sc.Scan() || sc.Text() != statHeader {
+	rest, ok := bytes.CutPrefix(data, []byte(statHeader+"\n"))
+	if !ok {
 		return errors.New("bad header")
 	}
-	for sc.Scan() {
-		line := sc.Text()
-		// <hex> <size> <mtime> <ino> <ctime> <mode> <rel>
-		f := strings.SplitN(line, " ", 7)
-		if len(f) != 7 {
-			return fmt.Errorf("malformed line %q", line)
+	// Lines: <hex> <size> <mtime> <ino> <ctime> <mode> <rel>. Parsed by
+	// hand: a store may hold a stat cache line for every source file.
+	for len(rest) > 0 {
+		nl := bytes.IndexByte(rest, '\n')
+		if nl < 0 {
+			return errors.New("truncated")
 		}
-		d, err := ParseDigest(f[0])
-		if err != nil {
+		line := rest[:nl]
+		rest = rest[nl+1:]
+		var f [6][]byte
+		for i := range f {
+			sp := bytes.IndexByte(line, ' ')
+			if sp < 0 {
+				return fmt.Errorf("malformed line %q", line)
+			}
+			f[i], line = line[:sp], line[sp+1:]
+		}
+		var d Digest
+		if len(f[0]) != 2*len(d) {
+			return fmt.Errorf("malformed digest in %q", line)
+		}
+		if _, err := hex.Decode(d[:], f[0]); err != nil {
 			return err
 		}
 		var id fileID
-		var e1, e2, e3, e4, e5 error
-		id.size, e1 = strconv.ParseInt(f[1], 10, 64)
-		id.mtime, e2 = strconv.ParseInt(f[2], 10, 64)
-		id.ino, e3 = strconv.ParseUint(f[3], 10, 64)
-		id.ctime, e4 = strconv.ParseInt(f[4], 10, 64)
-		mode, e5 := strconv.ParseUint(f[5], 8, 32)
-		if err := errors.Join(e1, e2, e3, e4, e5); err != nil {
-			return fmt.Errorf("malformed line %q: %w", line, err)
+		var err error
+		if id.size, err = strconv.ParseInt(string(f[1]), 10, 64); err != nil {
+			return err
+		}
+		if id.mtime, err = strconv.ParseInt(string(f[2]), 10, 64); err != nil {
+			return err
+		}
+		if id.ino, err = strconv.ParseUint(string(f[3]), 10, 64); err != nil {
+			return err
+		}
+		if id.ctime, err = strconv.ParseInt(string(f[4]), 10, 64); err != nil {
+			return err
+		}
+		mode, err := strconv.ParseUint(string(f[5]), 8, 32)
+		if err != nil {
+			return err
 		}
 		id.mode = uint32(mode)
-		c.entries[f[6]] = statEntry{id, d}
+		c.entries[string(line)] = statEntry{id, d}
 	}
-	return sc.Err()
+	return nil
 }
 
 // Save writes the cache back if anything changed. Only the files seen in

@@ -411,12 +411,29 @@ func (s *Store) CopyBlob(w io.Writer, d Digest) (int64, error) {
 }
 
 // corrupt logs, removes the bad object and returns the error describing it.
+// It also drops every stat cache, whose entries may name the removed blob:
+// the next build of each source re-hashes it once.
 func (s *Store) corrupt(d Digest, path, reason string) error {
 	s.logf("cache: %s is corrupt (%s): removing it; whatever produced it will be rebuilt", d, reason)
 	if err := os.Remove(path); err != nil && !errors.Is(err, fs.ErrNotExist) {
 		s.logf("cache: could not remove corrupt blob %s: %v", path, err)
 	}
+	s.dropStatCaches()
 	return &CorruptError{Digest: d, Path: path, Reason: reason}
+}
+
+func (s *Store) dropStatCaches() {
+	dir := filepath.Join(s.dir, "stat")
+	ents, _ := os.ReadDir(dir)
+	for _, e := range ents {
+		os.Remove(filepath.Join(dir, e.Name()))
+	}
+}
+
+// IsNotFound reports whether err is or wraps a *NotFoundError.
+func IsNotFound(err error) bool {
+	var n *NotFoundError
+	return errors.As(err, &n)
 }
 
 // writeFileAtomic writes data to a temporary file in tmpDir and renames it to

@@ -288,8 +288,9 @@ func (b *builder) execute(ctx context.Context, s *Step, attempt int) *StepResult
 	}
 	rc := &RunContext{
 		Step: s, Config: s.Config, Store: b.opt.Store, RecipeDir: b.recipe.Dir, Inputs: inputs, DryRun: b.opt.DryRun,
-		Progress: func(done, total int64) { b.opt.Reporter.StepProgress(s, done, total) },
-		Logf:     func(format string, args ...any) { b.opt.Reporter.Warn(s.Addr + ": " + fmt.Sprintf(format, args...)) },
+		Repairing: attempt >= 2,
+		Progress:  func(done, total int64) { b.opt.Reporter.StepProgress(s, done, total) },
+		Logf:      func(format string, args ...any) { b.opt.Reporter.Warn(s.Addr + ": " + fmt.Sprintf(format, args...)) },
 	}
 	// fresh holds trees that Sources just stored: complete by construction,
 	// so the cache hit below need not check them again.
@@ -331,7 +332,7 @@ func (b *builder) execute(ctx context.Context, s *Step, attempt int) *StepResult
 			res.Status, res.Err = Waiting, err
 			return res
 		}
-		if cache.IsCorrupt(err) && attempt < 2 {
+		if (cache.IsCorrupt(err) || cache.IsNotFound(err)) && attempt < 2 {
 			// An input blob was corrupt and has been removed: rebuild
 			// the upstream steps whose outputs are now incomplete, then
 			// try again with their (re-derived) outputs.

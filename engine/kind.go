@@ -178,6 +178,10 @@ type RunContext struct {
 	Key    cache.Digest
 	// DryRun is set while planning: Sources must not write to the store.
 	DryRun bool
+	// Repairing is set when the step runs again because a blob it
+	// produced went missing or was corrupt: Sources must not trust caches
+	// that claim a blob is stored.
+	Repairing bool
 	// Progress reports item progress; it may be called concurrently.
 	Progress func(done, total int64)
 	// Logf reports a warning about this step.

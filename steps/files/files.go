@@ -98,10 +98,11 @@ func (Kind) Sources(ctx context.Context, rc *engine.RunContext) (map[string]cach
 		return ok
 	}
 	d, _, err := rc.Store.PutDir(ctx, dir, cache.IngestOptions{
-		Keep:      keep,
-		StatCache: sc,
-		HashOnly:  rc.DryRun,
-		Progress:  rc.Progress,
+		Keep:         keep,
+		StatCache:    sc,
+		HashOnly:     rc.DryRun,
+		VerifyStored: rc.Repairing,
+		Progress:     rc.Progress,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("reading %s: %w", rel, err)
