@@ -49,9 +49,10 @@ func cmdWaitfile(ts *testscript.TestScript, neg bool, args []string) {
 	ts.Fatalf("%s did not appear within 60 s", p)
 }
 
-// corrupt RECIPE STEP OUTPUT [same-size] overwrites, in the store, the blob
-// of the first file of a step's locked output: with different bytes of
-// another size, or of the same size with same-size.
+// corrupt RECIPE STEP OUTPUT [same-size|delete] overwrites, in the store, the
+// blob of the first file of a step's locked output: with different bytes of
+// another size, or of the same size with same-size; delete removes it
+// behind the store's back.
 func cmdCorrupt(ts *testscript.TestScript, neg bool, args []string) {
 	if neg || len(args) < 3 {
 		ts.Fatalf("usage: corrupt RECIPE STEP OUTPUT [same-size]")
@@ -78,6 +79,11 @@ func cmdCorrupt(ts *testscript.TestScript, neg bool, args []string) {
 	p := filepath.Join(ts.Getenv("DSBUILD_CACHE"), "blobs", h[:2], h)
 	if _, err := os.Stat(p); err != nil {
 		ts.Fatalf("blob of %s is not stored raw: %v", victim.Name, err)
+	}
+	if len(args) == 4 && args[3] == "delete" {
+		ts.Check(os.Remove(p))
+		ts.Logf("deleted %s (%s)", victim.Name, victim.Digest.Short())
+		return
 	}
 	data := []byte("this is not what was stored\n")
 	if len(args) == 4 && args[3] == "same-size" {
