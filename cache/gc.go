@@ -273,7 +273,12 @@ type CheckReport struct {
 	Actions   int
 	Memos     int
 	TempFiles int      // leftovers of killed builds: harmless, removed by gc
-	Problems  []string // each names the object and what is wrong
+	Problems  []string // corrupt or unreadable objects: each names the object and what is wrong
+	// Missing lists trees and entries that name absent blobs: after gc,
+	// a removed corrupt blob or an in-place edit of a hard-linked source.
+	// Nothing wrong can be served from them; a build re-runs the steps
+	// that need them, and gc drops them once nothing reaches them.
+	Missing []string
 }
 
 // Check re-hashes every blob, parses every tree and cache entry and checks
@@ -299,6 +304,9 @@ func (s *Store) Check(ctx context.Context, repair bool) (CheckReport, error) {
 		mu.Lock()
 		rep.Problems = append(rep.Problems, fmt.Sprintf(format, args...))
 		mu.Unlock()
+	}
+	missing := func(format string, args ...any) {
+		rep.Missing = append(rep.Missing, fmt.Sprintf(format, args...))
 	}
 	var next atomic.Int64
 	var wg sync.WaitGroup
@@ -346,7 +354,7 @@ func (s *Store) Check(ctx context.Context, repair bool) (CheckReport, error) {
 		}
 		for _, e := range entries {
 			if !quiet.Has(e.Digest) {
-				problem("tree %s: entry %q names %s, which is missing", t, e.Name, e.Digest.Short())
+				missing("tree %s: entry %q names %s, which is missing", t, e.Name, e.Digest.Short())
 			}
 		}
 	}
@@ -371,7 +379,7 @@ func (s *Store) Check(ctx context.Context, repair bool) (CheckReport, error) {
 				outs, err = decodeEntry(ns, e.d, data)
 				for _, o := range outs {
 					if !quiet.Has(o.Digest) {
-						problem("%s entry %s: output %s names %s, which is missing", ns, e.d.Short(), o.Name, o.Digest.Short())
+						missing("%s entry %s: output %s names %s, which is missing", ns, e.d.Short(), o.Name, o.Digest.Short())
 					}
 				}
 			}

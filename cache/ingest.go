@@ -16,8 +16,29 @@ import (
 	"sync/atomic"
 )
 
+// Adopt says how a file's bytes get into the store.
+type Adopt int
+
+const (
+	// Copy writes a copy of the file into the store (zstd-compressed when
+	// that pays). The store's bytes are independent of the file.
+	Copy Adopt = iota
+	// Link hashes the file and hard-links it into the store when store and
+	// file share a file system, falling back to Copy otherwise. Nothing is
+	// copied, but the store shares the file's inode: editing the file in
+	// place (not replacing it) changes the stored bytes, which the store
+	// then detects on the next read and treats as missing. Editors and
+	// tools that write a new file and rename it are safe.
+	Link
+	// Move renames the file into the store; for files dsbuild made itself
+	// (step outputs in a scratch directory of the store).
+	Move
+)
+
 // IngestOptions controls how a directory on disk becomes a tree.
 type IngestOptions struct {
+	// Adopt says how file bytes get into the store; Copy by default.
+	Adopt Adopt
 	// Keep, if not nil, decides which paths are part of the tree. rel is
 	// slash-separated and relative to the root. For a directory, returning
 	// false prunes it; for a file, it drops the file.
@@ -160,9 +181,15 @@ func (s *Store) hashFiles(ctx context.Context, files []walkedFile, out []Digest,
 					out[i] = d
 				} else {
 					var err error
-					if opt.HashOnly {
+					info := f.info
+					switch {
+					case opt.HashOnly:
 						d, err = hashFile(f.abs)
-					} else {
+					case opt.Adopt == Link:
+						d, info, err = s.linkFile(f.abs, f.info)
+					case opt.Adopt == Move:
+						d, err = s.moveFile(f.abs)
+					default:
 						d, _, err = s.PutFile(f.abs)
 					}
 					if err != nil {
@@ -171,7 +198,10 @@ func (s *Store) hashFiles(ctx context.Context, files []walkedFile, out []Digest,
 					}
 					hashed.Add(1)
 					out[i] = d
-					opt.StatCache.record(f.rel, f.info, d)
+					if opt.Adopt == Link && !opt.HashOnly {
+						s.forgetEditedLink(opt.StatCache, f.rel, f.abs, d)
+					}
+					opt.StatCache.record(f.rel, info, d)
 				}
 				n := done.Add(1)
 				if opt.Progress != nil {
@@ -186,6 +216,86 @@ func (s *Store) hashFiles(ctx context.Context, files []walkedFile, out []Digest,
 		return firstErr
 	}
 	return ctx.Err()
+}
+
+// linkFile hashes the file at p and hard-links it into the store. It
+// returns the file's identity after linking (linking changes its ctime), or
+// an error if the file changed while it was being hashed.
+func (s *Store) linkFile(p string, before fs.FileInfo) (Digest, fs.FileInfo, error) {
+	if li, err := os.Lstat(p); err == nil && li.Mode()&fs.ModeSymlink != 0 {
+		// link(2) would link the symbolic link itself: link its target.
+		if p, err = filepath.EvalSymlinks(p); err != nil {
+			return Digest{}, nil, err
+		}
+	}
+	d, err := hashFile(p)
+	if err != nil {
+		return d, nil, err
+	}
+	if s.Has(d) {
+		return d, before, nil
+	}
+	blob := s.blobPath(d, false)
+	if err := os.MkdirAll(filepath.Dir(blob), 0o755); err != nil {
+		return d, nil, err
+	}
+	if err := os.Link(p, blob); err != nil {
+		if errors.Is(err, fs.ErrExist) {
+			return d, before, nil // another build stored it meanwhile
+		}
+		// Another file system, or linking not allowed: copy instead.
+		cd, _, err := s.PutFile(p)
+		return cd, before, err
+	}
+	after, err := os.Stat(p)
+	if err != nil {
+		os.Remove(blob)
+		return d, nil, err
+	}
+	if after.Size() != before.Size() || !after.ModTime().Equal(before.ModTime()) {
+		os.Remove(blob)
+		return d, nil, fmt.Errorf("%s changed while it was being hashed; build again once it is written", p)
+	}
+	return d, after, nil
+}
+
+// forgetEditedLink removes the blob that the stat cache last recorded for a
+// source file if that blob is the file itself (a hard link) and the file
+// now holds other bytes: it was edited in place, so the blob no longer
+// matches its name.
+func (s *Store) forgetEditedLink(c *StatCache, rel, abs string, now Digest) {
+	old, ok := c.digest(rel)
+	if !ok || old == now {
+		return
+	}
+	blob := s.blobPath(old, false)
+	bi, err1 := os.Stat(blob)
+	fi, err2 := os.Stat(abs)
+	if err1 == nil && err2 == nil && os.SameFile(bi, fi) {
+		s.logf("cache: %s was edited in place; its previous content (%s) was stored by hard link and is gone from the store", abs, old.Short())
+		os.Remove(blob)
+	}
+}
+
+// moveFile hashes the file at p and renames it into the store, read-only.
+// A symbolic link is copied instead: renaming it would move the link.
+func (s *Store) moveFile(p string) (Digest, error) {
+	if li, err := os.Lstat(p); err != nil || !li.Mode().IsRegular() {
+		d, _, err := s.PutFile(p)
+		return d, err
+	}
+	d, err := hashFile(p)
+	if err != nil || s.Has(d) {
+		return d, err
+	}
+	if err := os.Chmod(p, 0o444); err != nil {
+		return d, err
+	}
+	blob := s.blobPath(d, false)
+	if err := os.MkdirAll(filepath.Dir(blob), 0o755); err != nil {
+		return d, err
+	}
+	return d, os.Rename(p, blob)
 }
 
 func hashFile(p string) (Digest, error) {

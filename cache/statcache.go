@@ -22,6 +22,8 @@ import (
 // A file modified within the same timestamp tick as it was hashed could
 // look unchanged; as git does with "racily clean" entries, files whose mtime
 // is within racyWindow of the moment the cache is saved are not remembered.
+// (Not ctime: storing a source by hard link changes it, and the identity
+// recorded is the one taken after linking.)
 type StatCache struct {
 	path    string
 	mu      sync.Mutex
@@ -56,6 +58,17 @@ func (c *StatCache) lookup(rel string, fi fs.FileInfo) (Digest, bool) {
 		return Digest{}, false
 	}
 	return e.digest, true
+}
+
+// digest returns the digest last recorded for rel, whatever its identity.
+func (c *StatCache) digest(rel string) (Digest, bool) {
+	if c == nil {
+		return Digest{}, false
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	e, ok := c.entries[rel]
+	return e.digest, ok
 }
 
 func (c *StatCache) record(rel string, fi fs.FileInfo, d Digest) {
@@ -163,7 +176,7 @@ func (c *StatCache) Save(s *Store, seen func(rel string) bool) error {
 			c.dirty = true
 			continue
 		}
-		if e.id.mtime >= cutoff || e.id.ctime >= cutoff {
+		if e.id.mtime >= cutoff {
 			c.dirty = true
 			continue
 		}

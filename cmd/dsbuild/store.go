@@ -21,10 +21,15 @@ func newCacheCmd(g *globalFlags) *cobra.Command {
 		Use:   "check",
 		Short: "Verify every object in the store",
 		Long: `Check re-hashes every blob, parses every tree and cache entry, and checks that
-everything they name is present. It exits 1 if it finds a problem. With
---repair it removes corrupt objects, so that the next build rebuilds them.
-Temporary files left by killed builds are counted but are not problems;
-dsbuild gc removes them.`,
+everything they name is present. It exits 1 if it finds a corrupt or
+unreadable object (PROBLEM lines). With --repair it removes them, so that the
+next build rebuilds them.
+
+MISSING lines name trees and cache entries that refer to absent blobs, as
+left by gc, by a removed corrupt blob, or by editing a hard-linked source
+file in place. They are not errors: nothing wrong can be served from them,
+builds re-run the steps that need them, and gc drops them once unreachable.
+Temporary files left by killed builds are counted too; gc removes them.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			store, err := g.openStore(func(f string, a ...any) { warnf(f, a...) })
@@ -37,10 +42,13 @@ dsbuild gc removes them.`,
 			}
 			if g.json {
 				(&jsonReporter{w: os.Stdout}).emit(map[string]any{"event": "cache-check", "blobs": rep.Blobs, "bytes": rep.Bytes,
-					"actions": rep.Actions, "memos": rep.Memos, "temp_files": rep.TempFiles, "problems": rep.Problems})
+					"actions": rep.Actions, "memos": rep.Memos, "temp_files": rep.TempFiles, "problems": rep.Problems, "missing": rep.Missing})
 			} else {
 				fmt.Printf("%s: %d blobs (%s), %d action entries, %d item memos, %d temporary files\n",
 					store.Dir(), rep.Blobs, humanBytes(rep.Bytes), rep.Actions, rep.Memos, rep.TempFiles)
+				for _, m := range rep.Missing {
+					fmt.Println("MISSING " + m)
+				}
 				for _, p := range rep.Problems {
 					fmt.Println("PROBLEM " + p)
 				}
@@ -53,7 +61,11 @@ dsbuild gc removes them.`,
 				return fmt.Errorf("%d problem(s) in the store: %s", len(rep.Problems), what)
 			}
 			if !g.json {
-				fmt.Println("store OK")
+				if len(rep.Missing) > 0 {
+					fmt.Printf("store OK: no corrupt objects; %d reference(s) to absent blobs (steps that need them re-run; gc drops them once unreachable)\n", len(rep.Missing))
+				} else {
+					fmt.Println("store OK")
+				}
 			}
 			return nil
 		},

@@ -207,7 +207,8 @@ func (Kind) Run(ctx context.Context, rc *engine.RunContext) (map[string]cache.Di
 		if !fi.IsDir() {
 			return nil, fmt.Errorf("output %q is a file; outputs are directories (write into %s/)", name, name)
 		}
-		d, _, err := rc.Store.PutDir(ctx, p, cache.IngestOptions{KeepEmptyDirs: true})
+		// The scratch directory is the store's: move the files in, no copy.
+		d, _, err := rc.Store.PutDir(ctx, p, cache.IngestOptions{KeepEmptyDirs: true, Adopt: cache.Move})
 		if err != nil {
 			return nil, fmt.Errorf("storing output %s: %w", name, err)
 		}

@@ -2,6 +2,15 @@
 // becomes a tree artifact. Files are hashed through the store's stat cache,
 // so an unchanged file is never read twice, and a touched but unchanged
 // file leaves every downstream step cached.
+//
+// Source files enter the store by hard link when the store is on the same
+// file system (nothing is copied: a 100 GB dataset costs no extra space),
+// and by copy otherwise or with copy = true. A linked file shares its inode
+// with the store, so editing it in place changes the stored bytes; the
+// store detects that on the next read (every read re-hashes) and the files
+// step stores the new content, so a wrong byte is never served. What is
+// lost is the old content: set copy = true for sources that are edited in
+// place and whose old versions must stay rebuildable.
 package files
 
 import (
@@ -30,6 +39,7 @@ func (Kind) Schema() *engine.Schema {
 			{Name: "path", Type: cty.String, Required: true, Doc: "directory, relative to the recipe directory"},
 			{Name: "include", Type: cty.List(cty.String), Doc: `globs of files to keep ("**" spans directories); all files if absent`},
 			{Name: "exclude", Type: cty.List(cty.String), Doc: "globs of files and directories to leave out"},
+			{Name: "copy", Type: cty.Bool, Default: cty.False, NotInKey: true, Doc: "copy files into the store instead of hard-linking them (see the package doc)"},
 		},
 		Outputs: []string{"tree"},
 	}
@@ -97,8 +107,13 @@ func (Kind) Sources(ctx context.Context, rc *engine.RunContext) (map[string]cach
 		}
 		return ok
 	}
+	adopt := cache.Link
+	if rc.Config.Bool("copy") {
+		adopt = cache.Copy
+	}
 	d, _, err := rc.Store.PutDir(ctx, dir, cache.IngestOptions{
 		Keep:         keep,
+		Adopt:        adopt,
 		StatCache:    sc,
 		HashOnly:     rc.DryRun,
 		VerifyStored: rc.Repairing,
