@@ -1,0 +1,47 @@
+#!/usr/bin/env bash
+# Benchmarks of issue 2, each against its baseline in one run on one machine:
+#
+#   1. no-op rebuild of a 200-step recipe over 10,000 source files
+#      (target: median ≤ 100 ms, peak RSS < 100 MB);
+#   2. hashing 1 GiB of files (1,024 × 1 MiB) into a fresh store, against
+#      sha256sum over the same files (target: ≥ 2.5× faster), with sources
+#      hard-linked (the default) and copied (files { copy = true }).
+#
+# Usage: bench/run.sh [WORKDIR]   (default: a temporary directory; needs ~3 GiB)
+# Results go to stdout; record them in docs/benchmarks.md.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+work=${1:-$(mktemp -d)}
+mkdir -p "$work"
+export GOAMD64=v1
+go build -o "$work/dsbuild" ./cmd/dsbuild
+go build -o "$work/dsbench" ./bench/dsbench
+ds="$work/dsbuild"
+bench="$work/dsbench"
+
+echo "# machine: $(nproc) cores, $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo), $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), $(uname -sr)"
+echo "# go: $(go version), GOAMD64=$GOAMD64, commit $(git rev-parse --short HEAD 2>/dev/null || echo unknown)"
+
+echo "## 1. no-op rebuild: 200 steps, 10,000 source files"
+rm -rf "$work/noop" "$work/noop-store"
+"$bench" gen-noop "$work/noop"
+"$ds" --cache "$work/noop-store" build "$work/noop" | tail -n 1
+sleep 2.1 # the stat cache does not remember files changed in the last 2 s
+"$ds" --cache "$work/noop-store" build "$work/noop" | tail -n 1
+"$bench" time 30 "$ds" --cache "$work/noop-store" build "$work/noop"
+
+echo "## 2. hashing 1 GiB into a fresh store vs sha256sum"
+rm -rf "$work/hash"
+"$bench" gen-hash "$work/hash"
+mkdir -p "$work/hash-copy"
+ln -s ../hash/data "$work/hash-copy/data"
+printf 'files "images" {\n  path = "data"\n  copy = true\n}\n' > "$work/hash-copy/main.hcl"
+cd "$work/hash"
+find data -type f | sort | xargs cat > /dev/null # warm the page cache
+echo "sha256sum:"
+"$bench" time 5 sh -c 'find data -type f | sort | xargs sha256sum > /dev/null'
+echo "dsbuild build (hard links, the default):"
+"$bench" time 5 --prepare "rm -rf '$work/hash-store'" "$ds" --cache "$work/hash-store" build "$work/hash"
+echo "dsbuild build (copy = true):"
+"$bench" time 5 --prepare "rm -rf '$work/hash-store'" "$ds" --cache "$work/hash-store" build "$work/hash-copy"
+rm -rf "$work/hash-store"
