@@ -151,18 +151,37 @@ func newTTYReporter(w io.Writer, verb string) *ttyReporter {
 }
 
 func (t *ttyReporter) StepStarted(s *engine.Step) {
+	start := time.Now()
 	bar := t.p.AddBar(0,
 		mpb.PrependDecorators(decor.Name(s.Addr, decor.WCSyncSpaceR)),
 		mpb.AppendDecorators(
-			decor.CountersNoUnit("%d/%d", decor.WCSyncSpace),
-			decor.AverageSpeed(nil, " %.0f/s", decor.WCSyncSpace),
-			decor.Elapsed(decor.ET_STYLE_GO, decor.WCSyncSpace),
+			// Items, rate and ETA once the step reports progress;
+			// the elapsed time always.
+			decor.Any(func(st decor.Statistics) string {
+				return progressText(st.Current, st.Total, time.Since(start))
+			}, decor.WCSyncSpace),
 		),
 		mpb.BarRemoveOnComplete(),
 	)
 	t.mu.Lock()
 	t.bars[s] = bar
 	t.mu.Unlock()
+}
+
+// progressText is "231/1000 items  2.3k/s  eta 3s  1.2s", or just the
+// elapsed time while a step reports no items.
+func progressText(done, total int64, elapsed time.Duration) string {
+	el := elapsed.Round(100 * time.Millisecond).String()
+	if total <= 0 {
+		return el
+	}
+	rate := float64(done) / elapsed.Seconds()
+	text := fmt.Sprintf("%d/%d items  %.0f/s", done, total, rate)
+	if rate > 0 && done < total {
+		eta := time.Duration(float64(total-done) / rate * float64(time.Second))
+		text += "  eta " + eta.Round(time.Second).String()
+	}
+	return text + "  " + el
 }
 
 func (t *ttyReporter) StepProgress(s *engine.Step, done, total int64) {

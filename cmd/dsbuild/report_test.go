@@ -1,0 +1,23 @@
+package main
+
+import (
+	"testing"
+	"time"
+)
+
+func TestProgressText(t *testing.T) {
+	for _, tc := range []struct {
+		done, total int64
+		elapsed     time.Duration
+		want        string
+	}{
+		{0, 0, 1234 * time.Millisecond, "1.2s"},
+		{250, 1000, 2 * time.Second, "250/1000 items  125/s  eta 6s  2s"},
+		{1000, 1000, 4 * time.Second, "1000/1000 items  250/s  4s"},
+		{0, 10, time.Second, "0/10 items  0/s  1s"},
+	} {
+		if got := progressText(tc.done, tc.total, tc.elapsed); got != tc.want {
+			t.Errorf("progressText(%d, %d, %v) = %q, want %q", tc.done, tc.total, tc.elapsed, got, tc.want)
+		}
+	}
+}
