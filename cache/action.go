@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+	"unicode"
 )
 
 // Output is one named output digest of a step or an item.
@@ -65,8 +66,8 @@ func encodeEntry(ns string, key Digest, outs []Output) ([]byte, error) {
 	var b bytes.Buffer
 	fmt.Fprintf(&b, "dsbuild %s v1\nkey %s\n", ns, key)
 	for i, o := range sorted {
-		if o.Name == "" || strings.ContainsAny(o.Name, " \n") {
-			return nil, fmt.Errorf("output name %q: must be non-empty without spaces", o.Name)
+		if o.Name == "" || strings.IndexFunc(o.Name, unicode.IsSpace) >= 0 {
+			return nil, fmt.Errorf("output name %q: must be non-empty without white space", o.Name)
 		}
 		if i > 0 && sorted[i-1].Name == o.Name {
 			return nil, fmt.Errorf("duplicate output %q", o.Name)

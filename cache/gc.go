@@ -4,12 +4,15 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"runtime"
 	"strings"
 	"sync"
 	"sync/atomic"
+
+	"github.com/klauspost/compress/zstd"
 )
 
 // GCOptions says what garbage collection must keep besides the store's own
@@ -90,14 +93,21 @@ func listEntries(dir string) ([]storedBlob, error) {
 	return out, nil
 }
 
-// mark adds d and, if it is a tree, everything below it to live.
+// mark adds d and, if it is a tree, everything below it to live. It reads
+// only the first bytes of blobs that are not trees, and removes nothing
+// (a dry run must not change the store): a corrupt tree marks no children.
 func (s *Store) mark(d Digest, live map[Digest]bool) {
 	if live[d] {
 		return
 	}
 	live[d] = true
-	b, err := s.ReadBlob(d)
-	if err != nil || !bytes.HasPrefix(b, []byte(treeHeader)) {
+	p, _, ok := s.stat(d)
+	if !ok || !s.startsWithTreeHeader(p) {
+		return
+	}
+	b, err := s.readBlobNoRemove(d, p)
+	if err != nil {
+		s.logf("cache: gc: tree %s is unreadable (%v); what it names is kept only if reachable otherwise", d.Short(), err)
 		return
 	}
 	entries, err := DecodeTree(b)
@@ -111,6 +121,42 @@ func (s *Store) mark(d Digest, live map[Digest]bool) {
 			live[e.Digest] = true
 		}
 	}
+}
+
+// peekEntry decodes an action or memo entry without the read path's removal
+// of corrupt entries.
+func peekEntry(ns string, e storedBlob) ([]Output, error) {
+	if e.d.IsZero() {
+		return nil, fmt.Errorf("%s: not an entry name", e.path)
+	}
+	data, err := os.ReadFile(e.path)
+	if err != nil {
+		return nil, err
+	}
+	return decodeEntry(ns, e.d, data)
+}
+
+// startsWithTreeHeader reads the first bytes of the blob file at p.
+func (s *Store) startsWithTreeHeader(p string) bool {
+	f, err := os.Open(p)
+	if err != nil {
+		return false
+	}
+	defer f.Close()
+	var r io.Reader = f
+	if strings.HasSuffix(p, ".zst") {
+		zr, err := zstd.NewReader(f, zstd.WithDecoderConcurrency(1))
+		if err != nil {
+			return false
+		}
+		defer zr.Close()
+		r = zr
+	}
+	head := make([]byte, len(treeHeader))
+	if _, err := io.ReadFull(r, head); err != nil {
+		return false
+	}
+	return string(head) == treeHeader
 }
 
 // GC removes everything no root reaches: blobs, action cache entries not
@@ -163,11 +209,13 @@ func (s *Store) GC(ctx context.Context, opt GCOptions) (GCReport, error) {
 	if err != nil {
 		return rep, err
 	}
+	readable := map[Digest]bool{} // kept action entries that parse
 	for _, e := range acs {
 		if !keepActions[e.d] {
 			continue
 		}
-		if outs, err := s.getEntry(nsAction, e.d); err == nil {
+		if outs, err := peekEntry(nsAction, e); err == nil {
+			readable[e.d] = true
 			for _, o := range outs {
 				roots = append(roots, o.Digest)
 			}
@@ -181,7 +229,7 @@ func (s *Store) GC(ctx context.Context, opt GCOptions) (GCReport, error) {
 	}
 
 	for _, e := range acs {
-		if keepActions[e.d] && !e.d.IsZero() {
+		if readable[e.d] {
 			rep.KeptActions++
 			continue
 		}
@@ -197,7 +245,7 @@ func (s *Store) GC(ctx context.Context, opt GCOptions) (GCReport, error) {
 	for _, e := range memos {
 		keep := false
 		if !e.d.IsZero() {
-			if outs, err := s.getEntry(nsMemo, e.d); err == nil {
+			if outs, err := peekEntry(nsMemo, e); err == nil {
 				keep = true
 				for _, o := range outs {
 					keep = keep && live[o.Digest]

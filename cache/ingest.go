@@ -433,7 +433,10 @@ func (s *Store) Materialize(ctx context.Context, d Digest, dest string, readOnly
 				}
 				if err := s.writeFile(jobs[i].path, jobs[i].e, readOnly); err != nil {
 					mu.Lock()
-					if firstErr == nil {
+					// Two files with one corrupt blob: the first read
+					// removes it and the second finds it missing. Report
+					// the corruption, which is what happened.
+					if firstErr == nil || (IsCorrupt(err) && !IsCorrupt(firstErr)) {
 						firstErr = err
 					}
 					mu.Unlock()

@@ -105,40 +105,58 @@ func TestStatCacheInMemory(t *testing.T) {
 		t.Errorf("PutDir after rewriting b/c with its old size and mtime = %v, Hashed %d, want %v, Hashed 1", d3.Short(), st.Hashed, want.Short())
 	}
 
-	// A stat cache hit whose blob is gone from the store is stored again.
-	p, _ = blobFile(t, s, cache.Sum([]byte("one\n")))
+	// A stat cache hit is trusted without looking for the blob (the store
+	// drops stat caches when it removes blobs) ...
+	a := cache.Sum([]byte("one\n"))
+	p, _ = blobFile(t, s, a)
 	if err := os.Remove(p); err != nil {
 		t.Fatal(err)
 	}
 	d, st = putDirStats(t, s, root, opt)
-	if d != d3 || st.Hashed != 1 || !s.Has(cache.Sum([]byte("one\n"))) {
-		t.Errorf("PutDir with a's blob removed = %v, Hashed %d, Has(a) %v, want %v, Hashed 1, Has true", d.Short(), st.Hashed, s.Has(cache.Sum([]byte("one\n"))), d3.Short())
+	if d != d3 || st.Hashed != 0 || s.Has(a) {
+		t.Errorf("PutDir with a's blob removed behind the store's back = %v, Hashed %d, Has(a) %v, want %v, Hashed 0, Has false", d.Short(), st.Hashed, s.Has(a), d3.Short())
+	}
+	// ... unless VerifyStored asks for it: then the blob is stored again.
+	opt.VerifyStored = true
+	d, st = putDirStats(t, s, root, opt)
+	if d != d3 || st.Hashed != 1 || !s.Has(a) {
+		t.Errorf("PutDir(VerifyStored) with a's blob removed = %v, Hashed %d, Has(a) %v, want %v, Hashed 1, Has true", d.Short(), st.Hashed, s.Has(a), d3.Short())
 	}
 	if err := s.TreeComplete(d); err != nil {
 		t.Errorf("s.TreeComplete = %v", err)
 	}
-	// HashOnly trusts the stat cache without looking for the blob.
+	d, st = putDirStats(t, s, root, opt)
+	if d != d3 || st.Hashed != 0 {
+		t.Errorf("PutDir(VerifyStored) with every blob present = %v, Hashed %d, want %v, Hashed 0", d.Short(), st.Hashed, d3.Short())
+	}
+	// HashOnly never looks at the store.
 	if err := os.Remove(p); err != nil {
 		t.Fatal(err)
 	}
 	opt.HashOnly = true
 	d, st = putDirStats(t, s, root, opt)
 	if d != d3 || st.Hashed != 0 {
-		t.Errorf("HashOnly PutDir with a's blob removed = %v, Hashed %d, want %v, Hashed 0", d.Short(), st.Hashed, d3.Short())
+		t.Errorf("HashOnly PutDir(VerifyStored) with a's blob removed = %v, Hashed %d, want %v, Hashed 0", d.Short(), st.Hashed, d3.Short())
 	}
 }
 
-// Files changed within the racy window of the save are not remembered.
+// setPast sets the mtimes of the named files under root an hour back, out
+// of the stat cache's racy window.
+func setPast(t *testing.T, root string, names ...string) {
+	t.Helper()
+	past := time.Now().Add(-time.Hour)
+	for _, name := range names {
+		if err := os.Chtimes(filepath.Join(root, filepath.FromSlash(name)), past, past); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// Files modified within the racy window of the save are not remembered.
 func TestStatCacheRacyNotSaved(t *testing.T) {
 	s, _ := newStore(t)
 	root := filepath.Join(t.TempDir(), "src")
 	writeFiles(t, root, statFiles)
-	past := time.Now().Add(-time.Hour)
-	for name := range statFiles {
-		if err := os.Chtimes(filepath.Join(root, name), past, past); err != nil {
-			t.Fatal(err)
-		}
-	}
 	sc, err := s.OpenStatCache(root)
 	if err != nil {
 		t.Fatal(err)
@@ -147,7 +165,6 @@ func TestStatCacheRacyNotSaved(t *testing.T) {
 	if err := sc.Save(s, nil); err != nil {
 		t.Fatalf("sc.Save = %v", err)
 	}
-	// The mtimes are old but the inode change times are now.
 	if got := statCacheFiles(t, s); len(got) != 1 || got[0] != "dsbuild stat v1\n" {
 		t.Errorf("stat/ after saving just-written files = %q, want one file with only the header", got)
 	}
@@ -158,6 +175,26 @@ func TestStatCacheRacyNotSaved(t *testing.T) {
 	if _, st := putDirStats(t, s, root, cache.IngestOptions{StatCache: sc2}); st.Hashed != 3 {
 		t.Errorf("PutDir with a reloaded stat cache of racy files: Hashed = %d, want 3", st.Hashed)
 	}
+
+	// Once the mtimes are old, the same files are saved.
+	setPast(t, root, "a", "b/c", "b/d")
+	if _, st := putDirStats(t, s, root, cache.IngestOptions{StatCache: sc2}); st.Hashed != 3 {
+		t.Errorf("PutDir after changing every mtime: Hashed = %d, want 3", st.Hashed)
+	}
+	if err := sc2.Save(s, nil); err != nil {
+		t.Fatal(err)
+	}
+	if got := statCacheFiles(t, s); len(got) != 1 || strings.Count(got[0], "\n") != 4 {
+		t.Errorf("stat/ after saving files with old mtimes = %q, want the header and 3 entries", got)
+	}
+	sc3, err := s.OpenStatCache(root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, st := putDirStats(t, s, root, cache.IngestOptions{StatCache: sc3}); st.Hashed != 0 {
+		t.Errorf("PutDir with a reloaded stat cache of old files: Hashed = %d, want 0", st.Hashed)
+	}
+
 	// A nil stat cache saves nothing.
 	var nilCache *cache.StatCache
 	if err := nilCache.Save(s, nil); err != nil {
@@ -165,21 +202,12 @@ func TestStatCacheRacyNotSaved(t *testing.T) {
 	}
 }
 
-// The stat cache survives a save and reload. Entries whose inode change
-// time is within 2 s of the save are deliberately not saved, and os.Chtimes
-// sets the change time to now, so this test waits out that window once.
+// The stat cache survives a save and reload.
 func TestStatCacheSaveReload(t *testing.T) {
-	t.Parallel()
 	s, _ := newStore(t)
 	root := filepath.Join(t.TempDir(), "src")
 	writeFiles(t, root, statFiles)
-	past := time.Now().Add(-time.Hour)
-	for name := range statFiles {
-		if err := os.Chtimes(filepath.Join(root, name), past, past); err != nil {
-			t.Fatal(err)
-		}
-	}
-	time.Sleep(2100 * time.Millisecond)
+	setPast(t, root, "a", "b/c", "b/d")
 
 	sc, err := s.OpenStatCache(root)
 	if err != nil {
@@ -220,54 +248,63 @@ func TestStatCacheSaveReload(t *testing.T) {
 		t.Errorf("sc.Save with nothing changed rewrote the stat cache")
 	}
 
-	sc2, err := s.OpenStatCache(root)
-	if err != nil {
-		t.Fatal(err)
+	reload := func() *cache.StatCache {
+		t.Helper()
+		sc, err := s.OpenStatCache(root)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return sc
 	}
-	d, st := putDirStats(t, s, root, cache.IngestOptions{StatCache: sc2})
+	sc = reload()
+	d, st := putDirStats(t, s, root, cache.IngestOptions{StatCache: sc})
 	if d != d1 || st.Hashed != 0 {
 		t.Errorf("PutDir of the unchanged tree with the reloaded stat cache = %v, Hashed %d, want %v, Hashed 0", d.Short(), st.Hashed, d1.Short())
 	}
 
-	// Change b/c: exactly it is hashed again.
-	p := filepath.Join(root, "b", "c")
-	if err := os.WriteFile(p, []byte("TWO\n"), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.Chtimes(p, past.Add(time.Minute), past.Add(time.Minute)); err != nil {
-		t.Fatal(err)
-	}
-	d2, st := putDirStats(t, s, root, cache.IngestOptions{StatCache: sc2})
+	// Change b/c (content and mtime): exactly it is hashed again, and the
+	// new identity is saved.
+	writeFiles(t, root, map[string]string{"b/c": "TWO\n"})
+	setPast(t, root, "b/c")
+	d2, st := putDirStats(t, s, root, cache.IngestOptions{StatCache: sc})
 	if d2 == d1 || st.Hashed != 1 {
 		t.Errorf("PutDir after changing b/c = %v, Hashed %d, want a new digest, Hashed 1", d2.Short(), st.Hashed)
 	}
-	if err := sc2.Save(s, nil); err != nil {
+	if err := sc.Save(s, nil); err != nil {
 		t.Fatal(err)
 	}
-	// b/c was just changed: it is not saved, the others are.
-	sc3, err := s.OpenStatCache(root)
-	if err != nil {
+	sc = reload()
+	if d, st := putDirStats(t, s, root, cache.IngestOptions{StatCache: sc}); d != d2 || st.Hashed != 0 {
+		t.Errorf("PutDir after reloading = %v, Hashed %d, want %v, Hashed 0", d.Short(), st.Hashed, d2.Short())
+	}
+
+	// Touch b/d now: hashed again, same digest, and not saved (racy).
+	now := time.Now()
+	if err := os.Chtimes(filepath.Join(root, "b", "d"), now, now); err != nil {
 		t.Fatal(err)
 	}
-	d, st = putDirStats(t, s, root, cache.IngestOptions{StatCache: sc3})
-	if d != d2 || st.Hashed != 1 {
-		t.Errorf("PutDir after reloading = %v, Hashed %d, want %v, Hashed 1 (b/c is within the racy window)", d.Short(), st.Hashed, d2.Short())
+	if d, st := putDirStats(t, s, root, cache.IngestOptions{StatCache: sc}); d != d2 || st.Hashed != 1 {
+		t.Errorf("PutDir after touching b/d = %v, Hashed %d, want %v, Hashed 1", d.Short(), st.Hashed, d2.Short())
+	}
+	if err := sc.Save(s, nil); err != nil {
+		t.Fatal(err)
+	}
+	sc = reload()
+	if d, st := putDirStats(t, s, root, cache.IngestOptions{StatCache: sc}); d != d2 || st.Hashed != 1 {
+		t.Errorf("PutDir after reloading = %v, Hashed %d, want %v, Hashed 1 (b/d is within the racy window)", d.Short(), st.Hashed, d2.Short())
 	}
 
 	// Save keeps only the paths seen.
-	if err := sc3.Save(s, func(rel string) bool { return rel != "a" }); err != nil {
+	if err := sc.Save(s, func(rel string) bool { return rel != "a" }); err != nil {
 		t.Fatal(err)
 	}
 	files = statCacheFiles(t, s)
-	if len(files) != 1 || strings.Contains(files[0], " a\n") || !strings.Contains(files[0], " b/d\n") {
-		t.Errorf("stat cache after Save dropping a = %q, want b/d but not a", files)
+	if len(files) != 1 || strings.Contains(files[0], " a\n") || !strings.Contains(files[0], " b/c\n") {
+		t.Errorf("stat cache after Save dropping a = %q, want b/c but not a", files)
 	}
-	sc4, err := s.OpenStatCache(root)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, st := putDirStats(t, s, root, cache.IngestOptions{StatCache: sc4}); st.Hashed != 2 {
-		t.Errorf("PutDir after dropping a: Hashed = %d, want 2 (a and the racy b/c)", st.Hashed)
+	sc = reload()
+	if _, st := putDirStats(t, s, root, cache.IngestOptions{StatCache: sc}); st.Hashed != 2 {
+		t.Errorf("PutDir after dropping a: Hashed = %d, want 2 (a and the racy b/d)", st.Hashed)
 	}
 
 	// Another root has its own stat cache.
@@ -320,5 +357,32 @@ func TestStatCacheDamaged(t *testing.T) {
 				t.Errorf("PutDir with a damaged stat cache: Hashed = %d, want 3", st.Hashed)
 			}
 		})
+	}
+}
+
+// Removing a corrupt blob drops every stat cache, whose entries may name it.
+func TestStatCacheDroppedOnCorruption(t *testing.T) {
+	s, _ := newStore(t)
+	root := filepath.Join(t.TempDir(), "src")
+	writeFiles(t, root, statFiles)
+	sc, err := s.OpenStatCache(root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	putDirStats(t, s, root, cache.IngestOptions{StatCache: sc})
+	if err := sc.Save(s, nil); err != nil {
+		t.Fatal(err)
+	}
+	if got := statCacheFiles(t, s); len(got) != 1 {
+		t.Fatalf("stat/ after Save holds %d files, want 1", len(got))
+	}
+	d := cache.Sum([]byte(statFiles["b/c"]))
+	p, _ := blobFile(t, s, d)
+	overwrite(t, p, []byte("TWO\n"))
+	if _, err := s.ReadBlob(d); !cache.IsCorrupt(err) {
+		t.Fatalf("s.ReadBlob(damaged) = %v, want a corrupt-blob error", err)
+	}
+	if got := statCacheFiles(t, s); len(got) != 0 {
+		t.Errorf("stat/ after a corrupt read holds %d files, want none", len(got))
 	}
 }

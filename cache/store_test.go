@@ -118,6 +118,19 @@ func listFiles(t *testing.T, dir string) map[string]int64 {
 	return out
 }
 
+func writeFiles(t *testing.T, root string, files map[string]string) {
+	t.Helper()
+	for name, content := range files {
+		p := filepath.Join(root, filepath.FromSlash(name))
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
 func randomBytes(seed uint64, n int) []byte {
 	var s [32]byte
 	s[0] = byte(seed)

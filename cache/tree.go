@@ -49,6 +49,9 @@ func EncodeTree(entries []TreeEntry) ([]byte, error) {
 		if e.Kind != File && e.Kind != Exec && e.Kind != Dir {
 			return nil, fmt.Errorf("tree: entry %q has unknown kind %q", e.Name, e.Kind)
 		}
+		if e.Size < 0 {
+			return nil, fmt.Errorf("tree: entry %q has negative size %d", e.Name, e.Size)
+		}
 		b.WriteByte(byte(e.Kind))
 		b.WriteByte(' ')
 		b.WriteString(e.Digest.Hex())
@@ -94,8 +97,8 @@ func DecodeTree(data []byte) ([]TreeEntry, error) {
 			return nil, fmt.Errorf("tree: %w", err)
 		}
 		size, err := strconv.ParseInt(f[2], 10, 64)
-		if err != nil || size < 0 {
-			return nil, fmt.Errorf("tree: bad size in line %q", line)
+		if err != nil || size < 0 || f[1] != d.Hex() || f[2] != strconv.FormatInt(size, 10) {
+			return nil, fmt.Errorf("tree: line %q is not canonical", line)
 		}
 		e := TreeEntry{Name: f[3], Kind: EntryKind(f[0][0]), Digest: d, Size: size}
 		if e.Kind != File && e.Kind != Exec && e.Kind != Dir {

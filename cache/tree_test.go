@@ -188,15 +188,9 @@ func TestDecodeTreeRejects(t *testing.T) {
 	}
 }
 
-// BUG: DecodeTree documents that it rejects "anything that is not
-// canonical", but it accepts digests with a "sha256:" prefix or upper-case
-// hex, and sizes with a sign or leading zeros (ParseDigest and
-// strconv.ParseInt are lenient). Such a blob decodes to the same listing as
-// the canonical tree but has another digest, breaking "same listing, same
-// tree digest". Fix in tree.go DecodeTree: after parsing a line, reject it
-// unless it equals the canonical form, e.g.
-//
-//	if f[1] != d.Hex() || f[2] != strconv.FormatInt(size, 10) { return nil, fmt.Errorf("tree: non-canonical line %q", line) }
+// Regression: DecodeTree must reject every line that is not in canonical
+// form ("sha256:" prefixes, upper-case hex, signed sizes or leading zeros),
+// or one listing could have two tree digests.
 func TestDecodeTreeRejectsNonCanonical(t *testing.T) {
 	d := cache.Sum([]byte("x"))
 	for _, tt := range []struct{ name, data string }{
@@ -213,10 +207,8 @@ func TestDecodeTreeRejectsNonCanonical(t *testing.T) {
 	}
 }
 
-// BUG: EncodeTree accepts a negative Size and writes it, but DecodeTree
-// rejects negative sizes, so PutTree stores a tree that ReadTree can never
-// read. Fix in tree.go EncodeTree: reject e.Size < 0 in the entry loop
-// (`if e.Size < 0 { return nil, fmt.Errorf("tree: entry %q has negative size %d", e.Name, e.Size) }`).
+// Regression: EncodeTree must reject a negative Size, which DecodeTree
+// rejects, or PutTree could store a tree that can never be read.
 func TestEncodeTreeRejectsNegativeSize(t *testing.T) {
 	entries := []cache.TreeEntry{{Name: "a", Kind: cache.File, Digest: cache.Sum([]byte("x")), Size: -1}}
 	b, err := cache.EncodeTree(entries)
@@ -364,4 +356,41 @@ func TestWalkTreeCorruptSubtree(t *testing.T) {
 	overwrite(t, p, []byte(strings.Replace(string(b), " 5 c\n", " 6 c\n", 1)))
 	err := s.WalkTree(root, func(string, cache.TreeEntry) error { return nil })
 	checkCorruptErr(t, "s.WalkTree(root)", s, log, files["sub/deep"], p, err)
+}
+
+// TreeComplete stats raw file blobs: one of the wrong size is corrupt.
+func TestTreeCompleteSize(t *testing.T) {
+	s, log := newStore(t)
+	root, files := buildTestTree(t, s)
+	c := files["sub/deep/c"]
+	p, _ := blobFile(t, s, c)
+
+	// Same size, other bytes: not caught by a stat.
+	overwrite(t, p, []byte("GAMMA"))
+	if err := s.TreeComplete(root); err != nil {
+		t.Errorf("s.TreeComplete with a same-size damaged blob = %v, want nil (only sizes are checked)", err)
+	}
+	overwrite(t, p, []byte("gamma, longer"))
+	err := s.TreeComplete(root)
+	checkCorruptErr(t, "s.TreeComplete(root)", s, log, c, p, err)
+	if !strings.Contains(err.Error(), c.Short()) {
+		t.Errorf("s.TreeComplete error %q does not name %s", err, c.Short())
+	}
+
+	// Compressed blobs are not size-checked (their stored size differs).
+	big := text(100 << 10)
+	bd, err := s.PutBytes(big)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, comp := blobFile(t, s, bd); !comp {
+		t.Fatal("100 KiB of text stored raw, want .zst")
+	}
+	tr, err := s.PutTree([]cache.TreeEntry{{Name: "big", Kind: cache.File, Digest: bd, Size: int64(len(big))}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.TreeComplete(tr); err != nil {
+		t.Errorf("s.TreeComplete(tree of a .zst blob) = %v, want nil", err)
+	}
 }
