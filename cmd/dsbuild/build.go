@@ -27,7 +27,7 @@ and key preimage. The build stops starting new steps after the first failure
 not depend on the failure.`,
 		Example: `  dsbuild build recipes/hello
   dsbuild build recipes/hello exec.count
-  dsbuild build -j 4 --keep-going -var rounds=3 recipes/person`,
+  dsbuild build -j 4 --keep-going -var greeting=hi recipes/hello`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			dir, names := splitRecipeArgs(args)
 			r, err := loadRecipe(dir, rf)

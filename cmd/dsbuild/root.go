@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"runtime/debug"
 	"strings"
 
 	"github.com/hashicorp/hcl/v2"
@@ -60,6 +61,7 @@ func newRootCmd() *cobra.Command {
 		Long:          rootLong,
 		SilenceUsage:  true,
 		SilenceErrors: true,
+		Version:       version(),
 	}
 	root.PersistentFlags().StringVar(&g.cacheDir, "cache", "", "store directory (default $DSBUILD_CACHE, else the user cache directory)")
 	root.PersistentFlags().BoolVar(&g.json, "json", false, "print one JSON object per line instead of text")
@@ -163,3 +165,24 @@ func displayDir(abs string) string {
 }
 
 func defaultJobs() int { return runtime.NumCPU() }
+
+// version describes this binary: module version, VCS revision, platform.
+func version() string {
+	v, rev := "(devel)", ""
+	if bi, ok := debug.ReadBuildInfo(); ok {
+		if bi.Main.Version != "" {
+			v = bi.Main.Version
+		}
+		for _, s := range bi.Settings {
+			switch s.Key {
+			case "vcs.revision":
+				rev = " " + s.Value
+			case "vcs.modified":
+				if s.Value == "true" {
+					rev += "+dirty"
+				}
+			}
+		}
+	}
+	return fmt.Sprintf("%s%s (%s, %s)", v, rev, runtime.Version(), engine.Platform())
+}
