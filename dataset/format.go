@@ -1,0 +1,110 @@
+package dataset
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+
+	"dsbuild/cache"
+)
+
+// Source is a directory being imported: its files, read with their hashes
+// checked, and their digests. Images are referenced by digest, never
+// copied: Digest names a file that is already in the store.
+type Source interface {
+	fs.FS
+	// Digest returns the digest and size of the file at name.
+	Digest(name string) (cache.Digest, int64, error)
+}
+
+// SourceItem is one image as a format reader found it.
+type SourceItem struct {
+	// Name is the item's name, "<dataset>/<file>": the format's subset or
+	// folder, and the image's file name.
+	Name string
+	// Image is the path of the image in the Source; or ImageBytes holds an
+	// image the reader made (the synthetic format).
+	Image      string
+	ImageBytes []byte
+	// Ann is the annotation as the format states it. A zero Width and
+	// Height mean the format does not say; the image decides.
+	Ann *Annotation
+	// File is the annotation file it came from, for error messages.
+	File string
+	// Err, if set, says this item is broken (an *ItemError naming the
+	// item and file); the import step fails or skips it (on_error).
+	Err error
+}
+
+// Importer reads one format.
+type Importer interface {
+	// Import calls emit for every item, in a deterministic order, and
+	// returns the meta as the source spells it (class names unmapped).
+	// A problem with one item is reported by emitting the item with Err
+	// set to an *ItemError, and the import goes on; an error that spoils
+	// the whole source (an unreadable meta or top-level file) is
+	// returned, naming the file. If emit returns an error, Import stops
+	// and returns it.
+	Import(ctx context.Context, src Source, emit func(*SourceItem) error) (*Meta, error)
+}
+
+// Exporter writes a dataset in one format into a directory that exists and
+// is empty.
+type Exporter interface {
+	Export(ctx context.Context, ds *Dataset, s Store, dir string) error
+}
+
+// ItemError is a problem with one item: it names the item and the file.
+type ItemError struct {
+	Item string // item name, or "" when not known yet
+	File string // the file at fault, relative to the source
+	Err  error
+}
+
+func (e *ItemError) Error() string {
+	switch {
+	case e.Item != "" && e.File != "":
+		return fmt.Sprintf("%s (item %s): %v", e.File, e.Item, e.Err)
+	case e.File != "":
+		return fmt.Sprintf("%s: %v", e.File, e.Err)
+	case e.Item != "":
+		return fmt.Sprintf("item %s: %v", e.Item, e.Err)
+	}
+	return e.Err.Error()
+}
+
+func (e *ItemError) Unwrap() error { return e.Err }
+
+// IsItemError reports whether err concerns one item only.
+func IsItemError(err error) bool {
+	var ie *ItemError
+	return errors.As(err, &ie)
+}
+
+// Options are a format's settings from the recipe (import's and export's
+// options = { ... }). Formats read what they know with Take and then call
+// Done, which reports the keys nobody read.
+type Options map[string]string
+
+// Take returns the option and removes it; def if absent.
+func (o Options) Take(key, def string) string {
+	v, ok := o[key]
+	if !ok {
+		return def
+	}
+	delete(o, key)
+	return v
+}
+
+// Done reports unread options as an error naming them.
+func (o Options) Done(format string) error {
+	if len(o) == 0 {
+		return nil
+	}
+	var keys []string
+	for k := range o {
+		keys = append(keys, k)
+	}
+	return fmt.Errorf("format %s has no option %q", format, keys[0])
+}

@@ -1,0 +1,66 @@
+// Package formats is the table of dataset formats: which names the import
+// and export steps (and dsbuild convert) accept, and their readers and
+// writers, each in its own package under dataset/.
+package formats
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+
+	"dsbuild/dataset"
+)
+
+type (
+	importerFunc func(dataset.Options) (dataset.Importer, error)
+	exporterFunc func(dataset.Options) (dataset.Exporter, error)
+)
+
+var importers = map[string]importerFunc{}
+
+var exporters = map[string]exporterFunc{}
+
+// NeedsPath reports whether a format reads a source directory (all but
+// synthetic).
+func NeedsPath(format string) bool { return format != "synthetic" }
+
+// Importer returns the reader of format, configured by opt.
+func Importer(format string, opt dataset.Options) (dataset.Importer, error) {
+	f, ok := importers[format]
+	if !ok {
+		return nil, fmt.Errorf("unknown import format %q; the formats are %s", format, strings.Join(ImportNames(), ", "))
+	}
+	o := dataset.Options{}
+	for k, v := range opt {
+		o[k] = v
+	}
+	return f(o)
+}
+
+// Exporter returns the writer of format, configured by opt.
+func Exporter(format string, opt dataset.Options) (dataset.Exporter, error) {
+	f, ok := exporters[format]
+	if !ok {
+		return nil, fmt.Errorf("unknown export format %q; the formats are %s", format, strings.Join(ExportNames(), ", "))
+	}
+	o := dataset.Options{}
+	for k, v := range opt {
+		o[k] = v
+	}
+	return f(o)
+}
+
+// ImportNames lists the import formats, sorted.
+func ImportNames() []string { return names(importers) }
+
+// ExportNames lists the export formats, sorted.
+func ExportNames() []string { return names(exporters) }
+
+func names[F any](m map[string]F) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}
