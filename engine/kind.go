@@ -83,6 +83,9 @@ type Schema struct {
 	// list(string) Param whose values are the output names.
 	Outputs     []string
 	OutputsAttr string
+	// DefaultOutput is the output a reference without an output name
+	// means when there are several (import.voc means import.voc.dataset).
+	DefaultOutput string
 }
 
 func (s *Schema) attr(name string) *AttrSpec {

@@ -227,6 +227,10 @@ func sortedAttrs(m hclsyntax.Attributes) []*hclsyntax.Attribute {
 	return out
 }
 
+// Suggest returns " Did you mean "x"?" for the closest candidate within an
+// edit distance of 3, or "". Step kinds use it in their diagnostics.
+func Suggest(given string, candidates []string) string { return suggest(given, candidates) }
+
 // suggest returns " Did you mean "x"?" for the closest candidate within an
 // edit distance of 3, or "".
 func suggest(given string, candidates []string) string {
@@ -475,6 +479,10 @@ func (l *loader) resolveRef(expr hcl.Expression) (*Input, hcl.Diagnostics) {
 		return in, nil
 	}
 	if step.outputsUnknown {
+		return in, nil
+	}
+	if def := step.Kind.Schema().DefaultOutput; def != "" && len(step.Outputs) > 1 {
+		in.Output = def
 		return in, nil
 	}
 	if len(step.Outputs) != 1 {

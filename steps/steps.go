@@ -6,7 +6,9 @@ package steps
 import (
 	"dsbuild/engine"
 	"dsbuild/steps/exec"
+	"dsbuild/steps/export"
 	"dsbuild/steps/files"
+	"dsbuild/steps/imports"
 )
 
 // Kinds returns every step kind, by name.
@@ -14,5 +16,7 @@ func Kinds() engine.Kinds {
 	return engine.NewKinds(
 		files.Kind{},
 		exec.Kind{},
+		imports.Kind{},
+		export.Kind{},
 	)
 }

@@ -3,12 +3,10 @@ package main
 import (
 	"fmt"
 	"os"
-	"strings"
 
 	"github.com/spf13/cobra"
 
 	"dsbuild/cache"
-	"dsbuild/engine"
 )
 
 func newCheckoutCmd(g *globalFlags) *cobra.Command {
@@ -22,43 +20,10 @@ several: exec.train.model. Every file is re-hashed as it is copied.`,
 		Example: `  dsbuild checkout recipes/hello exec.count out/`,
 		Args:    cobra.RangeArgs(2, 3),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			dir := "."
-			if len(args) == 3 {
-				dir, args = args[0], args[1:]
-			}
-			ref, dest := args[0], args[1]
-			r, err := loadRecipe(dir, rf)
+			dest := args[len(args)-1]
+			d, err := lockedOutput(args[:len(args)-1], rf, "")
 			if err != nil {
 				return err
-			}
-			addr, output := ref, ""
-			if s := r.Step(ref); s == nil {
-				if i := strings.LastIndex(ref, "."); i > 0 {
-					addr, output = ref[:i], ref[i+1:]
-				}
-			}
-			targets, err := resolveTargets(r, []string{addr})
-			if err != nil {
-				return err
-			}
-			s := targets[0]
-			if output == "" {
-				if len(s.Outputs) != 1 {
-					return fmt.Errorf("%s has outputs %s: name one, as in %s.%s", s.Addr, strings.Join(s.Outputs, ", "), s.Addr, s.Outputs[0])
-				}
-				output = s.Outputs[0]
-			}
-			lock, err := engine.ReadLockfile(r.Dir)
-			if err != nil {
-				return err
-			}
-			entry, ok := lock.Steps[s.Addr]
-			if !ok {
-				return fmt.Errorf("%s is not in %s: build it first (dsbuild build %s %s)", s.Addr, engine.LockfileName, displayDir(r.Dir), s.Addr)
-			}
-			d, ok := entry.Outputs[output]
-			if !ok {
-				return fmt.Errorf("%s has no output %q in %s", s.Addr, output, engine.LockfileName)
 			}
 			if ents, err := os.ReadDir(dest); err == nil && len(ents) > 0 {
 				return fmt.Errorf("%s is not empty", dest)
@@ -69,11 +34,11 @@ several: exec.train.model. Every file is re-hashed as it is copied.`,
 			}
 			if err := store.Materialize(cmd.Context(), d, dest, false); err != nil {
 				if cache.IsCorrupt(err) {
-					return fmt.Errorf("%w: run dsbuild build %s to rebuild it", err, displayDir(r.Dir))
+					return fmt.Errorf("%w: build the recipe again to rebuild it", err)
 				}
 				return err
 			}
-			fmt.Fprintf(cmd.OutOrStdout(), "%s.%s (%s) → %s\n", s.Addr, output, d.Short(), dest)
+			fmt.Fprintf(cmd.OutOrStdout(), "%s (%s) → %s\n", args[len(args)-2], d.Short(), dest)
 			return nil
 		},
 	}

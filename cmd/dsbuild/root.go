@@ -76,6 +76,8 @@ func newRootCmd() *cobra.Command {
 		newCacheCmd(g),
 		newGCCmd(g),
 		newCheckoutCmd(g),
+		newConvertCmd(g),
+		newStatsCmd(g),
 	)
 	return root
 }

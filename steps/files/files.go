@@ -86,33 +86,44 @@ func buildFilter(cfg *engine.Config) (*filter, error) {
 // Sources hashes (and, when building, stores) the source directory. Its
 // tree digest enters the key as "input source".
 func (Kind) Sources(ctx context.Context, rc *engine.RunContext) (map[string]cache.Digest, error) {
-	rel := rc.Config.String("path")
-	dir := filepath.Join(rc.RecipeDir, rel)
-	if fi, err := os.Stat(dir); err != nil || !fi.IsDir() {
-		return nil, fmt.Errorf("path %q: no such directory (looked for %s)", rel, dir)
-	}
 	f, err := buildFilter(rc.Config)
 	if err != nil {
 		return nil, err
 	}
-	sc, err := rc.Store.OpenStatCache(dir)
+	d, err := HashDir(ctx, rc, rc.Config.String("path"), f.keep, rc.Config.Bool("copy"))
 	if err != nil {
 		return nil, err
 	}
+	return map[string]cache.Digest{"source": d}, nil
+}
+
+// HashDir hashes the directory rel (relative to the recipe) through the
+// store's stat cache and, unless planning, stores it: by hard link, or by
+// copy with copyFiles. keep, if not nil, filters paths. Other step kinds
+// that read sources from disk (import) use it too.
+func HashDir(ctx context.Context, rc *engine.RunContext, rel string, keep func(string, bool) bool, copyFiles bool) (cache.Digest, error) {
+	dir := filepath.Join(rc.RecipeDir, rel)
+	if fi, err := os.Stat(dir); err != nil || !fi.IsDir() {
+		return cache.Digest{}, fmt.Errorf("path %q: no such directory (looked for %s)", rel, dir)
+	}
+	sc, err := rc.Store.OpenStatCache(dir)
+	if err != nil {
+		return cache.Digest{}, err
+	}
 	seen := map[string]bool{}
-	keep := func(rel string, isDir bool) bool {
-		ok := f.keep(rel, isDir)
+	walkKeep := func(rel string, isDir bool) bool {
+		ok := keep == nil || keep(rel, isDir)
 		if ok && !isDir {
 			seen[rel] = true
 		}
 		return ok
 	}
 	adopt := cache.Link
-	if rc.Config.Bool("copy") {
+	if copyFiles {
 		adopt = cache.Copy
 	}
 	d, _, err := rc.Store.PutDir(ctx, dir, cache.IngestOptions{
-		Keep:         keep,
+		Keep:         walkKeep,
 		Adopt:        adopt,
 		StatCache:    sc,
 		HashOnly:     rc.DryRun,
@@ -120,12 +131,12 @@ func (Kind) Sources(ctx context.Context, rc *engine.RunContext) (map[string]cach
 		Progress:     rc.Progress,
 	})
 	if err != nil {
-		return nil, fmt.Errorf("reading %s: %w", rel, err)
+		return cache.Digest{}, fmt.Errorf("reading %s: %w", rel, err)
 	}
 	if err := sc.Save(rc.Store, func(rel string) bool { return seen[rel] }); err != nil {
 		rc.Logf("could not save the stat cache: %v", err)
 	}
-	return map[string]cache.Digest{"source": d}, nil
+	return d, nil
 }
 
 // Run returns the source tree itself: Sources already stored it.

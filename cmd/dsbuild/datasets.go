@@ -1,0 +1,247 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"dsbuild/cache"
+	"dsbuild/dataset"
+	"dsbuild/dataset/formats"
+	"dsbuild/engine"
+	"dsbuild/steps/export"
+	"dsbuild/steps/imports"
+)
+
+// keyValues parses repeated KEY=VALUE flags.
+func keyValues(flag string, kvs []string) (map[string]string, error) {
+	if len(kvs) == 0 {
+		return nil, nil
+	}
+	out := map[string]string{}
+	for _, kv := range kvs {
+		k, v, ok := strings.Cut(kv, "=")
+		if !ok || k == "" {
+			return nil, fmt.Errorf("--%s %q: write KEY=VALUE", flag, kv)
+		}
+		out[k] = v
+	}
+	return out, nil
+}
+
+func newConvertCmd(g *globalFlags) *cobra.Command {
+	var from, to string
+	var fromOpts, toOpts, classes []string
+	var skip bool
+	cmd := &cobra.Command{
+		Use:   "convert --from FORMAT SRC --to FORMAT DST",
+		Short: "Convert a dataset from one format to another, without a recipe",
+		Long: fmt.Sprintf(`Convert imports the dataset in directory SRC (format --from) and writes it to
+directory DST (format --to), which must not exist or be empty. It runs the
+same code as a recipe's import and export steps: every item is checked, and
+--classes maps, merges and drops classes. SRC's files enter the store by
+hard link (nothing is copied), so converting again is fast.
+
+Import formats: %s
+Export formats: %s`, strings.Join(formats.ImportNames(), ", "), strings.Join(formats.ExportNames(), ", ")),
+		Example: `  dsbuild convert --from pascal_voc data/VOC2012 --to coco out/coco
+  dsbuild convert --from coco data/coco --to supervisely out/sly --classes person=person
+  dsbuild convert --from synthetic - --from-option count=10 --to masks out/masks`,
+		Args: cobra.ExactArgs(2),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			src, dst := args[0], args[1]
+			if from == "" || to == "" {
+				return fmt.Errorf("name both formats: --from FORMAT and --to FORMAT")
+			}
+			fo, err := keyValues("from-option", fromOpts)
+			if err != nil {
+				return err
+			}
+			to2, err := keyValues("to-option", toOpts)
+			if err != nil {
+				return err
+			}
+			cl, err := keyValues("classes", classes)
+			if err != nil {
+				return err
+			}
+			if ents, err := os.ReadDir(dst); err == nil && len(ents) > 0 {
+				return fmt.Errorf("%s is not empty", dst)
+			}
+			if _, err := formats.Exporter(to, to2); err != nil {
+				return err
+			}
+			store, err := g.openStore(func(f string, a ...any) { warnf(f, a...) })
+			if err != nil {
+				return err
+			}
+			unlock, err := store.LockShared()
+			if err != nil {
+				return err
+			}
+			defer unlock()
+			res, err := imports.ImportDir(cmd.Context(), store, src, imports.Settings{Format: from, Options: fo, Classes: cl, Skip: skip})
+			if err != nil {
+				return fmt.Errorf("importing %s as %s: %w", src, from, err)
+			}
+			for _, s := range res.Report.Skipped {
+				warnf("skipped %s: %s", s.Item, s.Error)
+			}
+			if err := os.MkdirAll(dst, 0o755); err != nil {
+				return err
+			}
+			if err := export.Write(cmd.Context(), store, res.Dataset, to, to2, dst); err != nil {
+				return err
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "%d items: %s %s → %s %s (dataset %s)\n", len(res.Dataset.Entries), from, src, to, dst, res.Dataset.Tree.Short())
+			return nil
+		},
+	}
+	cmd.Flags().StringVar(&from, "from", "", "format of SRC")
+	cmd.Flags().StringVar(&to, "to", "", "format to write to DST")
+	cmd.Flags().StringArrayVar(&fromOpts, "from-option", nil, "an option of the import format, KEY=VALUE (repeatable)")
+	cmd.Flags().StringArrayVar(&toOpts, "to-option", nil, "an option of the export format, KEY=VALUE (repeatable)")
+	cmd.Flags().StringArrayVar(&classes, "classes", nil, "map a class, FROM=TO (repeatable); unlisted classes are dropped")
+	cmd.Flags().BoolVar(&skip, "skip-bad", false, "leave out bad items (listed as warnings) instead of failing")
+	return cmd
+}
+
+func newStatsCmd(g *globalFlags) *cobra.Command {
+	rf := &recipeFlags{}
+	var format string
+	var fromOpts []string
+	cmd := &cobra.Command{
+		Use:   "stats [RECIPE] STEP[.OUTPUT] | stats --format FORMAT PATH",
+		Short: "Count items, objects per class, tags and image sizes of a dataset",
+		Long: `Stats summarizes a dataset: the output of a built step (as recorded in
+dsbuild.lock; import.voc means its dataset output), or, with --format, a
+directory in one of the import formats. Class names are as the source spells
+them unless the step's class mapping renamed them. --json prints one object:
+{"items": N, "objects": {"<class>": N}, "tags": {"<tag>": N},
+ "object_tags": {...}, "image_sizes": {"WxH": N}, "shapes": {...}}.`,
+		Example: `  dsbuild stats recipes/person import.voc
+  dsbuild stats --json --format coco data/coco`,
+		Args: cobra.RangeArgs(1, 2),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			store, err := g.openStore(func(f string, a ...any) { warnf(f, a...) })
+			if err != nil {
+				return err
+			}
+			var ds *dataset.Dataset
+			if format != "" {
+				if len(args) != 1 {
+					return fmt.Errorf("with --format, give one directory")
+				}
+				fo, err := keyValues("from-option", fromOpts)
+				if err != nil {
+					return err
+				}
+				unlock, err := store.LockShared()
+				if err != nil {
+					return err
+				}
+				defer unlock()
+				res, err := imports.ImportDir(cmd.Context(), store, args[0], imports.Settings{Format: format, Options: fo})
+				if err != nil {
+					return fmt.Errorf("importing %s as %s: %w", args[0], format, err)
+				}
+				ds = res.Dataset
+			} else {
+				d, err := lockedOutput(args, rf, "dataset")
+				if err != nil {
+					return err
+				}
+				if ds, err = dataset.Open(store, d); err != nil {
+					return err
+				}
+			}
+			st, err := dataset.ComputeStats(ds, store)
+			if err != nil {
+				return err
+			}
+			if g.json {
+				enc := json.NewEncoder(cmd.OutOrStdout())
+				enc.SetEscapeHTML(false)
+				return enc.Encode(st)
+			}
+			printStats(cmd.OutOrStdout(), ds, st)
+			return nil
+		},
+	}
+	rf.register(cmd)
+	cmd.Flags().StringVar(&format, "format", "", "read PATH in this import format instead of a built step's output")
+	cmd.Flags().StringArrayVar(&fromOpts, "from-option", nil, "an option of the import format, KEY=VALUE (repeatable)")
+	return cmd
+}
+
+func printStats(w io.Writer, ds *dataset.Dataset, st *dataset.Stats) {
+	fmt.Fprintf(w, "dataset %s: %d items\n", ds.Tree.Short(), st.Items)
+	section := func(title string, m map[string]int) {
+		if len(m) == 0 {
+			return
+		}
+		fmt.Fprintf(w, "%s:\n", title)
+		for _, k := range dataset.SortedKeys(m) {
+			fmt.Fprintf(w, "  %-30s %d\n", k, m[k])
+		}
+	}
+	section("objects per class", st.Objects)
+	section("objects per shape", st.Shapes)
+	section("image tags", st.Tags)
+	section("object tags", st.ObjectTags)
+	section("image sizes", st.ImageSizes)
+}
+
+// lockedOutput resolves [RECIPE] STEP[.OUTPUT] to the digest dsbuild.lock
+// records; def names the output to use for steps with several.
+func lockedOutput(args []string, rf *recipeFlags, def string) (cache.Digest, error) {
+	dir, names := splitRecipeArgs(args)
+	if len(names) != 1 {
+		return cache.Digest{}, fmt.Errorf("name one step, like import.voc")
+	}
+	r, err := loadRecipe(dir, rf)
+	if err != nil {
+		return cache.Digest{}, err
+	}
+	ref := names[0]
+	addr, output := ref, ""
+	if r.Step(ref) == nil {
+		if i := strings.LastIndex(ref, "."); i > 0 {
+			addr, output = ref[:i], ref[i+1:]
+		}
+	}
+	targets, err := resolveTargets(r, []string{addr})
+	if err != nil {
+		return cache.Digest{}, err
+	}
+	s := targets[0]
+	if output == "" {
+		switch {
+		case len(s.Outputs) == 1:
+			output = s.Outputs[0]
+		case s.Kind.Schema().DefaultOutput != "":
+			output = s.Kind.Schema().DefaultOutput
+		case def != "":
+			output = def
+		default:
+			return cache.Digest{}, fmt.Errorf("%s has outputs %s: name one, as in %s.%s", s.Addr, strings.Join(s.Outputs, ", "), s.Addr, s.Outputs[0])
+		}
+	}
+	lock, err := engine.ReadLockfile(r.Dir)
+	if err != nil {
+		return cache.Digest{}, err
+	}
+	entry, ok := lock.Steps[s.Addr]
+	if !ok {
+		return cache.Digest{}, fmt.Errorf("%s is not in %s: build it first (dsbuild build %s %s)", s.Addr, engine.LockfileName, displayDir(r.Dir), s.Addr)
+	}
+	d, ok := entry.Outputs[output]
+	if !ok {
+		return cache.Digest{}, fmt.Errorf("%s has no output %q in %s", s.Addr, output, engine.LockfileName)
+	}
+	return d, nil
+}

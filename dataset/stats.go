@@ -1,0 +1,62 @@
+package dataset
+
+import (
+	"fmt"
+	"sort"
+)
+
+// Stats summarizes a dataset: what dsbuild stats prints.
+type Stats struct {
+	Items int `json:"items"`
+	// Objects counts objects per class; every class of the meta appears.
+	Objects map[string]int `json:"objects"`
+	// Tags counts images carrying each image tag.
+	Tags map[string]int `json:"tags"`
+	// ObjectTags counts objects carrying each object tag.
+	ObjectTags map[string]int `json:"object_tags"`
+	// ImageSizes counts images per "WIDTHxHEIGHT".
+	ImageSizes map[string]int `json:"image_sizes"`
+	// Shapes counts objects per geometry (bitmap, polygon, rectangle).
+	Shapes map[string]int `json:"shapes"`
+}
+
+// ComputeStats reads every annotation of ds.
+func ComputeStats(ds *Dataset, s Store) (*Stats, error) {
+	st := &Stats{Objects: map[string]int{}, Tags: map[string]int{}, ObjectTags: map[string]int{}, ImageSizes: map[string]int{}, Shapes: map[string]int{}}
+	for _, c := range ds.Meta.Classes {
+		st.Objects[c.Title] = 0
+	}
+	for _, e := range ds.Entries {
+		a, err := ds.Annotation(s, e)
+		if err != nil {
+			return nil, err
+		}
+		st.Items++
+		st.ImageSizes[fmt.Sprintf("%dx%d", e.Width, e.Height)]++
+		seen := map[string]bool{}
+		for _, t := range a.Tags {
+			if !seen[t.Name] {
+				seen[t.Name] = true
+				st.Tags[t.Name]++
+			}
+		}
+		for _, o := range a.Objects {
+			st.Objects[o.Class]++
+			st.Shapes[o.Shape]++
+			for _, t := range o.Tags {
+				st.ObjectTags[t.Name]++
+			}
+		}
+	}
+	return st, nil
+}
+
+// SortedKeys returns the keys of a count map, sorted.
+func SortedKeys(m map[string]int) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}

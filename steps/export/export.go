@@ -1,0 +1,112 @@
+// Package export is the export step kind: a dataset artifact written in
+// one of the public formats, as a tree output (checkout copies it out).
+//
+//	export "coco" {
+//	  from    = transform.people
+//	  format  = "coco"
+//	  options = { masks = "polygons" }
+//	}
+package export
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+
+	"github.com/hashicorp/hcl/v2"
+	"github.com/zclconf/go-cty/cty"
+
+	"dsbuild/cache"
+	"dsbuild/dataset"
+	"dsbuild/dataset/formats"
+	"dsbuild/engine"
+)
+
+// Kind is the export step kind.
+type Kind struct{}
+
+func (Kind) Name() string { return "export" }
+func (Kind) Version() int { return 1 }
+
+func (Kind) Schema() *engine.Schema {
+	return &engine.Schema{
+		Doc: "Writes a dataset in one of the public formats.",
+		Attrs: []engine.AttrSpec{
+			{Name: "from", Kind: engine.InputOne, Required: true, Doc: "the dataset"},
+			{Name: "format", Type: cty.String, Required: true, Doc: "the format to write"},
+			{Name: "options", Type: cty.Map(cty.String), Doc: "format settings"},
+		},
+		Outputs: []string{"out"},
+	}
+}
+
+func optionsOf(cfg *engine.Config) dataset.Options {
+	if !cfg.Has("options") {
+		return dataset.Options{}
+	}
+	out := dataset.Options{}
+	for it := cfg.Params["options"].ElementIterator(); it.Next(); {
+		k, v := it.Element()
+		if !v.IsNull() {
+			out[k.AsString()] = v.AsString()
+		}
+	}
+	return out
+}
+
+func (Kind) Validate(cfg *engine.Config) hcl.Diagnostics {
+	format := cfg.String("format")
+	subject, summary, detail := "", "", ""
+	if !slices.Contains(formats.ExportNames(), format) {
+		subject, summary = "format", "Unknown format"
+		detail = fmt.Sprintf("There is no export format %q.%s The formats are: %s.", format, engine.Suggest(format, formats.ExportNames()), strings.Join(formats.ExportNames(), ", "))
+	} else if _, err := formats.Exporter(format, optionsOf(cfg)); err != nil {
+		subject, summary, detail = "options", "Invalid format options", err.Error()
+	}
+	if subject == "" {
+		return nil
+	}
+	r := cfg.Range(subject)
+	return hcl.Diagnostics{{Severity: hcl.DiagError, Summary: summary, Detail: detail, Subject: &r}}
+}
+
+// Run writes the dataset into a scratch directory of the store and stores
+// it (the files are moved, not copied).
+func (Kind) Run(ctx context.Context, rc *engine.RunContext) (map[string]cache.Digest, error) {
+	ds, err := dataset.Open(rc.Store, rc.Inputs["from"])
+	if err != nil {
+		return nil, err
+	}
+	scratch, err := rc.Store.TempDir("export-")
+	if err != nil {
+		return nil, err
+	}
+	defer cache.RemoveAll(scratch)
+	dir := filepath.Join(scratch, "out")
+	if err := os.Mkdir(dir, 0o755); err != nil {
+		return nil, err
+	}
+	if err := Write(ctx, rc.Store, ds, rc.Config.String("format"), optionsOf(rc.Config), dir); err != nil {
+		return nil, err
+	}
+	d, _, err := rc.Store.PutDir(ctx, dir, cache.IngestOptions{KeepEmptyDirs: true, Adopt: cache.Move})
+	if err != nil {
+		return nil, err
+	}
+	return map[string]cache.Digest{"out": d}, nil
+}
+
+// Write exports ds in format into dir (existing and empty).
+func Write(ctx context.Context, s *cache.Store, ds *dataset.Dataset, format string, opt dataset.Options, dir string) error {
+	exp, err := formats.Exporter(format, opt)
+	if err != nil {
+		return err
+	}
+	if err := exp.Export(ctx, ds, s, dir); err != nil {
+		return fmt.Errorf("exporting as %s: %w", format, err)
+	}
+	return nil
+}

@@ -1,0 +1,414 @@
+// Package imports is the import step kind: a dataset in one of the public
+// formats becomes a dataset artifact (the canonical Supervisely layout of
+// package dataset), with a class mapping applied and every item checked.
+//
+//	import "voc" {
+//	  format   = "pascal_voc"
+//	  path     = "data/VOCdevkit/VOC2012"      # relative to the recipe
+//	  classes  = { person = "person" }         # optional: rename, merge, drop the rest
+//	  options  = { void = "neutral" }          # format settings
+//	  on_error = "skip"                        # or "fail" (the default)
+//	}
+//
+// Checks on every item, whatever the format: the image decodes (header and
+// a structural check that it is not truncated; options verify_images =
+// "decode" decodes every pixel), its header claims at most
+// dataset.MaxPixels pixels, the annotation's size matches the image, every
+// object lies inside the image, item names are unique and valid, and every
+// class is declared by the source. A failing item fails the step, naming
+// the file and the item, or with on_error = "skip" is left out and listed
+// in the step's report output (report.json).
+package imports
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"image"
+	_ "image/jpeg" // image decoders for DecodeConfig
+	_ "image/png"
+	"io/fs"
+	"runtime"
+	"sort"
+	"strings"
+	"sync"
+	"sync/atomic"
+
+	"dsbuild/cache"
+	"dsbuild/dataset"
+	"dsbuild/dataset/formats"
+)
+
+// Settings configure one import.
+type Settings struct {
+	Format   string
+	Options  dataset.Options
+	Classes  map[string]string // source class → class; nil keeps every class as spelled
+	Skip     bool              // on_error = "skip"
+	Clip     bool              // clip objects to the image instead of failing
+	Decode   bool              // decode every image fully
+	Workers  int               // 0: one per CPU
+	Progress func(done, total int64)
+}
+
+// Skipped is an item left out by on_error = "skip".
+type Skipped struct {
+	Item  string `json:"item"`
+	File  string `json:"file,omitempty"`
+	Error string `json:"error"`
+}
+
+// Report is the import step's report.json.
+type Report struct {
+	Format  string         `json:"format"`
+	Items   int            `json:"items"`
+	Objects map[string]int `json:"objects"`
+	Skipped []Skipped      `json:"skipped"`
+}
+
+// Result is an imported dataset and its report.
+type Result struct {
+	Dataset *dataset.Dataset
+	Report  Report
+}
+
+// pending is one processed item, kept until the meta is known.
+type pending struct {
+	entry   dataset.Entry
+	classes []string // source classes the item's objects used
+	tags    []string // tag names on the image and its objects
+	file    string
+	objects map[string]int
+}
+
+// Import reads src in the settings' format and stores the dataset.
+func Import(ctx context.Context, store *cache.Store, src dataset.Source, set Settings) (*Result, error) {
+	imp, err := formats.Importer(set.Format, set.Options)
+	if err != nil {
+		return nil, err
+	}
+	workers := set.Workers
+	if workers <= 0 {
+		workers = runtime.NumCPU()
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	queue := make(chan *dataset.SourceItem, 2*workers)
+	var (
+		mu      sync.Mutex
+		done    []pending
+		bad     []*dataset.ItemError
+		fatal   error
+		counter atomic.Int64
+		wg      sync.WaitGroup
+	)
+	for w := 0; w < workers; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for it := range queue {
+				p, err := processItem(store, src, it, set)
+				mu.Lock()
+				var ie *dataset.ItemError
+				switch {
+				case err == nil:
+					done = append(done, *p)
+				case errors.As(err, &ie):
+					bad = append(bad, ie)
+				default:
+					if fatal == nil {
+						fatal = err
+						cancel()
+					}
+				}
+				mu.Unlock()
+				n := counter.Add(1)
+				if set.Progress != nil {
+					set.Progress(n, 0)
+				}
+			}
+		}()
+	}
+	meta, ierr := imp.Import(ctx, src, func(it *dataset.SourceItem) error {
+		select {
+		case queue <- it:
+			return nil
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	})
+	close(queue)
+	wg.Wait()
+	if fatal != nil {
+		return nil, fatal
+	}
+	if ierr != nil {
+		return nil, ierr
+	}
+	if meta == nil {
+		meta = &dataset.Meta{}
+	}
+	return finish(store, set, meta, done, bad)
+}
+
+func finish(store *cache.Store, set Settings, meta *dataset.Meta, done []pending, bad []*dataset.ItemError) (*Result, error) {
+	sort.Slice(done, func(i, j int) bool { return done[i].entry.Name < done[j].entry.Name })
+	if set.Classes != nil {
+		var missing []string
+		for src := range set.Classes {
+			if meta.Class(src) == nil {
+				missing = append(missing, src)
+			}
+		}
+		if len(missing) > 0 {
+			sort.Strings(missing)
+			var have []string
+			for _, c := range meta.Classes {
+				have = append(have, c.Title)
+			}
+			return nil, fmt.Errorf("classes maps %q, which the source does not have; its classes are: %s", missing[0], strings.Join(have, ", "))
+		}
+	}
+	// Unknown classes, duplicates: item errors found only now.
+	seen := map[string]bool{}
+	kept := done[:0]
+	for _, p := range done {
+		var err error
+		for _, c := range p.classes {
+			if set.Classes == nil && meta.Class(c) == nil {
+				err = fmt.Errorf("unknown class %q: the source's meta does not declare it", c)
+				break
+			}
+		}
+		if err == nil && seen[p.entry.Name] {
+			err = fmt.Errorf("duplicate item name %q", p.entry.Name)
+		}
+		if err != nil {
+			bad = append(bad, &dataset.ItemError{Item: p.entry.Name, File: p.file, Err: err})
+			continue
+		}
+		seen[p.entry.Name] = true
+		kept = append(kept, p)
+	}
+	sort.Slice(bad, func(i, j int) bool {
+		if bad[i].Item != bad[j].Item {
+			return bad[i].Item < bad[j].Item
+		}
+		return bad[i].File < bad[j].File
+	})
+	if len(bad) > 0 && !set.Skip {
+		more := ""
+		if len(bad) > 1 {
+			more = fmt.Sprintf(" (and %d more bad item(s); on_error = \"skip\" leaves them out)", len(bad)-1)
+		}
+		return nil, fmt.Errorf("%w%s", bad[0], more)
+	}
+	rep := Report{Format: set.Format, Objects: map[string]int{}, Skipped: []Skipped{}}
+	for _, b := range bad {
+		rep.Skipped = append(rep.Skipped, Skipped{Item: b.Item, File: b.File, Error: b.Err.Error()})
+	}
+	out := outputMeta(meta, set.Classes)
+	b := dataset.NewBuilder(store)
+	for _, p := range kept {
+		if err := b.AddEntry(p.entry); err != nil {
+			return nil, err
+		}
+		for c, n := range p.objects {
+			rep.Objects[c] += n
+		}
+		for _, t := range p.tags {
+			out.AddTag(dataset.TagMeta{Name: t})
+		}
+	}
+	ds, err := b.Finish(out)
+	if err != nil {
+		return nil, err
+	}
+	rep.Items = len(ds.Entries)
+	return &Result{Dataset: ds, Report: rep}, nil
+}
+
+// outputMeta applies the class mapping to the source meta: each target
+// class takes the shape its sources share (else "any") and the colour of
+// its first source in name order.
+func outputMeta(src *dataset.Meta, mapping map[string]string) *dataset.Meta {
+	out := &dataset.Meta{Tags: append([]dataset.TagMeta(nil), src.Tags...)}
+	if mapping == nil {
+		out.Classes = append(out.Classes, src.Classes...)
+		return out
+	}
+	sources := map[string][]string{}
+	for s, d := range mapping {
+		sources[d] = append(sources[d], s)
+	}
+	for d, ss := range sources {
+		sort.Strings(ss)
+		first := src.Class(ss[0])
+		c := dataset.Class{Title: d, Shape: first.Shape, Color: first.Color}
+		for _, s := range ss[1:] {
+			if src.Class(s).Shape != c.Shape {
+				c.Shape = dataset.ShapeAny
+			}
+		}
+		out.Classes = append(out.Classes, c)
+	}
+	out.Sort()
+	return out
+}
+
+// processItem checks one item, stores its image (when generated) and its
+// canonical annotation, and returns its manifest entry.
+func processItem(store *cache.Store, src dataset.Source, it *dataset.SourceItem, set Settings) (*pending, error) {
+	if it.Err != nil {
+		var ie *dataset.ItemError
+		if errors.As(it.Err, &ie) {
+			return nil, ie
+		}
+		return nil, &dataset.ItemError{Item: it.Name, File: it.File, Err: it.Err}
+	}
+	itemErr := func(format string, args ...any) error {
+		return &dataset.ItemError{Item: it.Name, File: it.File, Err: fmt.Errorf(format, args...)}
+	}
+	if err := dataset.ValidItemName(it.Name); err != nil {
+		return nil, itemErr("%v", err)
+	}
+	var data []byte
+	var digest cache.Digest
+	var size int64
+	imageFile := it.Image
+	switch {
+	case it.ImageBytes != nil:
+		data = it.ImageBytes
+		var err error
+		if digest, err = store.PutBytes(data); err != nil {
+			return nil, err
+		}
+		size = int64(len(data))
+		imageFile = it.Name
+	case src == nil:
+		return nil, itemErr("the format gave no image")
+	default:
+		if !fs.ValidPath(it.Image) {
+			return nil, itemErr("image path %q escapes the source directory", it.Image)
+		}
+		var err error
+		if digest, size, err = src.Digest(it.Image); err != nil {
+			return nil, itemErr("image %s: %v", it.Image, err)
+		}
+		if data, err = fs.ReadFile(src, it.Image); err != nil {
+			if cache.IsCorrupt(err) || cache.IsNotFound(err) {
+				return nil, err // a store problem, not the item's
+			}
+			return nil, itemErr("image %s: %v", it.Image, err)
+		}
+	}
+	w, h, err := checkImage(data, set.Decode)
+	if err != nil {
+		return nil, &dataset.ItemError{Item: it.Name, File: imageFile, Err: err}
+	}
+	a := it.Ann
+	if a == nil {
+		a = &dataset.Annotation{}
+	}
+	switch {
+	case a.Width == 0 && a.Height == 0:
+		a.Width, a.Height = w, h
+	case a.Width != w || a.Height != h:
+		return nil, itemErr("the annotation says the image is %dx%d, but %s is %dx%d", a.Width, a.Height, imageFile, w, h)
+	}
+	frame := image.Rect(0, 0, w, h)
+	p := &pending{file: it.File, objects: map[string]int{}}
+	objs := a.Objects[:0:0]
+	for i, o := range a.Objects {
+		b := o.Bounds()
+		if b.Empty() {
+			return nil, itemErr("object %d (class %q) is empty", i, o.Class)
+		}
+		if !b.In(frame) {
+			if !set.Clip || !b.Overlaps(frame) {
+				return nil, itemErr("object %d (class %q) spans %v, outside the %dx%d image", i, o.Class, b, w, h)
+			}
+			clipped, err := clip(o, w, h)
+			if err != nil {
+				return nil, itemErr("object %d (class %q): %v", i, o.Class, err)
+			}
+			o = clipped
+		}
+		p.classes = append(p.classes, o.Class)
+		if set.Classes != nil {
+			to, ok := set.Classes[o.Class]
+			if !ok {
+				continue
+			}
+			o.Class = to
+		}
+		p.objects[o.Class]++
+		objs = append(objs, o)
+	}
+	a.Objects = objs
+	for _, t := range a.Tags {
+		p.tags = append(p.tags, t.Name)
+	}
+	for _, o := range objs {
+		for _, t := range o.Tags {
+			p.tags = append(p.tags, t.Name)
+		}
+	}
+	raw, err := dataset.EncodeAnnotation(a)
+	if err != nil {
+		return nil, itemErr("%v", err)
+	}
+	annD, err := store.PutBytes(raw)
+	if err != nil {
+		return nil, err
+	}
+	p.entry = dataset.Entry{Name: it.Name, Image: digest, ImageSize: size, Ann: annD, AnnSize: int64(len(raw)), Width: w, Height: h}
+	sort.Strings(p.classes)
+	return p, nil
+}
+
+// clip turns an object that crosses the image border into a bitmap of its
+// part inside the image.
+func clip(o dataset.Object, w, h int) (dataset.Object, error) {
+	m, err := o.Raster(w, h)
+	if err != nil {
+		return o, err
+	}
+	if m.Area() == 0 {
+		return o, errors.New("nothing of it lies inside the image")
+	}
+	o.Shape, o.Mask, o.Origin, o.Polygon, o.Rect = dataset.ShapeBitmap, m, image.Point{}, dataset.Polygon{}, image.Rectangle{}
+	return o, nil
+}
+
+// checkImage reads the image header, bounds its size, and checks that the
+// file is complete (JPEG ends with EOI, PNG with IEND) or, with decode,
+// decodes every pixel.
+func checkImage(data []byte, decode bool) (w, h int, err error) {
+	cfg, format, err := image.DecodeConfig(bytes.NewReader(data))
+	if err != nil {
+		return 0, 0, fmt.Errorf("not a decodable image: %v", err)
+	}
+	if cfg.Width <= 0 || cfg.Height <= 0 || int64(cfg.Width)*int64(cfg.Height) > dataset.MaxPixels {
+		return 0, 0, fmt.Errorf("the image header claims %dx%d pixels (at most %d are accepted)", cfg.Width, cfg.Height, dataset.MaxPixels)
+	}
+	if decode {
+		if _, _, err := image.Decode(bytes.NewReader(data)); err != nil {
+			return 0, 0, fmt.Errorf("the %s image does not decode: %v", format, err)
+		}
+		return cfg.Width, cfg.Height, nil
+	}
+	switch format {
+	case "jpeg":
+		end := bytes.TrimRight(data, "\x00")
+		if !bytes.HasSuffix(end, []byte{0xFF, 0xD9}) {
+			return 0, 0, errors.New("the JPEG image is truncated (no end-of-image marker)")
+		}
+	case "png":
+		if !bytes.HasSuffix(data, []byte{0, 0, 0, 0, 'I', 'E', 'N', 'D', 0xAE, 0x42, 0x60, 0x82}) {
+			return 0, 0, errors.New("the PNG image is truncated (no IEND chunk)")
+		}
+	}
+	return cfg.Width, cfg.Height, nil
+}

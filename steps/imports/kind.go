@@ -1,0 +1,178 @@
+package imports
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+
+	"github.com/hashicorp/hcl/v2"
+	"github.com/zclconf/go-cty/cty"
+
+	"dsbuild/cache"
+	"dsbuild/dataset"
+	"dsbuild/dataset/formats"
+	"dsbuild/engine"
+	"dsbuild/steps/files"
+)
+
+// Version of the import kind: bump it when the same source imports to
+// other bytes.
+const Version = 1
+
+// Kind is the import step kind.
+type Kind struct{}
+
+func (Kind) Name() string { return "import" }
+func (Kind) Version() int { return Version }
+
+func (Kind) Schema() *engine.Schema {
+	return &engine.Schema{
+		Doc: "Imports a dataset in one of the public formats as a dataset artifact.",
+		Attrs: []engine.AttrSpec{
+			{Name: "format", Type: cty.String, Required: true, Doc: "the source format"},
+			{Name: "path", Type: cty.String, Doc: "source directory, relative to the recipe (not for synthetic)"},
+			{Name: "classes", Type: cty.Map(cty.String), Doc: "class mapping: source class → class; classes not listed are dropped"},
+			{Name: "options", Type: cty.Map(cty.String), Doc: "format settings"},
+			{Name: "on_error", Type: cty.String, Default: cty.StringVal("fail"), Doc: `"fail" or "skip" (bad items are left out and listed in the report)`},
+			{Name: "clip", Type: cty.Bool, Default: cty.False, Doc: "clip objects that cross the image border instead of failing"},
+			{Name: "verify_images", Type: cty.String, Default: cty.StringVal("header"), Doc: `"header" (header and completeness) or "decode" (every pixel)`},
+			{Name: "copy", Type: cty.Bool, Default: cty.False, NotInKey: true, Doc: "copy source files into the store instead of hard-linking them"},
+			{Name: "workers", Type: cty.Number, NotInKey: true, Doc: "items processed at once (default: one per CPU)"},
+		},
+		Outputs:       []string{"dataset", "report"},
+		DefaultOutput: "dataset",
+	}
+}
+
+func (Kind) Validate(cfg *engine.Config) hcl.Diagnostics {
+	var diags hcl.Diagnostics
+	bad := func(attr, summary, detail string) {
+		r := cfg.Range(attr)
+		diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: summary, Detail: detail, Subject: &r})
+	}
+	format := cfg.String("format")
+	if !slices.Contains(formats.ImportNames(), format) {
+		bad("format", "Unknown format", fmt.Sprintf("There is no import format %q.%s The formats are: %s.", format, engine.Suggest(format, formats.ImportNames()), strings.Join(formats.ImportNames(), ", ")))
+	} else if _, err := formats.Importer(format, optionsOf(cfg)); err != nil {
+		bad("options", "Invalid format options", err.Error())
+	}
+	switch {
+	case formats.NeedsPath(format) && cfg.String("path") == "":
+		bad("format", "Missing source path", fmt.Sprintf("Format %q reads a directory: set path.", format))
+	case !formats.NeedsPath(format) && cfg.Has("path"):
+		bad("path", "Unexpected path", fmt.Sprintf("Format %q reads no directory.", format))
+	case filepath.IsAbs(cfg.String("path")):
+		bad("path", "Absolute source path", "path must be relative to the recipe directory, so that the recipe builds the same anywhere.")
+	}
+	if v := cfg.String("on_error"); v != "fail" && v != "skip" {
+		bad("on_error", "Invalid on_error", fmt.Sprintf("on_error is %q; use \"fail\" or \"skip\".", v))
+	}
+	if v := cfg.String("verify_images"); v != "header" && v != "decode" {
+		bad("verify_images", "Invalid verify_images", fmt.Sprintf("verify_images is %q; use \"header\" or \"decode\".", v))
+	}
+	for from, to := range mapOf(cfg, "classes") {
+		if from == "" || to == "" {
+			bad("classes", "Invalid class mapping", "class names must not be empty.")
+		}
+	}
+	return diags
+}
+
+func mapOf(cfg *engine.Config, name string) map[string]string {
+	if !cfg.Has(name) {
+		return nil
+	}
+	out := map[string]string{}
+	for it := cfg.Params[name].ElementIterator(); it.Next(); {
+		k, v := it.Element()
+		if !v.IsNull() {
+			out[k.AsString()] = v.AsString()
+		}
+	}
+	return out
+}
+
+func optionsOf(cfg *engine.Config) dataset.Options {
+	return dataset.Options(mapOf(cfg, "options"))
+}
+
+// Sources hashes the source directory (through the stat cache; stored by
+// hard link unless copy = true).
+func (Kind) Sources(ctx context.Context, rc *engine.RunContext) (map[string]cache.Digest, error) {
+	if !formats.NeedsPath(rc.Config.String("format")) {
+		return nil, nil
+	}
+	d, err := files.HashDir(ctx, rc, rc.Config.String("path"), nil, rc.Config.Bool("copy"))
+	if err != nil {
+		return nil, err
+	}
+	return map[string]cache.Digest{"source": d}, nil
+}
+
+// Run imports the stored source.
+func (Kind) Run(ctx context.Context, rc *engine.RunContext) (map[string]cache.Digest, error) {
+	set := Settings{
+		Format:   rc.Config.String("format"),
+		Options:  optionsOf(rc.Config),
+		Classes:  mapOf(rc.Config, "classes"),
+		Skip:     rc.Config.String("on_error") == "skip",
+		Clip:     rc.Config.Bool("clip"),
+		Decode:   rc.Config.String("verify_images") == "decode",
+		Workers:  int(rc.Config.Int("workers")),
+		Progress: rc.Progress,
+	}
+	var src dataset.Source
+	if d, ok := rc.Inputs["source"]; ok {
+		src = rc.Store.TreeFS(d)
+	}
+	res, err := Import(ctx, rc.Store, src, set)
+	if err != nil {
+		return nil, err
+	}
+	rep, err := ReportTree(rc.Store, res.Report)
+	if err != nil {
+		return nil, err
+	}
+	if n := len(res.Report.Skipped); n > 0 {
+		rc.Logf("skipped %d bad item(s) (on_error = \"skip\"), first %s: %s", n, res.Report.Skipped[0].Item, res.Report.Skipped[0].Error)
+	}
+	return map[string]cache.Digest{"dataset": res.Dataset.Tree, "report": rep}, nil
+}
+
+// ReportTree stores the report as a tree holding report.json.
+func ReportTree(s *cache.Store, r Report) (cache.Digest, error) {
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false)
+	enc.SetIndent("", "  ")
+	if err := enc.Encode(r); err != nil {
+		return cache.Digest{}, err
+	}
+	d, err := s.PutBytes(b.Bytes())
+	if err != nil {
+		return cache.Digest{}, err
+	}
+	return s.PutTree([]cache.TreeEntry{{Name: "report.json", Kind: cache.File, Digest: d, Size: int64(b.Len())}})
+}
+
+// ImportDir imports a directory on disk (dsbuild convert and stats): it is
+// stored by hard link into s first, so that images are never copied.
+func ImportDir(ctx context.Context, s *cache.Store, dir string, set Settings) (*Result, error) {
+	var src dataset.Source
+	if formats.NeedsPath(set.Format) {
+		if fi, err := os.Stat(dir); err != nil || !fi.IsDir() {
+			return nil, fmt.Errorf("%s: not a directory", dir)
+		}
+		d, _, err := s.PutDir(ctx, dir, cache.IngestOptions{Adopt: cache.Link})
+		if err != nil {
+			return nil, err
+		}
+		src = s.TreeFS(d)
+	}
+	return Import(ctx, s, src, set)
+}
