@@ -88,6 +88,11 @@ func Import(ctx context.Context, store *cache.Store, src dataset.Source, set Set
 	if err != nil {
 		return nil, err
 	}
+	return importWith(ctx, store, src, imp, set)
+}
+
+// importWith runs imp with every check of the import step.
+func importWith(ctx context.Context, store *cache.Store, src dataset.Source, imp dataset.Importer, set Settings) (*Result, error) {
 	workers := set.Workers
 	if workers <= 0 {
 		workers = runtime.NumCPU()
@@ -167,6 +172,7 @@ func finish(store *cache.Store, set Settings, meta *dataset.Meta, done []pending
 			for _, c := range meta.Classes {
 				have = append(have, c.Title)
 			}
+			sort.Strings(have)
 			return nil, fmt.Errorf("classes maps %q, which the source does not have; its classes are: %s", missing[0], strings.Join(have, ", "))
 		}
 	}
