@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"errors"
 	"fmt"
+	"hash"
 	"io"
 	"io/fs"
 	"os"
@@ -368,6 +369,57 @@ func (s *Store) ReadBlob(d Digest) ([]byte, error) {
 		return nil, s.corrupt(d, p, "content hashes to "+got.Short())
 	}
 	return data, nil
+}
+
+// verifyingReader hashes what it reads and, at the end, turns io.EOF into a
+// *CorruptError when the bytes were not blob d.
+type verifyingReader struct {
+	s      *Store
+	d      Digest
+	path   string
+	r      io.Reader
+	h      hash.Hash
+	closer func() error
+}
+
+func (v *verifyingReader) Read(b []byte) (int, error) {
+	n, err := v.r.Read(b)
+	v.h.Write(b[:n])
+	if err == io.EOF {
+		var got Digest
+		v.h.Sum(got[:0])
+		if got != v.d {
+			return n, v.s.corrupt(v.d, v.path, "content hashes to "+got.Short())
+		}
+	} else if err != nil && strings.HasSuffix(v.path, ".zst") {
+		return n, v.s.corrupt(v.d, v.path, "zstd: "+err.Error())
+	}
+	return n, err
+}
+
+func (v *verifyingReader) Close() error { return v.closer() }
+
+// openVerified streams blob d, checking its hash at the end (see TreeFS.Open).
+func (s *Store) openVerified(d Digest) (io.ReadCloser, error) {
+	p, comp, ok := s.stat(d)
+	if !ok {
+		return nil, &NotFoundError{d}
+	}
+	f, err := os.Open(p)
+	if err != nil {
+		return nil, fmt.Errorf("reading blob %s: %w", d.Short(), err)
+	}
+	v := &verifyingReader{s: s, d: d, path: p, r: f, h: sha256.New(), closer: f.Close}
+	if comp {
+		zr, err := zstd.NewReader(f, zstd.WithDecoderConcurrency(1), zstd.WithDecoderMaxMemory(8<<30))
+		if err != nil {
+			f.Close()
+			return nil, s.corrupt(d, p, "zstd: "+err.Error())
+		}
+		v.r = zr
+		v.closer = func() error { zr.Close(); return f.Close() }
+	}
+	return v, nil
 }
 
 // CopyBlob writes blob d to w, checking its hash as it streams. On a

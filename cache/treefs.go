@@ -1,7 +1,6 @@
 package cache
 
 import (
-	"bytes"
 	"errors"
 	"io"
 	"io/fs"
@@ -82,7 +81,11 @@ func (t *TreeFS) Digest(name string) (Digest, int64, error) {
 	return e.Digest, e.Size, nil
 }
 
-// Open opens a file (read fully and verified) or a directory.
+// Open opens a directory, or a file as a stream whose hash is checked as it
+// is read: the read that reaches the end returns a *CorruptError instead of
+// io.EOF if the bytes were not the blob's (so a reader that streams a large
+// file never holds it whole, and never mistakes corrupt bytes for a
+// complete file).
 func (t *TreeFS) Open(name string) (fs.File, error) {
 	e, err := t.lookup("open", name)
 	if err != nil {
@@ -95,11 +98,11 @@ func (t *TreeFS) Open(name string) (fs.File, error) {
 		}
 		return &treeDir{info: entryInfo{path.Base(name), e}, entries: entries}, nil
 	}
-	data, err := t.s.ReadBlob(e.Digest)
+	r, err := t.s.openVerified(e.Digest)
 	if err != nil {
 		return nil, &fs.PathError{Op: "open", Path: name, Err: err}
 	}
-	return &treeFile{info: entryInfo{path.Base(name), e}, r: bytes.NewReader(data)}, nil
+	return &treeFile{info: entryInfo{path.Base(name), e}, r: r}, nil
 }
 
 // ReadFile implements fs.ReadFileFS.
@@ -169,12 +172,12 @@ func (i entryInfo) Sys() any           { return i.e }
 
 type treeFile struct {
 	info entryInfo
-	r    *bytes.Reader
+	r    io.ReadCloser
 }
 
 func (f *treeFile) Stat() (fs.FileInfo, error) { return f.info, nil }
 func (f *treeFile) Read(b []byte) (int, error) { return f.r.Read(b) }
-func (f *treeFile) Close() error               { return nil }
+func (f *treeFile) Close() error               { return f.r.Close() }
 
 type treeDir struct {
 	info    entryInfo

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"sort"
 
 	"dsbuild/cache"
 )
@@ -106,5 +107,6 @@ func (o Options) Done(format string) error {
 	for k := range o {
 		keys = append(keys, k)
 	}
+	sort.Strings(keys)
 	return fmt.Errorf("format %s has no option %q", format, keys[0])
 }

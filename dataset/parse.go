@@ -65,6 +65,9 @@ func parseTags(raws []json.RawMessage) ([]Tag, error) {
 			if err := json.Unmarshal(r, &name); err != nil {
 				return nil, err
 			}
+			if name == "" {
+				return nil, errors.New("a tag has no name")
+			}
 			out = append(out, Tag{Name: name})
 			continue
 		}
@@ -144,6 +147,9 @@ func parseObject(data []byte, meta *Meta) (*Object, error) {
 		}
 		if m == nil || m.Area() == 0 {
 			return nil, fmt.Errorf("class %q: empty bitmap", ro.ClassTitle)
+		}
+		if abs(origin.X) > MaxPixels || abs(origin.Y) > MaxPixels {
+			return nil, fmt.Errorf("class %q: bitmap origin %v is far outside any image", ro.ClassTitle, origin)
 		}
 		o.Mask, o.Origin = m, origin
 	case ShapePolygon:
@@ -273,4 +279,11 @@ func ParseMeta(data []byte) (*Meta, error) {
 	}
 	m.Sort()
 	return m, nil
+}
+
+func abs(i int) int {
+	if i < 0 {
+		return -i
+	}
+	return i
 }

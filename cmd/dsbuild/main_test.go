@@ -26,6 +26,11 @@ func TestScripts(t *testing.T) {
 		RequireExplicitExec: true,
 		Setup: func(env *testscript.Env) error {
 			env.Setenv("DSBUILD_CACHE", filepath.Join(env.WorkDir, ".cache"))
+			fixtures, err := filepath.Abs("../../testdata/fixtures")
+			if err != nil {
+				return err
+			}
+			env.Setenv("FIXTURES", fixtures)
 			return nil
 		},
 		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){

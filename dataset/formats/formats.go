@@ -9,6 +9,14 @@ import (
 	"strings"
 
 	"dsbuild/dataset"
+	"dsbuild/dataset/cityscapes"
+	"dsbuild/dataset/coco"
+	"dsbuild/dataset/images"
+	"dsbuild/dataset/mapillary"
+	"dsbuild/dataset/masks"
+	"dsbuild/dataset/supervisely"
+	"dsbuild/dataset/synthetic"
+	"dsbuild/dataset/voc"
 )
 
 type (
@@ -16,9 +24,22 @@ type (
 	exporterFunc func(dataset.Options) (dataset.Exporter, error)
 )
 
-var importers = map[string]importerFunc{}
+var importers = map[string]importerFunc{
+	"cityscapes":       cityscapes.NewImporter,
+	"coco":             coco.NewImporter,
+	"images":           images.NewImporter,
+	"mapillary_vistas": mapillary.NewImporter,
+	"pascal_voc":       voc.NewImporter,
+	"supervisely":      supervisely.NewImporter,
+	"synthetic":        synthetic.NewImporter,
+}
 
-var exporters = map[string]exporterFunc{}
+var exporters = map[string]exporterFunc{
+	"coco":        coco.NewExporter,
+	"masks":       masks.NewExporter,
+	"pascal_voc":  voc.NewExporter,
+	"supervisely": supervisely.NewExporter,
+}
 
 // NeedsPath reports whether a format reads a source directory (all but
 // synthetic).

@@ -1,0 +1,647 @@
+// Package cityscapes reads Cityscapes fine annotations (format
+// "cityscapes"; formats.md §5):
+//
+//	leftImg8bit/<split>/<city>/<city>_<seq>_<frame>_leftImg8bit.png
+//	gtFine/<split>/<city>/<city>_<seq>_<frame>_gtFine_instanceIds.png
+//
+// Both directories are required. Only the instanceIds maps are read (the
+// labelIds, color and polygons files beside them are not needed).
+//
+// # Items
+//
+// An item is named "<split>/<image file>", e.g.
+// "train/aachen_000000_000019_leftImg8bit.png" (the file names are unique
+// across cities; a second image of the same name in another city is an
+// item error). It carries the image tags <split> (no value) and "city"
+// (the city directory as its string value), declared in the returned meta,
+// and has the size of its instanceIds map. Items are emitted sorted by
+// name. A split without a gtFine/<split> directory (such as a test split
+// downloaded without ground truth) gives items without objects and without
+// a size. An image without its instanceIds map, a map without its image,
+// an undecodable or oversized map, one that is not 16-bit grayscale, one
+// whose size differs from its image's, and a pixel value that is no
+// Cityscapes class are errors of that item only.
+//
+// # Objects
+//
+// A pixel value v ≥ 1000 is instance v mod 1000 of class v / 1000, which
+// must be a class with instances: person 24, rider 25, car 26, truck 27,
+// bus 28, caravan 29, trailer 30, train 31, motorcycle 32, bicycle 33. Each
+// distinct such value is one bitmap object of that class. A value below
+// 1000 is a plain class id:
+//
+//   - 24 … 33, a class with instances: a group region (persongroup,
+//     ridergroup, cargroup, ...; drawn without instance ids). All its pixels
+//     are one bitmap object of that class (person, rider, ...) with the
+//     object tag "group", always kept; the class mapping may route it.
+//   - 7 … 23, the flat, construction, object, nature and sky classes (road,
+//     building, sky, ...): stuff, dropped unless stuff = "keep", then one
+//     bitmap object per class.
+//   - 0 … 6, the void classes (unlabeled, ego vehicle, rectification
+//     border, out of roi, static, dynamic, ground): dropped unless
+//     void = "keep", then one bitmap object per class.
+//
+// license plate (id -1) is never drawn in instanceIds maps. Class names are
+// the Cityscapes label names; the returned meta lists the classes that can
+// give objects under the options, as bitmap classes with the Cityscapes
+// colours.
+//
+// # Options
+//
+//   - stuff = "drop" | "keep" (default "drop"): whether stuff classes give
+//     objects.
+//   - void = "drop" | "keep" (default "drop"): whether void classes give
+//     objects.
+package cityscapes
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"image"
+	"image/color"
+	"image/png"
+	"io/fs"
+	"path"
+	"runtime"
+	"sort"
+	"strings"
+	"sync"
+
+	"dsbuild/dataset"
+)
+
+// Format is the name of this format in recipes.
+const Format = "cityscapes"
+
+// Tags this format adds.
+const (
+	GroupTag = "group" // object tag of group regions
+	CityTag  = "city"  // image tag whose value is the city
+)
+
+// Directories and file suffixes.
+const (
+	imageDir    = "leftImg8bit"
+	gtDir       = "gtFine"
+	imageSuffix = "_leftImg8bit.png"
+	instSuffix  = "_gtFine_instanceIds.png"
+)
+
+// Class kinds.
+const (
+	kindVoid = iota
+	kindStuff
+	kindInstance
+)
+
+type class struct {
+	name  string
+	kind  int
+	color string
+}
+
+// classes is the Cityscapes label table, indexed by label id (formats.md
+// §5 and the Cityscapes label definitions): name, whether the class has
+// instances, whether it is void, and its colour.
+var classes = [34]class{
+	{"unlabeled", kindVoid, "#000000"},
+	{"ego vehicle", kindVoid, "#000000"},
+	{"rectification border", kindVoid, "#000000"},
+	{"out of roi", kindVoid, "#000000"},
+	{"static", kindVoid, "#000000"},
+	{"dynamic", kindVoid, "#6F4A00"},
+	{"ground", kindVoid, "#510051"},
+	{"road", kindStuff, "#804080"},
+	{"sidewalk", kindStuff, "#F423E8"},
+	{"parking", kindStuff, "#FAAAA0"},
+	{"rail track", kindStuff, "#E6968C"},
+	{"building", kindStuff, "#464646"},
+	{"wall", kindStuff, "#66669C"},
+	{"fence", kindStuff, "#BE9999"},
+	{"guard rail", kindStuff, "#B4A5B4"},
+	{"bridge", kindStuff, "#966464"},
+	{"tunnel", kindStuff, "#96785A"},
+	{"pole", kindStuff, "#999999"},
+	{"polegroup", kindStuff, "#999999"},
+	{"traffic light", kindStuff, "#FAAA1E"},
+	{"traffic sign", kindStuff, "#DCDC00"},
+	{"vegetation", kindStuff, "#6B8E23"},
+	{"terrain", kindStuff, "#98FB98"},
+	{"sky", kindStuff, "#4682B4"},
+	{"person", kindInstance, "#DC143C"},
+	{"rider", kindInstance, "#FF0000"},
+	{"car", kindInstance, "#00008E"},
+	{"truck", kindInstance, "#000046"},
+	{"bus", kindInstance, "#003C64"},
+	{"caravan", kindInstance, "#00005A"},
+	{"trailer", kindInstance, "#00006E"},
+	{"train", kindInstance, "#005064"},
+	{"motorcycle", kindInstance, "#0000E6"},
+	{"bicycle", kindInstance, "#770B20"},
+}
+
+// NewImporter returns the Cityscapes reader configured by opt (see the
+// package documentation).
+func NewImporter(opt dataset.Options) (dataset.Importer, error) {
+	stuff, void := opt.Take("stuff", "drop"), opt.Take("void", "drop")
+	if err := opt.Done(Format); err != nil {
+		return nil, err
+	}
+	imp := &importer{}
+	var err error
+	if imp.stuff, err = keepDrop("stuff", stuff); err != nil {
+		return nil, err
+	}
+	if imp.void, err = keepDrop("void", void); err != nil {
+		return nil, err
+	}
+	imp.lut = make([]int32, 1<<16)
+	for v := range imp.lut {
+		imp.lut[v] = imp.key(v)
+	}
+	return imp, nil
+}
+
+func keepDrop(key, v string) (bool, error) {
+	switch v {
+	case "keep":
+		return true, nil
+	case "drop":
+		return false, nil
+	}
+	return false, fmt.Errorf("format %s: option %s is %q; it must be \"keep\" or \"drop\"", Format, key, v)
+}
+
+type importer struct {
+	stuff, void bool
+	lut         []int32 // pixel value → object key (the value), lutDrop or lutBad
+}
+
+const (
+	lutDrop = -1
+	lutBad  = -2
+)
+
+// key says what becomes of pixel value v.
+func (imp *importer) key(v int) int32 {
+	if v >= 1000 {
+		if id := v / 1000; id < len(classes) && classes[id].kind == kindInstance {
+			return int32(v)
+		}
+		return lutBad
+	}
+	if v >= len(classes) {
+		return lutBad
+	}
+	if imp.keeps(classes[v].kind) {
+		return int32(v)
+	}
+	return lutDrop
+}
+
+func (imp *importer) keeps(kind int) bool {
+	switch kind {
+	case kindInstance:
+		return true
+	case kindStuff:
+		return imp.stuff
+	}
+	return imp.void
+}
+
+// job is one item to read.
+type job struct {
+	name, split, city string
+	image             string // path of the image
+	inst              string // path of the instanceIds map, "" for an unlabelled split
+	missingImage      bool   // a map without an image
+	missingInst       bool   // an image without its map
+	dupOf             string // the city of an earlier image of the same name
+}
+
+// Import implements dataset.Importer.
+func (imp *importer) Import(ctx context.Context, src dataset.Source, emit func(*dataset.SourceItem) error) (*dataset.Meta, error) {
+	splits, err := subdirs(src, imageDir)
+	if err != nil {
+		return nil, err
+	}
+	gtSplits, err := subdirs(src, gtDir)
+	if err != nil {
+		return nil, err
+	}
+	meta := &dataset.Meta{}
+	byName := map[string]*job{}
+	var jobs []*job
+	add := func(j *job) {
+		if first, ok := byName[j.name]; ok {
+			if j.missingImage {
+				return // its image is listed already, in another city
+			}
+			j.dupOf = first.city
+		} else {
+			byName[j.name] = j
+		}
+		jobs = append(jobs, j)
+	}
+	for _, split := range splits {
+		meta.AddTag(dataset.TagMeta{Name: split, ValueType: dataset.TagNone})
+		labelled := contains(gtSplits, split)
+		cities, err := subdirs(src, path.Join(imageDir, split))
+		if err != nil {
+			return nil, err
+		}
+		for _, city := range cities {
+			var insts map[string]bool
+			gtCity := path.Join(gtDir, split, city)
+			if labelled {
+				if insts, err = listSuffix(src, gtCity, instSuffix, true); err != nil {
+					return nil, err
+				}
+			}
+			imgs, err := listSuffix(src, path.Join(imageDir, split, city), imageSuffix, false)
+			if err != nil {
+				return nil, err
+			}
+			for _, stem := range sortedKeys(imgs) {
+				j := &job{name: split + "/" + stem + imageSuffix, split: split, city: city,
+					image: path.Join(imageDir, split, city, stem+imageSuffix)}
+				if labelled {
+					j.inst = path.Join(gtCity, stem+instSuffix)
+					j.missingInst = !insts[stem]
+				}
+				add(j)
+			}
+			for _, stem := range sortedKeys(insts) {
+				if !imgs[stem] {
+					add(&job{name: split + "/" + stem + imageSuffix, split: split, city: city,
+						inst: path.Join(gtCity, stem+instSuffix), missingImage: true})
+				}
+			}
+		}
+	}
+	// Ground truth of cities or splits that have no images.
+	for _, split := range gtSplits {
+		cities, err := subdirs(src, path.Join(gtDir, split))
+		if err != nil {
+			return nil, err
+		}
+		for _, city := range cities {
+			if contains(splits, split) {
+				if fi, err := fs.Stat(src, path.Join(imageDir, split, city)); err == nil && fi.IsDir() {
+					continue // listed above
+				}
+			}
+			gtCity := path.Join(gtDir, split, city)
+			insts, err := listSuffix(src, gtCity, instSuffix, true)
+			if err != nil {
+				return nil, err
+			}
+			for _, stem := range sortedKeys(insts) {
+				add(&job{name: split + "/" + stem + imageSuffix, split: split, city: city,
+					inst: path.Join(gtCity, stem+instSuffix), missingImage: true})
+			}
+		}
+	}
+	if len(jobs) == 0 && len(splits) == 0 {
+		return nil, fmt.Errorf("%s: %s has no split directories (train, val, test)", Format, imageDir)
+	}
+	for _, c := range classes {
+		if imp.keeps(c.kind) {
+			meta.AddClass(dataset.Class{Title: c.name, Shape: dataset.ShapeBitmap, Color: c.color})
+		}
+	}
+	meta.AddTag(dataset.TagMeta{Name: CityTag, ValueType: dataset.TagAnyString})
+	meta.AddTag(dataset.TagMeta{Name: GroupTag, ValueType: dataset.TagNone})
+	meta.Sort()
+	sort.SliceStable(jobs, func(i, k int) bool { return jobs[i].name < jobs[k].name })
+	err = forEachOrdered(ctx, len(jobs), func(i int) *dataset.SourceItem { return imp.read(src, jobs[i]) }, emit)
+	if err != nil {
+		return nil, err
+	}
+	return meta, nil
+}
+
+// subdirs lists the directories in dir, sorted, hidden ones left out; a
+// missing dir is an error naming it.
+func subdirs(src dataset.Source, dir string) ([]string, error) {
+	ents, err := fs.ReadDir(src, dir)
+	if err != nil {
+		if errors.Is(err, fs.ErrNotExist) {
+			return nil, fmt.Errorf("%s: %s: no such directory", Format, dir)
+		}
+		return nil, fmt.Errorf("%s: %s: %w", Format, dir, err)
+	}
+	var out []string
+	for _, e := range ents {
+		if e.IsDir() && !strings.HasPrefix(e.Name(), ".") {
+			out = append(out, e.Name())
+		}
+	}
+	return out, nil
+}
+
+// listSuffix returns the stems of the files in dir named <stem><suffix>; a
+// missing dir is empty when optional.
+func listSuffix(src dataset.Source, dir, suffix string, optional bool) (map[string]bool, error) {
+	out := map[string]bool{}
+	ents, err := fs.ReadDir(src, dir)
+	if err != nil {
+		if optional && errors.Is(err, fs.ErrNotExist) {
+			return out, nil
+		}
+		return nil, fmt.Errorf("%s: %s: %w", Format, dir, err)
+	}
+	for _, e := range ents {
+		n := e.Name()
+		if !e.IsDir() && !strings.HasPrefix(n, ".") && strings.HasSuffix(n, suffix) && len(n) > len(suffix) {
+			out[strings.TrimSuffix(n, suffix)] = true
+		}
+	}
+	return out, nil
+}
+
+func sortedKeys(m map[string]bool) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}
+
+func contains(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
+
+// read reads one item.
+func (imp *importer) read(src dataset.Source, j *job) *dataset.SourceItem {
+	it := &dataset.SourceItem{Name: j.name, Image: j.image, File: j.inst}
+	fail := func(file string, err error) *dataset.SourceItem {
+		it.Err = &dataset.ItemError{Item: j.name, File: file, Err: err}
+		return it
+	}
+	if err := dataset.ValidItemName(j.name); err != nil {
+		if j.image == "" {
+			return fail(j.inst, err)
+		}
+		return fail(j.image, err)
+	}
+	switch {
+	case j.dupOf != "":
+		return fail(j.image, fmt.Errorf("an image of the same name is in city %s", j.dupOf))
+	case j.missingImage:
+		return fail(j.inst, fmt.Errorf("instanceIds map has no image %s", path.Join(imageDir, j.split, j.city, path.Base(j.name))))
+	case j.missingInst:
+		return fail(j.inst, errors.New("the image has no instanceIds map"))
+	}
+	ann := &dataset.Annotation{Tags: []dataset.Tag{{Name: j.split}, {Name: CityTag, Value: j.city}}}
+	sort.Slice(ann.Tags, func(a, b int) bool { return ann.Tags[a].Name < ann.Tags[b].Name }) // canonical order
+	it.Ann = ann
+	if j.inst == "" {
+		return it // an unlabelled split
+	}
+	raw, err := fs.ReadFile(src, j.inst)
+	if err != nil {
+		return fail(j.inst, err)
+	}
+	g, err := decodeInstances(raw)
+	if err != nil {
+		return fail(j.inst, err)
+	}
+	w, h := g.Rect.Dx(), g.Rect.Dy()
+	img, err := fs.ReadFile(src, j.image)
+	if err != nil {
+		return fail(j.image, err)
+	}
+	ic, err := png.DecodeConfig(bytes.NewReader(img))
+	if err != nil {
+		return fail(j.image, fmt.Errorf("image: %w", err))
+	}
+	if ic.Width != w || ic.Height != h {
+		return fail(j.inst, fmt.Errorf("instanceIds map is %dx%d but the image %s is %dx%d", w, h, j.image, ic.Width, ic.Height))
+	}
+	objs, err := imp.objects(g)
+	if err != nil {
+		return fail(j.inst, err)
+	}
+	ann.Width, ann.Height, ann.Objects = w, h, objs
+	return it
+}
+
+// decodeInstances decodes an instanceIds map: a 16-bit grayscale PNG of at
+// most dataset.MaxPixels pixels, the header checked before any pixel is
+// decoded.
+func decodeInstances(data []byte) (*image.Gray16, error) {
+	cfg, err := png.DecodeConfig(bytes.NewReader(data))
+	if err != nil {
+		return nil, fmt.Errorf("instanceIds map: %w", err)
+	}
+	if cfg.Width <= 0 || cfg.Height <= 0 || cfg.Height > dataset.MaxPixels/cfg.Width {
+		return nil, fmt.Errorf("instanceIds map of %dx%d pixels: %w (%d)", cfg.Width, cfg.Height, dataset.ErrTooLarge, dataset.MaxPixels)
+	}
+	if cfg.ColorModel != color.Gray16Model {
+		return nil, errors.New("instanceIds map is not a 16-bit grayscale PNG")
+	}
+	img, err := png.Decode(bytes.NewReader(data))
+	if err != nil {
+		return nil, fmt.Errorf("instanceIds map: %w", err)
+	}
+	g, ok := img.(*image.Gray16)
+	if !ok {
+		return nil, fmt.Errorf("instanceIds map decodes to %T, not 16-bit grayscale", img)
+	}
+	return g, nil
+}
+
+// objects turns an instanceIds map into bitmap objects, sorted by pixel
+// value.
+func (imp *importer) objects(g *image.Gray16) ([]dataset.Object, error) {
+	regs, err := regions(g, imp.lut)
+	if err != nil {
+		var bad badValue
+		if errors.As(err, &bad) {
+			v := int(bad.v)
+			if id := v / 1000; v >= 1000 && id < len(classes) {
+				return nil, fmt.Errorf("pixel (%d, %d) has value %d: class %d (%s) has no instances", bad.x, bad.y, v, id, classes[id].name)
+			}
+			return nil, fmt.Errorf("pixel (%d, %d) has value %d, which is no Cityscapes class id (0-33) or id*1000+k", bad.x, bad.y, v)
+		}
+		return nil, err
+	}
+	objs := make([]dataset.Object, 0, len(regs))
+	for _, r := range regs {
+		id := int(r.key)
+		if id >= 1000 {
+			id /= 1000
+		}
+		o := dataset.Object{Class: classes[id].name, Shape: dataset.ShapeBitmap, Mask: r.mask, Origin: r.origin}
+		if r.key < 1000 && classes[id].kind == kindInstance {
+			o.Tags = []dataset.Tag{{Name: GroupTag}}
+		}
+		objs = append(objs, o)
+	}
+	return objs, nil
+}
+
+// badValue is a pixel whose value is no class.
+type badValue struct {
+	x, y int
+	v    uint16
+}
+
+func (b badValue) Error() string { return fmt.Sprintf("pixel (%d, %d) has value %d", b.x, b.y, b.v) }
+
+// maxMaskPixels bounds the pixels of the masks made from one map.
+const maxMaskPixels = 4 * dataset.MaxPixels
+
+// region is the pixels of one object key: a mask cropped to their box,
+// placed at origin.
+type region struct {
+	key    int32
+	origin image.Point
+	mask   *dataset.Mask
+}
+
+// regions groups the pixels of g by lut[v]: lutDrop pixels are dropped,
+// lutBad ones are an error (badValue). The result is sorted by key.
+func regions(g *image.Gray16, lut []int32) ([]region, error) {
+	w, h := g.Rect.Dx(), g.Rect.Dy()
+	type acc struct{ x0, y0, x1, y1 int }
+	slots := map[int32]int{}
+	var accs []acc
+	var keys []int32
+	at := func(x, y int) uint16 {
+		i := y*g.Stride + 2*x
+		return uint16(g.Pix[i])<<8 | uint16(g.Pix[i+1])
+	}
+	// Pass 1: the box of every key. Runs of one value are long, so the
+	// last lookup is remembered.
+	lastV, lastSlot := -1, -1
+	for y := 0; y < h; y++ {
+		for x := 0; x < w; x++ {
+			v := at(x, y)
+			if int(v) != lastV {
+				lastV = int(v)
+				k := lut[v]
+				switch {
+				case k == lutBad:
+					return nil, badValue{x, y, v}
+				case k < 0:
+					lastSlot = -1
+				default:
+					s, ok := slots[k]
+					if !ok {
+						s = len(accs)
+						slots[k] = s
+						accs = append(accs, acc{x, y, x + 1, y + 1})
+						keys = append(keys, k)
+					}
+					lastSlot = s
+				}
+			}
+			if lastSlot >= 0 {
+				a := &accs[lastSlot]
+				a.x0, a.y0 = min(a.x0, x), min(a.y0, y)
+				a.x1, a.y1 = max(a.x1, x+1), max(a.y1, y+1)
+			}
+		}
+	}
+	// Pass 2: fill the cropped masks. Their boxes may overlap; a map whose
+	// regions are scattered over the image could ask for a full-image mask
+	// each, so their total is bounded.
+	total := 0
+	for _, a := range accs {
+		total += (a.x1 - a.x0) * (a.y1 - a.y0)
+		if total > maxMaskPixels {
+			return nil, fmt.Errorf("the boxes of its %d regions cover more than %d pixels: %w", len(accs), maxMaskPixels, dataset.ErrTooLarge)
+		}
+	}
+	masks := make([]*dataset.Mask, len(accs))
+	for i, a := range accs {
+		m, err := dataset.NewMask(a.x1-a.x0, a.y1-a.y0)
+		if err != nil {
+			return nil, err
+		}
+		masks[i] = m
+	}
+	lastV, lastSlot = -1, -1
+	for y := 0; y < h; y++ {
+		for x := 0; x < w; x++ {
+			v := at(x, y)
+			if int(v) != lastV {
+				lastV = int(v)
+				lastSlot = -1
+				if k := lut[v]; k >= 0 {
+					lastSlot = slots[k]
+				}
+			}
+			if lastSlot >= 0 {
+				a, m := accs[lastSlot], masks[lastSlot]
+				m.Bits[(y-a.y0)*m.W+x-a.x0] = 1
+			}
+		}
+	}
+	out := make([]region, len(accs))
+	for i, a := range accs {
+		out[i] = region{key: keys[i], origin: image.Pt(a.x0, a.y0), mask: masks[i]}
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].key < out[j].key })
+	return out, nil
+}
+
+// forEachOrdered runs work(0) … work(n-1) on up to GOMAXPROCS goroutines
+// and passes the results to emit in index order. It stops at the first
+// error of emit or when ctx is done, waiting for the work in flight.
+func forEachOrdered(ctx context.Context, n int, work func(i int) *dataset.SourceItem, emit func(*dataset.SourceItem) error) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	workers := runtime.GOMAXPROCS(0)
+	slots := make(chan chan *dataset.SourceItem, workers)
+	var wg sync.WaitGroup
+	go func() {
+		defer close(slots)
+		for i := 0; i < n; i++ {
+			s := make(chan *dataset.SourceItem, 1)
+			select {
+			case slots <- s:
+			case <-ctx.Done():
+				return
+			}
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				if ctx.Err() != nil {
+					s <- nil
+					return
+				}
+				s <- work(i)
+			}()
+		}
+	}()
+	var err error
+	for s := range slots {
+		it := <-s
+		if err != nil {
+			continue // draining
+		}
+		if err = ctx.Err(); err != nil {
+			cancel()
+			continue
+		}
+		if err = emit(it); err != nil {
+			cancel()
+		}
+	}
+	wg.Wait()
+	if err == nil {
+		err = ctx.Err()
+	}
+	return err
+}

@@ -1,0 +1,292 @@
+package coco
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"math"
+	"os"
+	"path/filepath"
+	"sort"
+	"strconv"
+
+	"dsbuild/dataset"
+)
+
+type exporter struct {
+	polygons bool
+}
+
+// NewExporter returns the COCO writer configured by opt (see the package
+// documentation for its options).
+func NewExporter(opt dataset.Options) (dataset.Exporter, error) {
+	masks := opt.Take("masks", "rle")
+	if err := opt.Done(Format); err != nil {
+		return nil, err
+	}
+	switch masks {
+	case "rle":
+		return &exporter{}, nil
+	case "polygons":
+		return &exporter{polygons: true}, nil
+	}
+	return nil, fmt.Errorf("format %s: option masks = %q: want \"rle\" or \"polygons\"", Format, masks)
+}
+
+// Export implements dataset.Exporter.
+func (e *exporter) Export(ctx context.Context, ds *dataset.Dataset, s dataset.Store, dir string) error {
+	titles := make([]string, 0, len(ds.Meta.Classes))
+	for _, c := range ds.Meta.Classes {
+		titles = append(titles, c.Title)
+	}
+	sort.Strings(titles)
+	catID := make(map[string]int, len(titles))
+	for i, t := range titles {
+		catID[t] = i + 1
+	}
+	entries := append([]dataset.Entry(nil), ds.Entries...)
+	sort.Slice(entries, func(i, j int) bool { return entries[i].Name < entries[j].Name })
+	for _, en := range entries {
+		if err := dataset.ValidItemName(en.Name); err != nil {
+			return fmt.Errorf("coco export: %w", err)
+		}
+	}
+	if err := os.MkdirAll(filepath.Join(dir, "annotations"), 0o755); err != nil {
+		return err
+	}
+	w := &writer{e: e, ds: ds, s: s, dir: dir, titles: titles, catID: catID, written: map[string]bool{}}
+	// Sorted names put each subset's items together.
+	for lo := 0; lo < len(entries); {
+		subset, _ := dataset.Split(entries[lo].Name)
+		hi := lo
+		for hi < len(entries) {
+			if sub, _ := dataset.Split(entries[hi].Name); sub != subset {
+				break
+			}
+			hi++
+		}
+		if err := w.subset(ctx, subset, entries[lo:hi], lo+1); err != nil {
+			return err
+		}
+		lo = hi
+	}
+	return nil
+}
+
+type writer struct {
+	e       *exporter
+	ds      *dataset.Dataset
+	s       dataset.Store
+	dir     string
+	titles  []string
+	catID   map[string]int
+	annID   int
+	written map[string]bool // relative paths, to catch a clash
+}
+
+func (w *writer) claim(rel string) error {
+	if w.written[rel] {
+		return fmt.Errorf("coco export: %s would be written twice", rel)
+	}
+	w.written[rel] = true
+	return nil
+}
+
+// subset writes one annotation file and its images; firstID is the id of
+// its first image.
+func (w *writer) subset(ctx context.Context, subset string, entries []dataset.Entry, firstID int) (err error) {
+	annRel := "annotations/instances_" + subset + ".json"
+	if err := w.claim(annRel); err != nil {
+		return err
+	}
+	if err := os.MkdirAll(filepath.Join(w.dir, subset), 0o755); err != nil {
+		return err
+	}
+	f, err := os.Create(filepath.Join(w.dir, filepath.FromSlash(annRel)))
+	if err != nil {
+		return err
+	}
+	defer func() {
+		if cerr := f.Close(); err == nil {
+			err = cerr
+		}
+	}()
+	b := bufio.NewWriterSize(f, 256<<10)
+	b.WriteString(`{"info":{"description":"exported by dsbuild"},"licenses":[],` + "\n" + `"images":[`)
+	for i, en := range entries {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		_, file := dataset.Split(en.Name)
+		rel := subset + "/" + file
+		if err := w.claim(rel); err != nil {
+			return err
+		}
+		data, err := w.s.ReadBlob(en.Image)
+		if err != nil {
+			return fmt.Errorf("coco export: %s: image: %w", en.Name, err)
+		}
+		if err := os.WriteFile(filepath.Join(w.dir, subset, file), data, 0o644); err != nil {
+			return err
+		}
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		fmt.Fprintf(b, "\n"+`{"id":%d,"file_name":%s,"width":%d,"height":%d}`, firstID+i, jsonString(file), en.Width, en.Height)
+	}
+	b.WriteString("\n],\n" + `"annotations":[`)
+	first := true
+	for i, en := range entries {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		a, err := w.ds.Annotation(w.s, en)
+		if err != nil {
+			return fmt.Errorf("coco export: %w", err)
+		}
+		iw, ih := a.Width, a.Height
+		if iw <= 0 || ih <= 0 {
+			iw, ih = en.Width, en.Height
+		}
+		for k := range a.Objects {
+			o := &a.Objects[k]
+			line, ok, err := w.object(o, iw, ih)
+			if err != nil {
+				return fmt.Errorf("coco export: %s: object %d (class %q): %w", en.Name, k, o.Class, err)
+			}
+			if !ok {
+				continue
+			}
+			cat, known := w.catID[o.Class]
+			if !known {
+				return fmt.Errorf("coco export: %s: object %d: class %q is not in the meta", en.Name, k, o.Class)
+			}
+			w.annID++
+			if !first {
+				b.WriteByte(',')
+			}
+			first = false
+			fmt.Fprintf(b, "\n"+`{"id":%d,"image_id":%d,"category_id":%d,%s}`, w.annID, firstID+i, cat, line)
+		}
+	}
+	b.WriteString("\n],\n" + `"categories":[`)
+	for i, t := range w.titles {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		fmt.Fprintf(b, "\n"+`{"id":%d,"name":%s,"supercategory":%s}`, i+1, jsonString(t), jsonString(t))
+	}
+	b.WriteString("\n]}\n")
+	return b.Flush()
+}
+
+// object returns the segmentation, area, bbox and iscrowd fields of one
+// object; ok is false for an object that has nothing to write.
+func (w *writer) object(o *dataset.Object, iw, ih int) (fields string, ok bool, err error) {
+	crowd := false
+	for _, t := range o.Tags {
+		if t.Name == CrowdTag {
+			crowd = true
+		}
+	}
+	m, err := o.Raster(iw, ih)
+	if err != nil {
+		return "", false, err
+	}
+	area := m.Area()
+	var seg bytes.Buffer
+	var bbox string
+	switch {
+	case crowd || o.Shape == dataset.ShapeBitmap || o.Shape == dataset.ShapePolygon && len(o.Polygon.Holes) > 0:
+		if area == 0 {
+			return "", false, nil
+		}
+		bbox = maskBox(m)
+		polys := []dataset.Polygon(nil)
+		if w.e.polygons && !crowd {
+			polys = m.Contours()
+			for _, p := range polys {
+				if len(p.Holes) > 0 {
+					polys = nil // COCO polygons have no holes: RLE
+					break
+				}
+			}
+		}
+		if polys != nil {
+			writePolygons(&seg, polys)
+			break
+		}
+		rle, err := dataset.EncodeRLE(m)
+		if err != nil {
+			return "", false, err
+		}
+		fmt.Fprintf(&seg, `{"size":[%d,%d],"counts":%s}`, rle.H, rle.W, jsonString(rle.CountsString()))
+	case o.Shape == dataset.ShapePolygon:
+		writePolygons(&seg, []dataset.Polygon{o.Polygon})
+		ext := o.Polygon.Exterior
+		minX, minY, maxX, maxY := ext[0].X, ext[0].Y, ext[0].X, ext[0].Y
+		for _, p := range ext {
+			minX, maxX = min(minX, p.X), max(maxX, p.X)
+			minY, maxY = min(minY, p.Y), max(maxY, p.Y)
+		}
+		bbox = "[" + num(minX) + "," + num(minY) + "," + num(maxX-minX) + "," + num(maxY-minY) + "]"
+	case o.Shape == dataset.ShapeRectangle:
+		seg.WriteString("[]")
+		r := o.Rect.Canon()
+		bbox = fmt.Sprintf("[%d,%d,%d,%d]", r.Min.X, r.Min.Y, r.Dx(), r.Dy())
+	default:
+		return "", false, fmt.Errorf("unknown shape %q", o.Shape)
+	}
+	iscrowd := 0
+	if crowd {
+		iscrowd = 1
+	}
+	return fmt.Sprintf(`"segmentation":%s,"area":%d,"bbox":%s,"iscrowd":%d`, seg.Bytes(), area, bbox, iscrowd), true, nil
+}
+
+// maskBox is the COCO bbox of a non-empty mask.
+func maskBox(m *dataset.Mask) string {
+	x0, y0, x1, y1, _ := m.BBox()
+	return fmt.Sprintf("[%d,%d,%d,%d]", x0, y0, x1-x0, y1-y0)
+}
+
+// writePolygons writes the exteriors of polys as COCO polygons.
+func writePolygons(b *bytes.Buffer, polys []dataset.Polygon) {
+	b.WriteByte('[')
+	for i, p := range polys {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		b.WriteByte('[')
+		for j, pt := range p.Exterior {
+			if j > 0 {
+				b.WriteByte(',')
+			}
+			b.WriteString(num(pt.X))
+			b.WriteByte(',')
+			b.WriteString(num(pt.Y))
+		}
+		b.WriteByte(']')
+	}
+	b.WriteByte(']')
+}
+
+// num writes a coordinate rounded to 1/1000 (the canonical precision) in
+// shortest decimal form.
+func num(f float64) string {
+	f = math.Round(f*1000) / 1000
+	if f == 0 {
+		f = 0 // no negative zero
+	}
+	return strconv.FormatFloat(f, 'f', -1, 64)
+}
+
+func jsonString(s string) string {
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false)
+	enc.Encode(s) // cannot fail for a string
+	return string(bytes.TrimSuffix(b.Bytes(), []byte("\n")))
+}
