@@ -30,15 +30,7 @@ not depend on the failure.`,
   dsbuild build -j 4 --keep-going -var greeting=hi recipes/hello`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			dir, names := splitRecipeArgs(args)
-			r, err := loadRecipe(dir, rf)
-			if err != nil {
-				return err
-			}
-			targets, err := resolveTargets(r, names)
-			if err != nil {
-				return err
-			}
-			lock, err := engine.ReadLockfile(r.Dir)
+			r, targets, lock, err := loadTargets(dir, names, rf)
 			if err != nil {
 				return err
 			}

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -84,9 +85,9 @@ Export formats: %s`, strings.Join(formats.ImportNames(), ", "), strings.Join(for
 				return err
 			}
 			defer unlock()
-			res, err := imports.ImportDir(cmd.Context(), store, src, imports.Settings{Format: from, Options: fo, Classes: cl, Skip: skip})
+			res, err := importDir(cmd.Context(), store, src, imports.Settings{Format: from, Options: fo, Classes: cl, Skip: skip})
 			if err != nil {
-				return fmt.Errorf("importing %s as %s: %w", src, from, err)
+				return err
 			}
 			for _, s := range res.Report.Skipped {
 				warnf("skipped %s: %s", s.Item, s.Error)
@@ -145,9 +146,9 @@ them unless the step's class mapping renamed them. --json prints one object:
 					return err
 				}
 				defer unlock()
-				res, err := imports.ImportDir(cmd.Context(), store, args[0], imports.Settings{Format: format, Options: fo})
+				res, err := importDir(cmd.Context(), store, args[0], imports.Settings{Format: format, Options: fo})
 				if err != nil {
-					return fmt.Errorf("importing %s as %s: %w", args[0], format, err)
+					return err
 				}
 				ds = res.Dataset
 			} else {
@@ -176,6 +177,15 @@ them unless the step's class mapping renamed them. --json prints one object:
 	cmd.Flags().StringVar(&format, "format", "", "read PATH in this import format instead of a built step's output")
 	cmd.Flags().StringArrayVar(&fromOpts, "from-option", nil, "an option of the import format, KEY=VALUE (repeatable)")
 	return cmd
+}
+
+// importDir imports a directory for convert and stats, naming it in errors.
+func importDir(ctx context.Context, store *cache.Store, dir string, set imports.Settings) (*imports.Result, error) {
+	res, err := imports.ImportDir(ctx, store, dir, set)
+	if err != nil {
+		return nil, fmt.Errorf("importing %s as %s: %w", dir, set.Format, err)
+	}
+	return res, nil
 }
 
 func printStats(w io.Writer, ds *dataset.Dataset, st *dataset.Stats) {

@@ -28,15 +28,7 @@ them first for the full key. Nothing is run or written to the store.`,
 			if len(names) != 1 {
 				return fmt.Errorf("explain takes exactly one step, like exec.upper")
 			}
-			r, err := loadRecipe(dir, rf)
-			if err != nil {
-				return err
-			}
-			targets, err := resolveTargets(r, names)
-			if err != nil {
-				return err
-			}
-			lock, err := engine.ReadLockfile(r.Dir)
+			r, targets, lock, err := loadTargets(dir, names, rf)
 			if err != nil {
 				return err
 			}

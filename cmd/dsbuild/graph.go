@@ -20,11 +20,7 @@ labelled with the input's name. Steps appear in build order.`,
   dsbuild graph --format mermaid recipes/hello`,
 		Args: cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			dir := "."
-			if len(args) == 1 {
-				dir = args[0]
-			}
-			r, err := loadRecipe(dir, rf)
+			r, err := loadRecipe(recipeDir(args), rf)
 			if err != nil {
 				return err
 			}

@@ -25,15 +25,7 @@ first is shown as running, since its key cannot be known yet.`,
   dsbuild plan --json recipes/hello`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			dir, names := splitRecipeArgs(args)
-			r, err := loadRecipe(dir, rf)
-			if err != nil {
-				return err
-			}
-			targets, err := resolveTargets(r, names)
-			if err != nil {
-				return err
-			}
-			lock, err := engine.ReadLockfile(r.Dir)
+			r, targets, lock, err := loadTargets(dir, names, rf)
 			if err != nil {
 				return err
 			}

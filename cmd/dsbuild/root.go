@@ -137,6 +137,32 @@ func printDiags(files map[string]*hcl.File, diags hcl.Diagnostics) {
 	wr.WriteDiagnostics(diags)
 }
 
+// loadTargets loads a recipe, the steps named by targets (nil for all) and
+// its lockfile: what build, plan and explain start from.
+func loadTargets(dir string, targets []string, rf *recipeFlags) (*engine.Recipe, []*engine.Step, *engine.Lockfile, error) {
+	r, err := loadRecipe(dir, rf)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	steps, err := resolveTargets(r, targets)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	lock, err := engine.ReadLockfile(r.Dir)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	return r, steps, lock, nil
+}
+
+// recipeDir is the optional [RECIPE] argument, "." by default.
+func recipeDir(args []string) string {
+	if len(args) > 0 {
+		return args[0]
+	}
+	return "."
+}
+
 // resolveTargets maps "kind.name" arguments to steps, with suggestions.
 func resolveTargets(r *engine.Recipe, names []string) ([]*engine.Step, error) {
 	if len(names) == 0 {

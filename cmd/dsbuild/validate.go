@@ -18,11 +18,7 @@ with its file, line and a snippet of the recipe.`,
 		Example: `  dsbuild validate recipes/hello`,
 		Args:    cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			dir := "."
-			if len(args) == 1 {
-				dir = args[0]
-			}
-			r, err := loadRecipe(dir, rf)
+			r, err := loadRecipe(recipeDir(args), rf)
 			if err != nil {
 				return err
 			}

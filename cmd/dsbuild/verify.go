@@ -26,11 +26,7 @@ verifies; a step that writes timestamps or random bytes does not.`,
 		Example: `  dsbuild verify recipes/hello`,
 		Args:    cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			dir := "."
-			if len(args) == 1 {
-				dir = args[0]
-			}
-			r, err := loadRecipe(dir, rf)
+			r, err := loadRecipe(recipeDir(args), rf)
 			if err != nil {
 				return err
 			}
