@@ -1,3 +1,5 @@
+//go:build unix
+
 // Command dsbench generates the benchmark inputs of bench/run.sh and times
 // commands: the median wall time of N runs and the peak RSS of the largest.
 //
