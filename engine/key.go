@@ -7,6 +7,8 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/zclconf/go-cty/cty"
+
 	"dsbuild/cache"
 )
 
@@ -19,6 +21,7 @@ const Salt = "1"
 //	dsbuild step key v1
 //	kind <kind> v<version>
 //	param <name> <canonical JSON>     sorted by name
+//	block <i> <type> <canonical JSON>  nested blocks, in the order written
 //	<kind's extra lines>               (Keyer)
 //	input <name> <digest>              sorted by name
 //	platform <arch> <level> cpu        (PlatformDependent only)
@@ -41,6 +44,20 @@ func Preimage(s *Step, inputs map[string]cache.Digest) ([]string, error) {
 			return nil, fmt.Errorf("%s: encoding parameter %s: %w", s.Addr, name, err)
 		}
 		lines = append(lines, "param "+name+" "+js)
+	}
+	for i, b := range s.Config.Blocks {
+		spec := schema.block(b.Type)
+		obj := map[string]cty.Value{}
+		for name, v := range b.Params {
+			if a := spec.attr(name); a != nil && !a.NotInKey {
+				obj[name] = v
+			}
+		}
+		js, err := canonicalJSON(cty.ObjectVal(obj))
+		if err != nil {
+			return nil, fmt.Errorf("%s: encoding block %d (%s): %w", s.Addr, i, b.Type, err)
+		}
+		lines = append(lines, fmt.Sprintf("block %d %s %s", i, b.Type, js))
 	}
 	if k, ok := s.Kind.(Keyer); ok {
 		lines = append(lines, k.KeyLines(s.Config)...)

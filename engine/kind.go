@@ -75,10 +75,28 @@ type AttrSpec struct {
 	Doc      string
 }
 
+// BlockSpec describes a kind of nested block a step body may hold, any
+// number of times and in any order (a transform's op blocks: the order
+// written is kept). Its attributes are parameters.
+type BlockSpec struct {
+	Type  string
+	Attrs []AttrSpec // Kind must be Param
+	Doc   string
+}
+
+// BlockConfig is one nested block after evaluation.
+type BlockConfig struct {
+	Type   string
+	Params map[string]cty.Value
+	Ranges map[string]hcl.Range
+	Range  hcl.Range // the block header
+}
+
 // Schema describes a step block.
 type Schema struct {
-	Doc   string
-	Attrs []AttrSpec
+	Doc    string
+	Attrs  []AttrSpec
+	Blocks []BlockSpec
 	// Outputs are fixed output names; OutputsAttr instead names a
 	// list(string) Param whose values are the output names.
 	Outputs     []string
@@ -86,6 +104,24 @@ type Schema struct {
 	// DefaultOutput is the output a reference without an output name
 	// means when there are several (import.voc means import.voc.dataset).
 	DefaultOutput string
+}
+
+func (b *BlockSpec) attr(name string) *AttrSpec {
+	for i := range b.Attrs {
+		if b.Attrs[i].Name == name {
+			return &b.Attrs[i]
+		}
+	}
+	return nil
+}
+
+func (s *Schema) block(typ string) *BlockSpec {
+	for i := range s.Blocks {
+		if s.Blocks[i].Type == typ {
+			return &s.Blocks[i]
+		}
+	}
+	return nil
 }
 
 func (s *Schema) attr(name string) *AttrSpec {
@@ -110,7 +146,8 @@ type Input struct {
 // declared types (defaults applied), and inputs resolved to steps.
 type Config struct {
 	Params map[string]cty.Value
-	Inputs []Input // sorted by Name
+	Blocks []BlockConfig // nested blocks, in the order written
+	Inputs []Input       // sorted by Name
 	Ranges map[string]hcl.Range
 	Block  hcl.Range // the block header, for errors about the whole step
 }

@@ -326,10 +326,19 @@ func (l *loader) decodeStep(s *Step) hcl.Diagnostics {
 	for _, a := range schema.Attrs {
 		bs.Attributes = append(bs.Attributes, hcl.AttributeSchema{Name: a.Name, Required: a.Required})
 	}
+	for _, b := range schema.Blocks {
+		bs.Blocks = append(bs.Blocks, hcl.BlockHeaderSchema{Type: b.Type})
+	}
 	content, diags := s.body.Content(bs)
 	cfg := &Config{Params: map[string]cty.Value{}, Ranges: map[string]hcl.Range{}, Block: s.DeclRange}
 	s.Config = cfg
 	deps := map[*Step]bool{}
+	for _, b := range content.Blocks { // in the order written
+		spec := schema.block(b.Type)
+		bc, d := l.decodeBlock(spec, b)
+		diags = append(diags, d...)
+		cfg.Blocks = append(cfg.Blocks, bc)
+	}
 	for _, spec := range schema.Attrs {
 		attr, ok := content.Attributes[spec.Name]
 		if !ok {
@@ -340,17 +349,9 @@ func (l *loader) decodeStep(s *Step) hcl.Diagnostics {
 		}
 		cfg.Ranges[spec.Name] = attr.Expr.Range()
 		if spec.Kind == Param {
-			if d := l.noStepRefs(attr.Expr); d.HasErrors() {
-				diags = append(diags, d...)
-				continue
-			}
-			v, d := l.evalParam(attr.Expr, spec.Type)
+			v, d := l.decodeParam(spec, attr)
 			diags = append(diags, d...)
 			if !d.HasErrors() {
-				if v.IsNull() && spec.Required {
-					diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Missing required argument",
-						Detail: fmt.Sprintf("%q must not be null.", spec.Name), Subject: attr.Expr.Range().Ptr()})
-				}
 				cfg.Params[spec.Name] = v
 			}
 			continue
@@ -377,6 +378,46 @@ func (l *loader) decodeStep(s *Step) hcl.Diagnostics {
 		diags = append(diags, v.Validate(cfg)...)
 	}
 	return diags
+}
+
+// decodeParam evaluates a parameter attribute against its spec.
+func (l *loader) decodeParam(spec AttrSpec, attr *hcl.Attribute) (cty.Value, hcl.Diagnostics) {
+	if d := l.noStepRefs(attr.Expr); d.HasErrors() {
+		return cty.NilVal, d
+	}
+	v, diags := l.evalParam(attr.Expr, spec.Type)
+	if !diags.HasErrors() && v.IsNull() && spec.Required {
+		diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Missing required argument",
+			Detail: fmt.Sprintf("%q must not be null.", spec.Name), Subject: attr.Expr.Range().Ptr()})
+	}
+	return v, diags
+}
+
+// decodeBlock evaluates a nested block (an op of a transform, say): its
+// attributes are parameters; blocks inside it are not allowed.
+func (l *loader) decodeBlock(spec *BlockSpec, b *hcl.Block) (BlockConfig, hcl.Diagnostics) {
+	bc := BlockConfig{Type: b.Type, Params: map[string]cty.Value{}, Ranges: map[string]hcl.Range{}, Range: b.DefRange}
+	bs := &hcl.BodySchema{}
+	for _, a := range spec.Attrs {
+		bs.Attributes = append(bs.Attributes, hcl.AttributeSchema{Name: a.Name, Required: a.Required})
+	}
+	content, diags := b.Body.Content(bs)
+	for _, a := range spec.Attrs {
+		attr, ok := content.Attributes[a.Name]
+		if !ok {
+			if a.Default != cty.NilVal {
+				bc.Params[a.Name] = a.Default
+			}
+			continue
+		}
+		bc.Ranges[a.Name] = attr.Expr.Range()
+		v, d := l.decodeParam(a, attr)
+		diags = append(diags, d...)
+		if !d.HasErrors() {
+			bc.Params[a.Name] = v
+		}
+	}
+	return bc, diags
 }
 
 // evalParam evaluates expr with variables and locals in scope and converts
