@@ -312,7 +312,7 @@ func (b *builder) execute(ctx context.Context, s *Step, attempt int) *StepResult
 		return fail(err)
 	}
 	res.Preimage, res.Key = pre, KeyOf(pre)
-	rc.Key = res.Key
+	rc.Key, rc.Preimage = res.Key, pre
 	res.Reason = b.reason(s, pre)
 
 	if outs, miss := b.lookup(s, res.Key, fresh); miss == "" {

@@ -216,6 +216,9 @@ type RunContext struct {
 	// those returned by Sources.
 	Inputs map[string]cache.Digest
 	Key    cache.Digest
+	// Preimage is the key's preimage; ItemSalt derives per-item keys from
+	// it.
+	Preimage []string
 	// DryRun is set while planning: Sources must not write to the store.
 	DryRun bool
 	// Repairing is set when the step runs again because a blob it
@@ -226,6 +229,19 @@ type RunContext struct {
 	Progress func(done, total int64)
 	// Logf reports a warning about this step.
 	Logf func(format string, args ...any)
+}
+
+// ItemSalt is the part of a step's key that per-item memo keys build on:
+// the preimage without its input lines, so that an item whose own inputs
+// did not change keeps its memoized result when other items change.
+func (rc *RunContext) ItemSalt() cache.Digest {
+	var keep []string
+	for _, l := range rc.Preimage {
+		if !strings.HasPrefix(l, "input ") {
+			keep = append(keep, l)
+		}
+	}
+	return KeyOf(keep)
 }
 
 // Kinds is a set of step kinds by name.

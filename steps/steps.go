@@ -9,6 +9,7 @@ import (
 	"dsbuild/steps/export"
 	"dsbuild/steps/files"
 	"dsbuild/steps/imports"
+	"dsbuild/steps/transform"
 )
 
 // Kinds returns every step kind, by name.
@@ -18,5 +19,6 @@ func Kinds() engine.Kinds {
 		exec.Kind{},
 		imports.Kind{},
 		export.Kind{},
+		transform.Kind{},
 	)
 }

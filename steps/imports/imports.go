@@ -75,11 +75,25 @@ type Result struct {
 
 // pending is one processed item, kept until the meta is known.
 type pending struct {
+	seq     int // position in the format's emission order
 	entry   dataset.Entry
 	classes []string // source classes the item's objects used
 	tags    []string // tag names on the image and its objects
 	file    string
 	objects map[string]int
+}
+
+// badItem is an item error and the position of its item in the format's
+// emission order.
+type badItem struct {
+	seq int
+	err *dataset.ItemError
+}
+
+// queued is an item as the format emitted it, numbered.
+type queued struct {
+	seq int
+	it  *dataset.SourceItem
 }
 
 // Import reads src in the settings' format and stores the dataset.
@@ -99,11 +113,11 @@ func importWith(ctx context.Context, store *cache.Store, src dataset.Source, imp
 	}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	queue := make(chan *dataset.SourceItem, 2*workers)
+	queue := make(chan queued, 2*workers)
 	var (
 		mu      sync.Mutex
 		done    []pending
-		bad     []*dataset.ItemError
+		bad     []badItem
 		fatal   error
 		counter atomic.Int64
 		wg      sync.WaitGroup
@@ -112,15 +126,16 @@ func importWith(ctx context.Context, store *cache.Store, src dataset.Source, imp
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			for it := range queue {
-				p, err := processItem(store, src, it, set)
+			for q := range queue {
+				p, err := processItem(store, src, q.it, set)
 				mu.Lock()
 				var ie *dataset.ItemError
 				switch {
 				case err == nil:
+					p.seq = q.seq
 					done = append(done, *p)
 				case errors.As(err, &ie):
-					bad = append(bad, ie)
+					bad = append(bad, badItem{q.seq, ie})
 				default:
 					if fatal == nil {
 						fatal = err
@@ -135,9 +150,11 @@ func importWith(ctx context.Context, store *cache.Store, src dataset.Source, imp
 			}
 		}()
 	}
+	seq := 0
 	meta, ierr := imp.Import(ctx, src, func(it *dataset.SourceItem) error {
 		select {
-		case queue <- it:
+		case queue <- queued{seq, it}:
+			seq++
 			return nil
 		case <-ctx.Done():
 			return ctx.Err()
@@ -157,8 +174,16 @@ func importWith(ctx context.Context, store *cache.Store, src dataset.Source, imp
 	return finish(store, set, meta, done, bad)
 }
 
-func finish(store *cache.Store, set Settings, meta *dataset.Meta, done []pending, bad []*dataset.ItemError) (*Result, error) {
-	sort.Slice(done, func(i, j int) bool { return done[i].entry.Name < done[j].entry.Name })
+// finish orders the items by name, then by the order the format emitted
+// them in, never by the order the workers finished them in: of two items
+// with the same name the first emitted is kept.
+func finish(store *cache.Store, set Settings, meta *dataset.Meta, done []pending, bad []badItem) (*Result, error) {
+	sort.Slice(done, func(i, j int) bool {
+		if done[i].entry.Name != done[j].entry.Name {
+			return done[i].entry.Name < done[j].entry.Name
+		}
+		return done[i].seq < done[j].seq
+	})
 	if set.Classes != nil {
 		var missing []string
 		for src := range set.Classes {
@@ -191,28 +216,32 @@ func finish(store *cache.Store, set Settings, meta *dataset.Meta, done []pending
 			err = fmt.Errorf("duplicate item name %q", p.entry.Name)
 		}
 		if err != nil {
-			bad = append(bad, &dataset.ItemError{Item: p.entry.Name, File: p.file, Err: err})
+			bad = append(bad, badItem{p.seq, &dataset.ItemError{Item: p.entry.Name, File: p.file, Err: err}})
 			continue
 		}
 		seen[p.entry.Name] = true
 		kept = append(kept, p)
 	}
 	sort.Slice(bad, func(i, j int) bool {
-		if bad[i].Item != bad[j].Item {
-			return bad[i].Item < bad[j].Item
+		x, y := bad[i].err, bad[j].err
+		if x.Item != y.Item {
+			return x.Item < y.Item
 		}
-		return bad[i].File < bad[j].File
+		if x.File != y.File {
+			return x.File < y.File
+		}
+		return bad[i].seq < bad[j].seq
 	})
 	if len(bad) > 0 && !set.Skip {
 		more := ""
 		if len(bad) > 1 {
 			more = fmt.Sprintf(" (and %d more bad item(s); on_error = \"skip\" leaves them out)", len(bad)-1)
 		}
-		return nil, fmt.Errorf("%w%s", bad[0], more)
+		return nil, fmt.Errorf("%w%s", bad[0].err, more)
 	}
 	rep := Report{Format: set.Format, Objects: map[string]int{}, Skipped: []Skipped{}}
 	for _, b := range bad {
-		rep.Skipped = append(rep.Skipped, Skipped{Item: b.Item, File: b.File, Error: b.Err.Error()})
+		rep.Skipped = append(rep.Skipped, Skipped{Item: b.err.Item, File: b.err.File, Error: b.err.Err.Error()})
 	}
 	out := outputMeta(meta, set.Classes)
 	b := dataset.NewBuilder(store)

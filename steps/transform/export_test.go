@@ -1,0 +1,4 @@
+package transform
+
+// Processed counts items run through the ops (memo misses).
+var Processed = &processed
