@@ -68,7 +68,6 @@ transform "t" {
 `)
 }
 
-
 const someOps = `
   skip_if {
     no_objects = true
