@@ -55,21 +55,19 @@
 package cityscapes
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"image"
-	"image/color"
 	"image/png"
 	"io/fs"
 	"path"
-	"runtime"
+	"slices"
 	"sort"
 	"strings"
-	"sync"
 
 	"dsbuild/dataset"
+	"dsbuild/dataset/internal/instancemap"
 )
 
 // Format is the name of this format in recipes.
@@ -151,10 +149,10 @@ func NewImporter(opt dataset.Options) (dataset.Importer, error) {
 	}
 	imp := &importer{}
 	var err error
-	if imp.stuff, err = keepDrop("stuff", stuff); err != nil {
+	if imp.stuff, err = instancemap.KeepDrop(Format, "stuff", stuff); err != nil {
 		return nil, err
 	}
-	if imp.void, err = keepDrop("void", void); err != nil {
+	if imp.void, err = instancemap.KeepDrop(Format, "void", void); err != nil {
 		return nil, err
 	}
 	imp.lut = make([]int32, 1<<16)
@@ -164,25 +162,10 @@ func NewImporter(opt dataset.Options) (dataset.Importer, error) {
 	return imp, nil
 }
 
-func keepDrop(key, v string) (bool, error) {
-	switch v {
-	case "keep":
-		return true, nil
-	case "drop":
-		return false, nil
-	}
-	return false, fmt.Errorf("format %s: option %s is %q; it must be \"keep\" or \"drop\"", Format, key, v)
-}
-
 type importer struct {
 	stuff, void bool
-	lut         []int32 // pixel value → object key (the value), lutDrop or lutBad
+	lut         []int32 // pixel value → object key (the value), instancemap.Drop or instancemap.Bad
 }
-
-const (
-	lutDrop = -1
-	lutBad  = -2
-)
 
 // key says what becomes of pixel value v.
 func (imp *importer) key(v int) int32 {
@@ -190,15 +173,15 @@ func (imp *importer) key(v int) int32 {
 		if id := v / 1000; id < len(classes) && classes[id].kind == kindInstance {
 			return int32(v)
 		}
-		return lutBad
+		return instancemap.Bad
 	}
 	if v >= len(classes) {
-		return lutBad
+		return instancemap.Bad
 	}
 	if imp.keeps(classes[v].kind) {
 		return int32(v)
 	}
-	return lutDrop
+	return instancemap.Drop
 }
 
 func (imp *importer) keeps(kind int) bool {
@@ -247,7 +230,7 @@ func (imp *importer) Import(ctx context.Context, src dataset.Source, emit func(*
 	}
 	for _, split := range splits {
 		meta.AddTag(dataset.TagMeta{Name: split, ValueType: dataset.TagNone})
-		labelled := contains(gtSplits, split)
+		labelled := slices.Contains(gtSplits, split)
 		cities, err := subdirs(src, path.Join(imageDir, split))
 		if err != nil {
 			return nil, err
@@ -288,7 +271,7 @@ func (imp *importer) Import(ctx context.Context, src dataset.Source, emit func(*
 			return nil, err
 		}
 		for _, city := range cities {
-			if contains(splits, split) {
+			if slices.Contains(splits, split) {
 				if fi, err := fs.Stat(src, path.Join(imageDir, split, city)); err == nil && fi.IsDir() {
 					continue // listed above
 				}
@@ -316,7 +299,7 @@ func (imp *importer) Import(ctx context.Context, src dataset.Source, emit func(*
 	meta.AddTag(dataset.TagMeta{Name: GroupTag, ValueType: dataset.TagNone})
 	meta.Sort()
 	sort.SliceStable(jobs, func(i, k int) bool { return jobs[i].name < jobs[k].name })
-	err = forEachOrdered(ctx, len(jobs), func(i int) *dataset.SourceItem { return imp.read(src, jobs[i]) }, emit)
+	err = dataset.EmitOrdered(ctx, len(jobs), func(i int) *dataset.SourceItem { return imp.read(src, jobs[i]) }, emit)
 	if err != nil {
 		return nil, err
 	}
@@ -371,277 +354,49 @@ func sortedKeys(m map[string]bool) []string {
 	return out
 }
 
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
-}
-
 // read reads one item.
 func (imp *importer) read(src dataset.Source, j *job) *dataset.SourceItem {
-	it := &dataset.SourceItem{Name: j.name, Image: j.image, File: j.inst}
-	fail := func(file string, err error) *dataset.SourceItem {
-		it.Err = &dataset.ItemError{Item: j.name, File: file, Err: err}
-		return it
-	}
-	if err := dataset.ValidItemName(j.name); err != nil {
-		if j.image == "" {
-			return fail(j.inst, err)
-		}
-		return fail(j.image, err)
-	}
-	switch {
-	case j.dupOf != "":
-		return fail(j.image, fmt.Errorf("an image of the same name is in city %s", j.dupOf))
-	case j.missingImage:
-		return fail(j.inst, fmt.Errorf("instanceIds map has no image %s", path.Join(imageDir, j.split, j.city, path.Base(j.name))))
-	case j.missingInst:
-		return fail(j.inst, errors.New("the image has no instanceIds map"))
-	}
 	ann := &dataset.Annotation{Tags: []dataset.Tag{{Name: j.split}, {Name: CityTag, Value: j.city}}}
 	sort.Slice(ann.Tags, func(a, b int) bool { return ann.Tags[a].Name < ann.Tags[b].Name }) // canonical order
-	it.Ann = ann
-	if j.inst == "" {
-		return it // an unlabelled split
-	}
-	raw, err := fs.ReadFile(src, j.inst)
-	if err != nil {
-		return fail(j.inst, err)
-	}
-	g, err := decodeInstances(raw)
-	if err != nil {
-		return fail(j.inst, err)
-	}
-	w, h := g.Rect.Dx(), g.Rect.Dy()
-	img, err := fs.ReadFile(src, j.image)
-	if err != nil {
-		return fail(j.image, err)
-	}
-	ic, err := png.DecodeConfig(bytes.NewReader(img))
-	if err != nil {
-		return fail(j.image, fmt.Errorf("image: %w", err))
-	}
-	if ic.Width != w || ic.Height != h {
-		return fail(j.inst, fmt.Errorf("instanceIds map is %dx%d but the image %s is %dx%d", w, h, j.image, ic.Width, ic.Height))
-	}
-	objs, err := imp.objects(g)
-	if err != nil {
-		return fail(j.inst, err)
-	}
-	ann.Width, ann.Height, ann.Objects = w, h, objs
-	return it
+	return maps.Read(src, instancemap.Item{Name: j.name, Image: j.image, Map: j.inst}, func() (string, error) {
+		switch {
+		case j.dupOf != "":
+			return j.image, fmt.Errorf("an image of the same name is in city %s", j.dupOf)
+		case j.missingImage:
+			return j.inst, fmt.Errorf("instanceIds map has no image %s", path.Join(imageDir, j.split, j.city, path.Base(j.name)))
+		case j.missingInst:
+			return j.inst, errors.New("the image has no instanceIds map")
+		}
+		return "", nil
+	}, ann, imp.objects)
 }
 
-// decodeInstances decodes an instanceIds map: a 16-bit grayscale PNG of at
-// most dataset.MaxPixels pixels, the header checked before any pixel is
-// decoded.
-func decodeInstances(data []byte) (*image.Gray16, error) {
-	cfg, err := png.DecodeConfig(bytes.NewReader(data))
-	if err != nil {
-		return nil, fmt.Errorf("instanceIds map: %w", err)
-	}
-	if cfg.Width <= 0 || cfg.Height <= 0 || cfg.Height > dataset.MaxPixels/cfg.Width {
-		return nil, fmt.Errorf("instanceIds map of %dx%d pixels: %w (%d)", cfg.Width, cfg.Height, dataset.ErrTooLarge, dataset.MaxPixels)
-	}
-	if cfg.ColorModel != color.Gray16Model {
-		return nil, errors.New("instanceIds map is not a 16-bit grayscale PNG")
-	}
-	img, err := png.Decode(bytes.NewReader(data))
-	if err != nil {
-		return nil, fmt.Errorf("instanceIds map: %w", err)
-	}
-	g, ok := img.(*image.Gray16)
-	if !ok {
-		return nil, fmt.Errorf("instanceIds map decodes to %T, not 16-bit grayscale", img)
-	}
-	return g, nil
-}
+// maps describes the instanceIds maps.
+var maps = instancemap.Format{What: "instanceIds map", ImageConfig: png.DecodeConfig}
 
 // objects turns an instanceIds map into bitmap objects, sorted by pixel
 // value.
 func (imp *importer) objects(g *image.Gray16) ([]dataset.Object, error) {
-	regs, err := regions(g, imp.lut)
-	if err != nil {
-		var bad badValue
-		if errors.As(err, &bad) {
-			v := int(bad.v)
-			if id := v / 1000; v >= 1000 && id < len(classes) {
-				return nil, fmt.Errorf("pixel (%d, %d) has value %d: class %d (%s) has no instances", bad.x, bad.y, v, id, classes[id].name)
-			}
-			return nil, fmt.Errorf("pixel (%d, %d) has value %d, which is no Cityscapes class id (0-33) or id*1000+k", bad.x, bad.y, v)
-		}
-		return nil, err
-	}
-	objs := make([]dataset.Object, 0, len(regs))
-	for _, r := range regs {
-		id := int(r.key)
+	objs, err := instancemap.Objects(g, imp.lut, func(key int32) (string, []dataset.Tag) {
+		id := int(key)
 		if id >= 1000 {
 			id /= 1000
 		}
-		o := dataset.Object{Class: classes[id].name, Shape: dataset.ShapeBitmap, Mask: r.mask, Origin: r.origin}
-		if r.key < 1000 && classes[id].kind == kindInstance {
-			o.Tags = []dataset.Tag{{Name: GroupTag}}
+		if key < 1000 && classes[id].kind == kindInstance {
+			return classes[id].name, []dataset.Tag{{Name: GroupTag}}
 		}
-		objs = append(objs, o)
+		return classes[id].name, nil
+	})
+	if err != nil {
+		var bad instancemap.BadValue
+		if errors.As(err, &bad) {
+			v := int(bad.V)
+			if id := v / 1000; v >= 1000 && id < len(classes) {
+				return nil, fmt.Errorf("pixel (%d, %d) has value %d: class %d (%s) has no instances", bad.X, bad.Y, v, id, classes[id].name)
+			}
+			return nil, fmt.Errorf("pixel (%d, %d) has value %d, which is no Cityscapes class id (0-33) or id*1000+k", bad.X, bad.Y, v)
+		}
+		return nil, err
 	}
 	return objs, nil
-}
-
-// badValue is a pixel whose value is no class.
-type badValue struct {
-	x, y int
-	v    uint16
-}
-
-func (b badValue) Error() string { return fmt.Sprintf("pixel (%d, %d) has value %d", b.x, b.y, b.v) }
-
-// maxMaskPixels bounds the pixels of the masks made from one map.
-const maxMaskPixels = 4 * dataset.MaxPixels
-
-// region is the pixels of one object key: a mask cropped to their box,
-// placed at origin.
-type region struct {
-	key    int32
-	origin image.Point
-	mask   *dataset.Mask
-}
-
-// regions groups the pixels of g by lut[v]: lutDrop pixels are dropped,
-// lutBad ones are an error (badValue). The result is sorted by key.
-func regions(g *image.Gray16, lut []int32) ([]region, error) {
-	w, h := g.Rect.Dx(), g.Rect.Dy()
-	type acc struct{ x0, y0, x1, y1 int }
-	slots := map[int32]int{}
-	var accs []acc
-	var keys []int32
-	at := func(x, y int) uint16 {
-		i := y*g.Stride + 2*x
-		return uint16(g.Pix[i])<<8 | uint16(g.Pix[i+1])
-	}
-	// Pass 1: the box of every key. Runs of one value are long, so the
-	// last lookup is remembered.
-	lastV, lastSlot := -1, -1
-	for y := 0; y < h; y++ {
-		for x := 0; x < w; x++ {
-			v := at(x, y)
-			if int(v) != lastV {
-				lastV = int(v)
-				k := lut[v]
-				switch {
-				case k == lutBad:
-					return nil, badValue{x, y, v}
-				case k < 0:
-					lastSlot = -1
-				default:
-					s, ok := slots[k]
-					if !ok {
-						s = len(accs)
-						slots[k] = s
-						accs = append(accs, acc{x, y, x + 1, y + 1})
-						keys = append(keys, k)
-					}
-					lastSlot = s
-				}
-			}
-			if lastSlot >= 0 {
-				a := &accs[lastSlot]
-				a.x0, a.y0 = min(a.x0, x), min(a.y0, y)
-				a.x1, a.y1 = max(a.x1, x+1), max(a.y1, y+1)
-			}
-		}
-	}
-	// Pass 2: fill the cropped masks. Their boxes may overlap; a map whose
-	// regions are scattered over the image could ask for a full-image mask
-	// each, so their total is bounded.
-	total := 0
-	for _, a := range accs {
-		total += (a.x1 - a.x0) * (a.y1 - a.y0)
-		if total > maxMaskPixels {
-			return nil, fmt.Errorf("the boxes of its %d regions cover more than %d pixels: %w", len(accs), maxMaskPixels, dataset.ErrTooLarge)
-		}
-	}
-	masks := make([]*dataset.Mask, len(accs))
-	for i, a := range accs {
-		m, err := dataset.NewMask(a.x1-a.x0, a.y1-a.y0)
-		if err != nil {
-			return nil, err
-		}
-		masks[i] = m
-	}
-	lastV, lastSlot = -1, -1
-	for y := 0; y < h; y++ {
-		for x := 0; x < w; x++ {
-			v := at(x, y)
-			if int(v) != lastV {
-				lastV = int(v)
-				lastSlot = -1
-				if k := lut[v]; k >= 0 {
-					lastSlot = slots[k]
-				}
-			}
-			if lastSlot >= 0 {
-				a, m := accs[lastSlot], masks[lastSlot]
-				m.Bits[(y-a.y0)*m.W+x-a.x0] = 1
-			}
-		}
-	}
-	out := make([]region, len(accs))
-	for i, a := range accs {
-		out[i] = region{key: keys[i], origin: image.Pt(a.x0, a.y0), mask: masks[i]}
-	}
-	sort.Slice(out, func(i, j int) bool { return out[i].key < out[j].key })
-	return out, nil
-}
-
-// forEachOrdered runs work(0) … work(n-1) on up to GOMAXPROCS goroutines
-// and passes the results to emit in index order. It stops at the first
-// error of emit or when ctx is done, waiting for the work in flight.
-func forEachOrdered(ctx context.Context, n int, work func(i int) *dataset.SourceItem, emit func(*dataset.SourceItem) error) error {
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	workers := runtime.GOMAXPROCS(0)
-	slots := make(chan chan *dataset.SourceItem, workers)
-	var wg sync.WaitGroup
-	go func() {
-		defer close(slots)
-		for i := 0; i < n; i++ {
-			s := make(chan *dataset.SourceItem, 1)
-			select {
-			case slots <- s:
-			case <-ctx.Done():
-				return
-			}
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				if ctx.Err() != nil {
-					s <- nil
-					return
-				}
-				s <- work(i)
-			}()
-		}
-	}()
-	var err error
-	for s := range slots {
-		it := <-s
-		if err != nil {
-			continue // draining
-		}
-		if err = ctx.Err(); err != nil {
-			cancel()
-			continue
-		}
-		if err = emit(it); err != nil {
-			cancel()
-		}
-	}
-	wg.Wait()
-	if err == nil {
-		err = ctx.Err()
-	}
-	return err
 }

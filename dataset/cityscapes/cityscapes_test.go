@@ -13,6 +13,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -120,7 +121,7 @@ func checkObjects(t *testing.T, item string, w, h int, objs, want []dataset.Obje
 func without(objs []dataset.Object, drop ...string) []dataset.Object {
 	var out []dataset.Object
 	for _, o := range objs {
-		if !contains(drop, o.Class) {
+		if !slices.Contains(drop, o.Class) {
 			out = append(out, o)
 		}
 	}
@@ -667,7 +668,7 @@ func FuzzInstances(f *testing.F) {
 	f.Add(hugePNG(2, 2))
 	imp, _ := NewImporter(dataset.Options{"stuff": "keep", "void": "keep"})
 	f.Fuzz(func(t *testing.T, data []byte) {
-		g, err := decodeInstances(data)
+		g, err := maps.Decode(data)
 		if err != nil {
 			return
 		}

@@ -59,23 +59,21 @@
 package mapillary
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"image"
-	"image/color"
 	_ "image/jpeg" // image.DecodeConfig of the images
-	"image/png"
+	_ "image/png"  // image.DecodeConfig of the images
+	"io"
 	"io/fs"
 	"path"
-	"runtime"
 	"sort"
 	"strings"
-	"sync"
 
 	"dsbuild/dataset"
+	"dsbuild/dataset/internal/instancemap"
 )
 
 // Format is the name of this format in recipes.
@@ -98,23 +96,13 @@ func NewImporter(opt dataset.Options) (dataset.Importer, error) {
 		return nil, fmt.Errorf("format %s: option version is %q; it must be \"auto\", \"1.2\" or \"2.0\"", Format, imp.version)
 	}
 	var err error
-	if imp.stuff, err = keepDrop("stuff", stuff); err != nil {
+	if imp.stuff, err = instancemap.KeepDrop(Format, "stuff", stuff); err != nil {
 		return nil, err
 	}
-	if imp.void, err = keepDrop("void", void); err != nil {
+	if imp.void, err = instancemap.KeepDrop(Format, "void", void); err != nil {
 		return nil, err
 	}
 	return imp, nil
-}
-
-func keepDrop(key, v string) (bool, error) {
-	switch v {
-	case "keep":
-		return true, nil
-	case "drop":
-		return false, nil
-	}
-	return false, fmt.Errorf("format %s: option %s is %q; it must be \"keep\" or \"drop\"", Format, key, v)
 }
 
 type importer struct {
@@ -149,17 +137,13 @@ type label struct {
 	kind  int
 }
 
-// Pixel value lookup: a non-negative entry is the object key of the value;
-// these negative ones say otherwise.
-const (
-	lutDrop  = -1 // a label whose regions are dropped
-	lutBadID = -2 // a label id outside the config
-)
-
 // config is a parsed config file.
 type config struct {
 	labels []label
-	lut    []int32 // 65536 entries: pixel value → object key, lutDrop or lutBadID
+	// lut has 65536 entries: pixel value → object key, instancemap.Drop
+	// (a label whose regions are dropped) or instancemap.Bad (a label id
+	// outside the config).
+	lut []int32
 }
 
 func (imp *importer) findLayout(src dataset.Source) (layout, error) {
@@ -235,23 +219,30 @@ func (imp *importer) readConfig(src dataset.Source, file string) (*config, error
 		}
 		cfg.labels = append(cfg.labels, lb)
 	}
-	cfg.lut = make([]int32, 1<<16)
-	for v := range cfg.lut {
+	cfg.lut = imp.lut(cfg.labels)
+	return cfg, nil
+}
+
+// lut returns the lookup table of labels under the options: pixel value →
+// object key, instancemap.Drop or instancemap.Bad.
+func (imp *importer) lut(labels []label) []int32 {
+	lut := make([]int32, 1<<16)
+	for v := range lut {
 		id := v >> 8
 		switch {
-		case id >= len(cfg.labels):
-			cfg.lut[v] = lutBadID
-		case imp.keeps(cfg.labels[id].kind):
-			if cfg.labels[id].kind == kindInstance {
-				cfg.lut[v] = int32(v)
+		case id >= len(labels):
+			lut[v] = instancemap.Bad
+		case imp.keeps(labels[id].kind):
+			if labels[id].kind == kindInstance {
+				lut[v] = int32(v)
 			} else {
-				cfg.lut[v] = int32(id << 8) // one object per label
+				lut[v] = int32(id << 8) // one object per label
 			}
 		default:
-			cfg.lut[v] = lutDrop
+			lut[v] = instancemap.Drop
 		}
 	}
-	return cfg, nil
+	return lut
 }
 
 func byteRange(c []int) bool {
@@ -331,7 +322,7 @@ func (imp *importer) Import(ctx context.Context, src dataset.Source, emit func(*
 	}
 	meta.Sort()
 	sort.Slice(jobs, func(i, j int) bool { return jobs[i].name < jobs[j].name })
-	err = forEachOrdered(ctx, len(jobs), func(i int) *dataset.SourceItem {
+	err = dataset.EmitOrdered(ctx, len(jobs), func(i int) *dataset.SourceItem {
 		return imp.read(src, cfg, jobs[i])
 	}, emit)
 	if err != nil {
@@ -406,256 +397,39 @@ func splitJobs(src dataset.Source, lay layout, split string) ([]job, error) {
 
 // read reads one item.
 func (imp *importer) read(src dataset.Source, cfg *config, j job) *dataset.SourceItem {
-	it := &dataset.SourceItem{Name: j.name, Image: j.image, File: j.inst}
-	fail := func(file string, err error) *dataset.SourceItem {
-		it.Err = &dataset.ItemError{Item: j.name, File: file, Err: err}
-		return it
-	}
-	if err := dataset.ValidItemName(j.name); err != nil {
-		if j.image == "" {
-			return fail(j.inst, err)
-		}
-		return fail(j.image, err)
-	}
-	switch {
-	case j.missingImage:
-		return fail(j.inst, fmt.Errorf("instance map has no image in %s/images", j.split))
-	case j.missingInst:
-		return fail(j.inst, errors.New("the image has no instance map"))
-	}
 	ann := &dataset.Annotation{Tags: []dataset.Tag{{Name: j.split}}}
-	it.Ann = ann
-	if j.inst == "" {
-		return it // an unlabelled split
-	}
-	raw, err := fs.ReadFile(src, j.inst)
-	if err != nil {
-		return fail(j.inst, err)
-	}
-	g, err := decodeInstances(raw)
-	if err != nil {
-		return fail(j.inst, err)
-	}
-	w, h := g.Rect.Dx(), g.Rect.Dy()
-	img, err := fs.ReadFile(src, j.image)
-	if err != nil {
-		return fail(j.image, err)
-	}
-	ic, _, err := image.DecodeConfig(bytes.NewReader(img))
-	if err != nil {
-		return fail(j.image, fmt.Errorf("image: %w", err))
-	}
-	if ic.Width != w || ic.Height != h {
-		return fail(j.inst, fmt.Errorf("instance map is %dx%d but the image %s is %dx%d", w, h, j.image, ic.Width, ic.Height))
-	}
-	objs, err := cfg.objects(g)
-	if err != nil {
-		return fail(j.inst, err)
-	}
-	ann.Width, ann.Height, ann.Objects = w, h, objs
-	return it
+	return maps.Read(src, instancemap.Item{Name: j.name, Image: j.image, Map: j.inst}, func() (string, error) {
+		switch {
+		case j.missingImage:
+			return j.inst, fmt.Errorf("instance map has no image in %s/images", j.split)
+		case j.missingInst:
+			return j.inst, errors.New("the image has no instance map")
+		}
+		return "", nil
+	}, ann, cfg.objects)
 }
 
-// decodeInstances decodes an instance map: a 16-bit grayscale PNG of at
-// most dataset.MaxPixels pixels, the header checked before any pixel is
-// decoded.
-func decodeInstances(data []byte) (*image.Gray16, error) {
-	cfg, err := png.DecodeConfig(bytes.NewReader(data))
-	if err != nil {
-		return nil, fmt.Errorf("instance map: %w", err)
-	}
-	if cfg.Width <= 0 || cfg.Height <= 0 || cfg.Height > dataset.MaxPixels/cfg.Width {
-		return nil, fmt.Errorf("instance map of %dx%d pixels: %w (%d)", cfg.Width, cfg.Height, dataset.ErrTooLarge, dataset.MaxPixels)
-	}
-	if cfg.ColorModel != color.Gray16Model {
-		return nil, errors.New("instance map is not a 16-bit grayscale PNG")
-	}
-	img, err := png.Decode(bytes.NewReader(data))
-	if err != nil {
-		return nil, fmt.Errorf("instance map: %w", err)
-	}
-	g, ok := img.(*image.Gray16)
-	if !ok {
-		return nil, fmt.Errorf("instance map decodes to %T, not 16-bit grayscale", img)
-	}
-	return g, nil
-}
+// maps describes the instance maps; the images are JPEG or PNG.
+var maps = instancemap.Format{What: "instance map", ImageConfig: func(r io.Reader) (image.Config, error) {
+	c, _, err := image.DecodeConfig(r)
+	return c, err
+}}
 
 // objects turns an instance map into bitmap objects, sorted by key.
 func (cfg *config) objects(g *image.Gray16) ([]dataset.Object, error) {
-	regs, err := regions(g, func(v uint16) int32 { return cfg.lut[v] })
+	objs, err := instancemap.Objects(g, cfg.lut, func(key int32) (string, []dataset.Tag) {
+		l := cfg.labels[key>>8]
+		if l.kind == kindCrowd {
+			return l.name, []dataset.Tag{{Name: GroupTag}}
+		}
+		return l.name, nil
+	})
 	if err != nil {
-		var bad badValue
+		var bad instancemap.BadValue
 		if errors.As(err, &bad) {
-			return nil, fmt.Errorf("pixel (%d, %d) has value %d: label id %d is not in the config (%d labels)", bad.x, bad.y, bad.v, bad.v>>8, len(cfg.labels))
+			return nil, fmt.Errorf("pixel (%d, %d) has value %d: label id %d is not in the config (%d labels)", bad.X, bad.Y, bad.V, bad.V>>8, len(cfg.labels))
 		}
 		return nil, err
 	}
-	objs := make([]dataset.Object, 0, len(regs))
-	for _, r := range regs {
-		l := cfg.labels[r.key>>8]
-		o := dataset.Object{Class: l.name, Shape: dataset.ShapeBitmap, Mask: r.mask, Origin: r.origin}
-		if l.kind == kindCrowd {
-			o.Tags = []dataset.Tag{{Name: GroupTag}}
-		}
-		objs = append(objs, o)
-	}
 	return objs, nil
-}
-
-// badValue is a pixel whose value the lookup rejects.
-type badValue struct {
-	x, y int
-	v    uint16
-}
-
-func (b badValue) Error() string { return fmt.Sprintf("pixel (%d, %d) has value %d", b.x, b.y, b.v) }
-
-// maxMaskPixels bounds the pixels of the masks made from one map.
-const maxMaskPixels = 4 * dataset.MaxPixels
-
-// region is the pixels of one object key: a mask cropped to their box,
-// placed at origin.
-type region struct {
-	key    int32
-	origin image.Point
-	mask   *dataset.Mask
-}
-
-// regions groups the pixels of g by key(v): negative keys other than
-// lutBadID are dropped, lutBadID is an error (badValue). The result is
-// sorted by key.
-func regions(g *image.Gray16, key func(uint16) int32) ([]region, error) {
-	w, h := g.Rect.Dx(), g.Rect.Dy()
-	type acc struct{ x0, y0, x1, y1 int }
-	slots := map[int32]int{}
-	var accs []acc
-	var keys []int32
-	at := func(x, y int) uint16 {
-		i := y*g.Stride + 2*x
-		return uint16(g.Pix[i])<<8 | uint16(g.Pix[i+1])
-	}
-	// Pass 1: the box of every key. Runs of one value are long, so the
-	// last lookup is remembered.
-	lastV, lastSlot := -1, -1
-	for y := 0; y < h; y++ {
-		for x := 0; x < w; x++ {
-			v := at(x, y)
-			if int(v) != lastV {
-				lastV = int(v)
-				k := key(v)
-				switch {
-				case k == lutBadID:
-					return nil, badValue{x, y, v}
-				case k < 0:
-					lastSlot = -1
-				default:
-					s, ok := slots[k]
-					if !ok {
-						s = len(accs)
-						slots[k] = s
-						accs = append(accs, acc{x, y, x + 1, y + 1})
-						keys = append(keys, k)
-					}
-					lastSlot = s
-				}
-			}
-			if lastSlot >= 0 {
-				a := &accs[lastSlot]
-				a.x0, a.y0 = min(a.x0, x), min(a.y0, y)
-				a.x1, a.y1 = max(a.x1, x+1), max(a.y1, y+1)
-			}
-		}
-	}
-	// Pass 2: fill the cropped masks. Their boxes may overlap; a map whose
-	// regions are scattered over the image could ask for a full-image mask
-	// each, so their total is bounded.
-	total := 0
-	for _, a := range accs {
-		total += (a.x1 - a.x0) * (a.y1 - a.y0)
-		if total > maxMaskPixels {
-			return nil, fmt.Errorf("the boxes of its %d regions cover more than %d pixels: %w", len(accs), maxMaskPixels, dataset.ErrTooLarge)
-		}
-	}
-	masks := make([]*dataset.Mask, len(accs))
-	for i, a := range accs {
-		m, err := dataset.NewMask(a.x1-a.x0, a.y1-a.y0)
-		if err != nil {
-			return nil, err
-		}
-		masks[i] = m
-	}
-	lastV, lastSlot = -1, -1
-	for y := 0; y < h; y++ {
-		for x := 0; x < w; x++ {
-			v := at(x, y)
-			if int(v) != lastV {
-				lastV = int(v)
-				lastSlot = -1
-				if k := key(v); k >= 0 {
-					lastSlot = slots[k]
-				}
-			}
-			if lastSlot >= 0 {
-				a, m := accs[lastSlot], masks[lastSlot]
-				m.Bits[(y-a.y0)*m.W+x-a.x0] = 1
-			}
-		}
-	}
-	out := make([]region, len(accs))
-	for i, a := range accs {
-		out[i] = region{key: keys[i], origin: image.Pt(a.x0, a.y0), mask: masks[i]}
-	}
-	sort.Slice(out, func(i, j int) bool { return out[i].key < out[j].key })
-	return out, nil
-}
-
-// forEachOrdered runs work(0) … work(n-1) on up to GOMAXPROCS goroutines
-// and passes the results to emit in index order. It stops at the first
-// error of emit or when ctx is done, waiting for the work in flight.
-func forEachOrdered(ctx context.Context, n int, work func(i int) *dataset.SourceItem, emit func(*dataset.SourceItem) error) error {
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	workers := runtime.GOMAXPROCS(0)
-	slots := make(chan chan *dataset.SourceItem, workers)
-	var wg sync.WaitGroup
-	go func() {
-		defer close(slots)
-		for i := 0; i < n; i++ {
-			s := make(chan *dataset.SourceItem, 1)
-			select {
-			case slots <- s:
-			case <-ctx.Done():
-				return
-			}
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				if ctx.Err() != nil {
-					s <- nil
-					return
-				}
-				s <- work(i)
-			}()
-		}
-	}()
-	var err error
-	for s := range slots {
-		it := <-s
-		if err != nil {
-			continue // draining
-		}
-		if err = ctx.Err(); err != nil {
-			cancel()
-			continue
-		}
-		if err = emit(it); err != nil {
-			cancel()
-		}
-	}
-	wg.Wait()
-	if err == nil {
-		err = ctx.Err()
-	}
-	return err
 }

@@ -13,6 +13,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"sort"
 	"strings"
 	"testing"
@@ -120,20 +121,11 @@ func checkObjects(t *testing.T, item string, w, h int, objs, want []dataset.Obje
 func keepClasses(objs []dataset.Object, drop ...string) []dataset.Object {
 	var out []dataset.Object
 	for _, o := range objs {
-		if !contains(drop, o.Class) {
+		if !slices.Contains(drop, o.Class) {
 			out = append(out, o)
 		}
 	}
 	return out
-}
-
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }
 
 func TestImportFixtures(t *testing.T) {
@@ -695,20 +687,7 @@ func TestRegions(t *testing.T) {
 		{name: "void--unlabeled", kind: kindVoid},
 	}}
 	imp := &importer{stuff: true}
-	cfg.lut = make([]int32, 1<<16)
-	for v := range cfg.lut {
-		id := v >> 8
-		switch {
-		case id >= len(cfg.labels):
-			cfg.lut[v] = lutBadID
-		case !imp.keeps(cfg.labels[id].kind):
-			cfg.lut[v] = lutDrop
-		case cfg.labels[id].kind == kindInstance:
-			cfg.lut[v] = int32(v)
-		default:
-			cfg.lut[v] = int32(id << 8)
-		}
-	}
+	cfg.lut = imp.lut(cfg.labels)
 	rows := [][]uint16{
 		{0, 0, 1<<8 | 7, 1<<8 | 7},
 		{0, 2 << 8, 2 << 8, 1<<8 | 7},
@@ -767,16 +746,9 @@ func FuzzInstances(f *testing.F) {
 	for i := 0; i < 256; i++ {
 		cfg.labels = append(cfg.labels, label{name: "l", kind: []int{kindInstance, kindCrowd, kindStuff, kindVoid}[i%4]})
 	}
-	cfg.lut = make([]int32, 1<<16)
-	for v := range cfg.lut {
-		if cfg.labels[v>>8].kind == kindInstance {
-			cfg.lut[v] = int32(v)
-		} else {
-			cfg.lut[v] = int32(v >> 8 << 8)
-		}
-	}
+	cfg.lut = (&importer{stuff: true, void: true}).lut(cfg.labels)
 	f.Fuzz(func(t *testing.T, data []byte) {
-		g, err := decodeInstances(data)
+		g, err := maps.Decode(data)
 		if err != nil {
 			return
 		}

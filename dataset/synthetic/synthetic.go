@@ -67,8 +67,6 @@ import (
 	"image"
 	"image/jpeg"
 	"image/png"
-	"runtime"
-	"sync"
 
 	"dsbuild/dataset"
 )
@@ -242,60 +240,10 @@ type importer struct {
 // src is not read and may be nil.
 func (im *importer) Import(ctx context.Context, _ dataset.Source, emit func(*dataset.SourceItem) error) (*dataset.Meta, error) {
 	p := im.p
-	workers := im.workers
-	if workers <= 0 {
-		workers = runtime.GOMAXPROCS(0)
-	}
-	workers = min(workers, p.Count)
-	var wg sync.WaitGroup
-	defer wg.Wait() // after cancel, below: no goroutine outlives Import
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-
-	type result struct {
-		it  *dataset.SourceItem
-		err error
-	}
-	// pending holds the futures in index order; its capacity bounds the
-	// pictures in flight.
-	pending := make(chan chan result, workers)
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		defer close(pending)
-		for i := 0; i < p.Count; i++ {
-			ch := make(chan result, 1)
-			select {
-			case pending <- ch:
-			case <-ctx.Done():
-				return
-			}
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				it, err := item(&p, i)
-				ch <- result{it, err}
-			}()
-		}
-	}()
-	for ch := range pending {
-		var r result
-		select {
-		case r = <-ch:
-		case <-ctx.Done():
-			return nil, ctx.Err()
-		}
-		if r.err != nil {
-			return nil, r.err
-		}
-		if err := ctx.Err(); err != nil {
-			return nil, err
-		}
-		if err := emit(r.it); err != nil {
-			return nil, err
-		}
-	}
-	if err := ctx.Err(); err != nil {
+	err := dataset.EmitOrderedN(ctx, im.workers, p.Count, func(i int) (*dataset.SourceItem, error) {
+		return item(&p, i)
+	}, emit)
+	if err != nil {
 		return nil, err
 	}
 	return p.Meta(), nil
