@@ -97,8 +97,9 @@ type Schema struct {
 	Doc    string
 	Attrs  []AttrSpec
 	Blocks []BlockSpec
-	// Outputs are fixed output names; OutputsAttr instead names a
-	// list(string) Param whose values are the output names.
+	// Outputs are fixed output names; OutputsAttr instead names a Param
+	// whose values (a list of strings) or keys (a map) are the output
+	// names.
 	Outputs     []string
 	OutputsAttr string
 	// DefaultOutput is the output a reference without an output name

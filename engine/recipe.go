@@ -291,8 +291,26 @@ func (l *loader) evalOutputNames(attr *hclsyntax.Attribute) ([]string, hcl.Diagn
 	if d := l.noStepRefs(attr.Expr); d.HasErrors() {
 		return nil, d
 	}
-	v, diags := l.evalParam(attr.Expr, cty.List(cty.String))
+	// A list of names, or a map or object whose keys are the names (split's
+	// parts = { train = 0.9, val = 0.1 }).
+	v, diags := l.evalParam(attr.Expr, cty.DynamicPseudoType)
 	if diags.HasErrors() || v.IsNull() {
+		return nil, diags
+	}
+	if t := v.Type(); t.IsMapType() || t.IsObjectType() {
+		var keys []cty.Value
+		for it := v.ElementIterator(); it.Next(); {
+			k, _ := it.Element()
+			keys = append(keys, k)
+		}
+		if len(keys) == 0 {
+			v = cty.ListValEmpty(cty.String)
+		} else {
+			v = cty.ListVal(keys)
+		}
+	}
+	v, diags = convertTo(v, cty.List(cty.String), attr.Expr.Range())
+	if diags.HasErrors() {
 		return nil, diags
 	}
 	seen := map[string]bool{}

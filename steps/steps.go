@@ -9,6 +9,8 @@ import (
 	"dsbuild/steps/export"
 	"dsbuild/steps/files"
 	"dsbuild/steps/imports"
+	"dsbuild/steps/merge"
+	"dsbuild/steps/split"
 	"dsbuild/steps/transform"
 )
 
@@ -20,5 +22,7 @@ func Kinds() engine.Kinds {
 		imports.Kind{},
 		export.Kind{},
 		transform.Kind{},
+		split.Kind{},
+		merge.Kind{},
 	)
 }

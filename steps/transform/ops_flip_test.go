@@ -15,7 +15,7 @@ func TestFlipObjects(t *testing.T) {
 	it := testItem(10, 6,
 		rectMask("person", image.Rect(1, 1, 4, 3)),
 		dataset.Object{Class: "box", Shape: dataset.ShapeRectangle, Rect: image.Rect(0, 2, 2, 6)},
-		dataset.Object{Class: "poly", Shape: dataset.ShapePolygon, Polygon: dataset.Polygon{Exterior: []dataset.Point{{1, 1}, {3, 1}, {3, 4}}}},
+		dataset.Object{Class: "poly", Shape: dataset.ShapePolygon, Polygon: dataset.Polygon{Exterior: []dataset.Point{{X: 1, Y: 1}, {X: 3, Y: 1}, {X: 3, Y: 4}}}},
 	)
 	before, _ := it.Pixels()
 	corner := before.RGBAAt(0, 0)
