@@ -19,8 +19,11 @@ import (
 // valid Supervisely annotation JSON (the 2019+ layout, formats.md §1.3):
 //
 //   - keys sorted, no spaces, one line;
-//   - objects sorted by class, shape, bounding box, then encoding; tags
+//   - objects sorted by class, shape, bounding box (of the geometry as
+//     written: rounded vertices, canonical rectangles), then encoding; tags
 //     sorted by name and value;
+//   - polygon holes of fewer than 3 vertices (which cover nothing) left
+//     out;
 //   - polygon vertices in Supervisely's pixel-centre coordinates (our
 //     continuous coordinates minus 0.5), rounded to 1/1000 and written in
 //     shortest decimal form; rectangles as inclusive corners;
@@ -210,11 +213,19 @@ func encodeObject(o *Object) ([]byte, error) {
 		w.WriteString(`,"points":{"exterior":`)
 		w.ring(o.Polygon.Exterior)
 		w.WriteString(`,"interior":[`)
-		for i, h := range o.Polygon.Holes {
-			if i > 0 {
+		n := 0
+		for _, h := range o.Polygon.Holes {
+			if len(h) < 3 {
+				// Covers nothing (see Rasterize), and ParseAnnotation
+				// drops it: writing it would make the encoding of the
+				// parsed annotation differ.
+				continue
+			}
+			if n > 0 {
 				w.WriteByte(',')
 			}
 			w.ring(h)
+			n++
 		}
 		w.WriteString(`]}`)
 	case ShapeRectangle:
@@ -238,6 +249,34 @@ func encodeObject(o *Object) ([]byte, error) {
 	w.tags(o.Tags)
 	w.WriteByte('}')
 	return w.Bytes(), nil
+}
+
+// canonicalCoord is the coordinate that ParseAnnotation reads back from the
+// canonical encoding of v: v in pixel-centre coordinates, rounded to 1/1000
+// as formatCoord writes it (shortest form, so it parses to the same float),
+// and converted back.
+func canonicalCoord(v float64) float64 {
+	f := math.Round((v-0.5)*1000) / 1000
+	return f + 0.5
+}
+
+// canonicalBounds is the bounding box of o as its canonical encoding states
+// it: polygon vertices rounded as written, rectangles in canonical form. The
+// objects of an annotation are sorted by it, so that the order does not
+// change when canonical bytes are parsed and encoded again.
+func canonicalBounds(o *Object) image.Rectangle {
+	switch o.Shape {
+	case ShapePolygon:
+		c := *o
+		c.Polygon.Exterior = make([]Point, len(o.Polygon.Exterior))
+		for i, p := range o.Polygon.Exterior {
+			c.Polygon.Exterior[i] = Point{canonicalCoord(p.X), canonicalCoord(p.Y)}
+		}
+		return c.Bounds()
+	case ShapeRectangle:
+		return o.Rect.Canon()
+	}
+	return o.Bounds()
 }
 
 // ring writes vertices in Supervisely's pixel-centre coordinates.
@@ -274,7 +313,7 @@ func EncodeAnnotation(a *Annotation) ([]byte, error) {
 		if err != nil {
 			return nil, err
 		}
-		objs[i] = enc{o, o.Bounds(), raw}
+		objs[i] = enc{o, canonicalBounds(o), raw}
 	}
 	sort.SliceStable(objs, func(i, j int) bool {
 		x, y := objs[i], objs[j]

@@ -154,7 +154,11 @@ func (b *Builder) Finish(meta *Meta) (*Dataset, error) {
 		d.img = append(d.img, cache.TreeEntry{Name: file, Kind: cache.File, Digest: e.Image, Size: e.ImageSize})
 		d.ann = append(d.ann, cache.TreeEntry{Name: file + ".json", Kind: cache.File, Digest: e.Ann, Size: e.AnnSize})
 	}
+	// Sort a copy: the caller's meta (often a format's, shared) is left
+	// as it is.
 	m := *meta
+	m.Classes = append([]Class(nil), meta.Classes...)
+	m.Tags = append([]TagMeta(nil), meta.Tags...)
 	m.Sort()
 	metaRaw := EncodeMeta(&m)
 	metaD, err := b.store.PutBytes(metaRaw)

@@ -154,6 +154,9 @@ func (ex *exporter) Export(ctx context.Context, ds *dataset.Dataset, s dataset.S
 	// Check the mask names before writing anything.
 	owner := map[string]string{}
 	for _, e := range ds.Entries {
+		if d, _ := dataset.Split(e.Name); d == ClassesFile {
+			return fmt.Errorf("format %s: item %s: dataset name %q is reserved for the class listing", Format, e.Name, d)
+		}
 		name := maskName(e.Name)
 		if prev, ok := owner[name]; ok {
 			return fmt.Errorf("format %s: items %s and %s would both write %s", Format, prev, e.Name, name)

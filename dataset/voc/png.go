@@ -35,6 +35,13 @@ func decodeIndexPNG(data []byte) (*indexMap, error) {
 	if cfg.Width > dataset.MaxPixels/cfg.Height {
 		return nil, fmt.Errorf("PNG of %dx%d pixels: %w", cfg.Width, cfg.Height, dataset.ErrTooLarge)
 	}
+	// image/png scales 1-, 2- and 4-bit gray to 8 bits (a stored 1 reads
+	// as 255, 85 or 17), which would turn indices into other indices:
+	// only 8-bit gray is read. IHDR is the first chunk (DecodeConfig
+	// checked it): bit depth at byte 24, colour type at byte 25.
+	if depth, colorType := data[24], data[25]; colorType == 0 && depth != 8 {
+		return nil, fmt.Errorf("PNG is %d-bit gray; index maps must be palette, 8-bit gray or RGB images", depth)
+	}
 	img, err := png.Decode(bytes.NewReader(data))
 	if err != nil {
 		return nil, fmt.Errorf("PNG: %w", err)

@@ -4,8 +4,11 @@ import (
 	"context"
 	"fmt"
 	"image"
+	"io/fs"
+	"strings"
 	"testing"
 
+	"dsbuild/cache"
 	"dsbuild/dataset"
 )
 
@@ -58,5 +61,60 @@ func TestImportDuplicatesAreDeterministic(t *testing.T) {
 	}
 	if sk := first.Report.Skipped[len(first.Report.Skipped)-2:]; sk[0].Error != "first" || sk[1].Error != "second" {
 		t.Errorf("bad items of one name and file are not in emission order: %+v", sk)
+	}
+}
+
+// corruptSource is a Source whose every file is a corrupt store object.
+type corruptSource struct{}
+
+func (corruptSource) Open(name string) (fs.File, error) {
+	return nil, &cache.CorruptError{Reason: "test: " + name}
+}
+
+func (corruptSource) Digest(name string) (cache.Digest, int64, error) {
+	return cache.Digest{}, 0, nil
+}
+
+// An error that is no item's (a corrupt store object) fails the import; when
+// several items have one, the error is that of the first item the format
+// emitted, whatever order the workers finish in.
+func TestImportFatalErrorIsDeterministic(t *testing.T) {
+	img := pngBytes(t, 8, 6)
+	var items []*dataset.SourceItem
+	for i := 0; i < 40; i++ {
+		it := &dataset.SourceItem{Name: fmt.Sprintf("ds/%02d.png", i), File: "a.json", Ann: &dataset.Annotation{}}
+		if i < 10 {
+			it.ImageBytes = img
+		} else {
+			it.Image = fmt.Sprintf("img/%02d.png", i)
+		}
+		items = append(items, it)
+	}
+	for run := 0; run < 20; run++ {
+		_, err := importWith(context.Background(), newStore(t), corruptSource{}, &fakeFormat{testMeta, items}, Settings{Format: "fake", Workers: 8})
+		if err == nil || !strings.Contains(err.Error(), "test: img/10.png") {
+			t.Fatalf("run %d: error %v, want the one of img/10.png", run, err)
+		}
+	}
+}
+
+// A format's item error that lacks the item or the file is completed from
+// the item, so that the report and the error always name both.
+func TestImportItemErrorNamesItemAndFile(t *testing.T) {
+	items := []*dataset.SourceItem{
+		{Name: "ds/a.png", File: "a.json", Err: &dataset.ItemError{Err: errString("bad")}},
+		{Name: "ds/b.png", File: "b.json", Err: &dataset.ItemError{Item: "ds/b.png", Err: errString("bad")}},
+	}
+	res, err := importWith(context.Background(), newStore(t), nil, &fakeFormat{testMeta, items}, Settings{Format: "fake", Skip: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []Skipped{{Item: "ds/a.png", File: "a.json", Error: "bad"}, {Item: "ds/b.png", File: "b.json", Error: "bad"}}
+	if fmt.Sprint(res.Report.Skipped) != fmt.Sprint(want) {
+		t.Errorf("skipped %+v, want %+v", res.Report.Skipped, want)
+	}
+	_, err = importWith(context.Background(), newStore(t), nil, &fakeFormat{testMeta, items}, Settings{Format: "fake"})
+	if err == nil || !strings.HasPrefix(err.Error(), "a.json (item ds/a.png): bad") {
+		t.Errorf("import without skip: %v", err)
 	}
 }

@@ -118,7 +118,8 @@ func importWith(ctx context.Context, store *cache.Store, src dataset.Source, imp
 		mu      sync.Mutex
 		done    []pending
 		bad     []badItem
-		fatal   error
+		fatal   error // of the first item in emission order that had one
+		fatalAt int
 		counter atomic.Int64
 		wg      sync.WaitGroup
 	)
@@ -137,8 +138,10 @@ func importWith(ctx context.Context, store *cache.Store, src dataset.Source, imp
 				case errors.As(err, &ie):
 					bad = append(bad, badItem{q.seq, ie})
 				default:
-					if fatal == nil {
-						fatal = err
+					// Every item emitted is processed, so the first in
+					// emission order wins, whatever finishes first.
+					if fatal == nil || q.seq < fatalAt {
+						fatal, fatalAt = err, q.seq
 						cancel()
 					}
 				}
@@ -298,6 +301,17 @@ func processItem(store *cache.Store, src dataset.Source, it *dataset.SourceItem,
 	if it.Err != nil {
 		var ie *dataset.ItemError
 		if errors.As(it.Err, &ie) {
+			if (ie.Item == "" && it.Name != "") || (ie.File == "" && it.File != "") {
+				// Name the item and the file even where the format did not.
+				c := *ie
+				if c.Item == "" {
+					c.Item = it.Name
+				}
+				if c.File == "" {
+					c.File = it.File
+				}
+				ie = &c
+			}
 			return nil, ie
 		}
 		return nil, &dataset.ItemError{Item: it.Name, File: it.File, Err: it.Err}
