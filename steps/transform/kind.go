@@ -97,10 +97,13 @@ func (Kind) Run(ctx context.Context, rc *engine.RunContext) (map[string]cache.Di
 		}
 		inputs = append(inputs, ds)
 	}
-	meta, entries, err := merge(inputs, rc.Config.Inputs)
+	inMeta, entries, err := merge(inputs, rc.Config.Inputs)
 	if err != nil {
 		return nil, err
 	}
+	// Items are parsed with the input meta (class shapes decide an
+	// object's geometry); the ops' metas give the output meta.
+	meta := inMeta
 	for _, o := range ops {
 		if m, ok := o.op.(MetaOp); ok {
 			if meta, err = m.Meta(meta); err != nil {
@@ -127,7 +130,7 @@ func (Kind) Run(ctx context.Context, rc *engine.RunContext) (map[string]cache.Di
 				if i >= len(entries) || ctx.Err() != nil {
 					return
 				}
-				records[i], errs[i] = item(rc.Store, meta, ops, salt, entries[i], skip)
+				records[i], errs[i] = item(rc.Store, inMeta, ops, salt, entries[i], skip)
 				rc.Progress(done.Add(1), int64(len(entries)))
 			}
 		}()

@@ -207,3 +207,22 @@ func TestUnknownClassInAnOpNamesIt(t *testing.T) {
 		t.Errorf("error = %v", err)
 	}
 }
+
+// Ops that change a class's shape: items are parsed with the input meta,
+// and the output parses with the output meta.
+func TestShapeChangingOpsBuild(t *testing.T) {
+	e := newEnv(t)
+	ds := e.build(recipe(4, 2, `find_contours {}
+  poly2bitmap {}
+  edge_band {
+    width = 1
+  }`), "transform.t")
+	if c := ds.Meta.Class("person"); c == nil || c.Shape != dataset.ShapeBitmap || ds.Meta.Class("edge") == nil {
+		t.Fatalf("meta = %+v", ds.Meta.Classes)
+	}
+	for _, en := range ds.Entries {
+		if _, err := ds.Annotation(e.store, en); err != nil {
+			t.Errorf("%s: %v", en.Name, err)
+		}
+	}
+}
