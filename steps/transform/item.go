@@ -6,7 +6,7 @@ import (
 	"image"
 	"image/draw"
 	_ "image/jpeg" // decoders
-	"image/png"
+	_ "image/png"
 	"math/rand/v2"
 	"path"
 	"strings"
@@ -102,16 +102,15 @@ func (it *Item) Derived() string {
 func (it *Item) finish(s dataset.Store) (dataset.Entry, error) {
 	name, img, size := it.Name, it.image, it.imageSize
 	if it.changed {
-		var b bytes.Buffer
-		enc := png.Encoder{CompressionLevel: png.BestSpeed}
-		if err := enc.Encode(&b, it.pixels); err != nil {
-			return dataset.Entry{}, err
-		}
-		d, err := s.PutBytes(b.Bytes())
+		raw, err := encodePNG(it.pixels)
 		if err != nil {
 			return dataset.Entry{}, err
 		}
-		img, size = d, int64(b.Len())
+		d, err := s.PutBytes(raw)
+		if err != nil {
+			return dataset.Entry{}, err
+		}
+		img, size = d, int64(len(raw))
 		if ext := path.Ext(name); !strings.EqualFold(ext, ".png") {
 			name = strings.TrimSuffix(name, ext) + ".png"
 		}
