@@ -36,6 +36,28 @@ type SourceItem struct {
 	// Err, if set, says this item is broken (an *ItemError naming the
 	// item and file); the import step fails or skips it (on_error).
 	Err error
+	// Load, if set instead of Ann, reads the annotation when it is needed,
+	// and Deps lists every source file besides the image that the
+	// annotation depends on (its own file, the meta that decides shapes).
+	// The import step then memoizes the item by the digests of its image
+	// and Deps, so that an unchanged item is not read again when others
+	// change.
+	Load func() (*Annotation, error)
+	Deps []string
+}
+
+// Resolve reads a lazily loaded annotation (Load) into Ann; a failure
+// becomes the item's Err. It does nothing for items that are complete.
+func (it *SourceItem) Resolve() {
+	if it.Ann != nil || it.Load == nil || it.Err != nil {
+		return
+	}
+	a, err := it.Load()
+	if err != nil {
+		it.Err = &ItemError{Item: it.Name, File: it.File, Err: err}
+		return
+	}
+	it.Ann = a
 }
 
 // Importer reads one format.

@@ -308,6 +308,7 @@ func FuzzImportAnnotation(f *testing.F) {
 		imp, _ := NewImporter(dataset.Options{})
 		var items []*dataset.SourceItem
 		if _, err := imp.Import(context.Background(), src, func(it *dataset.SourceItem) error {
+			it.Resolve()
 			items = append(items, it)
 			return nil
 		}); err != nil {

@@ -259,16 +259,28 @@ func (im *Importer) read(src dataset.Source, meta *dataset.Meta, it item) *datas
 	if err := dataset.ValidItemName(it.name); err != nil {
 		return fail(it.image, err)
 	}
-	data, err := fs.ReadFile(src, it.ann)
-	if err != nil {
-		return fail(it.ann, err)
+	// The annotation is read when the import step needs it: an item whose
+	// image, annotation and meta are unchanged comes from the item memo.
+	si.Deps = append(metaFiles(src), it.ann)
+	si.Load = func() (*dataset.Annotation, error) {
+		data, err := fs.ReadFile(src, it.ann)
+		if err != nil {
+			return nil, err
+		}
+		return im.parse(data, meta)
 	}
-	a, err := im.parse(data, meta)
-	if err != nil {
-		return fail(it.ann, err)
-	}
-	si.Ann = a
 	return si
+}
+
+// metaFiles lists the meta files present, which decide objects' shapes.
+func metaFiles(src fs.FS) []string {
+	var out []string
+	for _, f := range []string{"meta.json", "classes.json"} {
+		if _, err := fs.Stat(src, f); err == nil {
+			out = append(out, f)
+		}
+	}
+	return out
 }
 
 // parse parses an annotation, leaving out objects of unsupported geometry

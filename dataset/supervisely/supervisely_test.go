@@ -55,6 +55,7 @@ func importSource(t *testing.T, src dataset.Source, opt dataset.Options) (*datas
 	}
 	var items []*dataset.SourceItem
 	meta, err := imp.Import(context.Background(), src, func(it *dataset.SourceItem) error {
+		it.Resolve()
 		items = append(items, it)
 		return nil
 	})

@@ -23,6 +23,7 @@ package imports
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"image"
@@ -50,6 +51,10 @@ type Settings struct {
 	Decode   bool              // decode every image fully
 	Workers  int               // 0: one per CPU
 	Progress func(done, total int64)
+	// MemoSalt, when set, memoizes items that formats load lazily (see
+	// dataset.SourceItem.Load) under keys derived from it: the step's key
+	// without its inputs.
+	MemoSalt cache.Digest
 }
 
 // Skipped is an item left out by on_error = "skip".
@@ -322,6 +327,24 @@ func processItem(store *cache.Store, src dataset.Source, it *dataset.SourceItem,
 	if err := dataset.ValidItemName(it.Name); err != nil {
 		return nil, itemErr("%v", err)
 	}
+	if it.Ann == nil && it.Load != nil {
+		key, memo := itemKey(src, it, set.MemoSalt)
+		if memo {
+			if p, ok := recallItem(store, key); ok {
+				return p, nil
+			}
+		}
+		loaded.Add(1)
+		it.Resolve()
+		if it.Err != nil {
+			return processItem(store, src, it, set) // reports it.Err
+		}
+		p, err := processItem(store, src, it, set)
+		if err == nil && memo {
+			rememberItem(store, key, p)
+		}
+		return p, err
+	}
 	var data []byte
 	var digest cache.Digest
 	var size int64
@@ -415,6 +438,64 @@ func processItem(store *cache.Store, src dataset.Source, it *dataset.SourceItem,
 	p.entry = dataset.Entry{Name: it.Name, Image: digest, ImageSize: size, Ann: annD, AnnSize: int64(len(raw)), Width: w, Height: h}
 	sort.Strings(p.classes)
 	return p, nil
+}
+
+// itemKey is the memo key of a lazily loaded item: the salt, its name, and
+// the digests of its image and of every file its annotation depends on.
+func itemKey(src dataset.Source, it *dataset.SourceItem, salt cache.Digest) (cache.Digest, bool) {
+	if salt.IsZero() || src == nil || len(it.Deps) == 0 || it.ImageBytes != nil || !fs.ValidPath(it.Image) {
+		return cache.Digest{}, false
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "dsbuild import item v1\n%s\n%s\n", salt, it.Name)
+	for _, f := range append([]string{it.Image}, it.Deps...) {
+		d, _, err := src.Digest(f)
+		if err != nil {
+			return cache.Digest{}, false
+		}
+		fmt.Fprintf(&b, "%s %s\n", d, f)
+	}
+	return cache.Sum([]byte(b.String())), true
+}
+
+// loaded counts lazily loaded annotations actually read, for tests.
+var loaded atomic.Int64
+
+// memoItem is what the item memo keeps of an imported item.
+type memoItem struct {
+	Entry   dataset.Entry  `json:"entry"`
+	Classes []string       `json:"classes"`
+	Tags    []string       `json:"tags"`
+	File    string         `json:"file"`
+	Objects map[string]int `json:"objects"`
+}
+
+func recallItem(s *cache.Store, key cache.Digest) (*pending, bool) {
+	outs, err := s.GetMemo(key)
+	if err != nil || len(outs) != 1 {
+		return nil, false
+	}
+	raw, err := s.ReadBlob(outs[0].Digest)
+	if err != nil {
+		return nil, false
+	}
+	var m memoItem
+	if json.Unmarshal(raw, &m) != nil || !s.Has(m.Entry.Image) || !s.Has(m.Entry.Ann) {
+		return nil, false
+	}
+	return &pending{entry: m.Entry, classes: m.Classes, tags: m.Tags, file: m.File, objects: m.Objects}, true
+}
+
+// rememberItem records an imported item; failing to is only a lost
+// shortcut for the next build.
+func rememberItem(s *cache.Store, key cache.Digest, p *pending) {
+	raw, err := json.Marshal(memoItem{Entry: p.entry, Classes: p.classes, Tags: p.tags, File: p.file, Objects: p.objects})
+	if err != nil {
+		return
+	}
+	if d, err := s.PutBytes(raw); err == nil {
+		s.PutMemo(key, []cache.Output{{Name: "item", Digest: d}})
+	}
 }
 
 // clip turns an object that crosses the image border into a bitmap of its

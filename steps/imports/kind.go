@@ -126,6 +126,7 @@ func (Kind) Run(ctx context.Context, rc *engine.RunContext) (map[string]cache.Di
 		Decode:   rc.Config.String("verify_images") == "decode",
 		Workers:  int(rc.Config.Int("workers")),
 		Progress: rc.Progress,
+		MemoSalt: rc.ItemSalt(),
 	}
 	var src dataset.Source
 	if d, ok := rc.Inputs["source"]; ok {

@@ -1,0 +1,85 @@
+package imports_test
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"dsbuild/cache"
+	"dsbuild/engine"
+	"dsbuild/steps"
+	"dsbuild/steps/export"
+	"dsbuild/steps/imports"
+)
+
+// A Supervisely source with one more image re-reads one annotation: the
+// others come from the item memo, and the dataset is the same as a fresh
+// import's.
+func TestImportMemoizesItems(t *testing.T) {
+	ctx := context.Background()
+	s, err := cache.Open(filepath.Join(t.TempDir(), "store"), t.Logf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// A Supervisely project of 7 synthetic images, and one of 6.
+	res, err := imports.ImportDir(ctx, s, "", imports.Settings{Format: "synthetic", Options: map[string]string{"count": "7", "width": "32", "height": "32"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	proj := filepath.Join(dir, "project")
+	if err := os.Mkdir(proj, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := export.Write(ctx, s, res.Dataset, "supervisely", nil, proj); err != nil {
+		t.Fatal(err)
+	}
+	last := filepath.Join(proj, "synthetic")
+	hold := t.TempDir()
+	for _, f := range []string{"img/000006.jpg", "ann/000006.jpg.json"} {
+		os.MkdirAll(filepath.Join(hold, filepath.Dir(f)), 0o755)
+		if err := os.Rename(filepath.Join(last, f), filepath.Join(hold, f)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	os.WriteFile(filepath.Join(dir, "main.hcl"), []byte(`import "p" {
+  format = "supervisely"
+  path   = "project"
+}
+`), 0o644)
+	build := func() cache.Digest {
+		r, diags := engine.Load(dir, engine.LoadOptions{Kinds: steps.Kinds()})
+		if diags.HasErrors() {
+			t.Fatal(diags)
+		}
+		br, err := engine.Build(ctx, r, engine.BuildOptions{Store: s})
+		if err != nil || br.FirstError() != nil {
+			t.Fatal(err, br.FirstError())
+		}
+		return br.Result(r.Step("import.p")).Outputs["dataset"]
+	}
+	before := imports.Loaded.Load()
+	build()
+	if n := imports.Loaded.Load() - before; n != 6 {
+		t.Fatalf("first import read %d annotations, want 6", n)
+	}
+	for _, f := range []string{"img/000006.jpg", "ann/000006.jpg.json"} {
+		if err := os.Rename(filepath.Join(hold, f), filepath.Join(last, f)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	before = imports.Loaded.Load()
+	got := build()
+	if n := imports.Loaded.Load() - before; n != 1 {
+		t.Errorf("adding one image read %d annotations, want 1", n)
+	}
+	fresh, err := cache.Open(filepath.Join(t.TempDir(), "fresh"), t.Logf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s = fresh
+	if want := build(); got != want {
+		t.Errorf("the memoized import gave dataset %s, a fresh import %s", got.Short(), want.Short())
+	}
+}
