@@ -542,6 +542,14 @@ func buildCrop(p params) (Op, error) {
 			}
 			*dst[i] = a
 		}
+		// Percentages that leave nothing can never work: a diagnostic now,
+		// not an empty crop on every item.
+		for _, pair := range [][2]string{{"left", "right"}, {"top", "bottom"}} {
+			a, b := *dst[indexOf(sideNames, pair[0])], *dst[indexOf(sideNames, pair[1])]
+			if a.pct && b.pct && a.v+b.v >= 100 {
+				return nil, badParam(pair[1], "with %s removes %d%% of the image: nothing would be left", pair[0], a.v+b.v)
+			}
+		}
 		return o, nil
 	}
 	dst := []*float64{&o.wMin, &o.wMax, &o.hMin, &o.hMax}
@@ -1356,4 +1364,13 @@ func (o dropNoiseOp) Apply(it *Item) ([]*Item, error) {
 	}
 	it.Ann.Objects = kept
 	return []*Item{it}, nil
+}
+
+func indexOf(list []string, s string) int {
+	for i, v := range list {
+		if v == s {
+			return i
+		}
+	}
+	return -1
 }

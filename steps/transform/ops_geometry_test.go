@@ -758,3 +758,13 @@ func TestGeometryDegenerate(t *testing.T) {
 		}
 	}
 }
+
+func TestCropPercentagesThatLeaveNothing(t *testing.T) {
+	_, err := buildOp(t, "crop", map[string]any{"left": "60%", "right": "50%"})
+	if err == nil || err.Error() != "right with left removes 110% of the image: nothing would be left" {
+		t.Errorf("crop left 60%% right 50%%: %v", err)
+	}
+	if _, err := buildOp(t, "crop", map[string]any{"top": "40%", "bottom": "50%"}); err != nil {
+		t.Errorf("crop top 40%% bottom 50%%: %v", err)
+	}
+}
