@@ -546,7 +546,8 @@ func buildCrop(p params) (Op, error) {
 		// not an empty crop on every item.
 		for _, pair := range [][2]string{{"left", "right"}, {"top", "bottom"}} {
 			a, b := *dst[indexOf(sideNames, pair[0])], *dst[indexOf(sideNames, pair[1])]
-			if a.pct && b.pct && a.v+b.v >= 100 {
+			absentOrPct := func(g geoAmount) bool { return g.pct || g.v == 0 }
+			if absentOrPct(a) && absentOrPct(b) && (a.pct || b.pct) && a.v+b.v >= 100 {
 				return nil, badParam(pair[1], "with %s removes %d%% of the image: nothing would be left", pair[0], a.v+b.v)
 			}
 		}

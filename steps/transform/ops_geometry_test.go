@@ -136,11 +136,11 @@ func TestCropSides(t *testing.T) {
 		}
 	}
 
-	// Empty crops leave the item out.
+	// Empty crops leave the item out. (Percentages that remove everything,
+	// left 60% with right 50% or bottom 100%, are diagnostics: below.)
 	for _, attrs := range []map[string]any{
-		{"left": "60%", "right": "50%"},
 		{"left": "10px"},
-		{"bottom": "100%"},
+		{"left": "6px", "right": "5px"},
 	} {
 		out, err := geoMustOp(t, "crop", attrs).Apply(testItem(10, 8))
 		if err != nil || len(out) != 0 {
@@ -156,6 +156,8 @@ func TestCropSides(t *testing.T) {
 		{map[string]any{"left": "1px", "width_min": 50.0}, "width_min", "cannot be given with left"},
 		{map[string]any{}, "", "give the sides to cut"},
 		{map[string]any{"left": "1px", "keep_aspect": true}, "keep_aspect", "only to a random part"},
+		{map[string]any{"left": "60%", "right": "50%"}, "right", "removes 110% of the image"},
+		{map[string]any{"bottom": "100%"}, "bottom", "removes 100% of the image"},
 	})
 }
 
