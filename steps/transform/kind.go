@@ -49,7 +49,7 @@ import (
 type Kind struct{}
 
 func (Kind) Name() string { return "transform" }
-func (Kind) Version() int { return 1 }
+func (Kind) Version() int { return 2 } // 2: PNG writer with a fixed filter
 
 func (Kind) Schema() *engine.Schema {
 	return &engine.Schema{
