@@ -101,13 +101,25 @@ func EncodeBitmap(m *Mask) (data string, origin image.Point, err error) {
 // Before decoding pixels it checks the PNG header and rejects images of more
 // than [MaxPixels] pixels with [ErrTooLarge]; the inflated PNG file may not
 // exceed 64 MiB. It never panics; every failure is a wrapped error.
-func DecodeBitmap(data string) (*Mask, error) {
+func DecodeBitmap(data string) (*Mask, error) { return DecodeBitmapWithin(data, 0, 0) }
+
+// DecodeBitmapWithin is DecodeBitmap for a bitmap that must fit a maxW×maxH
+// image (0, 0: no bound but [MaxPixels]): a larger PNG header is an error
+// before anything is inflated beyond what such a bitmap needs, so a few
+// bytes cannot claim hundreds of megabytes.
+func DecodeBitmapWithin(data string, maxW, maxH int) (*Mask, error) {
+	limit := int64(maxBitmapPNGBytes)
+	if maxW > 0 && maxH > 0 {
+		// The largest PNG such a bitmap can be: 8-bit RGBA rows, a filter
+		// byte each, stored uncompressed, plus chunk overhead.
+		limit = min(limit, int64(4*maxW+1)*int64(maxH)+int64(maxH/8+1)*12+4096)
+	}
 	raw, err := base64.StdEncoding.DecodeString(data)
 	if err != nil {
 		return nil, fmt.Errorf("decode bitmap: base64: %w", err)
 	}
 	if bytes.HasPrefix(raw, pngSignature) {
-		m, err := decodeBitmapPNG(raw, false)
+		m, err := decodeBitmapPNG(raw, false, maxW, maxH)
 		if err != nil {
 			return nil, fmt.Errorf("decode bitmap (bare PNG): %w", err)
 		}
@@ -117,14 +129,14 @@ func DecodeBitmap(data string) (*Mask, error) {
 	if err != nil {
 		return nil, fmt.Errorf("decode bitmap: neither a zlib stream nor a PNG: %w", err)
 	}
-	pngData, err := io.ReadAll(io.LimitReader(zr, maxBitmapPNGBytes+1))
+	pngData, err := io.ReadAll(io.LimitReader(zr, limit+1))
 	if err != nil {
 		return nil, fmt.Errorf("decode bitmap: zlib: %w", err)
 	}
-	if len(pngData) > maxBitmapPNGBytes {
-		return nil, fmt.Errorf("decode bitmap: inflated PNG exceeds %d bytes", maxBitmapPNGBytes)
+	if int64(len(pngData)) > limit {
+		return nil, fmt.Errorf("decode bitmap: inflated PNG exceeds %d bytes", limit)
 	}
-	m, err := decodeBitmapPNG(pngData, true)
+	m, err := decodeBitmapPNG(pngData, true, maxW, maxH)
 	if err != nil {
 		return nil, fmt.Errorf("decode bitmap: %w", err)
 	}
@@ -141,6 +153,12 @@ func DecodeBitmap(data string) (*Mask, error) {
 //   - null, {} or an empty "data" string is the empty bitmap of a legacy
 //     vector object: DecodeBitmapJSON then returns a nil mask and a nil error.
 func DecodeBitmapJSON(raw []byte) (*Mask, image.Point, error) {
+	return DecodeBitmapJSONWithin(raw, 0, 0)
+}
+
+// DecodeBitmapJSONWithin is DecodeBitmapJSON with the bound of
+// [DecodeBitmapWithin].
+func DecodeBitmapJSONWithin(raw []byte, maxW, maxH int) (*Mask, image.Point, error) {
 	var v struct {
 		Origin []float64 `json:"origin"`
 		Data   *string   `json:"data"`
@@ -167,7 +185,7 @@ func DecodeBitmapJSON(raw []byte) (*Mask, image.Point, error) {
 	default:
 		return nil, image.Point{}, fmt.Errorf("decode bitmap JSON: origin has %d coordinates, want 2", len(v.Origin))
 	}
-	m, err := DecodeBitmap(*v.Data)
+	m, err := DecodeBitmapWithin(*v.Data, maxW, maxH)
 	if err != nil {
 		return nil, image.Point{}, fmt.Errorf("decode bitmap JSON: %w", err)
 	}
@@ -243,13 +261,16 @@ func (r channelRule) set(col, alpha bool) bool {
 // decodeBitmapPNG decodes a PNG file into a mask. sdk selects the reading of a
 // zlib-wrapped PNG (OpenCV channel rules) rather than of a bare PNG (any
 // non-zero channel); see DecodeBitmap.
-func decodeBitmapPNG(b []byte, sdk bool) (*Mask, error) {
+func decodeBitmapPNG(b []byte, sdk bool, maxW, maxH int) (*Mask, error) {
 	cfg, err := png.DecodeConfig(bytes.NewReader(b))
 	if err != nil {
 		return nil, fmt.Errorf("png header: %w", err)
 	}
 	if err := checkSize(cfg.Width, cfg.Height); err != nil {
 		return nil, fmt.Errorf("png header: %w", err)
+	}
+	if maxW > 0 && maxH > 0 && (cfg.Width > maxW || cfg.Height > maxH) {
+		return nil, fmt.Errorf("the bitmap is %dx%d, larger than the %dx%d image", cfg.Width, cfg.Height, maxW, maxH)
 	}
 	ct, trns, err := pngLayout(b)
 	if err != nil {

@@ -225,3 +225,22 @@ func TestMetaRoundTripAndLegacyForms(t *testing.T) {
 		t.Errorf("a class defined twice was accepted")
 	}
 }
+
+// A bitmap larger than the image its annotation describes is refused from
+// its PNG header, before its pixels are inflated.
+func TestParseAnnotationBoundsBitmaps(t *testing.T) {
+	big, _ := NewMask(300, 200)
+	big.Set(0, 0, true)
+	big.Set(299, 199, true)
+	data, _, err := CanonicalBitmap(big)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ann := `{"size":{"height":100,"width":100},"objects":[{"classTitle":"a","geometryType":"bitmap","bitmap":{"origin":[0,0],"data":"` + data + `"}}]}`
+	if _, err := ParseAnnotation([]byte(ann), nil); err == nil || !strings.Contains(err.Error(), "the bitmap is 300x200, larger than the 100x100 image") {
+		t.Errorf("ParseAnnotation of an oversized bitmap: %v", err)
+	}
+	if _, err := DecodeBitmapWithin(data, 300, 200); err != nil {
+		t.Errorf("DecodeBitmapWithin(300, 200): %v", err)
+	}
+}

@@ -45,7 +45,7 @@ func ParseAnnotation(data []byte, meta *Meta) (*Annotation, error) {
 		return nil, fmt.Errorf("annotation tags: %w", err)
 	}
 	for i, ro := range raw.Objects {
-		o, err := parseObject(ro, meta)
+		o, err := parseObject(ro, meta, a.Width, a.Height)
 		if err != nil {
 			return nil, fmt.Errorf("object %d: %w", i, err)
 		}
@@ -106,7 +106,7 @@ type rawPoints struct {
 	Interior [][][]float64 `json:"interior"`
 }
 
-func parseObject(data []byte, meta *Meta) (*Object, error) {
+func parseObject(data []byte, meta *Meta, w, h int) (*Object, error) {
 	var ro struct {
 		ClassTitle   string            `json:"classTitle"`
 		GeometryType string            `json:"geometryType"`
@@ -141,7 +141,7 @@ func parseObject(data []byte, meta *Meta) (*Object, error) {
 	o.Shape = shape
 	switch shape {
 	case ShapeBitmap:
-		m, origin, err := DecodeBitmapJSON(ro.Bitmap)
+		m, origin, err := DecodeBitmapJSONWithin(ro.Bitmap, w, h)
 		if err != nil {
 			return nil, fmt.Errorf("class %q: bitmap: %w", ro.ClassTitle, err)
 		}
