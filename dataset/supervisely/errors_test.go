@@ -6,6 +6,7 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/binary"
+	"encoding/json"
 	"errors"
 	"hash/crc32"
 	"image"
@@ -296,6 +297,15 @@ func FuzzImportAnnotation(f *testing.F) {
 	}
 	f.Add([]byte(goodAnn), false)
 	f.Fuzz(func(t *testing.T, ann []byte, legacy bool) {
+		// Annotations of huge images may legitimately take seconds (a
+		// bitmap may be as large as its image): not what this fuzzes.
+		var size struct {
+			Size struct{ Width, Height int64 } `json:"size"`
+		}
+		json.Unmarshal(ann, &size)
+		if w, h := size.Size.Width, size.Size.Height; w*h > 1<<20 || w > 1<<20 || h > 1<<20 {
+			return
+		}
 		meta := metas[fixtureDir]
 		if legacy {
 			meta = metas[legacyFixtureDir]
