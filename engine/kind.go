@@ -222,6 +222,8 @@ type RunContext struct {
 	Preimage []string
 	// DryRun is set while planning: Sources must not write to the store.
 	DryRun bool
+	// Jobs is the build's -j: the default size of a step's item pool.
+	Jobs int
 	// Repairing is set when the step runs again because a blob it
 	// produced went missing or was corrupt: Sources must not trust caches
 	// that claim a blob is stored.

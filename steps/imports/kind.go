@@ -43,7 +43,7 @@ func (Kind) Schema() *engine.Schema {
 			{Name: "clip", Type: cty.Bool, Default: cty.False, Doc: "clip objects that cross the image border instead of failing"},
 			{Name: "verify_images", Type: cty.String, Default: cty.StringVal("header"), Doc: `"header" (header and completeness) or "decode" (every pixel)`},
 			{Name: "copy", Type: cty.Bool, Default: cty.False, NotInKey: true, Doc: "copy source files into the store instead of hard-linking them"},
-			{Name: "workers", Type: cty.Number, NotInKey: true, Doc: "items processed at once (default: one per CPU)"},
+			{Name: "workers", Type: cty.Number, NotInKey: true, Doc: "items processed at once (default: the build's -j)"},
 		},
 		Outputs:       []string{"dataset", "report"},
 		DefaultOutput: "dataset",
@@ -124,7 +124,7 @@ func (Kind) Run(ctx context.Context, rc *engine.RunContext) (map[string]cache.Di
 		Skip:     rc.Config.String("on_error") == "skip",
 		Clip:     rc.Config.Bool("clip"),
 		Decode:   rc.Config.String("verify_images") == "decode",
-		Workers:  int(rc.Config.Int("workers")),
+		Workers:  workers(rc),
 		Progress: rc.Progress,
 		MemoSalt: rc.ItemSalt(),
 	}
@@ -144,6 +144,15 @@ func (Kind) Run(ctx context.Context, rc *engine.RunContext) (map[string]cache.Di
 		rc.Logf("skipped %d bad item(s) (on_error = \"skip\"), first %s: %s", n, res.Report.Skipped[0].Item, res.Report.Skipped[0].Error)
 	}
 	return map[string]cache.Digest{"dataset": res.Dataset.Tree, "report": rep}, nil
+}
+
+// workers is the item pool's size: the workers attribute, else the
+// build's -j.
+func workers(rc *engine.RunContext) int {
+	if n := int(rc.Config.Int("workers")); n > 0 {
+		return n
+	}
+	return rc.Jobs
 }
 
 // ReportTree stores the report as a tree holding report.json.

@@ -10,10 +10,14 @@ import (
 	"math/rand/v2"
 	"path"
 	"strings"
+	"sync/atomic"
 
 	"dsbuild/cache"
 	"dsbuild/dataset"
 )
+
+// decodes and encodes count image decodes and encodes, for tests.
+var decodes, encodes atomic.Int64
 
 // Item is one image and its annotation travelling through a transform's
 // ops. Its pixels are decoded on first use and encoded once at the end,
@@ -50,6 +54,7 @@ func (it *Item) Pixels() (*image.RGBA, error) {
 	if int64(cfg.Width)*int64(cfg.Height) > dataset.MaxPixels {
 		return nil, fmt.Errorf("the image is %dx%d pixels, more than %d", cfg.Width, cfg.Height, dataset.MaxPixels)
 	}
+	decodes.Add(1)
 	img, _, err := image.Decode(bytes.NewReader(raw))
 	if err != nil {
 		return nil, fmt.Errorf("decoding the image: %v", err)
@@ -102,6 +107,7 @@ func (it *Item) Derived() string {
 func (it *Item) finish(s dataset.Store) (dataset.Entry, error) {
 	name, img, size := it.Name, it.image, it.imageSize
 	if it.changed {
+		encodes.Add(1)
 		raw, err := encodePNG(it.pixels)
 		if err != nil {
 			return dataset.Entry{}, err

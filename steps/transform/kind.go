@@ -57,7 +57,7 @@ func (Kind) Schema() *engine.Schema {
 		Attrs: []engine.AttrSpec{
 			{Name: "from", Kind: engine.InputList, Required: true, Doc: "datasets, merged in order"},
 			{Name: "on_error", Type: cty.String, Default: cty.StringVal("fail"), Doc: `"fail" or "skip" (bad items are left out and listed in the report)`},
-			{Name: "workers", Type: cty.Number, NotInKey: true, Doc: "items processed at once (default: one per CPU)"},
+			{Name: "workers", Type: cty.Number, NotInKey: true, Doc: "items processed at once (default: the build's -j)"},
 		},
 		Blocks:        blockSpecs(),
 		Outputs:       []string{"dataset", "report"},
@@ -114,6 +114,9 @@ func (Kind) Run(ctx context.Context, rc *engine.RunContext) (map[string]cache.Di
 	skip := rc.Config.String("on_error") == "skip"
 	salt := rc.ItemSalt()
 	workers := int(rc.Config.Int("workers"))
+	if workers <= 0 {
+		workers = rc.Jobs
+	}
 	if workers <= 0 {
 		workers = runtime.NumCPU()
 	}

@@ -32,6 +32,12 @@ func newEnv(t *testing.T) *env {
 // build writes the recipe, builds it, and returns the dataset of step.
 func (e *env) build(hcl, step string) *dataset.Dataset {
 	e.t.Helper()
+	return e.buildJobs(hcl, step, 0)
+}
+
+// buildJobs builds with -j jobs (0: the default).
+func (e *env) buildJobs(hcl, step string, jobs int) *dataset.Dataset {
+	e.t.Helper()
 	if err := os.WriteFile(filepath.Join(e.dir, "main.hcl"), []byte(hcl), 0o644); err != nil {
 		e.t.Fatal(err)
 	}
@@ -39,7 +45,7 @@ func (e *env) build(hcl, step string) *dataset.Dataset {
 	if diags.HasErrors() {
 		e.t.Fatal(diags)
 	}
-	br, err := engine.Build(context.Background(), r, engine.BuildOptions{Store: e.store})
+	br, err := engine.Build(context.Background(), r, engine.BuildOptions{Store: e.store, Jobs: jobs})
 	if err != nil {
 		e.t.Fatal(err)
 	}
@@ -81,18 +87,44 @@ const someOps = `
   }
 `
 
+// -j bounds the item pool; the output does not depend on it.
 func TestSameResultForAnyWorkerCount(t *testing.T) {
 	var trees []cache.Digest
-	for _, w := range []int{1, 4} {
+	for _, jobs := range []int{1, 4} {
 		e := newEnv(t)
-		ds := e.build(recipe(30, w, someOps), "transform.t")
+		ds := e.buildJobs(recipe(30, 0, someOps), "transform.t", jobs)
 		trees = append(trees, ds.Tree)
 		if len(ds.Entries) == 0 || len(ds.Entries) == 30 {
-			t.Errorf("workers %d: %d items; skip_if no_objects should drop some of 30 (figures 0-3)", w, len(ds.Entries))
+			t.Errorf("-j %d: %d items; skip_if no_objects should drop some of 30 (figures 0-3)", jobs, len(ds.Entries))
 		}
 	}
 	if trees[0] != trees[1] {
-		t.Errorf("workers 1 and 4 give different datasets: %s, %s", trees[0].Short(), trees[1].Short())
+		t.Errorf("-j 1 and -j 4 give different datasets: %s, %s", trees[0].Short(), trees[1].Short())
+	}
+}
+
+// A chain of pixel ops decodes each image once and encodes it once.
+func TestPixelChainDecodesAndEncodesOnce(t *testing.T) {
+	e := newEnv(t)
+	d0, e0 := transform.Decodes.Load(), transform.Encodes.Load()
+	ds := e.build(recipe(10, 2, `flip {
+    direction = "left_right"
+  }
+  noise {
+    std = 3
+  }
+  flip {
+    direction = "up_down"
+  }
+  blur {
+    kind   = "median"
+    kernel = 3
+  }`), "transform.t")
+	if n := transform.Decodes.Load() - d0; n != 10 {
+		t.Errorf("4 pixel ops over 10 items decoded %d images, want 10", n)
+	}
+	if n := transform.Encodes.Load() - e0; n != int64(len(ds.Entries)) || n != 10 {
+		t.Errorf("encoded %d images for %d items, want 10", n, len(ds.Entries))
 	}
 }
 
