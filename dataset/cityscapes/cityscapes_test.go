@@ -2,26 +2,20 @@ package cityscapes
 
 import (
 	"bytes"
-	"context"
-	"encoding/binary"
-	"errors"
-	"hash/crc32"
 	"image"
 	"image/color"
-	"image/png"
 	"io/fs"
 	"os"
 	"path/filepath"
 	"reflect"
-	"slices"
 	"sort"
 	"strconv"
 	"strings"
 	"testing"
 
-	"dsbuild/cache"
 	"dsbuild/dataset"
 	"dsbuild/dataset/fixtures"
+	"dsbuild/dataset/internal/importtest"
 )
 
 const fixtureRoot = "../../testdata/fixtures/cityscapes"
@@ -36,96 +30,6 @@ var allNames = []string{
 
 var cities = map[string]string{
 	allNames[0]: "berlin", allNames[1]: "aachen", allNames[2]: "bochum", allNames[3]: "frankfurt", allNames[4]: "frankfurt",
-}
-
-func importDir(t *testing.T, dir string, opt dataset.Options) (*dataset.Meta, []*dataset.SourceItem, *cache.Store, dataset.Source, error) {
-	t.Helper()
-	ctx := context.Background()
-	store, err := cache.Open(t.TempDir(), t.Logf)
-	if err != nil {
-		t.Fatal(err)
-	}
-	d, _, err := store.PutDir(ctx, dir, cache.IngestOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	imp, err := NewImporter(opt)
-	if err != nil {
-		t.Fatal(err)
-	}
-	src := store.TreeFS(d)
-	var items []*dataset.SourceItem
-	meta, err := imp.Import(ctx, src, func(it *dataset.SourceItem) error {
-		items = append(items, it)
-		return nil
-	})
-	return meta, items, store, src, err
-}
-
-func mustImport(t *testing.T, dir string, opt dataset.Options) (*dataset.Meta, []*dataset.SourceItem) {
-	t.Helper()
-	meta, items, _, _, err := importDir(t, dir, opt)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return meta, items
-}
-
-func names(items []*dataset.SourceItem) []string {
-	var out []string
-	for _, it := range items {
-		out = append(out, it.Name)
-	}
-	return out
-}
-
-// counts returns the objects per class, group regions counted as
-// "<class> group".
-func counts(objs []dataset.Object) map[string]int {
-	c := map[string]int{}
-	for _, o := range objs {
-		k := o.Class
-		if len(o.Tags) > 0 {
-			k += " " + o.Tags[0].Name
-		}
-		c[k]++
-	}
-	return c
-}
-
-func checkObjects(t *testing.T, item string, w, h int, objs, want []dataset.Object) {
-	t.Helper()
-	if len(objs) != len(want) {
-		t.Fatalf("%s: %d objects %v, want %d %v", item, len(objs), counts(objs), len(want), counts(want))
-	}
-	for i := range want {
-		o, wo := objs[i], want[i]
-		if o.Class != wo.Class || o.Shape != dataset.ShapeBitmap || !reflect.DeepEqual(o.Tags, wo.Tags) {
-			t.Errorf("%s: object %d is %s %s %v, want %s bitmap %v", item, i, o.Class, o.Shape, o.Tags, wo.Class, wo.Tags)
-			continue
-		}
-		got, err := o.Raster(w, h)
-		if err != nil {
-			t.Fatal(err)
-		}
-		wm, _ := wo.Raster(w, h)
-		if iou := dataset.IoU(got, wm); iou != 1 || !got.Equal(wm) {
-			t.Errorf("%s: object %d (%s): IoU %v with the drawn mask, want 1", item, i, o.Class, iou)
-		}
-		if x0, y0, x1, y1, ok := o.Mask.BBox(); !ok || x0 != 0 || y0 != 0 || x1 != o.Mask.W || y1 != o.Mask.H {
-			t.Errorf("%s: object %d mask is not cropped to its box", item, i)
-		}
-	}
-}
-
-func without(objs []dataset.Object, drop ...string) []dataset.Object {
-	var out []dataset.Object
-	for _, o := range objs {
-		if !slices.Contains(drop, o.Class) {
-			out = append(out, o)
-		}
-	}
-	return out
 }
 
 func TestImportFixtures(t *testing.T) {
@@ -157,8 +61,8 @@ func TestImportFixtures(t *testing.T) {
 		},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			meta, items := mustImport(t, fixtureRoot, tc.opt)
-			if got := names(items); !reflect.DeepEqual(got, allNames) {
+			meta, items := importtest.MustImportDir(t, NewImporter, fixtureRoot, tc.opt)
+			if got := importtest.Names(items); !reflect.DeepEqual(got, allNames) {
 				t.Fatalf("items %v, want %v", got, allNames)
 			}
 			if len(meta.Classes) != tc.nClasses {
@@ -209,10 +113,10 @@ func TestImportFixtures(t *testing.T) {
 				if city == "bochum" {
 					want = tc.perItemCar
 				}
-				if got := counts(it.Ann.Objects); !reflect.DeepEqual(got, want) {
+				if got := importtest.ClassCounts(it.Ann.Objects); !reflect.DeepEqual(got, want) {
 					t.Errorf("%s: objects %v, want %v", it.Name, got, want)
 				}
-				checkObjects(t, it.Name, w, h, it.Ann.Objects, without(truth[it.Name], tc.drop...))
+				importtest.CheckObjects(t, it.Name, w, h, it.Ann.Objects, importtest.WithoutClasses(truth[it.Name], tc.drop...))
 			}
 		})
 	}
@@ -220,19 +124,12 @@ func TestImportFixtures(t *testing.T) {
 
 // TestFixtureValues pins values of the fixture: areas, the hole, the group.
 func TestFixtureValues(t *testing.T) {
-	_, items := mustImport(t, fixtureRoot, dataset.Options{})
+	_, items := importtest.MustImportDir(t, NewImporter, fixtureRoot, dataset.Options{})
 	it := items[3] // val/frankfurt_000000_000294
 	if it.Name != allNames[3] || it.Ann.Width != 64 || it.Ann.Height != 32 {
 		t.Fatalf("item %s %dx%d", it.Name, it.Ann.Width, it.Ann.Height)
 	}
-	var areas []int
-	holes := 0
-	for _, o := range it.Ann.Objects {
-		areas = append(areas, o.Mask.Area())
-		for _, c := range o.Mask.Contours() {
-			holes += len(c.Holes)
-		}
-	}
+	areas, holes := importtest.AreasAndHoles(it.Ann.Objects)
 	// persongroup (value 24), person 24000 (with a hole), person 24001, rider 25000.
 	if want := []int{54, 86, 138, 94}; !reflect.DeepEqual(areas, want) {
 		t.Errorf("areas %v, want %v", areas, want)
@@ -246,52 +143,6 @@ func TestFixtureValues(t *testing.T) {
 	}
 }
 
-func copyTree(t *testing.T, src, dst string) {
-	t.Helper()
-	err := filepath.WalkDir(src, func(p string, d fs.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		rel, _ := filepath.Rel(src, p)
-		target := filepath.Join(dst, rel)
-		if d.IsDir() {
-			return os.MkdirAll(target, 0o755)
-		}
-		b, err := os.ReadFile(p)
-		if err != nil {
-			return err
-		}
-		return os.WriteFile(target, b, 0o644)
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-}
-
-func pngBytes(t *testing.T, img image.Image) []byte {
-	t.Helper()
-	var b bytes.Buffer
-	if err := png.Encode(&b, img); err != nil {
-		t.Fatal(err)
-	}
-	return b.Bytes()
-}
-
-// hugePNG is a PNG header that claims w×h 16-bit gray pixels.
-func hugePNG(w, h uint32) []byte {
-	var b bytes.Buffer
-	b.Write([]byte{0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n'})
-	ihdr := make([]byte, 13)
-	binary.BigEndian.PutUint32(ihdr, w)
-	binary.BigEndian.PutUint32(ihdr[4:], h)
-	ihdr[8], ihdr[9] = 16, 0
-	binary.Write(&b, binary.BigEndian, uint32(len(ihdr)))
-	b.WriteString("IHDR")
-	b.Write(ihdr)
-	binary.Write(&b, binary.BigEndian, crc32.ChecksumIEEE(append([]byte("IHDR"), ihdr...)))
-	return b.Bytes()
-}
-
 func gray16(t *testing.T, w, h int, v uint16) []byte {
 	g := image.NewGray16(image.Rect(0, 0, w, h))
 	for y := 0; y < h; y++ {
@@ -299,7 +150,7 @@ func gray16(t *testing.T, w, h int, v uint16) []byte {
 			g.SetGray16(x, y, color.Gray16{v})
 		}
 	}
-	return pngBytes(t, g)
+	return importtest.EncodePNG(t, g)
 }
 
 func TestItemErrors(t *testing.T) {
@@ -327,7 +178,9 @@ func TestItemErrors(t *testing.T) {
 		},
 		{
 			name: "huge instanceIds map",
-			edit: func(dir string) { os.WriteFile(filepath.Join(dir, aachenInst), hugePNG(100000, 100000), 0o644) },
+			edit: func(dir string) {
+				os.WriteFile(filepath.Join(dir, aachenInst), importtest.HugePNG(100000, 100000), 0o644)
+			},
 			item: aachen, file: aachenInst, want: "100000x100000", target: dataset.ErrTooLarge,
 		},
 		{
@@ -338,7 +191,7 @@ func TestItemErrors(t *testing.T) {
 		{
 			name: "8-bit map",
 			edit: func(dir string) {
-				os.WriteFile(filepath.Join(dir, aachenInst), pngBytes(t, image.NewGray(image.Rect(0, 0, 64, 32))), 0o644)
+				os.WriteFile(filepath.Join(dir, aachenInst), importtest.EncodePNG(t, image.NewGray(image.Rect(0, 0, 64, 32))), 0o644)
 			},
 			item: aachen, file: aachenInst, want: "not a 16-bit grayscale",
 		},
@@ -393,37 +246,12 @@ func TestItemErrors(t *testing.T) {
 		},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			dir := t.TempDir()
-			copyTree(t, fixtureRoot, dir)
-			tc.edit(dir)
-			_, items, _, _, err := importDir(t, dir, dataset.Options{})
+			dir := importtest.EditedCopy(t, fixtureRoot, tc.edit)
+			_, items, _, _, err := importtest.ImportDir(t, NewImporter, dir, dataset.Options{})
 			if err != nil {
 				t.Fatal(err)
 			}
-			bad := 0
-			for _, it := range items {
-				if it.Err == nil {
-					continue
-				}
-				bad++
-				var ie *dataset.ItemError
-				if !errors.As(it.Err, &ie) {
-					t.Fatalf("%s: error %v is not an ItemError", it.Name, it.Err)
-				}
-				if it.Name != tc.item || ie.Item != tc.item || ie.File != tc.file {
-					t.Errorf("error names item %q (%q) and file %q, want %q and %q: %v", ie.Item, it.Name, ie.File, tc.item, tc.file, it.Err)
-				}
-				msg := it.Err.Error()
-				if !strings.Contains(msg, tc.want) || !strings.Contains(msg, tc.file) || !strings.Contains(msg, tc.item) {
-					t.Errorf("error %q does not say %q and name the file and item", msg, tc.want)
-				}
-				if tc.target != nil && !errors.Is(it.Err, tc.target) {
-					t.Errorf("error %v is not %v", it.Err, tc.target)
-				}
-			}
-			if bad != 1 {
-				t.Errorf("%d items in error, want 1", bad)
-			}
+			importtest.CheckOneItemError(t, items, tc.item, tc.file, tc.want, tc.target)
 		})
 	}
 }
@@ -446,10 +274,8 @@ func TestSourceErrors(t *testing.T) {
 		}, "leftImg8bit has no split directories"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			dir := t.TempDir()
-			copyTree(t, fixtureRoot, dir)
-			tc.edit(dir)
-			_, _, _, _, err := importDir(t, dir, dataset.Options{})
+			dir := importtest.EditedCopy(t, fixtureRoot, tc.edit)
+			_, _, _, _, err := importtest.ImportDir(t, NewImporter, dir, dataset.Options{})
 			if err == nil || !strings.Contains(err.Error(), tc.want) {
 				t.Errorf("error %v, want one saying %q", err, tc.want)
 			}
@@ -459,24 +285,14 @@ func TestSourceErrors(t *testing.T) {
 
 func TestIgnoredFiles(t *testing.T) {
 	dir := t.TempDir()
-	copyTree(t, fixtureRoot, dir)
-	for _, p := range []string{
+	importtest.CopyTree(t, fixtureRoot, dir)
+	importtest.Touch(dir,
 		"leftImg8bit/train/.DS_Store", "leftImg8bit/train/aachen/.x_leftImg8bit.png", "leftImg8bit/train/aachen/notes.txt",
 		"gtFine/train/aachen/aachen_000000_000019_gtFine_polygons.json", "gtFine/train/aachen/aachen_000000_000019_gtFine_color.png",
 		"leftImg8bit/.hidden/x/y_leftImg8bit.png", "README",
-	} {
-		os.MkdirAll(filepath.Join(dir, filepath.Dir(p)), 0o755)
-		os.WriteFile(filepath.Join(dir, p), []byte("x"), 0o644)
-	}
-	_, items := mustImport(t, dir, dataset.Options{})
-	if got := names(items); !reflect.DeepEqual(got, allNames) {
-		t.Fatalf("items %v, want %v", got, allNames)
-	}
-	for _, it := range items {
-		if it.Err != nil {
-			t.Error(it.Err)
-		}
-	}
+	)
+	_, items := importtest.MustImportDir(t, NewImporter, dir, dataset.Options{})
+	importtest.CheckItemNames(t, items, allNames)
 }
 
 func TestOptions(t *testing.T) {
@@ -488,98 +304,32 @@ func TestOptions(t *testing.T) {
 }
 
 func TestEmitErrorAndCancel(t *testing.T) {
-	ctx := context.Background()
-	store, _ := cache.Open(t.TempDir(), t.Logf)
-	d, _, err := store.PutDir(ctx, fixtureRoot, cache.IngestOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	_, src := importtest.StoreDir(t, fixtureRoot)
 	imp, _ := NewImporter(dataset.Options{})
-	stop := errors.New("stop")
-	n := 0
-	_, err = imp.Import(ctx, store.TreeFS(d), func(*dataset.SourceItem) error {
-		n++
-		if n == 3 {
-			return stop
-		}
-		return nil
-	})
-	if !errors.Is(err, stop) || n != 3 {
-		t.Errorf("emit error: Import returned %v after %d items", err, n)
-	}
-	cctx, cancel := context.WithCancel(ctx)
-	cancel()
-	if _, err = imp.Import(cctx, store.TreeFS(d), func(*dataset.SourceItem) error { return nil }); !errors.Is(err, context.Canceled) {
-		t.Errorf("cancelled: %v", err)
-	}
+	importtest.CheckEmitErrorAndCancel(t, imp, src, 3)
 }
 
 // TestRoundTrip: import → dataset.Builder → dataset.Open → ds.Annotation
 // gives the same canonical annotations and pixel-exact masks.
 func TestRoundTrip(t *testing.T) {
-	meta, items, store, src, err := importDir(t, fixtureRoot, dataset.Options{"stuff": "keep", "void": "keep"})
+	meta, items, store, src, err := importtest.ImportDir(t, NewImporter, fixtureRoot, dataset.Options{"stuff": "keep", "void": "keep"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	b := dataset.NewBuilder(store)
-	for _, it := range items {
-		if it.Err != nil {
-			t.Fatal(it.Err)
+	importtest.RoundTrip(t, store, src, meta, items, func(name string, want, back *dataset.Annotation) {
+		if !reflect.DeepEqual(back.Tags, want.Tags) {
+			t.Errorf("%s: tags %v back, want %v", name, back.Tags, want.Tags)
 		}
-		if it.Ann.Width == 0 {
-			raw, _ := fs.ReadFile(src, it.Image)
-			c, err := png.DecodeConfig(bytes.NewReader(raw))
-			if err != nil {
-				t.Fatal(err)
-			}
-			it.Ann.Width, it.Ann.Height = c.Width, c.Height
-		}
-		dg, size, err := src.Digest(it.Image)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if _, err := b.Add(it.Name, dg, size, it.Ann); err != nil {
-			t.Fatal(err)
-		}
-	}
-	built, err := b.Finish(meta)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ds, err := dataset.Open(store, built.Tree)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !bytes.Equal(dataset.EncodeMeta(ds.Meta), dataset.EncodeMeta(meta)) {
-		t.Errorf("meta differs after the round trip")
-	}
-	if len(ds.Entries) != len(items) {
-		t.Fatalf("%d entries, want %d", len(ds.Entries), len(items))
-	}
-	for i, e := range ds.Entries {
-		it := items[i]
-		back, err := ds.Annotation(store, e)
-		if err != nil {
-			t.Fatal(err)
-		}
-		want, _ := dataset.EncodeAnnotation(it.Ann)
-		got, _ := dataset.EncodeAnnotation(back)
-		if e.Name != it.Name || !bytes.Equal(got, want) {
-			t.Errorf("%s: annotation differs after the round trip", e.Name)
-		}
-		if !reflect.DeepEqual(back.Tags, it.Ann.Tags) {
-			t.Errorf("%s: tags %v back, want %v", e.Name, back.Tags, it.Ann.Tags)
-		}
-		a, bk := rasters(t, it.Ann), rasters(t, back)
+		a, bk := rasters(t, want), rasters(t, back)
 		if len(a) != len(bk) {
-			t.Fatalf("%s: %d objects back, want %d", e.Name, len(bk), len(a))
+			t.Fatalf("%s: %d objects back, want %d", name, len(bk), len(a))
 		}
 		for j := range a {
 			if a[j].key != bk[j].key || dataset.IoU(a[j].m, bk[j].m) != 1 {
-				t.Errorf("%s: object %d: %s / %s, IoU %v", e.Name, j, a[j].key, bk[j].key, dataset.IoU(a[j].m, bk[j].m))
+				t.Errorf("%s: object %d: %s / %s, IoU %v", name, j, a[j].key, bk[j].key, dataset.IoU(a[j].m, bk[j].m))
 			}
 		}
-	}
+	})
 }
 
 type keyed struct {
@@ -664,8 +414,8 @@ func FuzzInstances(f *testing.F) {
 		}
 		return nil
 	})
-	f.Add(hugePNG(100000, 100000))
-	f.Add(hugePNG(2, 2))
+	f.Add(importtest.HugePNG(100000, 100000))
+	f.Add(importtest.HugePNG(2, 2))
 	imp, _ := NewImporter(dataset.Options{"stuff": "keep", "void": "keep"})
 	f.Fuzz(func(t *testing.T, data []byte) {
 		g, err := maps.Decode(data)
@@ -676,21 +426,6 @@ func FuzzInstances(f *testing.F) {
 		if err != nil {
 			return // a value that is no class
 		}
-		w, h := g.Rect.Dx(), g.Rect.Dy()
-		cover := make([]int, w*h)
-		for _, o := range objs {
-			for y := 0; y < o.Mask.H; y++ {
-				for x := 0; x < o.Mask.W; x++ {
-					if o.Mask.At(x, y) {
-						cover[(o.Origin.Y+y)*w+o.Origin.X+x]++
-					}
-				}
-			}
-		}
-		for i, c := range cover {
-			if c != 1 {
-				t.Fatalf("pixel %d is covered %d times", i, c)
-			}
-		}
+		importtest.CheckPartition(t, g.Rect.Dx(), g.Rect.Dy(), objs)
 	})
 }

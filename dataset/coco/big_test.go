@@ -18,6 +18,7 @@ import (
 
 	"dsbuild/cache"
 	"dsbuild/dataset"
+	"dsbuild/dataset/internal/importtest"
 )
 
 // The big tests import a generated instances file of 10,000 images and
@@ -229,20 +230,12 @@ func TestBigTree(t *testing.T) {
 	bigEnabled(t)
 	dir := t.TempDir()
 	size := writeBig(t, dir, 10000)
-	store, err := cache.Open(t.TempDir(), t.Logf)
-	if err != nil {
-		t.Fatal(err)
-	}
-	d, _, err := store.PutDir(context.Background(), dir, cache.IngestOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	_, src := importtest.StoreDir(t, dir)
 	var ms runtime.MemStats
 	runtime.GC()
 	runtime.ReadMemStats(&ms)
 	t.Logf("after storing: peak RSS %s, heap in use %d MB", vmHWM(), ms.HeapInuse>>20)
 	// What the source costs alone: opening the file reads the whole blob.
-	src := store.TreeFS(d)
 	stop := peakHeap()
 	f, err := src.Open("annotations/instances_big.json")
 	if err != nil {

@@ -16,6 +16,7 @@ import (
 	"dsbuild/cache"
 	"dsbuild/dataset"
 	"dsbuild/dataset/fixtures"
+	"dsbuild/dataset/internal/importtest"
 )
 
 const fixtureDir = "../../testdata/fixtures/coco"
@@ -31,31 +32,9 @@ func (m mapSource) Digest(name string) (cache.Digest, int64, error) {
 	return cache.Sum(f.Data), int64(len(f.Data)), nil
 }
 
-// storeDir stores dir and returns the store and a Source over it.
-func storeDir(t testing.TB, dir string) (*cache.Store, dataset.Source) {
-	t.Helper()
-	store, err := cache.Open(t.TempDir(), t.Logf)
-	if err != nil {
-		t.Fatal(err)
-	}
-	d, _, err := store.PutDir(context.Background(), dir, cache.IngestOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return store, store.TreeFS(d)
-}
-
 func importAll(t testing.TB, src dataset.Source, opt dataset.Options) ([]*dataset.SourceItem, *dataset.Meta, error) {
 	t.Helper()
-	im, err := NewImporter(opt)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var items []*dataset.SourceItem
-	meta, err := im.Import(context.Background(), src, func(it *dataset.SourceItem) error {
-		items = append(items, it)
-		return nil
-	})
+	meta, items, err := importtest.Import(t, NewImporter, src, opt)
 	return items, meta, err
 }
 
@@ -88,7 +67,7 @@ func hasTag(tags []dataset.Tag, name string) bool {
 }
 
 func TestImportFixture(t *testing.T) {
-	_, src := storeDir(t, fixtureDir)
+	_, src := importtest.StoreDir(t, fixtureDir)
 	items, meta, err := importAll(t, src, dataset.Options{})
 	if err != nil {
 		t.Fatal(err)
@@ -244,24 +223,7 @@ func buildDataset(t *testing.T, store *cache.Store, src dataset.Source) *dataset
 	if err != nil {
 		t.Fatal(err)
 	}
-	b := dataset.NewBuilder(store)
-	for _, it := range items {
-		if it.Err != nil {
-			t.Fatal(it.Err)
-		}
-		d, size, err := src.Digest(it.Image)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if _, err := b.Add(it.Name, d, size, it.Ann); err != nil {
-			t.Fatal(err)
-		}
-	}
-	ds, err := b.Finish(meta)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return ds
+	return importtest.Build(t, store, src, meta, items)
 }
 
 func export(t *testing.T, store *cache.Store, ds *dataset.Dataset, opt dataset.Options) string {
@@ -295,14 +257,14 @@ func canonical(t *testing.T, items []*dataset.SourceItem) map[string]string {
 }
 
 func TestRoundTripRLE(t *testing.T) {
-	store, src := storeDir(t, fixtureDir)
+	store, src := importtest.StoreDir(t, fixtureDir)
 	first, _, err := importAll(t, src, dataset.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	ds := buildDataset(t, store, src)
 	dir := export(t, store, ds, dataset.Options{})
-	_, src2 := storeDir(t, dir)
+	_, src2 := importtest.StoreDir(t, dir)
 	second, meta2, err := importAll(t, src2, dataset.Options{})
 	if err != nil {
 		t.Fatal(err)
@@ -395,14 +357,14 @@ func TestRoundTripRLE(t *testing.T) {
 }
 
 func TestRoundTripPolygons(t *testing.T) {
-	store, src := storeDir(t, fixtureDir)
+	store, src := importtest.StoreDir(t, fixtureDir)
 	first, _, err := importAll(t, src, dataset.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	ds := buildDataset(t, store, src)
 	dir := export(t, store, ds, dataset.Options{"masks": "polygons"})
-	_, src2 := storeDir(t, dir)
+	_, src2 := importtest.StoreDir(t, dir)
 	second, _, err := importAll(t, src2, dataset.Options{})
 	if err != nil {
 		t.Fatal(err)
@@ -439,7 +401,7 @@ func TestRoundTripPolygons(t *testing.T) {
 }
 
 func TestExportDeterministic(t *testing.T) {
-	store, src := storeDir(t, fixtureDir)
+	store, src := importtest.StoreDir(t, fixtureDir)
 	ds := buildDataset(t, store, src)
 	for _, masks := range []string{"rle", "polygons"} {
 		d1 := export(t, store, ds, dataset.Options{"masks": masks})
@@ -457,14 +419,9 @@ func TestExportDeterministic(t *testing.T) {
 
 // TestExportShapes exports objects COCO cannot hold as they are.
 func TestExportShapes(t *testing.T) {
-	store, err := cache.Open(t.TempDir(), t.Logf)
-	if err != nil {
-		t.Fatal(err)
-	}
+	store := importtest.NewStore(t)
 	img, _ := store.PutBytes([]byte("not really a png"))
-	ring := func(x0, y0, x1, y1 float64) []dataset.Point {
-		return []dataset.Point{{X: x0, Y: y0}, {X: x1, Y: y0}, {X: x1, Y: y1}, {X: x0, Y: y1}}
-	}
+	ring := importtest.Square
 	holed, _ := dataset.NewMask(5, 5)
 	for y := 0; y < 5; y++ {
 		for x := 0; x < 5; x++ {
@@ -491,7 +448,7 @@ func TestExportShapes(t *testing.T) {
 	}
 	for _, masks := range []string{"rle", "polygons"} {
 		dir := export(t, store, ds, dataset.Options{"masks": masks})
-		_, src := storeDir(t, dir)
+		_, src := importtest.StoreDir(t, dir)
 		items, _, err := importAll(t, src, dataset.Options{})
 		if err != nil || len(items) != 1 || items[0].Err != nil {
 			t.Fatalf("masks=%s: %v %v", masks, err, items)
@@ -556,7 +513,7 @@ func TestOptions(t *testing.T) {
 }
 
 func TestEmitErrorStops(t *testing.T) {
-	_, src := storeDir(t, fixtureDir)
+	_, src := importtest.StoreDir(t, fixtureDir)
 	im, _ := NewImporter(dataset.Options{})
 	stop := errors.New("stop")
 	n := 0
@@ -574,7 +531,7 @@ func TestEmitErrorStops(t *testing.T) {
 // TestSpoolToFile imports the fixture with a spool that moves almost every
 // annotation to its temporary file; the result must not change.
 func TestSpoolToFile(t *testing.T) {
-	_, src := storeDir(t, fixtureDir)
+	_, src := importtest.StoreDir(t, fixtureDir)
 	items, _, err := importAll(t, src, dataset.Options{})
 	if err != nil {
 		t.Fatal(err)

@@ -17,6 +17,7 @@ import (
 
 	"dsbuild/cache"
 	"dsbuild/dataset"
+	"dsbuild/dataset/internal/importtest"
 )
 
 const fixtureDir = "../../testdata/fixtures/images"
@@ -24,25 +25,7 @@ const fixtureDir = "../../testdata/fixtures/images"
 // importDir stores dir and imports it with opt.
 func importDir(t *testing.T, dir string, opt dataset.Options) ([]*dataset.SourceItem, *dataset.Meta, dataset.Source, error) {
 	t.Helper()
-	ctx := context.Background()
-	store, err := cache.Open(t.TempDir(), t.Logf)
-	if err != nil {
-		t.Fatal(err)
-	}
-	d, _, err := store.PutDir(ctx, dir, cache.IngestOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	imp, err := NewImporter(opt)
-	if err != nil {
-		t.Fatal(err)
-	}
-	src := store.TreeFS(d)
-	var items []*dataset.SourceItem
-	meta, err := imp.Import(ctx, src, func(it *dataset.SourceItem) error {
-		items = append(items, it)
-		return nil
-	})
+	meta, items, _, src, err := importtest.ImportDir(t, NewImporter, dir, opt)
 	return items, meta, src, err
 }
 
@@ -66,11 +49,7 @@ func TestFixture(t *testing.T) {
 		{"images/street.jpg", "street.jpg", 64, 48, false},
 	}
 	if len(items) != len(want) {
-		var names []string
-		for _, it := range items {
-			names = append(names, it.Name)
-		}
-		t.Fatalf("items %q, want %d", names, len(want))
+		t.Fatalf("items %q, want %d", importtest.Names(items), len(want))
 	}
 	for i, w := range want {
 		it := items[i]

@@ -2,25 +2,18 @@ package mapillary
 
 import (
 	"bytes"
-	"context"
-	"encoding/binary"
-	"errors"
-	"hash/crc32"
 	"image"
 	"image/color"
-	"image/png"
-	"io/fs"
 	"os"
 	"path/filepath"
 	"reflect"
-	"slices"
 	"sort"
 	"strings"
 	"testing"
 
-	"dsbuild/cache"
 	"dsbuild/dataset"
 	"dsbuild/dataset/fixtures"
+	"dsbuild/dataset/internal/importtest"
 )
 
 const fixtureRoot = "../../testdata/fixtures/mapillary_vistas"
@@ -40,92 +33,12 @@ var (
 	}
 )
 
-// importDir stores dir and imports it with opt.
-func importDir(t *testing.T, dir string, opt dataset.Options) (*dataset.Meta, []*dataset.SourceItem, *cache.Store, dataset.Source, error) {
-	t.Helper()
-	ctx := context.Background()
-	store, err := cache.Open(t.TempDir(), t.Logf)
-	if err != nil {
-		t.Fatal(err)
-	}
-	d, _, err := store.PutDir(ctx, dir, cache.IngestOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	imp, err := NewImporter(opt)
-	if err != nil {
-		t.Fatal(err)
-	}
-	src := store.TreeFS(d)
-	var items []*dataset.SourceItem
-	meta, err := imp.Import(ctx, src, func(it *dataset.SourceItem) error {
-		items = append(items, it)
-		return nil
-	})
-	return meta, items, store, src, err
-}
-
-func mustImport(t *testing.T, dir string, opt dataset.Options) (*dataset.Meta, []*dataset.SourceItem) {
-	t.Helper()
-	meta, items, _, _, err := importDir(t, dir, opt)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return meta, items
-}
-
-func names(items []*dataset.SourceItem) []string {
-	var out []string
-	for _, it := range items {
-		out = append(out, it.Name)
-	}
-	return out
-}
-
 func classCounts(objs []dataset.Object) map[string]int {
 	c := map[string]int{}
 	for _, o := range objs {
 		c[o.Class]++
 	}
 	return c
-}
-
-// checkObjects asserts that objs are exactly want (class, tags, and
-// pixel-exact masks), in order.
-func checkObjects(t *testing.T, item string, w, h int, objs, want []dataset.Object) {
-	t.Helper()
-	if len(objs) != len(want) {
-		t.Fatalf("%s: %d objects %v, want %d %v", item, len(objs), classCounts(objs), len(want), classCounts(want))
-	}
-	for i := range want {
-		o, wo := objs[i], want[i]
-		if o.Class != wo.Class || o.Shape != dataset.ShapeBitmap || !reflect.DeepEqual(o.Tags, wo.Tags) {
-			t.Errorf("%s: object %d is %s %s %v, want %s bitmap %v", item, i, o.Class, o.Shape, o.Tags, wo.Class, wo.Tags)
-			continue
-		}
-		got, err := o.Raster(w, h)
-		if err != nil {
-			t.Fatal(err)
-		}
-		wm, _ := wo.Raster(w, h)
-		if iou := dataset.IoU(got, wm); iou != 1 || !got.Equal(wm) {
-			t.Errorf("%s: object %d (%s): IoU %v with the drawn mask, want 1", item, i, o.Class, iou)
-		}
-		// Bitmaps are cropped to their tight box.
-		if x0, y0, x1, y1, ok := o.Mask.BBox(); !ok || x0 != 0 || y0 != 0 || x1 != o.Mask.W || y1 != o.Mask.H {
-			t.Errorf("%s: object %d mask is not cropped to its box", item, i)
-		}
-	}
-}
-
-func keepClasses(objs []dataset.Object, drop ...string) []dataset.Object {
-	var out []dataset.Object
-	for _, o := range objs {
-		if !slices.Contains(drop, o.Class) {
-			out = append(out, o)
-		}
-	}
-	return out
 }
 
 func TestImportFixtures(t *testing.T) {
@@ -179,8 +92,8 @@ func TestImportFixtures(t *testing.T) {
 		},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			meta, items := mustImport(t, filepath.Join(fixtureRoot, "v"+tc.version), tc.opt)
-			if got := names(items); !reflect.DeepEqual(got, allNames) {
+			meta, items := importtest.MustImportDir(t, NewImporter, filepath.Join(fixtureRoot, "v"+tc.version), tc.opt)
+			if got := importtest.Names(items); !reflect.DeepEqual(got, allNames) {
 				t.Fatalf("items %v, want %v", got, allNames)
 			}
 			var titles, tags []string
@@ -214,7 +127,7 @@ func TestImportFixtures(t *testing.T) {
 				if !reflect.DeepEqual(it.Ann.Tags, []dataset.Tag{{Name: split}}) {
 					t.Errorf("%s: tags %v", it.Name, it.Ann.Tags)
 				}
-				want := keepClasses(truth[it.Name], tc.drop...)
+				want := importtest.WithoutClasses(truth[it.Name], tc.drop...)
 				if split == "testing" {
 					if it.Ann.Width != 0 || it.Ann.Height != 0 || len(it.Ann.Objects) != 0 || it.File != "" {
 						t.Errorf("%s: unlabelled item has size %dx%d, %d objects, file %q", it.Name, it.Ann.Width, it.Ann.Height, len(it.Ann.Objects), it.File)
@@ -231,7 +144,7 @@ func TestImportFixtures(t *testing.T) {
 				if got := classCounts(it.Ann.Objects); !reflect.DeepEqual(got, tc.perItem) {
 					t.Errorf("%s: classes %v, want %v", it.Name, got, tc.perItem)
 				}
-				checkObjects(t, it.Name, w, h, it.Ann.Objects, want)
+				importtest.CheckObjects(t, it.Name, w, h, it.Ann.Objects, want)
 			}
 		})
 	}
@@ -240,19 +153,12 @@ func TestImportFixtures(t *testing.T) {
 // TestFixtureValues pins a few values of the fixture so that a change of
 // the generator that keeps importer and truth in step is still noticed.
 func TestFixtureValues(t *testing.T) {
-	_, items := mustImport(t, filepath.Join(fixtureRoot, "v2.0"), dataset.Options{})
+	_, items := importtest.MustImportDir(t, NewImporter, filepath.Join(fixtureRoot, "v2.0"), dataset.Options{})
 	it := items[2] // training/Bq7n...
 	if it.Name != "training/"+keyTrain1+".jpg" || it.Ann.Width != 40 || it.Ann.Height != 30 {
 		t.Fatalf("item %s %dx%d", it.Name, it.Ann.Width, it.Ann.Height)
 	}
-	var areas []int
-	holes := 0
-	for _, o := range it.Ann.Objects {
-		areas = append(areas, o.Mask.Area())
-		for _, c := range o.Mask.Contours() {
-			holes += len(c.Holes)
-		}
-	}
+	areas, holes := importtest.AreasAndHoles(it.Ann.Objects)
 	// individual 0 (with a hole), individual 1, the crowd, the bicyclist.
 	if want := []int{100, 67, 42, 104}; !reflect.DeepEqual(areas, want) {
 		t.Errorf("areas %v, want %v", areas, want)
@@ -265,34 +171,11 @@ func TestFixtureValues(t *testing.T) {
 	}
 }
 
-// copyTree copies the directory src into dst.
-func copyTree(t *testing.T, src, dst string) {
-	t.Helper()
-	err := filepath.WalkDir(src, func(p string, d fs.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		rel, _ := filepath.Rel(src, p)
-		target := filepath.Join(dst, rel)
-		if d.IsDir() {
-			return os.MkdirAll(target, 0o755)
-		}
-		b, err := os.ReadFile(p)
-		if err != nil {
-			return err
-		}
-		return os.WriteFile(target, b, 0o644)
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-}
-
 func TestVersions(t *testing.T) {
 	// The release archive layout: both configs, both label versions.
 	both := t.TempDir()
-	copyTree(t, filepath.Join(fixtureRoot, "v1.2"), both)
-	copyTree(t, filepath.Join(fixtureRoot, "v2.0"), both)
+	importtest.CopyTree(t, filepath.Join(fixtureRoot, "v1.2"), both)
+	importtest.CopyTree(t, filepath.Join(fixtureRoot, "v2.0"), both)
 	for _, tc := range []struct {
 		version, wantClass string
 	}{
@@ -300,7 +183,7 @@ func TestVersions(t *testing.T) {
 		{"2.0", "human--person--individual"},
 		{"1.2", "human--person"},
 	} {
-		_, items := mustImport(t, both, dataset.Options{"version": tc.version})
+		_, items := importtest.MustImportDir(t, NewImporter, both, dataset.Options{"version": tc.version})
 		it := items[1]
 		if it.Err != nil {
 			t.Fatal(it.Err)
@@ -313,51 +196,25 @@ func TestVersions(t *testing.T) {
 	// The 1.0/1.1 layout: config.json and <split>/{labels,instances}.
 	old := t.TempDir()
 	v12 := filepath.Join(fixtureRoot, "v1.2")
-	copyTree(t, filepath.Join(v12, "training", "images"), filepath.Join(old, "training", "images"))
-	copyTree(t, filepath.Join(v12, "training", "v1.2"), filepath.Join(old, "training"))
+	importtest.CopyTree(t, filepath.Join(v12, "training", "images"), filepath.Join(old, "training", "images"))
+	importtest.CopyTree(t, filepath.Join(v12, "training", "v1.2"), filepath.Join(old, "training"))
 	cfg, _ := os.ReadFile(filepath.Join(v12, "config_v1.2.json"))
 	os.WriteFile(filepath.Join(old, "config.json"), cfg, 0o644)
-	_, items := mustImport(t, old, dataset.Options{})
+	_, items := importtest.MustImportDir(t, NewImporter, old, dataset.Options{})
 	truth := fixtures.VistasTruth("1.2")
-	if got := names(items); !reflect.DeepEqual(got, allNames[1:3]) {
+	if got := importtest.Names(items); !reflect.DeepEqual(got, allNames[1:3]) {
 		t.Fatalf("1.1 layout: items %v", got)
 	}
 	for _, it := range items {
 		if it.Err != nil {
 			t.Fatal(it.Err)
 		}
-		checkObjects(t, it.Name, it.Ann.Width, it.Ann.Height, it.Ann.Objects, keepClasses(truth[it.Name], "construction--flat--road", "nature--sky", "void--unlabeled"))
+		importtest.CheckObjects(t, it.Name, it.Ann.Width, it.Ann.Height, it.Ann.Objects, importtest.WithoutClasses(truth[it.Name], "construction--flat--road", "nature--sky", "void--unlabeled"))
 	}
 	// An explicit version needs its own config.
-	if _, _, _, _, err := importDir(t, old, dataset.Options{"version": "1.2"}); err == nil || !strings.Contains(err.Error(), "config_v1.2.json") {
+	if _, _, _, _, err := importtest.ImportDir(t, NewImporter, old, dataset.Options{"version": "1.2"}); err == nil || !strings.Contains(err.Error(), "config_v1.2.json") {
 		t.Errorf("version 1.2 without config_v1.2.json: %v", err)
 	}
-}
-
-// pngBytes encodes img.
-func pngBytes(t *testing.T, img image.Image) []byte {
-	t.Helper()
-	var b bytes.Buffer
-	if err := png.Encode(&b, img); err != nil {
-		t.Fatal(err)
-	}
-	return b.Bytes()
-}
-
-// hugePNG is a PNG header that claims w×h 16-bit gray pixels, with no
-// pixel data.
-func hugePNG(w, h uint32) []byte {
-	var b bytes.Buffer
-	b.Write([]byte{0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n'})
-	ihdr := make([]byte, 13)
-	binary.BigEndian.PutUint32(ihdr, w)
-	binary.BigEndian.PutUint32(ihdr[4:], h)
-	ihdr[8], ihdr[9] = 16, 0
-	binary.Write(&b, binary.BigEndian, uint32(len(ihdr)))
-	b.WriteString("IHDR")
-	b.Write(ihdr)
-	binary.Write(&b, binary.BigEndian, crc32.ChecksumIEEE(append([]byte("IHDR"), ihdr...)))
-	return b.Bytes()
 }
 
 func TestItemErrors(t *testing.T) {
@@ -372,7 +229,7 @@ func TestItemErrors(t *testing.T) {
 				g.Pix[i] = byte(v)
 			}
 		}
-		return pngBytes(t, g)
+		return importtest.EncodePNG(t, g)
 	}
 	for _, tc := range []struct {
 		name   string
@@ -393,7 +250,9 @@ func TestItemErrors(t *testing.T) {
 		},
 		{
 			name: "huge instance map",
-			edit: func(dir string) { os.WriteFile(filepath.Join(dir, inst(keyTrain0)), hugePNG(100000, 100000), 0o644) },
+			edit: func(dir string) {
+				os.WriteFile(filepath.Join(dir, inst(keyTrain0)), importtest.HugePNG(100000, 100000), 0o644)
+			},
 			item: "training/" + keyTrain0 + ".jpg", file: inst(keyTrain0), want: "100000x100000", target: dataset.ErrTooLarge,
 		},
 		{
@@ -404,7 +263,7 @@ func TestItemErrors(t *testing.T) {
 		{
 			name: "8-bit instance map",
 			edit: func(dir string) {
-				os.WriteFile(filepath.Join(dir, inst(keyTrain1)), pngBytes(t, image.NewGray(image.Rect(0, 0, 40, 30))), 0o644)
+				os.WriteFile(filepath.Join(dir, inst(keyTrain1)), importtest.EncodePNG(t, image.NewGray(image.Rect(0, 0, 40, 30))), 0o644)
 			},
 			item: "training/" + keyTrain1 + ".jpg", file: inst(keyTrain1), want: "not a 16-bit grayscale",
 		},
@@ -435,37 +294,12 @@ func TestItemErrors(t *testing.T) {
 		},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			dir := t.TempDir()
-			copyTree(t, v20, dir)
-			tc.edit(dir)
-			_, items, _, _, err := importDir(t, dir, dataset.Options{})
+			dir := importtest.EditedCopy(t, v20, tc.edit)
+			_, items, _, _, err := importtest.ImportDir(t, NewImporter, dir, dataset.Options{})
 			if err != nil {
 				t.Fatal(err)
 			}
-			bad := 0
-			for _, it := range items {
-				if it.Err == nil {
-					continue
-				}
-				bad++
-				var ie *dataset.ItemError
-				if !errors.As(it.Err, &ie) {
-					t.Fatalf("%s: error %v is not an ItemError", it.Name, it.Err)
-				}
-				if it.Name != tc.item || ie.Item != tc.item || ie.File != tc.file {
-					t.Errorf("error names item %q (%q) and file %q, want %q and %q: %v", ie.Item, it.Name, ie.File, tc.item, tc.file, it.Err)
-				}
-				msg := it.Err.Error()
-				if !strings.Contains(msg, tc.want) || !strings.Contains(msg, tc.file) || !strings.Contains(msg, tc.item) {
-					t.Errorf("error %q does not say %q and name the file and item", msg, tc.want)
-				}
-				if tc.target != nil && !errors.Is(it.Err, tc.target) {
-					t.Errorf("error %v is not %v", it.Err, tc.target)
-				}
-			}
-			if bad != 1 {
-				t.Errorf("%d items in error, want 1", bad)
-			}
+			importtest.CheckOneItemError(t, items, tc.item, tc.file, tc.want, tc.target)
 		})
 	}
 }
@@ -474,20 +308,10 @@ func TestItemErrors(t *testing.T) {
 // beside the images and instance maps are not items.
 func TestIgnoredFiles(t *testing.T) {
 	dir := t.TempDir()
-	copyTree(t, filepath.Join(fixtureRoot, "v2.0"), dir)
-	for _, p := range []string{"training/images/.DS_Store", "training/images/notes.txt", "training/v2.0/instances/.x.png", "training/images/sub/a.jpg", "README/images.txt"} {
-		os.MkdirAll(filepath.Join(dir, filepath.Dir(p)), 0o755)
-		os.WriteFile(filepath.Join(dir, p), []byte("x"), 0o644)
-	}
-	_, items := mustImport(t, dir, dataset.Options{})
-	if got := names(items); !reflect.DeepEqual(got, allNames) {
-		t.Fatalf("items %v, want %v", got, allNames)
-	}
-	for _, it := range items {
-		if it.Err != nil {
-			t.Error(it.Err)
-		}
-	}
+	importtest.CopyTree(t, filepath.Join(fixtureRoot, "v2.0"), dir)
+	importtest.Touch(dir, "training/images/.DS_Store", "training/images/notes.txt", "training/v2.0/instances/.x.png", "training/images/sub/a.jpg", "README/images.txt")
+	_, items := importtest.MustImportDir(t, NewImporter, dir, dataset.Options{})
+	importtest.CheckItemNames(t, items, allNames)
 }
 
 func TestSourceErrors(t *testing.T) {
@@ -522,10 +346,8 @@ func TestSourceErrors(t *testing.T) {
 		}, "validation/v2.0/instances: no such file"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			dir := t.TempDir()
-			copyTree(t, v20, dir)
-			tc.edit(dir)
-			_, _, _, _, err := importDir(t, dir, tc.opt)
+			dir := importtest.EditedCopy(t, v20, tc.edit)
+			_, _, _, _, err := importtest.ImportDir(t, NewImporter, dir, tc.opt)
 			if err == nil || !strings.Contains(err.Error(), tc.want) {
 				t.Errorf("error %v, want one saying %q", err, tc.want)
 			}
@@ -547,31 +369,9 @@ func TestOptions(t *testing.T) {
 }
 
 func TestEmitErrorAndCancel(t *testing.T) {
-	ctx := context.Background()
-	store, _ := cache.Open(t.TempDir(), t.Logf)
-	d, _, err := store.PutDir(ctx, filepath.Join(fixtureRoot, "v2.0"), cache.IngestOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	_, src := importtest.StoreDir(t, filepath.Join(fixtureRoot, "v2.0"))
 	imp, _ := NewImporter(dataset.Options{})
-	stop := errors.New("stop")
-	n := 0
-	_, err = imp.Import(ctx, store.TreeFS(d), func(*dataset.SourceItem) error {
-		n++
-		if n == 2 {
-			return stop
-		}
-		return nil
-	})
-	if !errors.Is(err, stop) || n != 2 {
-		t.Errorf("emit error: Import returned %v after %d items", err, n)
-	}
-	cctx, cancel := context.WithCancel(ctx)
-	cancel()
-	_, err = imp.Import(cctx, store.TreeFS(d), func(*dataset.SourceItem) error { return nil })
-	if !errors.Is(err, context.Canceled) {
-		t.Errorf("cancelled: %v", err)
-	}
+	importtest.CheckEmitErrorAndCancel(t, imp, src, 2)
 }
 
 // TestRoundTrip imports the fixture, builds a dataset artifact from it,
@@ -580,68 +380,22 @@ func TestEmitErrorAndCancel(t *testing.T) {
 func TestRoundTrip(t *testing.T) {
 	for _, v := range []string{"1.2", "2.0"} {
 		t.Run(v, func(t *testing.T) {
-			meta, items, store, src, err := importDir(t, filepath.Join(fixtureRoot, "v"+v), dataset.Options{"stuff": "keep"})
+			meta, items, store, src, err := importtest.ImportDir(t, NewImporter, filepath.Join(fixtureRoot, "v"+v), dataset.Options{"stuff": "keep"})
 			if err != nil {
 				t.Fatal(err)
 			}
-			b := dataset.NewBuilder(store)
-			for _, it := range items {
-				if it.Err != nil {
-					t.Fatal(it.Err)
-				}
-				if it.Ann.Width == 0 {
-					// Unlabelled: the import step takes the size from the image.
-					raw, _ := fs.ReadFile(src, it.Image)
-					c, _, err := image.DecodeConfig(bytes.NewReader(raw))
-					if err != nil {
-						t.Fatal(err)
-					}
-					it.Ann.Width, it.Ann.Height = c.Width, c.Height
-				}
-				dg, size, err := src.Digest(it.Image)
-				if err != nil {
-					t.Fatal(err)
-				}
-				if _, err := b.Add(it.Name, dg, size, it.Ann); err != nil {
-					t.Fatal(err)
-				}
-			}
-			built, err := b.Finish(meta)
-			if err != nil {
-				t.Fatal(err)
-			}
-			ds, err := dataset.Open(store, built.Tree)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if !bytes.Equal(dataset.EncodeMeta(ds.Meta), dataset.EncodeMeta(meta)) {
-				t.Errorf("meta differs after the round trip")
-			}
-			if len(ds.Entries) != len(items) {
-				t.Fatalf("%d entries, want %d", len(ds.Entries), len(items))
-			}
-			for i, e := range ds.Entries {
-				it := items[i]
-				back, err := ds.Annotation(store, e)
-				if err != nil {
-					t.Fatal(err)
-				}
-				want, _ := dataset.EncodeAnnotation(it.Ann)
-				got, _ := dataset.EncodeAnnotation(back)
-				if e.Name != it.Name || !bytes.Equal(got, want) {
-					t.Errorf("%s: annotation differs after the round trip", e.Name)
-				}
+			importtest.RoundTrip(t, store, src, meta, items, func(name string, want, back *dataset.Annotation) {
 				// Compare masks, in canonical order on both sides.
-				if len(back.Objects) != len(it.Ann.Objects) {
-					t.Fatalf("%s: %d objects back, want %d", e.Name, len(back.Objects), len(it.Ann.Objects))
+				if len(back.Objects) != len(want.Objects) {
+					t.Fatalf("%s: %d objects back, want %d", name, len(back.Objects), len(want.Objects))
 				}
-				a, bk := rasters(t, it.Ann), rasters(t, back)
+				a, bk := rasters(t, want), rasters(t, back)
 				for j := range a {
 					if dataset.IoU(a[j], bk[j]) != 1 {
-						t.Errorf("%s: object %d: IoU %v", e.Name, j, dataset.IoU(a[j], bk[j]))
+						t.Errorf("%s: object %d: IoU %v", name, j, dataset.IoU(a[j], bk[j]))
 					}
 				}
-			}
+			})
 		})
 	}
 }
@@ -740,8 +494,8 @@ func FuzzInstances(f *testing.F) {
 			}
 		}
 	}
-	f.Add(hugePNG(100000, 100000))
-	f.Add(hugePNG(3, 2))
+	f.Add(importtest.HugePNG(100000, 100000))
+	f.Add(importtest.HugePNG(3, 2))
 	cfg := &config{}
 	for i := 0; i < 256; i++ {
 		cfg.labels = append(cfg.labels, label{name: "l", kind: []int{kindInstance, kindCrowd, kindStuff, kindVoid}[i%4]})
@@ -756,21 +510,6 @@ func FuzzInstances(f *testing.F) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		w, h := g.Rect.Dx(), g.Rect.Dy()
-		cover := make([]int, w*h)
-		for _, o := range objs {
-			for y := 0; y < o.Mask.H; y++ {
-				for x := 0; x < o.Mask.W; x++ {
-					if o.Mask.At(x, y) {
-						cover[(o.Origin.Y+y)*w+o.Origin.X+x]++
-					}
-				}
-			}
-		}
-		for i, c := range cover {
-			if c != 1 {
-				t.Fatalf("pixel %d is covered %d times", i, c)
-			}
-		}
+		importtest.CheckPartition(t, g.Rect.Dx(), g.Rect.Dy(), objs)
 	})
 }

@@ -8,15 +8,13 @@ import (
 	"image/color"
 	"image/jpeg"
 	"image/png"
-	"io/fs"
-	"os"
-	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
 
 	"dsbuild/cache"
 	"dsbuild/dataset"
+	"dsbuild/dataset/internal/importtest"
 )
 
 type item struct {
@@ -49,29 +47,6 @@ func makeDataset(t *testing.T, s *cache.Store, meta *dataset.Meta, items ...item
 	return ds
 }
 
-func newStore(t *testing.T) *cache.Store {
-	t.Helper()
-	s, err := cache.Open(t.TempDir(), t.Logf)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return s
-}
-
-func square(x0, y0, x1, y1 float64) []dataset.Point {
-	return []dataset.Point{{X: x0, Y: y0}, {X: x1, Y: y0}, {X: x1, Y: y1}, {X: x0, Y: y1}}
-}
-
-func rectMask(w, h int, r image.Rectangle) *dataset.Mask {
-	m, _ := dataset.NewMask(w, h)
-	for y := r.Min.Y; y < r.Max.Y; y++ {
-		for x := r.Min.X; x < r.Max.X; x++ {
-			m.Set(x, y, true)
-		}
-	}
-	return m
-}
-
 // testDataset: ds1/a.jpg has a person polygon with a hole over a car
 // rectangle and a neutral row; ds1/b.png has nothing; ds2/a.jpg a car
 // bitmap. zebra is defined but unused.
@@ -85,13 +60,13 @@ func testDataset(t *testing.T, s *cache.Store) *dataset.Dataset {
 	}
 	return makeDataset(t, s, meta,
 		item{"ds1/a.jpg", &dataset.Annotation{Width: 10, Height: 8, Objects: []dataset.Object{
-			{Class: "person", Shape: dataset.ShapePolygon, Polygon: dataset.Polygon{Exterior: square(1, 1, 7, 7), Holes: [][]dataset.Point{square(3, 3, 5, 5)}}},
+			{Class: "person", Shape: dataset.ShapePolygon, Polygon: dataset.Polygon{Exterior: importtest.Square(1, 1, 7, 7), Holes: [][]dataset.Point{importtest.Square(3, 3, 5, 5)}}},
 			{Class: "car", Shape: dataset.ShapeRectangle, Rect: image.Rect(5, 0, 10, 3)},
-			{Class: Neutral, Shape: dataset.ShapeBitmap, Mask: rectMask(10, 1, image.Rect(0, 0, 10, 1)), Origin: image.Pt(0, 7)},
+			{Class: Neutral, Shape: dataset.ShapeBitmap, Mask: importtest.RectMask(10, 1, image.Rect(0, 0, 10, 1)), Origin: image.Pt(0, 7)},
 		}}},
 		item{"ds1/b.png", &dataset.Annotation{Width: 4, Height: 3}},
 		item{"ds2/a.jpg", &dataset.Annotation{Width: 6, Height: 4, Objects: []dataset.Object{
-			{Class: "car", Shape: dataset.ShapeBitmap, Mask: rectMask(2, 2, image.Rect(0, 0, 2, 2)), Origin: image.Pt(4, 2)},
+			{Class: "car", Shape: dataset.ShapeBitmap, Mask: importtest.RectMask(2, 2, image.Rect(0, 0, 2, 2)), Origin: image.Pt(4, 2)},
 		}}},
 	)
 }
@@ -106,23 +81,11 @@ func export(t *testing.T, s *cache.Store, ds *dataset.Dataset, opt dataset.Optio
 	if err := ex.Export(context.Background(), ds, s, dir); err != nil {
 		return nil, err
 	}
-	files := map[string][]byte{}
-	err = filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
-		if err != nil || d.IsDir() {
-			return err
-		}
-		rel, _ := filepath.Rel(dir, p)
-		files[filepath.ToSlash(rel)], err = os.ReadFile(p)
-		return err
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return files, nil
+	return importtest.ReadFiles(t, dir), nil
 }
 
 func TestExportIndex(t *testing.T) {
-	s := newStore(t)
+	s := importtest.NewStore(t)
 	ds := testDataset(t, s)
 	files, err := export(t, s, ds, dataset.Options{})
 	if err != nil {
@@ -213,7 +176,7 @@ func TestExportIndex(t *testing.T) {
 }
 
 func TestExportColor(t *testing.T) {
-	s := newStore(t)
+	s := importtest.NewStore(t)
 	files, err := export(t, s, testDataset(t, s), dataset.Options{"mode": "color"})
 	if err != nil {
 		t.Fatal(err)
@@ -271,7 +234,7 @@ func sameSet(a, b []string) bool {
 }
 
 func TestExportErrors(t *testing.T) {
-	s := newStore(t)
+	s := importtest.NewStore(t)
 	meta := &dataset.Meta{}
 	meta.AddClass(dataset.Class{Title: "person", Color: "#FF0000"})
 	blank := &dataset.Annotation{Width: 2, Height: 2}

@@ -5,13 +5,14 @@ import (
 	"testing"
 
 	"dsbuild/dataset"
+	"dsbuild/dataset/internal/importtest"
 )
 
 // A dataset named classes.json would make its masks' directory take the
 // class listing's path: an error naming the item, before anything is
 // written, not a failed write of classes.json at the end.
 func TestExportReservedDatasetName(t *testing.T) {
-	s := newStore(t)
+	s := importtest.NewStore(t)
 	meta := &dataset.Meta{}
 	meta.AddClass(dataset.Class{Title: "person", Color: "#FF0000"})
 	ds := makeDataset(t, s, meta, item{"classes.json/x.jpg", &dataset.Annotation{Width: 2, Height: 2}})

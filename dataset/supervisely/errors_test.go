@@ -5,10 +5,8 @@ import (
 	"compress/zlib"
 	"context"
 	"encoding/base64"
-	"encoding/binary"
 	"encoding/json"
 	"errors"
-	"hash/crc32"
 	"image"
 	"io/fs"
 	"os"
@@ -19,6 +17,7 @@ import (
 
 	"dsbuild/cache"
 	"dsbuild/dataset"
+	"dsbuild/dataset/internal/importtest"
 )
 
 // memSource is an in-memory dataset.Source.
@@ -53,23 +52,14 @@ const goodAnn = `{"size":{"height":10,"width":20},"tags":["t"],"objects":[
 
 // hugeBitmap is a bitmap data string whose PNG claims 100000×100000 pixels.
 func hugeBitmap() string {
-	var png bytes.Buffer
-	png.WriteString("\x89PNG\r\n\x1a\n")
-	chunk := func(typ string, data []byte) {
-		binary.Write(&png, binary.BigEndian, uint32(len(data)))
-		png.WriteString(typ)
-		png.Write(data)
-		binary.Write(&png, binary.BigEndian, crc32.ChecksumIEEE(append([]byte(typ), data...)))
-	}
-	ihdr := make([]byte, 13)
-	binary.BigEndian.PutUint32(ihdr, 100000)
-	binary.BigEndian.PutUint32(ihdr[4:], 100000)
-	ihdr[8], ihdr[9] = 1, 3
-	chunk("IHDR", ihdr)
-	chunk("PLTE", []byte{0, 0, 0, 255, 255, 255})
-	chunk("tRNS", []byte{0})
-	chunk("IDAT", []byte{0x78, 0x9c, 0x03, 0x00, 0x00, 0x00, 0x00, 0x01})
-	chunk("IEND", nil)
+	png := importtest.NewPNG()
+	ihdr := importtest.GrayIHDR(100000, 100000, 1)
+	ihdr[9] = 3 // palette
+	png.Chunk("IHDR", ihdr)
+	png.Chunk("PLTE", []byte{0, 0, 0, 255, 255, 255})
+	png.Chunk("tRNS", []byte{0})
+	png.Chunk("IDAT", []byte{0x78, 0x9c, 0x03, 0x00, 0x00, 0x00, 0x00, 0x01})
+	png.Chunk("IEND", nil)
 	var z bytes.Buffer
 	zw := zlib.NewWriter(&z)
 	zw.Write(png.Bytes())
@@ -153,11 +143,7 @@ func TestItemErrors(t *testing.T) {
 		{"ds/nosize.png", "ds/ann/nosize.png.json", "no size"},
 	}
 	if len(items) != len(want) {
-		var names []string
-		for _, it := range items {
-			names = append(names, it.Name)
-		}
-		t.Fatalf("items %v, want %d", names, len(want))
+		t.Fatalf("items %v, want %d", importtest.Names(items), len(want))
 	}
 	for i, w := range want {
 		it := items[i]

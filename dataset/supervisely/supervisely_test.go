@@ -4,8 +4,6 @@ import (
 	"bytes"
 	"context"
 	"errors"
-	"io/fs"
-	"os"
 	"path/filepath"
 	"reflect"
 	"sort"
@@ -15,6 +13,7 @@ import (
 	"dsbuild/cache"
 	"dsbuild/dataset"
 	"dsbuild/dataset/fixtures"
+	"dsbuild/dataset/internal/importtest"
 )
 
 const (
@@ -22,24 +21,11 @@ const (
 	legacyFixtureDir = "../../testdata/fixtures/supervisely_legacy"
 )
 
-func newStore(t testing.TB) *cache.Store {
-	t.Helper()
-	s, err := cache.Open(t.TempDir(), t.Logf)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return s
-}
-
 // importDir stores dir and imports it; it returns the source, the meta and
 // every emitted item.
 func importDir(t *testing.T, s *cache.Store, dir string, opt dataset.Options) (dataset.Source, *dataset.Meta, []*dataset.SourceItem, error) {
 	t.Helper()
-	d, _, err := s.PutDir(context.Background(), dir, cache.IngestOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	src := s.TreeFS(d)
+	src := importtest.PutDir(t, s, dir)
 	meta, items, err := importSource(t, src, opt)
 	return src, meta, items, err
 }
@@ -49,50 +35,7 @@ func importSource(t *testing.T, src dataset.Source, opt dataset.Options) (*datas
 	if opt == nil {
 		opt = dataset.Options{}
 	}
-	imp, err := NewImporter(opt)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var items []*dataset.SourceItem
-	meta, err := imp.Import(context.Background(), src, func(it *dataset.SourceItem) error {
-		it.Resolve()
-		items = append(items, it)
-		return nil
-	})
-	return meta, items, err
-}
-
-// build makes a dataset artifact of the imported items, which must all be
-// good.
-func build(t *testing.T, s *cache.Store, src dataset.Source, meta *dataset.Meta, items []*dataset.SourceItem) *dataset.Dataset {
-	t.Helper()
-	b := dataset.NewBuilder(s)
-	for _, it := range items {
-		if it.Err != nil {
-			t.Fatalf("item %s: %v", it.Name, it.Err)
-		}
-		d, size, err := src.Digest(it.Image)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if _, err := b.Add(it.Name, d, size, it.Ann); err != nil {
-			t.Fatal(err)
-		}
-	}
-	ds, err := b.Finish(meta)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return ds
-}
-
-func canon(t *testing.T, a *dataset.Annotation) string {
-	t.Helper()
-	b, err := dataset.EncodeAnnotation(a)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return string(b)
+	return importtest.ImportResolved(t, NewImporter, src, opt)
 }
 
 func tagNames(tags []dataset.Tag) []string {
@@ -274,7 +217,7 @@ func checkDrawn(t *testing.T, items []*dataset.SourceItem, legacy bool) {
 }
 
 func TestImportFixture(t *testing.T) {
-	s := newStore(t)
+	s := importtest.NewStore(t)
 	_, meta, items, err := importDir(t, s, fixtureDir, nil)
 	if err != nil {
 		t.Fatal(err)
@@ -299,7 +242,7 @@ func TestImportFixture(t *testing.T) {
 }
 
 func TestImportLegacyFixture(t *testing.T) {
-	s := newStore(t)
+	s := importtest.NewStore(t)
 	_, meta, items, err := importDir(t, s, legacyFixtureDir, nil)
 	if err != nil {
 		t.Fatal(err)
@@ -324,7 +267,7 @@ func TestImportLegacyFixture(t *testing.T) {
 // TestLayoutsAgree imports the same scenes from both layouts: the canonical
 // annotations are equal, but for the tag value the 2018 layout cannot hold.
 func TestLayoutsAgree(t *testing.T) {
-	s := newStore(t)
+	s := importtest.NewStore(t)
 	srcNew, _, newItems, err := importDir(t, s, fixtureDir, nil)
 	if err != nil {
 		t.Fatal(err)
@@ -355,7 +298,7 @@ func TestLayoutsAgree(t *testing.T) {
 		for _, obj := range im.Objects {
 			differs = differs || obj.LegacyDropsTags
 		}
-		cn, co := canon(t, n.Ann), canon(t, o.Ann)
+		cn, co := importtest.Canon(t, n.Ann), importtest.Canon(t, o.Ann)
 		if !differs {
 			same++
 			if cn != co {
@@ -377,7 +320,7 @@ func TestLayoutsAgree(t *testing.T) {
 			}
 			stripped.Objects[j].Tags = keep
 		}
-		if cs := canon(t, &stripped); cs != co {
+		if cs := importtest.Canon(t, &stripped); cs != co {
 			t.Errorf("%s: without tag values the layouts still differ", im.Name())
 		}
 	}
@@ -387,7 +330,7 @@ func TestLayoutsAgree(t *testing.T) {
 }
 
 func TestUnsupportedError(t *testing.T) {
-	s := newStore(t)
+	s := importtest.NewStore(t)
 	_, _, items, err := importDir(t, s, legacyFixtureDir, dataset.Options{"unsupported": "error"})
 	if err != nil {
 		t.Fatal(err)
@@ -425,25 +368,6 @@ func TestOptions(t *testing.T) {
 	}
 }
 
-// dirFiles reads every file under dir, by slash path.
-func dirFiles(t *testing.T, dir string) map[string][]byte {
-	t.Helper()
-	out := map[string][]byte{}
-	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
-		if err != nil || d.IsDir() {
-			return err
-		}
-		rel, _ := filepath.Rel(dir, p)
-		b, err := os.ReadFile(p)
-		out[filepath.ToSlash(rel)] = b
-		return err
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return out
-}
-
 // TestRoundTrip imports each fixture, builds a dataset, exports it,
 // imports the export and checks that every entry (image and annotation
 // digests) and the meta come back unchanged; a second export writes the
@@ -452,12 +376,12 @@ func TestRoundTrip(t *testing.T) {
 	for _, fixture := range []string{fixtureDir, legacyFixtureDir} {
 		t.Run(filepath.Base(fixture), func(t *testing.T) {
 			ctx := context.Background()
-			s := newStore(t)
+			s := importtest.NewStore(t)
 			src, meta, items, err := importDir(t, s, fixture, nil)
 			if err != nil {
 				t.Fatal(err)
 			}
-			ds := build(t, s, src, meta, items)
+			ds := importtest.Build(t, s, src, meta, items)
 			exp, err := NewExporter(dataset.Options{})
 			if err != nil {
 				t.Fatal(err)
@@ -466,7 +390,7 @@ func TestRoundTrip(t *testing.T) {
 			if err := exp.Export(ctx, ds, s, out); err != nil {
 				t.Fatal(err)
 			}
-			files := dirFiles(t, out)
+			files := importtest.ReadFiles(t, out)
 			if len(files) != 1+2*len(ds.Entries) {
 				t.Errorf("export wrote %d files for %d entries", len(files), len(ds.Entries))
 			}
@@ -485,7 +409,7 @@ func TestRoundTrip(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			ds2 := build(t, s, src2, meta2, items2)
+			ds2 := importtest.Build(t, s, src2, meta2, items2)
 			if !reflect.DeepEqual(ds2.Entries, ds.Entries) {
 				t.Errorf("entries differ after the round trip\n got %+v\nwant %+v", ds2.Entries, ds.Entries)
 			}
@@ -505,7 +429,7 @@ func TestRoundTrip(t *testing.T) {
 				t.Fatalf("%d items from the artifact tree", len(items3))
 			}
 			for i, it := range items3 {
-				if it.Err != nil || it.Name != ds.Entries[i].Name || canon(t, it.Ann) != string(mustBlob(t, s, ds.Entries[i].Ann)) {
+				if it.Err != nil || it.Name != ds.Entries[i].Name || importtest.Canon(t, it.Ann) != string(mustBlob(t, s, ds.Entries[i].Ann)) {
 					t.Errorf("artifact item %s: %v", it.Name, it.Err)
 				}
 			}
@@ -514,7 +438,7 @@ func TestRoundTrip(t *testing.T) {
 			if err := exp.Export(ctx, ds, s, out2); err != nil {
 				t.Fatal(err)
 			}
-			if !reflect.DeepEqual(dirFiles(t, out2), files) {
+			if !reflect.DeepEqual(importtest.ReadFiles(t, out2), files) {
 				t.Errorf("a second export differs")
 			}
 		})
@@ -531,7 +455,7 @@ func mustBlob(t *testing.T, s *cache.Store, d cache.Digest) []byte {
 }
 
 func TestExportRejectsReservedDataset(t *testing.T) {
-	s := newStore(t)
+	s := importtest.NewStore(t)
 	img, _ := s.PutBytes([]byte("not really a png"))
 	ann, _ := s.PutBytes([]byte(`{"size":{"width":1,"height":1}}`))
 	ds := &dataset.Dataset{Meta: &dataset.Meta{}, Entries: []dataset.Entry{{Name: "meta.json/a.png", Image: img, Ann: ann}}}

@@ -15,6 +15,7 @@ import (
 
 	"dsbuild/cache"
 	"dsbuild/dataset"
+	"dsbuild/dataset/internal/importtest"
 )
 
 // exportTo exports ds into a new directory and returns it.
@@ -47,12 +48,12 @@ func decodePaletted(t *testing.T, data []byte) *image.Paletted {
 }
 
 func TestRoundTripFixture(t *testing.T) {
-	s := newStore(t)
+	s := importtest.NewStore(t)
 	items, meta, src, err := importDir(t, s, fixtureDir, dataset.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	ds := build(t, s, src, items, meta)
+	ds := importtest.Build(t, s, src, meta, items)
 	dir, err := exportTo(t, s, ds, dataset.Options{})
 	if err != nil {
 		t.Fatal(err)
@@ -135,8 +136,8 @@ func TestRoundTripFixture(t *testing.T) {
 		if it.Err != nil {
 			t.Fatalf("re-import %s: %v", it.Name, it.Err)
 		}
-		if it.Name != items[i].Name || canon(t, it.Ann) != canon(t, items[i].Ann) {
-			t.Errorf("re-import of %s differs:\n%s\nwant\n%s", it.Name, canon(t, it.Ann), canon(t, items[i].Ann))
+		if it.Name != items[i].Name || importtest.Canon(t, it.Ann) != importtest.Canon(t, items[i].Ann) {
+			t.Errorf("re-import of %s differs:\n%s\nwant\n%s", it.Name, importtest.Canon(t, it.Ann), importtest.Canon(t, items[i].Ann))
 		}
 	}
 	if !bytes.Equal(dataset.EncodeMeta(meta2), dataset.EncodeMeta(meta)) {
@@ -182,31 +183,14 @@ func makeDataset(t *testing.T, s *cache.Store, meta *dataset.Meta, items ...item
 
 func encodeImage(t *testing.T, img image.Image, asPNG bool) []byte {
 	t.Helper()
-	var b bytes.Buffer
-	var err error
 	if asPNG {
-		err = png.Encode(&b, img)
-	} else {
-		err = jpeg.Encode(&b, img, nil)
+		return importtest.EncodePNG(t, img)
 	}
-	if err != nil {
+	var b bytes.Buffer
+	if err := jpeg.Encode(&b, img, nil); err != nil {
 		t.Fatal(err)
 	}
 	return b.Bytes()
-}
-
-func rectMask(w, h int, r image.Rectangle) *dataset.Mask {
-	m, _ := dataset.NewMask(w, h)
-	for y := r.Min.Y; y < r.Max.Y; y++ {
-		for x := r.Min.X; x < r.Max.X; x++ {
-			m.Set(x, y, true)
-		}
-	}
-	return m
-}
-
-func square(x0, y0, x1, y1 float64) []dataset.Point {
-	return []dataset.Point{{X: x0, Y: y0}, {X: x1, Y: y0}, {X: x1, Y: y1}, {X: x0, Y: y1}}
 }
 
 // genericDataset has every geometry, an overlap, a hidden object, void, a
@@ -228,11 +212,11 @@ func genericDataset(t *testing.T, s *cache.Store) *dataset.Dataset {
 			Tags: []dataset.Tag{{Name: "train"}, {Name: "foo"}},
 			Objects: []dataset.Object{
 				// x 1–6, y 1–6 without x 3–4, y 3–4.
-				{Class: "person", Shape: dataset.ShapePolygon, Polygon: dataset.Polygon{Exterior: square(1, 1, 7, 7), Holes: [][]dataset.Point{square(3, 3, 5, 5)}}},
+				{Class: "person", Shape: dataset.ShapePolygon, Polygon: dataset.Polygon{Exterior: importtest.Square(1, 1, 7, 7), Holes: [][]dataset.Point{importtest.Square(3, 3, 5, 5)}}},
 				// Under the person at x 5–6, y 1–2.
 				{Class: "dog", Shape: dataset.ShapeRectangle, Rect: image.Rect(5, 0, 10, 3)},
 				// Entirely under the person.
-				{Class: "car", Shape: dataset.ShapeBitmap, Mask: rectMask(2, 2, image.Rect(0, 0, 2, 2)), Origin: image.Pt(1, 1)},
+				{Class: "car", Shape: dataset.ShapeBitmap, Mask: importtest.RectMask(2, 2, image.Rect(0, 0, 2, 2)), Origin: image.Pt(1, 1)},
 				{Class: Neutral, Shape: dataset.ShapeBitmap, Mask: row, Origin: image.Pt(0, 7)},
 			},
 		}},
@@ -241,7 +225,7 @@ func genericDataset(t *testing.T, s *cache.Store) *dataset.Dataset {
 }
 
 func TestExportGeneric(t *testing.T) {
-	s := newStore(t)
+	s := importtest.NewStore(t)
 	ds := genericDataset(t, s)
 	dir, err := exportTo(t, s, ds, dataset.Options{})
 	if err != nil {
@@ -321,14 +305,14 @@ func TestExportGeneric(t *testing.T) {
 	if tags := items[1].Ann.Tags; len(tags) != 1 || tags[0].Name != "train" {
 		t.Errorf("pic tags %v, want train", tags)
 	}
-	person, _ := dataset.Rasterize(10, 8, []dataset.Polygon{{Exterior: square(1, 1, 7, 7), Holes: [][]dataset.Point{square(3, 3, 5, 5)}}})
-	dog := rectMask(10, 8, image.Rect(5, 0, 10, 3))
+	person, _ := dataset.Rasterize(10, 8, []dataset.Polygon{{Exterior: importtest.Square(1, 1, 7, 7), Holes: [][]dataset.Point{importtest.Square(3, 3, 5, 5)}}})
+	dog := importtest.RectMask(10, 8, image.Rect(5, 0, 10, 3))
 	for i, b := range person.Bits {
 		if b != 0 {
 			dog.Bits[i] = 0
 		}
 	}
-	void := rectMask(10, 8, image.Rect(0, 7, 10, 8))
+	void := importtest.RectMask(10, 8, image.Rect(0, 7, 10, 8))
 	objs := items[1].Ann.Objects
 	if len(objs) != 3 {
 		t.Fatalf("pic: %d objects, want dog, person, neutral", len(objs))
@@ -345,7 +329,7 @@ func TestExportGeneric(t *testing.T) {
 }
 
 func TestExportRoundTripStable(t *testing.T) {
-	s := newStore(t)
+	s := importtest.NewStore(t)
 	dir, err := exportTo(t, s, genericDataset(t, s), dataset.Options{})
 	if err != nil {
 		t.Fatal(err)
@@ -354,7 +338,7 @@ func TestExportRoundTripStable(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	dir2, err := exportTo(t, s, build(t, s, src, items, meta), dataset.Options{})
+	dir2, err := exportTo(t, s, importtest.Build(t, s, src, meta, items), dataset.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -363,14 +347,14 @@ func TestExportRoundTripStable(t *testing.T) {
 		t.Fatal(err)
 	}
 	for i, it := range again {
-		if it.Err != nil || canon(t, it.Ann) != canon(t, items[i].Ann) {
+		if it.Err != nil || importtest.Canon(t, it.Ann) != importtest.Canon(t, items[i].Ann) {
 			t.Errorf("second round trip of %s differs (%v)", it.Name, it.Err)
 		}
 	}
 }
 
 func TestExportClasses(t *testing.T) {
-	s := newStore(t)
+	s := importtest.NewStore(t)
 	meta := &dataset.Meta{}
 	meta.AddClass(dataset.Class{Title: "walker"})
 	meta.AddClass(dataset.Class{Title: "rider"})
@@ -419,7 +403,7 @@ func TestExportClasses(t *testing.T) {
 }
 
 func TestExportErrors(t *testing.T) {
-	s := newStore(t)
+	s := importtest.NewStore(t)
 	meta := &dataset.Meta{}
 	meta.AddClass(dataset.Class{Title: "person"})
 	img := encodeImage(t, image.NewRGBA(image.Rect(0, 0, 16, 16)), false)

@@ -2,9 +2,7 @@ package voc
 
 import (
 	"bytes"
-	"encoding/binary"
 	"errors"
-	"hash/crc32"
 	"image"
 	"image/color"
 	"image/png"
@@ -14,12 +12,13 @@ import (
 
 	"dsbuild/dataset"
 	"dsbuild/dataset/fixtures"
+	"dsbuild/dataset/internal/importtest"
 )
 
 func TestImportFixture(t *testing.T) {
 	for _, void := range []string{"neutral", "drop"} {
 		t.Run(void, func(t *testing.T) {
-			s := newStore(t)
+			s := importtest.NewStore(t)
 			items, meta, _, err := importDir(t, s, fixtureDir, dataset.Options{"void": void})
 			if err != nil {
 				t.Fatal(err)
@@ -133,7 +132,7 @@ func checkObjects(t *testing.T, it *dataset.SourceItem, drawn fixtures.VOCItem, 
 }
 
 func TestImportFixtureValues(t *testing.T) {
-	s := newStore(t)
+	s := importtest.NewStore(t)
 	items, _, _, err := importDir(t, s, fixtureDir, dataset.Options{"dataset": "voc"})
 	if err != nil {
 		t.Fatal(err)
@@ -191,7 +190,7 @@ func TestImportNested(t *testing.T) {
 	for k, v := range readFiles(t, fixtureDir) {
 		f["VOCdevkit/VOC2012/"+k] = v
 	}
-	items, _, err := importSource(t, f.put(t, newStore(t)), dataset.Options{})
+	items, _, err := importSource(t, f.put(t, importtest.NewStore(t)), dataset.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -206,7 +205,7 @@ func TestImportNested(t *testing.T) {
 // TestImportRGBMasks: a re-saved (true-colour) mask reads through the
 // inverse colormap.
 func TestImportRGBMasks(t *testing.T) {
-	s := newStore(t)
+	s := importtest.NewStore(t)
 	orig := readFiles(t, fixtureDir)
 	f := orig.clone()
 	for _, sub := range []string{"SegmentationClass", "SegmentationObject"} {
@@ -225,7 +224,7 @@ func TestImportRGBMasks(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got[1].Err != nil || canon(t, got[1].Ann) != canon(t, want[1].Ann) {
+	if got[1].Err != nil || importtest.Canon(t, got[1].Ann) != importtest.Canon(t, want[1].Ann) {
 		t.Errorf("RGB masks import differently: %v", got[1].Err)
 	}
 }
@@ -238,34 +237,16 @@ func rewritePNG(t *testing.T, f files, name string, fn func(*image.Paletted) ima
 	if err != nil {
 		t.Fatal(err)
 	}
-	var b bytes.Buffer
-	if err := png.Encode(&b, fn(img.(*image.Paletted))); err != nil {
-		t.Fatal(err)
-	}
-	f[name] = b.Bytes()
+	f[name] = importtest.EncodePNG(t, fn(img.(*image.Paletted)))
 }
 
 // hugePNG is a PNG header claiming w×h pixels, with no pixel data.
 func hugePNG(w, h uint32) []byte {
-	var b bytes.Buffer
-	b.WriteString("\x89PNG\r\n\x1a\n")
-	chunk := func(typ string, data []byte) {
-		binary.Write(&b, binary.BigEndian, uint32(len(data)))
-		c := crc32.NewIEEE()
-		c.Write([]byte(typ))
-		c.Write(data)
-		b.WriteString(typ)
-		b.Write(data)
-		binary.Write(&b, binary.BigEndian, c.Sum32())
-	}
-	ihdr := make([]byte, 13)
-	binary.BigEndian.PutUint32(ihdr, w)
-	binary.BigEndian.PutUint32(ihdr[4:], h)
-	ihdr[8], ihdr[9] = 8, 0 // 8-bit gray
-	chunk("IHDR", ihdr)
-	chunk("IDAT", []byte{0x78, 0x9c, 0x03, 0x00, 0x00, 0x00, 0x00, 0x01})
-	chunk("IEND", nil)
-	return b.Bytes()
+	p := importtest.NewPNG()
+	p.Chunk("IHDR", importtest.GrayIHDR(w, h, 8)) // 8-bit gray
+	p.Chunk("IDAT", []byte{0x78, 0x9c, 0x03, 0x00, 0x00, 0x00, 0x00, 0x01})
+	p.Chunk("IEND", nil)
+	return p.Bytes()
 }
 
 func TestImportItemErrors(t *testing.T) {
@@ -288,7 +269,7 @@ func TestImportItemErrors(t *testing.T) {
 			f[xmlFile] = bytes.Replace(f[xmlFile], []byte(old), []byte(new), 1)
 		}
 	}
-	s := newStore(t)
+	s := importtest.NewStore(t)
 	fixture := readFiles(t, fixtureDir)
 	for _, tc := range []struct {
 		name   string
@@ -363,7 +344,7 @@ func TestImportItemErrors(t *testing.T) {
 }
 
 func TestImportImageFallback(t *testing.T) {
-	s := newStore(t)
+	s := importtest.NewStore(t)
 	f := readFiles(t, fixtureDir)
 	f["JPEGImages/2099_000001.png"] = f["JPEGImages/2099_000001.jpg"]
 	delete(f, "JPEGImages/2099_000001.jpg")
@@ -406,7 +387,7 @@ func TestImportSourceErrors(t *testing.T) {
 			}
 		}
 	}
-	s := newStore(t)
+	s := importtest.NewStore(t)
 	fixture := readFiles(t, fixtureDir)
 	for _, tc := range []struct {
 		name   string
@@ -440,7 +421,7 @@ func TestImportStopsOnEmitError(t *testing.T) {
 	imp, _ := NewImporter(dataset.Options{})
 	stop := errors.New("stop")
 	n := 0
-	_, err := imp.Import(t.Context(), readFiles(t, fixtureDir).put(t, newStore(t)), func(*dataset.SourceItem) error { n++; return stop })
+	_, err := imp.Import(t.Context(), readFiles(t, fixtureDir).put(t, importtest.NewStore(t)), func(*dataset.SourceItem) error { n++; return stop })
 	if !errors.Is(err, stop) || n != 1 {
 		t.Errorf("Import = %v after %d items, want stop after 1", err, n)
 	}

@@ -3,41 +3,27 @@ package voc
 import (
 	"bytes"
 	"compress/zlib"
-	"encoding/binary"
-	"hash/crc32"
 	"strings"
 	"testing"
+
+	"dsbuild/dataset/internal/importtest"
 )
 
 // grayPNG writes a w×1 gray PNG of the given bit depth holding row (packed
 // as that depth packs it).
 func grayPNG(t *testing.T, w uint32, depth byte, row []byte) []byte {
 	t.Helper()
-	var b bytes.Buffer
-	b.WriteString("\x89PNG\r\n\x1a\n")
-	chunk := func(typ string, data []byte) {
-		binary.Write(&b, binary.BigEndian, uint32(len(data)))
-		c := crc32.NewIEEE()
-		c.Write([]byte(typ))
-		c.Write(data)
-		b.WriteString(typ)
-		b.Write(data)
-		binary.Write(&b, binary.BigEndian, c.Sum32())
-	}
-	ihdr := make([]byte, 13)
-	binary.BigEndian.PutUint32(ihdr, w)
-	binary.BigEndian.PutUint32(ihdr[4:], 1)
-	ihdr[8], ihdr[9] = depth, 0
-	chunk("IHDR", ihdr)
+	p := importtest.NewPNG()
+	p.Chunk("IHDR", importtest.GrayIHDR(w, 1, depth))
 	var z bytes.Buffer
 	zw := zlib.NewWriter(&z)
 	zw.Write(append([]byte{0}, row...)) // filter None
 	if err := zw.Close(); err != nil {
 		t.Fatal(err)
 	}
-	chunk("IDAT", z.Bytes())
-	chunk("IEND", nil)
-	return b.Bytes()
+	p.Chunk("IDAT", z.Bytes())
+	p.Chunk("IEND", nil)
+	return p.Bytes()
 }
 
 // A gray PNG below 8 bits is not read as indices: image/png scales its

@@ -1,66 +1,27 @@
 package voc
 
 import (
-	"context"
 	"errors"
 	"image/color"
-	"io/fs"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
 	"dsbuild/cache"
 	"dsbuild/dataset"
+	"dsbuild/dataset/internal/importtest"
 )
 
 // fixtureDir is the committed pascal_voc fixture (dataset/fixtures/voc.go).
 var fixtureDir = filepath.Join("..", "..", "testdata", "fixtures", "pascal_voc")
 
-func newStore(t *testing.T) *cache.Store {
-	t.Helper()
-	s, err := cache.Open(t.TempDir(), t.Logf)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return s
-}
-
 // importDir imports dir with the given options and returns the items
 // emitted, the meta and the source.
 func importDir(t *testing.T, s *cache.Store, dir string, opt dataset.Options) ([]*dataset.SourceItem, *dataset.Meta, dataset.Source, error) {
 	t.Helper()
-	d, _, err := s.PutDir(context.Background(), dir, cache.IngestOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	src := s.TreeFS(d)
+	src := importtest.PutDir(t, s, dir)
 	items, meta, err := importSource(t, src, opt)
 	return items, meta, src, err
-}
-
-// build makes a dataset artifact of imported items, as the import step
-// does; broken items fail the test.
-func build(t *testing.T, s *cache.Store, src dataset.Source, items []*dataset.SourceItem, meta *dataset.Meta) *dataset.Dataset {
-	t.Helper()
-	b := dataset.NewBuilder(s)
-	for _, it := range items {
-		if it.Err != nil {
-			t.Fatalf("item %s: %v", it.Name, it.Err)
-		}
-		d, n, err := src.Digest(it.Image)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if _, err := b.Add(it.Name, d, n, it.Ann); err != nil {
-			t.Fatal(err)
-		}
-	}
-	ds, err := b.Finish(meta)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return ds
 }
 
 // files is a source directory in memory, slash path → content; tests that
@@ -71,19 +32,7 @@ type files map[string][]byte
 // readFiles loads a directory tree.
 func readFiles(t *testing.T, dir string) files {
 	t.Helper()
-	f := files{}
-	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
-		if err != nil || d.IsDir() {
-			return err
-		}
-		rel, _ := filepath.Rel(dir, p)
-		f[filepath.ToSlash(rel)], err = os.ReadFile(p)
-		return err
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return f
+	return importtest.ReadFiles(t, dir)
 }
 
 func (f files) clone() files {
@@ -139,25 +88,8 @@ func putTree(s *cache.Store, f files, prefix string) (cache.Digest, int64, error
 // importSource runs the importer over src.
 func importSource(t *testing.T, src dataset.Source, opt dataset.Options) ([]*dataset.SourceItem, *dataset.Meta, error) {
 	t.Helper()
-	imp, err := NewImporter(opt)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var items []*dataset.SourceItem
-	meta, err := imp.Import(context.Background(), src, func(it *dataset.SourceItem) error {
-		items = append(items, it)
-		return nil
-	})
+	meta, items, err := importtest.Import(t, NewImporter, src, opt)
 	return items, meta, err
-}
-
-func canon(t *testing.T, a *dataset.Annotation) string {
-	t.Helper()
-	b, err := dataset.EncodeAnnotation(a)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return string(b)
 }
 
 func TestColormap(t *testing.T) {

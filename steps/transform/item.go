@@ -78,6 +78,17 @@ func (it *Item) SetPixels(img *image.RGBA) {
 // Touch marks the decoded pixels as modified in place.
 func (it *Item) Touch() { it.changed = true }
 
+// EditPixels decodes the image, like Pixels, for the caller to modify in
+// place, and marks it modified (Touch).
+func (it *Item) EditPixels() (*image.RGBA, error) {
+	img, err := it.Pixels()
+	if err != nil {
+		return nil, err
+	}
+	it.Touch()
+	return img, nil
+}
+
 // Clone returns a copy sharing nothing mutable, named name, for ops that
 // make several items of one (crops of instances, sliding windows).
 func (it *Item) Clone(name string) *Item {

@@ -178,13 +178,7 @@ func merge(inputs []*dataset.Dataset, ins []engine.Input) (*dataset.Meta, []data
 	from := map[string]string{}
 	for i, ds := range inputs {
 		for _, c := range ds.Meta.Classes {
-			if have := meta.Class(c.Title); have != nil {
-				if have.Shape != c.Shape {
-					have.Shape = dataset.ShapeAny
-				}
-				continue
-			}
-			meta.AddClass(c)
+			mergeClass(meta, c)
 		}
 		for _, t := range ds.Meta.Tags {
 			meta.AddTag(t)

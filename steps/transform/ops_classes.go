@@ -90,13 +90,7 @@ func (o renameOp) Meta(in *dataset.Meta) (*dataset.Meta, error) {
 		if to, ok := o.m[c.Title]; ok {
 			c.Title = to
 		}
-		if have := out.Class(c.Title); have != nil {
-			if have.Shape != c.Shape {
-				have.Shape = dataset.ShapeAny
-			}
-			continue
-		}
-		out.AddClass(c)
+		mergeClass(out, c)
 	}
 	out.Sort()
 	return out, nil
@@ -205,11 +199,8 @@ func buildSkipIf(p params) (Op, error) {
 			return nil, badParam("name_regex", "%v", err)
 		}
 	}
-	if p.has("probability") {
-		o.probability = p.num("probability")
-		if o.probability < 0 || o.probability > 1 {
-			return nil, badParam("probability", "must be between 0 and 1")
-		}
+	if o.probability, err = p.probability("probability", 0); err != nil {
+		return nil, err
 	}
 	if len(p.Params) == 0 {
 		return nil, badParam("", "give at least one condition")
@@ -258,6 +249,18 @@ func mustHaveClasses(m *dataset.Meta, names []string) error {
 		have = append(have, c.Title)
 	}
 	return fmt.Errorf("class %q is not in the input; its classes are: %s", missing[0], strings.Join(have, ", "))
+}
+
+// mergeClass adds c to m; when m has a class of c's title already, that
+// class stays, its shape becoming "any" if c's differs.
+func mergeClass(m *dataset.Meta, c dataset.Class) {
+	if have := m.Class(c.Title); have != nil {
+		if have.Shape != c.Shape {
+			have.Shape = dataset.ShapeAny
+		}
+		return
+	}
+	m.AddClass(c)
 }
 
 func keysOf(m map[string]string) []string {

@@ -32,12 +32,9 @@ func init() {
 				}
 				return nil, badParam("direction", "is %q; use \"left_right\" or \"up_down\"%s", d, hint)
 			}
-			prob := 1.0
-			if p.has("probability") {
-				prob = p.num("probability")
-				if prob < 0 || prob > 1 {
-					return nil, badParam("probability", "must be between 0 and 1")
-				}
+			prob, err := p.probability("probability", 1)
+			if err != nil {
+				return nil, err
 			}
 			return flipOp{leftRight: d == "left_right", probability: prob}, nil
 		},

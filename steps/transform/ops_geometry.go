@@ -107,12 +107,9 @@ func init() {
 		Doc:   "Yields each item the given number of times: the item itself and copies named <stem>__<k>. Put it before random ops.",
 		Attrs: []engine.AttrSpec{{Name: "times", Type: tNumber, Required: true, Doc: "number of items made of each, at least 1"}},
 		Build: func(p params) (Op, error) {
-			n, err := p.integer("times")
+			n, err := p.intAtLeast("times", 1)
 			if err != nil {
 				return nil, err
-			}
-			if n < 1 {
-				return nil, badParam("times", "must be at least 1")
 			}
 			if n > geoMaxOutputs {
 				return nil, badParam("times", "must be at most %d", geoMaxOutputs)
@@ -144,12 +141,9 @@ func init() {
 			{Name: "classes", Type: tStringList, Doc: "filter only the objects of these classes; default all"},
 		},
 		Build: func(p params) (Op, error) {
-			n, err := p.integer("min_area")
+			n, err := p.intAtLeast("min_area", 1)
 			if err != nil {
 				return nil, err
-			}
-			if n < 1 {
-				return nil, badParam("min_area", "must be at least 1")
 			}
 			return dropNoiseOp{minArea: n, classes: p.strs("classes")}, nil
 		},
@@ -1287,10 +1281,7 @@ func buildObjectsFilter(p params) (Op, error) {
 }
 
 func (o *objectsFilterOp) Meta(in *dataset.Meta) (*dataset.Meta, error) {
-	if err := mustHaveClasses(in, o.classes); err != nil {
-		return nil, err
-	}
-	return in, nil
+	return metaWithClasses(in, o.classes)
 }
 
 func (o *objectsFilterOp) Apply(it *Item) ([]*Item, error) {
@@ -1341,10 +1332,7 @@ type dropNoiseOp struct {
 }
 
 func (o dropNoiseOp) Meta(in *dataset.Meta) (*dataset.Meta, error) {
-	if err := mustHaveClasses(in, o.classes); err != nil {
-		return nil, err
-	}
-	return in, nil
+	return metaWithClasses(in, o.classes)
 }
 
 func (o dropNoiseOp) Apply(it *Item) ([]*Item, error) {

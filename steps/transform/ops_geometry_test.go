@@ -12,26 +12,6 @@ import (
 	"dsbuild/dataset"
 )
 
-// geoMustOp builds an op that must build.
-func geoMustOp(t *testing.T, name string, attrs map[string]any) Op {
-	t.Helper()
-	op, err := buildOp(t, name, attrs)
-	if err != nil {
-		t.Fatalf("%s %v: %v", name, attrs, err)
-	}
-	return op
-}
-
-// geoApplyOne applies op and wants exactly one item back.
-func geoApplyOne(t *testing.T, op Op, it *Item) *Item {
-	t.Helper()
-	out, err := op.Apply(it)
-	if err != nil || len(out) != 1 {
-		t.Fatalf("Apply = %d items, %v; want 1", len(out), err)
-	}
-	return out[0]
-}
-
 // geoBadParams checks that each parameter set fails on the named attribute
 // with a message containing want.
 func geoBadParams(t *testing.T, name string, cases []struct {
@@ -41,15 +21,7 @@ func geoBadParams(t *testing.T, name string, cases []struct {
 }) {
 	t.Helper()
 	for _, c := range cases {
-		_, err := buildOp(t, name, c.attrs)
-		pe, ok := err.(*paramError)
-		if !ok {
-			t.Errorf("%s %v: err = %v, want a parameter error", name, c.attrs, err)
-			continue
-		}
-		if pe.attr != c.attr || !strings.Contains(pe.msg, c.want) {
-			t.Errorf("%s %v: error at %q: %q; want at %q containing %q", name, c.attrs, pe.attr, pe.msg, c.attr, c.want)
-		}
+		checkParamErr(t, name, c.attrs, c.attr, c.want)
 	}
 }
 
@@ -57,10 +29,6 @@ type geoBadCase = struct {
 	attrs map[string]any
 	attr  string
 	want  string
-}
-
-func geoRectObj(class string, r image.Rectangle) dataset.Object {
-	return dataset.Object{Class: class, Shape: dataset.ShapeRectangle, Rect: r}
 }
 
 func geoPolyObj(class string, pts ...dataset.Point) dataset.Object {
@@ -100,16 +68,16 @@ func geoSeeded(it *Item, seed byte) *Item {
 var geoBlack = color.RGBA{0, 0, 0, 255}
 
 func TestCropSides(t *testing.T) {
-	op := geoMustOp(t, "crop", map[string]any{"left": "2px", "top": "25%", "right": "10%", "bottom": "0px"})
+	op := mustBuild(t, "crop", map[string]any{"left": "2px", "top": "25%", "right": "10%", "bottom": "0px"})
 	it := testItem(10, 8,
 		rectMask("m", image.Rect(1, 1, 4, 3)),
-		geoRectObj("r", image.Rect(6, 4, 10, 8)),
+		rectObj("r", image.Rect(6, 4, 10, 8)),
 		geoPolyObj("p", dataset.Point{X: 1, Y: 1}, dataset.Point{X: 9, Y: 1}, dataset.Point{X: 9, Y: 7}),
 		rectMask("gone", image.Rect(0, 0, 2, 2)),
 	)
 	before, _ := it.Pixels()
 	want := before.RGBAAt(2, 2)
-	out := geoApplyOne(t, op, it)
+	out := applyOne(t, op, it)
 	img, _ := out.Pixels()
 	if img.Rect != image.Rect(0, 0, 7, 6) || out.Ann.Width != 7 || out.Ann.Height != 6 {
 		t.Fatalf("size %v, annotation %dx%d; want 7x6", img.Rect, out.Ann.Width, out.Ann.Height)
@@ -142,7 +110,7 @@ func TestCropSides(t *testing.T) {
 		{"left": "10px"},
 		{"left": "6px", "right": "5px"},
 	} {
-		out, err := geoMustOp(t, "crop", attrs).Apply(testItem(10, 8))
+		out, err := mustBuild(t, "crop", attrs).Apply(testItem(10, 8))
 		if err != nil || len(out) != 0 {
 			t.Errorf("crop %v = %d items, %v; want none", attrs, len(out), err)
 		}
@@ -163,9 +131,9 @@ func TestCropSides(t *testing.T) {
 
 func TestCropRandomPart(t *testing.T) {
 	attrs := map[string]any{"width_min": 50, "width_max": 50, "height_min": 50.0, "height_max": 50}
-	op := geoMustOp(t, "crop", attrs)
+	op := mustBuild(t, "crop", attrs)
 	it := testItem(10, 8, rectMask("all", image.Rect(0, 0, 10, 8)))
-	out := geoApplyOne(t, op, it)
+	out := applyOne(t, op, it)
 	img, _ := out.Pixels()
 	if img.Rect != image.Rect(0, 0, 5, 4) {
 		t.Fatalf("size %v, want 5x4", img.Rect)
@@ -182,9 +150,9 @@ func TestCropRandomPart(t *testing.T) {
 
 	// Same seed, same result; other seeds, other places.
 	attrs = map[string]any{"width_min": 30, "width_max": 90, "height_min": 30, "height_max": 90}
-	op = geoMustOp(t, "crop", attrs)
+	op = mustBuild(t, "crop", attrs)
 	run := func(seed byte) string {
-		return geoFingerprint(t, geoApplyOne(t, op, geoSeeded(testItem(40, 30, rectMask("m", image.Rect(5, 5, 30, 25))), seed)))
+		return geoFingerprint(t, applyOne(t, op, geoSeeded(testItem(40, 30, rectMask("m", image.Rect(5, 5, 30, 25))), seed)))
 	}
 	if run(1) != run(1) {
 		t.Errorf("the same seed gave different crops")
@@ -198,16 +166,16 @@ func TestCropRandomPart(t *testing.T) {
 	}
 
 	// keep_aspect: one percentage for both sides.
-	op = geoMustOp(t, "crop", map[string]any{"width_min": 30, "width_max": 80, "height_min": 30, "height_max": 80, "keep_aspect": true})
+	op = mustBuild(t, "crop", map[string]any{"width_min": 30, "width_max": 80, "height_min": 30, "height_max": 80, "keep_aspect": true})
 	for s := byte(1); s <= 8; s++ {
-		img, _ := geoApplyOne(t, op, geoSeeded(testItem(100, 50), s)).Pixels()
+		img, _ := applyOne(t, op, geoSeeded(testItem(100, 50), s)).Pixels()
 		if w, h := img.Rect.Dx(), img.Rect.Dy(); w != 2*h && w != 2*h+1 {
 			t.Errorf("seed %d: keep_aspect crop of 100x50 is %dx%d", s, w, h)
 		}
 	}
 
 	// A part of 0% is empty: the item is left out.
-	out0, err := geoMustOp(t, "crop", map[string]any{"width_min": 0, "width_max": 0, "height_min": 0, "height_max": 10}).Apply(testItem(10, 8))
+	out0, err := mustBuild(t, "crop", map[string]any{"width_min": 0, "width_max": 0, "height_min": 0, "height_max": 10}).Apply(testItem(10, 8))
 	if err != nil || len(out0) != 0 {
 		t.Errorf("empty random part = %d items, %v", len(out0), err)
 	}
@@ -223,14 +191,14 @@ func TestCropRandomPart(t *testing.T) {
 }
 
 func TestResizeStretch(t *testing.T) {
-	op := geoMustOp(t, "resize", map[string]any{"width": 5, "height": 4})
+	op := mustBuild(t, "resize", map[string]any{"width": 5, "height": 4})
 	it := testItem(10, 8,
 		rectMask("m", image.Rect(2, 2, 6, 6)),
 		rectMask("thin", image.Rect(0, 0, 1, 8)),
-		geoRectObj("r", image.Rect(0, 0, 10, 8)),
+		rectObj("r", image.Rect(0, 0, 10, 8)),
 		geoPolyObj("p", dataset.Point{X: 2, Y: 2}, dataset.Point{X: 8, Y: 2}, dataset.Point{X: 8, Y: 6}),
 	)
-	out := geoApplyOne(t, op, it)
+	out := applyOne(t, op, it)
 	img, _ := out.Pixels()
 	if img.Rect != image.Rect(0, 0, 5, 4) || out.Ann.Width != 5 || out.Ann.Height != 4 {
 		t.Fatalf("size %v, annotation %dx%d; want 5x4", img.Rect, out.Ann.Width, out.Ann.Height)
@@ -260,7 +228,7 @@ func TestResizeStretch(t *testing.T) {
 	it = testItem(7, 5)
 	before, _ := it.Pixels()
 	want := append([]uint8(nil), before.Pix...)
-	img, _ = geoApplyOne(t, geoMustOp(t, "resize", map[string]any{"width": 7, "height": 5}), it).Pixels()
+	img, _ = applyOne(t, mustBuild(t, "resize", map[string]any{"width": 7, "height": 5}), it).Pixels()
 	if !bytes.Equal(img.Pix, want) {
 		t.Errorf("resizing to the same size changed pixels")
 	}
@@ -269,7 +237,7 @@ func TestResizeStretch(t *testing.T) {
 	it = testItem(1, 1)
 	src, _ := it.Pixels()
 	c := src.RGBAAt(0, 0)
-	img, _ = geoApplyOne(t, geoMustOp(t, "resize", map[string]any{"width": 3, "height": 2}), it).Pixels()
+	img, _ = applyOne(t, mustBuild(t, "resize", map[string]any{"width": 3, "height": 2}), it).Pixels()
 	for y := 0; y < 2; y++ {
 		for x := 0; x < 3; x++ {
 			if img.RGBAAt(x, y) != c {
@@ -277,7 +245,7 @@ func TestResizeStretch(t *testing.T) {
 			}
 		}
 	}
-	if _, err := geoMustOp(t, "resize", map[string]any{"width": 3, "height": 2}).Apply(testItem(0, 0)); err == nil {
+	if _, err := mustBuild(t, "resize", map[string]any{"width": 3, "height": 2}).Apply(testItem(0, 0)); err == nil {
 		t.Errorf("resizing an empty image did not fail")
 	}
 }
@@ -285,9 +253,9 @@ func TestResizeStretch(t *testing.T) {
 func TestResizeKeepAspect(t *testing.T) {
 	// Letterbox: 10x8 into 20x20 scales by 2 to 20x16, 2 rows of black
 	// above and below.
-	op := geoMustOp(t, "resize", map[string]any{"width": 20, "height": 20, "keep_aspect": true})
-	it := testItem(10, 8, rectMask("m", image.Rect(2, 2, 6, 6)), geoRectObj("r", image.Rect(0, 0, 10, 8)))
-	out := geoApplyOne(t, op, it)
+	op := mustBuild(t, "resize", map[string]any{"width": 20, "height": 20, "keep_aspect": true})
+	it := testItem(10, 8, rectMask("m", image.Rect(2, 2, 6, 6)), rectObj("r", image.Rect(0, 0, 10, 8)))
+	out := applyOne(t, op, it)
 	img, _ := out.Pixels()
 	if img.Rect != image.Rect(0, 0, 20, 20) {
 		t.Fatalf("size %v, want 20x20", img.Rect)
@@ -317,12 +285,12 @@ func TestResizeKeepAspect(t *testing.T) {
 		{"height": 4, "keep_aspect": true},
 		{"width": -1, "height": 4, "keep_aspect": true},
 	} {
-		img, _ := geoApplyOne(t, geoMustOp(t, "resize", attrs), testItem(10, 8)).Pixels()
+		img, _ := applyOne(t, mustBuild(t, "resize", attrs), testItem(10, 8)).Pixels()
 		if img.Rect != image.Rect(0, 0, 5, 4) {
 			t.Errorf("resize %v of 10x8 = %v, want 5x4", attrs, img.Rect)
 		}
 	}
-	img, _ = geoApplyOne(t, geoMustOp(t, "resize", map[string]any{"width": 4, "keep_aspect": true}), testItem(10, 8)).Pixels()
+	img, _ = applyOne(t, mustBuild(t, "resize", map[string]any{"width": 4, "keep_aspect": true}), testItem(10, 8)).Pixels()
 	if img.Rect != image.Rect(0, 0, 4, 3) { // 3.2 rounds to 3
 		t.Errorf("width 4 of 10x8 = %v, want 4x3", img.Rect)
 	}
@@ -340,15 +308,15 @@ func TestResizeKeepAspect(t *testing.T) {
 }
 
 func TestRotate90(t *testing.T) {
-	op := geoMustOp(t, "rotate", map[string]any{"min_degrees": 90, "max_degrees": 90})
+	op := mustBuild(t, "rotate", map[string]any{"min_degrees": 90, "max_degrees": 90})
 	it := testItem(4, 2,
 		rectMask("m", image.Rect(3, 0, 4, 1)),
-		geoRectObj("r", image.Rect(0, 0, 2, 1)),
+		rectObj("r", image.Rect(0, 0, 2, 1)),
 		geoPolyObj("p", dataset.Point{X: 0, Y: 0}, dataset.Point{X: 2, Y: 0}, dataset.Point{X: 2, Y: 1}, dataset.Point{X: 0, Y: 1}),
 	)
 	src, _ := it.Pixels()
 	src = &image.RGBA{Pix: append([]uint8(nil), src.Pix...), Stride: src.Stride, Rect: src.Rect}
-	out := geoApplyOne(t, op, it)
+	out := applyOne(t, op, it)
 	img, _ := out.Pixels()
 	if img.Rect != image.Rect(0, 0, 2, 4) {
 		t.Fatalf("size %v, want 2x4", img.Rect)
@@ -373,10 +341,10 @@ func TestRotate90(t *testing.T) {
 	}
 
 	// Four quarter turns give back the item exactly.
-	it = testItem(5, 3, rectMask("m", image.Rect(1, 0, 3, 2)), geoRectObj("r", image.Rect(0, 1, 4, 3)))
+	it = testItem(5, 3, rectMask("m", image.Rect(1, 0, 3, 2)), rectObj("r", image.Rect(0, 1, 4, 3)))
 	want := geoFingerprint(t, it)
 	for i := 0; i < 4; i++ {
-		it = geoApplyOne(t, op, it)
+		it = applyOne(t, op, it)
 	}
 	if got := geoFingerprint(t, it); got != want {
 		t.Errorf("four quarter turns changed the item")
@@ -386,7 +354,7 @@ func TestRotate90(t *testing.T) {
 func TestRotateBlackRegions(t *testing.T) {
 	rot := func(mode string, deg float64, it *Item) *Item {
 		t.Helper()
-		return geoApplyOne(t, geoMustOp(t, "rotate", map[string]any{"min_degrees": deg, "max_degrees": deg, "black_regions": mode}), it)
+		return applyOne(t, mustBuild(t, "rotate", map[string]any{"min_degrees": deg, "max_degrees": deg, "black_regions": mode}), it)
 	}
 	// keep: the canvas grows; a mask of the whole image covers exactly
 	// the pixels that are not padding (blue is 100 in the image, 0 in the
@@ -444,13 +412,13 @@ func TestRotateBlackRegions(t *testing.T) {
 		t.Errorf("centre mask moved to %v", b)
 	}
 	// Objects that leave the canvas are dropped, rectangles are clipped.
-	out = rot("preserve_size", 90, testItem(20, 10, rectMask("corner", image.Rect(0, 0, 2, 2)), geoRectObj("r", image.Rect(0, 0, 20, 10))))
+	out = rot("preserve_size", 90, testItem(20, 10, rectMask("corner", image.Rect(0, 0, 2, 2)), rectObj("r", image.Rect(0, 0, 20, 10))))
 	if len(out.Ann.Objects) != 1 || out.Ann.Objects[0].Rect != image.Rect(5, 0, 15, 10) {
 		t.Errorf("preserve_size 90: objects %+v", out.Ann.Objects)
 	}
 
 	// Tiny images: no panic; an empty inner rectangle leaves the item out.
-	if o, err := geoMustOp(t, "rotate", map[string]any{"min_degrees": 45, "max_degrees": 45, "black_regions": "crop"}).Apply(testItem(1, 1)); err != nil || len(o) != 0 {
+	if o, err := mustBuild(t, "rotate", map[string]any{"min_degrees": 45, "max_degrees": 45, "black_regions": "crop"}).Apply(testItem(1, 1)); err != nil || len(o) != 0 {
 		t.Errorf("crop of a 1x1 turned 45° = %d items, %v; want none", len(o), err)
 	}
 	if img, _ := rot("keep", 45, testItem(1, 1)).Pixels(); img.Rect != image.Rect(0, 0, 2, 2) {
@@ -462,9 +430,9 @@ func TestRotateBlackRegions(t *testing.T) {
 }
 
 func TestRotateRandom(t *testing.T) {
-	op := geoMustOp(t, "rotate", map[string]any{"min_degrees": -30, "max_degrees": 30})
+	op := mustBuild(t, "rotate", map[string]any{"min_degrees": -30, "max_degrees": 30})
 	run := func(seed byte) string {
-		return geoFingerprint(t, geoApplyOne(t, op, geoSeeded(testItem(16, 12, rectMask("m", image.Rect(3, 3, 9, 8))), seed)))
+		return geoFingerprint(t, applyOne(t, op, geoSeeded(testItem(16, 12, rectMask("m", image.Rect(3, 3, 9, 8))), seed)))
 	}
 	if run(1) != run(1) {
 		t.Errorf("the same seed gave different rotations")
@@ -485,11 +453,11 @@ func TestRotateRandom(t *testing.T) {
 }
 
 func TestInstancesCrop(t *testing.T) {
-	op := geoMustOp(t, "instances_crop", map[string]any{"classes": []string{"person"}, "save_classes": []string{"car"}, "pad": "50%", "pad_top": "0px"})
+	op := mustBuild(t, "instances_crop", map[string]any{"classes": []string{"person"}, "save_classes": []string{"car"}, "pad": "50%", "pad_top": "0px"})
 	it := testItem(20, 10,
 		rectMask("person", image.Rect(2, 2, 6, 8)),
 		rectMask("person", image.Rect(12, 1, 16, 5)),
-		geoRectObj("car", image.Rect(4, 4, 14, 6)),
+		rectObj("car", image.Rect(4, 4, 14, 6)),
 		rectMask("tree", image.Rect(0, 0, 20, 10)),
 		rectMask("person", image.Rect(0, 0, 0, 0)), // empty: no crop
 	)
@@ -527,7 +495,7 @@ func TestInstancesCrop(t *testing.T) {
 	}
 
 	// No instance: nothing.
-	if o, err := op.Apply(testItem(5, 5, geoRectObj("car", image.Rect(0, 0, 2, 2)))); err != nil || len(o) != 0 {
+	if o, err := op.Apply(testItem(5, 5, rectObj("car", image.Rect(0, 0, 2, 2)))); err != nil || len(o) != 0 {
 		t.Errorf("no instances = %d items, %v", len(o), err)
 	}
 
@@ -539,7 +507,7 @@ func TestInstancesCrop(t *testing.T) {
 	if err != nil || len(m.Classes) != 2 || m.Classes[0].Title != "car" || m.Classes[1].Title != "person" {
 		t.Errorf("Meta = %+v, %v; want car, person", m, err)
 	}
-	op2 := geoMustOp(t, "instances_crop", map[string]any{"classes": []string{"dog"}})
+	op2 := mustBuild(t, "instances_crop", map[string]any{"classes": []string{"dog"}})
 	if _, err := op2.(MetaOp).Meta(meta); err == nil || !strings.Contains(err.Error(), `"dog"`) {
 		t.Errorf("missing class: %v", err)
 	}
@@ -553,8 +521,8 @@ func TestInstancesCrop(t *testing.T) {
 }
 
 func TestSlidingWindow(t *testing.T) {
-	op := geoMustOp(t, "sliding_window", map[string]any{"window_width": 4, "window_height": 4, "min_overlap_x": 1})
-	it := testItem(10, 6, rectMask("m", image.Rect(0, 0, 2, 2)), geoRectObj("r", image.Rect(5, 3, 7, 5)))
+	op := mustBuild(t, "sliding_window", map[string]any{"window_width": 4, "window_height": 4, "min_overlap_x": 1})
+	it := testItem(10, 6, rectMask("m", image.Rect(0, 0, 2, 2)), rectObj("r", image.Rect(5, 3, 7, 5)))
 	before, _ := it.Pixels()
 	out, err := op.Apply(it)
 	if err != nil || len(out) != 6 {
@@ -580,13 +548,13 @@ func TestSlidingWindow(t *testing.T) {
 		t.Errorf("window 6 objects %+v, want the rectangle clipped to (0,1)-(1,3)", obs)
 	}
 	// The image's own size: one window.
-	if o, err := geoMustOp(t, "sliding_window", map[string]any{"window_width": 10, "window_height": 6}).Apply(testItem(10, 6)); err != nil || len(o) != 1 {
+	if o, err := mustBuild(t, "sliding_window", map[string]any{"window_width": 10, "window_height": 6}).Apply(testItem(10, 6)); err != nil || len(o) != 1 {
 		t.Errorf("whole-image window = %d items, %v", len(o), err)
 	}
-	if _, err := geoMustOp(t, "sliding_window", map[string]any{"window_width": 11, "window_height": 2}).Apply(testItem(10, 6)); err == nil || !strings.Contains(err.Error(), "larger than the 10x6 image") {
+	if _, err := mustBuild(t, "sliding_window", map[string]any{"window_width": 11, "window_height": 2}).Apply(testItem(10, 6)); err == nil || !strings.Contains(err.Error(), "larger than the 10x6 image") {
 		t.Errorf("window larger than the image: %v", err)
 	}
-	if _, err := geoMustOp(t, "sliding_window", map[string]any{"window_width": 1, "window_height": 1}).Apply(testItem(0, 0)); err == nil {
+	if _, err := mustBuild(t, "sliding_window", map[string]any{"window_width": 1, "window_height": 1}).Apply(testItem(0, 0)); err == nil {
 		t.Errorf("window on an empty image did not fail")
 	}
 	geoBadParams(t, "sliding_window", []geoBadCase{
@@ -599,7 +567,7 @@ func TestSlidingWindow(t *testing.T) {
 }
 
 func TestMultiply(t *testing.T) {
-	op := geoMustOp(t, "multiply", map[string]any{"times": 3})
+	op := mustBuild(t, "multiply", map[string]any{"times": 3})
 	it := testItem(4, 4, rectMask("m", image.Rect(0, 0, 2, 2)))
 	out, err := op.Apply(it)
 	if err != nil || len(out) != 3 {
@@ -615,7 +583,7 @@ func TestMultiply(t *testing.T) {
 	if orig, _ := it.Pixels(); orig.Pix[0] == 1 || len(out[2].Ann.Objects) != 1 || len(it.Ann.Objects) != 1 {
 		t.Errorf("a copy shares pixels or objects")
 	}
-	if o, _ := geoMustOp(t, "multiply", map[string]any{"times": 1}).Apply(it); len(o) != 1 || o[0] != it {
+	if o, _ := mustBuild(t, "multiply", map[string]any{"times": 1}).Apply(it); len(o) != 1 || o[0] != it {
 		t.Errorf("times = 1 did not pass the item through")
 	}
 	geoBadParams(t, "multiply", []geoBadCase{
@@ -629,9 +597,9 @@ func TestObjectsFilter(t *testing.T) {
 	objs := func() *Item {
 		return testItem(20, 10,
 			rectMask("small", image.Rect(0, 0, 2, 2)),                                                          // 2x2, area 4 = 2%
-			geoRectObj("big", image.Rect(0, 0, 10, 5)),                                                         // 10x5, area 50 = 25%
+			rectObj("big", image.Rect(0, 0, 10, 5)),                                                            // 10x5, area 50 = 25%
 			geoPolyObj("tri", dataset.Point{X: 0, Y: 0}, dataset.Point{X: 4, Y: 0}, dataset.Point{X: 0, Y: 4}), // 4x4 box, 6 centres = 3%
-			geoRectObj("half_out", image.Rect(15, 5, 30, 10)),                                                  // inside: 5x5
+			rectObj("half_out", image.Rect(15, 5, 30, 10)),                                                     // inside: 5x5
 		)
 	}
 	classes := func(it *Item) string {
@@ -655,17 +623,17 @@ func TestObjectsFilter(t *testing.T) {
 		{map[string]any{"min_width": 3, "classes": []string{"tri"}}, "small,big,tri,half_out"},
 		{map[string]any{"min_width": 5, "classes": []string{"tri"}}, "small,big,half_out"},
 	} {
-		out := geoApplyOne(t, geoMustOp(t, "objects_filter", c.attrs), objs())
+		out := applyOne(t, mustBuild(t, "objects_filter", c.attrs), objs())
 		if got := classes(out); got != c.want {
 			t.Errorf("objects_filter %v kept %s, want %s", c.attrs, got, c.want)
 		}
 	}
-	if out := geoApplyOne(t, geoMustOp(t, "objects_filter", map[string]any{"min_area_share": 0.5}), testItem(0, 0, rectMask("e", image.Rect(0, 0, 0, 0)))); len(out.Ann.Objects) != 0 {
+	if out := applyOne(t, mustBuild(t, "objects_filter", map[string]any{"min_area_share": 0.5}), testItem(0, 0, rectMask("e", image.Rect(0, 0, 0, 0)))); len(out.Ann.Objects) != 0 {
 		t.Errorf("empty object kept")
 	}
 	meta := &dataset.Meta{}
 	meta.AddClass(dataset.Class{Title: "tri"})
-	if _, err := geoMustOp(t, "objects_filter", map[string]any{"min_width": 1, "classes": []string{"dog"}}).(MetaOp).Meta(meta); err == nil {
+	if _, err := mustBuild(t, "objects_filter", map[string]any{"min_width": 1, "classes": []string{"dog"}}).(MetaOp).Meta(meta); err == nil {
 		t.Errorf("unknown class accepted")
 	}
 	geoBadParams(t, "objects_filter", []geoBadCase{
@@ -687,12 +655,12 @@ func TestDropNoise(t *testing.T) {
 		rectMask("m4", image.Rect(0, 0, 2, 2)),
 		rectMask("m6", image.Rect(5, 5, 8, 7)),
 		dataset.Object{Class: "sparse", Shape: dataset.ShapeBitmap, Mask: m, Origin: image.Pt(10, 0)},
-		geoRectObj("r1", image.Rect(0, 0, 1, 1)),
+		rectObj("r1", image.Rect(0, 0, 1, 1)),
 		geoPolyObj("sq9", dataset.Point{X: 0, Y: 0}, dataset.Point{X: 3, Y: 0}, dataset.Point{X: 3, Y: 3}, dataset.Point{X: 0, Y: 3}),
 		geoPolyObj("sq4", dataset.Point{X: 10, Y: 5}, dataset.Point{X: 12, Y: 5}, dataset.Point{X: 12, Y: 7}, dataset.Point{X: 10, Y: 7}),
 		rectMask("edge", image.Rect(18, 0, 22, 2)), // 8 pixels, 4 inside
 	)
-	out := geoApplyOne(t, geoMustOp(t, "drop_noise", map[string]any{"min_area": 5}), it)
+	out := applyOne(t, mustBuild(t, "drop_noise", map[string]any{"min_area": 5}), it)
 	var got []string
 	for _, o := range out.Ann.Objects {
 		got = append(got, o.Class)
@@ -700,7 +668,7 @@ func TestDropNoise(t *testing.T) {
 	if s := strings.Join(got, ","); s != "m6,r1,sq9" {
 		t.Errorf("kept %s, want m6,r1,sq9", s)
 	}
-	out = geoApplyOne(t, geoMustOp(t, "drop_noise", map[string]any{"min_area": 5, "classes": []string{"m4"}}), testItem(20, 10, rectMask("m4", image.Rect(0, 0, 2, 2)), rectMask("x", image.Rect(0, 0, 1, 1))))
+	out = applyOne(t, mustBuild(t, "drop_noise", map[string]any{"min_area": 5, "classes": []string{"m4"}}), testItem(20, 10, rectMask("m4", image.Rect(0, 0, 2, 2)), rectMask("x", image.Rect(0, 0, 1, 1))))
 	if len(out.Ann.Objects) != 1 || out.Ann.Objects[0].Class != "x" {
 		t.Errorf("classes: kept %+v", out.Ann.Objects)
 	}
@@ -736,7 +704,7 @@ func TestGeometryDegenerate(t *testing.T) {
 				rectMask("e", image.Rect(0, 0, 0, 0)),
 				{Class: "e", Shape: dataset.ShapeBitmap, Mask: empty},
 				rectMask("p", image.Rect(0, 0, 1, 1)),
-				geoRectObj("e", image.Rect(3, 3, 3, 3)),
+				rectObj("e", image.Rect(3, 3, 3, 3)),
 				geoPolyObj("e", dataset.Point{X: 0, Y: 0}, dataset.Point{X: 1, Y: 1}),
 				geoPolyObj("p", dataset.Point{X: 0, Y: 0}, dataset.Point{X: 1, Y: 0}, dataset.Point{X: 1, Y: 1}),
 			}
@@ -744,7 +712,7 @@ func TestGeometryDegenerate(t *testing.T) {
 		return []*Item{testItem(0, 0, objs()...), testItem(1, 1, objs()...), testItem(1, 7, objs()...), testItem(2, 1, objs()...)}
 	}
 	for _, o := range ops {
-		op := geoMustOp(t, o.name, o.attrs)
+		op := mustBuild(t, o.name, o.attrs)
 		for _, it := range items() {
 			out, err := op.Apply(it)
 			if err != nil {

@@ -146,10 +146,8 @@ func init() {
 // optClasses reads an optional list of class names; nil means every class.
 func optClasses(p params, attr string) ([]string, error) {
 	cl := p.strs(attr)
-	for _, c := range cl {
-		if c == "" {
-			return nil, badParam(attr, "must not contain an empty class name")
-		}
+	if err := noEmptyName(attr, cl, "must not contain an empty class name"); err != nil {
+		return nil, err
 	}
 	return cl, nil
 }
@@ -399,10 +397,7 @@ type splitMasksOp struct {
 }
 
 func (o splitMasksOp) Meta(in *dataset.Meta) (*dataset.Meta, error) {
-	if err := mustHaveClasses(in, o.classes); err != nil {
-		return nil, err
-	}
-	return in, nil
+	return metaWithClasses(in, o.classes)
 }
 
 func (o splitMasksOp) Apply(it *Item) ([]*Item, error) {

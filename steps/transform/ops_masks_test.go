@@ -36,30 +36,6 @@ func polyObj(class string, xy ...float64) dataset.Object {
 	return dataset.Object{Class: class, Shape: dataset.ShapePolygon, Polygon: dataset.Polygon{Exterior: ptsOf(xy...)}}
 }
 
-func rectObj(class string, r image.Rectangle) dataset.Object {
-	return dataset.Object{Class: class, Shape: dataset.ShapeRectangle, Rect: r}
-}
-
-// mustBuild builds an op that must build.
-func mustBuild(t *testing.T, name string, attrs map[string]any) Op {
-	t.Helper()
-	op, err := buildOp(t, name, attrs)
-	if err != nil {
-		t.Fatalf("build %s %v: %v", name, attrs, err)
-	}
-	return op
-}
-
-// applyOne applies op to it and returns the one item out.
-func applyOne(t *testing.T, op Op, it *Item) *Item {
-	t.Helper()
-	out, err := op.Apply(it)
-	if err != nil || len(out) != 1 {
-		t.Fatalf("Apply = %d items, %v", len(out), err)
-	}
-	return out[0]
-}
-
 // rasterArea is the number of image pixels an object covers.
 func rasterArea(t *testing.T, ob dataset.Object, w, h int) int {
 	t.Helper()

@@ -133,6 +133,15 @@ func pixInRange(p params, name string, lo, hi float64) (float64, error) {
 	return f, nil
 }
 
+// pixRows calls f with each row of img's pixels, top to bottom: 4 bytes
+// (R, G, B, A) a pixel.
+func pixRows(img *image.RGBA, f func(row []uint8)) {
+	w, h := img.Rect.Dx(), img.Rect.Dy()
+	for y := 0; y < h; y++ {
+		f(img.Pix[y*img.Stride : y*img.Stride+4*w])
+	}
+}
+
 func pixFmtNum(f float64) string { return strconv.FormatFloat(f, 'g', -1, 64) }
 
 // pixUniform draws a value in [lo, hi) (lo when they are equal). It always
@@ -178,16 +187,13 @@ func buildNoise(p params) (Op, error) {
 }
 
 func (o noiseOp) Apply(it *Item) ([]*Item, error) {
-	img, err := it.Pixels()
+	img, err := it.EditPixels()
 	if err != nil {
 		return nil, err
 	}
-	it.Touch()
-	w, h := img.Rect.Dx(), img.Rect.Dy()
-	for y := 0; y < h; y++ {
-		row := img.Pix[y*img.Stride : y*img.Stride+4*w]
-		for x := 0; x < w; x++ {
-			px := row[4*x : 4*x+4]
+	pixRows(img, func(row []uint8) {
+		for x := 0; x < len(row); x += 4 {
+			px := row[x : x+4]
 			for c := 0; c < 3; c++ {
 				n := it.Rand.NormFloat64()
 				f := float64(px[c]) + o.mean
@@ -195,7 +201,7 @@ func (o noiseOp) Apply(it *Item) ([]*Item, error) {
 				px[c] = pixRoundClip(f, px[3])
 			}
 		}
-	}
+	})
 	return []*Item{it}, nil
 }
 
@@ -257,21 +263,18 @@ func (o contrastOp) Apply(it *Item) ([]*Item, error) {
 		f += o.center
 		lut[v] = pixRoundClip(f, 255)
 	}
-	img, err := it.Pixels()
+	img, err := it.EditPixels()
 	if err != nil {
 		return nil, err
 	}
-	it.Touch()
-	w, h := img.Rect.Dx(), img.Rect.Dy()
-	for y := 0; y < h; y++ {
-		row := img.Pix[y*img.Stride : y*img.Stride+4*w]
-		for x := 0; x < 4*w; x += 4 {
+	pixRows(img, func(row []uint8) {
+		for x := 0; x < len(row); x += 4 {
 			alpha := row[x+3]
 			for c := x; c < x+3; c++ {
 				row[c] = min(lut[row[c]], alpha)
 			}
 		}
-	}
+	})
 	return []*Item{it}, nil
 }
 
@@ -343,11 +346,10 @@ func (o blurOp) Apply(it *Item) ([]*Item, error) {
 	if !o.median {
 		sigma = pixUniform(it, o.sigmaMin, o.sigmaMax) // one draw
 	}
-	img, err := it.Pixels()
+	img, err := it.EditPixels()
 	if err != nil {
 		return nil, err
 	}
-	it.Touch()
 	if o.median {
 		medianBlur(img, o.kernel/2)
 	} else {
@@ -556,22 +558,19 @@ func (o randomColorOp) Apply(it *Item) ([]*Item, error) {
 			q[i][j] = int64(math.Floor(float64(a*65536) + 0.5))
 		}
 	}
-	img, err := it.Pixels()
+	img, err := it.EditPixels()
 	if err != nil {
 		return nil, err
 	}
-	it.Touch()
-	W, H := img.Rect.Dx(), img.Rect.Dy()
-	for y := 0; y < H; y++ {
-		row := img.Pix[y*img.Stride : y*img.Stride+4*W]
-		for x := 0; x < 4*W; x += 4 {
+	pixRows(img, func(row []uint8) {
+		for x := 0; x < len(row); x += 4 {
 			v0, v1, v2, alpha := int64(row[x]), int64(row[x+1]), int64(row[x+2]), int64(row[x+3])
 			for j := 0; j < 3; j++ { // the row vector v times A
 				s := (v0*q[0][j] + v1*q[1][j] + v2*q[2][j] + 1<<15) >> 16 // floor: rounds halves up
 				row[x+j] = uint8(min(max(s, 0), alpha))
 			}
 		}
-	}
+	})
 	return []*Item{it}, nil
 }
 
@@ -610,10 +609,8 @@ func buildBackground(p params) (Op, error) {
 			return nil, badParam("class", "is one of classes; the background class must be new")
 		}
 	}
-	for _, c := range o.classes {
-		if c == "" {
-			return nil, badParam("classes", "must not hold an empty name")
-		}
+	if err := noEmptyName("classes", o.classes, "must not hold an empty name"); err != nil {
+		return nil, err
 	}
 	if !o.paint && o.class == "" {
 		return nil, badParam("", "give color, class or both")
@@ -753,10 +750,8 @@ func buildBBox(p params) (Op, error) {
 	if p.has("suffix") && o.suffix == "" {
 		return nil, badParam("suffix", "must not be empty (leave it out to keep the class names)")
 	}
-	for _, c := range o.classes {
-		if c == "" {
-			return nil, badParam("classes", "must not hold an empty name")
-		}
+	if err := noEmptyName("classes", o.classes, "must not hold an empty name"); err != nil {
+		return nil, err
 	}
 	return o, nil
 }
@@ -775,13 +770,7 @@ func (o bboxOp) Meta(in *dataset.Meta) (*dataset.Meta, error) {
 			c.Title += o.suffix
 			c.Shape = dataset.ShapeRectangle
 		}
-		if have := out.Class(c.Title); have != nil { // a converted class met one of its name
-			if have.Shape != c.Shape {
-				have.Shape = dataset.ShapeAny
-			}
-			continue
-		}
-		out.AddClass(c)
+		mergeClass(out, c) // a converted class may meet one of its name
 	}
 	out.Sort()
 	return out, nil

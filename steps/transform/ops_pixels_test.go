@@ -17,15 +17,7 @@ import (
 // item back.
 func pixApply(t *testing.T, name string, attrs map[string]any, it *Item) *Item {
 	t.Helper()
-	op, err := buildOp(t, name, attrs)
-	if err != nil {
-		t.Fatalf("build %s: %v", name, err)
-	}
-	out, err := op.Apply(it)
-	if err != nil || len(out) != 1 {
-		t.Fatalf("%s: Apply = %d items, %v", name, len(out), err)
-	}
-	return out[0]
+	return applyOne(t, mustBuild(t, name, attrs), it)
 }
 
 // pixSeeded returns testItem(w, h) drawing from a generator of the given seed.
@@ -56,26 +48,6 @@ func pixSeeds(t *testing.T, name string, attrs map[string]any) {
 	if bytes.Equal(a, c) {
 		t.Errorf("%s: two seeds give the same pixels", name)
 	}
-}
-
-// pixParamErr checks that building op name from attrs fails at attr with
-// a message containing msg.
-func pixParamErr(t *testing.T, name string, attrs map[string]any, attr, msg string) {
-	t.Helper()
-	_, err := buildOp(t, name, attrs)
-	pe, ok := err.(*paramError)
-	if !ok {
-		t.Errorf("%s %v: err = %v, want a parameter error at %q", name, attrs, err, attr)
-		return
-	}
-	if pe.attr != attr || !strings.Contains(pe.msg, msg) {
-		t.Errorf("%s %v: error at %q: %q, want at %q containing %q", name, attrs, pe.attr, pe.msg, attr, msg)
-	}
-}
-
-// pixGradient is testItem's pixel (x, y) of a w×h item.
-func pixGradient(x, y, w, h int) color.RGBA {
-	return color.RGBA{uint8(x * 255 / max(1, w-1)), uint8(y * 255 / max(1, h-1)), 100, 255}
 }
 
 func TestNoise(t *testing.T) {
@@ -112,10 +84,10 @@ func TestNoise(t *testing.T) {
 	pixApply(t, "noise", map[string]any{"std": 5}, testItem(1, 1))
 	pixApply(t, "noise", map[string]any{"std": 5}, testItem(0, 0))
 
-	pixParamErr(t, "noise", map[string]any{"mean": 1}, "std", "is required")
-	pixParamErr(t, "noise", map[string]any{"std": -1}, "std", "must not be negative")
-	pixParamErr(t, "noise", map[string]any{"std": math.Inf(1)}, "std", "must be finite")
-	pixParamErr(t, "noise", map[string]any{"std": 1, "mean": math.Inf(-1)}, "mean", "must be finite")
+	checkParamErr(t, "noise", map[string]any{"mean": 1}, "std", "is required")
+	checkParamErr(t, "noise", map[string]any{"std": -1}, "std", "must not be negative")
+	checkParamErr(t, "noise", map[string]any{"std": math.Inf(1)}, "std", "must be finite")
+	checkParamErr(t, "noise", map[string]any{"std": 1, "mean": math.Inf(-1)}, "mean", "must be finite")
 }
 
 func TestContrastBrightness(t *testing.T) {
@@ -168,15 +140,15 @@ func TestContrastBrightness(t *testing.T) {
 	pixApply(t, "contrast_brightness", map[string]any{"contrast_min": 3, "contrast_max": 3}, testItem(0, 0))
 
 	cb := "contrast_brightness"
-	pixParamErr(t, cb, map[string]any{}, "", "give contrast_min and contrast_max")
-	pixParamErr(t, cb, map[string]any{"center_grey": true}, "", "give contrast_min")
-	pixParamErr(t, cb, map[string]any{"contrast_min": 1}, "contrast_min", "needs contrast_max")
-	pixParamErr(t, cb, map[string]any{"brightness_max": 1}, "brightness_max", "needs brightness_min")
-	pixParamErr(t, cb, map[string]any{"contrast_min": -0.1, "contrast_max": 1}, "contrast_min", "must be between 0 and 10")
-	pixParamErr(t, cb, map[string]any{"contrast_min": 1, "contrast_max": 11}, "contrast_max", "must be between 0 and 10")
-	pixParamErr(t, cb, map[string]any{"contrast_min": 2, "contrast_max": 1}, "contrast_max", "must not be less than contrast_min")
-	pixParamErr(t, cb, map[string]any{"brightness_min": -256, "brightness_max": 0}, "brightness_min", "must be between -255 and 255")
-	pixParamErr(t, cb, map[string]any{"brightness_min": 10, "brightness_max": 0}, "brightness_max", "must not be less than brightness_min")
+	checkParamErr(t, cb, map[string]any{}, "", "give contrast_min and contrast_max")
+	checkParamErr(t, cb, map[string]any{"center_grey": true}, "", "give contrast_min")
+	checkParamErr(t, cb, map[string]any{"contrast_min": 1}, "contrast_min", "needs contrast_max")
+	checkParamErr(t, cb, map[string]any{"brightness_max": 1}, "brightness_max", "needs brightness_min")
+	checkParamErr(t, cb, map[string]any{"contrast_min": -0.1, "contrast_max": 1}, "contrast_min", "must be between 0 and 10")
+	checkParamErr(t, cb, map[string]any{"contrast_min": 1, "contrast_max": 11}, "contrast_max", "must be between 0 and 10")
+	checkParamErr(t, cb, map[string]any{"contrast_min": 2, "contrast_max": 1}, "contrast_max", "must not be less than contrast_min")
+	checkParamErr(t, cb, map[string]any{"brightness_min": -256, "brightness_max": 0}, "brightness_min", "must be between -255 and 255")
+	checkParamErr(t, cb, map[string]any{"brightness_min": 10, "brightness_max": 0}, "brightness_max", "must not be less than brightness_min")
 }
 
 // pixRow is a w×1 item of grey pixels of the given values.
@@ -275,19 +247,19 @@ func TestBlurMedian(t *testing.T) {
 	pixApply(t, "blur", map[string]any{"kind": "median", "kernel": 101}, testItem(1, 1))
 	pixApply(t, "blur", map[string]any{"kind": "median", "kernel": 3}, testItem(0, 0))
 
-	pixParamErr(t, "blur", map[string]any{}, "kind", "is required")
-	pixParamErr(t, "blur", map[string]any{"kind": "box"}, "kind", `is "box"; use "gaussian" or "median"`)
-	pixParamErr(t, "blur", map[string]any{"kind": "gaussian"}, "sigma_min", "is required")
-	pixParamErr(t, "blur", map[string]any{"kind": "gaussian", "sigma_min": 0.001}, "sigma_min", "must be between 0.01 and 100")
-	pixParamErr(t, "blur", map[string]any{"kind": "gaussian", "sigma_min": 1, "sigma_max": 101}, "sigma_max", "must be between 0.01 and 100")
-	pixParamErr(t, "blur", map[string]any{"kind": "gaussian", "sigma_min": 2, "sigma_max": 1}, "sigma_max", "must not be less than sigma_min")
-	pixParamErr(t, "blur", map[string]any{"kind": "gaussian", "sigma_min": 1, "kernel": 3}, "kernel", `is for kind = "median"`)
-	pixParamErr(t, "blur", map[string]any{"kind": "median"}, "kernel", "is required")
-	pixParamErr(t, "blur", map[string]any{"kind": "median", "kernel": 3, "sigma_max": 1}, "sigma_max", `is for kind = "gaussian"`)
-	pixParamErr(t, "blur", map[string]any{"kind": "median", "kernel": 4}, "kernel", "must be an odd number from 3 to 101")
-	pixParamErr(t, "blur", map[string]any{"kind": "median", "kernel": 1}, "kernel", "must be an odd number")
-	pixParamErr(t, "blur", map[string]any{"kind": "median", "kernel": 103}, "kernel", "must be an odd number")
-	pixParamErr(t, "blur", map[string]any{"kind": "median", "kernel": 3.5}, "kernel", "must be a whole number")
+	checkParamErr(t, "blur", map[string]any{}, "kind", "is required")
+	checkParamErr(t, "blur", map[string]any{"kind": "box"}, "kind", `is "box"; use "gaussian" or "median"`)
+	checkParamErr(t, "blur", map[string]any{"kind": "gaussian"}, "sigma_min", "is required")
+	checkParamErr(t, "blur", map[string]any{"kind": "gaussian", "sigma_min": 0.001}, "sigma_min", "must be between 0.01 and 100")
+	checkParamErr(t, "blur", map[string]any{"kind": "gaussian", "sigma_min": 1, "sigma_max": 101}, "sigma_max", "must be between 0.01 and 100")
+	checkParamErr(t, "blur", map[string]any{"kind": "gaussian", "sigma_min": 2, "sigma_max": 1}, "sigma_max", "must not be less than sigma_min")
+	checkParamErr(t, "blur", map[string]any{"kind": "gaussian", "sigma_min": 1, "kernel": 3}, "kernel", `is for kind = "median"`)
+	checkParamErr(t, "blur", map[string]any{"kind": "median"}, "kernel", "is required")
+	checkParamErr(t, "blur", map[string]any{"kind": "median", "kernel": 3, "sigma_max": 1}, "sigma_max", `is for kind = "gaussian"`)
+	checkParamErr(t, "blur", map[string]any{"kind": "median", "kernel": 4}, "kernel", "must be an odd number from 3 to 101")
+	checkParamErr(t, "blur", map[string]any{"kind": "median", "kernel": 1}, "kernel", "must be an odd number")
+	checkParamErr(t, "blur", map[string]any{"kind": "median", "kernel": 103}, "kernel", "must be an odd number")
+	checkParamErr(t, "blur", map[string]any{"kind": "median", "kernel": 3.5}, "kernel", "must be a whole number")
 }
 
 // pixNoisy is a w×h item of pseudo-random opaque pixels.
@@ -383,8 +355,8 @@ func TestRandomColor(t *testing.T) {
 	pixApply(t, "random_color", map[string]any{"strength": 1}, testItem(1, 1))
 	pixApply(t, "random_color", map[string]any{"strength": 1}, testItem(0, 0))
 
-	pixParamErr(t, "random_color", map[string]any{"strength": 1.5}, "strength", "must be between 0 and 1")
-	pixParamErr(t, "random_color", map[string]any{"strength": -0.1}, "strength", "must be between 0 and 1")
+	checkParamErr(t, "random_color", map[string]any{"strength": 1.5}, "strength", "must be between 0 and 1")
+	checkParamErr(t, "random_color", map[string]any{"strength": -0.1}, "strength", "must be between 0 and 1")
 }
 
 // pixScene is a 6×4 item with a bitmap person at (1,1)-(3,3), a car rectangle
@@ -472,15 +444,15 @@ func TestBackground(t *testing.T) {
 		t.Errorf("an unknown class was accepted: %v", err)
 	}
 
-	pixParamErr(t, "background", map[string]any{}, "", "give color, class or both")
-	pixParamErr(t, "background", map[string]any{"classes": []string{"person"}}, "", "give color, class or both")
-	pixParamErr(t, "background", map[string]any{"color": "red"}, "color", `write a colour as "#RRGGBB"`)
-	pixParamErr(t, "background", map[string]any{"color": "#FFF"}, "color", `write a colour as "#RRGGBB"`)
-	pixParamErr(t, "background", map[string]any{"color": "#GG0000"}, "color", "hexadecimal")
-	pixParamErr(t, "background", map[string]any{"color": "#+10000"}, "color", "hexadecimal")
-	pixParamErr(t, "background", map[string]any{"class": ""}, "class", "must not be empty")
-	pixParamErr(t, "background", map[string]any{"class": "bg", "classes": []string{"bg"}}, "class", "is one of classes")
-	pixParamErr(t, "background", map[string]any{"class": "bg", "classes": []string{""}}, "classes", "empty name")
+	checkParamErr(t, "background", map[string]any{}, "", "give color, class or both")
+	checkParamErr(t, "background", map[string]any{"classes": []string{"person"}}, "", "give color, class or both")
+	checkParamErr(t, "background", map[string]any{"color": "red"}, "color", `write a colour as "#RRGGBB"`)
+	checkParamErr(t, "background", map[string]any{"color": "#FFF"}, "color", `write a colour as "#RRGGBB"`)
+	checkParamErr(t, "background", map[string]any{"color": "#GG0000"}, "color", "hexadecimal")
+	checkParamErr(t, "background", map[string]any{"color": "#+10000"}, "color", "hexadecimal")
+	checkParamErr(t, "background", map[string]any{"class": ""}, "class", "must not be empty")
+	checkParamErr(t, "background", map[string]any{"class": "bg", "classes": []string{"bg"}}, "class", "is one of classes")
+	checkParamErr(t, "background", map[string]any{"class": "bg", "classes": []string{""}}, "classes", "empty name")
 }
 
 func TestBBox(t *testing.T) {
@@ -562,6 +534,6 @@ func TestBBox(t *testing.T) {
 		t.Errorf("an unknown class was accepted: %v", err)
 	}
 
-	pixParamErr(t, "bbox", map[string]any{"suffix": ""}, "suffix", "must not be empty")
-	pixParamErr(t, "bbox", map[string]any{"classes": []string{""}}, "classes", "empty name")
+	checkParamErr(t, "bbox", map[string]any{"suffix": ""}, "suffix", "must not be empty")
+	checkParamErr(t, "bbox", map[string]any{"classes": []string{""}}, "classes", "empty name")
 }
