@@ -220,7 +220,7 @@ func lockedOutput(args []string, rf *recipeFlags, def string) (cache.Digest, err
 	ref := names[0]
 	addr, output := ref, ""
 	if r.Step(ref) == nil {
-		if i := strings.LastIndex(ref, "."); i > 0 {
+		if i := strings.LastIndex(ref, "."); i > 0 && r.Step(ref[:i]) != nil {
 			addr, output = ref[:i], ref[i+1:]
 		}
 	}

@@ -78,6 +78,7 @@ func newRootCmd() *cobra.Command {
 		newCheckoutCmd(g),
 		newConvertCmd(g),
 		newStatsCmd(g),
+		newDiffCmd(g),
 	)
 	return root
 }

@@ -1,0 +1,164 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"slices"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"dsbuild/cache"
+	"dsbuild/dataset"
+	"dsbuild/dataset/formats"
+	"dsbuild/steps/imports"
+)
+
+func newDiffCmd(g *globalFlags) *cobra.Command {
+	rf := &recipeFlags{}
+	var exitCode bool
+	cmd := &cobra.Command{
+		Use:   "diff [RECIPE] A B",
+		Short: "Say what changed between two dataset versions, per item and per object",
+		Long: `Diff compares two datasets: items added, removed and changed (image or
+annotation); within a changed item, objects matched by mask IoU (at least
+0.5) into added, removed and modified (with their IoU, and class changes);
+image tag changes; per-class count deltas. Manifests are compared first, so
+only changed items are decoded.
+
+A and B are each:
+  STEP[.OUTPUT]     a built step of RECIPE, as recorded in dsbuild.lock
+                    (transform.people, split.people.val)
+  sha256:<hex>      a dataset by digest
+  FORMAT:PATH       a directory in an import format (coco:data/coco)
+
+--exit-code exits 1 when the datasets differ, for CI. --json prints the diff
+as one JSON object.`,
+		Example: `  dsbuild diff recipes/person import.voc transform.people
+  dsbuild diff --json coco:old/coco coco:new/coco
+  dsbuild diff --exit-code recipes/person split.people.train sha256:…`,
+		Args: cobra.RangeArgs(2, 3),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			dir := "."
+			if len(args) == 3 {
+				dir, args = args[0], args[1:]
+			}
+			store, err := g.openStore(func(f string, a ...any) { warnf(f, a...) })
+			if err != nil {
+				return err
+			}
+			unlock, err := store.LockShared()
+			if err != nil {
+				return err
+			}
+			defer unlock()
+			var sides [2]*dataset.Dataset
+			for i, ref := range args {
+				if sides[i], err = resolveDataset(cmd, store, dir, ref, rf); err != nil {
+					return fmt.Errorf("%s: %w", ref, err)
+				}
+			}
+			d, err := dataset.Diff(store, sides[0], sides[1])
+			if err != nil {
+				return err
+			}
+			if g.json {
+				enc := json.NewEncoder(cmd.OutOrStdout())
+				enc.SetEscapeHTML(false)
+				if err := enc.Encode(d); err != nil {
+					return err
+				}
+			} else {
+				printDiff(cmd.OutOrStdout(), args[0], args[1], d)
+			}
+			if exitCode && !d.Empty() {
+				return &exitCodeError{code: exitError}
+			}
+			return nil
+		},
+	}
+	rf.register(cmd)
+	cmd.Flags().BoolVar(&exitCode, "exit-code", false, "exit 1 when the datasets differ")
+	return cmd
+}
+
+// resolveDataset opens the dataset a diff argument names.
+func resolveDataset(cmd *cobra.Command, store *cache.Store, dir, ref string, rf *recipeFlags) (*dataset.Dataset, error) {
+	if strings.HasPrefix(ref, cache.Prefix) {
+		d, err := cache.ParseDigest(ref)
+		if err != nil {
+			return nil, err
+		}
+		return dataset.Open(store, d)
+	}
+	if format, path, ok := strings.Cut(ref, ":"); ok && slices.Contains(formats.ImportNames(), format) {
+		res, err := importDir(cmd.Context(), store, path, imports.Settings{Format: format})
+		if err != nil {
+			return nil, err
+		}
+		return res.Dataset, nil
+	}
+	d, err := lockedOutput([]string{dir, ref}, rf, "dataset")
+	if err != nil {
+		return nil, err
+	}
+	return dataset.Open(store, d)
+}
+
+func printDiff(w io.Writer, a, b string, d *dataset.DatasetDiff) {
+	fmt.Fprintf(w, "%s (%d items) → %s (%d items)\n", a, d.Items.A, b, d.Items.B)
+	if len(d.ClassesOnlyInA) > 0 || len(d.ClassesOnlyInB) > 0 {
+		fmt.Fprintf(w, "the class sets differ: only in A: %s; only in B: %s\n", orNone(d.ClassesOnlyInA), orNone(d.ClassesOnlyInB))
+	}
+	if d.Empty() {
+		fmt.Fprintln(w, "no differences")
+		return
+	}
+	fmt.Fprintf(w, "%d added, %d removed, %d changed\n", len(d.Added), len(d.Removed), len(d.Changed))
+	for _, n := range d.Added {
+		fmt.Fprintf(w, "+ %s\n", n)
+	}
+	for _, n := range d.Removed {
+		fmt.Fprintf(w, "- %s\n", n)
+	}
+	for _, c := range d.Changed {
+		what := "annotation"
+		if c.ImageChanged {
+			what = "image"
+		}
+		fmt.Fprintf(w, "~ %s (%s changed)\n", c.Name, what)
+		for _, o := range c.Added {
+			fmt.Fprintf(w, "    + %s %v\n", o.Class, o.Box)
+		}
+		for _, o := range c.Removed {
+			fmt.Fprintf(w, "    - %s %v\n", o.Class, o.Box)
+		}
+		for _, m := range c.Modified {
+			cls := m.A.Class
+			if m.A.Class != m.B.Class {
+				cls = m.A.Class + " → " + m.B.Class
+			}
+			fmt.Fprintf(w, "    ~ %s %v → %v (IoU %.3f)\n", cls, m.A.Box, m.B.Box, m.IoU)
+		}
+		for _, t := range c.TagsAdded {
+			fmt.Fprintf(w, "    + tag %s\n", t)
+		}
+		for _, t := range c.TagsRemoved {
+			fmt.Fprintf(w, "    - tag %s\n", t)
+		}
+	}
+	if len(d.ClassDeltas) > 0 {
+		fmt.Fprintln(w, "objects per class:")
+		for _, c := range dataset.SortedKeys(d.ClassDeltas) {
+			fmt.Fprintf(w, "  %-30s %+d\n", c, d.ClassDeltas[c])
+		}
+	}
+}
+
+func orNone(s []string) string {
+	if len(s) == 0 {
+		return "none"
+	}
+	return strings.Join(s, ", ")
+}
