@@ -18,11 +18,29 @@ type Stats struct {
 	ImageSizes map[string]int `json:"image_sizes"`
 	// Shapes counts objects per geometry (bitmap, polygon, rectangle).
 	Shapes map[string]int `json:"shapes"`
+	// ObjectSizes counts objects per bucket of the longer side of their
+	// bounding box, in pixels: "<16", "16-31", "32-63", … "≥1024".
+	ObjectSizes map[string]int `json:"object_sizes"`
+}
+
+// SizeBuckets are ObjectSizes' keys, smallest first.
+var SizeBuckets = []string{"<16", "16-31", "32-63", "64-127", "128-255", "256-511", "512-1023", "≥1024"}
+
+// sizeBucket returns the bucket of a bounding box whose longer side is n.
+func sizeBucket(n int) string {
+	if n < 16 {
+		return SizeBuckets[0]
+	}
+	i := 1
+	for lim := 32; n >= lim && i < len(SizeBuckets)-1; lim *= 2 {
+		i++
+	}
+	return SizeBuckets[i]
 }
 
 // ComputeStats reads every annotation of ds.
 func ComputeStats(ds *Dataset, s Store) (*Stats, error) {
-	st := &Stats{Objects: map[string]int{}, Tags: map[string]int{}, ObjectTags: map[string]int{}, ImageSizes: map[string]int{}, Shapes: map[string]int{}}
+	st := &Stats{Objects: map[string]int{}, Tags: map[string]int{}, ObjectTags: map[string]int{}, ImageSizes: map[string]int{}, Shapes: map[string]int{}, ObjectSizes: map[string]int{}}
 	for _, c := range ds.Meta.Classes {
 		st.Objects[c.Title] = 0
 	}
@@ -43,6 +61,8 @@ func ComputeStats(ds *Dataset, s Store) (*Stats, error) {
 		for _, o := range a.Objects {
 			st.Objects[o.Class]++
 			st.Shapes[o.Shape]++
+			b := o.Bounds()
+			st.ObjectSizes[sizeBucket(max(b.Dx(), b.Dy()))]++
 			for _, t := range o.Tags {
 				st.ObjectTags[t.Name]++
 			}

@@ -123,7 +123,8 @@ dsbuild.lock; import.voc means its dataset output), or, with --format, a
 directory in one of the import formats. Class names are as the source spells
 them unless the step's class mapping renamed them. --json prints one object:
 {"items": N, "objects": {"<class>": N}, "tags": {"<tag>": N},
- "object_tags": {...}, "image_sizes": {"WxH": N}, "shapes": {...}}.`,
+ "object_tags": {...}, "image_sizes": {"WxH": N}, "shapes": {...},
+ "object_sizes": {"32-63": N, ...}}.`,
 		Example: `  dsbuild stats recipes/person import.voc
   dsbuild stats --json --format coco data/coco`,
 		Args: cobra.RangeArgs(1, 2),
@@ -204,6 +205,14 @@ func printStats(w io.Writer, ds *dataset.Dataset, st *dataset.Stats) {
 	section("image tags", st.Tags)
 	section("object tags", st.ObjectTags)
 	section("image sizes", st.ImageSizes)
+	if len(st.ObjectSizes) > 0 {
+		fmt.Fprintln(w, "object sizes (longer side of the box, px):")
+		for _, b := range dataset.SizeBuckets {
+			if n := st.ObjectSizes[b]; n > 0 {
+				fmt.Fprintf(w, "  %-30s %d\n", b, n)
+			}
+		}
+	}
 }
 
 // lockedOutput resolves [RECIPE] STEP[.OUTPUT] to the digest dsbuild.lock
