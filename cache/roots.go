@@ -11,6 +11,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"time"
 )
 
 // RegisterLockfile remembers that the lockfile at path records results kept
@@ -159,6 +160,57 @@ func (s *Store) SetTag(name string, roots []Digest) error {
 		fmt.Fprintf(&b, "%s\n", d)
 	}
 	return writeFileAtomic(filepath.Join(s.dir, "tmp"), filepath.Join(s.dir, "tags", name), b.Bytes(), 0o644)
+}
+
+// Tag returns the root digests of tag name, in the order SetTag was given
+// them; a missing tag is an fs.ErrNotExist error.
+func (s *Store) Tag(name string) ([]Digest, error) {
+	if err := ValidName(name); err != nil {
+		return nil, err
+	}
+	b, err := os.ReadFile(filepath.Join(s.dir, "tags", name))
+	if err != nil {
+		return nil, err
+	}
+	var out []Digest
+	for _, l := range strings.Fields(string(b)) {
+		d, err := ParseDigest(l)
+		if err != nil {
+			return nil, fmt.Errorf("tag %s: %w", name, err)
+		}
+		out = append(out, d)
+	}
+	return out, nil
+}
+
+// TagInfo is a tag's name and when it was last set (not part of any
+// artifact; for listing).
+type TagInfo struct {
+	Name    string
+	ModTime time.Time
+}
+
+// Tags lists the tags, oldest first (then by name).
+func (s *Store) Tags() ([]TagInfo, error) {
+	ents, err := os.ReadDir(filepath.Join(s.dir, "tags"))
+	if err != nil {
+		return nil, err
+	}
+	var out []TagInfo
+	for _, e := range ents {
+		fi, err := e.Info()
+		if err != nil {
+			continue
+		}
+		out = append(out, TagInfo{e.Name(), fi.ModTime()})
+	}
+	sort.Slice(out, func(i, j int) bool {
+		if !out[i].ModTime.Equal(out[j].ModTime) {
+			return out[i].ModTime.Before(out[j].ModTime)
+		}
+		return out[i].Name < out[j].Name
+	})
+	return out, nil
 }
 
 func (s *Store) tagRoots() ([]Digest, error) {

@@ -28,6 +28,7 @@ image tag changes; per-class count deltas. Manifests are compared first, so
 only changed items are decoded.
 
 A and B are each:
+  NAME              a release recorded by dsbuild tag
   STEP[.OUTPUT]     a built step of RECIPE, as recorded in dsbuild.lock
                     (transform.people, split.people.val)
   sha256:<hex>      a dataset by digest
@@ -91,6 +92,11 @@ func resolveDataset(cmd *cobra.Command, store *cache.Store, dir, ref string, rf 
 			return nil, err
 		}
 		return dataset.Open(store, d)
+	}
+	if !strings.ContainsAny(ref, ".:/") {
+		if _, err := store.Tag(ref); err == nil {
+			return taggedDataset(store, ref)
+		}
 	}
 	if format, path, ok := strings.Cut(ref, ":"); ok && slices.Contains(formats.ImportNames(), format) {
 		res, err := importDir(cmd.Context(), store, path, imports.Settings{Format: format})

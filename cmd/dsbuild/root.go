@@ -79,6 +79,8 @@ func newRootCmd() *cobra.Command {
 		newConvertCmd(g),
 		newStatsCmd(g),
 		newDiffCmd(g),
+		newTagCmd(g),
+		newLogCmd(g),
 	)
 	return root
 }
