@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -13,6 +14,7 @@ import (
 	"dsbuild/cache"
 	"dsbuild/dataset"
 	"dsbuild/dataset/formats"
+	"dsbuild/dataset/report"
 	"dsbuild/engine"
 	"dsbuild/steps/export"
 	"dsbuild/steps/imports"
@@ -113,7 +115,7 @@ Export formats: %s`, strings.Join(formats.ImportNames(), ", "), strings.Join(for
 
 func newStatsCmd(g *globalFlags) *cobra.Command {
 	rf := &recipeFlags{}
-	var format string
+	var format, htmlOut string
 	var fromOpts []string
 	cmd := &cobra.Command{
 		Use:   "stats [RECIPE] STEP[.OUTPUT] | stats --format FORMAT PATH",
@@ -124,8 +126,11 @@ directory in one of the import formats. Class names are as the source spells
 them unless the step's class mapping renamed them. --json prints one object:
 {"items": N, "objects": {"<class>": N}, "tags": {"<tag>": N},
  "object_tags": {...}, "image_sizes": {"WxH": N}, "shapes": {...},
- "object_sizes": {"32-63": N, ...}}.`,
+ "object_sizes": {"32-63": N, ...}}. --html FILE also writes the counts as
+one self-contained HTML page (no network, no JavaScript): tables, and bar
+charts of objects per class, object sizes, image sizes and image tags.`,
 		Example: `  dsbuild stats recipes/person import.voc
+  dsbuild stats --html stats.html recipes/person import.voc
   dsbuild stats --json --format coco data/coco`,
 		Args: cobra.RangeArgs(1, 2),
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -165,6 +170,19 @@ them unless the step's class mapping renamed them. --json prints one object:
 			if err != nil {
 				return err
 			}
+			if htmlOut != "" {
+				name := strings.Join(args, " ")
+				if format != "" {
+					name = format + ":" + args[0]
+				}
+				var buf bytes.Buffer
+				if err := report.Stats(&buf, ds, st, name); err != nil {
+					return err
+				}
+				if err := cache.WriteFileAtomic(htmlOut, buf.Bytes(), 0o644); err != nil {
+					return err
+				}
+			}
 			if g.json {
 				enc := json.NewEncoder(cmd.OutOrStdout())
 				enc.SetEscapeHTML(false)
@@ -176,6 +194,7 @@ them unless the step's class mapping renamed them. --json prints one object:
 	}
 	rf.register(cmd)
 	cmd.Flags().StringVar(&format, "format", "", "read PATH in this import format instead of a built step's output")
+	cmd.Flags().StringVar(&htmlOut, "html", "", "also write the stats as a self-contained HTML page to `FILE`")
 	cmd.Flags().StringArrayVar(&fromOpts, "from-option", nil, "an option of the import format, KEY=VALUE (repeatable)")
 	return cmd
 }

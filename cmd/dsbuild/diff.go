@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -12,12 +13,15 @@ import (
 	"dsbuild/cache"
 	"dsbuild/dataset"
 	"dsbuild/dataset/formats"
+	"dsbuild/dataset/report"
 	"dsbuild/steps/imports"
 )
 
 func newDiffCmd(g *globalFlags) *cobra.Command {
 	rf := &recipeFlags{}
 	var exitCode bool
+	var htmlOut string
+	var htmlOpt report.Options
 	cmd := &cobra.Command{
 		Use:   "diff [RECIPE] A B",
 		Short: "Say what changed between two dataset versions, per item and per object",
@@ -35,9 +39,14 @@ A and B are each:
   FORMAT:PATH       a directory in an import format (coco:data/coco)
 
 --exit-code exits 1 when the datasets differ, for CI. --json prints the diff
-as one JSON object.`,
+as one JSON object. --html FILE also writes the diff as one self-contained
+HTML page (no network, no JavaScript): a summary, per-class count deltas, and
+every added, removed and changed item with side-by-side thumbnails of A and B,
+objects drawn in their class colours and changed objects outlined, 50 items
+a page (--html-per-page), thumbnails at most 256 px (--html-thumb).`,
 		Example: `  dsbuild diff recipes/person import.voc transform.people
   dsbuild diff --json coco:old/coco coco:new/coco
+  dsbuild diff --html diff.html recipes/person import.voc transform.people
   dsbuild diff --exit-code recipes/person split.people.train sha256:…`,
 		Args: cobra.RangeArgs(2, 3),
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -64,6 +73,15 @@ as one JSON object.`,
 			if err != nil {
 				return err
 			}
+			if htmlOut != "" {
+				var buf bytes.Buffer
+				if err := report.Diff(&buf, store, sides[0], sides[1], d, args[0], args[1], htmlOpt); err != nil {
+					return err
+				}
+				if err := cache.WriteFileAtomic(htmlOut, buf.Bytes(), 0o644); err != nil {
+					return err
+				}
+			}
 			if g.json {
 				enc := json.NewEncoder(cmd.OutOrStdout())
 				enc.SetEscapeHTML(false)
@@ -81,6 +99,9 @@ as one JSON object.`,
 	}
 	rf.register(cmd)
 	cmd.Flags().BoolVar(&exitCode, "exit-code", false, "exit 1 when the datasets differ")
+	cmd.Flags().StringVar(&htmlOut, "html", "", "also write the diff as a self-contained HTML page to `FILE`")
+	cmd.Flags().IntVar(&htmlOpt.Thumb, "html-thumb", report.DefaultThumb, "longer side of the HTML page's thumbnails, in pixels")
+	cmd.Flags().IntVar(&htmlOpt.PerPage, "html-per-page", report.DefaultPerPage, "items per page of the HTML page")
 	return cmd
 }
 

@@ -1,8 +1,11 @@
 package main
 
 import (
+	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -24,6 +27,13 @@ func TestScripts(t *testing.T) {
 	testscript.Run(t, testscript.Params{
 		Dir:                 "../../testdata/script",
 		RequireExplicitExec: true,
+		Condition: func(cond string) (bool, error) {
+			if cond == "chromium" {
+				_, err := exec.LookPath("chromium")
+				return err == nil, nil
+			}
+			return false, fmt.Errorf("unknown condition %q", cond)
+		},
 		Setup: func(env *testscript.Env) error {
 			env.Setenv("DSBUILD_CACHE", filepath.Join(env.WorkDir, ".cache"))
 			fixtures, err := filepath.Abs("../../testdata/fixtures")
@@ -36,6 +46,7 @@ func TestScripts(t *testing.T) {
 		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
 			"waitfile": cmdWaitfile,
 			"corrupt":  cmdCorrupt,
+			"browser":  cmdBrowser,
 		},
 	})
 }
@@ -100,4 +111,46 @@ func cmdCorrupt(ts *testscript.TestScript, neg bool, args []string) {
 	ts.Check(os.Chmod(p, 0o644))
 	ts.Check(os.WriteFile(p, data, 0o444))
 	ts.Logf("corrupted %s (%s)", victim.Name, victim.Digest.Short())
+}
+
+// browser PAGE.html NAME renders a page in headless Chromium, fails on any
+// console message (errors and uncaught exceptions show there; a clean page
+// logs nothing) or a missing screenshot, and keeps the screenshot as a test
+// artifact: $DSBUILD_TEST_ARTIFACTS/NAME.png (default test-artifacts/ at
+// the repository root). Scripts guard it with the condition [chromium]
+// ([!chromium] skip 'install chromium'); .ci/run installs Chromium.
+func cmdBrowser(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) != 2 {
+		ts.Fatalf("usage: browser PAGE.html NAME")
+	}
+	bin, err := exec.LookPath("chromium")
+	if err != nil {
+		ts.Fatalf("chromium is not installed (apt-get install chromium); guard browser checks with [chromium]")
+	}
+	page := ts.MkAbs(args[0])
+	shot := ts.MkAbs(args[1] + ".png")
+	ud := ts.MkAbs(".chromium-" + args[1])
+	cmd := exec.Command(bin, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+		"--disable-background-networking", "--disable-component-update", "--disable-sync", "--user-data-dir="+ud,
+		"--enable-logging=stderr", "--v=0", "--window-size=1280,1600", "--screenshot="+shot, "file://"+page)
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		ts.Fatalf("chromium: %v\n%s", err, out)
+	}
+	for _, line := range strings.Split(string(out), "\n") {
+		if strings.Contains(line, ":CONSOLE") {
+			ts.Fatalf("%s logged to the console: %s", args[0], line)
+		}
+	}
+	png, err := os.ReadFile(shot)
+	if err != nil || len(png) < 1000 {
+		ts.Fatalf("no screenshot of %s (%v)", args[0], err)
+	}
+	dir := os.Getenv("DSBUILD_TEST_ARTIFACTS")
+	if dir == "" {
+		dir, _ = filepath.Abs("../../test-artifacts")
+	}
+	ts.Check(os.MkdirAll(dir, 0o755))
+	ts.Check(os.WriteFile(filepath.Join(dir, args[1]+".png"), png, 0o644))
+	ts.Logf("screenshot of %s: %s", args[0], filepath.Join(dir, args[1]+".png"))
 }
