@@ -10,6 +10,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 
@@ -117,6 +118,38 @@ func (e *NotFoundError) Error() string {
 func IsCorrupt(err error) bool {
 	var c *CorruptError
 	return errors.As(err, &c)
+}
+
+// ResolvePrefix finds the one stored blob whose hex digest starts with
+// prefix (at least 4 hex digits, with or without "sha256:").
+func (s *Store) ResolvePrefix(prefix string) (Digest, error) {
+	h := strings.TrimPrefix(prefix, Prefix)
+	if len(h) < 4 {
+		return Digest{}, fmt.Errorf("digest prefix %q is too short: give at least 4 hex digits", prefix)
+	}
+	if len(h) == 64 {
+		return ParseDigest(h)
+	}
+	ents, err := os.ReadDir(filepath.Join(s.dir, "blobs", h[:2]))
+	if err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return Digest{}, err
+	}
+	var found []Digest
+	for _, e := range ents {
+		name := strings.TrimSuffix(e.Name(), ".zst")
+		if strings.HasPrefix(name, h) {
+			if d, err := ParseDigest(name); err == nil && !slices.Contains(found, d) {
+				found = append(found, d)
+			}
+		}
+	}
+	switch len(found) {
+	case 0:
+		return Digest{}, fmt.Errorf("no stored object has a digest starting with %s", h)
+	case 1:
+		return found[0], nil
+	}
+	return Digest{}, fmt.Errorf("digest prefix %s is ambiguous (%d objects): give more digits", h, len(found))
 }
 
 // Has reports whether the blob d is stored, without reading it.

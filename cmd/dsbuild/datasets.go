@@ -118,10 +118,11 @@ func newStatsCmd(g *globalFlags) *cobra.Command {
 	var format, htmlOut string
 	var fromOpts []string
 	cmd := &cobra.Command{
-		Use:   "stats [RECIPE] STEP[.OUTPUT] | stats --format FORMAT PATH",
+		Use:   "stats [RECIPE] REF | stats --format FORMAT PATH",
 		Short: "Count items, objects per class, tags and image sizes of a dataset",
-		Long: `Stats summarizes a dataset: the output of a built step (as recorded in
-dsbuild.lock; import.voc means its dataset output), or, with --format, a
+		Long: `Stats summarizes a dataset: REF is a built step (as recorded in
+dsbuild.lock; import.voc means its dataset output), a release tag, a digest
+(sha256:<prefix>) or FORMAT:PATH, as for dsbuild diff; or, with --format, a
 directory in one of the import formats. Class names are as the source spells
 them unless the step's class mapping renamed them. --json prints one object:
 {"items": N, "objects": {"<class>": N}, "tags": {"<tag>": N},
@@ -158,12 +159,12 @@ charts of objects per class, object sizes, image sizes and image tags.`,
 				}
 				ds = res.Dataset
 			} else {
-				d, err := lockedOutput(args, rf, "dataset")
-				if err != nil {
-					return err
+				dir, ref := ".", args[0]
+				if len(args) == 2 {
+					dir, ref = args[0], args[1]
 				}
-				if ds, err = dataset.Open(store, d); err != nil {
-					return err
+				if ds, err = resolveDataset(cmd, store, dir, ref, rf); err != nil {
+					return fmt.Errorf("%s: %w", ref, err)
 				}
 			}
 			st, err := dataset.ComputeStats(ds, store)

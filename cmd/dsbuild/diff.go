@@ -14,6 +14,7 @@ import (
 	"dsbuild/dataset"
 	"dsbuild/dataset/formats"
 	"dsbuild/dataset/report"
+	"dsbuild/engine"
 	"dsbuild/steps/imports"
 )
 
@@ -35,7 +36,7 @@ A and B are each:
   NAME              a release recorded by dsbuild tag
   STEP[.OUTPUT]     a built step of RECIPE, as recorded in dsbuild.lock
                     (transform.people, split.people.val)
-  sha256:<hex>      a dataset by digest
+  sha256:<hex>      a dataset by digest, or by a prefix of at least 4 digits
   FORMAT:PATH       a directory in an import format (coco:data/coco)
 
 --exit-code exits 1 when the datasets differ, for CI. --json prints the diff
@@ -108,7 +109,7 @@ a page (--html-per-page), thumbnails at most 256 px (--html-thumb).`,
 // resolveDataset opens the dataset a diff argument names.
 func resolveDataset(cmd *cobra.Command, store *cache.Store, dir, ref string, rf *recipeFlags) (*dataset.Dataset, error) {
 	if strings.HasPrefix(ref, cache.Prefix) {
-		d, err := cache.ParseDigest(ref)
+		d, err := store.ResolvePrefix(ref)
 		if err != nil {
 			return nil, err
 		}
@@ -118,6 +119,13 @@ func resolveDataset(cmd *cobra.Command, store *cache.Store, dir, ref string, rf 
 		if _, err := store.Tag(ref); err == nil {
 			return taggedDataset(store, ref)
 		}
+		var names []string
+		if tags, err := store.Tags(); err == nil {
+			for _, t := range tags {
+				names = append(names, t.Name)
+			}
+		}
+		return nil, fmt.Errorf("no tag %q;%s a ref is a tag (%s), a step like transform.people, sha256:<digest prefix>, or FORMAT:PATH", ref, engine.Suggest(ref, names), orNone(names))
 	}
 	if format, path, ok := strings.Cut(ref, ":"); ok && slices.Contains(formats.ImportNames(), format) {
 		res, err := importDir(cmd.Context(), store, path, imports.Settings{Format: format})
