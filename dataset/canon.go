@@ -71,15 +71,16 @@ func CanonicalBitmap(m *Mask) (string, image.Point, error) {
 	binary.BigEndian.PutUint32(ihdr[0:], uint32(w))
 	binary.BigEndian.PutUint32(ihdr[4:], uint32(h))
 	ihdr[8], ihdr[9] = 1, 3 // bit depth 1, colour type 3 (palette)
-	pngChunk(&png, "IHDR", ihdr)
-	pngChunk(&png, "PLTE", []byte{0, 0, 0, 255, 255, 255})
-	pngChunk(&png, "tRNS", []byte{0})
-	pngChunk(&png, "IDAT", storedZlib(raw))
-	pngChunk(&png, "IEND", nil)
+	WritePNGChunk(&png, "IHDR", ihdr)
+	WritePNGChunk(&png, "PLTE", []byte{0, 0, 0, 255, 255, 255})
+	WritePNGChunk(&png, "tRNS", []byte{0})
+	WritePNGChunk(&png, "IDAT", storedZlib(raw))
+	WritePNGChunk(&png, "IEND", nil)
 	return base64.StdEncoding.EncodeToString(storedZlib(png.Bytes())), image.Pt(x0, y0), nil
 }
 
-func pngChunk(b *bytes.Buffer, typ string, data []byte) {
+// WritePNGChunk appends one PNG chunk (length, type, data, CRC) to b.
+func WritePNGChunk(b *bytes.Buffer, typ string, data []byte) {
 	var n [4]byte
 	binary.BigEndian.PutUint32(n[:], uint32(len(data)))
 	b.Write(n[:])

@@ -183,6 +183,28 @@ func (m *Meta) AddTag(t TagMeta) {
 	m.Tags = append(m.Tags, t)
 }
 
+// MergeClass adds c, or, when a class of its title exists with another
+// shape, makes that class's shape "any".
+func (m *Meta) MergeClass(c Class) {
+	if have := m.Class(c.Title); have != nil {
+		if have.Shape != c.Shape {
+			have.Shape = ShapeAny
+		}
+		return
+	}
+	m.AddClass(c)
+}
+
+// Merge adds other's classes (MergeClass) and tag definitions.
+func (m *Meta) Merge(other *Meta) {
+	for _, c := range other.Classes {
+		m.MergeClass(c)
+	}
+	for _, t := range other.Tags {
+		m.AddTag(t)
+	}
+}
+
 // Sort puts the meta in canonical order.
 func (m *Meta) Sort() {
 	sort.Slice(m.Classes, func(i, j int) bool { return m.Classes[i].Title < m.Classes[j].Title })

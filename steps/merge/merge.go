@@ -73,18 +73,7 @@ func (Kind) Run(ctx context.Context, rc *engine.RunContext) (map[string]cache.Di
 		if err != nil {
 			return nil, fmt.Errorf("%s (from %s): %w", in.Name, in.From.Addr, err)
 		}
-		for _, c := range ds.Meta.Classes {
-			if have := meta.Class(c.Title); have != nil {
-				if have.Shape != c.Shape {
-					have.Shape = dataset.ShapeAny
-				}
-				continue
-			}
-			meta.AddClass(c)
-		}
-		for _, t := range ds.Meta.Tags {
-			meta.AddTag(t)
-		}
+		meta.Merge(ds.Meta)
 		for _, e := range ds.Entries {
 			if prev, dup := images[e.Image]; dup && dedupe {
 				rep.Skipped = append(rep.Skipped, imports.Skipped{Item: e.Name, Error: fmt.Sprintf("duplicate image: %s (from %s) has the same image as %s", e.Name, in.From.Addr, prev)})

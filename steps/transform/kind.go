@@ -177,12 +177,7 @@ func merge(inputs []*dataset.Dataset, ins []engine.Input) (*dataset.Meta, []data
 	var entries []dataset.Entry
 	from := map[string]string{}
 	for i, ds := range inputs {
-		for _, c := range ds.Meta.Classes {
-			mergeClass(meta, c)
-		}
-		for _, t := range ds.Meta.Tags {
-			meta.AddTag(t)
-		}
+		meta.Merge(ds.Meta)
 		for _, e := range ds.Entries {
 			if prev, dup := from[e.Name]; dup {
 				return nil, nil, fmt.Errorf("item %s is in both %s and %s; give the sources different dataset names", e.Name, prev, ins[i].From.Addr)

@@ -90,7 +90,7 @@ func (o renameOp) Meta(in *dataset.Meta) (*dataset.Meta, error) {
 		if to, ok := o.m[c.Title]; ok {
 			c.Title = to
 		}
-		mergeClass(out, c)
+		out.MergeClass(c)
 	}
 	out.Sort()
 	return out, nil
@@ -249,18 +249,6 @@ func mustHaveClasses(m *dataset.Meta, names []string) error {
 		have = append(have, c.Title)
 	}
 	return fmt.Errorf("class %q is not in the input; its classes are: %s", missing[0], strings.Join(have, ", "))
-}
-
-// mergeClass adds c to m; when m has a class of c's title already, that
-// class stays, its shape becoming "any" if c's differs.
-func mergeClass(m *dataset.Meta, c dataset.Class) {
-	if have := m.Class(c.Title); have != nil {
-		if have.Shape != c.Shape {
-			have.Shape = dataset.ShapeAny
-		}
-		return
-	}
-	m.AddClass(c)
 }
 
 func keysOf(m map[string]string) []string {

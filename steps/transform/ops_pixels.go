@@ -770,7 +770,7 @@ func (o bboxOp) Meta(in *dataset.Meta) (*dataset.Meta, error) {
 			c.Title += o.suffix
 			c.Shape = dataset.ShapeRectangle
 		}
-		mergeClass(out, c) // a converted class may meet one of its name
+		out.MergeClass(c) // a converted class may meet one of its name
 	}
 	out.Sort()
 	return out, nil

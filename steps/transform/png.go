@@ -3,10 +3,11 @@ package transform
 import (
 	"bytes"
 	"encoding/binary"
-	"hash/crc32"
 	"image"
 
 	"github.com/klauspost/compress/zlib"
+
+	"dsbuild/dataset"
 )
 
 // encodePNG writes img as an 8-bit PNG: RGB when every pixel is opaque,
@@ -75,21 +76,8 @@ func encodePNG(img *image.RGBA) ([]byte, error) {
 	binary.BigEndian.PutUint32(ihdr[0:], uint32(w))
 	binary.BigEndian.PutUint32(ihdr[4:], uint32(h))
 	ihdr[8], ihdr[9] = 8, colorType
-	chunk(&b, "IHDR", ihdr)
-	chunk(&b, "IDAT", z.Bytes())
-	chunk(&b, "IEND", nil)
+	dataset.WritePNGChunk(&b, "IHDR", ihdr)
+	dataset.WritePNGChunk(&b, "IDAT", z.Bytes())
+	dataset.WritePNGChunk(&b, "IEND", nil)
 	return b.Bytes(), nil
-}
-
-func chunk(b *bytes.Buffer, typ string, data []byte) {
-	var n [4]byte
-	binary.BigEndian.PutUint32(n[:], uint32(len(data)))
-	b.Write(n[:])
-	crc := crc32.NewIEEE()
-	crc.Write([]byte(typ))
-	crc.Write(data)
-	b.WriteString(typ)
-	b.Write(data)
-	binary.BigEndian.PutUint32(n[:], crc.Sum32())
-	b.Write(n[:])
 }
