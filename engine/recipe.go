@@ -161,7 +161,7 @@ func (l *loader) load(files []*hcl.File) hcl.Diagnostics {
 					d := &hcl.Diagnostic{
 						Severity: hcl.DiagError,
 						Summary:  "Unknown step kind",
-						Detail:   fmt.Sprintf("There is no step kind %q.%s The kinds are: %s.", b.Type, suggest(b.Type, append(l.opt.Kinds.Names(), "variable", "locals")), strings.Join(l.opt.Kinds.Names(), ", ")),
+						Detail:   fmt.Sprintf("There is no step kind %q.%s The kinds are: %s.", b.Type, Suggest(b.Type, append(l.opt.Kinds.Names(), "variable", "locals")), strings.Join(l.opt.Kinds.Names(), ", ")),
 						Subject:  b.TypeRange.Ptr(),
 					}
 					diags = append(diags, d)
@@ -229,11 +229,7 @@ func sortedAttrs(m hclsyntax.Attributes) []*hclsyntax.Attribute {
 
 // Suggest returns " Did you mean "x"?" for the closest candidate within an
 // edit distance of 3, or "". Step kinds use it in their diagnostics.
-func Suggest(given string, candidates []string) string { return suggest(given, candidates) }
-
-// suggest returns " Did you mean "x"?" for the closest candidate within an
-// edit distance of 3, or "".
-func suggest(given string, candidates []string) string {
+func Suggest(given string, candidates []string) string {
 	best, bestD := "", 4
 	for _, c := range candidates {
 		if d := levenshtein.Distance(given, c, nil); d < bestD {
@@ -579,7 +575,7 @@ func (l *loader) checkRefs(expr hcl.Expression, steps bool) hcl.Diagnostics {
 			name, ok := attrAt(1)
 			if _, known := l.vars[name]; !ok || !known {
 				diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Unknown variable",
-					Detail:  fmt.Sprintf("There is no variable named %q.%s Declare it with a variable block.", name, suggest(name, keys(l.vars))),
+					Detail:  fmt.Sprintf("There is no variable named %q.%s Declare it with a variable block.", name, Suggest(name, keys(l.vars))),
 					Subject: rng})
 			}
 			continue
@@ -587,7 +583,7 @@ func (l *loader) checkRefs(expr hcl.Expression, steps bool) hcl.Diagnostics {
 			name, ok := attrAt(1)
 			if _, known := l.locals[name]; !ok || !known {
 				diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Unknown local value",
-					Detail:  fmt.Sprintf("There is no local value named %q.%s", name, suggest(name, keys(l.locals))),
+					Detail:  fmt.Sprintf("There is no local value named %q.%s", name, Suggest(name, keys(l.locals))),
 					Subject: rng})
 			}
 			continue
@@ -604,7 +600,7 @@ func (l *loader) checkRefs(expr hcl.Expression, steps bool) hcl.Diagnostics {
 				given = root + "." + n
 			}
 			diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Unknown reference",
-				Detail:  fmt.Sprintf("%s does not name anything in this recipe.%s", traversalString(t), suggest(given, cands)),
+				Detail:  fmt.Sprintf("%s does not name anything in this recipe.%s", traversalString(t), Suggest(given, cands)),
 				Subject: rng})
 			continue
 		}
@@ -626,7 +622,7 @@ func (l *loader) checkRefs(expr hcl.Expression, steps bool) hcl.Diagnostics {
 				cands = append(cands, s.Addr)
 			}
 			diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Unknown step reference",
-				Detail:  fmt.Sprintf("There is no step %s.%s", root+"."+name, suggest(root+"."+name, cands)),
+				Detail:  fmt.Sprintf("There is no step %s.%s", root+"."+name, Suggest(root+"."+name, cands)),
 				Subject: rng})
 			continue
 		}
@@ -643,7 +639,7 @@ func (l *loader) checkRefs(expr hcl.Expression, steps bool) hcl.Diagnostics {
 			}
 			if !step.outputsUnknown && !contains(step.Outputs, out) {
 				diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Unknown step output",
-					Detail:  fmt.Sprintf("%s has no output %q; its outputs are %s.%s", step.Addr, out, joinNames(step.Outputs), suggest(out, step.Outputs)),
+					Detail:  fmt.Sprintf("%s has no output %q; its outputs are %s.%s", step.Addr, out, joinNames(step.Outputs), Suggest(out, step.Outputs)),
 					Subject: rng})
 			}
 		}

@@ -138,7 +138,7 @@ func (l *loader) loadVariables(blocks []*hclsyntax.Block) hcl.Diagnostics {
 			dc, ok := decls[a.Name]
 			if !ok {
 				diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Undeclared variable",
-					Detail:  fmt.Sprintf("The recipe declares no variable %q.%s", a.Name, suggest(a.Name, keys(decls))),
+					Detail:  fmt.Sprintf("The recipe declares no variable %q.%s", a.Name, Suggest(a.Name, keys(decls))),
 					Subject: a.NameRange.Ptr()})
 				continue
 			}
@@ -161,7 +161,7 @@ func (l *loader) loadVariables(blocks []*hclsyntax.Block) hcl.Diagnostics {
 		dc, known := decls[name]
 		if !known {
 			diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Undeclared variable",
-				Detail: fmt.Sprintf("-var %s: the recipe declares no variable %q.%s", kv, name, suggest(name, keys(decls)))})
+				Detail: fmt.Sprintf("-var %s: the recipe declares no variable %q.%s", kv, name, Suggest(name, keys(decls)))})
 			continue
 		}
 		v, err := parseVarValue(raw, dc.typ)

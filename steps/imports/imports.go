@@ -303,6 +303,28 @@ func outputMeta(src *dataset.Meta, mapping map[string]string) *dataset.Meta {
 // processItem checks one item, stores its image (when generated) and its
 // canonical annotation, and returns its manifest entry.
 func processItem(store *cache.Store, src dataset.Source, it *dataset.SourceItem, set Settings) (*pending, error) {
+	if it.Err != nil || it.Ann != nil || it.Load == nil {
+		return checkItem(store, src, it, set)
+	}
+	// A lazily loaded item: from the item memo when its files are
+	// unchanged, else loaded, checked and remembered.
+	key, memo := itemKey(src, it, set.MemoSalt)
+	if memo {
+		if p, ok := recallItem(store, key); ok {
+			return p, nil
+		}
+	}
+	loaded.Add(1)
+	it.Resolve()
+	p, err := checkItem(store, src, it, set)
+	if err == nil && memo {
+		rememberItem(store, key, p)
+	}
+	return p, err
+}
+
+// checkItem runs every check on an item whose annotation is loaded.
+func checkItem(store *cache.Store, src dataset.Source, it *dataset.SourceItem, set Settings) (*pending, error) {
 	if it.Err != nil {
 		var ie *dataset.ItemError
 		if errors.As(it.Err, &ie) {
@@ -326,24 +348,6 @@ func processItem(store *cache.Store, src dataset.Source, it *dataset.SourceItem,
 	}
 	if err := dataset.ValidItemName(it.Name); err != nil {
 		return nil, itemErr("%v", err)
-	}
-	if it.Ann == nil && it.Load != nil {
-		key, memo := itemKey(src, it, set.MemoSalt)
-		if memo {
-			if p, ok := recallItem(store, key); ok {
-				return p, nil
-			}
-		}
-		loaded.Add(1)
-		it.Resolve()
-		if it.Err != nil {
-			return processItem(store, src, it, set) // reports it.Err
-		}
-		p, err := processItem(store, src, it, set)
-		if err == nil && memo {
-			rememberItem(store, key, p)
-		}
-		return p, err
 	}
 	var data []byte
 	var digest cache.Digest
