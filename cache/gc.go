@@ -7,10 +7,9 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-	"runtime"
+	"sort"
 	"strings"
 	"sync"
-	"sync/atomic"
 
 	"github.com/klauspost/compress/zstd"
 )
@@ -356,37 +355,28 @@ func (s *Store) Check(ctx context.Context, repair bool) (CheckReport, error) {
 	missing := func(format string, args ...any) {
 		rep.Missing = append(rep.Missing, fmt.Sprintf(format, args...))
 	}
-	var next atomic.Int64
-	var wg sync.WaitGroup
 	var trees []Digest
 	quiet := &Store{dir: s.dir, logf: func(string, ...any) {}}
-	for w := 0; w < runtime.NumCPU(); w++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for {
-				i := int(next.Add(1) - 1)
-				if i >= len(blobs) || ctx.Err() != nil {
-					return
-				}
-				b := blobs[i]
-				data, err := quiet.readBlobNoRemove(b.d, b.path)
-				if err != nil {
-					problem("blob %s: %v", b.d, err)
-					if repair {
-						os.Remove(b.path)
-					}
-					continue
-				}
-				if bytes.HasPrefix(data, []byte(treeHeader)) {
-					mu.Lock()
-					trees = append(trees, b.d)
-					mu.Unlock()
-				}
+	forEach(ctx, len(blobs), 0, func(i int) error {
+		b := blobs[i]
+		data, err := quiet.readBlobNoRemove(b.d, b.path)
+		if err != nil {
+			problem("blob %s: %v", b.d, err)
+			if repair {
+				os.Remove(b.path)
 			}
-		}()
-	}
-	wg.Wait()
+			return nil
+		}
+		if bytes.HasPrefix(data, []byte(treeHeader)) {
+			mu.Lock()
+			trees = append(trees, b.d)
+			mu.Unlock()
+		}
+		return nil
+	}, nil)
+	// Workers finish in any order: report in a fixed one.
+	sort.Slice(trees, func(i, j int) bool { return trees[i].Hex() < trees[j].Hex() })
+	sort.Strings(rep.Problems)
 	if err := ctx.Err(); err != nil {
 		return rep, err
 	}

@@ -10,9 +10,7 @@ import (
 	"os"
 	"path"
 	"path/filepath"
-	"runtime"
 	"sort"
-	"sync"
 	"sync/atomic"
 )
 
@@ -156,66 +154,43 @@ func walkDir(abs, rel string, keep func(string, bool) bool, files *[]walkedFile,
 }
 
 func (s *Store) hashFiles(ctx context.Context, files []walkedFile, out []Digest, opt IngestOptions, st *IngestStats) error {
-	workers := opt.Workers
-	if workers <= 0 {
-		workers = runtime.NumCPU()
-	}
-	var next, done, hashed atomic.Int64
+	var done, hashed atomic.Int64
 	total := int64(len(files))
-	var wg sync.WaitGroup
-	var firstErr error
-	var errOnce sync.Once
-	fail := func(err error) { errOnce.Do(func() { firstErr = err }) }
-	for w := 0; w < workers; w++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for {
-				i := next.Add(1) - 1
-				if i >= total || ctx.Err() != nil {
-					return
-				}
-				f := files[i]
-				d, ok := opt.StatCache.lookup(f.rel, f.info)
-				if ok && (opt.HashOnly || !opt.VerifyStored || s.Has(d)) {
-					out[i] = d
-				} else {
-					var err error
-					info := f.info
-					switch {
-					case opt.HashOnly:
-						d, err = hashFile(f.abs)
-					case opt.Adopt == Link:
-						d, info, err = s.linkFile(f.abs, f.info)
-					case opt.Adopt == Move:
-						d, err = s.moveFile(f.abs)
-					default:
-						d, _, err = s.PutFile(f.abs)
-					}
-					if err != nil {
-						fail(fmt.Errorf("hashing %s: %w", f.abs, err))
-						return
-					}
-					hashed.Add(1)
-					out[i] = d
-					if opt.Adopt == Link && !opt.HashOnly {
-						s.forgetEditedLink(opt.StatCache, f.rel, f.abs, d)
-					}
-					opt.StatCache.record(f.rel, info, d)
-				}
-				n := done.Add(1)
-				if opt.Progress != nil {
-					opt.Progress(n, total)
-				}
+	err := forEach(ctx, len(files), opt.Workers, func(i int) error {
+		f := files[i]
+		d, ok := opt.StatCache.lookup(f.rel, f.info)
+		if ok && (opt.HashOnly || !opt.VerifyStored || s.Has(d)) {
+			out[i] = d
+		} else {
+			var err error
+			info := f.info
+			switch {
+			case opt.HashOnly:
+				d, err = hashFile(f.abs)
+			case opt.Adopt == Link:
+				d, info, err = s.linkFile(f.abs, f.info)
+			case opt.Adopt == Move:
+				d, err = s.moveFile(f.abs)
+			default:
+				d, _, err = s.PutFile(f.abs)
 			}
-		}()
-	}
-	wg.Wait()
+			if err != nil {
+				return fmt.Errorf("hashing %s: %w", f.abs, err)
+			}
+			hashed.Add(1)
+			out[i] = d
+			if opt.Adopt == Link && !opt.HashOnly {
+				s.forgetEditedLink(opt.StatCache, f.rel, f.abs, d)
+			}
+			opt.StatCache.record(f.rel, info, d)
+		}
+		if n := done.Add(1); opt.Progress != nil {
+			opt.Progress(n, total)
+		}
+		return nil
+	}, nil)
 	st.Hashed = int(hashed.Load())
-	if firstErr != nil {
-		return firstErr
-	}
-	return ctx.Err()
+	return err
 }
 
 // linkFile hashes the file at p and hard-links it into the store. It
@@ -418,38 +393,13 @@ func (s *Store) Materialize(ctx context.Context, d Digest, dest string, readOnly
 	if err != nil {
 		return err
 	}
-	var next atomic.Int64
-	var wg sync.WaitGroup
-	var firstErr error
-	var mu sync.Mutex
-	for w := 0; w < runtime.NumCPU(); w++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for {
-				i := int(next.Add(1) - 1)
-				if i >= len(jobs) || ctx.Err() != nil {
-					return
-				}
-				if err := s.writeFile(jobs[i].path, jobs[i].e, readOnly); err != nil {
-					mu.Lock()
-					// Two files with one corrupt blob: the first read
-					// removes it and the second finds it missing. Report
-					// the corruption, which is what happened.
-					if firstErr == nil || (IsCorrupt(err) && !IsCorrupt(firstErr)) {
-						firstErr = err
-					}
-					mu.Unlock()
-					return
-				}
-			}
-		}()
-	}
-	wg.Wait()
-	if firstErr != nil {
-		return firstErr
-	}
-	if err := ctx.Err(); err != nil {
+	// Two files with one corrupt blob: the first read removes it and the
+	// second finds it missing. Report the corruption, which is what
+	// happened.
+	corruptFirst := func(a, b error) bool { return IsCorrupt(a) && !IsCorrupt(b) }
+	if err := forEach(ctx, len(jobs), 0, func(i int) error {
+		return s.writeFile(jobs[i].path, jobs[i].e, readOnly)
+	}, corruptFirst); err != nil {
 		return err
 	}
 	if readOnly {
