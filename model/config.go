@@ -67,12 +67,12 @@ func (c *Config) Channels(l int) int { return c.Width << l }
 
 // Conv is one convolution layer of the network.
 type Conv struct {
-	Name     string // "enc.0.conv1", "mid.conv2", "dec.1.conv1", "head"
-	In, Out  int
-	Kernel   int  // 3, or 1 for the head
-	ReLU     bool // followed by ReLU (every layer but the head)
-	BN       bool // BatchNorm instead of a bias
-	Level    int  // the resolution level: size InputSize>>Level
+	Name    string // "enc.0.conv1", "mid.conv2", "dec.1.conv1", "head"
+	In, Out int
+	Kernel  int  // 3, or 1 for the head
+	ReLU    bool // followed by ReLU (every layer but the head)
+	BN      bool // BatchNorm instead of a bias
+	Level   int  // the resolution level: size InputSize>>Level
 }
 
 // Convs lists the network's convolutions in forward order.
