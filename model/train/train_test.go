@@ -1,0 +1,111 @@
+package train
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/binary"
+	"fmt"
+	"math"
+	"runtime"
+	"testing"
+
+	"dsbuild/model"
+)
+
+// blobs returns n samples of size×size noise with 1–2 filled ellipses of
+// a brighter colour, labelled foreground.
+func blobs(n, size int, seed uint64) []*Sample {
+	var out []*Sample
+	for k := 0; k < n; k++ {
+		r := newRNG(seed, 99, uint64(k))
+		s := &Sample{Name: fmt.Sprintf("s/%03d", k), W: size, H: size,
+			RGB: make([]float32, 3*size*size), Label: make([]uint8, size*size)}
+		for i := range s.RGB {
+			s.RGB[i] = float32(0.4 * r.unit())
+		}
+		for e := 0; e < 1+int(r.unit()*2); e++ {
+			cx, cy := r.unit()*float64(size), r.unit()*float64(size)
+			rx, ry := float64(size)*(0.12+0.15*r.unit()), float64(size)*(0.12+0.15*r.unit())
+			col := [3]float32{float32(0.5 + 0.5*r.unit()), float32(0.3 + 0.7*r.unit()), float32(0.5 * r.unit())}
+			for y := 0; y < size; y++ {
+				for x := 0; x < size; x++ {
+					dx, dy := (float64(x)+0.5-cx)/rx, (float64(y)+0.5-cy)/ry
+					if dx*dx+dy*dy <= 1 {
+						s.Label[y*size+x] = Foreground
+						for c := 0; c < 3; c++ {
+							s.RGB[c*size*size+y*size+x] = col[c]
+						}
+					}
+				}
+			}
+		}
+		s.Edge = EdgeBand(s.Label, size, size, 1)
+		out = append(out, s)
+	}
+	return out
+}
+
+func digest(w model.Weights, cfg *model.Config) string {
+	h := sha256.New()
+	for _, t := range cfg.Tensors() {
+		for _, v := range w[t.Name] {
+			binary.Write(h, binary.LittleEndian, math.Float32bits(v))
+		}
+	}
+	return fmt.Sprintf("%x", h.Sum(nil))
+}
+
+func smallOpts(bn bool) Options {
+	cfg := &model.Config{Arch: "unet", Depth: 2, Width: 8, BatchNorm: bn, InputSize: 32, InChannels: 3, Foreground: []string{"person"}}
+	return Options{Config: cfg, Batch: 8, Epochs: 6, LR: 3e-3, WBCE: 1, WDice: 1, EdgeWeight: 1,
+		Augment: Augment{Flip: true, Crop: 0.8, Rotate: 10, Color: 0.1}, Seed: 7}
+}
+
+// TestTrainLearns is the quality test: on blobs, training loss falls and
+// validation IoU passes a fixed bar. Training is exact, so the figures
+// are the same on every run of a platform.
+func TestTrainLearns(t *testing.T) {
+	for _, bn := range []bool{false, true} {
+		t.Run(fmt.Sprintf("batchnorm=%v", bn), func(t *testing.T) {
+			o := smallOpts(bn)
+			res, err := Train(context.Background(), o, blobs(48, 32, 1), blobs(16, 32, 2), model.Init(o.Config, o.Seed), nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			first, last := res.Epochs[0], res.Epochs[len(res.Epochs)-1]
+			for _, e := range res.Epochs {
+				t.Logf("epoch %d: loss %.4f bce %.4f dice %.4f  val IoU %.4f dice %.4f acc %.4f", e.Epoch, e.TrainLoss, e.TrainBCE, e.TrainDice, e.ValIoU, e.ValDice, e.ValAcc)
+			}
+			if !(last.TrainLoss < 0.8*first.TrainLoss) {
+				t.Errorf("loss went from %.4f to %.4f; want a fall of at least 20%%", first.TrainLoss, last.TrainLoss)
+			}
+			if best := res.Epochs[res.Best]; best.ValIoU < 0.6 {
+				t.Errorf("best validation IoU %.4f; want ≥ 0.6", best.ValIoU)
+			}
+		})
+	}
+}
+
+// TestTrainBitExact trains twice at different GOMAXPROCS and micro-batch
+// splits of the same batch... the same micro-batch must give the same bits.
+func TestTrainBitExact(t *testing.T) {
+	o := smallOpts(false)
+	o.Epochs = 2
+	train, val := blobs(16, 32, 3), blobs(4, 32, 4)
+	run := func(procs int) string {
+		defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(procs))
+		res, err := Train(context.Background(), o, train, val, model.Init(o.Config, o.Seed), nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return digest(res.Weights, o.Config)
+	}
+	a, b := run(1), run(4)
+	if a != b {
+		t.Fatalf("weights differ between GOMAXPROCS 1 (%s) and 4 (%s)", a, b)
+	}
+	o.Seed = 8
+	if c := run(2); c == a {
+		t.Fatalf("a different seed gave the same weights %s", c)
+	}
+}
