@@ -230,6 +230,9 @@ type RunContext struct {
 	Repairing bool
 	// Progress reports item progress; it may be called concurrently.
 	Progress func(done, total int64)
+	// Status reports what a long step is doing (training: the epoch and
+	// loss); fields carry the same facts for --json.
+	Status func(msg string, fields map[string]any)
 	// Logf reports a warning about this step.
 	Logf func(format string, args ...any)
 }

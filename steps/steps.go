@@ -11,6 +11,7 @@ import (
 	"dsbuild/steps/imports"
 	"dsbuild/steps/merge"
 	"dsbuild/steps/split"
+	"dsbuild/steps/train"
 	"dsbuild/steps/transform"
 )
 
@@ -24,5 +25,6 @@ func Kinds() engine.Kinds {
 		transform.Kind{},
 		split.Kind{},
 		merge.Kind{},
+		train.Kind{},
 	)
 }

@@ -66,8 +66,9 @@ type plainReporter struct {
 	verb string
 }
 
-func (p *plainReporter) StepStarted(*engine.Step)                {}
-func (p *plainReporter) StepProgress(*engine.Step, int64, int64) {}
+func (p *plainReporter) StepStarted(*engine.Step)                        {}
+func (p *plainReporter) StepProgress(*engine.Step, int64, int64)         {}
+func (p *plainReporter) StepStatus(*engine.Step, string, map[string]any) {}
 func (p *plainReporter) StepFinished(r *engine.StepResult) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
@@ -106,6 +107,16 @@ type stepEvent struct {
 
 func (j *jsonReporter) StepStarted(*engine.Step)                {}
 func (j *jsonReporter) StepProgress(*engine.Step, int64, int64) {}
+
+// StepStatus emits {"event":"progress","step":…,"message":…, fields…}.
+func (j *jsonReporter) StepStatus(s *engine.Step, msg string, fields map[string]any) {
+	ev := map[string]any{}
+	for k, v := range fields {
+		ev[k] = v
+	}
+	ev["event"], ev["step"], ev["message"] = "progress", s.Addr, msg
+	j.emit(ev)
+}
 func (j *jsonReporter) StepFinished(r *engine.StepResult) {
 	ev := stepEvent{Event: "step", Step: r.Step.Addr, Status: r.Status, Reason: r.Reason}
 	if !r.Key.IsZero() {
@@ -136,17 +147,19 @@ func (j *jsonReporter) Close() {}
 // ttyReporter draws a live bar per running step (items, rate, elapsed) and
 // prints each finished step's line above the bars.
 type ttyReporter struct {
-	mu   sync.Mutex
-	p    *mpb.Progress
-	bars map[*engine.Step]*mpb.Bar
-	verb string
+	mu     sync.Mutex
+	p      *mpb.Progress
+	bars   map[*engine.Step]*mpb.Bar
+	status map[*engine.Step]string
+	verb   string
 }
 
 func newTTYReporter(w io.Writer, verb string) *ttyReporter {
 	return &ttyReporter{
-		p:    mpb.New(mpb.WithOutput(w), mpb.WithWidth(30), mpb.WithRefreshRate(120*time.Millisecond)),
-		bars: map[*engine.Step]*mpb.Bar{},
-		verb: verb,
+		p:      mpb.New(mpb.WithOutput(w), mpb.WithWidth(30), mpb.WithRefreshRate(120*time.Millisecond)),
+		bars:   map[*engine.Step]*mpb.Bar{},
+		status: map[*engine.Step]string{},
+		verb:   verb,
 	}
 }
 
@@ -158,7 +171,14 @@ func (t *ttyReporter) StepStarted(s *engine.Step) {
 			// Items, rate and ETA once the step reports progress;
 			// the elapsed time always.
 			decor.Any(func(st decor.Statistics) string {
-				return progressText(st.Current, st.Total, time.Since(start))
+				t.mu.Lock()
+				msg := t.status[s]
+				t.mu.Unlock()
+				text := progressText(st.Current, st.Total, time.Since(start))
+				if msg != "" {
+					text = msg + "  " + text
+				}
+				return text
 			}, decor.WCSyncSpace),
 		),
 		mpb.BarRemoveOnComplete(),
@@ -194,10 +214,18 @@ func (t *ttyReporter) StepProgress(s *engine.Step, done, total int64) {
 	}
 }
 
+// StepStatus shows the step's message beside its bar.
+func (t *ttyReporter) StepStatus(s *engine.Step, msg string, _ map[string]any) {
+	t.mu.Lock()
+	t.status[s] = msg
+	t.mu.Unlock()
+}
+
 func (t *ttyReporter) StepFinished(r *engine.StepResult) {
 	t.mu.Lock()
 	bar := t.bars[r.Step]
 	delete(t.bars, r.Step)
+	delete(t.status, r.Step)
 	t.mu.Unlock()
 	if bar != nil {
 		bar.Abort(true)

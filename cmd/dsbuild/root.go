@@ -81,6 +81,7 @@ func newRootCmd() *cobra.Command {
 		newDiffCmd(g),
 		newTagCmd(g),
 		newLogCmd(g),
+		newShowCmd(g),
 	)
 	return root
 }

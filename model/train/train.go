@@ -57,16 +57,7 @@ func DefaultMicroBatch(batch, size int) int {
 }
 
 // Epoch is one epoch's figures.
-type Epoch struct {
-	Epoch     int     `json:"epoch"`
-	Steps     int     `json:"steps"`
-	TrainLoss float64 `json:"train_loss"`
-	TrainBCE  float64 `json:"train_bce"`
-	TrainDice float64 `json:"train_dice_loss"`
-	ValIoU    float64 `json:"val_iou"`
-	ValDice   float64 `json:"val_dice"`
-	ValAcc    float64 `json:"val_pixel_accuracy"`
-}
+type Epoch = model.Epoch
 
 // Result is a finished run: the kept weights and every epoch's figures.
 type Result struct {
@@ -253,7 +244,8 @@ func Train(ctx context.Context, opts Options, samples, val []*Sample, init model
 			score = m.IoU
 		}
 		res.Epochs = append(res.Epochs, e)
-		if score > bestScore {
+		// Ties go to the lower training loss, then the earlier epoch.
+		if score > bestScore || score == bestScore && e.TrainLoss < res.Epochs[res.Best].TrainLoss {
 			bestScore = score
 			res.Best = len(res.Epochs) - 1
 			res.Weights = cur

@@ -1,0 +1,446 @@
+// Package train is the train step kind: a UNet segmentation model trained
+// on a dataset with gorgonia (package model/train), optionally continuing
+// from a previous model, and stored as a model artifact (package model).
+//
+//	train "person" {
+//	  data       = split.people.train
+//	  validation = split.people.val
+//	  from       = train.round0        # optional: continue from this model
+//	  foreground = ["person"]
+//	  ignore     = ["neutral"]
+//	  input_size = 64
+//	  epochs     = 8
+//	}
+//
+// The same inputs and parameters give the same weights to the bit on a
+// given platform; the platform (GOARCH, GOAMD64) is part of the key.
+package train
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/binary"
+	"encoding/json"
+	"fmt"
+	"image"
+	"image/draw"
+	"math"
+	"sort"
+	"strings"
+	"sync"
+	"sync/atomic"
+
+	_ "image/jpeg" // training images
+	_ "image/png"
+
+	"github.com/hashicorp/hcl/v2"
+	"github.com/zclconf/go-cty/cty"
+
+	"dsbuild/cache"
+	"dsbuild/dataset"
+	"dsbuild/engine"
+	"dsbuild/model"
+	mtrain "dsbuild/model/train"
+)
+
+// Kind is the train step kind.
+type Kind struct{}
+
+func (Kind) Name() string            { return "train" }
+func (Kind) Version() int            { return 1 }
+func (Kind) PlatformDependent() bool { return true }
+
+func num(v float64) cty.Value { return cty.NumberFloatVal(v) }
+
+func (Kind) Schema() *engine.Schema {
+	return &engine.Schema{
+		Doc: "Trains a UNet segmentation model (BCE + dice loss, Adam) on a dataset; the output is a model artifact.",
+		Attrs: []engine.AttrSpec{
+			{Name: "data", Kind: engine.InputOne, Required: true, Doc: "the training dataset"},
+			{Name: "validation", Kind: engine.InputOne, Doc: "a validation dataset: IoU, dice and pixel accuracy per epoch; the best epoch by IoU is kept"},
+			{Name: "from", Kind: engine.InputOne, Doc: "a model to continue from (same depth, width and batch_norm)"},
+			{Name: "foreground", Type: cty.List(cty.String), Default: cty.ListVal([]cty.Value{cty.StringVal("person")}), Doc: "classes the model segments"},
+			{Name: "ignore", Type: cty.List(cty.String), Default: cty.ListValEmpty(cty.String), Doc: "classes whose pixels the loss and metrics skip (the seed's neutral)"},
+			{Name: "depth", Type: cty.Number, Default: num(3), Doc: "encoder levels"},
+			{Name: "width", Type: cty.Number, Default: num(8), Doc: "channels of the first level; doubling per level"},
+			{Name: "batch_norm", Type: cty.Bool, Default: cty.False, Doc: "BatchNorm after each convolution instead of a bias"},
+			{Name: "input_size", Type: cty.Number, Default: num(256), Doc: "the network's square input side, a multiple of 2^depth"},
+			{Name: "resize", Type: cty.Bool, Default: cty.False, Doc: "resize every image to input_size; without it every image must be input_size square"},
+			{Name: "batch", Type: cty.Number, Default: num(8), Doc: "samples per optimizer step"},
+			{Name: "micro_batch", Type: cty.Number, Default: num(0), Doc: "samples per forward pass, dividing batch (0: chosen from input_size to bound memory)"},
+			{Name: "epochs", Type: cty.Number, Default: num(10), Doc: "passes over the training set"},
+			{Name: "steps", Type: cty.Number, Default: num(0), Doc: "if > 0, stop after this many optimizer steps instead"},
+			{Name: "learning_rate", Type: cty.Number, Default: num(1e-3), Doc: "Adam's learning rate"},
+			{Name: "bce", Type: cty.Number, Default: num(1), Doc: "weight of binary cross-entropy in the loss"},
+			{Name: "dice", Type: cty.Number, Default: num(1), Doc: "weight of (1 − dice) in the loss"},
+			{Name: "flip", Type: cty.Bool, Default: cty.True, Doc: "mirror samples left-right at random"},
+			{Name: "random_crop", Type: cty.Number, Default: num(0), Doc: "0: none; else crop a random window of side random_crop…1 of the image"},
+			{Name: "rotate", Type: cty.Number, Default: num(0), Doc: "maximum random rotation, degrees"},
+			{Name: "color", Type: cty.Number, Default: num(0), Doc: "maximum random brightness and contrast change (0.2 = ±20 %)"},
+			{Name: "edge_band", Type: cty.Number, Default: num(0), Doc: "width in pixels of the band along object edges that weighs more in the loss"},
+			{Name: "edge_weight", Type: cty.Number, Default: num(1), Doc: "extra loss weight of edge-band pixels"},
+			{Name: "seed", Type: cty.String, Default: cty.StringVal(""), Doc: "seeds the initial weights, batches and augmentation"},
+		},
+		Outputs: []string{"model"},
+	}
+}
+
+// params are the step's parameters, decoded and checked.
+type params struct {
+	opts       mtrain.Options
+	cfg        model.Config
+	resize     bool
+	edgeBand   int
+	seedString string
+}
+
+func intParam(cfg *engine.Config, name string) int {
+	f, _ := cfg.Params[name].AsBigFloat().Float64()
+	return int(f)
+}
+
+func floatParam(cfg *engine.Config, name string) float64 {
+	f, _ := cfg.Params[name].AsBigFloat().Float64()
+	return f
+}
+
+func strings_(cfg *engine.Config, name string) []string {
+	var out []string
+	v := cfg.Params[name]
+	if v.IsNull() {
+		return nil
+	}
+	for it := v.ElementIterator(); it.Next(); {
+		_, e := it.Element()
+		out = append(out, e.AsString())
+	}
+	return out
+}
+
+// Seed turns a recipe's seed string into the generator seed.
+func Seed(s string) uint64 {
+	h := sha256.Sum256([]byte("dsbuild train seed v1\n" + s))
+	return binary.BigEndian.Uint64(h[:8])
+}
+
+type paramErr struct {
+	attr string
+	msg  string
+}
+
+func decode(cfg *engine.Config) (*params, []paramErr) {
+	var errs []paramErr
+	bad := func(attr, format string, args ...any) {
+		errs = append(errs, paramErr{attr, fmt.Sprintf(format, args...)})
+	}
+	p := &params{resize: cfg.Params["resize"].True(), edgeBand: intParam(cfg, "edge_band"), seedString: cfg.String("seed")}
+	p.cfg = model.Config{Arch: "unet", Depth: intParam(cfg, "depth"), Width: intParam(cfg, "width"),
+		BatchNorm: cfg.Params["batch_norm"].True(), InputSize: intParam(cfg, "input_size"), InChannels: 3,
+		Foreground: strings_(cfg, "foreground"), Ignore: strings_(cfg, "ignore")}
+	if err := p.cfg.Validate(); err != nil {
+		attr := "depth"
+		switch {
+		case strings.HasPrefix(err.Error(), "width"):
+			attr = "width"
+		case strings.HasPrefix(err.Error(), "input_size"):
+			attr = "input_size"
+		case strings.HasPrefix(err.Error(), "no foreground"):
+			attr = "foreground"
+		}
+		bad(attr, "%v", err)
+	}
+	for _, c := range p.cfg.Ignore {
+		for _, f := range p.cfg.Foreground {
+			if c == f {
+				bad("ignore", "class %q is both foreground and ignored", c)
+			}
+		}
+	}
+	o := mtrain.Options{Config: &p.cfg, Batch: intParam(cfg, "batch"), MicroBatch: intParam(cfg, "micro_batch"),
+		Epochs: intParam(cfg, "epochs"), Steps: intParam(cfg, "steps"), LR: floatParam(cfg, "learning_rate"),
+		WBCE: floatParam(cfg, "bce"), WDice: floatParam(cfg, "dice"), EdgeWeight: floatParam(cfg, "edge_weight"),
+		Augment: mtrain.Augment{Flip: cfg.Params["flip"].True(), Crop: floatParam(cfg, "random_crop"),
+			Rotate: floatParam(cfg, "rotate"), Color: floatParam(cfg, "color")},
+		Seed: Seed(p.seedString)}
+	switch {
+	case o.Batch < 1 || o.Batch > 1024:
+		bad("batch", "batch is %d; it must be 1 to 1024", o.Batch)
+	case o.MicroBatch < 0 || o.MicroBatch > 0 && o.Batch%o.MicroBatch != 0:
+		bad("micro_batch", "micro_batch %d does not divide batch %d", o.MicroBatch, o.Batch)
+	}
+	if o.Epochs < 0 || o.Steps < 0 || o.Epochs == 0 && o.Steps == 0 {
+		bad("epochs", "epochs is %d and steps %d; set one of them above 0", o.Epochs, o.Steps)
+	}
+	if !(o.LR > 0 && o.LR < 1) {
+		bad("learning_rate", "learning_rate is %v; it must be in (0, 1)", o.LR)
+	}
+	if o.WBCE < 0 || o.WDice < 0 || o.WBCE+o.WDice == 0 {
+		bad("bce", "loss weights bce %v and dice %v must be ≥ 0 and not both 0", o.WBCE, o.WDice)
+	}
+	if o.Augment.Crop < 0 || o.Augment.Crop >= 1 {
+		bad("random_crop", "random_crop is %v; use 0 (none) or a fraction in (0, 1)", o.Augment.Crop)
+	}
+	if o.Augment.Rotate < 0 || o.Augment.Rotate > 180 {
+		bad("rotate", "rotate is %v degrees; it must be 0 to 180", o.Augment.Rotate)
+	}
+	if o.Augment.Color < 0 || o.Augment.Color > 1 {
+		bad("color", "color is %v; it must be 0 to 1", o.Augment.Color)
+	}
+	if p.edgeBand < 0 || p.edgeBand > 64 {
+		bad("edge_band", "edge_band is %d pixels; it must be 0 to 64", p.edgeBand)
+	}
+	if o.EdgeWeight < 0 {
+		bad("edge_weight", "edge_weight is %v; it must be ≥ 0", o.EdgeWeight)
+	}
+	p.opts = o
+	return p, errs
+}
+
+func (Kind) Validate(cfg *engine.Config) hcl.Diagnostics {
+	_, errs := decode(cfg)
+	var diags hcl.Diagnostics
+	for _, e := range errs {
+		r := cfg.Range(e.attr)
+		diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Invalid " + e.attr, Detail: e.msg + ".", Subject: &r})
+	}
+	return diags
+}
+
+// at prefixes a message with a recipe location.
+func at(r hcl.Range, format string, args ...any) error {
+	return fmt.Errorf("%s:%d: %s", r.Filename, r.Start.Line, fmt.Sprintf(format, args...))
+}
+
+func (Kind) Run(ctx context.Context, rc *engine.RunContext) (map[string]cache.Digest, error) {
+	p, errs := decode(rc.Config)
+	if len(errs) > 0 {
+		return nil, at(rc.Config.Range(errs[0].attr), "%s", errs[0].msg)
+	}
+	ds, err := dataset.Open(rc.Store, rc.Inputs["data"])
+	if err != nil {
+		return nil, fmt.Errorf("data: %w", err)
+	}
+	classes := map[string]bool{}
+	var names []string
+	for _, c := range ds.Meta.Classes {
+		classes[c.Title] = true
+		names = append(names, c.Title)
+	}
+	for _, attr := range []string{"foreground", "ignore"} {
+		for _, c := range strings_(rc.Config, attr) {
+			if !classes[c] {
+				return nil, at(rc.Config.Range(attr), "class %q is not in the training set; its classes: %s%s", c, strings.Join(names, ", "), suggest(c, names))
+			}
+		}
+	}
+	init := model.Init(&p.cfg, p.opts.Seed)
+	if d, ok := rc.Inputs["from"]; ok {
+		prev, err := model.Load(rc.Store, d)
+		if err != nil {
+			return nil, at(rc.Config.Range("from"), "the model to continue from: %v", err)
+		}
+		if diff := model.SameArchitecture(&p.cfg, &prev.Config); diff != "" {
+			return nil, at(rc.Config.Range("from"), "the model to continue from has another architecture (%s, this step vs the model); set depth, width and batch_norm as the model has them", diff)
+		}
+		init = prev.Weights
+	}
+	samples, err := loadSamples(ctx, rc, ds, p, "data")
+	if err != nil {
+		return nil, err
+	}
+	fg := 0
+	for _, s := range samples {
+		for _, l := range s.Label {
+			if l == mtrain.Foreground {
+				fg++
+			}
+		}
+	}
+	if fg == 0 {
+		return nil, at(rc.Config.Range("data"), "the training set (%d images) has no pixels of the foreground classes %s; check foreground or the data", len(samples), strings.Join(p.cfg.Foreground, ", "))
+	}
+	var val []*mtrain.Sample
+	if d, ok := rc.Inputs["validation"]; ok {
+		vds, err := dataset.Open(rc.Store, d)
+		if err != nil {
+			return nil, fmt.Errorf("validation: %w", err)
+		}
+		var unknown []string
+		for _, c := range vds.Meta.Classes {
+			if !classes[c.Title] {
+				unknown = append(unknown, c.Title)
+			}
+		}
+		if len(unknown) > 0 {
+			return nil, at(rc.Config.Range("validation"), "the validation set has classes the training set lacks: %s; map or drop them with a transform step", strings.Join(unknown, ", "))
+		}
+		if val, err = loadSamples(ctx, rc, vds, p, "validation"); err != nil {
+			return nil, err
+		}
+	}
+	res, err := mtrain.Train(ctx, p.opts, samples, val, init, func(pr mtrain.Progress) {
+		if rc.Progress != nil {
+			rc.Progress(int64(pr.Step), int64(pr.Steps))
+		}
+		if rc.Status == nil {
+			return
+		}
+		fields := map[string]any{"epoch": pr.Epoch, "epochs": pr.Epochs, "iter": pr.Step, "iters": pr.Steps, "loss": round(pr.Loss)}
+		msg := fmt.Sprintf("epoch %d/%d  loss %.4f", pr.Epoch, pr.Epochs, pr.Loss)
+		if e := pr.Done; e != nil {
+			fields["epoch_done"] = true
+			if len(val) > 0 {
+				fields["val_iou"] = e.ValIoU
+				msg += fmt.Sprintf("  val IoU %.3f", e.ValIoU)
+			}
+		}
+		rc.Status(msg, fields)
+	})
+	if err != nil {
+		return nil, err
+	}
+	training, err := json.Marshal(trainingRecord(p, len(samples), len(val)))
+	if err != nil {
+		return nil, err
+	}
+	art := &model.Artifact{Config: p.cfg, Training: training, Weights: res.Weights,
+		Metrics: model.Metrics{Params: p.cfg.ParamCount(), Validation: res.HasVal, BestEpoch: res.Epochs[res.Best].Epoch, Epochs: res.Epochs}}
+	tree, err := art.Save(rc.Store)
+	if err != nil {
+		return nil, err
+	}
+	return map[string]cache.Digest{"model": tree}, nil
+}
+
+func round(v float64) float64 { return math.Round(v*1e4) / 1e4 }
+
+// trainingRecord is what config.json says about how the model was made.
+func trainingRecord(p *params, nTrain, nVal int) map[string]any {
+	o := p.opts
+	micro := o.MicroBatch
+	if micro == 0 {
+		micro = mtrain.DefaultMicroBatch(o.Batch, p.cfg.InputSize)
+	}
+	return map[string]any{
+		"images": nTrain, "validation_images": nVal, "batch": o.Batch, "micro_batch": micro,
+		"epochs": o.Epochs, "steps": o.Steps, "learning_rate": o.LR, "optimizer": "adam",
+		"loss":    map[string]any{"bce": o.WBCE, "dice": o.WDice, "edge_band": p.edgeBand, "edge_weight": o.EdgeWeight},
+		"augment": map[string]any{"flip": o.Augment.Flip, "random_crop": o.Augment.Crop, "rotate": o.Augment.Rotate, "color": o.Augment.Color},
+		"resize":  p.resize, "seed": p.seedString, "platform": engine.Platform(),
+	}
+}
+
+func suggest(name string, names []string) string {
+	if s := engine.Suggest(name, names); s != "" {
+		return fmt.Sprintf(" (did you mean %q?)", s)
+	}
+	return ""
+}
+
+// loadSamples decodes every item of ds into a training sample, in
+// parallel, in name order.
+func loadSamples(ctx context.Context, rc *engine.RunContext, ds *dataset.Dataset, p *params, attr string) ([]*mtrain.Sample, error) {
+	if len(ds.Entries) == 0 {
+		return nil, at(rc.Config.Range(attr), "the dataset is empty")
+	}
+	fg, ign := map[string]bool{}, map[string]bool{}
+	for _, c := range p.cfg.Foreground {
+		fg[c] = true
+	}
+	for _, c := range p.cfg.Ignore {
+		ign[c] = true
+	}
+	out := make([]*mtrain.Sample, len(ds.Entries))
+	errs := make([]error, len(ds.Entries))
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	for w := 0; w < max(1, rc.Jobs); w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				i := int(next.Add(1) - 1)
+				if i >= len(ds.Entries) || ctx.Err() != nil {
+					return
+				}
+				out[i], errs[i] = loadSample(rc.Store, ds, ds.Entries[i], fg, ign, p.edgeBand)
+			}
+		}()
+	}
+	wg.Wait()
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	for i, err := range errs {
+		if err != nil {
+			return nil, fmt.Errorf("%s: item %s: %w", attr, ds.Entries[i].Name, err)
+		}
+	}
+	if !p.resize {
+		s := p.cfg.InputSize
+		for _, smp := range out {
+			if smp.W != s || smp.H != s {
+				first := out[0]
+				if first.W != smp.W || first.H != smp.H {
+					return nil, at(rc.Config.Range(attr), "images have mixed sizes (%s is %d×%d, %s is %d×%d) and resize is off; set resize = true, or make them one size with a transform step",
+						first.Name, first.W, first.H, smp.Name, smp.W, smp.H)
+				}
+				return nil, at(rc.Config.Range(attr), "image %s is %d×%d, not input_size %d×%d, and resize is off; set resize = true or input_size = %d", smp.Name, smp.W, smp.H, s, s, smp.W)
+			}
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
+	return out, nil
+}
+
+func loadSample(st dataset.Store, ds *dataset.Dataset, e dataset.Entry, fg, ign map[string]bool, band int) (*mtrain.Sample, error) {
+	raw, err := st.ReadBlob(e.Image)
+	if err != nil {
+		return nil, err
+	}
+	img, _, err := image.Decode(bytes.NewReader(raw))
+	if err != nil {
+		return nil, fmt.Errorf("decoding the image: %w", err)
+	}
+	b := img.Bounds()
+	rgba, ok := img.(*image.RGBA)
+	if !ok || b.Min != (image.Point{}) {
+		rgba = image.NewRGBA(image.Rect(0, 0, b.Dx(), b.Dy()))
+		draw.Draw(rgba, rgba.Rect, img, b.Min, draw.Src)
+	}
+	w, h := b.Dx(), b.Dy()
+	a, err := ds.Annotation(st, e)
+	if err != nil {
+		return nil, err
+	}
+	s := &mtrain.Sample{Name: e.Name, W: w, H: h, RGB: make([]float32, 3*w*h), Label: make([]uint8, w*h)}
+	for i := 0; i < w*h; i++ {
+		for c := 0; c < 3; c++ {
+			s.RGB[c*w*h+i] = float32(rgba.Pix[4*i+c]) / 255
+		}
+	}
+	// Foreground first, ignored classes on top.
+	for _, pass := range []struct {
+		set   map[string]bool
+		label uint8
+	}{{fg, mtrain.Foreground}, {ign, mtrain.Ignored}} {
+		for i := range a.Objects {
+			o := &a.Objects[i]
+			if !pass.set[o.Class] {
+				continue
+			}
+			m, err := o.Raster(w, h)
+			if err != nil {
+				return nil, fmt.Errorf("object %d (%s): %w", i, o.Class, err)
+			}
+			for k, bit := range m.Bits {
+				if bit != 0 {
+					s.Label[k] = pass.label
+				}
+			}
+		}
+	}
+	s.Edge = mtrain.EdgeBand(s.Label, w, h, band)
+	return s, nil
+}
