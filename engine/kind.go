@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/hashicorp/hcl/v2"
+	"github.com/hashicorp/hcl/v2/hclsyntax"
 	"github.com/zclconf/go-cty/cty"
 
 	"dsbuild/cache"
@@ -50,6 +51,15 @@ type PlatformDependent interface {
 	PlatformDependent() bool
 }
 
+// Macro is a block that expands into step blocks when a recipe loads: a
+// bootstrap loop into its rounds' steps, which then are ordinary steps
+// (in plan, graph and the lockfile). Expand may evaluate parameters (with
+// variables and locals in scope) through eval; the blocks it returns may
+// reuse the user's expressions, so diagnostics point at the user's source.
+type Macro interface {
+	Expand(b *hclsyntax.Block, eval func(hcl.Expression, cty.Type) (cty.Value, hcl.Diagnostics)) ([]*hclsyntax.Block, hcl.Diagnostics)
+}
+
 // AttrKind says how an attribute is read.
 type AttrKind int
 
@@ -77,10 +87,11 @@ type AttrSpec struct {
 
 // BlockSpec describes a kind of nested block a step body may hold, any
 // number of times and in any order (a transform's op blocks: the order
-// written is kept). Its attributes are parameters.
+// written is kept). Its attributes are parameters, or inputs, which the
+// step sees as "<block>.<attr>".
 type BlockSpec struct {
 	Type  string
-	Attrs []AttrSpec // Kind must be Param
+	Attrs []AttrSpec // Param or InputOne
 	Doc   string
 }
 

@@ -49,8 +49,9 @@ func (r *Recipe) Step(addr string) *Step { return r.byAddr[addr] }
 // LoadOptions are the inputs of Load besides the directory.
 type LoadOptions struct {
 	Kinds    Kinds
-	Vars     []string // "name=value" from -var, in order
-	VarFiles []string // -var-file paths
+	Macros   map[string]Macro // blocks that expand into steps, by block type
+	Vars     []string         // "name=value" from -var, in order
+	VarFiles []string         // -var-file paths
 }
 
 // Load parses and checks the recipe in dir. It always returns a Recipe (with
@@ -127,7 +128,7 @@ func (l *loader) load(files []*hcl.File) hcl.Diagnostics {
 	var diags hcl.Diagnostics
 	var varBlocks []*hclsyntax.Block
 	var localAttrs []*hclsyntax.Attribute
-	var stepBlocks []*hclsyntax.Block
+	var stepBlocks, macroBlocks []*hclsyntax.Block
 	for _, f := range files {
 		body := f.Body.(*hclsyntax.Body)
 		for _, a := range sortedAttrs(body.Attributes) {
@@ -157,11 +158,19 @@ func (l *loader) load(files []*hcl.File) hcl.Diagnostics {
 				}
 				localAttrs = append(localAttrs, sortedAttrs(b.Body.Attributes)...)
 			default:
+				if _, ok := l.opt.Macros[b.Type]; ok {
+					if d := wantLabels(b, 1, b.Type+" \"name\""); d != nil {
+						diags = append(diags, d)
+						continue
+					}
+					macroBlocks = append(macroBlocks, b)
+					continue
+				}
 				if _, ok := l.opt.Kinds[b.Type]; !ok {
 					d := &hcl.Diagnostic{
 						Severity: hcl.DiagError,
 						Summary:  "Unknown step kind",
-						Detail:   fmt.Sprintf("There is no step kind %q.%s The kinds are: %s.", b.Type, Suggest(b.Type, append(l.opt.Kinds.Names(), "variable", "locals")), strings.Join(l.opt.Kinds.Names(), ", ")),
+						Detail:   fmt.Sprintf("There is no step kind %q.%s The kinds are: %s.", b.Type, Suggest(b.Type, append(l.opt.Kinds.Names(), append(keys(l.opt.Macros), "variable", "locals")...)), strings.Join(l.opt.Kinds.Names(), ", ")),
 						Subject:  b.TypeRange.Ptr(),
 					}
 					diags = append(diags, d)
@@ -177,6 +186,19 @@ func (l *loader) load(files []*hcl.File) hcl.Diagnostics {
 	}
 	diags = append(diags, l.loadVariables(varBlocks)...)
 	diags = append(diags, l.loadLocals(localAttrs)...)
+	if diags.HasErrors() {
+		return diags
+	}
+	for _, b := range macroBlocks {
+		blocks, d := l.opt.Macros[b.Type].Expand(b, l.evalParam)
+		diags = append(diags, d...)
+		for _, eb := range blocks {
+			if _, ok := l.opt.Kinds[eb.Type]; !ok {
+				panic(fmt.Sprintf("engine: macro %s expanded into unknown kind %q", b.Type, eb.Type))
+			}
+			stepBlocks = append(stepBlocks, eb)
+		}
+	}
 	if diags.HasErrors() {
 		return diags
 	}
@@ -349,9 +371,13 @@ func (l *loader) decodeStep(s *Step) hcl.Diagnostics {
 	deps := map[*Step]bool{}
 	for _, b := range content.Blocks { // in the order written
 		spec := schema.block(b.Type)
-		bc, d := l.decodeBlock(spec, b)
+		bc, ins, d := l.decodeBlock(spec, b)
 		diags = append(diags, d...)
 		cfg.Blocks = append(cfg.Blocks, bc)
+		for _, in := range ins {
+			deps[in.From] = true
+		}
+		cfg.Inputs = append(cfg.Inputs, ins...)
 	}
 	for _, spec := range schema.Attrs {
 		attr, ok := content.Attributes[spec.Name]
@@ -408,8 +434,10 @@ func (l *loader) decodeParam(spec AttrSpec, attr *hcl.Attribute) (cty.Value, hcl
 }
 
 // decodeBlock evaluates a nested block (an op of a transform, say): its
-// attributes are parameters; blocks inside it are not allowed.
-func (l *loader) decodeBlock(spec *BlockSpec, b *hcl.Block) (BlockConfig, hcl.Diagnostics) {
+// attributes are parameters, or inputs named "<block>.<attr>" (a review's
+// simulate { truth = … }); blocks inside it are not allowed.
+func (l *loader) decodeBlock(spec *BlockSpec, b *hcl.Block) (BlockConfig, []Input, hcl.Diagnostics) {
+	var inputs []Input
 	bc := BlockConfig{Type: b.Type, Params: map[string]cty.Value{}, Ranges: map[string]hcl.Range{}, Range: b.DefRange}
 	bs := &hcl.BodySchema{}
 	for _, a := range spec.Attrs {
@@ -425,13 +453,22 @@ func (l *loader) decodeBlock(spec *BlockSpec, b *hcl.Block) (BlockConfig, hcl.Di
 			continue
 		}
 		bc.Ranges[a.Name] = attr.Expr.Range()
+		if a.Kind != Param {
+			ins, d := l.decodeInputs(a, attr)
+			diags = append(diags, d...)
+			for _, in := range ins {
+				in.Name, in.Attr = b.Type+"."+in.Name, b.Type+"."+in.Attr
+				inputs = append(inputs, in)
+			}
+			continue
+		}
 		v, d := l.decodeParam(a, attr)
 		diags = append(diags, d...)
 		if !d.HasErrors() {
 			bc.Params[a.Name] = v
 		}
 	}
-	return bc, diags
+	return bc, inputs, diags
 }
 
 // evalParam evaluates expr with variables and locals in scope and converts

@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"os"
+	"path/filepath"
 	"strings"
 
 	"dsbuild/cache"
@@ -126,7 +128,7 @@ func (a *Artifact) Save(s Store) (cache.Digest, error) {
 	return s.PutTree(entries)
 }
 
-// Load reads and checks a model artifact.
+// Load reads and checks a model artifact from the store.
 func Load(s Store, tree cache.Digest) (*Artifact, error) {
 	entries, err := s.ReadTree(tree)
 	if err != nil {
@@ -136,13 +138,21 @@ func Load(s Store, tree cache.Digest) (*Artifact, error) {
 	for _, e := range entries {
 		files[e.Name] = e.Digest
 	}
-	read := func(name string) ([]byte, error) {
+	return decode(func(name string) ([]byte, error) {
 		d, ok := files[name]
 		if !ok {
 			return nil, fmt.Errorf("not a model: the tree has no %s (for datasets use dsbuild stats)", name)
 		}
 		return s.ReadBlob(d)
-	}
+	})
+}
+
+// LoadDir reads and checks a model artifact checked out to a directory.
+func LoadDir(dir string) (*Artifact, error) {
+	return decode(func(name string) ([]byte, error) { return os.ReadFile(filepath.Join(dir, name)) })
+}
+
+func decode(read func(name string) ([]byte, error)) (*Artifact, error) {
 	cb, err := read(ConfigFile)
 	if err != nil {
 		return nil, err

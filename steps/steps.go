@@ -5,12 +5,16 @@ package steps
 
 import (
 	"dsbuild/engine"
+	"dsbuild/steps/bootstrap"
 	"dsbuild/steps/exec"
 	"dsbuild/steps/export"
 	"dsbuild/steps/files"
 	"dsbuild/steps/imports"
 	"dsbuild/steps/merge"
+	"dsbuild/steps/preannotate"
+	"dsbuild/steps/review"
 	"dsbuild/steps/split"
+	"dsbuild/steps/take"
 	"dsbuild/steps/train"
 	"dsbuild/steps/transform"
 )
@@ -26,5 +30,13 @@ func Kinds() engine.Kinds {
 		split.Kind{},
 		merge.Kind{},
 		train.Kind{},
+		take.Kind{},
+		preannotate.Kind{},
+		review.Kind{},
 	)
+}
+
+// Macros returns the blocks that expand into steps, by block type.
+func Macros() map[string]engine.Macro {
+	return map[string]engine.Macro{"bootstrap": bootstrap.Macro{}}
 }

@@ -119,7 +119,7 @@ func splitRecipeArgs(args []string) (dir string, targets []string) {
 // loadRecipe loads a recipe and prints its diagnostics with source
 // snippets; it returns errReported when there were errors.
 func loadRecipe(dir string, rf *recipeFlags) (*engine.Recipe, error) {
-	r, diags := engine.Load(dir, engine.LoadOptions{Kinds: steps.Kinds(), Vars: rf.vars, VarFiles: rf.varFiles})
+	r, diags := engine.Load(dir, engine.LoadOptions{Kinds: steps.Kinds(), Macros: steps.Macros(), Vars: rf.vars, VarFiles: rf.varFiles})
 	if len(diags) > 0 {
 		printDiags(r.Files, diags)
 	}

@@ -78,7 +78,7 @@ type Progress struct {
 // valueGrad pairs a learnable's value with its accumulated gradient.
 type valueGrad struct{ v, g *tensor.Dense }
 
-func (p valueGrad) Value() G.Value          { return p.v }
+func (p valueGrad) Value() G.Value         { return p.v }
 func (p valueGrad) Grad() (G.Value, error) { return p.g, nil }
 
 // Train runs opts over the samples, starting from init (which it does not

@@ -1,0 +1,406 @@
+// Package review is the review step kind: predictions go to people (or to
+// a simulated reviewer) and come back as verdicts — good, needs
+// correction, bad — with corrected objects for the middle case.
+//
+//	review "round1" {
+//	  from    = preannotate.round1
+//	  package = "review/round1/package"   # default: review/<name>/package
+//	  results = "review/round1/results"   # default: review/<name>/results
+//	}
+//
+// Without results, the step writes the review package (a Supervisely
+// project, a CVAT for images 1.1 task and Label Studio tasks, package
+// dataset/review) to the package directory and waits: the build finishes
+// everything else and exits with code 2, and dsbuild review status lists
+// what waits. Once the results directory holds an export from any of the
+// three tools, the next build reads it; every item must have exactly one
+// verdict, or nothing is accepted.
+//
+// With a simulate block, a reviewer is played from ground truth: an item
+// whose prediction reaches IoU good against the truth is good, one below
+// bad is bad, the rest are corrected to the truth. Its results files are
+// written as the named tool would export them and read back like a
+// person's.
+//
+//	review "round1" {
+//	  from = preannotate.round1
+//	  simulate {
+//	    truth  = import.pool
+//	    good   = 0.8
+//	    bad    = 0.5
+//	    format = "cvat"
+//	  }
+//	}
+//
+// Outputs: accepted, the good items as predicted and the corrected items
+// with their corrections (bad ones are left out), and report, a tree
+// holding verdicts.json (counts and each item's verdict) and, when
+// simulated, the results files.
+package review
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+
+	"github.com/hashicorp/hcl/v2"
+	"github.com/zclconf/go-cty/cty"
+
+	"dsbuild/cache"
+	"dsbuild/dataset"
+	rv "dsbuild/dataset/review"
+	"dsbuild/engine"
+	"dsbuild/steps/files"
+)
+
+// Kind is the review step kind.
+type Kind struct{}
+
+func (Kind) Name() string { return "review" }
+func (Kind) Version() int { return 1 }
+
+func (Kind) Schema() *engine.Schema {
+	return &engine.Schema{
+		Doc: "Sends predictions to review (a Supervisely, CVAT and Label Studio package) and reads the verdicts back; waits until results exist, or simulates a reviewer from ground truth.",
+		Attrs: []engine.AttrSpec{
+			{Name: "from", Kind: engine.InputOne, Required: true, Doc: "the predictions: a preannotate step's dataset"},
+			{Name: "package", Type: cty.String, Default: cty.StringVal(""), Doc: "where the review package is written, relative to the recipe (default review/<name>/package)"},
+			{Name: "results", Type: cty.String, Default: cty.StringVal(""), Doc: "the directory reviewers' exports go to, relative to the recipe (default review/<name>/results)"},
+		},
+		Blocks: []engine.BlockSpec{{
+			Type: "simulate",
+			Doc:  "plays the reviewer from ground truth instead of waiting for people",
+			Attrs: []engine.AttrSpec{
+				{Name: "truth", Kind: engine.InputOne, Required: true, Doc: "a dataset with the true objects of the same items"},
+				{Name: "good", Type: cty.Number, Default: cty.NumberFloatVal(0.8), Doc: "IoU at or above which a prediction is good"},
+				{Name: "bad", Type: cty.Number, Default: cty.NumberFloatVal(0.5), Doc: "IoU below which a prediction is bad"},
+				{Name: "format", Type: cty.String, Default: cty.StringVal(rv.FormatSupervisely), Doc: `the tool whose export is written: "supervisely", "cvat" or "label-studio"`},
+			},
+		}},
+		Outputs:       []string{"accepted", "report"},
+		DefaultOutput: "accepted",
+	}
+}
+
+// Dirs returns the package and results directories of a review step,
+// relative to the recipe.
+func Dirs(s *engine.Step) (pkg, results string) {
+	pkg, results = s.Config.String("package"), s.Config.String("results")
+	if pkg == "" {
+		pkg = filepath.Join("review", s.Name, "package")
+	}
+	if results == "" {
+		results = filepath.Join("review", s.Name, "results")
+	}
+	return pkg, results
+}
+
+// Simulated says whether a review step plays its reviewer.
+func Simulated(cfg *engine.Config) bool {
+	for _, b := range cfg.Blocks {
+		if b.Type == "simulate" {
+			return true
+		}
+	}
+	return false
+}
+
+func simParams(cfg *engine.Config) (good, bad float64, format string, r hcl.Range) {
+	for _, b := range cfg.Blocks {
+		if b.Type == "simulate" {
+			good, _ = b.Params["good"].AsBigFloat().Float64()
+			bad, _ = b.Params["bad"].AsBigFloat().Float64()
+			return good, bad, b.Params["format"].AsString(), b.Range
+		}
+	}
+	return 0, 0, "", hcl.Range{}
+}
+
+func (Kind) Validate(cfg *engine.Config) hcl.Diagnostics {
+	var diags hcl.Diagnostics
+	n := 0
+	for _, b := range cfg.Blocks {
+		if b.Type != "simulate" {
+			continue
+		}
+		n++
+		r := b.Range
+		if n > 1 {
+			diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Duplicate simulate block", Detail: "A review has at most one simulate block.", Subject: &r})
+		}
+		good, bad, format, _ := simParams(cfg)
+		if !(0 <= bad && bad <= good && good <= 1) {
+			diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Invalid IoU bars",
+				Detail: fmt.Sprintf("simulate needs 0 ≤ bad ≤ good ≤ 1; they are bad = %v, good = %v.", bad, good), Subject: &r})
+		}
+		known := false
+		for _, f := range rv.Formats {
+			known = known || f == format
+		}
+		if !known {
+			diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Invalid format",
+				Detail: fmt.Sprintf("simulate format is %q; use \"supervisely\", \"cvat\" or \"label-studio\".", format), Subject: &r})
+		}
+	}
+	return diags
+}
+
+// Sources hashes the results directory, when people's results are
+// expected and the directory exists; its digest enters the key, so new or
+// edited results run the step again.
+func (Kind) Sources(ctx context.Context, rc *engine.RunContext) (map[string]cache.Digest, error) {
+	if Simulated(rc.Config) {
+		return nil, nil
+	}
+	_, results := Dirs(rc.Step)
+	if fi, err := os.Stat(filepath.Join(rc.RecipeDir, results)); err != nil || !fi.IsDir() {
+		return nil, nil
+	}
+	if empty(filepath.Join(rc.RecipeDir, results)) {
+		return nil, nil
+	}
+	d, err := files.HashDir(ctx, rc, results, nil, true)
+	if err != nil {
+		return nil, err
+	}
+	return map[string]cache.Digest{"results": d}, nil
+}
+
+func empty(dir string) bool {
+	ents, err := os.ReadDir(dir)
+	return err != nil || len(ents) == 0
+}
+
+func (Kind) Run(ctx context.Context, rc *engine.RunContext) (map[string]cache.Digest, error) {
+	ds, err := dataset.Open(rc.Store, rc.Inputs["from"])
+	if err != nil {
+		return nil, fmt.Errorf("from: %w", err)
+	}
+	items := make([]rv.Item, len(ds.Entries))
+	for i, e := range ds.Entries {
+		a, err := ds.Annotation(rc.Store, e)
+		if err != nil {
+			return nil, fmt.Errorf("from: item %s: %w", e.Name, err)
+		}
+		img, err := rc.Store.ReadBlob(e.Image)
+		if err != nil {
+			return nil, fmt.Errorf("from: item %s: %w", e.Name, err)
+		}
+		items[i] = rv.Item{Name: e.Name, Image: img, Ann: a}
+	}
+	classes := ds.Meta.Classes
+	tmp, err := rc.Store.TempDir("review-*")
+	if err != nil {
+		return nil, err
+	}
+	defer cache.RemoveAll(tmp)
+	resultsDir := filepath.Join(tmp, "results")
+	pkgRel, resultsRel := Dirs(rc.Step)
+	var source string // what the errors name
+	switch d, ok := rc.Inputs["results"]; {
+	case Simulated(rc.Config):
+		good, bad, format, _ := simParams(rc.Config)
+		truth, err := readTruth(rc, ds)
+		if err != nil {
+			return nil, err
+		}
+		if err := rv.Simulate(items, classes, truth, good, bad, format, resultsDir); err != nil {
+			return nil, err
+		}
+		source = "simulated " + format + " results"
+	case ok:
+		if err := rc.Store.Materialize(ctx, d, resultsDir, false); err != nil {
+			return nil, err
+		}
+		source = resultsRel
+	default:
+		if rc.DryRun {
+			return nil, &engine.WaitingError{Msg: "waiting for review results in " + resultsRel}
+		}
+		if err := writePackage(rc, filepath.Join(rc.RecipeDir, pkgRel), items, classes); err != nil {
+			return nil, err
+		}
+		return nil, &engine.WaitingError{Msg: fmt.Sprintf("waiting for review: %d images are in %s (Supervisely project, CVAT task and Label Studio tasks; see its README.txt); put the reviewers' export in %s and build again",
+			len(items), filepath.Join(rc.RecipeDir, pkgRel), filepath.Join(rc.RecipeDir, resultsRel))}
+	}
+	results, err := rv.ReadResults(resultsDir, items, classes)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w; nothing was accepted", source, err)
+	}
+	return accept(rc, ds, results, resultsDir, Simulated(rc.Config))
+}
+
+// writePackage writes the package beside its destination and renames it
+// into place, so a reader never sees half of one.
+func writePackage(rc *engine.RunContext, dest string, items []rv.Item, classes []dataset.Class) error {
+	if err := os.MkdirAll(filepath.Dir(dest), 0o755); err != nil {
+		return err
+	}
+	tmp, err := os.MkdirTemp(filepath.Dir(dest), ".package-*")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(tmp)
+	if err := os.Remove(tmp); err != nil {
+		return err
+	}
+	if err := rv.WritePackage(tmp, items, classes); err != nil {
+		return err
+	}
+	if err := os.RemoveAll(dest); err != nil {
+		return err
+	}
+	return os.Rename(tmp, dest)
+}
+
+func readTruth(rc *engine.RunContext, ds *dataset.Dataset) (map[string]*dataset.Annotation, error) {
+	tds, err := dataset.Open(rc.Store, rc.Inputs["simulate.truth"])
+	if err != nil {
+		return nil, fmt.Errorf("simulate.truth: %w", err)
+	}
+	byName := map[string]dataset.Entry{}
+	for _, e := range tds.Entries {
+		byName[e.Name] = e
+	}
+	truth := map[string]*dataset.Annotation{}
+	var missing []string
+	for _, e := range ds.Entries {
+		te, ok := byName[e.Name]
+		if !ok {
+			missing = append(missing, e.Name)
+			continue
+		}
+		a, err := tds.Annotation(rc.Store, te)
+		if err != nil {
+			return nil, fmt.Errorf("simulate.truth: item %s: %w", e.Name, err)
+		}
+		truth[e.Name] = a
+	}
+	if len(missing) > 0 {
+		_, _, _, r := simParams(rc.Config)
+		return nil, fmt.Errorf("%s:%d: simulate.truth lacks %d of the reviewed items (first: %s)", r.Filename, r.Start.Line, len(missing), missing[0])
+	}
+	return truth, nil
+}
+
+// Report is verdicts.json.
+type Report struct {
+	Items    int                `json:"items"`
+	Counts   map[string]int     `json:"counts"` // by verdict, all three present
+	Shares   map[string]float64 `json:"shares"`
+	Verdicts []ItemVerdict      `json:"verdicts"` // sorted by name
+}
+
+// ItemVerdict is one item's verdict.
+type ItemVerdict struct {
+	Name    string `json:"name"`
+	Verdict string `json:"verdict"`
+	Objects int    `json:"objects"` // objects accepted
+}
+
+// ReportFile is the report tree's file.
+const ReportFile = "verdicts.json"
+
+func accept(rc *engine.RunContext, ds *dataset.Dataset, results []rv.Result, resultsDir string, keepResults bool) (map[string]cache.Digest, error) {
+	byName := map[string]rv.Result{}
+	for _, r := range results {
+		byName[r.Name] = r
+	}
+	rep := Report{Items: len(ds.Entries), Counts: map[string]int{}, Shares: map[string]float64{}}
+	for _, v := range rv.Verdicts {
+		rep.Counts[string(v)] = 0
+	}
+	b := dataset.NewBuilder(rc.Store)
+	meta := *ds.Meta
+	for _, e := range ds.Entries {
+		r, ok := byName[e.Name]
+		if !ok {
+			return nil, fmt.Errorf("review results lack item %s; nothing was accepted", e.Name)
+		}
+		rep.Counts[string(r.Verdict)]++
+		iv := ItemVerdict{Name: e.Name, Verdict: string(r.Verdict)}
+		switch r.Verdict {
+		case rv.Good:
+			a, err := ds.Annotation(rc.Store, e)
+			if err != nil {
+				return nil, err
+			}
+			iv.Objects = len(a.Objects)
+			if err := b.AddEntry(e); err != nil {
+				return nil, err
+			}
+		case rv.NeedsCorrection:
+			a := &dataset.Annotation{Width: e.Width, Height: e.Height, Objects: r.Objects}
+			iv.Objects = len(a.Objects)
+			if _, err := b.Add(e.Name, e.Image, e.ImageSize, a); err != nil {
+				return nil, err
+			}
+		}
+		rep.Verdicts = append(rep.Verdicts, iv)
+	}
+	for k, n := range rep.Counts {
+		if rep.Items > 0 {
+			rep.Shares[k] = float64(int(float64(n)/float64(rep.Items)*10000+0.5)) / 10000
+		}
+	}
+	sort.Slice(rep.Verdicts, func(i, j int) bool { return rep.Verdicts[i].Name < rep.Verdicts[j].Name })
+	out, err := b.Finish(&meta)
+	if err != nil {
+		return nil, err
+	}
+	raw, err := json.MarshalIndent(rep, "", "  ")
+	if err != nil {
+		return nil, err
+	}
+	rd, err := rc.Store.PutBytes(append(raw, '\n'))
+	if err != nil {
+		return nil, err
+	}
+	entries := []cache.TreeEntry{{Name: ReportFile, Kind: cache.File, Digest: rd, Size: int64(len(raw) + 1)}}
+	if keepResults {
+		d, _, err := rc.Store.PutDir(context.Background(), resultsDir, cache.IngestOptions{Adopt: cache.Copy})
+		if err != nil {
+			return nil, err
+		}
+		sub, err := rc.Store.ReadTree(d)
+		if err != nil {
+			return nil, err
+		}
+		var size int64
+		for _, s := range sub {
+			size += s.Size
+		}
+		entries = append(entries, cache.TreeEntry{Name: "results", Kind: cache.Dir, Digest: d, Size: size})
+	}
+	tree, err := rc.Store.PutTree(entries)
+	if err != nil {
+		return nil, err
+	}
+	return map[string]cache.Digest{"accepted": out.Tree, "report": tree}, nil
+}
+
+// ReadReport reads a review step's report tree.
+func ReadReport(s *cache.Store, tree cache.Digest) (*Report, error) {
+	entries, err := s.ReadTree(tree)
+	if err != nil {
+		return nil, err
+	}
+	for _, e := range entries {
+		if e.Name == ReportFile {
+			raw, err := s.ReadBlob(e.Digest)
+			if err != nil {
+				return nil, err
+			}
+			var r Report
+			if err := json.Unmarshal(raw, &r); err != nil {
+				return nil, fmt.Errorf("%s: %w", ReportFile, err)
+			}
+			return &r, nil
+		}
+	}
+	return nil, errors.New("not a review report: no " + ReportFile)
+}
