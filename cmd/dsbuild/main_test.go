@@ -45,6 +45,7 @@ func TestScripts(t *testing.T) {
 		},
 		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
 			"waitfile": cmdWaitfile,
+			"sleep":    cmdSleep,
 			"corrupt":  cmdCorrupt,
 			"browser":  cmdBrowser,
 		},
@@ -52,6 +53,16 @@ func TestScripts(t *testing.T) {
 }
 
 // waitfile PATH waits up to 60 s for PATH to exist.
+// cmdSleep pauses the script: sleep DURATION (a Go duration).
+func cmdSleep(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) != 1 {
+		ts.Fatalf("usage: sleep DURATION")
+	}
+	d, err := time.ParseDuration(args[0])
+	ts.Check(err)
+	time.Sleep(d)
+}
+
 func cmdWaitfile(ts *testscript.TestScript, neg bool, args []string) {
 	if neg || len(args) != 1 {
 		ts.Fatalf("usage: waitfile PATH")

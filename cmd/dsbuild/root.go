@@ -82,6 +82,7 @@ func newRootCmd() *cobra.Command {
 		newTagCmd(g),
 		newLogCmd(g),
 		newShowCmd(g),
+		newReviewCmd(g),
 	)
 	return root
 }

@@ -378,16 +378,15 @@ func loadSamples(ctx context.Context, rc *engine.RunContext, ds *dataset.Dataset
 		}
 	}
 	if !p.resize {
-		s := p.cfg.InputSize
-		for _, smp := range out {
-			if smp.W != s || smp.H != s {
-				first := out[0]
-				if first.W != smp.W || first.H != smp.H {
-					return nil, at(rc.Config.Range(attr), "images have mixed sizes (%s is %d×%d, %s is %d×%d) and resize is off; set resize = true, or make them one size with a transform step",
-						first.Name, first.W, first.H, smp.Name, smp.W, smp.H)
-				}
-				return nil, at(rc.Config.Range(attr), "image %s is %d×%d, not input_size %d×%d, and resize is off; set resize = true or input_size = %d", smp.Name, smp.W, smp.H, s, s, smp.W)
+		first := out[0]
+		for _, smp := range out[1:] {
+			if smp.W != first.W || smp.H != first.H {
+				return nil, at(rc.Config.Range(attr), "images have mixed sizes (%s is %d×%d, %s is %d×%d) and resize is off; set resize = true, or make them one size with a transform step",
+					first.Name, first.W, first.H, smp.Name, smp.W, smp.H)
 			}
+		}
+		if s := p.cfg.InputSize; first.W != s || first.H != s {
+			return nil, at(rc.Config.Range(attr), "the images are %d×%d, not input_size %d×%d, and resize is off; set resize = true, or input_size = %d for square images", first.W, first.H, s, s, first.W)
 		}
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
