@@ -43,6 +43,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"image"
 	"os"
 	"path/filepath"
 	"sort"
@@ -334,7 +335,11 @@ func accept(rc *engine.RunContext, ds *dataset.Dataset, results []rv.Result, res
 				return nil, err
 			}
 		case rv.NeedsCorrection:
-			a := &dataset.Annotation{Width: e.Width, Height: e.Height, Objects: r.Objects}
+			objs, err := toClassShapes(&meta, r.Objects, e.Width, e.Height)
+			if err != nil {
+				return nil, fmt.Errorf("item %s: %w", e.Name, err)
+			}
+			a := &dataset.Annotation{Width: e.Width, Height: e.Height, Objects: objs}
 			iv.Objects = len(a.Objects)
 			if _, err := b.Add(e.Name, e.Image, e.ImageSize, a); err != nil {
 				return nil, err
@@ -381,6 +386,37 @@ func accept(rc *engine.RunContext, ds *dataset.Dataset, results []rv.Result, res
 		return nil, err
 	}
 	return map[string]cache.Digest{"accepted": out.Tree, "report": tree}, nil
+}
+
+// toClassShapes rasterizes corrected objects of bitmap classes (a CVAT box,
+// a Label Studio polygon) into bitmaps, so the accepted dataset keeps the
+// predictions' shapes; objects covering no pixel are dropped.
+func toClassShapes(meta *dataset.Meta, objs []dataset.Object, w, h int) ([]dataset.Object, error) {
+	shape := map[string]string{}
+	for _, c := range meta.Classes {
+		shape[c.Title] = c.Shape
+	}
+	out := make([]dataset.Object, 0, len(objs))
+	for _, o := range objs {
+		if shape[o.Class] != dataset.ShapeBitmap || o.Shape == dataset.ShapeBitmap {
+			out = append(out, o)
+			continue
+		}
+		m, err := o.Raster(w, h)
+		if err != nil {
+			return nil, err
+		}
+		x0, y0, x1, y1, ok := m.BBox()
+		if !ok {
+			continue
+		}
+		crop, err := m.Crop(x0, y0, x1-x0, y1-y0)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, dataset.Object{Class: o.Class, Tags: o.Tags, Shape: dataset.ShapeBitmap, Mask: crop, Origin: image.Pt(x0, y0)})
+	}
+	return out, nil
 }
 
 // ReadReport reads a review step's report tree.
