@@ -123,17 +123,33 @@ func Annotate(seg Segmenter, img image.Image, boxes []Box, p Params) ([]dataset.
 	if err != nil {
 		return nil, fmt.Errorf("annotate: stage 2: %w", err)
 	}
-	sort.SliceStable(objs, func(i, j int) bool {
-		x, y := &objs[i], &objs[j]
-		switch {
-		case x.Origin.Y != y.Origin.Y:
-			return x.Origin.Y < y.Origin.Y
-		case x.Origin.X != y.Origin.X:
-			return x.Origin.X < y.Origin.X
-		}
-		return x.Mask.Area() < y.Mask.Area()
-	})
+	sortObjects(objs)
 	return objs, nil
+}
+
+// sortObjects orders objects by (top, left, area), stably.
+func sortObjects(objs []dataset.Object) {
+	type keyed struct {
+		ob   dataset.Object
+		area int
+	}
+	ks := make([]keyed, len(objs))
+	for i, o := range objs {
+		ks[i] = keyed{o, o.Mask.Area()}
+	}
+	sort.SliceStable(ks, func(i, j int) bool {
+		x, y := &ks[i], &ks[j]
+		switch {
+		case x.ob.Origin.Y != y.ob.Origin.Y:
+			return x.ob.Origin.Y < y.ob.Origin.Y
+		case x.ob.Origin.X != y.ob.Origin.X:
+			return x.ob.Origin.X < y.ob.Origin.X
+		}
+		return x.area < y.area
+	})
+	for i, k := range ks {
+		objs[i] = k.ob
+	}
 }
 
 // annotator holds one Annotate call's state.

@@ -81,7 +81,7 @@ func TestStage2KeepsDominantObject(t *testing.T) {
 	const w, h = 120, 80
 	big, small := image.Rect(10, 10, 70, 70), image.Rect(75, 5, 110, 40)
 	img := drawRects(w, h, big, small)
-	objs, err := Annotate(&redSeg{s: 32}, img, []Box{{Rect: image.Rect(5, 5, 80, 75), Score: 1}}, Params{Class: "p"})
+	objs, err := Annotate(&redSeg{s: 64}, img, []Box{{Rect: image.Rect(5, 5, 80, 75), Score: 1}}, Params{Class: "p"})
 	if err != nil {
 		t.Fatal(err)
 	}

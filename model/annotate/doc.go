@@ -21,8 +21,8 @@
 // separable: rows first, v = float32(a·w0) + float32(b·w1) with every
 // product rounded explicitly (no fused multiply-add), then columns the
 // same way. There is no anti-aliasing prefilter: this is plain bilinear
-// sampling, also when shrinking. The network sees every crop stretched to
-// S×S (the aspect ratio is not kept), as resize does in training.
+// sampling, also when shrinking. The network sees the whole image and
+// every crop stretched to S×S: the aspect ratio is not kept.
 //
 // Pixel values: an image's 8-bit RGB is that of img.At(x, y).RGBA() >> 8,
 // i.e. premultiplied (transparent pixels count as black), scaled by 1/255

@@ -167,11 +167,11 @@ func (c *rowCache) get(r, keep int) []float32 {
 // ImageInput converts img to the network input at size s: the whole image
 // resampled bilinearly to s×s (see the package documentation for the
 // mapping), channel-major RGB scaled by 1/255, 3·s·s values. It returns
-// nil when s < 1 or the image has no pixels or more than
+// nil when s is not 1 to 16384 or the image has no pixels or more than
 // dataset.MaxPixels.
 func ImageInput(img image.Image, s int) []float32 {
 	src, err := newRGBSource(img)
-	if err != nil || s < 1 {
+	if err != nil || s < 1 || s > maxSize {
 		return nil
 	}
 	dst := make([]float32, 3*s*s)

@@ -163,9 +163,12 @@ type Device struct {
 func Open() (*Device, error) { return open("libcuda.so.1") }
 
 func open(lib string) (*Device, error) {
+	// dlerror's message is per thread: keep dlopen and dlerror on one.
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
 	// The library stays loaded: the bound functions point into it, and
 	// the driver does not support being unloaded.
-	h, err := purego.Dlopen(lib, purego.RTLD_NOW|purego.RTLD_GLOBAL)
+	h, err := purego.Dlopen(lib, purego.RTLD_NOW|purego.RTLD_LOCAL)
 	if err != nil {
 		return nil, fmt.Errorf("no CUDA driver: %w", err)
 	}

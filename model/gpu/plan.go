@@ -42,19 +42,19 @@ type layout struct {
 
 func newLayout(f *model.Folded, batch int) (*layout, error) {
 	if batch < 1 {
-		return nil, fmt.Errorf("batch is %d; it must be at least 1", batch)
+		return nil, fmt.Errorf("gpu: batch is %d; it must be at least 1", batch)
 	}
 	c := f.Config
 	if err := c.Validate(); err != nil {
-		return nil, err
+		return nil, fmt.Errorf("gpu: %w", err)
 	}
 	convs := c.Convs()
 	if len(f.Layers) != len(convs) {
-		return nil, fmt.Errorf("folded network has %d layers, its configuration %d", len(f.Layers), len(convs))
+		return nil, fmt.Errorf("gpu: folded network has %d layers, its configuration %d", len(f.Layers), len(convs))
 	}
 	for i, l := range f.Layers {
 		if l.Conv != convs[i] || len(l.W) != l.Out*l.In*l.Kernel*l.Kernel || len(l.B) != l.Out {
-			return nil, fmt.Errorf("folded layer %d (%s) does not match the configuration's %s", i, l.Name, convs[i].Name)
+			return nil, fmt.Errorf("gpu: folded layer %d (%s) does not match the configuration's %s", i, l.Name, convs[i].Name)
 		}
 	}
 	lay := &layout{net: f, batch: int64(batch)}

@@ -15,8 +15,10 @@
 #define FAKE_DEVICES 1
 #endif
 
+// The kernels are static: each fake library built by a test runs its own,
+// with its own emulated thread registers.
 static unsigned emu_tid, emu_ctaid, emu_ntid, emu_nctaid;
-#define KERNEL extern "C"
+#define KERNEL static
 #define DEVICE static inline
 #define __nvvm_read_ptx_sreg_tid_x() emu_tid
 #define __nvvm_read_ptx_sreg_ctaid_x() emu_ctaid

@@ -1,0 +1,169 @@
+package annotate
+
+import (
+	"image"
+	"math"
+	"math/rand/v2"
+	"reflect"
+	"slices"
+	"strings"
+	"testing"
+
+	"dsbuild/model"
+)
+
+// smallModel is a real UNet (depth 2, width 4) with non-zero biases.
+func smallModel(t testing.TB, size int) *model.Folded {
+	t.Helper()
+	cfg := &model.Config{Arch: "unet", Depth: 2, Width: 4, InputSize: size, InChannels: 3, Foreground: []string{"person"}}
+	w := model.Init(cfg, 7)
+	for _, s := range cfg.Tensors() {
+		if strings.HasSuffix(s.Name, ".bias") {
+			for j := range w[s.Name] {
+				w[s.Name][j] = float32((j*5+len(s.Name))%9-4) * 0.05
+			}
+		}
+	}
+	f, err := model.Fold(cfg, w)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return f
+}
+
+// testImage is a w×h image with smooth colours and a few rectangles.
+func testImage(w, h int) *image.RGBA {
+	img := drawRects(w, h, image.Rect(w/10, h/8, w/2, h/2), image.Rect(w*6/10, h/3, w*9/10, h*9/10))
+	for y := range h {
+		for x := range w {
+			i := img.PixOffset(x, y)
+			img.Pix[i+1] = uint8((x * 255) / w)
+			img.Pix[i+2] = uint8((y * 255) / h)
+		}
+	}
+	return img
+}
+
+func TestCPUJobsIdentical(t *testing.T) {
+	f := smallModel(t, 32)
+	const n = 5
+	rng := rand.New(rand.NewPCG(9, 9))
+	x := make([]float32, n*3*32*32)
+	for i := range x {
+		x[i] = rng.Float32()
+	}
+	one, err := CPU(f, 1).Segment(x, n)
+	if err != nil {
+		t.Fatal(err)
+	}
+	four, err := CPU(f, 4).Segment(x, n)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(one) != n*32*32 {
+		t.Fatalf("%d logits, want %d", len(one), n*32*32)
+	}
+	for i := range one {
+		if math.Float32bits(one[i]) != math.Float32bits(four[i]) {
+			t.Fatalf("logit %d: %v with 1 job, %v with 4", i, one[i], four[i])
+		}
+	}
+	// Each image's result sits at its index.
+	for i := range n {
+		want := f.Forward(x[i*3*32*32 : (i+1)*3*32*32])
+		if !slices.Equal(want, one[i*32*32:(i+1)*32*32]) {
+			t.Fatalf("image %d is not Forward's result", i)
+		}
+	}
+
+	// Annotate: pick the threshold at the median stage-1 probability so
+	// that the random network finds something.
+	img := testImage(90, 70)
+	l, err := CPU(f, 1).Segment(ImageInput(img, 32), 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	slices.Sort(l)
+	p := Params{Class: "person", Threshold: sigmoid(float64(l[len(l)/2])), Padding: 0.1, Batch: 3}
+	a1, err := Annotate(CPU(f, 1), img, nil, p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a4, err := Annotate(CPU(f, 4), img, nil, p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(a1) == 0 {
+		t.Fatal("no objects; the test would prove nothing")
+	}
+	if !reflect.DeepEqual(a1, a4) {
+		t.Fatal("1 and 4 jobs gave different objects")
+	}
+	t.Logf("%d objects at threshold %.4f", len(a1), p.Threshold)
+	for _, o := range a1 {
+		checkObject(t, o, "person")
+	}
+}
+
+func TestCPUErrors(t *testing.T) {
+	f := smallModel(t, 8)
+	seg := CPU(f, 0)
+	if seg.Size() != 8 {
+		t.Fatalf("Size %d, want 8", seg.Size())
+	}
+	if out, err := seg.Segment(nil, 0); err != nil || len(out) != 0 {
+		t.Fatalf("no images: %v, %v", out, err)
+	}
+	for _, tc := range []struct {
+		seg  Segmenter
+		x    []float32
+		n    int
+		want string
+	}{
+		{seg, make([]float32, 3*64-1), 1, "191 input values for 1 images"},
+		{seg, make([]float32, 3*64), 2, "192 input values for 2 images"},
+		{seg, nil, -1, "-1 images"},
+		{CPU(nil, 2), nil, 0, "no model"},
+		{CPU(&model.Folded{Config: f.Config}, 1), make([]float32, 3*64), 1, "image 0: forward pass failed"},
+	} {
+		if _, err := tc.seg.Segment(tc.x, tc.n); err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("error %v, want %q", err, tc.want)
+		}
+	}
+	if CPU(nil, 1).Size() != 0 {
+		t.Error("Size without a model")
+	}
+}
+
+func BenchmarkAnnotate(b *testing.B) {
+	f := smallModel(b, 64)
+	img := testImage(320, 240)
+	l, err := CPU(f, 1).Segment(ImageInput(img, 64), 1)
+	if err != nil {
+		b.Fatal(err)
+	}
+	slices.Sort(l)
+	p := Params{Class: "person", Threshold: sigmoid(float64(l[len(l)/2])), Padding: 0.1, MinArea: 50}
+	boxes := []Box{
+		{Rect: image.Rect(30, 30, 160, 120), Score: 0.9},
+		{Rect: image.Rect(190, 80, 290, 220), Score: 0.8},
+		{Rect: image.Rect(0, 0, 320, 240), Score: 0.5},
+	}
+	for _, bc := range []struct {
+		name  string
+		boxes []Box
+	}{{"stage1+2", nil}, {"boxes", boxes}} {
+		b.Run(bc.name, func(b *testing.B) {
+			seg := CPU(f, 0)
+			n := 0
+			for b.Loop() {
+				objs, err := Annotate(seg, img, bc.boxes, p)
+				if err != nil {
+					b.Fatal(err)
+				}
+				n = len(objs)
+			}
+			b.ReportMetric(float64(n), "objects")
+		})
+	}
+}
