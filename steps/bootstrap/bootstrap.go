@@ -21,12 +21,15 @@
 //	take.N_roundR           pool ranks (R−1)·batch … R·batch−1          (R = 1 … rounds)
 //	preannotate.N_roundR    model = train.N_round(R−1), images = take.N_roundR
 //	review.N_roundR         from = preannotate.N_roundR
-//	merge.N_roundR          [training data of round R−1, review.N_roundR.accepted]
+//	transform.N_roundR      from = [review.N_roundR.accepted]   (with a prepare block)
+//	merge.N_roundR          [training data of round R−1, the accepted items]
 //	train.N_roundR          data = merge.N_roundR, from = train.N_round(R−1)
 //
 // The train, preannotate and review blocks hold those kinds' parameters
 // (and review's simulate block), copied into every round; validation goes
-// to every train step. The final model is train.N_round<rounds>.
+// to every train step. An optional prepare block holds transform ops that
+// make the accepted images like the seed data (crop each person, resize)
+// before they join it. The final model is train.N_round<rounds>.
 package bootstrap
 
 import (
@@ -50,6 +53,7 @@ var (
 		"train":       {"data", "validation", "from"},
 		"preannotate": {"model", "images"},
 		"review":      {"from"},
+		"prepare":     {"from"},
 	}
 )
 
@@ -72,7 +76,7 @@ func (Macro) Expand(b *hclsyntax.Block, eval func(hcl.Expression, cty.Type) (cty
 		res, ok := reserved[nb.Type]
 		switch {
 		case !ok:
-			diags = append(diags, diag("Unsupported block", fmt.Sprintf("bootstrap holds train, preannotate and review blocks, not %q.", nb.Type), nb.TypeRange))
+			diags = append(diags, diag("Unsupported block", fmt.Sprintf("bootstrap holds train, preannotate, review and prepare blocks, not %q.", nb.Type), nb.TypeRange))
 			continue
 		case nested[nb.Type] != nil:
 			diags = append(diags, diag("Duplicate block", fmt.Sprintf("bootstrap has a second %s block; merge them.", nb.Type), nb.TypeRange))
@@ -159,12 +163,20 @@ func (Macro) Expand(b *hclsyntax.Block, eval func(hcl.Expression, cty.Type) (cty
 		if _, ok := b.Body.Attributes["seed"]; ok {
 			take["seed"] = user("seed")
 		}
+		accepted := ref("review", step("review", r), "accepted")
 		out = append(out,
 			block("take", r, take, nil),
 			block("preannotate", r, map[string]hclsyntax.Expression{"model": ref("train", prev, "model"), "images": ref("take", step("take", r), "dataset")}, nested["preannotate"]),
 			block("review", r, map[string]hclsyntax.Expression{"from": ref("preannotate", step("preannotate", r), "dataset")}, nested["review"]),
+		)
+		if nested["prepare"] != nil {
+			out = append(out, block("transform", r, map[string]hclsyntax.Expression{"from": &hclsyntax.TupleConsExpr{
+				Exprs: []hclsyntax.Expression{accepted}, OpenRange: rng, SrcRange: rng}}, nested["prepare"]))
+			accepted = ref("transform", step("transform", r), "dataset")
+		}
+		out = append(out,
 			block("merge", r, map[string]hclsyntax.Expression{"from": &hclsyntax.TupleConsExpr{
-				Exprs: []hclsyntax.Expression{data, ref("review", step("review", r), "accepted")}, OpenRange: rng, SrcRange: rng}}, nil),
+				Exprs: []hclsyntax.Expression{data, accepted}, OpenRange: rng, SrcRange: rng}}, nil),
 			block("train", r, withVal(map[string]hclsyntax.Expression{"data": ref("merge", step("merge", r), "dataset"), "from": ref("train", prev, "model")}), nested["train"]),
 		)
 		data = ref("merge", step("merge", r), "dataset")
