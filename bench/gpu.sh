@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Builds the GPU check binaries here, for a GPU machine without Go:
-# gpucheck (GPU vs CPU throughput and agreement) and gpu.test (the tests
-# of model/gpu). Both are cgo-free, for any x86-64 (GOAMD64=v1).
+# gpucheck (GPU vs CPU throughput and agreement), gpu.test (the tests
+# of model/gpu) and dsbuild (for the end-to-end check on testdata/gpu). Both are cgo-free, for any x86-64 (GOAMD64=v1).
 #
 # Usage: bench/gpu.sh [DIR]   (default bench/out/gpu, git-ignored)
 # Then, on the GPU machine, from the repository root: bench/gpu-run.sh [DIR]
@@ -12,4 +12,5 @@ mkdir -p "$dir"
 export CGO_ENABLED=0 GOAMD64=v1
 go build -o "$dir/gpucheck" ./model/gpu/gpucheck
 go test -c -o "$dir/gpu.test" ./model/gpu
-echo "built $dir/gpucheck and $dir/gpu.test"
+go build -o "$dir/dsbuild" ./cmd/dsbuild
+echo "built $dir/gpucheck, $dir/gpu.test and $dir/dsbuild"

@@ -47,6 +47,7 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+	"strings"
 
 	"github.com/hashicorp/hcl/v2"
 	"github.com/zclconf/go-cty/cty"
@@ -217,7 +218,7 @@ func (Kind) Run(ctx context.Context, rc *engine.RunContext) (map[string]cache.Di
 		if err := rc.Store.Materialize(ctx, d, resultsDir, false); err != nil {
 			return nil, err
 		}
-		source = resultsRel
+		source = filepath.Join(rc.RecipeDir, resultsRel)
 	default:
 		if rc.DryRun {
 			return nil, &engine.WaitingError{Msg: "waiting for review results in " + resultsRel}
@@ -230,7 +231,9 @@ func (Kind) Run(ctx context.Context, rc *engine.RunContext) (map[string]cache.Di
 	}
 	results, err := rv.ReadResults(resultsDir, items, classes)
 	if err != nil {
-		return nil, fmt.Errorf("%s: %w; nothing was accepted", source, err)
+		// Name the reviewer's files, not the scratch copy read.
+		msg := strings.ReplaceAll(err.Error(), resultsDir, source)
+		return nil, fmt.Errorf("%s; nothing was accepted", msg)
 	}
 	return accept(rc, ds, results, resultsDir, Simulated(rc.Config))
 }
