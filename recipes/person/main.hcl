@@ -1,16 +1,38 @@
-# person: the seed workflow's first dataset, built from the bundled
-# fixtures of every public format (tiny images, so it runs in seconds).
-# Import → one class mapping per source → merge → keep persons (and the
-# neutral ignore class) → crop every person with 10 % padding → drop crops
-# too small to learn from → resize → split 80/20 → augment the training
-# part. Every step is incremental per item.
+# person: the seed workflow end to end on bundled data (tiny images, so it
+# runs in minutes on two cores).
+#
+#  1. Import the fixtures of every public format, map each source's classes
+#     to person / neutral, merge, crop every person with 10 % padding, drop
+#     crops too small to learn from, resize, split 80/20.
+#  2. Train a UNet on the crops (BCE + dice, neutral ignored, edge band).
+#  3. Bootstrap: each round takes the next batch of unlabeled images from
+#     the pool, pre-annotates them with the last model, has them reviewed
+#     (simulated here from the pool's ground truth: a reviewer would use
+#     the package the review step writes), crops the accepted persons like
+#     the seed data, merges them in and trains again from the last model.
 #
 #   dsbuild build recipes/person
-#   dsbuild stats recipes/person transform.people
+#   dsbuild review status recipes/person
+#   dsbuild show recipes/person train.person_round3
 
 variable "size" {
   default     = 64
   description = "side of the square training crops"
+}
+
+variable "synthetic" {
+  default     = "120"
+  description = "synthetic images among the seed data"
+}
+
+variable "rounds" {
+  default     = 4
+  description = "bootstrap rounds"
+}
+
+variable "device" {
+  default     = "cpu"
+  description = "where pre-annotation runs: cpu, cuda or auto (the device is part of the key)"
 }
 
 import "voc" {
@@ -45,7 +67,14 @@ import "supervisely" {
 
 import "synthetic" {
   format  = "synthetic"
-  options = { count = "24", width = "96", height = "96", figures = "0-3", seed = "11" }
+  options = { count = var.synthetic, width = "96", height = "96", figures = "0-3", seed = "11" }
+}
+
+# The unlabeled pool the loop draws from. Its figures' true masks play the
+# reviewer; the model never sees them.
+import "pool" {
+  format  = "synthetic"
+  options = { count = "96", width = "96", height = "96", figures = "1-2", seed = "12", dataset = "pool" }
 }
 
 merge "all" {
@@ -62,15 +91,6 @@ transform "people" {
     no_objects = true
   }
   poly2bitmap {}
-  instances_crop {
-    classes      = ["person"]
-    save_classes = ["neutral"]
-    pad          = "10%"
-  }
-  skip_if {
-    min_width  = 12
-    min_height = 20
-  }
   resize {
     width       = var.size
     height      = var.size
@@ -83,34 +103,53 @@ split "people" {
   parts = { train = 0.8, val = 0.2 }
 }
 
-transform "augmented" {
-  from = [split.people.train]
+bootstrap "person" {
+  rounds     = var.rounds
+  seed_data  = split.people.train
+  validation = split.people.val
+  pool       = import.pool
+  batch      = 24
 
-  multiply {
-    times = 2
+  train {
+    foreground    = ["person"]
+    ignore        = ["neutral"]
+    input_size    = var.size
+    depth         = 3
+    width         = 8
+    batch_norm    = true
+    batch         = 8
+    epochs        = 8
+    learning_rate = 0.001
+    flip          = true
+    rotate        = 10
+    color         = 0.1
+    edge_band     = 1
+    edge_weight   = 1
+    seed          = "person"
   }
-  flip {
-    direction   = "left_right"
-    probability = 0.5
-  }
-  rotate {
-    min_degrees   = -10
-    max_degrees   = 10
-    black_regions = "preserve_size"
-  }
-  contrast_brightness {
-    contrast_min   = 0.8
-    contrast_max   = 1.2
-    brightness_min = -20
-    brightness_max = 20
-  }
-  edge_band {
-    classes = ["person"]
-    width   = 1
-  }
-}
 
-export "train_masks" {
-  from   = transform.augmented
-  format = "masks"
+  preannotate {
+    threshold = 0.5
+    min_area  = 40
+    padding   = 0.1
+    device    = var.device
+  }
+
+  review {
+    simulate {
+      truth  = import.pool
+      good   = 0.75
+      bad    = 0.4
+      format = "cvat"
+    }
+  }
+
+  # Accepted images are resized like the seed data.
+  prepare {
+    resize {
+      width       = var.size
+      height      = var.size
+      keep_aspect = true
+    }
+  }
 }
