@@ -443,4 +443,3 @@ func loadSample(st dataset.Store, ds *dataset.Dataset, e dataset.Entry, fg, ign 
 	s.Edge = mtrain.EdgeBand(s.Label, w, h, band)
 	return s, nil
 }
-
