@@ -27,12 +27,13 @@ func main() {
 	width := flag.Int("width", 16, "channels of level 0")
 	bn := flag.Bool("batch-norm", false, "BatchNorm instead of biases")
 	profile := flag.String("cpuprofile", "", "write a CPU profile here")
+	memLimit := flag.Int64("memory-limit", 1536, "soft heap limit while training, MiB, as the train step's default (0: none)")
 	flag.Parse()
 	if *steps < 3 {
 		fail(fmt.Errorf("-steps must be at least 3"))
 	}
 	cfg := &model.Config{Arch: "unet", Depth: *depth, Width: *width, BatchNorm: *bn, InputSize: *size, InChannels: 3, Foreground: []string{"fg"}}
-	opts := train.Options{Config: cfg, Batch: *batch, MicroBatch: *micro, Steps: *steps, LR: 1e-3, WBCE: 1, WDice: 1, Seed: 1}
+	opts := train.Options{Config: cfg, Batch: *batch, MicroBatch: *micro, Steps: *steps, LR: 1e-3, WBCE: 1, WDice: 1, Seed: 1, MemoryLimit: *memLimit << 20}
 	samples := train.Blobs(2**batch, *size, 1)
 	if *profile != "" {
 		f, err := os.Create(*profile)
@@ -60,7 +61,7 @@ func main() {
 		m = train.DefaultMicroBatch(*batch, *size)
 	}
 	out, _ := json.Marshal(map[string]any{"impl": "dsbuild", "size": *size, "batch": *batch, "micro_batch": m,
-		"depth": *depth, "width": *width, "params": cfg.ParamCount(), "s_per_step": round(perStep), "peak_rss_mb": peakRSSMB()})
+		"depth": *depth, "width": *width, "memory_limit_mb": *memLimit, "params": cfg.ParamCount(), "s_per_step": round(perStep), "peak_rss_mb": peakRSSMB()})
 	fmt.Println(string(out))
 }
 

@@ -81,6 +81,7 @@ func (Kind) Schema() *engine.Schema {
 			{Name: "edge_band", Type: cty.Number, Default: num(0), Doc: "width in pixels of the band along object edges that weighs more in the loss"},
 			{Name: "edge_weight", Type: cty.Number, Default: num(1), Doc: "extra loss weight of edge-band pixels"},
 			{Name: "seed", Type: cty.String, Default: cty.StringVal(""), Doc: "seeds the initial weights, batches and augmentation"},
+			{Name: "memory_limit", Type: cty.Number, Default: num(1536), NotInKey: true, Doc: "soft limit on the heap while training, MiB (0: none); the collector works harder near it; results do not change"},
 		},
 		Outputs: []string{"model"},
 	}
@@ -162,7 +163,7 @@ func decode(cfg *engine.Config) (*params, []paramErr) {
 		WBCE: floatParam(cfg, "bce"), WDice: floatParam(cfg, "dice"), EdgeWeight: floatParam(cfg, "edge_weight"),
 		Augment: mtrain.Augment{Flip: cfg.Params["flip"].True(), Crop: floatParam(cfg, "random_crop"),
 			Rotate: floatParam(cfg, "rotate"), Color: floatParam(cfg, "color")},
-		Seed: Seed(p.seedString)}
+		Seed: Seed(p.seedString), MemoryLimit: int64(intParam(cfg, "memory_limit")) << 20}
 	switch {
 	case o.Batch < 1 || o.Batch > 1024:
 		bad("batch", "batch is %d; it must be 1 to 1024", o.Batch)
@@ -189,6 +190,9 @@ func decode(cfg *engine.Config) (*params, []paramErr) {
 	}
 	if p.edgeBand < 0 || p.edgeBand > 64 {
 		bad("edge_band", "edge_band is %d pixels; it must be 0 to 64", p.edgeBand)
+	}
+	if o.MemoryLimit < 0 {
+		bad("memory_limit", "memory_limit is %d MiB; use 0 (none) or a positive size", o.MemoryLimit>>20)
 	}
 	if o.EdgeWeight < 0 {
 		bad("edge_weight", "edge_weight is %v; it must be ≥ 0", o.EdgeWeight)

@@ -3,7 +3,7 @@
 # diff then compares. Training takes seconds.
 import "seed" {
   format  = "synthetic"
-  options = { count = "32", width = "64", height = "64", figures = "1-2", seed = "21" }
+  options = { count = "48", width = "64", height = "64", figures = "1-2", seed = "21" }
 }
 import "pool" {
   format  = "synthetic"
@@ -14,8 +14,9 @@ train "m" {
   input_size    = 64
   depth         = 3
   width         = 8
-  epochs        = 2
-  learning_rate = 0.003
+  batch_norm    = true
+  epochs        = 6
+  learning_rate = 0.001
 }
 preannotate "cpu" {
   model  = train.m
