@@ -195,6 +195,15 @@ func (c *Config) Int(name string) int64 {
 	return i
 }
 
+// Float returns a number parameter as a float64, 0 if absent.
+func (c *Config) Float(name string) float64 {
+	if !c.Has(name) {
+		return 0
+	}
+	f, _ := c.Params[name].AsBigFloat().Float64()
+	return f
+}
+
 // StringList returns a list(string) parameter, nil if absent.
 func (c *Config) StringList(name string) []string {
 	if !c.Has(name) {

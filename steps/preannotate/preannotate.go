@@ -77,21 +77,16 @@ func (Kind) Validate(cfg *engine.Config) hcl.Diagnostics {
 	if d := cfg.String("device"); d != "auto" && d != "cpu" && d != "cuda" {
 		bad("device", fmt.Sprintf("device is %q; use \"auto\", \"cpu\" or \"cuda\".", d))
 	}
-	if t := floatParam(cfg, "threshold"); !(t > 0 && t < 1) {
+	if t := cfg.Float("threshold"); !(t > 0 && t < 1) {
 		bad("threshold", fmt.Sprintf("threshold is %v; it must lie strictly between 0 and 1.", t))
 	}
-	if a := floatParam(cfg, "min_area"); a < 0 {
+	if a := cfg.Float("min_area"); a < 0 {
 		bad("min_area", fmt.Sprintf("min_area is %v; it must be ≥ 0.", a))
 	}
-	if p := floatParam(cfg, "padding"); p < 0 || p > 4 {
+	if p := cfg.Float("padding"); p < 0 || p > 4 {
 		bad("padding", fmt.Sprintf("padding is %v; it must be 0 to 4.", p))
 	}
 	return diags
-}
-
-func floatParam(cfg *engine.Config, name string) float64 {
-	f, _ := cfg.Params[name].AsBigFloat().Float64()
-	return f
 }
 
 var probe struct {
@@ -150,8 +145,8 @@ func (Kind) Run(ctx context.Context, rc *engine.RunContext) (map[string]cache.Di
 	if class == "" {
 		class = art.Config.Foreground[0]
 	}
-	p := annotate.Params{Class: class, Threshold: floatParam(rc.Config, "threshold"),
-		MinArea: int(floatParam(rc.Config, "min_area")), Padding: floatParam(rc.Config, "padding")}
+	p := annotate.Params{Class: class, Threshold: rc.Config.Float("threshold"),
+		MinArea: int(rc.Config.Float("min_area")), Padding: rc.Config.Float("padding")}
 	var boxes map[string][]annotate.Box
 	detsText := map[string]string{}
 	if d, ok := rc.Inputs["detections"]; ok {
@@ -325,7 +320,7 @@ func readDetections(rc *engine.RunContext, tree cache.Digest, ds *dataset.Datase
 		cats = append(cats, int(f))
 	}
 	sort.Ints(cats)
-	boxes, err := annotate.ParseDetections(raw, names, cats, floatParam(rc.Config, "min_score"))
+	boxes, err := annotate.ParseDetections(raw, names, cats, rc.Config.Float("min_score"))
 	if err != nil {
 		return nil, fmt.Errorf("%s:%d: detections file %s: %w", r.Filename, r.Start.Line, files[0], err)
 	}

@@ -45,18 +45,13 @@ func (Kind) Schema() *engine.Schema {
 	}
 }
 
-func intParam(cfg *engine.Config, name string) int64 {
-	v, _ := cfg.Params[name].AsBigFloat().Int64()
-	return v
-}
-
 func (Kind) Validate(cfg *engine.Config) hcl.Diagnostics {
 	var diags hcl.Diagnostics
 	for _, a := range []struct {
 		name string
 		min  int64
 	}{{"count", 1}, {"skip", 0}} {
-		if v := intParam(cfg, a.name); v < a.min {
+		if v := cfg.Int(a.name); v < a.min {
 			r := cfg.Range(a.name)
 			diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Invalid " + a.name,
 				Detail: fmt.Sprintf("%s is %d; it must be at least %d.", a.name, v, a.min), Subject: &r})
@@ -85,7 +80,7 @@ func (Kind) Run(ctx context.Context, rc *engine.RunContext) (map[string]cache.Di
 		ra, rb := Rank(seed, ds.Entries[idx[a]].Name), Rank(seed, ds.Entries[idx[b]].Name)
 		return ra < rb || ra == rb && ds.Entries[idx[a]].Name < ds.Entries[idx[b]].Name
 	})
-	skip, count := intParam(rc.Config, "skip"), intParam(rc.Config, "count")
+	skip, count := rc.Config.Int("skip"), rc.Config.Int("count")
 	if skip >= int64(len(idx)) {
 		r := rc.Config.Range("skip")
 		return nil, fmt.Errorf("%s:%d: skip is %d but the dataset has only %d items; the pool is used up", r.Filename, r.Start.Line, skip, len(idx))

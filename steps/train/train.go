@@ -96,29 +96,6 @@ type params struct {
 	seedString string
 }
 
-func intParam(cfg *engine.Config, name string) int {
-	f, _ := cfg.Params[name].AsBigFloat().Float64()
-	return int(f)
-}
-
-func floatParam(cfg *engine.Config, name string) float64 {
-	f, _ := cfg.Params[name].AsBigFloat().Float64()
-	return f
-}
-
-func strings_(cfg *engine.Config, name string) []string {
-	var out []string
-	v := cfg.Params[name]
-	if v.IsNull() {
-		return nil
-	}
-	for it := v.ElementIterator(); it.Next(); {
-		_, e := it.Element()
-		out = append(out, e.AsString())
-	}
-	return out
-}
-
 // Seed turns a recipe's seed string into the generator seed.
 func Seed(s string) uint64 {
 	h := sha256.Sum256([]byte("dsbuild train seed v1\n" + s))
@@ -135,10 +112,10 @@ func decode(cfg *engine.Config) (*params, []paramErr) {
 	bad := func(attr, format string, args ...any) {
 		errs = append(errs, paramErr{attr, fmt.Sprintf(format, args...)})
 	}
-	p := &params{resize: cfg.Params["resize"].True(), edgeBand: intParam(cfg, "edge_band"), seedString: cfg.String("seed")}
-	p.cfg = model.Config{Arch: "unet", Depth: intParam(cfg, "depth"), Width: intParam(cfg, "width"),
-		BatchNorm: cfg.Params["batch_norm"].True(), InputSize: intParam(cfg, "input_size"), InChannels: 3,
-		Foreground: strings_(cfg, "foreground"), Ignore: strings_(cfg, "ignore")}
+	p := &params{resize: cfg.Bool("resize"), edgeBand: int(cfg.Int("edge_band")), seedString: cfg.String("seed")}
+	p.cfg = model.Config{Arch: "unet", Depth: int(cfg.Int("depth")), Width: int(cfg.Int("width")),
+		BatchNorm: cfg.Bool("batch_norm"), InputSize: int(cfg.Int("input_size")), InChannels: 3,
+		Foreground: cfg.StringList("foreground"), Ignore: cfg.StringList("ignore")}
 	if err := p.cfg.Validate(); err != nil {
 		attr := "depth"
 		switch {
@@ -158,12 +135,12 @@ func decode(cfg *engine.Config) (*params, []paramErr) {
 			}
 		}
 	}
-	o := mtrain.Options{Config: &p.cfg, Batch: intParam(cfg, "batch"), MicroBatch: intParam(cfg, "micro_batch"),
-		Epochs: intParam(cfg, "epochs"), Steps: intParam(cfg, "steps"), LR: floatParam(cfg, "learning_rate"),
-		WBCE: floatParam(cfg, "bce"), WDice: floatParam(cfg, "dice"), EdgeWeight: floatParam(cfg, "edge_weight"),
-		Augment: mtrain.Augment{Flip: cfg.Params["flip"].True(), Crop: floatParam(cfg, "random_crop"),
-			Rotate: floatParam(cfg, "rotate"), Color: floatParam(cfg, "color")},
-		Seed: Seed(p.seedString), MemoryLimit: int64(intParam(cfg, "memory_limit")) << 20}
+	o := mtrain.Options{Config: &p.cfg, Batch: int(cfg.Int("batch")), MicroBatch: int(cfg.Int("micro_batch")),
+		Epochs: int(cfg.Int("epochs")), Steps: int(cfg.Int("steps")), LR: cfg.Float("learning_rate"),
+		WBCE: cfg.Float("bce"), WDice: cfg.Float("dice"), EdgeWeight: cfg.Float("edge_weight"),
+		Augment: mtrain.Augment{Flip: cfg.Bool("flip"), Crop: cfg.Float("random_crop"),
+			Rotate: cfg.Float("rotate"), Color: cfg.Float("color")},
+		Seed: Seed(p.seedString), MemoryLimit: int64(int(cfg.Int("memory_limit"))) << 20}
 	switch {
 	case o.Batch < 1 || o.Batch > 1024:
 		bad("batch", "batch is %d; it must be 1 to 1024", o.Batch)
@@ -232,7 +209,7 @@ func (Kind) Run(ctx context.Context, rc *engine.RunContext) (map[string]cache.Di
 		names = append(names, c.Title)
 	}
 	for _, attr := range []string{"foreground", "ignore"} {
-		for _, c := range strings_(rc.Config, attr) {
+		for _, c := range rc.Config.StringList(attr) {
 			if !classes[c] {
 				return nil, at(rc.Config.Range(attr), "class %q is not in the training set; its classes: %s%s", c, strings.Join(names, ", "), suggest(c, names))
 			}
