@@ -1,0 +1,4 @@
+package preannotate
+
+// Annotated exposes the count of images run through the network.
+var Annotated = &annotated

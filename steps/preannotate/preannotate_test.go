@@ -1,0 +1,103 @@
+package preannotate_test
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+
+	"dsbuild/cache"
+	"dsbuild/dataset"
+	"dsbuild/engine"
+	"dsbuild/steps"
+	"dsbuild/steps/preannotate"
+)
+
+func recipe(count int, threshold string) string {
+	return strings.NewReplacer("COUNT", strconv.Itoa(count), "THRESHOLD", threshold).Replace(`
+import "seed" {
+  format  = "synthetic"
+  options = { count = "4", width = "32", height = "32", figures = "1", seed = "1" }
+}
+import "pool" {
+  format  = "synthetic"
+  options = { count = "COUNT", width = "40", height = "36", figures = "1-2", seed = "2" }
+}
+train "m" {
+  data       = import.seed
+  input_size = 32
+  depth      = 1
+  width      = 4
+  epochs     = 1
+}
+preannotate "p" {
+  model     = train.m
+  images    = import.pool
+  threshold = THRESHOLD
+  device    = "cpu"
+}
+`)
+}
+
+func build(t *testing.T, dir string, store *cache.Store, hcl string, jobs int) *dataset.Dataset {
+	t.Helper()
+	if err := os.WriteFile(filepath.Join(dir, "main.hcl"), []byte(hcl), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	r, diags := engine.Load(dir, engine.LoadOptions{Kinds: steps.Kinds(), Macros: steps.Macros()})
+	if diags.HasErrors() {
+		t.Fatal(diags)
+	}
+	br, err := engine.Build(context.Background(), r, engine.BuildOptions{Store: store, Jobs: jobs})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := br.FirstError(); err != nil {
+		t.Fatal(err)
+	}
+	ds, err := dataset.Open(store, br.Result(r.Step("preannotate.p")).Outputs["dataset"])
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ds
+}
+
+// Pre-annotation is memoized per image: adding images to the pool runs the
+// network on the new ones only; a changed parameter runs it on all.
+func TestMemoPerImage(t *testing.T) {
+	store, err := cache.Open(filepath.Join(t.TempDir(), "store"), t.Logf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	n0 := preannotate.Annotated.Load()
+	a := build(t, dir, store, recipe(6, "0.5"), 0)
+	if n := preannotate.Annotated.Load() - n0; n != 6 {
+		t.Fatalf("first build annotated %d images, want 6", n)
+	}
+	n0 = preannotate.Annotated.Load()
+	b := build(t, dir, store, recipe(9, "0.5"), 0)
+	if n := preannotate.Annotated.Load() - n0; n != 3 {
+		t.Errorf("adding 3 images annotated %d, want 3", n)
+	}
+	for i, e := range a.Entries {
+		if b.Entries[i] != e {
+			t.Errorf("item %s changed when other items were added", e.Name)
+		}
+	}
+	n0 = preannotate.Annotated.Load()
+	build(t, dir, store, recipe(9, "0.4"), 0)
+	if n := preannotate.Annotated.Load() - n0; n != 9 {
+		t.Errorf("a new threshold annotated %d images, want 9", n)
+	}
+	// The result does not depend on the number of workers.
+	other, err := cache.Open(filepath.Join(t.TempDir(), "store"), t.Logf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c := build(t, t.TempDir(), other, recipe(9, "0.5"), 1); c.Tree != b.Tree {
+		t.Errorf("-j 1 gives %s, the default %s", c.Tree.Short(), b.Tree.Short())
+	}
+}
