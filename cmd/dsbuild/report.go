@@ -151,6 +151,7 @@ type ttyReporter struct {
 	p      *mpb.Progress
 	bars   map[*engine.Step]*mpb.Bar
 	status map[*engine.Step]string
+	units  map[*engine.Step]string // what progress counts, when not items
 	verb   string
 }
 
@@ -159,6 +160,7 @@ func newTTYReporter(w io.Writer, verb string) *ttyReporter {
 		p:      mpb.New(mpb.WithOutput(w), mpb.WithWidth(30), mpb.WithRefreshRate(120*time.Millisecond)),
 		bars:   map[*engine.Step]*mpb.Bar{},
 		status: map[*engine.Step]string{},
+		units:  map[*engine.Step]string{},
 		verb:   verb,
 	}
 }
@@ -172,9 +174,9 @@ func (t *ttyReporter) StepStarted(s *engine.Step) {
 			// the elapsed time always.
 			decor.Any(func(st decor.Statistics) string {
 				t.mu.Lock()
-				msg := t.status[s]
+				msg, unit := t.status[s], t.units[s]
 				t.mu.Unlock()
-				text := progressText(st.Current, st.Total, time.Since(start))
+				text := progressText(st.Current, st.Total, time.Since(start), unit)
 				if msg != "" {
 					text = msg + "  " + text
 				}
@@ -188,15 +190,19 @@ func (t *ttyReporter) StepStarted(s *engine.Step) {
 	t.mu.Unlock()
 }
 
-// progressText is "231/1000 items  2.3k/s  eta 3s  1.2s", or just the
+// progressText is "231/1000 items  2.3k/s  eta 3s  1.2s" (unit "" means
+// items), or just the
 // elapsed time while a step reports no items.
-func progressText(done, total int64, elapsed time.Duration) string {
+func progressText(done, total int64, elapsed time.Duration, unit string) string {
+	if unit == "" {
+		unit = "items"
+	}
 	el := elapsed.Round(100 * time.Millisecond).String()
 	if total <= 0 {
 		return el
 	}
 	rate := float64(done) / elapsed.Seconds()
-	text := fmt.Sprintf("%d/%d items  %.0f/s", done, total, rate)
+	text := fmt.Sprintf("%d/%d %s  %.0f/s", done, total, unit, rate)
 	if rate > 0 && done < total {
 		eta := time.Duration(float64(total-done) / rate * float64(time.Second))
 		text += "  eta " + eta.Round(time.Second).String()
@@ -214,10 +220,14 @@ func (t *ttyReporter) StepProgress(s *engine.Step, done, total int64) {
 	}
 }
 
-// StepStatus shows the step's message beside its bar.
-func (t *ttyReporter) StepStatus(s *engine.Step, msg string, _ map[string]any) {
+// StepStatus shows the step's message beside its bar; a "unit" field
+// names what its progress counts ("steps" for training).
+func (t *ttyReporter) StepStatus(s *engine.Step, msg string, fields map[string]any) {
 	t.mu.Lock()
 	t.status[s] = msg
+	if u, ok := fields["unit"].(string); ok {
+		t.units[s] = u
+	}
 	t.mu.Unlock()
 }
 
@@ -226,6 +236,7 @@ func (t *ttyReporter) StepFinished(r *engine.StepResult) {
 	bar := t.bars[r.Step]
 	delete(t.bars, r.Step)
 	delete(t.status, r.Step)
+	delete(t.units, r.Step)
 	t.mu.Unlock()
 	if bar != nil {
 		bar.Abort(true)

@@ -16,8 +16,11 @@ func TestProgressText(t *testing.T) {
 		{1000, 1000, 4 * time.Second, "1000/1000 items  250/s  4s"},
 		{0, 10, time.Second, "0/10 items  0/s  1s"},
 	} {
-		if got := progressText(tc.done, tc.total, tc.elapsed); got != tc.want {
+		if got := progressText(tc.done, tc.total, tc.elapsed, ""); got != tc.want {
 			t.Errorf("progressText(%d, %d, %v) = %q, want %q", tc.done, tc.total, tc.elapsed, got, tc.want)
 		}
+	}
+	if got := progressText(3, 12, time.Second, "steps"); got != "3/12 steps  3/s  eta 3s  1s" {
+		t.Errorf("with a unit: %q", got)
 	}
 }

@@ -267,7 +267,7 @@ func (Kind) Run(ctx context.Context, rc *engine.RunContext) (map[string]cache.Di
 		if rc.Status == nil {
 			return
 		}
-		fields := map[string]any{"epoch": pr.Epoch, "epochs": pr.Epochs, "iter": pr.Step, "iters": pr.Steps, "loss": round(pr.Loss)}
+		fields := map[string]any{"epoch": pr.Epoch, "epochs": pr.Epochs, "iter": pr.Step, "iters": pr.Steps, "loss": round(pr.Loss), "unit": "steps"}
 		msg := fmt.Sprintf("epoch %d/%d  loss %.4f", pr.Epoch, pr.Epochs, pr.Loss)
 		if e := pr.Done; e != nil {
 			fields["epoch_done"] = true
