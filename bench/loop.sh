@@ -21,11 +21,12 @@ cpu=$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')
 	echo "the build took ${secs} s (steps already in the store are not rebuilt; run with an empty"
 	echo "\`DSBUILD_CACHE\` for the full time). Do not edit by hand."
 	echo
-	echo "\`recipes/person\` trains on the crops of the bundled fixtures, then each round"
-	echo "pre-annotates the next 24 synthetic pool images with the last model, has them"
-	echo "reviewed by the simulated reviewer (IoU of the predicted and true person masks:"
-	echo "≥ 0.75 good, < 0.4 bad, corrected to the truth in between), crops the accepted"
-	echo "persons like the seed data, merges them in and trains again from the last model."
+	echo "\`recipes/person\` trains on the bundled fixtures' person images (64×64), then each"
+	echo "round pre-annotates the next 24 synthetic pool images with the last model, has"
+	echo "them reviewed by the simulated reviewer (IoU of the predicted and true person"
+	echo "masks: ≥ 0.75 good, < 0.4 bad, corrected to the truth in between), resizes the"
+	echo "accepted images like the seed data, merges them in and trains again from the"
+	echo "last model."
 	echo "\"Its val IoU\" is the validation IoU (on \`split.people.val\`) of the model that"
 	echo "made the round's predictions."
 	echo

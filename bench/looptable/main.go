@@ -93,6 +93,19 @@ func run(dir, recipe, name string) error {
 		fmt.Fprintf(&b, "| %d | train.%s_round%d | %s | %d | %s | %s | %s | %.0f %% |\n", r, name, r-1, iou, rep.Items,
 			pct("good"), pct("needs correction"), pct("bad"), usable)
 	}
+	// The last round's model made no predictions here; say how it scores.
+	last := 0
+	for r := 1; ; r++ {
+		if _, ok := lock.Steps[fmt.Sprintf("train.%s_round%d", name, r)]; !ok {
+			break
+		}
+		last = r
+	}
+	iou, err := valIoU(last)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(&b, "\nThe final model, train.%s_round%d, has validation IoU %s.\n", name, last, iou)
 	fmt.Print(b.String())
 	return nil
 }

@@ -2,22 +2,28 @@
 # runs in minutes on two cores).
 #
 #  1. Import the fixtures of every public format, map each source's classes
-#     to person / neutral, merge, crop every person with 10 % padding, drop
-#     crops too small to learn from, resize, split 80/20.
-#  2. Train a UNet on the crops (BCE + dice, neutral ignored, edge band).
+#     to person / neutral, merge, keep the images with persons, resize them
+#     to 64×64 (aspect kept), split 80/20.
+#  2. Train a UNet on them (BCE + dice, neutral ignored, edge band, flips,
+#     rotations and colour changes drawn per sample).
 #  3. Bootstrap: each round takes the next batch of unlabeled images from
-#     the pool, pre-annotates them with the last model, has them reviewed
-#     (simulated here from the pool's ground truth: a reviewer would use
-#     the package the review step writes), crops the accepted persons like
-#     the seed data, merges them in and trains again from the last model.
+#     the pool, pre-annotates them with the last model (find each person,
+#     then segment each box), has them reviewed (simulated here from the
+#     pool's ground truth: a reviewer would use the package the review step
+#     writes), resizes the accepted images like the seed data, merges them
+#     in and trains again from the last model.
+#
+# The model sees whole scenes, not person crops: stage 1 of pre-annotation
+# segments whole pool images, and a model trained on crops alone marked
+# nearly every pixel of a scene as a person.
 #
 #   dsbuild build recipes/person
 #   dsbuild review status recipes/person
-#   dsbuild show recipes/person train.person_round3
+#   dsbuild show recipes/person train.person_round4
 
 variable "size" {
   default     = 64
-  description = "side of the square training crops"
+  description = "side of the square training images"
 }
 
 variable "synthetic" {
