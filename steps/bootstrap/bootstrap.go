@@ -34,6 +34,7 @@ package bootstrap
 
 import (
 	"fmt"
+	"sort"
 
 	"github.com/hashicorp/hcl/v2"
 	"github.com/hashicorp/hcl/v2/hclsyntax"
@@ -66,9 +67,14 @@ func (Macro) Expand(b *hclsyntax.Block, eval func(hcl.Expression, cty.Type) (cty
 	var diags hcl.Diagnostics
 	name := b.Labels[0]
 	rng := b.DefRange()
-	for n, a := range b.Body.Attributes {
+	names := make([]string, 0, len(b.Body.Attributes))
+	for n := range b.Body.Attributes {
+		names = append(names, n)
+	}
+	sort.Strings(names) // diagnostics in a stable order
+	for _, n := range names {
 		if !attrs[n] {
-			diags = append(diags, diag("Unsupported argument", fmt.Sprintf("bootstrap has no argument %q; it takes rounds, seed_data, validation, pool, batch and seed, and train, preannotate and review blocks.", n), a.NameRange))
+			diags = append(diags, diag("Unsupported argument", fmt.Sprintf("bootstrap has no argument %q; it takes rounds, seed_data, validation, pool, batch and seed, and train, preannotate, review and prepare blocks.", n), b.Body.Attributes[n].NameRange))
 		}
 	}
 	nested := map[string]*hclsyntax.Block{}
