@@ -86,6 +86,9 @@ func limitMemory(limit int64) (release func()) {
 // DefaultMicroBatch bounds a micro-batch to 256×256 input pixels: one
 // 256×256 sample at a time, 16 at 64×64.
 func DefaultMicroBatch(batch, size int) int {
+	if size <= 0 {
+		return 1
+	}
 	m := (256 * 256) / (size * size)
 	return min(max(m, 1), batch)
 }

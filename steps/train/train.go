@@ -178,6 +178,17 @@ func decode(cfg *engine.Config) (*params, []paramErr) {
 	return p, errs
 }
 
+// KeyLines puts the micro-batch actually used in the key: with
+// micro_batch = 0 it is derived from the batch and input size, and it
+// changes the float summation order.
+func (Kind) KeyLines(cfg *engine.Config) []string {
+	micro := int(cfg.Int("micro_batch"))
+	if micro == 0 {
+		micro = mtrain.DefaultMicroBatch(int(cfg.Int("batch")), int(cfg.Int("input_size")))
+	}
+	return []string{fmt.Sprintf("micro_batch_used %d", micro)}
+}
+
 func (Kind) Validate(cfg *engine.Config) hcl.Diagnostics {
 	_, errs := decode(cfg)
 	var diags hcl.Diagnostics
