@@ -5,9 +5,6 @@ import (
 	"fmt"
 	"image"
 	"image/png"
-	"io/fs"
-	"os"
-	"path/filepath"
 	"sort"
 	"strings"
 	"testing"
@@ -223,25 +220,6 @@ func checkResults(t *testing.T, s *scenario, got []Result) {
 			t.Errorf("%s: corrected objects\n%s\nwant\n%s", it.Name, strings.Join(gotK, "\n\n"), strings.Join(wantK, "\n\n"))
 		}
 	}
-}
-
-// tree returns every file under dir with its bytes.
-func tree(t testing.TB, dir string) map[string][]byte {
-	t.Helper()
-	out := map[string][]byte{}
-	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
-		if err != nil || d.IsDir() {
-			return err
-		}
-		rel, _ := filepath.Rel(dir, p)
-		data, err := os.ReadFile(p)
-		out[filepath.ToSlash(rel)] = data
-		return err
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return out
 }
 
 // sameTree reports the first difference between two trees.

@@ -1,6 +1,7 @@
 package review
 
 import (
+	"dsbuild/dataset/internal/importtest"
 	"encoding/json"
 	"os"
 	"path/filepath"
@@ -89,7 +90,7 @@ func TestDeterminism(t *testing.T) {
 				t.Fatal(err)
 			}
 		}
-		return tree(t, root)
+		return importtest.ReadFiles(t, root)
 	}
 	a, b := write("1"), write("2")
 	if err := sameTree(a, b); err != nil {
@@ -200,7 +201,7 @@ func TestPackageFiles(t *testing.T) {
 	if err := WritePackage(dir, s.items, testClasses); err != nil {
 		t.Fatal(err)
 	}
-	files := tree(t, dir)
+	files := importtest.ReadFiles(t, dir)
 	meta, err := dataset.ParseMeta(files["supervisely/meta.json"])
 	if err != nil {
 		t.Fatal(err)
