@@ -43,7 +43,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"image"
 	"os"
 	"path/filepath"
 	"sort"
@@ -235,7 +234,7 @@ func (Kind) Run(ctx context.Context, rc *engine.RunContext) (map[string]cache.Di
 		msg := strings.ReplaceAll(err.Error(), resultsDir, source)
 		return nil, fmt.Errorf("%s; nothing was accepted", msg)
 	}
-	return accept(rc, ds, results, resultsDir, Simulated(rc.Config))
+	return accept(rc, ds, items, results, resultsDir, Simulated(rc.Config))
 }
 
 // writePackage writes the package beside its destination and renames it
@@ -309,7 +308,9 @@ type ItemVerdict struct {
 // ReportFile is the report tree's file.
 const ReportFile = "verdicts.json"
 
-func accept(rc *engine.RunContext, ds *dataset.Dataset, results []rv.Result, resultsDir string, keepResults bool) (map[string]cache.Digest, error) {
+// accept builds the accepted dataset and the report; items are the
+// predictions, in ds.Entries order.
+func accept(rc *engine.RunContext, ds *dataset.Dataset, items []rv.Item, results []rv.Result, resultsDir string, keepResults bool) (map[string]cache.Digest, error) {
 	byName := map[string]rv.Result{}
 	for _, r := range results {
 		byName[r.Name] = r
@@ -319,8 +320,7 @@ func accept(rc *engine.RunContext, ds *dataset.Dataset, results []rv.Result, res
 		rep.Counts[string(v)] = 0
 	}
 	b := dataset.NewBuilder(rc.Store)
-	meta := *ds.Meta
-	for _, e := range ds.Entries {
+	for i, e := range ds.Entries {
 		r, ok := byName[e.Name]
 		if !ok {
 			return nil, fmt.Errorf("review results lack item %s; nothing was accepted", e.Name)
@@ -329,20 +329,13 @@ func accept(rc *engine.RunContext, ds *dataset.Dataset, results []rv.Result, res
 		iv := ItemVerdict{Name: e.Name, Verdict: string(r.Verdict)}
 		switch r.Verdict {
 		case rv.Good:
-			a, err := ds.Annotation(rc.Store, e)
-			if err != nil {
-				return nil, err
-			}
-			iv.Objects = len(a.Objects)
+			iv.Objects = len(items[i].Ann.Objects)
 			if err := b.AddEntry(e); err != nil {
 				return nil, err
 			}
 		case rv.NeedsCorrection:
-			objs, err := toClassShapes(&meta, r.Objects, e.Width, e.Height)
-			if err != nil {
-				return nil, fmt.Errorf("item %s: %w", e.Name, err)
-			}
-			a := &dataset.Annotation{Width: e.Width, Height: e.Height, Objects: objs}
+			// ReadResults gives the objects in their class's shape.
+			a := &dataset.Annotation{Width: e.Width, Height: e.Height, Objects: r.Objects}
 			iv.Objects = len(a.Objects)
 			if _, err := b.Add(e.Name, e.Image, e.ImageSize, a); err != nil {
 				return nil, err
@@ -356,7 +349,7 @@ func accept(rc *engine.RunContext, ds *dataset.Dataset, results []rv.Result, res
 		}
 	}
 	sort.Slice(rep.Verdicts, func(i, j int) bool { return rep.Verdicts[i].Name < rep.Verdicts[j].Name })
-	out, err := b.Finish(&meta)
+	out, err := b.Finish(ds.Meta)
 	if err != nil {
 		return nil, err
 	}
@@ -389,37 +382,6 @@ func accept(rc *engine.RunContext, ds *dataset.Dataset, results []rv.Result, res
 		return nil, err
 	}
 	return map[string]cache.Digest{"accepted": out.Tree, "report": tree}, nil
-}
-
-// toClassShapes rasterizes corrected objects of bitmap classes (a CVAT box,
-// a Label Studio polygon) into bitmaps, so the accepted dataset keeps the
-// predictions' shapes; objects covering no pixel are dropped.
-func toClassShapes(meta *dataset.Meta, objs []dataset.Object, w, h int) ([]dataset.Object, error) {
-	shape := map[string]string{}
-	for _, c := range meta.Classes {
-		shape[c.Title] = c.Shape
-	}
-	out := make([]dataset.Object, 0, len(objs))
-	for _, o := range objs {
-		if shape[o.Class] != dataset.ShapeBitmap || o.Shape == dataset.ShapeBitmap {
-			out = append(out, o)
-			continue
-		}
-		m, err := o.Raster(w, h)
-		if err != nil {
-			return nil, err
-		}
-		x0, y0, x1, y1, ok := m.BBox()
-		if !ok {
-			continue
-		}
-		crop, err := m.Crop(x0, y0, x1-x0, y1-y0)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, dataset.Object{Class: o.Class, Tags: o.Tags, Shape: dataset.ShapeBitmap, Mask: crop, Origin: image.Pt(x0, y0)})
-	}
-	return out, nil
 }
 
 // ReadReport reads a review step's report tree.
