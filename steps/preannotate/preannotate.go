@@ -18,18 +18,13 @@
 package preannotate
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
-	"image"
 	"sort"
 	"strings"
 	"sync"
 	"sync/atomic"
-
-	_ "image/jpeg" // images to annotate
-	_ "image/png"
 
 	"github.com/hashicorp/hcl/v2"
 	"github.com/zclconf/go-cty/cty"
@@ -263,9 +258,9 @@ func item(s *cache.Store, seg annotate.Segmenter, p annotate.Params, key cache.D
 	if err != nil {
 		return dataset.Entry{}, err
 	}
-	img, _, err := image.Decode(bytes.NewReader(raw))
+	img, err := dataset.DecodeImage(raw)
 	if err != nil {
-		return dataset.Entry{}, fmt.Errorf("decoding the image: %w", err)
+		return dataset.Entry{}, err
 	}
 	if haveDets && boxes == nil {
 		boxes = []annotate.Box{} // detections given, none for this image

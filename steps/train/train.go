@@ -17,22 +17,16 @@
 package train
 
 import (
-	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/binary"
 	"encoding/json"
 	"fmt"
-	"image"
-	"image/draw"
 	"math"
 	"sort"
 	"strings"
 	"sync"
 	"sync/atomic"
-
-	_ "image/jpeg" // training images
-	_ "image/png"
 
 	"github.com/hashicorp/hcl/v2"
 	"github.com/zclconf/go-cty/cty"
@@ -390,16 +384,11 @@ func loadSample(st dataset.Store, ds *dataset.Dataset, e dataset.Entry, fg, ign 
 	if err != nil {
 		return nil, err
 	}
-	img, _, err := image.Decode(bytes.NewReader(raw))
+	rgba, err := dataset.DecodeImage(raw)
 	if err != nil {
-		return nil, fmt.Errorf("decoding the image: %w", err)
+		return nil, err
 	}
-	b := img.Bounds()
-	rgba, ok := img.(*image.RGBA)
-	if !ok || b.Min != (image.Point{}) {
-		rgba = image.NewRGBA(image.Rect(0, 0, b.Dx(), b.Dy()))
-		draw.Draw(rgba, rgba.Rect, img, b.Min, draw.Src)
-	}
+	b := rgba.Rect
 	w, h := b.Dx(), b.Dy()
 	a, err := ds.Annotation(st, e)
 	if err != nil {

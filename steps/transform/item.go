@@ -1,10 +1,8 @@
 package transform
 
 import (
-	"bytes"
 	"fmt"
 	"image"
-	"image/draw"
 	_ "image/jpeg" // decoders
 	_ "image/png"
 	"math/rand/v2"
@@ -47,23 +45,10 @@ func (it *Item) Pixels() (*image.RGBA, error) {
 	if err != nil {
 		return nil, err
 	}
-	cfg, _, err := image.DecodeConfig(bytes.NewReader(raw))
-	if err != nil {
-		return nil, fmt.Errorf("decoding the image: %v", err)
-	}
-	if int64(cfg.Width)*int64(cfg.Height) > dataset.MaxPixels {
-		return nil, fmt.Errorf("the image is %dx%d pixels, more than %d", cfg.Width, cfg.Height, dataset.MaxPixels)
-	}
 	decodes.Add(1)
-	img, _, err := image.Decode(bytes.NewReader(raw))
+	rgba, err := dataset.DecodeImage(raw)
 	if err != nil {
-		return nil, fmt.Errorf("decoding the image: %v", err)
-	}
-	rgba, ok := img.(*image.RGBA)
-	if !ok || rgba.Rect.Min != (image.Point{}) {
-		b := img.Bounds()
-		rgba = image.NewRGBA(image.Rect(0, 0, b.Dx(), b.Dy()))
-		draw.Draw(rgba, rgba.Rect, img, b.Min, draw.Src)
+		return nil, err
 	}
 	it.pixels = rgba
 	return rgba, nil
