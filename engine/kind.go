@@ -320,6 +320,13 @@ func rangeString(r hcl.Range) string {
 	return fmt.Sprintf("%s:%d", r.Filename, r.Start.Line)
 }
 
+// Errorf is an error at a recipe location: "main.hcl:12: " and the
+// message (%w wraps as in fmt.Errorf). Steps use it for bad data that
+// comes down to a line of the recipe.
+func Errorf(r hcl.Range, format string, args ...any) error {
+	return fmt.Errorf(rangeString(r)+": "+format, args...)
+}
+
 // joinNames returns "a, b and c".
 func joinNames(names []string) string {
 	switch len(names) {

@@ -166,7 +166,7 @@ func (Kind) Run(ctx context.Context, rc *engine.RunContext) (map[string]cache.Di
 		eng, err := gpu.NewEngine(f, annotate.DefaultBatch)
 		if err != nil {
 			r := rc.Config.Range("device")
-			return nil, fmt.Errorf("%s:%d: device %q: %v; set device = \"cpu\" or \"auto\" to run without a GPU", r.Filename, r.Start.Line, rc.Config.String("device"), err)
+			return nil, engine.Errorf(r, "device %q: %v; set device = \"cpu\" or \"auto\" to run without a GPU", rc.Config.String("device"), err)
 		}
 		defer eng.Close()
 		engineSeg = &gpuSegmenter{eng: eng, size: art.Config.InputSize}
@@ -303,7 +303,7 @@ func readDetections(rc *engine.RunContext, tree cache.Digest, ds *dataset.Datase
 		return nil, err
 	}
 	if len(files) != 1 {
-		return nil, fmt.Errorf("%s:%d: detections hold %d JSON files (%s); give exactly one file of COCO results", r.Filename, r.Start.Line, len(files), strings.Join(files, ", "))
+		return nil, engine.Errorf(r, "detections hold %d JSON files (%s); give exactly one file of COCO results", len(files), strings.Join(files, ", "))
 	}
 	raw, err := rc.Store.ReadBlob(digests[files[0]])
 	if err != nil {
@@ -322,7 +322,7 @@ func readDetections(rc *engine.RunContext, tree cache.Digest, ds *dataset.Datase
 	sort.Ints(cats)
 	boxes, err := annotate.ParseDetections(raw, names, cats, rc.Config.Float("min_score"))
 	if err != nil {
-		return nil, fmt.Errorf("%s:%d: detections file %s: %w", r.Filename, r.Start.Line, files[0], err)
+		return nil, engine.Errorf(r, "detections file %s: %w", files[0], err)
 	}
 	return boxes, nil
 }

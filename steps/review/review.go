@@ -285,7 +285,7 @@ func readTruth(rc *engine.RunContext, ds *dataset.Dataset) (map[string]*dataset.
 	}
 	if len(missing) > 0 {
 		_, _, _, r := simParams(rc.Config)
-		return nil, fmt.Errorf("%s:%d: simulate.truth lacks %d of the reviewed items (first: %s)", r.Filename, r.Start.Line, len(missing), missing[0])
+		return nil, engine.Errorf(r, "simulate.truth lacks %d of the reviewed items (first: %s)", len(missing), missing[0])
 	}
 	return truth, nil
 }

@@ -83,7 +83,7 @@ func (Kind) Run(ctx context.Context, rc *engine.RunContext) (map[string]cache.Di
 	skip, count := rc.Config.Int("skip"), rc.Config.Int("count")
 	if skip >= int64(len(idx)) {
 		r := rc.Config.Range("skip")
-		return nil, fmt.Errorf("%s:%d: skip is %d but the dataset has only %d items; the pool is used up", r.Filename, r.Start.Line, skip, len(idx))
+		return nil, engine.Errorf(r, "skip is %d but the dataset has only %d items; the pool is used up", skip, len(idx))
 	}
 	end := min(skip+count, int64(len(idx)))
 	if end-skip < count {

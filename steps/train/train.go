@@ -193,15 +193,10 @@ func (Kind) Validate(cfg *engine.Config) hcl.Diagnostics {
 	return diags
 }
 
-// at prefixes a message with a recipe location.
-func at(r hcl.Range, format string, args ...any) error {
-	return fmt.Errorf("%s:%d: %s", r.Filename, r.Start.Line, fmt.Sprintf(format, args...))
-}
-
 func (Kind) Run(ctx context.Context, rc *engine.RunContext) (map[string]cache.Digest, error) {
 	p, errs := decode(rc.Config)
 	if len(errs) > 0 {
-		return nil, at(rc.Config.Range(errs[0].attr), "%s", errs[0].msg)
+		return nil, engine.Errorf(rc.Config.Range(errs[0].attr), "%s", errs[0].msg)
 	}
 	ds, err := dataset.Open(rc.Store, rc.Inputs["data"])
 	if err != nil {
@@ -216,7 +211,7 @@ func (Kind) Run(ctx context.Context, rc *engine.RunContext) (map[string]cache.Di
 	for _, attr := range []string{"foreground", "ignore"} {
 		for _, c := range rc.Config.StringList(attr) {
 			if !classes[c] {
-				return nil, at(rc.Config.Range(attr), "class %q is not in the training set; its classes: %s%s", c, strings.Join(names, ", "), suggest(c, names))
+				return nil, engine.Errorf(rc.Config.Range(attr), "class %q is not in the training set; its classes: %s%s", c, strings.Join(names, ", "), suggest(c, names))
 			}
 		}
 	}
@@ -224,10 +219,10 @@ func (Kind) Run(ctx context.Context, rc *engine.RunContext) (map[string]cache.Di
 	if d, ok := rc.Inputs["from"]; ok {
 		prev, err := model.Load(rc.Store, d)
 		if err != nil {
-			return nil, at(rc.Config.Range("from"), "the model to continue from: %v", err)
+			return nil, engine.Errorf(rc.Config.Range("from"), "the model to continue from: %v", err)
 		}
 		if diff := model.SameArchitecture(&p.cfg, &prev.Config); diff != "" {
-			return nil, at(rc.Config.Range("from"), "the model to continue from has another architecture (%s, this step vs the model); set depth, width and batch_norm as the model has them", diff)
+			return nil, engine.Errorf(rc.Config.Range("from"), "the model to continue from has another architecture (%s, this step vs the model); set depth, width and batch_norm as the model has them", diff)
 		}
 		init = prev.Weights
 	}
@@ -244,7 +239,7 @@ func (Kind) Run(ctx context.Context, rc *engine.RunContext) (map[string]cache.Di
 		}
 	}
 	if fg == 0 {
-		return nil, at(rc.Config.Range("data"), "the training set (%d images) has no pixels of the foreground classes %s; check foreground or the data", len(samples), strings.Join(p.cfg.Foreground, ", "))
+		return nil, engine.Errorf(rc.Config.Range("data"), "the training set (%d images) has no pixels of the foreground classes %s; check foreground or the data", len(samples), strings.Join(p.cfg.Foreground, ", "))
 	}
 	var val []*mtrain.Sample
 	if d, ok := rc.Inputs["validation"]; ok {
@@ -259,7 +254,7 @@ func (Kind) Run(ctx context.Context, rc *engine.RunContext) (map[string]cache.Di
 			}
 		}
 		if len(unknown) > 0 {
-			return nil, at(rc.Config.Range("validation"), "the validation set has classes the training set lacks: %s; map or drop them with a transform step", strings.Join(unknown, ", "))
+			return nil, engine.Errorf(rc.Config.Range("validation"), "the validation set has classes the training set lacks: %s; map or drop them with a transform step", strings.Join(unknown, ", "))
 		}
 		if val, err = loadSamples(ctx, rc, vds, p, "validation"); err != nil {
 			return nil, err
@@ -328,7 +323,7 @@ func suggest(name string, names []string) string {
 // parallel, in name order.
 func loadSamples(ctx context.Context, rc *engine.RunContext, ds *dataset.Dataset, p *params, attr string) ([]*mtrain.Sample, error) {
 	if len(ds.Entries) == 0 {
-		return nil, at(rc.Config.Range(attr), "the dataset is empty")
+		return nil, engine.Errorf(rc.Config.Range(attr), "the dataset is empty")
 	}
 	fg, ign := map[string]bool{}, map[string]bool{}
 	for _, c := range p.cfg.Foreground {
@@ -367,12 +362,12 @@ func loadSamples(ctx context.Context, rc *engine.RunContext, ds *dataset.Dataset
 		first := out[0]
 		for _, smp := range out[1:] {
 			if smp.W != first.W || smp.H != first.H {
-				return nil, at(rc.Config.Range(attr), "images have mixed sizes (%s is %d×%d, %s is %d×%d) and resize is off; set resize = true, or make them one size with a transform step",
+				return nil, engine.Errorf(rc.Config.Range(attr), "images have mixed sizes (%s is %d×%d, %s is %d×%d) and resize is off; set resize = true, or make them one size with a transform step",
 					first.Name, first.W, first.H, smp.Name, smp.W, smp.H)
 			}
 		}
 		if s := p.cfg.InputSize; first.W != s || first.H != s {
-			return nil, at(rc.Config.Range(attr), "the images are %d×%d, not input_size %d×%d, and resize is off; set resize = true, or input_size = %d for square images", first.W, first.H, s, s, first.W)
+			return nil, engine.Errorf(rc.Config.Range(attr), "the images are %d×%d, not input_size %d×%d, and resize is off; set resize = true, or input_size = %d for square images", first.W, first.H, s, s, first.W)
 		}
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
