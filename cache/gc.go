@@ -357,7 +357,7 @@ func (s *Store) Check(ctx context.Context, repair bool) (CheckReport, error) {
 	}
 	var trees []Digest
 	quiet := &Store{dir: s.dir, logf: func(string, ...any) {}}
-	forEach(ctx, len(blobs), 0, func(i int) error {
+	ForEach(ctx, len(blobs), 0, func(i int) error {
 		b := blobs[i]
 		data, err := quiet.readBlobNoRemove(b.d, b.path)
 		if err != nil {

@@ -156,7 +156,7 @@ func walkDir(abs, rel string, keep func(string, bool) bool, files *[]walkedFile,
 func (s *Store) hashFiles(ctx context.Context, files []walkedFile, out []Digest, opt IngestOptions, st *IngestStats) error {
 	var done, hashed atomic.Int64
 	total := int64(len(files))
-	err := forEach(ctx, len(files), opt.Workers, func(i int) error {
+	err := ForEach(ctx, len(files), opt.Workers, func(i int) error {
 		f := files[i]
 		d, ok := opt.StatCache.lookup(f.rel, f.info)
 		if ok && (opt.HashOnly || !opt.VerifyStored || s.Has(d)) {
@@ -397,7 +397,7 @@ func (s *Store) Materialize(ctx context.Context, d Digest, dest string, readOnly
 	// second finds it missing. Report the corruption, which is what
 	// happened.
 	corruptFirst := func(a, b error) bool { return IsCorrupt(a) && !IsCorrupt(b) }
-	if err := forEach(ctx, len(jobs), 0, func(i int) error {
+	if err := ForEach(ctx, len(jobs), 0, func(i int) error {
 		return s.writeFile(jobs[i].path, jobs[i].e, readOnly)
 	}, corruptFirst); err != nil {
 		return err

@@ -7,12 +7,12 @@ import (
 	"sync/atomic"
 )
 
-// forEach calls fn(i) for every i in [0, n) on up to workers goroutines
+// ForEach calls fn(i) for every i in [0, n) on up to workers goroutines
 // (one per CPU when workers ≤ 0). Once a call fails no new call starts;
 // calls in flight finish. It returns the failure that prefer ranks first
 // (prefer(a, b) reports whether a beats b; nil keeps the first to happen),
 // or else ctx's error.
-func forEach(ctx context.Context, n, workers int, fn func(i int) error, prefer func(a, b error) bool) error {
+func ForEach(ctx context.Context, n, workers int, fn func(i int) error, prefer func(a, b error) bool) error {
 	if workers <= 0 {
 		workers = runtime.NumCPU()
 	}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"sort"
 	"strings"
+	"sync/atomic"
 
 	"github.com/hashicorp/hcl/v2"
 	"github.com/hashicorp/hcl/v2/hclsyntax"
@@ -255,6 +256,34 @@ type RunContext struct {
 	Status func(msg string, fields map[string]any)
 	// Logf reports a warning about this step.
 	Logf func(format string, args ...any)
+}
+
+// ForEach runs fn(i) for every item i in [0, n) on up to workers
+// goroutines (rc.Jobs when workers ≤ 0, one per CPU when that is 0 too),
+// reporting progress as items finish. fn must put its results by index.
+// After a failure no new item starts; ForEach returns the failure of the
+// lowest index, the same error whatever the scheduling, or ctx's error.
+func (rc *RunContext) ForEach(ctx context.Context, n, workers int, fn func(i int) error) error {
+	if workers <= 0 {
+		workers = rc.Jobs
+	}
+	errs := make([]error, n)
+	var done atomic.Int64
+	err := cache.ForEach(ctx, n, workers, func(i int) error {
+		if errs[i] = fn(i); errs[i] != nil {
+			return errs[i]
+		}
+		if rc.Progress != nil {
+			rc.Progress(done.Add(1), int64(n))
+		}
+		return nil
+	}, nil)
+	for _, e := range errs {
+		if e != nil {
+			return e
+		}
+	}
+	return err
 }
 
 // ItemSalt is the part of a step's key that per-item memo keys build on:

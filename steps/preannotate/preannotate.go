@@ -160,7 +160,6 @@ func (Kind) Run(ctx context.Context, rc *engine.RunContext) (map[string]cache.Di
 
 	dev := device(rc.Config)
 	var seg annotate.Segmenter
-	var engineSeg *gpuSegmenter
 	switch dev {
 	case "cuda":
 		eng, err := gpu.NewEngine(f, annotate.DefaultBatch)
@@ -169,8 +168,7 @@ func (Kind) Run(ctx context.Context, rc *engine.RunContext) (map[string]cache.Di
 			return nil, engine.Errorf(r, "device %q: %v; set device = \"cpu\" or \"auto\" to run without a GPU", rc.Config.String("device"), err)
 		}
 		defer eng.Close()
-		engineSeg = &gpuSegmenter{eng: eng, size: art.Config.InputSize}
-		seg = engineSeg
+		seg = &gpuSegmenter{eng: eng, size: art.Config.InputSize}
 		rc.Logf("running the network on %s", eng.DeviceName())
 	default:
 		if rc.Config.String("device") == "auto" {
@@ -180,43 +178,25 @@ func (Kind) Run(ctx context.Context, rc *engine.RunContext) (map[string]cache.Di
 	}
 
 	salt := rc.ItemSalt()
-	entries := make([]dataset.Entry, len(ds.Entries))
-	errs := make([]error, len(ds.Entries))
-	var next, done atomic.Int64
-	var wg sync.WaitGroup
-	workers := max(1, rc.Jobs)
-	for w := 0; w < workers; w++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			s := seg
-			if s == nil {
-				s = annotate.CPU(f, 1)
-			}
-			for {
-				i := int(next.Add(1) - 1)
-				if i >= len(ds.Entries) || ctx.Err() != nil {
-					return
-				}
-				e := ds.Entries[i]
-				key := cache.Sum([]byte(fmt.Sprintf("dsbuild preannotate item v1\n%s\n%s\n%s\n%s\n%s\n%s\n", salt, rc.Inputs["model"], dev, e.Name, e.Image, detsText[e.Name])))
-				entries[i], errs[i] = item(rc.Store, s, p, key, e, boxes[e.Name], boxes != nil)
-				if rc.Progress != nil {
-					rc.Progress(done.Add(1), int64(len(ds.Entries)))
-				}
-			}
-		}()
+	if seg == nil {
+		seg = annotate.CPU(f, 1) // one image per worker; the workers run in parallel
 	}
-	wg.Wait()
-	if err := ctx.Err(); err != nil {
+	entries := make([]dataset.Entry, len(ds.Entries))
+	err = rc.ForEach(ctx, len(ds.Entries), 0, func(i int) error {
+		e := ds.Entries[i]
+		key := cache.Sum([]byte(fmt.Sprintf("dsbuild preannotate item v1\n%s\n%s\n%s\n%s\n%s\n%s\n", salt, rc.Inputs["model"], dev, e.Name, e.Image, detsText[e.Name])))
+		var err error
+		if entries[i], err = item(rc.Store, seg, p, key, e, boxes[e.Name], boxes != nil); err != nil {
+			return fmt.Errorf("images: item %s: %w", e.Name, err)
+		}
+		return nil
+	})
+	if err != nil {
 		return nil, err
 	}
 	b := dataset.NewBuilder(rc.Store)
-	for i, err := range errs {
-		if err != nil {
-			return nil, fmt.Errorf("images: item %s: %w", ds.Entries[i].Name, err)
-		}
-		if err := b.AddEntry(entries[i]); err != nil {
+	for _, e := range entries {
+		if err := b.AddEntry(e); err != nil {
 			return nil, err
 		}
 	}

@@ -25,8 +25,6 @@ import (
 	"math"
 	"sort"
 	"strings"
-	"sync"
-	"sync/atomic"
 
 	"github.com/hashicorp/hcl/v2"
 	"github.com/zclconf/go-cty/cty"
@@ -333,30 +331,15 @@ func loadSamples(ctx context.Context, rc *engine.RunContext, ds *dataset.Dataset
 		ign[c] = true
 	}
 	out := make([]*mtrain.Sample, len(ds.Entries))
-	errs := make([]error, len(ds.Entries))
-	var next atomic.Int64
-	var wg sync.WaitGroup
-	for w := 0; w < max(1, rc.Jobs); w++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for {
-				i := int(next.Add(1) - 1)
-				if i >= len(ds.Entries) || ctx.Err() != nil {
-					return
-				}
-				out[i], errs[i] = loadSample(rc.Store, ds, ds.Entries[i], fg, ign, p.edgeBand)
-			}
-		}()
-	}
-	wg.Wait()
-	if err := ctx.Err(); err != nil {
-		return nil, err
-	}
-	for i, err := range errs {
-		if err != nil {
-			return nil, fmt.Errorf("%s: item %s: %w", attr, ds.Entries[i].Name, err)
+	err := rc.ForEach(ctx, len(ds.Entries), 0, func(i int) error {
+		var err error
+		if out[i], err = loadSample(rc.Store, ds, ds.Entries[i], fg, ign, p.edgeBand); err != nil {
+			return fmt.Errorf("%s: item %s: %w", attr, ds.Entries[i].Name, err)
 		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
 	}
 	if !p.resize {
 		first := out[0]

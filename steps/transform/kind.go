@@ -31,9 +31,7 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
-	"runtime"
 	"sort"
-	"sync"
 	"sync/atomic"
 
 	"github.com/hashicorp/hcl/v2"
@@ -113,41 +111,18 @@ func (Kind) Run(ctx context.Context, rc *engine.RunContext) (map[string]cache.Di
 	}
 	skip := rc.Config.String("on_error") == "skip"
 	salt := rc.ItemSalt()
-	workers := int(rc.Config.Int("workers"))
-	if workers <= 0 {
-		workers = rc.Jobs
-	}
-	if workers <= 0 {
-		workers = runtime.NumCPU()
-	}
 	records := make([]memoRecord, len(entries))
-	errs := make([]error, len(entries))
-	var next, done atomic.Int64
-	var wg sync.WaitGroup
-	for w := 0; w < workers; w++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for {
-				i := int(next.Add(1) - 1)
-				if i >= len(entries) || ctx.Err() != nil {
-					return
-				}
-				records[i], errs[i] = item(rc.Store, inMeta, ops, salt, entries[i], skip)
-				rc.Progress(done.Add(1), int64(len(entries)))
-			}
-		}()
-	}
-	wg.Wait()
-	if err := ctx.Err(); err != nil {
+	err = rc.ForEach(ctx, len(entries), int(rc.Config.Int("workers")), func(i int) error {
+		var err error
+		records[i], err = item(rc.Store, inMeta, ops, salt, entries[i], skip)
+		return err // the lowest failing item's: the same error every time
+	})
+	if err != nil {
 		return nil, err
 	}
 	b := dataset.NewBuilder(rc.Store)
 	rep := imports.Report{Format: "transform", Objects: map[string]int{}, Skipped: []imports.Skipped{}}
 	for i, e := range entries {
-		if errs[i] != nil {
-			return nil, errs[i] // in item order: the same error every time
-		}
 		if records[i].Skipped != "" {
 			rep.Skipped = append(rep.Skipped, imports.Skipped{Item: e.Name, Error: records[i].Skipped})
 		}
