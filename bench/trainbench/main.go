@@ -56,11 +56,7 @@ func main() {
 		fail(err)
 	}
 	perStep := time.Since(t0).Seconds() / float64(*steps-2)
-	m := *micro
-	if m == 0 {
-		m = train.DefaultMicroBatch(*batch, *size)
-	}
-	out, _ := json.Marshal(map[string]any{"impl": "dsbuild", "size": *size, "batch": *batch, "micro_batch": m,
+	out, _ := json.Marshal(map[string]any{"impl": "dsbuild", "size": *size, "batch": *batch, "micro_batch": opts.UsedMicroBatch(),
 		"depth": *depth, "width": *width, "memory_limit_mb": *memLimit, "params": cfg.ParamCount(), "s_per_step": round(perStep), "peak_rss_mb": peakRSSMB()})
 	fmt.Println(string(out))
 }

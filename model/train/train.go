@@ -93,6 +93,19 @@ func DefaultMicroBatch(batch, size int) int {
 	return min(max(m, 1), batch)
 }
 
+// UsedMicroBatch is the micro-batch a run uses: MicroBatch, or
+// DefaultMicroBatch for the batch and input size when that is 0.
+func (o *Options) UsedMicroBatch() int {
+	if o.MicroBatch > 0 {
+		return o.MicroBatch
+	}
+	size := 0
+	if o.Config != nil {
+		size = o.Config.InputSize
+	}
+	return DefaultMicroBatch(o.Batch, size)
+}
+
 // Epoch is one epoch's figures.
 type Epoch = model.Epoch
 
@@ -137,10 +150,7 @@ func Train(ctx context.Context, opts Options, samples, val []*Sample, init model
 	if opts.MemoryLimit > 0 {
 		defer limitMemory(opts.MemoryLimit)()
 	}
-	micro := opts.MicroBatch
-	if micro <= 0 {
-		micro = DefaultMicroBatch(opts.Batch, cfg.InputSize)
-	}
+	micro := opts.UsedMicroBatch()
 	if opts.Batch%micro != 0 {
 		return nil, fmt.Errorf("micro_batch %d does not divide batch %d", micro, opts.Batch)
 	}

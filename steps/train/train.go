@@ -174,11 +174,8 @@ func decode(cfg *engine.Config) (*params, []paramErr) {
 // micro_batch = 0 it is derived from the batch and input size, and it
 // changes the float summation order.
 func (Kind) KeyLines(cfg *engine.Config) []string {
-	micro := int(cfg.Int("micro_batch"))
-	if micro == 0 {
-		micro = mtrain.DefaultMicroBatch(int(cfg.Int("batch")), int(cfg.Int("input_size")))
-	}
-	return []string{fmt.Sprintf("micro_batch_used %d", micro)}
+	p, _ := decode(cfg)
+	return []string{fmt.Sprintf("micro_batch_used %d", p.opts.UsedMicroBatch())}
 }
 
 func (Kind) Validate(cfg *engine.Config) hcl.Diagnostics {
@@ -297,12 +294,8 @@ func round(v float64) float64 { return math.Round(v*1e4) / 1e4 }
 // trainingRecord is what config.json says about how the model was made.
 func trainingRecord(p *params, nTrain, nVal int) map[string]any {
 	o := p.opts
-	micro := o.MicroBatch
-	if micro == 0 {
-		micro = mtrain.DefaultMicroBatch(o.Batch, p.cfg.InputSize)
-	}
 	return map[string]any{
-		"images": nTrain, "validation_images": nVal, "batch": o.Batch, "micro_batch": micro,
+		"images": nTrain, "validation_images": nVal, "batch": o.Batch, "micro_batch": o.UsedMicroBatch(),
 		"epochs": o.Epochs, "steps": o.Steps, "learning_rate": o.LR, "optimizer": "adam",
 		"loss":    map[string]any{"bce": o.WBCE, "dice": o.WDice, "edge_band": p.edgeBand, "edge_weight": o.EdgeWeight},
 		"augment": map[string]any{"flip": o.Augment.Flip, "random_crop": o.Augment.Crop, "rotate": o.Augment.Rotate, "color": o.Augment.Color},
