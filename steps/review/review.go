@@ -187,11 +187,7 @@ func (Kind) Run(ctx context.Context, rc *engine.RunContext) (map[string]cache.Di
 		if err != nil {
 			return nil, fmt.Errorf("from: item %s: %w", e.Name, err)
 		}
-		img, err := rc.Store.ReadBlob(e.Image)
-		if err != nil {
-			return nil, fmt.Errorf("from: item %s: %w", e.Name, err)
-		}
-		items[i] = rv.Item{Name: e.Name, Image: img, Ann: a}
+		items[i] = rv.Item{Name: e.Name, Ann: a} // images only for a package
 	}
 	classes := ds.Meta.Classes
 	tmp, err := rc.Store.TempDir("review-*")
@@ -221,6 +217,11 @@ func (Kind) Run(ctx context.Context, rc *engine.RunContext) (map[string]cache.Di
 	default:
 		if rc.DryRun {
 			return nil, &engine.WaitingError{Msg: "waiting for review results in " + resultsRel}
+		}
+		for i, e := range ds.Entries {
+			if items[i].Image, err = rc.Store.ReadBlob(e.Image); err != nil {
+				return nil, fmt.Errorf("from: item %s: %w", e.Name, err)
+			}
 		}
 		if err := writePackage(rc, filepath.Join(rc.RecipeDir, pkgRel), items, classes); err != nil {
 			return nil, err
