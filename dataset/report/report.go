@@ -236,10 +236,17 @@ func sideThumb(s dataset.Store, ds *dataset.Dataset, name, label string, marks m
 	if err != nil {
 		return thumb{}, err
 	}
+	// An image that is missing, not decodable or too large to decode is
+	// drawn as a grey canvas of the annotation's size, with the reason.
 	var img image.Image
+	var note string
 	if raw, err := s.ReadBlob(e.Image); err == nil {
-		img = decodeImage(raw)
-	} else if nf := (*cache.NotFoundError)(nil); !errors.As(err, &nf) {
+		if img, err = decodeImage(raw); err != nil {
+			note = fmt.Sprintf("image not decodable (%v): grey canvas", err)
+		}
+	} else if nf := (*cache.NotFoundError)(nil); errors.As(err, &nf) {
+		note = "image not in the store: grey canvas"
+	} else {
 		return thumb{}, fmt.Errorf("%s: image: %w", name, err)
 	}
 	w, h := ann.Width, ann.Height
@@ -269,9 +276,5 @@ func sideThumb(s dataset.Store, ds *dataset.Dataset, name, label string, marks m
 	if img != nil && (w <= 0 || h <= 0) {
 		w, h = img.Bounds().Dx(), img.Bounds().Dy()
 	}
-	t := thumb{Label: label, Src: template.HTMLAttr(`src="` + uri + `"`), W: w, H: h}
-	if img == nil {
-		t.Note = "image not decodable: grey canvas"
-	}
-	return t, nil
+	return thumb{Label: label, Src: template.HTMLAttr(`src="` + uri + `"`), W: w, H: h, Note: note}, nil
 }

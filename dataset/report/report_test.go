@@ -3,6 +3,9 @@ package report_test
 import (
 	"bytes"
 	"encoding/base64"
+	"encoding/binary"
+	"fmt"
+	"hash/crc32"
 	"html"
 	"image"
 	"image/color"
@@ -339,5 +342,102 @@ func TestStatsPage(t *testing.T) {
 	}
 	if n := strings.Count(buf.String(), "<svg"); n != 4 {
 		t.Errorf("empty stats: %d charts, want 4", n)
+	}
+}
+
+// pngBomb is a PNG whose header claims w×h pixels of 16-bit RGBA but whose
+// image data is a few bytes: decoding it without checking the header first
+// allocates w×h×8 bytes.
+func pngBomb(w, h uint32) []byte {
+	var out bytes.Buffer
+	out.WriteString("\x89PNG\r\n\x1a\n")
+	chunk := func(typ string, data []byte) {
+		var n [4]byte
+		binary.BigEndian.PutUint32(n[:], uint32(len(data)))
+		out.Write(n[:])
+		body := append([]byte(typ), data...)
+		out.Write(body)
+		binary.BigEndian.PutUint32(n[:], crc32.ChecksumIEEE(body))
+		out.Write(n[:])
+	}
+	ihdr := make([]byte, 13)
+	binary.BigEndian.PutUint32(ihdr[0:], w)
+	binary.BigEndian.PutUint32(ihdr[4:], h)
+	ihdr[8], ihdr[9] = 16, 6 // bit depth 16, colour type RGBA
+	chunk("IHDR", ihdr)
+	chunk("IDAT", []byte{0x78, 0x9c, 0x03, 0x00, 0x00, 0x00, 0x00, 0x01}) // an empty zlib stream
+	chunk("IEND", nil)
+	return out.Bytes()
+}
+
+// TestDiffImageBomb: an item whose image header claims 100000×100000 pixels
+// is not decoded (dataset.DecodeImage refuses it from the header); the page
+// still renders, with a grey canvas and the reason, and the other side's
+// image is drawn.
+func TestDiffImageBomb(t *testing.T) {
+	bomb := pngBomb(100000, 100000)
+	if cfg, err := png.DecodeConfig(bytes.NewReader(bomb)); err != nil || cfg.Width != 100000 || cfg.Height != 100000 {
+		t.Fatalf("the crafted PNG's header reads as %+v, %v; want 100000×100000", cfg, err)
+	}
+	s, err := cache.Open(t.TempDir(), t.Logf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	mk := func(img []byte, w, h int) *dataset.Dataset {
+		b := dataset.NewBuilder(s)
+		d, err := s.PutBytes(img)
+		if err != nil {
+			t.Fatal(err)
+		}
+		a := &dataset.Annotation{Width: w, Height: h, Objects: []dataset.Object{rect("p", 0, 0, 10, 10)}}
+		if _, err := b.Add("d/x.png", d, int64(len(img)), a); err != nil {
+			t.Fatal(err)
+		}
+		meta := &dataset.Meta{}
+		meta.AddClass(dataset.Class{Title: "p"})
+		ds, err := b.Finish(meta)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return ds
+	}
+	a := mk(pngBytes(t, 40, 30, color.RGBA{20, 40, 200, 255}), 40, 30)
+	// The builder bounds the annotation's size, not the image's header:
+	// the manifest of an exec step, say, can pair any image with any
+	// annotation.
+	b := mk(bomb, 40, 30)
+	d, err := dataset.Diff(s, a, b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var buf bytes.Buffer
+	if err := report.Diff(&buf, s, a, b, d, "a", "b", report.Options{Thumb: 16}); err != nil {
+		t.Fatal(err)
+	}
+	page := buf.String()
+	checkHTML5(t, page)
+	ms := dataURI.FindAllStringSubmatch(page, -1)
+	if len(ms) != 2 {
+		t.Fatalf("%d thumbnails, want 2", len(ms))
+	}
+	want := fmt.Sprintf("image not decodable (the image is 100000x100000 pixels, more than %d): grey canvas", dataset.MaxPixels)
+	if n := strings.Count(page, want); n != 1 {
+		t.Errorf("page says %q %d times, want once (for B)", want, n)
+	}
+	// A's thumbnail is the image; B's is a grey canvas of the annotation's
+	// size.
+	for i, wantPx := range []color.RGBA{{20, 40, 200, 255}, {0xCC, 0xCC, 0xCC, 0xFF}} {
+		raw, err := base64.StdEncoding.DecodeString(ms[i][1])
+		if err != nil {
+			t.Fatal(err)
+		}
+		img, err := png.Decode(bytes.NewReader(raw))
+		if err != nil {
+			t.Fatal(err)
+		}
+		b := img.Bounds()
+		if got := color.RGBAModel.Convert(img.At(b.Max.X-1, b.Max.Y-1)).(color.RGBA); got != wantPx {
+			t.Errorf("thumbnail %d: corner pixel %v, want %v", i, got, wantPx)
+		}
 	}
 }

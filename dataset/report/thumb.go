@@ -6,7 +6,6 @@ import (
 	"image"
 	"image/color"
 	"image/draw"
-	_ "image/jpeg" // decode JPEG images from the store
 	"image/png"
 	"strconv"
 	"strings"
@@ -136,13 +135,16 @@ func maxInt(a, b int) int {
 	return b
 }
 
-// decodeImage decodes an image blob; nil when it is not an image.
-func decodeImage(raw []byte) image.Image {
-	img, _, err := image.Decode(bytes.NewReader(raw))
+// decodeImage decodes an image blob through dataset.DecodeImage, the one
+// decoder that checks the header against dataset.MaxPixels before any pixel
+// buffer is allocated. A blob that is not an image, or whose header claims
+// too many pixels, is an error: the page shows a grey canvas and the reason.
+func decodeImage(raw []byte) (image.Image, error) {
+	img, err := dataset.DecodeImage(raw)
 	if err != nil {
-		return nil
+		return nil, err
 	}
-	return img
+	return img, nil
 }
 
 // renderThumb draws src (nil: a grey canvas of w×h) scaled by nearest
