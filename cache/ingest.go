@@ -22,15 +22,24 @@ const (
 	// that pays). The store's bytes are independent of the file.
 	Copy Adopt = iota
 	// Link hashes the file and hard-links it into the store when store and
-	// file share a file system, falling back to Copy otherwise. Nothing is
-	// copied, but the store shares the file's inode: editing the file in
-	// place (not replacing it) changes the stored bytes, which the store
-	// then detects on the next read and treats as missing. Editors and
-	// tools that write a new file and rename it are safe.
+	// file share a file system, falling back to Copy otherwise; only when a
+	// user asks for it (link = "hard"). Nothing is copied, but the store
+	// shares the file's inode, so the file is made read-only (its write
+	// bits are removed; exec bits and ownership stay): editing it in place
+	// would change the stored bytes. If it is edited anyway, the next
+	// ingest with the stat cache notices (size, mtime, ctime, inode and
+	// mode are compared) and removes the stale blob, and every read
+	// re-hashes. Tools that write a new file and rename it are safe.
 	Link
 	// Move renames the file into the store; for files dsbuild made itself
 	// (step outputs in a scratch directory of the store).
 	Move
+	// Clone stores an independent copy of the file: a reflink
+	// (copy-on-write clone, no bytes copied) where the file system
+	// supports it, else Copy. The default for sources. A source that an
+	// earlier Link ingest shared with the store is copied out of the
+	// store's inode when it is next ingested (Store.unshare).
+	Clone
 )
 
 // IngestOptions controls how a directory on disk becomes a tree.
@@ -158,11 +167,23 @@ func (s *Store) hashFiles(ctx context.Context, files []walkedFile, out []Digest,
 	total := int64(len(files))
 	err := ForEach(ctx, len(files), opt.Workers, func(i int) error {
 		f := files[i]
+		// A source with other hard links may be shared with the store by
+		// an earlier link = "hard" ingest; Clone and Copy must not keep
+		// it so.
+		shared := !opt.HashOnly && (opt.Adopt == Clone || opt.Adopt == Copy) && linkCount(f.info) > 1
 		d, ok := opt.StatCache.lookup(f.rel, f.info)
+		if ok && shared {
+			stale, err := s.unshare(f.abs, d)
+			if err != nil {
+				return fmt.Errorf("hashing %s: %w", f.abs, err)
+			}
+			ok = !stale
+		}
 		if ok && (opt.HashOnly || !opt.VerifyStored || s.Has(d)) {
 			out[i] = d
 		} else {
 			var err error
+			var n int64
 			info := f.info
 			switch {
 			case opt.HashOnly:
@@ -171,8 +192,20 @@ func (s *Store) hashFiles(ctx context.Context, files []walkedFile, out []Digest,
 				d, info, err = s.linkFile(f.abs, f.info)
 			case opt.Adopt == Move:
 				d, err = s.moveFile(f.abs)
+			case opt.Adopt == Clone:
+				d, n, err = s.cloneFile(f.abs, f.info)
 			default:
-				d, _, err = s.PutFile(f.abs)
+				d, n, err = s.PutFile(f.abs)
+			}
+			if err == nil && (opt.Adopt == Clone || opt.Adopt == Copy) && !opt.HashOnly && n != f.info.Size() {
+				err = fmt.Errorf("it changed while it was being stored (%d bytes, then %d); build again once it is written", f.info.Size(), n)
+			}
+			if err == nil && shared {
+				s.forgetEditedLink(opt.StatCache, f.rel, f.abs, d)
+				var stale bool
+				if stale, err = s.unshare(f.abs, d); err == nil && stale {
+					err = errors.New("it changed while it was being stored; build again once it is written")
+				}
 			}
 			if err != nil {
 				return fmt.Errorf("hashing %s: %w", f.abs, err)
@@ -182,7 +215,7 @@ func (s *Store) hashFiles(ctx context.Context, files []walkedFile, out []Digest,
 			if opt.Adopt == Link && !opt.HashOnly {
 				s.forgetEditedLink(opt.StatCache, f.rel, f.abs, d)
 			}
-			opt.StatCache.record(f.rel, info, d)
+			opt.StatCache.record(f.rel, info, d, opt.Adopt == Link && !opt.HashOnly)
 		}
 		if n := done.Add(1); opt.Progress != nil {
 			opt.Progress(n, total)
@@ -193,15 +226,21 @@ func (s *Store) hashFiles(ctx context.Context, files []walkedFile, out []Digest,
 	return err
 }
 
-// linkFile hashes the file at p and hard-links it into the store. It
-// returns the file's identity after linking (linking changes its ctime), or
-// an error if the file changed while it was being hashed.
+// linkFile hashes the file at p and hard-links it into the store, then
+// removes the file's write bits (the inode is now also a blob, and blobs
+// are read-only); if they cannot be removed, the link is undone and the
+// file copied instead. It returns the file's identity after linking
+// (linking and chmod change its ctime and mode), or an error if the file
+// changed while it was being hashed.
 func (s *Store) linkFile(p string, before fs.FileInfo) (Digest, fs.FileInfo, error) {
-	if li, err := os.Lstat(p); err == nil && li.Mode()&fs.ModeSymlink != 0 {
-		// link(2) would link the symbolic link itself: link its target.
-		if p, err = filepath.EvalSymlinks(p); err != nil {
-			return Digest{}, nil, err
+	if li, err := os.Lstat(p); err != nil || li.Mode()&fs.ModeSymlink != 0 {
+		// A symbolic link's target may be anywhere: never link or chmod
+		// it; store a copy.
+		d, n, err := s.cloneFile(p, before)
+		if err == nil && n != before.Size() {
+			err = fmt.Errorf("%s changed while it was being stored; build again once it is written", p)
 		}
+		return d, before, err
 	}
 	d, err := hashFile(p)
 	if err != nil {
@@ -219,6 +258,11 @@ func (s *Store) linkFile(p string, before fs.FileInfo) (Digest, fs.FileInfo, err
 			return d, before, nil // another build stored it meanwhile
 		}
 		// Another file system, or linking not allowed: copy instead.
+		cd, _, err := s.PutFile(p)
+		return cd, before, err
+	}
+	if err := os.Chmod(blob, before.Mode()&(fs.ModePerm|fs.ModeSetuid|fs.ModeSetgid|fs.ModeSticky)&^0o222); err != nil {
+		os.Remove(blob)
 		cd, _, err := s.PutFile(p)
 		return cd, before, err
 	}

@@ -21,9 +21,13 @@ import (
 //
 // A file modified within the same timestamp tick as it was hashed could
 // look unchanged; as git does with "racily clean" entries, files whose mtime
-// is within racyWindow of the moment the cache is saved are not remembered.
-// (Not ctime: storing a source by hard link changes it, and the identity
-// recorded is the one taken after linking.)
+// is within racyWindow of the moment the cache is saved are not trusted
+// next time. (Not ctime: storing a source by hard link changes it, and the
+// identity recorded is the one taken after linking.) A racy entry of a file
+// stored by hard link is still saved, with an identity no file has (size
+// -1): it never matches, but it keeps the digest the store holds as that
+// very file, so that an in-place edit is noticed and the stale blob
+// removed (see Store.forgetEditedLink).
 type StatCache struct {
 	path    string
 	mu      sync.Mutex
@@ -36,7 +40,14 @@ const racyWindow = 2 * time.Second
 type statEntry struct {
 	id     fileID
 	digest Digest
+	// linked: the file was ingested by hard link (Link), so the blob
+	// may be the file itself.
+	linked bool
 }
+
+// untrusted is the identity saved for a racy entry of a linked file: no
+// file has a negative size, so it never matches.
+var untrusted = fileID{size: -1}
 
 // fileID is what must be equal for a file to count as unchanged.
 type fileID struct {
@@ -71,12 +82,14 @@ func (c *StatCache) digest(rel string) (Digest, bool) {
 	return e.digest, ok
 }
 
-func (c *StatCache) record(rel string, fi fs.FileInfo, d Digest) {
+// record remembers that the file rel, with identity fi, holds d; linked
+// says it was stored by hard link.
+func (c *StatCache) record(rel string, fi fs.FileInfo, d Digest, linked bool) {
 	if c == nil {
 		return
 	}
 	c.mu.Lock()
-	c.entries[rel] = statEntry{identify(fi), d}
+	c.entries[rel] = statEntry{identify(fi), d, linked}
 	c.dirty = true
 	c.mu.Unlock()
 }
@@ -156,7 +169,7 @@ func (c *StatCache) parse(data []byte) error {
 			return err
 		}
 		id.mode = uint32(mode)
-		c.entries[string(line)] = statEntry{id, d}
+		c.entries[string(line)] = statEntry{id: id, digest: d}
 	}
 	return nil
 }
@@ -178,7 +191,9 @@ func (c *StatCache) Save(s *Store, seen func(rel string) bool) error {
 		}
 		if e.id.mtime >= cutoff {
 			c.dirty = true
-			continue
+			if !e.linked {
+				continue
+			}
 		}
 		keys = append(keys, k)
 	}
@@ -190,6 +205,9 @@ func (c *StatCache) Save(s *Store, seen func(rel string) bool) error {
 	b.WriteString(statHeader + "\n")
 	for _, k := range keys {
 		e := c.entries[k]
+		if e.id.mtime >= cutoff {
+			e.id = untrusted
+		}
 		fmt.Fprintf(&b, "%s %d %d %d %d %o %s\n", e.digest.Hex(), e.id.size, e.id.mtime, e.id.ino, e.id.ctime, e.id.mode, k)
 	}
 	c.dirty = false

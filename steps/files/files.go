@@ -3,14 +3,27 @@
 // so an unchanged file is never read twice, and a touched but unchanged
 // file leaves every downstream step cached.
 //
-// Source files enter the store by hard link when the store is on the same
-// file system (nothing is copied: a 100 GB dataset costs no extra space),
-// and by copy otherwise or with copy = true. A linked file shares its inode
-// with the store, so editing it in place changes the stored bytes; the
-// store detects that on the next read (every read re-hashes) and the files
-// step stores the new content, so a wrong byte is never served. What is
-// lost is the old content: set copy = true for sources that are edited in
-// place and whose old versions must stay rebuildable.
+// Sources are never shared with the store in a way that an edit can
+// corrupt. By default (link = "copy") each file enters the store as an
+// independent copy: a reflink (a copy-on-write clone that shares the data
+// blocks, so nothing is copied) where the file system supports it (btrfs,
+// XFS, bcachefs …), else a byte copy, compressed when that pays. Editing a
+// source afterwards, in place or not, leaves every stored blob intact.
+//
+// link = "hard" opts into hard links (when the store is on the same file
+// system): no copy and no extra space, but the store and the source then
+// share one inode. dsbuild removes the write bits of each file it links, so
+// that an in-place edit fails instead of silently changing the stored
+// bytes. If a linked file is edited in place anyway (after chmod, or as
+// root), the edit changes the stored blob too: the stat cache (size, mtime,
+// ctime, inode, mode) misses, the file is hashed again, the stale blob is
+// removed, and every read re-hashes, so a wrong byte is never served; but
+// the old content is gone, and builds that used it re-run. Tools that
+// write a new file and rename it over the old one are safe. Going back to
+// the default copies each linked file out of the store's inode at the next
+// build.
+//
+// The link mode is not part of the step key: it never changes a digest.
 package files
 
 import (
@@ -39,14 +52,15 @@ func (Kind) Schema() *engine.Schema {
 			{Name: "path", Type: cty.String, Required: true, Doc: "directory, relative to the recipe directory"},
 			{Name: "include", Type: cty.List(cty.String), Doc: `globs of files to keep ("**" spans directories); all files if absent`},
 			{Name: "exclude", Type: cty.List(cty.String), Doc: "globs of files and directories to leave out"},
-			{Name: "copy", Type: cty.Bool, Default: cty.False, NotInKey: true, Doc: "copy files into the store instead of hard-linking them (see the package doc)"},
+			LinkAttr,
+			CopyAttr,
 		},
 		Outputs: []string{"tree"},
 	}
 }
 
 func (Kind) Validate(cfg *engine.Config) hcl.Diagnostics {
-	var diags hcl.Diagnostics
+	diags := ValidateLink(cfg)
 	if p := cfg.String("path"); filepath.IsAbs(p) {
 		r := cfg.Range("path")
 		diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Absolute source path",
@@ -90,7 +104,7 @@ func (Kind) Sources(ctx context.Context, rc *engine.RunContext) (map[string]cach
 	if err != nil {
 		return nil, err
 	}
-	d, err := HashDir(ctx, rc, rc.Config.String("path"), f.keep, rc.Config.Bool("copy"))
+	d, err := HashDir(ctx, rc, rc.Config.String("path"), f.keep, AdoptOf(rc.Config))
 	if err != nil {
 		return nil, err
 	}
@@ -98,10 +112,11 @@ func (Kind) Sources(ctx context.Context, rc *engine.RunContext) (map[string]cach
 }
 
 // HashDir hashes the directory rel (relative to the recipe) through the
-// store's stat cache and, unless planning, stores it: by hard link, or by
-// copy with copyFiles. keep, if not nil, filters paths. Other step kinds
-// that read sources from disk (import) use it too.
-func HashDir(ctx context.Context, rc *engine.RunContext, rel string, keep func(string, bool) bool, copyFiles bool) (cache.Digest, error) {
+// store's stat cache and, unless planning, stores it as adopt says
+// (cache.Clone for sources, cache.Link with link = "hard"; see AdoptOf).
+// keep, if not nil, filters paths. Other step kinds that read sources from
+// disk (import, review results) use it too.
+func HashDir(ctx context.Context, rc *engine.RunContext, rel string, keep func(string, bool) bool, adopt cache.Adopt) (cache.Digest, error) {
 	dir := filepath.Join(rc.RecipeDir, rel)
 	if fi, err := os.Stat(dir); err != nil || !fi.IsDir() {
 		return cache.Digest{}, fmt.Errorf("path %q: no such directory (looked for %s)", rel, dir)
@@ -117,10 +132,6 @@ func HashDir(ctx context.Context, rc *engine.RunContext, rel string, keep func(s
 			seen[rel] = true
 		}
 		return ok
-	}
-	adopt := cache.Link
-	if copyFiles {
-		adopt = cache.Copy
 	}
 	d, _, err := rc.Store.PutDir(ctx, dir, cache.IngestOptions{
 		Keep:         walkKeep,

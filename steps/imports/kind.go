@@ -42,7 +42,8 @@ func (Kind) Schema() *engine.Schema {
 			{Name: "on_error", Type: cty.String, Default: cty.StringVal("fail"), Doc: `"fail" or "skip" (bad items are left out and listed in the report)`},
 			{Name: "clip", Type: cty.Bool, Default: cty.False, Doc: "clip objects that cross the image border instead of failing"},
 			{Name: "verify_images", Type: cty.String, Default: cty.StringVal("header"), Doc: `"header" (header and completeness) or "decode" (every pixel)`},
-			{Name: "copy", Type: cty.Bool, Default: cty.False, NotInKey: true, Doc: "copy source files into the store instead of hard-linking them"},
+			files.LinkAttr,
+			files.CopyAttr,
 			{Name: "workers", Type: cty.Number, NotInKey: true, Doc: "items processed at once (default: the build's -j)"},
 		},
 		Outputs:       []string{"dataset", "report"},
@@ -51,7 +52,7 @@ func (Kind) Schema() *engine.Schema {
 }
 
 func (Kind) Validate(cfg *engine.Config) hcl.Diagnostics {
-	var diags hcl.Diagnostics
+	diags := files.ValidateLink(cfg)
 	bad := func(attr, summary, detail string) {
 		r := cfg.Range(attr)
 		diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: summary, Detail: detail, Subject: &r})
@@ -102,13 +103,14 @@ func optionsOf(cfg *engine.Config) dataset.Options {
 	return dataset.Options(mapOf(cfg, "options"))
 }
 
-// Sources hashes the source directory (through the stat cache; stored by
-// hard link unless copy = true).
+// Sources hashes the source directory (through the stat cache) and stores
+// it as the link attribute says: a reflink or copy by default, hard links
+// with link = "hard" (see package files).
 func (Kind) Sources(ctx context.Context, rc *engine.RunContext) (map[string]cache.Digest, error) {
 	if !formats.NeedsPath(rc.Config.String("format")) {
 		return nil, nil
 	}
-	d, err := files.HashDir(ctx, rc, rc.Config.String("path"), nil, rc.Config.Bool("copy"))
+	d, err := files.HashDir(ctx, rc, rc.Config.String("path"), nil, files.AdoptOf(rc.Config))
 	if err != nil {
 		return nil, err
 	}
@@ -172,14 +174,15 @@ func ReportTree(s *cache.Store, r Report) (cache.Digest, error) {
 }
 
 // ImportDir imports a directory on disk (dsbuild convert and stats): it is
-// stored by hard link into s first, so that images are never copied.
+// stored into s first, by reflink where the file system supports it, else
+// by copy, so that the directory and the store never share a file.
 func ImportDir(ctx context.Context, s *cache.Store, dir string, set Settings) (*Result, error) {
 	var src dataset.Source
 	if formats.NeedsPath(set.Format) {
 		if fi, err := os.Stat(dir); err != nil || !fi.IsDir() {
 			return nil, fmt.Errorf("%s: not a directory", dir)
 		}
-		d, _, err := s.PutDir(ctx, dir, cache.IngestOptions{Adopt: cache.Link})
+		d, _, err := s.PutDir(ctx, dir, cache.IngestOptions{Adopt: cache.Clone})
 		if err != nil {
 			return nil, err
 		}

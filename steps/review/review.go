@@ -164,7 +164,7 @@ func (Kind) Sources(ctx context.Context, rc *engine.RunContext) (map[string]cach
 	if empty(filepath.Join(rc.RecipeDir, results)) {
 		return nil, nil
 	}
-	d, err := files.HashDir(ctx, rc, results, nil, true)
+	d, err := files.HashDir(ctx, rc, results, nil, cache.Copy)
 	if err != nil {
 		return nil, err
 	}
