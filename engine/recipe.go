@@ -77,21 +77,32 @@ func Load(dir string, opt LoadOptions) (*Recipe, hcl.Diagnostics) {
 	parser := hclparse.NewParser()
 	var diags hcl.Diagnostics
 	var files []*hcl.File
+	budget := int64(MaxRecipeBytes)
 	for _, m := range matches {
 		name := displayPath(m)
-		src, err := os.ReadFile(m)
-		if err != nil {
-			diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Cannot read recipe file", Detail: err.Error()})
+		rel, _ := filepath.Rel(abs, m)
+		r.Sources = append(r.Sources, rel)
+		// Sizes and nesting are checked before the parser sees the
+		// bytes (limits.go); a refused file is not parsed, nor shown.
+		src, d := readRecipeFile(m, name, min(budget, MaxRecipeFileBytes))
+		if d == nil && budget < MaxRecipeFileBytes && int64(len(src)) > budget {
+			diags = append(diags, recipeTooLarge(src, name, budget)...)
+			break
+		}
+		if d == nil {
+			d = CheckSource(src, name)
+		}
+		if d.HasErrors() {
+			diags = append(diags, d...)
 			continue
 		}
+		budget -= int64(len(src))
 		f, d := parser.ParseHCL(src, name)
 		diags = append(diags, d...)
 		if f != nil {
 			r.Files[name] = f
 			files = append(files, f)
 		}
-		rel, _ := filepath.Rel(abs, m)
-		r.Sources = append(r.Sources, rel)
 	}
 	if diags.HasErrors() {
 		return r, diags

@@ -126,6 +126,10 @@ func (l *loader) loadVariables(blocks []*hclsyntax.Block) hcl.Diagnostics {
 			diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Cannot read variable file", Detail: err.Error()})
 			continue
 		}
+		if d := CheckSource(src, f); d.HasErrors() {
+			diags = append(diags, d...)
+			continue
+		}
 		file, d := hclsyntax.ParseConfig(src, f, hcl.InitialPos)
 		diags = append(diags, d...)
 		if d.HasErrors() {
@@ -199,6 +203,9 @@ func parseVarValue(raw string, typ cty.Type) (cty.Value, error) {
 			return cty.NilVal, fmt.Errorf("%q is not a %s", raw, typ.FriendlyName())
 		}
 		return v, nil
+	}
+	if d := checkExprSource([]byte(raw), "-var"); d.HasErrors() {
+		return cty.NilVal, fmt.Errorf("%s: %s", d[0].Summary, d[0].Detail)
 	}
 	expr, d := hclsyntax.ParseExpression([]byte(raw), "-var", hcl.InitialPos)
 	v := cty.StringVal(raw)

@@ -13,6 +13,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"dsbuild/cache"
+	"dsbuild/engine"
 )
 
 func newFmtCmd(g *globalFlags) *cobra.Command {
@@ -53,7 +54,11 @@ Files with syntax errors are reported and left alone.`,
 				if err != nil {
 					return err
 				}
-				if _, diags := hclsyntax.ParseConfig(src, f, hcl.InitialPos); diags.HasErrors() {
+				diags := engine.CheckSource(src, f) // size and nesting, before the parser
+				if !diags.HasErrors() {
+					_, diags = hclsyntax.ParseConfig(src, f, hcl.InitialPos)
+				}
+				if diags.HasErrors() {
 					printDiags(nil, diags)
 					bad = true
 					continue

@@ -1,0 +1,3 @@
+files "src" {
+  path = "data"
+}
