@@ -127,29 +127,6 @@ func TestPutDirCloneIndependent(t *testing.T) {
 	checkClean(t, s)
 }
 
-// The reflink path itself, where the file system under TMPDIR supports it
-// (btrfs, XFS with reflink); elsewhere the copy it falls back to. Either
-// way the blob is its own inode with the source's bytes.
-func TestCloneLargeFile(t *testing.T) {
-	s, _ := newStore(t)
-	root := filepath.Join(t.TempDir(), "src")
-	content := randomBytes(9, 1<<20)
-	writeFiles(t, root, map[string]string{"img.bin": string(content)})
-	d, _ := ingestWith(t, s, root, cache.Clone)
-	blob, compressed := blobFile(t, s, cache.Sum(content))
-	if compressed {
-		t.Errorf("random bytes stored compressed")
-	}
-	bi, _ := os.Stat(blob)
-	si, _ := os.Stat(filepath.Join(root, "img.bin"))
-	if os.SameFile(bi, si) || bi.Mode().Perm() != 0o444 {
-		t.Errorf("blob of img.bin: same file as the source %v, mode %v; want its own read-only inode", os.SameFile(bi, si), bi.Mode().Perm())
-	}
-	if err := s.Materialize(ctx, d, filepath.Join(t.TempDir(), "out"), false); err != nil {
-		t.Fatal(err)
-	}
-}
-
 // link = "hard": the linked files lose their write bits (exec bits stay),
 // since they are store objects now.
 func TestLinkMakesSourcesReadOnly(t *testing.T) {
