@@ -11,8 +11,8 @@
 //   - The action cache: step key → named output digests (ac/).
 //   - The item memo: item key → named output digests (memo/), for steps that
 //     work item by item.
-//   - The stat cache: (path, size, mtime, inode, mode) → digest for source
-//     files, so that an unchanged source file is never hashed again.
+//   - The stat cache: (path, size, mtime, inode, ctime, mode) → digest for
+//     source files, so that an unchanged source file is never hashed again.
 //   - Roots for garbage collection: tags, registered lockfiles and records
 //     of the last builds.
 //
@@ -27,6 +27,12 @@
 //     result. Action and memo entries carry their own checksum.
 //   - Several processes may share one store: builds hold a shared lock,
 //     garbage collection an exclusive one.
+//   - Files stored with [Clone] or [Copy] are the store's own inodes (a
+//     reflink or a copy): no later write to the file they came from can
+//     change them. Only [Link], which callers use when a user asks for
+//     hard links, shares an inode; it makes the file read-only, and an
+//     in-place edit is caught by the stat cache, which removes the stale
+//     blob, and by the read path.
 //
 // Blobs are not fsynced: a crash of the process cannot lose them, and a
 // crash of the machine can at worst leave a blob whose content does not

@@ -46,8 +46,9 @@ func newConvertCmd(g *globalFlags) *cobra.Command {
 		Long: fmt.Sprintf(`Convert imports the dataset in directory SRC (format --from) and writes it to
 directory DST (format --to), which must not exist or be empty. It runs the
 same code as a recipe's import and export steps: every item is checked, and
---classes maps, merges and drops classes. SRC's files enter the store by
-hard link (nothing is copied), so converting again is fast.
+--classes maps, merges and drops classes. SRC's files enter the store as
+reflinks where the file system supports them (nothing is copied), else as
+copies; SRC is never linked to the store or changed.
 
 Import formats: %s
 Export formats: %s`, strings.Join(formats.ImportNames(), ", "), strings.Join(formats.ExportNames(), ", ")),
