@@ -290,7 +290,7 @@ func (b *builder) execute(ctx context.Context, s *Step, attempt int) *StepResult
 		return res
 	}
 	rc := &RunContext{
-		Step: s, Config: s.Config, Store: b.opt.Store, RecipeDir: b.recipe.Dir, Inputs: inputs, DryRun: b.opt.DryRun,
+		Step: s, Config: s.Config, Store: b.opt.Store, RecipeDir: b.recipe.Dir, Recipe: b.recipe, Inputs: inputs, DryRun: b.opt.DryRun,
 		Repairing: attempt >= 2,
 		Jobs:      b.opt.Jobs,
 		Progress:  func(done, total int64) { b.opt.Reporter.StepProgress(s, done, total) },

@@ -234,6 +234,8 @@ type RunContext struct {
 	// RecipeDir is the absolute directory of the recipe; relative paths in
 	// parameters are relative to it.
 	RecipeDir string
+	// Recipe is the recipe being built (for OutputDir's checks); may be nil.
+	Recipe *Recipe
 	// Inputs are the digests of the step's inputs by Input.Name, plus
 	// those returned by Sources.
 	Inputs map[string]cache.Digest

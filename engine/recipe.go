@@ -223,6 +223,7 @@ func (l *loader) load(files []*hcl.File) hcl.Diagnostics {
 	if diags.HasErrors() {
 		return diags
 	}
+	diags = append(diags, checkPathUses(l.r)...)
 	diags = append(diags, findCycles(l.r.Steps)...)
 	return diags
 }

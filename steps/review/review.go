@@ -16,6 +16,11 @@
 // three tools, the next build reads it; every item must have exactly one
 // verdict, or nothing is accepted.
 //
+// Both directories must lie inside the recipe directory, clear of the
+// directories other steps use (checked when the recipe loads and again
+// before writing, engine.OutputRules); the package directory is replaced
+// only when dsbuild made it (engine.ReplaceDir).
+//
 // With a simulate block, a reviewer is played from ground truth: an item
 // whose prediction reaches IoU good against the truth is good, one below
 // bad is bad, the rest are corrected to the truth. Its results files are
@@ -100,6 +105,19 @@ func Dirs(s *engine.Step) (pkg, results string) {
 	return pkg, results
 }
 
+// Paths implements engine.PathUser: the package directory is written and
+// the results directory is the reviewers' (dsbuild only reads it); both
+// must stay inside the recipe directory, clear of every directory another
+// step uses.
+func (Kind) Paths(s *engine.Step) []engine.PathUse {
+	pkg, results := Dirs(s)
+	uses := []engine.PathUse{{Attr: "package", Path: pkg, Output: true}}
+	if !Simulated(s.Config) {
+		uses = append(uses, engine.PathUse{Attr: "results", Path: results, Output: true})
+	}
+	return uses
+}
+
 // Simulated says whether a review step plays its reviewer.
 func Simulated(cfg *engine.Config) bool {
 	for _, b := range cfg.Blocks {
@@ -158,10 +176,14 @@ func (Kind) Sources(ctx context.Context, rc *engine.RunContext) (map[string]cach
 		return nil, nil
 	}
 	_, results := Dirs(rc.Step)
-	if fi, err := os.Stat(filepath.Join(rc.RecipeDir, results)); err != nil || !fi.IsDir() {
+	dir, err := rc.OutputDir("results", results)
+	if err != nil {
+		return nil, err
+	}
+	if fi, err := os.Stat(dir); err != nil || !fi.IsDir() {
 		return nil, nil
 	}
-	if empty(filepath.Join(rc.RecipeDir, results)) {
+	if empty(dir) {
 		return nil, nil
 	}
 	d, err := files.HashDir(ctx, rc, results, nil, cache.Copy)
@@ -215,6 +237,12 @@ func (Kind) Run(ctx context.Context, rc *engine.RunContext) (map[string]cache.Di
 		}
 		source = filepath.Join(rc.RecipeDir, resultsRel)
 	default:
+		// Checked before anything is read or written: a package that
+		// may not go there fails the step, it does not wait.
+		dest, err := rc.OutputDir("package", pkgRel)
+		if err != nil {
+			return nil, err
+		}
 		if rc.DryRun {
 			return nil, &engine.WaitingError{Msg: "waiting for review results in " + resultsRel}
 		}
@@ -223,8 +251,8 @@ func (Kind) Run(ctx context.Context, rc *engine.RunContext) (map[string]cache.Di
 				return nil, fmt.Errorf("from: item %s: %w", e.Name, err)
 			}
 		}
-		if err := writePackage(rc, filepath.Join(rc.RecipeDir, pkgRel), items, classes); err != nil {
-			return nil, err
+		if err := engine.ReplaceDir(dest, func(dir string) error { return rv.WritePackage(dir, items, classes) }); err != nil {
+			return nil, engine.Errorf(rc.Config.Range("package"), "writing the review package: %w", err)
 		}
 		return nil, &engine.WaitingError{Msg: fmt.Sprintf("waiting for review: %d images are in %s (Supervisely project, CVAT task and Label Studio tasks; see its README.txt); put the reviewers' export in %s and build again",
 			len(items), filepath.Join(rc.RecipeDir, pkgRel), filepath.Join(rc.RecipeDir, resultsRel))}
@@ -236,29 +264,6 @@ func (Kind) Run(ctx context.Context, rc *engine.RunContext) (map[string]cache.Di
 		return nil, fmt.Errorf("%s; nothing was accepted", msg)
 	}
 	return accept(rc, ds, items, results, resultsDir, Simulated(rc.Config))
-}
-
-// writePackage writes the package beside its destination and renames it
-// into place, so a reader never sees half of one.
-func writePackage(rc *engine.RunContext, dest string, items []rv.Item, classes []dataset.Class) error {
-	if err := os.MkdirAll(filepath.Dir(dest), 0o755); err != nil {
-		return err
-	}
-	tmp, err := os.MkdirTemp(filepath.Dir(dest), ".package-*")
-	if err != nil {
-		return err
-	}
-	defer os.RemoveAll(tmp)
-	if err := os.Remove(tmp); err != nil {
-		return err
-	}
-	if err := rv.WritePackage(tmp, items, classes); err != nil {
-		return err
-	}
-	if err := os.RemoveAll(dest); err != nil {
-		return err
-	}
-	return os.Rename(tmp, dest)
 }
 
 func readTruth(rc *engine.RunContext, ds *dataset.Dataset) (map[string]*dataset.Annotation, error) {
