@@ -19,7 +19,13 @@
 // the optimizer step: both loss terms are sums over samples scaled by
 // batch-wide constants, so the step equals a whole-batch step up to float
 // summation order, while the memory is that of one micro-batch. With
-// BatchNorm, statistics are those of the micro-batch.
+// BatchNorm, statistics are those of the micro-batch. Every step starts
+// from zero gradients: a step uses its own batch's gradient only.
+//
+// Agreement with PyTorch: TestTorchConformance trains a tiny network on
+// fixed inputs and compares every step's loss and the final weights and
+// BatchNorm statistics with PyTorch's run on the same inputs
+// (bench/conformance.sh writes the reference, testdata/conformance).
 package train
 
 import (
@@ -125,12 +131,6 @@ type Progress struct {
 	Done          *Epoch // set after an epoch's last step
 }
 
-// valueGrad pairs a learnable's value with its accumulated gradient.
-type valueGrad struct{ v, g *tensor.Dense }
-
-func (p valueGrad) Value() G.Value         { return p.v }
-func (p valueGrad) Grad() (G.Value, error) { return p.g, nil }
-
 // Train runs opts over the samples, starting from init (which it does not
 // modify). val may be empty. progress may be nil.
 func Train(ctx context.Context, opts Options, samples, val []*Sample, init model.Weights, progress func(Progress)) (*Result, error) {
@@ -174,14 +174,9 @@ func Train(ctx context.Context, opts Options, samples, val []*Sample, init model
 		}
 	}
 	solver := G.NewAdamSolver(G.WithLearnRate(opts.LR))
-	acc := make([]valueGrad, len(net.learn))
+	params := make([]G.ValueGrad, len(net.learn))
 	for i, nd := range net.learn {
-		v := nd.Value().(*tensor.Dense)
-		acc[i] = valueGrad{v: v, g: tensor.New(tensor.WithShape(v.Shape().Clone()...), tensor.Of(tensor.Float32))}
-	}
-	model := make([]G.ValueGrad, len(acc))
-	for i := range acc {
-		model[i] = acc[i]
+		params[i] = nd
 	}
 
 	s := cfg.InputSize
@@ -245,21 +240,6 @@ func Train(ctx context.Context, opts Options, samples, val []*Sample, init model
 				if err := vm.RunAll(); err != nil {
 					return nil, fmt.Errorf("step %d: %w", step+1, err)
 				}
-				for i, nd := range net.learn {
-					gv, err := nd.Grad()
-					if err != nil {
-						return nil, fmt.Errorf("gradient of %s: %w", net.names[i], err)
-					}
-					src := gv.Data().([]float32)
-					dst := acc[i].g.Data().([]float32)
-					if mb == 0 {
-						copy(dst, src)
-					} else {
-						for k := range dst {
-							dst[k] += src[k]
-						}
-					}
-				}
 				lossSum += scalar(net.lossV)
 				bceSum += scalar(net.bceV)
 				diceSum += scalar(net.diceV)
@@ -268,8 +248,11 @@ func Train(ctx context.Context, opts Options, samples, val []*Sample, init model
 			if math.IsNaN(lossSum) || math.IsInf(lossSum, 0) {
 				return nil, fmt.Errorf("step %d: the loss is %v; lower the learning rate", step+1, lossSum)
 			}
-			if err := solver.Step(model); err != nil {
+			if err := solver.Step(params); err != nil {
 				return nil, fmt.Errorf("step %d: optimizer: %w", step+1, err)
+			}
+			if err := net.zeroGrads(); err != nil {
+				return nil, fmt.Errorf("step %d: %w", step+1, err)
 			}
 			step++
 			e.Steps++
@@ -305,6 +288,25 @@ func Train(ctx context.Context, opts Options, samples, val []*Sample, init model
 		}
 	}
 	return res, nil
+}
+
+// zeroGrads clears the learnables' gradients. The tape machine adds each
+// run's gradient into a learnable's dual value (created zero by the first
+// run) and never clears it, so without this a step would use the sum of
+// every earlier step's gradient too (issue 12).
+func (net *network) zeroGrads() error {
+	for i, nd := range net.learn {
+		gv, err := nd.Grad()
+		if err != nil {
+			return fmt.Errorf("gradient of %s: %w", net.names[i], err)
+		}
+		g, ok := gv.(tensor.Tensor)
+		if !ok {
+			return fmt.Errorf("gradient of %s is a %T, not a tensor", net.names[i], gv)
+		}
+		g.Zero()
+	}
+	return nil
 }
 
 // weights copies the current values, BatchNorm statistics included.

@@ -29,7 +29,7 @@ func smallOpts(bn bool) Options {
 }
 
 // TestTrainLearns is the quality test: on blobs, training loss falls and
-// validation IoU passes a fixed bar. Training is exact, so the figures
+// validation IoU, best and last, passes a fixed bar. Training is exact, so the figures
 // are the same on every run of a platform.
 func TestTrainLearns(t *testing.T) {
 	for _, bn := range []bool{false, true} {
@@ -46,8 +46,13 @@ func TestTrainLearns(t *testing.T) {
 			if !(last.TrainLoss < 0.8*first.TrainLoss) {
 				t.Errorf("loss went from %.4f to %.4f; want a fall of at least 20%%", first.TrainLoss, last.TrainLoss)
 			}
-			if best := res.Epochs[res.Best]; best.ValIoU < 0.6 {
-				t.Errorf("best validation IoU %.4f; want ≥ 0.6", best.ValIoU)
+			// With gradients summed over every earlier step (issue 12) the
+			// best IoU was 0.76 / 0.60 and the last 0.76 / 0.44.
+			if best := res.Epochs[res.Best]; best.ValIoU < 0.8 {
+				t.Errorf("best validation IoU %.4f; want ≥ 0.8", best.ValIoU)
+			}
+			if last.ValIoU < 0.8 {
+				t.Errorf("last epoch's validation IoU %.4f; want ≥ 0.8 (no collapse)", last.ValIoU)
 			}
 		})
 	}
