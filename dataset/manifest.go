@@ -9,6 +9,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"unicode/utf8"
 
 	"dsbuild/cache"
 )
@@ -56,8 +57,19 @@ const (
 )
 
 // ValidItemName checks an item name: "<dataset>/<file>", two valid path
-// elements, the file not hidden.
+// elements (not empty, "." or "..", no NUL or line break), neither hidden,
+// valid UTF-8 without a backslash (a path separator on Windows). It is the
+// one rule for item names: importers apply it to what they read, Builder to
+// what it adds, Open to every manifest line and every exporter (through
+// CheckNames) before it writes a file named after an item, so that no name
+// can lead a file out of the directory it is written to.
 func ValidItemName(name string) error {
+	if !utf8.ValidString(name) {
+		return fmt.Errorf("item name %q is not valid UTF-8", name)
+	}
+	if strings.Contains(name, `\`) {
+		return fmt.Errorf("item name %q holds a backslash, a path separator on some systems", name)
+	}
 	ds, file, ok := strings.Cut(name, "/")
 	if !ok || strings.Contains(file, "/") {
 		return fmt.Errorf("item name %q must be <dataset>/<file>", name)
@@ -69,6 +81,23 @@ func ValidItemName(name string) error {
 		if strings.HasPrefix(p, ".") {
 			return fmt.Errorf("item name %q: parts must not start with a dot", name)
 		}
+	}
+	return nil
+}
+
+// CheckNames checks every item name of d with ValidItemName and that none
+// appears twice. Every exporter calls it before writing anything, whatever
+// made the dataset.
+func (d *Dataset) CheckNames() error {
+	seen := make(map[string]bool, len(d.Entries))
+	for _, e := range d.Entries {
+		if err := ValidItemName(e.Name); err != nil {
+			return err
+		}
+		if seen[e.Name] {
+			return fmt.Errorf("duplicate item name %q", e.Name)
+		}
+		seen[e.Name] = true
 	}
 	return nil
 }
@@ -242,11 +271,26 @@ func Open(s Store, tree cache.Digest) (*Dataset, error) {
 	ds := &Dataset{Tree: tree, Meta: meta}
 	sc := bufio.NewScanner(bytes.NewReader(manRaw))
 	sc.Buffer(make([]byte, 64<<10), 16<<20)
+	seen := map[string]bool{}
 	for sc.Scan() {
 		var e Entry
-		if err := json.Unmarshal(sc.Bytes(), &e); err != nil {
-			return nil, fmt.Errorf("dataset %s: manifest line %d: %w", tree.Short(), len(ds.Entries)+1, err)
+		line := len(ds.Entries) + 1
+		if !utf8.Valid(sc.Bytes()) {
+			// json.Unmarshal would quietly turn bad bytes into U+FFFD.
+			return nil, fmt.Errorf("dataset %s: %s line %d: not valid UTF-8", tree.Short(), ManifestFile, line)
 		}
+		if err := json.Unmarshal(sc.Bytes(), &e); err != nil {
+			return nil, fmt.Errorf("dataset %s: %s line %d: %w", tree.Short(), ManifestFile, line, err)
+		}
+		// A manifest may come from anywhere (an exec step writes its
+		// own): its names are checked here, once, for every reader.
+		if err := ValidItemName(e.Name); err != nil {
+			return nil, fmt.Errorf("dataset %s: %s line %d: %w", tree.Short(), ManifestFile, line, err)
+		}
+		if seen[e.Name] {
+			return nil, fmt.Errorf("dataset %s: %s line %d: duplicate item name %q", tree.Short(), ManifestFile, line, e.Name)
+		}
+		seen[e.Name] = true
 		ds.Entries = append(ds.Entries, e)
 	}
 	return ds, sc.Err()

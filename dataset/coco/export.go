@@ -37,6 +37,9 @@ func NewExporter(opt dataset.Options) (dataset.Exporter, error) {
 
 // Export implements dataset.Exporter.
 func (e *exporter) Export(ctx context.Context, ds *dataset.Dataset, s dataset.Store, dir string) error {
+	if err := ds.CheckNames(); err != nil {
+		return fmt.Errorf("coco export: %w", err)
+	}
 	titles := make([]string, 0, len(ds.Meta.Classes))
 	for _, c := range ds.Meta.Classes {
 		titles = append(titles, c.Title)
@@ -48,11 +51,6 @@ func (e *exporter) Export(ctx context.Context, ds *dataset.Dataset, s dataset.St
 	}
 	entries := append([]dataset.Entry(nil), ds.Entries...)
 	sort.Slice(entries, func(i, j int) bool { return entries[i].Name < entries[j].Name })
-	for _, en := range entries {
-		if err := dataset.ValidItemName(en.Name); err != nil {
-			return fmt.Errorf("coco export: %w", err)
-		}
-	}
 	if err := os.MkdirAll(filepath.Join(dir, "annotations"), 0o755); err != nil {
 		return err
 	}

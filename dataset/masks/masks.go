@@ -143,6 +143,9 @@ func parseColor(s string) (color.RGBA, error) {
 
 // Export implements dataset.Exporter.
 func (ex *exporter) Export(ctx context.Context, ds *dataset.Dataset, s dataset.Store, dir string) error {
+	if err := ds.CheckNames(); err != nil {
+		return fmt.Errorf("format %s: %w", Format, err)
+	}
 	labels, err := ex.labels(ds.Meta)
 	if err != nil {
 		return fmt.Errorf("format %s: %w", Format, err)

@@ -344,6 +344,9 @@ func NewExporter(opt dataset.Options) (dataset.Exporter, error) {
 
 // Export implements [dataset.Exporter].
 func (Exporter) Export(ctx context.Context, ds *dataset.Dataset, s dataset.Store, dir string) error {
+	if err := ds.CheckNames(); err != nil {
+		return fmt.Errorf("format %s: %w", Format, err)
+	}
 	if err := os.WriteFile(filepath.Join(dir, "meta.json"), dataset.EncodeMeta(ds.Meta), 0o644); err != nil {
 		return err
 	}
@@ -352,9 +355,6 @@ func (Exporter) Export(ctx context.Context, ds *dataset.Dataset, s dataset.Store
 	made := map[string]bool{}
 	for _, e := range entries {
 		if err := ctx.Err(); err != nil {
-			return err
-		}
-		if err := dataset.ValidItemName(e.Name); err != nil {
 			return err
 		}
 		name, file := dataset.Split(e.Name)

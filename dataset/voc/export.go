@@ -54,6 +54,9 @@ func NewExporter(opt dataset.Options) (dataset.Exporter, error) {
 
 // Export implements dataset.Exporter.
 func (ex *exporter) Export(ctx context.Context, ds *dataset.Dataset, s dataset.Store, dir string) error {
+	if err := ds.CheckNames(); err != nil {
+		return fmt.Errorf("format %s: %w", Format, err)
+	}
 	classes := ex.classes
 	if classes == nil {
 		for _, c := range ds.Meta.Classes {
