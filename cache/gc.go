@@ -19,8 +19,15 @@ import (
 type GCOptions struct {
 	DryRun     bool
 	KeepBuilds int      // build records to keep; older ones are dropped
-	Roots      []Digest // trees to keep, e.g. the outputs named by lockfiles
+	Roots      []Digest // trees to keep
 	Actions    []Digest // step keys whose action cache entries are kept
+	// LockfileRoots reads a registered lockfile (see RegisterLockfile) and
+	// returns the trees and step keys it names. GC calls it for every
+	// registered lockfile that exists, after taking the exclusive lock, so
+	// that a build that finished while GC waited is seen with its results.
+	// An error stops the collection: a lockfile that cannot be read might
+	// name anything.
+	LockfileRoots func(path string) (roots, actions []Digest, err error)
 }
 
 // GCReport says what a collection removed (or, in a dry run, would remove).
@@ -30,7 +37,8 @@ type GCReport struct {
 	Actions, KeptActions int
 	Memos, KeptMemos     int
 	Builds               int // build records dropped
-	TempFiles            int // leftovers of killed builds
+	TempFiles            int // leftovers of killed builds and verifies
+	Lockfiles            int // registered lockfiles read for roots
 }
 
 // storedBlob is one blob file found in the store.
@@ -160,8 +168,12 @@ func (s *Store) startsWithTreeHeader(p string) bool {
 
 // GC removes everything no root reaches: blobs, action cache entries not
 // named by a kept build or a root, memo entries whose outputs are gone,
-// build records beyond the last KeepBuilds, and temporary files. It takes
-// the store's exclusive lock, waiting for running builds to finish.
+// build records beyond the last KeepBuilds, and everything in tmp/. It
+// takes the store's exclusive lock before it reads any root, waiting for
+// running builds (and verifies, whose temporary stores live in tmp/) to
+// finish: a build records its results as roots before it releases its
+// shared lock, so nothing a build reported can be collected, and whatever
+// is in tmp/ once the lock is held belongs to no live process.
 func (s *Store) GC(ctx context.Context, opt GCOptions) (GCReport, error) {
 	var rep GCReport
 	unlock, err := s.LockExclusive()
@@ -174,6 +186,23 @@ func (s *Store) GC(ctx context.Context, opt GCOptions) (GCReport, error) {
 	keepActions := map[Digest]bool{}
 	for _, a := range opt.Actions {
 		keepActions[a] = true
+	}
+	if opt.LockfileRoots != nil {
+		locks, err := s.Lockfiles()
+		if err != nil {
+			return rep, err
+		}
+		for _, p := range locks {
+			r, a, err := opt.LockfileRoots(p)
+			if err != nil {
+				return rep, fmt.Errorf("gc: reading lockfile %s: %w (fix or delete it, then run gc again; nothing was removed)", p, err)
+			}
+			roots = append(roots, r...)
+			for _, k := range a {
+				keepActions[k] = true
+			}
+		}
+		rep.Lockfiles = len(locks)
 	}
 	seqs, err := s.buildSeqs()
 	if err != nil {
@@ -326,13 +355,45 @@ type CheckReport struct {
 	// Nothing wrong can be served from them; a build re-runs the steps
 	// that need them, and gc drops them once nothing reaches them.
 	Missing []string
+	// VersionRestored says that a damaged VERSION file was rewritten:
+	// repairing, with every object intact.
+	VersionRestored bool
 }
 
 // Check re-hashes every blob, parses every tree and cache entry and checks
 // that everything they name is present. With repair, corrupt objects are
 // removed (their producers rebuild them); without it, they are only
 // reported.
+//
+// A damaged VERSION file (a store opened with OpenForCheck) is a problem
+// too. Repairing restores it only when every object is intact, which shows
+// that the store is of this layout; otherwise nothing is removed or
+// rewritten, since objects of an unknown layout are not corrupt ones.
 func (s *Store) Check(ctx context.Context, repair bool) (CheckReport, error) {
+	rep, err := s.check(ctx, repair && !s.damagedVersion)
+	if err != nil || !s.damagedVersion {
+		return rep, err
+	}
+	intact := len(rep.Problems) == 0
+	p := fmt.Sprintf("VERSION: damaged: it holds %q, not %q", s.badVersion, strings.TrimSpace(layoutVersion))
+	switch {
+	case repair && intact:
+		if err := writeFileAtomic(filepath.Join(s.dir, "tmp"), filepath.Join(s.dir, "VERSION"), []byte(layoutVersion), 0o644); err != nil {
+			return rep, fmt.Errorf("restoring %s: %w", filepath.Join(s.dir, "VERSION"), err)
+		}
+		s.damagedVersion = false
+		rep.VersionRestored = true
+		p += "; restored, since every object reads as this layout"
+	case repair:
+		p += fmt.Sprintf("; not restored and nothing removed: %d object(s) do not read as this layout, so the store may be of another one (move it aside and use another --cache directory)", len(rep.Problems))
+	case intact:
+		p += "; every object is intact: dsbuild cache check --repair restores it"
+	}
+	rep.Problems = append(rep.Problems, p)
+	return rep, nil
+}
+
+func (s *Store) check(ctx context.Context, repair bool) (CheckReport, error) {
 	var rep CheckReport
 	unlock, err := s.LockShared()
 	if err != nil {

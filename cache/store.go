@@ -10,6 +10,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 	"sync"
@@ -26,6 +27,10 @@ const layoutVersion = "dsbuild store v1\n"
 type Store struct {
 	dir  string
 	logf func(format string, args ...any)
+	// damagedVersion is set by OpenForCheck when the VERSION file names
+	// no layout; badVersion is what it holds.
+	damagedVersion bool
+	badVersion     string
 }
 
 // DefaultDir is the store used when neither --cache nor DSBUILD_CACHE says
@@ -45,8 +50,26 @@ var storeDirs = []string{"blobs", "ac", "memo", "stat", "tmp", "roots", "builds"
 
 // Open opens the store at dir, creating it if it does not exist. logf, if not
 // nil, receives warnings such as the reason for a cache miss on a corrupt
-// entry.
+// entry. A store of another layout version is refused; a store whose
+// VERSION file is damaged is refused with an error saying to run
+// "dsbuild cache check --repair", which opens it with [OpenForCheck].
 func Open(dir string, logf func(format string, args ...any)) (*Store, error) {
+	s, err := OpenForCheck(dir, logf)
+	if err != nil {
+		return nil, err
+	}
+	if s.damagedVersion {
+		return nil, &VersionError{Dir: s.dir, Content: s.badVersion}
+	}
+	return s, nil
+}
+
+// OpenForCheck opens the store at dir like [Open], but accepts a damaged
+// VERSION file (one that does not name any layout), so that [Store.Check]
+// can look at the objects and, repairing, restore it. Only Check may be
+// used on a store opened so; a store of another layout version is still
+// refused.
+func OpenForCheck(dir string, logf func(format string, args ...any)) (*Store, error) {
 	abs, err := filepath.Abs(dir)
 	if err != nil {
 		return nil, fmt.Errorf("store %s: %w", dir, err)
@@ -56,6 +79,10 @@ func Open(dir string, logf func(format string, args ...any)) (*Store, error) {
 			return nil, fmt.Errorf("creating store %s: %w", abs, err)
 		}
 	}
+	if logf == nil {
+		logf = func(string, ...any) {}
+	}
+	s := &Store{dir: abs, logf: logf}
 	vf := filepath.Join(abs, "VERSION")
 	switch b, err := os.ReadFile(vf); {
 	case errors.Is(err, fs.ErrNotExist):
@@ -64,13 +91,33 @@ func Open(dir string, logf func(format string, args ...any)) (*Store, error) {
 		}
 	case err != nil:
 		return nil, fmt.Errorf("store %s: %w", abs, err)
-	case string(b) != layoutVersion:
+	case string(b) == layoutVersion:
+	case otherLayout.Match(b):
 		return nil, fmt.Errorf("store %s has layout %q, this dsbuild reads %q: use another --cache directory", abs, strings.TrimSpace(string(b)), strings.TrimSpace(layoutVersion))
+	default:
+		s.damagedVersion, s.badVersion = true, string(b)
 	}
-	if logf == nil {
-		logf = func(string, ...any) {}
+	return s, nil
+}
+
+// otherLayout matches a well-formed VERSION of any layout.
+var otherLayout = regexp.MustCompile(`^dsbuild store v[0-9]+\n$`)
+
+// VersionError reports a store whose VERSION file is damaged: it names no
+// layout at all (a truncated or overwritten file), so the store is refused
+// until "dsbuild cache check --repair" has checked the objects and
+// restored it.
+type VersionError struct {
+	Dir     string
+	Content string // what the file holds
+}
+
+func (e *VersionError) Error() string {
+	c := e.Content
+	if len(c) > 40 {
+		c = c[:40] + "…"
 	}
-	return &Store{dir: abs, logf: logf}, nil
+	return fmt.Sprintf("store %s: its VERSION file is damaged (it holds %q, not %q): run dsbuild cache check --repair to check the objects and restore it", e.Dir, c, strings.TrimSpace(layoutVersion))
 }
 
 // Dir returns the store's absolute directory.
