@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"path/filepath"
 	"runtime"
 	"sort"
 	"sync"
@@ -60,6 +61,11 @@ type BuildOptions struct {
 	Reporter  Reporter
 	Lock      *Lockfile // the previous lockfile, for reasons; may be nil
 	DryRun    bool      // plan: compute keys and consult the cache, run nothing
+	// Record, if not nil, is called once with the result of a build (not
+	// of a DryRun) while Build still holds the store's shared lock. It
+	// makes the results reachable (RecordBuild), so that a gc, which
+	// takes the exclusive lock before it reads its roots, finds them.
+	Record func(*BuildResult) error
 }
 
 // BuildResult is the outcome of a build.
@@ -150,7 +156,12 @@ func Order(r *Recipe, targets []*Step) []*Step {
 // Build runs the steps of r (or of opt.Targets and their dependencies). It
 // stops starting new steps after the first failure unless KeepGoing; steps
 // already running finish and keep their results. The error is non-nil only
-// when the build could not be attempted; step failures are in the result.
+// when the build could not be attempted, or when opt.Record failed (then
+// the result is returned too); step failures are in the result.
+//
+// Build holds the store's shared lock from before the first step until
+// after opt.Record, so a gc never runs between a step storing its outputs
+// and the build recording them as roots.
 func Build(ctx context.Context, r *Recipe, opt BuildOptions) (*BuildResult, error) {
 	if opt.Jobs <= 0 {
 		opt.Jobs = runtime.NumCPU()
@@ -247,6 +258,11 @@ func Build(ctx context.Context, r *Recipe, opt BuildOptions) (*BuildResult, erro
 		res := b.results[s]
 		br.Steps = append(br.Steps, res)
 		br.Counts[res.Status]++
+	}
+	if opt.Record != nil && !opt.DryRun {
+		if err := opt.Record(br); err != nil {
+			return br, fmt.Errorf("recording the build: %w", err)
+		}
 	}
 	return br, nil
 }
@@ -466,9 +482,10 @@ func (nopReporter) StepFinished(*StepResult)                 {}
 func (nopReporter) Warn(string)                              {}
 
 // UpdateLockfile records the results of steps that ran or were cached, drops
-// entries of steps no longer in the recipe, and keeps the entries of other
-// steps (failed or not built) as they were.
-func UpdateLockfile(lf *Lockfile, r *Recipe, br *BuildResult) {
+// entries of steps no longer in the recipe, keeps the entries of other
+// steps (failed or not built) as they were, and records the variable values
+// the build was given (r.Vars).
+func UpdateLockfile(lf *Lockfile, r *Recipe, br *BuildResult) error {
 	for addr := range lf.Steps {
 		if r.Step(addr) == nil {
 			delete(lf.Steps, addr)
@@ -480,13 +497,14 @@ func UpdateLockfile(lf *Lockfile, r *Recipe, br *BuildResult) {
 		}
 		lf.Steps[res.Step.Addr] = &LockStep{Key: res.Key, Outputs: res.Outputs, Preimage: res.Preimage}
 	}
+	return lf.setVars(r.Vars)
 }
 
-// RecordBuild registers the lockfile as a GC root and records the build.
-func RecordBuild(store *cache.Store, lockPath string, br *BuildResult) error {
-	if err := store.RegisterLockfile(lockPath); err != nil {
-		return err
-	}
+// RecordBuild makes a build's results reachable for gc: it merges them into
+// the recipe's lockfile (MergeLockfile), registers the lockfile as a root
+// of the store and appends a build record. Call it while the store's shared
+// lock is held, as BuildOptions.Record.
+func RecordBuild(store *cache.Store, r *Recipe, br *BuildResult) error {
 	var rec cache.BuildRecord
 	for _, res := range br.Steps {
 		if res.Status != Ran && res.Status != Cached {
@@ -497,5 +515,13 @@ func RecordBuild(store *cache.Store, lockPath string, br *BuildResult) error {
 			rec.Roots = append(rec.Roots, res.Outputs[o])
 		}
 	}
-	return store.RecordBuild(rec)
+	// The build record first: it keeps the results even if the lockfile
+	// cannot be written.
+	if err := store.RecordBuild(rec); err != nil {
+		return err
+	}
+	if _, err := MergeLockfile(r, br); err != nil {
+		return err
+	}
+	return store.RegisterLockfile(filepath.Join(r.Dir, LockfileName))
 }

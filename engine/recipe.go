@@ -39,6 +39,12 @@ type Recipe struct {
 	Files map[string]*hcl.File
 	// Sources are the recipe's *.hcl files, relative to Dir, sorted.
 	Sources []string
+	// Vars holds the values of the variables that -var, -var-file or
+	// LoadOptions.Recorded set (not defaults): what a lockfile records.
+	Vars map[string]cty.Value
+	// RecordedVars names, sorted, the variables whose value came from
+	// LoadOptions.Recorded.
+	RecordedVars []string
 
 	byAddr map[string]*Step
 }
@@ -52,6 +58,10 @@ type LoadOptions struct {
 	Macros   map[string]Macro // blocks that expand into steps, by block type
 	Vars     []string         // "name=value" from -var, in order
 	VarFiles []string         // -var-file paths
+	// Recorded are values recorded in a lockfile (Lockfile.VarValues):
+	// they set the variables that Vars and VarFiles leave unset. Values of
+	// variables the recipe no longer declares are ignored.
+	Recorded map[string]cty.Value
 }
 
 // Load parses and checks the recipe in dir. It always returns a Recipe (with

@@ -176,6 +176,22 @@ func (l *loader) loadVariables(blocks []*hclsyntax.Block) hcl.Diagnostics {
 		}
 		given[name] = v
 	}
+	for _, name := range keys(l.opt.Recorded) {
+		dc, ok := decls[name]
+		if _, set := given[name]; !ok || set {
+			continue
+		}
+		v, err := convert.Convert(l.opt.Recorded[name], dc.typ)
+		if err != nil {
+			diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagWarning, Summary: "Recorded variable value ignored",
+				Detail:  fmt.Sprintf("The value of %q recorded in %s is not a %s now; using the default.", name, LockfileName, dc.typ.FriendlyName()),
+				Subject: dc.block.LabelRanges[0].Ptr()})
+			continue
+		}
+		given[name] = v
+		l.r.RecordedVars = append(l.r.RecordedVars, name)
+	}
+	l.r.Vars = given
 	for _, name := range keys(decls) {
 		dc := decls[name]
 		switch v, ok := given[name]; {

@@ -3,26 +3,54 @@ package engine
 import (
 	"context"
 	"fmt"
-	"os"
 
 	"dsbuild/cache"
 )
 
+// Finding says how a step's rebuild compares with the lockfile.
+type Finding string
+
+const (
+	// Differs: the step rebuilt and disagrees with the lockfile (another
+	// key or other outputs), or it is in only one of the recipe and the
+	// lockfile.
+	Differs Finding = "differs"
+	// FailedToRebuild: the step could not be rebuilt (it failed, or waits
+	// for an input such as review results), so it was not compared.
+	FailedToRebuild Finding = "failed"
+	// NotCompared: a step upstream of it differs or failed, so what it
+	// gives now is not what the lockfile recorded, through no fault of its
+	// own.
+	NotCompared Finding = "not compared"
+)
+
 // Difference is one way a rebuild disagrees with the lockfile.
 type Difference struct {
-	Step   string // kind.name
-	Detail string
+	Step    string // kind.name
+	Finding Finding
+	Detail  string
 }
 
 // Verify rebuilds every step of r from scratch into a fresh temporary store
 // and compares keys and output digests with the lockfile lf. Differences
-// come in build order, so the first names the earliest diverging step.
-// userStore, if not nil, is consulted for the locked trees, to name the
-// first differing file.
+// come in build order, so the first names the earliest diverging step; a
+// step whose own rebuild disagrees only because an upstream step differs or
+// failed is NotCompared, not blamed. userStore is consulted for the locked
+// trees, to name the first differing file.
+//
+// The temporary store is a directory under userStore's tmp/, and Verify
+// holds userStore's shared lock while it exists: a gc, which removes
+// everything in tmp/ once it holds the exclusive lock, never removes a live
+// verify's store, and always removes one that a killed verify left.
 func Verify(ctx context.Context, r *Recipe, lf *Lockfile, userStore *cache.Store, opt BuildOptions) ([]Difference, *BuildResult, error) {
-	tmp, err := os.MkdirTemp("", "dsbuild-verify-*")
+	unlock, err := userStore.LockShared()
 	if err != nil {
 		return nil, nil, err
+	}
+	defer unlock()
+	tmp, err := userStore.TempDir("verify-")
+	if err != nil {
+		return nil, nil, fmt.Errorf("making verify's temporary store: %w", err)
 	}
 	defer cache.RemoveAll(tmp)
 	store, err := cache.Open(tmp, userStore.Logf)
@@ -33,25 +61,47 @@ func Verify(ctx context.Context, r *Recipe, lf *Lockfile, userStore *cache.Store
 	opt.KeepGoing = true
 	opt.DryRun = false
 	opt.Lock = lf
+	opt.Record = nil
 	br, err := Build(ctx, r, opt)
 	if err != nil {
 		return nil, nil, err
 	}
+	if err := ctx.Err(); err != nil {
+		return nil, br, err
+	}
 	var diffs []Difference
+	// upstream[s] is the first step, in build order, that differs or
+	// failed at or above s: what s's disagreement is blamed on.
+	upstream := map[*Step]string{}
+	why := map[string]Finding{}
 	for _, res := range br.Steps {
-		addr := res.Step.Addr
+		s := res.Step
+		addr := s.Addr
+		cause := ""
+		for _, d := range s.Deps {
+			if c := upstream[d]; c != "" && (cause == "" || posOf(br, c) < posOf(br, cause)) {
+				cause = c
+			}
+		}
+		var own *Difference
 		locked, ok := lf.Steps[addr]
 		switch {
-		case !ok:
-			diffs = append(diffs, Difference{addr, "not in " + LockfileName + ": build the recipe and commit the lockfile"})
 		case res.Status == Failed:
-			diffs = append(diffs, Difference{addr, fmt.Sprintf("failed to rebuild: %v", res.Err)})
+			own = &Difference{addr, FailedToRebuild, fmt.Sprintf("failed to rebuild: %v", res.Err)}
+		case res.Status == Waiting:
+			own = &Difference{addr, FailedToRebuild, fmt.Sprintf("could not be rebuilt: %v", res.Err)}
 		case res.Status != Ran && res.Status != Cached:
-			diffs = append(diffs, Difference{addr, fmt.Sprintf("not rebuilt (%s: %s)", res.Status, res.Reason)})
+			if cause == "" {
+				own = &Difference{addr, FailedToRebuild, fmt.Sprintf("not rebuilt (%s: %s)", res.Status, res.Reason)}
+			} else {
+				own = &Difference{addr, NotCompared, ""}
+			}
+		case !ok:
+			own = &Difference{addr, Differs, "not in " + LockfileName + ": build the recipe and commit the lockfile"}
 		case res.Key != locked.Key:
-			diffs = append(diffs, Difference{addr, fmt.Sprintf("key differs from the lockfile (%s): the recipe or its sources changed since it was written", diffPreimage(locked.Preimage, res.Preimage))})
+			own = &Difference{addr, Differs, fmt.Sprintf("key differs from the lockfile (%s): the recipe or its sources changed since it was written", diffPreimage(locked.Preimage, res.Preimage))}
 		default:
-			for _, name := range res.Step.Outputs {
+			for _, name := range s.Outputs {
 				want, got := locked.Outputs[name], res.Outputs[name]
 				if want == got {
 					continue
@@ -60,16 +110,83 @@ func Verify(ctx context.Context, r *Recipe, lf *Lockfile, userStore *cache.Store
 				if p := firstTreeDifference(userStore, want, store, got, ""); p != "" {
 					detail += "; first differing path: " + p
 				}
-				diffs = append(diffs, Difference{addr, detail})
+				if own == nil {
+					own = &Difference{addr, Differs, detail}
+				} else {
+					own.Detail += "; " + detail
+				}
 			}
 		}
+		if own == nil {
+			continue // agrees with the lockfile
+		}
+		if cause != "" && own.Finding != FailedToRebuild {
+			verb := "differs"
+			if why[cause] == FailedToRebuild {
+				verb = "failed to rebuild"
+			}
+			own.Finding = NotCompared
+			own.Detail = fmt.Sprintf("upstream %s %s", cause, verb)
+			upstream[s] = cause
+		} else {
+			upstream[s] = addr
+			why[addr] = own.Finding
+		}
+		diffs = append(diffs, *own)
 	}
 	for _, addr := range keys(lf.Steps) {
 		if r.Step(addr) == nil {
-			diffs = append(diffs, Difference{addr, "in " + LockfileName + " but not in the recipe: build the recipe to update the lockfile"})
+			diffs = append(diffs, Difference{addr, Differs, "in " + LockfileName + " but not in the recipe: build the recipe to update the lockfile"})
 		}
 	}
 	return diffs, br, nil
+}
+
+// posOf is the build-order position of the step addr in br.
+func posOf(br *BuildResult, addr string) int {
+	for i, res := range br.Steps {
+		if res.Step.Addr == addr {
+			return i
+		}
+	}
+	return len(br.Steps)
+}
+
+// VerifyError summarizes a verification's findings: Failed when a step
+// could not be rebuilt (the verification is incomplete), else the first
+// difference.
+type VerifyError struct {
+	First  Difference // the first failure, or else the first difference
+	Failed bool       // some step failed to rebuild
+	Count  int        // differences and failures, not counting NotCompared
+}
+
+func (e *VerifyError) Error() string {
+	if e.Failed {
+		return fmt.Sprintf("verify: %s %s", e.First.Step, e.First.Detail)
+	}
+	return fmt.Sprintf("verify: %s differs from %s (%d difference(s) in all)", e.First.Step, LockfileName, e.Count)
+}
+
+// Judge returns nil when diffs is empty, else a *VerifyError.
+func Judge(diffs []Difference) error {
+	var e *VerifyError
+	for _, d := range diffs {
+		if d.Finding == NotCompared {
+			continue
+		}
+		if e == nil {
+			e = &VerifyError{First: d}
+		}
+		e.Count++
+		if d.Finding == FailedToRebuild && !e.Failed {
+			e.First, e.Failed = d, true
+		}
+	}
+	if e == nil {
+		return nil
+	}
+	return e
 }
 
 // firstTreeDifference names the first path (in name order) whose content

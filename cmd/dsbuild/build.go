@@ -2,7 +2,6 @@ package main
 
 import (
 	"fmt"
-	"path/filepath"
 
 	"github.com/spf13/cobra"
 
@@ -22,15 +21,23 @@ default ".") or, given TARGETs (kind.name), those steps and what they depend on.
 A step whose key (its kind, parameters and input digests) is in the store is
 not run again. Results are committed to the store only when a step succeeds,
 and dsbuild.lock in the recipe directory records every step's key, outputs
-and key preimage. The build stops starting new steps after the first failure
-(steps already running finish); --keep-going builds everything that does
-not depend on the failure.`,
+and key preimage, and the values -var and -var-file gave (plan, verify and
+the commands that read dsbuild.lock use them). The build stops starting new
+steps after the first failure (steps already running finish); --keep-going
+builds everything that does not depend on the failure.
+
+Builds of one recipe may run at once (different targets, say): each merges
+the steps it built into dsbuild.lock under a lock (the file
+.dsbuild.lock.lock beside it, which dsbuild creates and keeps), so no
+entry is lost. A build records its results in the store (the lockfile as a
+root, a build record) before it lets go of the store's lock, so a
+concurrent dsbuild gc cannot remove what the build reports.`,
 		Example: `  dsbuild build recipes/hello
   dsbuild build recipes/hello exec.count
   dsbuild build -j 4 --keep-going -var greeting=hi recipes/hello`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			dir, names := splitRecipeArgs(args)
-			r, targets, lock, err := loadTargets(dir, names, rf)
+			r, targets, lock, err := loadTargets(dir, names, rf, false)
 			if err != nil {
 				return err
 			}
@@ -42,16 +49,13 @@ not depend on the failure.`,
 			}
 			br, err := engine.Build(cmd.Context(), r, engine.BuildOptions{
 				Store: store, Jobs: jobs, KeepGoing: keepGoing, Targets: targets, Reporter: rep, Lock: lock,
+				Record: func(br *engine.BuildResult) error { return engine.RecordBuild(store, r, br) },
 			})
 			if err != nil {
+				if br != nil {
+					rep.Summary(br)
+				}
 				return err
-			}
-			engine.UpdateLockfile(lock, r, br)
-			if err := lock.Write(r.Dir); err != nil {
-				return err
-			}
-			if err := engine.RecordBuild(store, filepath.Join(r.Dir, engine.LockfileName), br); err != nil {
-				rep.Warn(fmt.Sprintf("could not record the build for gc: %v", err))
 			}
 			rep.Summary(br)
 			return buildExit(br)

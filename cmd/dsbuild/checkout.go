@@ -16,21 +16,27 @@ func newCheckoutCmd(g *globalFlags) *cobra.Command {
 		Short: "Copy a built step output out of the store into a directory",
 		Long: `Checkout writes the output of a step, as recorded in dsbuild.lock, into DIR
 (which must not exist or be empty). Name the output when the step has
-several: exec.train.model. Every file is re-hashed as it is copied.`,
+several: exec.train.model. Every file is re-hashed as it is copied.
+
+dsbuild.lock is checked first: the step's key is recomputed from the recipe
+(with the variable values dsbuild.lock records, unless -var sets them) and
+must be the one recorded, and the store must record the same outputs for it.
+A stale or edited entry is an error (exit 1) and nothing is written: build
+the recipe again, or check out a tag or digest.`,
 		Example: `  dsbuild checkout recipes/hello exec.count out/`,
 		Args:    cobra.RangeArgs(2, 3),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			dest := args[len(args)-1]
-			d, err := lockedOutput(args[:len(args)-1], rf, "")
+			store, err := g.openStore(func(f string, a ...any) { warnf(f, a...) })
+			if err != nil {
+				return err
+			}
+			d, err := lockedOutput(cmd.Context(), store, args[:len(args)-1], rf, "")
 			if err != nil {
 				return err
 			}
 			if ents, err := os.ReadDir(dest); err == nil && len(ents) > 0 {
 				return fmt.Errorf("%s is not empty", dest)
-			}
-			store, err := g.openStore(func(f string, a ...any) { warnf(f, a...) })
-			if err != nil {
-				return err
 			}
 			if err := store.Materialize(cmd.Context(), d, dest, false); err != nil {
 				if cache.IsCorrupt(err) {

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -237,13 +238,15 @@ func printStats(w io.Writer, ds *dataset.Dataset, st *dataset.Stats) {
 }
 
 // lockedOutput resolves [RECIPE] STEP[.OUTPUT] to the digest dsbuild.lock
-// records; def names the output to use for steps with several.
-func lockedOutput(args []string, rf *recipeFlags, def string) (cache.Digest, error) {
+// records, after checking the record against the recipe and the store
+// (engine.ResolveLocked): a stale or edited entry is an error, never a
+// digest. def names the output to use for steps with several.
+func lockedOutput(ctx context.Context, store *cache.Store, args []string, rf *recipeFlags, def string) (cache.Digest, error) {
 	dir, names := splitRecipeArgs(args)
 	if len(names) != 1 {
 		return cache.Digest{}, fmt.Errorf("name one step, like import.voc")
 	}
-	r, err := loadRecipe(dir, rf)
+	r, lock, err := loadLocked(dir, rf)
 	if err != nil {
 		return cache.Digest{}, err
 	}
@@ -271,17 +274,12 @@ func lockedOutput(args []string, rf *recipeFlags, def string) (cache.Digest, err
 			return cache.Digest{}, fmt.Errorf("%s has outputs %s: name one, as in %s.%s", s.Addr, strings.Join(s.Outputs, ", "), s.Addr, s.Outputs[0])
 		}
 	}
-	lock, err := engine.ReadLockfile(r.Dir)
+	if !slices.Contains(s.Outputs, output) {
+		return cache.Digest{}, fmt.Errorf("%s has no output %q; its outputs are %s", s.Addr, output, strings.Join(s.Outputs, ", "))
+	}
+	outs, err := engine.ResolveLocked(ctx, r, lock, store, s, displayDir(r.Dir))
 	if err != nil {
 		return cache.Digest{}, err
 	}
-	entry, ok := lock.Steps[s.Addr]
-	if !ok {
-		return cache.Digest{}, fmt.Errorf("%s is not in %s: build it first (dsbuild build %s %s)", s.Addr, engine.LockfileName, displayDir(r.Dir), s.Addr)
-	}
-	d, ok := entry.Outputs[output]
-	if !ok {
-		return cache.Digest{}, fmt.Errorf("%s has no output %q in %s", s.Addr, output, engine.LockfileName)
-	}
-	return d, nil
+	return outs[output], nil
 }

@@ -134,7 +134,7 @@ func resolveDataset(cmd *cobra.Command, store *cache.Store, dir, ref string, rf 
 		}
 		return res.Dataset, nil
 	}
-	d, err := lockedOutput([]string{dir, ref}, rf, "dataset")
+	d, err := lockedOutput(cmd.Context(), store, []string{dir, ref}, rf, "dataset")
 	if err != nil {
 		return nil, err
 	}

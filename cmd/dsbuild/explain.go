@@ -28,7 +28,7 @@ them first for the full key. Nothing is run or written to the store.`,
 			if len(names) != 1 {
 				return fmt.Errorf("explain takes exactly one step, like exec.upper")
 			}
-			r, targets, lock, err := loadTargets(dir, names, rf)
+			r, targets, lock, err := loadTargets(dir, names, rf, true)
 			if err != nil {
 				return err
 			}

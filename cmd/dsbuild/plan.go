@@ -20,12 +20,18 @@ hashed, nothing is written to the store) and says for each step whether it is
 cached or would run, and why: the line of its key preimage that changed since
 dsbuild.lock ("param command changed: … → …", "input text changed: …"), "new
 step", or "not in the store". A step whose input comes from a step that runs
-first is shown as running, since its key cannot be known yet.`,
+first is shown as running, since its key cannot be known yet. A cached step
+whose key is not the one dsbuild.lock records says so: the lockfile is stale
+for it until the next build.
+
+Variables take the values dsbuild.lock records (the last build's -var and
+-var-file, said on stderr) unless -var or -var-file set them: plan shows the
+recipe state that was built.`,
 		Example: `  dsbuild plan recipes/hello
   dsbuild plan --json recipes/hello`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			dir, names := splitRecipeArgs(args)
-			r, targets, lock, err := loadTargets(dir, names, rf)
+			r, targets, lock, err := loadTargets(dir, names, rf, true)
 			if err != nil {
 				return err
 			}
@@ -66,6 +72,11 @@ func (p *planReporter) StepFinished(r *engine.StepResult) {
 	defer p.mu.Unlock()
 	switch r.Status {
 	case engine.Cached:
+		if r.Reason != "" {
+			// The store has it, but dsbuild.lock records another key.
+			fmt.Printf("cached  %s (%s is out of date for it: %s)\n", r.Step.Addr, engine.LockfileName, r.Reason)
+			return
+		}
 		fmt.Printf("cached  %s\n", r.Step.Addr)
 	case engine.WillRun:
 		fmt.Printf("runs    %s: %s\n", r.Step.Addr, r.Reason)

@@ -10,6 +10,7 @@ import (
 
 	"github.com/hashicorp/hcl/v2"
 	"github.com/spf13/cobra"
+	"github.com/zclconf/go-cty/cty"
 	"golang.org/x/term"
 
 	"dsbuild/cache"
@@ -45,7 +46,8 @@ version can be rebuilt and checked exactly.
 
 Exit codes:
   0  built (or nothing to do)
-  1  error: a bad recipe, a failed step, a store problem
+  1  error: a bad recipe, a failed step (for verify: a step that could not
+     be rebuilt), a stale dsbuild.lock entry, a store problem
   2  waiting: some step waits for an input that does not exist yet (a review);
      everything else was built
   3  verify found a step whose rebuild differs from the lockfile
@@ -88,14 +90,19 @@ func newRootCmd() *cobra.Command {
 }
 
 func (g *globalFlags) openStore(logf func(string, ...any)) (*cache.Store, error) {
-	dir := g.cacheDir
-	if dir == "" {
-		var err error
-		if dir, err = cache.DefaultDir(); err != nil {
-			return nil, err
-		}
+	dir, err := g.storeDir()
+	if err != nil {
+		return nil, err
 	}
 	return cache.Open(dir, logf)
+}
+
+// storeDir is the store's directory: --cache, else the default.
+func (g *globalFlags) storeDir() (string, error) {
+	if g.cacheDir != "" {
+		return g.cacheDir, nil
+	}
+	return cache.DefaultDir()
 }
 
 func warnf(format string, args ...any) {
@@ -117,10 +124,16 @@ func splitRecipeArgs(args []string) (dir string, targets []string) {
 	return ".", args
 }
 
-// loadRecipe loads a recipe and prints its diagnostics with source
-// snippets; it returns errReported when there were errors.
+// loadRecipe loads a recipe with the variables -var and -var-file give (and
+// defaults) and prints its diagnostics with source snippets; it returns
+// errReported when there were errors. build uses it: a build is of what
+// the command line says.
 func loadRecipe(dir string, rf *recipeFlags) (*engine.Recipe, error) {
-	r, diags := engine.Load(dir, engine.LoadOptions{Kinds: steps.Kinds(), Macros: steps.Macros(), Vars: rf.vars, VarFiles: rf.varFiles})
+	return load(dir, rf, nil)
+}
+
+func load(dir string, rf *recipeFlags, recorded map[string]cty.Value) (*engine.Recipe, error) {
+	r, diags := engine.Load(dir, engine.LoadOptions{Kinds: steps.Kinds(), Macros: steps.Macros(), Vars: rf.vars, VarFiles: rf.varFiles, Recorded: recorded})
 	if len(diags) > 0 {
 		printDiags(r.Files, diags)
 	}
@@ -128,6 +141,33 @@ func loadRecipe(dir string, rf *recipeFlags) (*engine.Recipe, error) {
 		return nil, errReported
 	}
 	return r, nil
+}
+
+// loadLocked loads a recipe and its lockfile for the commands that look at
+// what was built (plan, explain, verify, and those that resolve a step
+// through the lockfile): variables that -var and -var-file do not set take
+// the values the lockfile records, so that the keys are those of the
+// recipe state that was built, and a note on stderr says so.
+func loadLocked(dir string, rf *recipeFlags) (*engine.Recipe, *engine.Lockfile, error) {
+	var recorded map[string]cty.Value
+	lock, lerr := engine.ReadLockfile(dir)
+	if lerr == nil {
+		var err error
+		if recorded, err = lock.VarValues(); err != nil {
+			return nil, nil, err
+		}
+	}
+	r, err := load(dir, rf, recorded)
+	if err != nil {
+		return nil, nil, err
+	}
+	if lerr != nil {
+		return nil, nil, lerr
+	}
+	if len(r.RecordedVars) > 0 {
+		fmt.Fprintf(os.Stderr, "dsbuild: using the variable values %s records: %s (-var overrides them)\n", engine.LockfileName, engine.DescribeVars(r.Vars, r.RecordedVars))
+	}
+	return r, lock, nil
 }
 
 func printDiags(files map[string]*hcl.File, diags hcl.Diagnostics) {
@@ -143,17 +183,21 @@ func printDiags(files map[string]*hcl.File, diags hcl.Diagnostics) {
 }
 
 // loadTargets loads a recipe, the steps named by targets (nil for all) and
-// its lockfile: what build, plan and explain start from.
-func loadTargets(dir string, targets []string, rf *recipeFlags) (*engine.Recipe, []*engine.Step, *engine.Lockfile, error) {
-	r, err := loadRecipe(dir, rf)
+// its lockfile: what build, plan and explain start from. With recorded,
+// the lockfile's variable values fill in for -var (see loadLocked).
+func loadTargets(dir string, targets []string, rf *recipeFlags, recorded bool) (*engine.Recipe, []*engine.Step, *engine.Lockfile, error) {
+	var r *engine.Recipe
+	var lock *engine.Lockfile
+	var err error
+	if recorded {
+		r, lock, err = loadLocked(dir, rf)
+	} else if r, err = loadRecipe(dir, rf); err == nil {
+		lock, err = engine.ReadLockfile(r.Dir)
+	}
 	if err != nil {
 		return nil, nil, nil, err
 	}
 	steps, err := resolveTargets(r, targets)
-	if err != nil {
-		return nil, nil, nil, err
-	}
-	lock, err := engine.ReadLockfile(r.Dir)
 	if err != nil {
 		return nil, nil, nil, err
 	}

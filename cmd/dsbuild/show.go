@@ -40,7 +40,7 @@ weights.safetensors, metrics.json, curve.svg) come out with dsbuild checkout.`,
 			if strings.HasPrefix(ref, cache.Prefix) {
 				tree, err = store.ResolvePrefix(ref)
 			} else {
-				tree, err = lockedOutput([]string{dir, ref}, rf, "model")
+				tree, err = lockedOutput(cmd.Context(), store, []string{dir, ref}, rf, "model")
 			}
 			if err != nil {
 				return fmt.Errorf("%s: %w", ref, err)

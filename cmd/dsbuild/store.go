@@ -3,7 +3,7 @@ package main
 import (
 	"fmt"
 	"os"
-	"strings"
+	"path/filepath"
 
 	"github.com/spf13/cobra"
 
@@ -29,10 +29,19 @@ MISSING lines name trees and cache entries that refer to absent blobs, as
 left by gc, by a removed corrupt blob, or by editing a hard-linked source
 file in place. They are not errors: nothing wrong can be served from them,
 builds re-run the steps that need them, and gc drops them once unreachable.
-Temporary files left by killed builds are counted too; gc removes them.`,
+Temporary files left by killed builds and verifies are counted too; gc
+removes them.
+
+A damaged VERSION file (other commands refuse such a store) is a problem
+too: --repair rewrites it when every object is intact, and otherwise
+changes nothing, since the store may then be of another layout.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			store, err := g.openStore(func(f string, a ...any) { warnf(f, a...) })
+			dir, err := g.storeDir()
+			if err != nil {
+				return err
+			}
+			store, err := cache.OpenForCheck(dir, func(f string, a ...any) { warnf(f, a...) })
 			if err != nil {
 				return err
 			}
@@ -55,7 +64,10 @@ Temporary files left by killed builds are counted too; gc removes them.`,
 			}
 			if len(rep.Problems) > 0 {
 				what := "run dsbuild cache check --repair to remove the bad objects"
-				if repair {
+				switch {
+				case rep.VersionRestored && len(rep.Problems) == 1:
+					what = "VERSION was restored; the store is usable again"
+				case repair:
 					what = "the bad objects were removed; the next build rebuilds them"
 				}
 				return fmt.Errorf("%d problem(s) in the store: %s", len(rep.Problems), what)
@@ -70,7 +82,7 @@ Temporary files left by killed builds are counted too; gc removes them.`,
 			return nil
 		},
 	}
-	check.Flags().BoolVar(&repair, "repair", false, "remove corrupt objects")
+	check.Flags().BoolVar(&repair, "repair", false, "remove corrupt objects; restore a damaged VERSION when every object is intact")
 	cmd.AddCommand(check)
 	return cmd
 }
@@ -85,8 +97,14 @@ func newGCCmd(g *globalFlags) *cobra.Command {
   - tags (releases),
   - every dsbuild.lock that a build with this store wrote and that still exists,
   - the last --keep-builds builds.
-It also removes temporary files left by killed builds. It waits for running
-builds to finish. --dry-run reports what would go without removing anything.`,
+It also removes the temporary files and directories in the store's tmp/ that
+killed builds and verifies left behind (verify keeps its fresh store there).
+It takes the store's exclusive lock before it reads any root, so it waits for
+running builds and verifies to finish, and each build records its results
+(its lockfile and build record) before it lets go of the store: nothing a
+build reported is collected. A registered lockfile that cannot be read stops
+gc before it removes anything. --dry-run reports what would go without
+removing anything.`,
 		Example: `  dsbuild gc --dry-run
   dsbuild gc --keep-builds 3`,
 		Args: cobra.NoArgs,
@@ -95,21 +113,14 @@ builds to finish. --dry-run reports what would go without removing anything.`,
 			if err != nil {
 				return err
 			}
-			locks, err := store.Lockfiles()
-			if err != nil {
-				return err
-			}
-			opt := cache.GCOptions{DryRun: dryRun, KeepBuilds: keep}
-			for _, p := range locks {
-				lf, err := engine.ReadLockfile(strings.TrimSuffix(p, engine.LockfileName))
+			opt := cache.GCOptions{DryRun: dryRun, KeepBuilds: keep, LockfileRoots: func(p string) ([]cache.Digest, []cache.Digest, error) {
+				lf, err := engine.ReadLockfile(filepath.Dir(p))
 				if err != nil {
-					warnf("skipping lockfile %s: %v", p, err)
-					continue
+					return nil, nil, err
 				}
 				roots, actions := lf.Roots()
-				opt.Roots = append(opt.Roots, roots...)
-				opt.Actions = append(opt.Actions, actions...)
-			}
+				return roots, actions, nil
+			}}
 			rep, err := store.GC(cmd.Context(), opt)
 			if err != nil {
 				return err
@@ -121,13 +132,13 @@ builds to finish. --dry-run reports what would go without removing anything.`,
 			if g.json {
 				(&jsonReporter{w: os.Stdout}).emit(map[string]any{"event": "gc", "dry_run": dryRun, "blobs": rep.Blobs, "bytes": rep.Bytes,
 					"actions": rep.Actions, "memos": rep.Memos, "builds": rep.Builds, "temp_files": rep.TempFiles,
-					"kept_blobs": rep.KeptBlobs, "kept_bytes": rep.KeptBytes, "lockfiles": len(locks)})
+					"kept_blobs": rep.KeptBlobs, "kept_bytes": rep.KeptBytes, "lockfiles": rep.Lockfiles})
 				return nil
 			}
 			fmt.Printf("%s %d blobs (%s), %d action entries, %d item memos, %d build records, %d temporary files\n",
 				verb, rep.Blobs, humanBytes(rep.Bytes), rep.Actions, rep.Memos, rep.Builds, rep.TempFiles)
 			fmt.Printf("kept %d blobs (%s) reachable from %d lockfile(s), tags and the last %d builds\n",
-				rep.KeptBlobs, humanBytes(rep.KeptBytes), len(locks), keep)
+				rep.KeptBlobs, humanBytes(rep.KeptBytes), rep.Lockfiles, keep)
 			return nil
 		},
 	}

@@ -1,8 +1,10 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"os"
+	"strings"
 
 	"github.com/spf13/cobra"
 
@@ -17,20 +19,29 @@ func newVerifyCmd(g *globalFlags) *cobra.Command {
 		Short: "Rebuild every locked step from scratch and compare with dsbuild.lock",
 		Long: `Verify rebuilds every step of the recipe into a fresh, temporary store, so
 nothing is reused, and compares each step's key and output digests with
-dsbuild.lock. It exits 0 when everything matches and 3 when something
-differs, naming the first differing step in build order (and, where the
-locked output is in your store, the first differing file).
+dsbuild.lock, in build order. Variables take the values dsbuild.lock records
+(the build's -var and -var-file), unless -var or -var-file set them again.
+
+  DIFFERS       the step rebuilt and its key or outputs are not what
+                dsbuild.lock records (and, where the locked output is in
+                your store, the first differing file is named); or the step
+                is in only one of the recipe and dsbuild.lock
+  FAILED        the step could not be rebuilt: it failed, or it waits for
+                an input that is not there (review results)
+  NOT COMPARED  a step upstream of it differs or failed, so it is not blamed
+
+It exits 0 when everything matches, 3 when some step differs, and 1 when a
+step could not be rebuilt (the verification is incomplete), naming it.
+
+The temporary store lives in the store's tmp/ while verify runs (holding the
+store's shared lock); dsbuild gc removes what a killed verify left there.
 
 Run it in CI on a release: a recipe whose steps are deterministic always
 verifies; a step that writes timestamps or random bytes does not.`,
 		Example: `  dsbuild verify recipes/hello`,
 		Args:    cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			r, err := loadRecipe(recipeDir(args), rf)
-			if err != nil {
-				return err
-			}
-			lock, err := engine.ReadLockfile(r.Dir)
+			r, lock, err := loadLocked(recipeDir(args), rf)
 			if err != nil {
 				return err
 			}
@@ -50,16 +61,24 @@ verifies; a step that writes timestamps or random bytes does not.`,
 			rep.Summary(br)
 			if g.json {
 				for _, d := range diffs {
-					(&jsonReporter{w: os.Stdout}).emit(map[string]string{"event": "difference", "step": d.Step, "detail": d.Detail})
+					(&jsonReporter{w: os.Stdout}).emit(map[string]string{"event": "difference", "step": d.Step, "finding": string(d.Finding), "detail": d.Detail})
 				}
-				(&jsonReporter{w: os.Stdout}).emit(map[string]any{"event": "verify", "ok": len(diffs) == 0, "differences": len(diffs)})
 			} else {
 				for _, d := range diffs {
-					fmt.Fprintf(os.Stdout, "DIFFERS %s: %s\n", d.Step, d.Detail)
+					fmt.Fprintf(os.Stdout, "%s %s: %s\n", strings.ToUpper(string(d.Finding)), d.Step, d.Detail)
 				}
 			}
-			if len(diffs) > 0 {
-				return &exitCodeError{code: exitDiffers, err: fmt.Errorf("verify: %s differs from %s (%d difference(s) in all)", diffs[0].Step, engine.LockfileName, len(diffs))}
+			verr := engine.Judge(diffs)
+			var ve *engine.VerifyError
+			failed := errors.As(verr, &ve) && ve.Failed
+			if g.json {
+				(&jsonReporter{w: os.Stdout}).emit(map[string]any{"event": "verify", "ok": verr == nil, "differences": len(diffs), "failed": failed})
+			}
+			switch {
+			case failed:
+				return &exitCodeError{code: exitError, err: verr}
+			case verr != nil:
+				return &exitCodeError{code: exitDiffers, err: verr}
 			}
 			if !g.json {
 				fmt.Fprintf(os.Stdout, "verified: all %d steps rebuilt bit for bit\n", len(br.Steps))
