@@ -159,8 +159,8 @@ func (lf *Lockfile) Write(dir string) error {
 		return err
 	}
 	p := filepath.Join(dir, LockfileName)
-	if fi, err := os.Lstat(p); err == nil && !fi.Mode().IsRegular() {
-		return fmt.Errorf("%s is not a regular file (%s): refusing to replace it; move it away and build again", p, fi.Mode().Type())
+	if err := CheckOutputFile(p); err != nil {
+		return fmt.Errorf("%w; move it away and build again", err)
 	}
 	if old, err := os.ReadFile(p); err == nil && bytes.Equal(old, data) {
 		return nil

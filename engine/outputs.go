@@ -245,7 +245,7 @@ func checkNode(p string, dir bool) error {
 	}
 	switch m := fi.Mode(); {
 	case m&fs.ModeSymlink != 0:
-		return fmt.Errorf("%s is a symbolic link; dsbuild does not write through links (remove it or choose another path)", p)
+		return fmt.Errorf("%s is a symbolic link; dsbuild does not replace or write through links", p)
 	case dir && !m.IsDir():
 		return fmt.Errorf("%s exists and is not a directory (%s)", p, describe(m))
 	case !dir && !m.IsRegular():

@@ -2,7 +2,6 @@ package main
 
 import (
 	"fmt"
-	"os"
 
 	"github.com/spf13/cobra"
 
@@ -15,8 +14,10 @@ func newCheckoutCmd(g *globalFlags) *cobra.Command {
 		Use:   "checkout [RECIPE] STEP[.OUTPUT] DIR",
 		Short: "Copy a built step output out of the store into a directory",
 		Long: `Checkout writes the output of a step, as recorded in dsbuild.lock, into DIR
-(which must not exist or be empty). Name the output when the step has
-several: exec.train.model. Every file is re-hashed as it is copied.
+(which must not exist or be empty, and may not be a symbolic link, the
+recipe directory or one holding it, the store, or a directory that a step
+of the recipe uses). Name the output when the step has several:
+exec.train.model. Every file is re-hashed as it is copied.
 
 dsbuild.lock is checked first: the step's key is recomputed from the recipe
 (with the variable values dsbuild.lock records, unless -var sets them) and
@@ -35,10 +36,12 @@ the recipe again, or check out a tag or digest.`,
 			if err != nil {
 				return err
 			}
-			if ents, err := os.ReadDir(dest); err == nil && len(ents) > 0 {
-				return fmt.Errorf("%s is not empty", dest)
+			recipeDir, _ := splitRecipeArgs(args[:len(args)-1])
+			abs, err := outputRules(store, recipeDir, rf).UserDir(dest)
+			if err != nil {
+				return err
 			}
-			if err := store.Materialize(cmd.Context(), d, dest, false); err != nil {
+			if err := store.Materialize(cmd.Context(), d, abs, false); err != nil {
 				if cache.IsCorrupt(err) {
 					return fmt.Errorf("%w: build the recipe again to rebuild it", err)
 				}

@@ -45,7 +45,8 @@ func newConvertCmd(g *globalFlags) *cobra.Command {
 		Use:   "convert --from FORMAT SRC --to FORMAT DST",
 		Short: "Convert a dataset from one format to another, without a recipe",
 		Long: fmt.Sprintf(`Convert imports the dataset in directory SRC (format --from) and writes it to
-directory DST (format --to), which must not exist or be empty. It runs the
+directory DST (format --to), which must not exist or be empty (nor be a
+symbolic link, in the store, or overlap SRC). It runs the
 same code as a recipe's import and export steps: every item is checked, and
 --classes maps, merges and drops classes. SRC's files enter the store as
 reflinks where the file system supports them (nothing is copied), else as
@@ -74,13 +75,18 @@ Export formats: %s`, strings.Join(formats.ImportNames(), ", "), strings.Join(for
 			if err != nil {
 				return err
 			}
-			if ents, err := os.ReadDir(dst); err == nil && len(ents) > 0 {
-				return fmt.Errorf("%s is not empty", dst)
-			}
 			if _, err := formats.Exporter(to, to2); err != nil {
 				return err
 			}
 			store, err := g.openStore(func(f string, a ...any) { warnf(f, a...) })
+			if err != nil {
+				return err
+			}
+			var reads []engine.Claim
+			if formats.NeedsPath(from) {
+				reads = append(reads, engine.Claim{Path: src, By: "convert's SRC"})
+			}
+			dstAbs, err := outputRules(store, "", nil, reads...).UserDir(dst)
 			if err != nil {
 				return err
 			}
@@ -96,10 +102,10 @@ Export formats: %s`, strings.Join(formats.ImportNames(), ", "), strings.Join(for
 			for _, s := range res.Report.Skipped {
 				warnf("skipped %s: %s", s.Item, s.Error)
 			}
-			if err := os.MkdirAll(dst, 0o755); err != nil {
+			if err := os.MkdirAll(dstAbs, 0o755); err != nil {
 				return err
 			}
-			if err := export.Write(cmd.Context(), store, res.Dataset, to, to2, dst); err != nil {
+			if err := export.Write(cmd.Context(), store, res.Dataset, to, to2, dstAbs); err != nil {
 				return err
 			}
 			fmt.Fprintf(cmd.OutOrStdout(), "%d items: %s %s → %s %s (dataset %s)\n", len(res.Dataset.Entries), from, src, to, dst, res.Dataset.Tree.Short())
@@ -140,6 +146,19 @@ charts of objects per class, object sizes, image sizes and image tags.`,
 			store, err := g.openStore(func(f string, a ...any) { warnf(f, a...) })
 			if err != nil {
 				return err
+			}
+			if htmlOut != "" {
+				rules := outputRules(store, "", rf, engine.Claim{Path: args[0], By: "--format " + format})
+				if format == "" {
+					recipeDir, refs := ".", args
+					if len(args) == 2 {
+						recipeDir, refs = args[0], args[1:]
+					}
+					rules = outputRules(store, recipeDir, rf, refReads(refs...)...)
+				}
+				if htmlOut, err = rules.UserFile(htmlOut); err != nil {
+					return err
+				}
 			}
 			var ds *dataset.Dataset
 			if format != "" {

@@ -59,6 +59,11 @@ a page (--html-per-page), thumbnails at most 256 px (--html-thumb).`,
 			if err != nil {
 				return err
 			}
+			if htmlOut != "" {
+				if htmlOut, err = outputRules(store, dir, rf, refReads(args...)...).UserFile(htmlOut); err != nil {
+					return err
+				}
+			}
 			unlock, err := store.LockShared()
 			if err != nil {
 				return err

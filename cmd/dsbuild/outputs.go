@@ -1,0 +1,51 @@
+package main
+
+import (
+	"path/filepath"
+	"slices"
+	"strings"
+
+	"dsbuild/cache"
+	"dsbuild/dataset/formats"
+	"dsbuild/engine"
+	"dsbuild/steps"
+)
+
+// outputRules returns what a path that a command writes (checkout DIR,
+// convert DST, --html FILE) is checked against, engine.OutputRules: the
+// store; the recipe in recipeDir, when there is one there (its directory,
+// and the directories its steps read and write); and the directories
+// the command itself reads. recipeDir "" means the command has no recipe.
+func outputRules(store *cache.Store, recipeDir string, rf *recipeFlags, reads ...engine.Claim) *engine.OutputRules {
+	rules := &engine.OutputRules{}
+	if recipeDir != "" {
+		r, diags := engine.Load(recipeDir, engine.LoadOptions{Kinds: steps.Kinds(), Macros: steps.Macros(), Vars: rf.vars, VarFiles: rf.varFiles})
+		switch {
+		case !diags.HasErrors():
+			rules = r.OutputRules("")
+		case len(r.Sources) > 0:
+			// A recipe with errors is still a recipe directory; the
+			// command reports the errors itself when it loads it.
+			rules.RecipeDir = r.Dir
+		}
+	}
+	rules.Store = store.Dir()
+	for _, c := range reads {
+		if abs, err := filepath.Abs(c.Path); err == nil {
+			rules.Claims = append(rules.Claims, engine.Claim{Path: abs, By: c.By})
+		}
+	}
+	return rules
+}
+
+// refReads returns the directories that FORMAT:PATH references (of diff
+// and stats) read.
+func refReads(refs ...string) []engine.Claim {
+	var out []engine.Claim
+	for _, ref := range refs {
+		if format, path, ok := strings.Cut(ref, ":"); ok && slices.Contains(formats.ImportNames(), format) {
+			out = append(out, engine.Claim{Path: path, By: ref})
+		}
+	}
+	return out
+}
