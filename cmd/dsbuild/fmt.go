@@ -69,6 +69,9 @@ Files with syntax errors are reported and left alone.`,
 				}
 				unformatted = append(unformatted, f)
 				if !check {
+					if err := engine.CheckOutputFile(f); err != nil { // a symlink is not replaced
+						return err
+					}
 					if err := cache.WriteFileAtomic(f, out, 0o644); err != nil {
 						return err
 					}
