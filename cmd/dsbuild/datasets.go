@@ -129,7 +129,8 @@ func newStatsCmd(g *globalFlags) *cobra.Command {
 		Use:   "stats [RECIPE] REF | stats --format FORMAT PATH",
 		Short: "Count items, objects per class, tags and image sizes of a dataset",
 		Long: `Stats summarizes a dataset: REF is a built step (as recorded in
-dsbuild.lock; import.voc means its dataset output), a release tag, a digest
+dsbuild.lock, checked against the recipe first, as for dsbuild diff;
+import.voc means its dataset output), a release tag, a digest
 (sha256:<prefix>) or FORMAT:PATH, as for dsbuild diff; or, with --format, a
 directory in one of the import formats. Class names are as the source spells
 them unless the step's class mapping renamed them. --json prints one object:

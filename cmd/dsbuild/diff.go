@@ -35,7 +35,9 @@ only changed items are decoded.
 A and B are each:
   NAME              a release recorded by dsbuild tag
   STEP[.OUTPUT]     a built step of RECIPE, as recorded in dsbuild.lock
-                    (transform.people, split.people.val)
+                    (transform.people, split.people.val); the entry is
+                    checked first: a stale one (the recipe changed since
+                    the build) is an error, never another step's data
   sha256:<hex>      a dataset by digest, or by a prefix of at least 4 digits
   FORMAT:PATH       a directory in an import format (coco:data/coco)
 

@@ -18,9 +18,10 @@ func newShowCmd(g *globalFlags) *cobra.Command {
 		Use:   "show [RECIPE] REF",
 		Short: "Print a model's architecture, training settings and metrics",
 		Long: `Show prints what a model artifact holds: REF is a built step (as recorded
-in dsbuild.lock, like train.person) or a digest (sha256:<prefix>). It lists
-the architecture, how the model was trained, the per-epoch training loss and
-validation IoU, dice and pixel accuracy, and which epoch was kept. --json
+in dsbuild.lock and checked against the recipe, like train.person) or a
+digest (sha256:<prefix>). It lists the architecture, how the model was
+trained, the per-epoch training loss and validation IoU, dice and pixel
+accuracy, and which epoch was kept. --json
 prints config.json and metrics.json as one object {"config", "training",
 "metrics", "tree"}. The artifact's files (config.json,
 weights.safetensors, metrics.json, curve.svg) come out with dsbuild checkout.`,

@@ -35,8 +35,9 @@ func newTagCmd(g *globalFlags) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "tag [RECIPE] NAME REF",
 		Short: "Record a release: a dataset, the recipe that made it, and dsbuild's version",
-		Long: `Tag records a release named NAME: the dataset REF names (a built step, a
-digest or FORMAT:PATH, as for dsbuild diff), the digest of the recipe's
+		Long: `Tag records a release named NAME: the dataset REF names (a built step,
+whose dsbuild.lock entry must match the recipe, a digest or FORMAT:PATH, as
+for dsbuild diff), the digest of the recipe's
 *.hcl files and dsbuild.lock, and this dsbuild's version. Releases are roots
 for gc, dsbuild log lists them, and NAME then works as a ref wherever a
 dataset is expected (dsbuild diff person-v1 person-v2). An existing tag is
