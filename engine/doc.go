@@ -14,6 +14,11 @@
 //   - [Lockfile] records, per step, the key, the output digests and the
 //     preimage; [Verify] rebuilds every locked step into a fresh store and
 //     compares.
+//   - [OutputRules] is the one check of every path outside the store that a
+//     step or a command writes: inside the recipe directory (or where the
+//     user said), never the recipe directory, an ancestor of it, a directory
+//     a step reads or the store, never through a symbolic link or onto a
+//     device; [ReplaceDir] replaces only a directory that dsbuild made.
 //
 // The engine knows nothing of images or datasets: step kinds ([Kind]) bring
 // that knowledge and are passed to [Load] by the caller.
