@@ -33,21 +33,22 @@ const (
 
 // readRecipeFile reads the regular file at path, shown as name: at most
 // limit bytes and one more, so that a larger file is refused without
-// reading all of it.
+// reading all of it. Anything else (a FIFO, whose open would block, a
+// device, a directory) is refused before it is opened.
 func readRecipeFile(path, name string, limit int64) ([]byte, hcl.Diagnostics) {
 	fail := func(detail string) ([]byte, hcl.Diagnostics) {
 		return nil, hcl.Diagnostics{{Severity: hcl.DiagError, Summary: "Cannot read recipe file", Detail: detail, Subject: fileStart(name)}}
+	}
+	if fi, err := os.Stat(path); err != nil {
+		return fail(err.Error())
+	} else if !fi.Mode().IsRegular() {
+		return fail(fmt.Sprintf("%s is not a regular file (%s).", name, fi.Mode().Type()))
 	}
 	f, err := os.Open(path)
 	if err != nil {
 		return fail(err.Error())
 	}
 	defer f.Close()
-	if fi, err := f.Stat(); err != nil {
-		return fail(err.Error())
-	} else if !fi.Mode().IsRegular() {
-		return fail(fmt.Sprintf("%s is not a regular file (%s).", name, fi.Mode().Type()))
-	}
 	src, err := io.ReadAll(io.LimitReader(f, limit+1))
 	if err != nil {
 		return fail(fmt.Sprintf("%s: %v", name, err))
