@@ -144,6 +144,14 @@ func HashDir(ctx context.Context, rc *engine.RunContext, rel string, keep func(s
 	if err != nil {
 		return cache.Digest{}, fmt.Errorf("reading %s: %w", rel, err)
 	}
+	// A plan (and every command that checks a lockfile entry) hashes
+	// without storing: its digests must not enter the stat cache, whose
+	// hits are trusted to be stored, nor replace what a build recorded
+	// there (the digests of hard-linked files, which detect in-place
+	// edits).
+	if rc.DryRun {
+		return d, nil
+	}
 	if err := sc.Save(rc.Store, func(rel string) bool { return seen[rel] }); err != nil {
 		rc.Logf("could not save the stat cache: %v", err)
 	}
