@@ -19,7 +19,14 @@ import (
 func outputRules(store *cache.Store, recipeDir string, rf *recipeFlags, reads ...engine.Claim) *engine.OutputRules {
 	rules := &engine.OutputRules{}
 	if recipeDir != "" {
-		r, diags := engine.Load(recipeDir, engine.LoadOptions{Kinds: steps.Kinds(), Macros: steps.Macros(), Vars: rf.vars, VarFiles: rf.varFiles})
+		opt := engine.LoadOptions{Kinds: steps.Kinds(), Macros: steps.Macros()}
+		if rf != nil {
+			opt.Vars, opt.VarFiles = rf.vars, rf.varFiles
+		}
+		if lock, err := engine.ReadLockfile(recipeDir); err == nil {
+			opt.Recorded, _ = lock.VarValues() // as the command loads it
+		}
+		r, diags := engine.Load(recipeDir, opt)
 		switch {
 		case !diags.HasErrors():
 			rules = r.OutputRules("")
