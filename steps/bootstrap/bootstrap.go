@@ -27,7 +27,8 @@
 //
 // The train, preannotate and review blocks hold those kinds' parameters
 // (and review's simulate block), copied into every round; validation goes
-// to every train step. An optional prepare block holds transform ops that
+// to every train step. A package or results directory set in the review
+// block is the loop's base: round R uses <dir>/roundR. An optional prepare block holds transform ops that
 // make the accepted images like the seed data (crop each person, resize)
 // before they join it. The final model is train.N_round<rounds>.
 package bootstrap
@@ -101,7 +102,7 @@ func (Macro) Expand(b *hclsyntax.Block, eval func(hcl.Expression, cty.Type) (cty
 		}
 	}
 	if nested["review"] == nil {
-		diags = append(diags, diag("Missing review block", "bootstrap needs a review block: results = \"<dir>\" for people's reviews, or simulate { truth = … } to review from ground truth.", b.Body.SrcRange))
+		diags = append(diags, diag("Missing review block", "bootstrap needs a review block: results = \"<dir>\" for people's reviews (round R reads <dir>/roundR), or simulate { truth = … } to review from ground truth.", b.Body.SrcRange))
 	}
 	if diags.HasErrors() {
 		return nil, diags
@@ -170,10 +171,18 @@ func (Macro) Expand(b *hclsyntax.Block, eval func(hcl.Expression, cty.Type) (cty
 			take["seed"] = user("seed")
 		}
 		accepted := ref("review", step("review", r), "accepted")
+		review := map[string]hclsyntax.Expression{"from": ref("preannotate", step("preannotate", r), "dataset")}
+		for _, dir := range []string{"package", "results"} {
+			// A directory given once names the loop's base: each round
+			// gets its own subdirectory, so no two rounds share one.
+			if a, ok := nested["review"].Body.Attributes[dir]; ok {
+				review[dir] = perRound(a.Expr, r)
+			}
+		}
 		out = append(out,
 			block("take", r, take, nil),
 			block("preannotate", r, map[string]hclsyntax.Expression{"model": ref("train", prev, "model"), "images": ref("take", step("take", r), "dataset")}, nested["preannotate"]),
-			block("review", r, map[string]hclsyntax.Expression{"from": ref("preannotate", step("preannotate", r), "dataset")}, nested["review"]),
+			block("review", r, review, nested["review"]),
 		)
 		if nested["prepare"] != nil {
 			out = append(out, block("transform", r, map[string]hclsyntax.Expression{"from": &hclsyntax.TupleConsExpr{
@@ -188,4 +197,13 @@ func (Macro) Expand(b *hclsyntax.Block, eval func(hcl.Expression, cty.Type) (cty
 		data = ref("merge", step("merge", r), "dataset")
 	}
 	return out, diags
+}
+
+// perRound is the user's directory expression followed by "/round<r>".
+func perRound(e hclsyntax.Expression, r int) hclsyntax.Expression {
+	rng := e.Range()
+	return &hclsyntax.TemplateExpr{SrcRange: rng, Parts: []hclsyntax.Expression{
+		e,
+		&hclsyntax.LiteralValueExpr{Val: cty.StringVal(fmt.Sprintf("/round%d", r)), SrcRange: rng},
+	}}
 }

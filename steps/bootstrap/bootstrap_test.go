@@ -139,3 +139,37 @@ func TestExpandErrors(t *testing.T) {
 		}
 	}
 }
+
+// A review directory set once in the bootstrap is the loop's base: every
+// round gets its own, so three rounds neither share nor overlap one.
+func TestExpandReviewDirsPerRound(t *testing.T) {
+	r, errs := load(t, base+`
+variable "where" {
+  default = "review/person"
+}
+bootstrap "b" {
+  rounds    = 3
+  seed_data = import.seed
+  pool      = import.pool
+  batch     = 2
+  review {
+    results = var.where
+    package = "pkg"
+  }
+}
+`)
+	if errs != "" {
+		t.Fatal(errs)
+	}
+	for round := 1; round <= 3; round++ {
+		cfg := r.Step("review.b_round" + string(rune('0'+round))).Config
+		wantRes := "review/person/round" + string(rune('0'+round))
+		wantPkg := "pkg/round" + string(rune('0'+round))
+		if got := cfg.String("results"); got != wantRes {
+			t.Errorf("round %d results = %q, want %q", round, got, wantRes)
+		}
+		if got := cfg.String("package"); got != wantPkg {
+			t.Errorf("round %d package = %q, want %q", round, got, wantPkg)
+		}
+	}
+}
