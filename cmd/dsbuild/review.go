@@ -42,7 +42,8 @@ func newReviewStatusCmd(g *globalFlags) *cobra.Command {
                  the package to reviewers, put their export in the results
                  directory, then build again
   results-ready  results are in place; the next build imports them
-  reviewed       dsbuild.lock records the review: its verdict counts follow
+  reviewed       dsbuild.lock records the review, built from the results now
+                 in place (checked as checkout checks it): verdict counts follow
   simulated      a simulate block plays the reviewer (counts once built)
   not-built      the build has not reached the step yet
 
@@ -55,11 +56,7 @@ Paths are relative to the recipe. --json prints one object per step.`,
 			if len(args) == 1 {
 				dir = args[0]
 			}
-			r, err := loadRecipe(dir, rf)
-			if err != nil {
-				return err
-			}
-			lock, err := engine.ReadLockfile(r.Dir)
+			r, lock, err := loadLocked(dir, rf)
 			if err != nil {
 				return err
 			}
@@ -74,9 +71,14 @@ Paths are relative to the recipe. --json prints one object per step.`,
 				}
 				pkg, results := review.Dirs(s)
 				st := reviewState{Step: s.Addr}
-				if entry, ok := lock.Steps[s.Addr]; ok {
-					if rep, err := review.ReadReport(store, entry.Outputs["report"]); err == nil {
-						st.Items, st.Counts = rep.Items, rep.Counts
+				// Counts only from an entry that is still the step's result
+				// (its key recomputed, its outputs in the store): after new
+				// or edited results the step is results-ready, as build sees it.
+				if _, ok := lock.Steps[s.Addr]; ok {
+					if outs, err := engine.ResolveLocked(cmd.Context(), r, lock, store, s, displayDir(r.Dir)); err == nil {
+						if rep, err := review.ReadReport(store, outs["report"]); err == nil {
+							st.Items, st.Counts = rep.Items, rep.Counts
+						}
 					}
 				}
 				exists := func(rel string) bool {
