@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strings"
 	"sync"
 	"time"
 
@@ -202,12 +203,22 @@ func progressText(done, total int64, elapsed time.Duration, unit string) string 
 		return el
 	}
 	rate := float64(done) / elapsed.Seconds()
-	text := fmt.Sprintf("%d/%d %s  %.0f/s", done, total, unit, rate)
+	text := fmt.Sprintf("%d/%d %s  %s", done, total, unit, rateText(rate, unit))
 	if rate > 0 && done < total {
 		eta := time.Duration(float64(total-done) / rate * float64(time.Second))
 		text += "  eta " + eta.Round(time.Second).String()
 	}
 	return text + "  " + el
+}
+
+// rateText is "125/s" at one or more a second, and the time per unit
+// below that ("18.4s/step" for a slow training step), never "0/s".
+func rateText(rate float64, unit string) string {
+	if rate >= 1 || rate <= 0 {
+		return fmt.Sprintf("%.0f/s", rate)
+	}
+	per := time.Duration(float64(time.Second) / rate)
+	return per.Round(100*time.Millisecond).String() + "/" + strings.TrimSuffix(unit, "s")
 }
 
 func (t *ttyReporter) StepProgress(s *engine.Step, done, total int64) {

@@ -23,4 +23,8 @@ func TestProgressText(t *testing.T) {
 	if got := progressText(3, 12, time.Second, "steps"); got != "3/12 steps  3/s  eta 3s  1s" {
 		t.Errorf("with a unit: %q", got)
 	}
+	// Slower than one a second: the time per step, not "0/s".
+	if got := progressText(2, 10, 36800*time.Millisecond, "steps"); got != "2/10 steps  18.4s/step  eta 2m27s  36.8s" {
+		t.Errorf("slow steps: %q", got)
+	}
 }
