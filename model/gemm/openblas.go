@@ -1,0 +1,144 @@
+package gemm
+
+import (
+	"fmt"
+	"runtime"
+	"strings"
+	"sync"
+	"unsafe"
+
+	"github.com/ebitengine/purego"
+)
+
+// openBLAS is libopenblas.so.0 bound through purego.
+type openBLAS struct {
+	name  string
+	sgemm func(order, transA, transB, m, n, k int32, alpha float32, a []float32, lda int32, b []float32, ldb int32, beta float32, c []float32, ldc int32)
+}
+
+// The CBLAS enums.
+const (
+	cblasRowMajor = 101
+	cblasNoTrans  = 111
+	cblasTrans    = 112
+)
+
+// The file names tried, in order: Debian's soname first.
+var openBLASLibs = []string{"libopenblas.so.0", "libopenblas.so"}
+
+var loaded struct {
+	once sync.Once
+	b    *openBLAS
+	err  error
+}
+
+// OpenBLAS loads OpenBLAS (once per process) and fixes its thread count
+// at 1. The error says why it did not load, e.g. that libopenblas.so.0
+// was not found.
+func OpenBLAS() (Backend, error) {
+	loaded.once.Do(func() { loaded.b, loaded.err = loadOpenBLAS(openBLASLibs) })
+	if loaded.err != nil {
+		return nil, loaded.err
+	}
+	return loaded.b, nil
+}
+
+func loadOpenBLAS(libs []string) (*openBLAS, error) {
+	// purego passes float arguments in registers only on these.
+	if runtime.GOARCH != "amd64" && runtime.GOARCH != "arm64" {
+		return nil, fmt.Errorf("openblas: not supported on %s", runtime.GOARCH)
+	}
+	// dlerror's message is per thread: keep dlopen and dlerror on one.
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	var h uintptr
+	var errs []string
+	for _, lib := range libs {
+		var err error
+		// The library stays loaded: the bound functions point into it.
+		if h, err = purego.Dlopen(lib, purego.RTLD_NOW|purego.RTLD_LOCAL); err == nil {
+			break
+		}
+		errs = append(errs, err.Error())
+	}
+	if h == 0 {
+		return nil, fmt.Errorf("openblas: %s", strings.Join(errs, "; "))
+	}
+	b := &openBLAS{}
+	var setThreads func(n int32)
+	var getConfig, getCorename func() *byte
+	for _, e := range []struct {
+		name string
+		fn   any
+	}{
+		{"cblas_sgemm", &b.sgemm},
+		{"openblas_set_num_threads", &setThreads},
+		{"openblas_get_config", &getConfig},
+		{"openblas_get_corename", &getCorename},
+	} {
+		sym, err := purego.Dlsym(h, e.name)
+		if err != nil {
+			return nil, fmt.Errorf("openblas: the library lacks %s: %w", e.name, err)
+		}
+		purego.RegisterFunc(e.fn, sym)
+	}
+	setThreads(1)
+	// "OpenBLAS 0.3.21 NO_LAPACKE DYNAMIC_ARCH NO_AFFINITY Haswell MAX_THREADS=64"
+	config := strings.Fields(cString(getConfig()))
+	version := "unknown"
+	if len(config) >= 2 && config[0] == "OpenBLAS" {
+		version = config[1]
+	}
+	core := strings.Join(strings.Fields(cString(getCorename())), "_")
+	if core == "" {
+		core = "unknown"
+	}
+	b.name = fmt.Sprintf("openblas %s %s threads 1", version, core)
+	return b, nil
+}
+
+func cString(p *byte) string {
+	if p == nil {
+		return ""
+	}
+	n := 0
+	for *(*byte)(unsafe.Add(unsafe.Pointer(p), n)) != 0 {
+		n++
+	}
+	return string(unsafe.Slice(p, n))
+}
+
+func (b *openBLAS) Name() string { return b.name }
+
+func (b *openBLAS) Sgemm(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, bm []float32, ldb int, beta float32, c []float32, ldc int) {
+	check(transA, transB, m, n, k, a, lda, bm, ldb, c, ldc)
+	if m == 0 || n == 0 {
+		return
+	}
+	if k == 0 || alpha == 0 {
+		// C = beta·C, without handing C an empty operand.
+		for i := 0; i < m; i++ {
+			row := c[i*ldc : i*ldc+n]
+			if beta == 0 {
+				clear(row)
+				continue
+			}
+			for j := range row {
+				row[j] *= beta
+			}
+		}
+		return
+	}
+	const maxInt32 = 1<<31 - 1
+	if m > maxInt32 || n > maxInt32 || k > maxInt32 || lda > maxInt32 || ldb > maxInt32 || ldc > maxInt32 {
+		panic(fmt.Sprintf("gemm: openblas: shape %d×%d×%d exceeds 32-bit indices", m, n, k))
+	}
+	ta, tb := int32(cblasNoTrans), int32(cblasNoTrans)
+	if transA {
+		ta = cblasTrans
+	}
+	if transB {
+		tb = cblasTrans
+	}
+	b.sgemm(cblasRowMajor, ta, tb, int32(m), int32(n), int32(k), alpha, a, int32(lda), bm, int32(ldb), beta, c, int32(ldc))
+}
