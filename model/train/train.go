@@ -147,6 +147,9 @@ func Train(ctx context.Context, opts Options, samples, val []*Sample, init model
 	if opts.Batch < 1 || opts.LR <= 0 || opts.WBCE < 0 || opts.WDice < 0 || opts.WBCE+opts.WDice <= 0 {
 		return nil, fmt.Errorf("invalid options: batch %d, lr %v, loss weights %v/%v", opts.Batch, opts.LR, opts.WBCE, opts.WDice)
 	}
+	if _, err := useGEMM(); err != nil {
+		return nil, err
+	}
 	if opts.MemoryLimit > 0 {
 		defer limitMemory(opts.MemoryLimit)()
 	}

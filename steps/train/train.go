@@ -172,10 +172,16 @@ func decode(cfg *engine.Config) (*params, []paramErr) {
 
 // KeyLines puts the micro-batch actually used in the key: with
 // micro_batch = 0 it is derived from the batch and input size, and it
-// changes the float summation order.
+// changes the float summation order. So does the matrix-product backend
+// (OpenBLAS with its version and CPU kernel, or gonum): a model trained
+// with another is another artifact.
 func (Kind) KeyLines(cfg *engine.Config) []string {
 	p, _ := decode(cfg)
-	return []string{fmt.Sprintf("micro_batch_used %d", p.opts.UsedMicroBatch())}
+	g, err := mtrain.GEMMName()
+	if err != nil {
+		g = "unavailable: " + err.Error()
+	}
+	return []string{fmt.Sprintf("micro_batch_used %d", p.opts.UsedMicroBatch()), "gemm " + g}
 }
 
 func (Kind) Validate(cfg *engine.Config) hcl.Diagnostics {
@@ -289,6 +295,14 @@ func (Kind) Run(ctx context.Context, rc *engine.RunContext) (map[string]cache.Di
 	return map[string]cache.Digest{"model": tree}, nil
 }
 
+func gemmName() string {
+	g, err := mtrain.GEMMName()
+	if err != nil {
+		return ""
+	}
+	return g
+}
+
 func round(v float64) float64 { return math.Round(v*1e4) / 1e4 }
 
 // trainingRecord is what config.json says about how the model was made.
@@ -299,7 +313,7 @@ func trainingRecord(p *params, nTrain, nVal int) map[string]any {
 		"epochs": o.Epochs, "steps": o.Steps, "learning_rate": o.LR, "optimizer": "adam",
 		"loss":    map[string]any{"bce": o.WBCE, "dice": o.WDice, "edge_band": p.edgeBand, "edge_weight": o.EdgeWeight},
 		"augment": map[string]any{"flip": o.Augment.Flip, "random_crop": o.Augment.Crop, "rotate": o.Augment.Rotate, "color": o.Augment.Color},
-		"resize":  p.resize, "seed": p.seedString, "platform": engine.Platform(),
+		"resize":  p.resize, "seed": p.seedString, "platform": engine.Platform(), "gemm": gemmName(),
 	}
 }
 
