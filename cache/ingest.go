@@ -31,8 +31,11 @@ const (
 	// mode are compared) and removes the stale blob, and every read
 	// re-hashes. Tools that write a new file and rename it are safe.
 	Link
-	// Move renames the file into the store; for files dsbuild made itself
-	// (step outputs in a scratch directory of the store).
+	// Move captures a step's output made in a scratch directory of the
+	// store (Store.Capture): files the directory exclusively owns are
+	// renamed into the store, every other file (hard-linked, reached
+	// through a symbolic link, on another mount) is reflinked or copied,
+	// and a symbolic link that leads out of the directory is an error.
 	Move
 	// Clone stores an independent copy of the file: a reflink
 	// (copy-on-write clone, no bytes copied) where the file system
@@ -84,8 +87,12 @@ type walkedFile struct {
 
 // PutDir turns the directory root into a tree, storing every file (unless
 // HashOnly) and returning the root digest. Symbolic links are followed; a
-// link cycle is an error naming the path.
+// link cycle is an error naming the path. With Adopt Move it is Capture of
+// root alone (links may not leave root; StatCache is not used).
 func (s *Store) PutDir(ctx context.Context, root string, opt IngestOptions) (Digest, IngestStats, error) {
+	if opt.Adopt == Move && !opt.HashOnly {
+		return s.captureOne(ctx, root, opt)
+	}
 	var st IngestStats
 	fi, err := os.Stat(root)
 	if err != nil {
@@ -190,8 +197,6 @@ func (s *Store) hashFiles(ctx context.Context, files []walkedFile, out []Digest,
 				d, err = hashFile(f.abs)
 			case opt.Adopt == Link:
 				d, info, err = s.linkFile(f.abs, f.info)
-			case opt.Adopt == Move:
-				d, err = s.moveFile(f.abs)
 			case opt.Adopt == Clone:
 				d, n, err = s.cloneFile(f.abs, f.info)
 			default:
@@ -294,27 +299,6 @@ func (s *Store) forgetEditedLink(c *StatCache, rel, abs string, now Digest) {
 		s.logf("cache: %s was edited in place; its previous content (%s) was stored by hard link and is gone from the store", abs, old.Short())
 		os.Remove(blob)
 	}
-}
-
-// moveFile hashes the file at p and renames it into the store, read-only.
-// A symbolic link is copied instead: renaming it would move the link.
-func (s *Store) moveFile(p string) (Digest, error) {
-	if li, err := os.Lstat(p); err != nil || !li.Mode().IsRegular() {
-		d, _, err := s.PutFile(p)
-		return d, err
-	}
-	d, err := hashFile(p)
-	if err != nil || s.Has(d) {
-		return d, err
-	}
-	if err := os.Chmod(p, 0o444); err != nil {
-		return d, err
-	}
-	blob := s.blobPath(d, false)
-	if err := os.MkdirAll(filepath.Dir(blob), 0o755); err != nil {
-		return d, err
-	}
-	return d, os.Rename(p, blob)
 }
 
 func hashFile(p string) (Digest, error) {
