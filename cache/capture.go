@@ -85,6 +85,17 @@ func (s *Store) Capture(ctx context.Context, roots []string, opt CaptureOptions)
 			all = append(all, &ws[i].files[j])
 		}
 	}
+	// A file under two roots (roots that overlap) is copied: moving it
+	// for one would take it from the other.
+	seen := make(map[string]int, len(all))
+	for _, f := range all {
+		seen[f.abs]++
+	}
+	for _, f := range all {
+		if seen[f.abs] > 1 {
+			f.owned = false
+		}
+	}
 	// Copies first, then moves: see above.
 	var order []*capturedFile
 	for _, f := range all {

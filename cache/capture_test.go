@@ -358,3 +358,29 @@ func TestCaptureBase(t *testing.T) {
 		t.Errorf("PutDir(Move) = %v, want a *cache.LinkOutError", err)
 	}
 }
+
+// Roots that overlap: the files under both are copied, and both trees
+// hold them.
+func TestCaptureOverlappingRoots(t *testing.T) {
+	s, _ := newStore(t)
+	scratch, err := s.TempDir("exec-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	writeFiles(t, scratch, map[string]string{"out/a.txt": "a\n", "out/sub/b.txt": "b\n"})
+	ds, _, err := s.Capture(ctx, []string{filepath.Join(scratch, "out"), filepath.Join(scratch, "out", "sub")}, cache.CaptureOptions{Base: scratch})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := t.TempDir()
+	writeFiles(t, want, map[string]string{"b.txt": "b\n"})
+	if w := copyDigest(t, want); ds[1] != w {
+		t.Errorf("out/sub: %s, want %s", ds[1].Short(), w.Short())
+	}
+	if _, err := os.Stat(filepath.Join(scratch, "out", "sub", "b.txt")); err != nil {
+		t.Errorf("out/sub/b.txt, under both roots, was moved: %v", err)
+	}
+	if _, err := os.Stat(filepath.Join(scratch, "out", "a.txt")); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("out/a.txt, under one root, was not moved: %v", err)
+	}
+}
