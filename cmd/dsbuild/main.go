@@ -11,6 +11,8 @@ import (
 	"runtime/pprof"
 	"strings"
 	"syscall"
+
+	stepexec "dsbuild/steps/exec"
 )
 
 // Exit codes, as documented in "dsbuild help".
@@ -40,6 +42,11 @@ func (e *exitCodeError) Unwrap() error { return e.err }
 var errReported = errors.New("reported")
 
 func main() {
+	// The hidden supervisor of an exec step's command (steps/exec), first:
+	// it must not act on anything else, DSBUILD_CPUPROFILE included.
+	if code, ok := stepexec.Supervise(os.Args[1:]); ok {
+		os.Exit(code)
+	}
 	// DSBUILD_CPUPROFILE=FILE writes a CPU profile of the whole command, for
 	// looking into slow builds.
 	if p := os.Getenv("DSBUILD_CPUPROFILE"); p != "" {
@@ -55,6 +62,9 @@ func main() {
 }
 
 func run(args []string) int {
+	if code, ok := stepexec.Supervise(args); ok {
+		return code
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	root := newRootCmd()

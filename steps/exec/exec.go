@@ -6,6 +6,22 @@
 // The command sees only allow-listed environment variables, plus a fixed
 // PATH (unless PATH is allow-listed), HOME and TMPDIR inside the scratch
 // directory. The values of allow-listed variables are part of the step key.
+//
+// Guarantees:
+//   - Outputs are captured with cache.Store.Capture: only files the
+//     scratch directory exclusively owns are moved into the store; a file
+//     with other hard links is copied (or reflinked), never renamed or
+//     chmodded; a symbolic link that leads out of the scratch directory is
+//     an error naming the step's output and the link, unless
+//     follow_symlinks = true, which stores a copy of its target's content.
+//   - No process of the command outlives the step: on Linux, in a binary
+//     that routes Supervise (dsbuild does), the command runs under a
+//     supervisor (this binary re-executed) that is a child subreaper, gets
+//     a signal when dsbuild dies (SIGKILL of dsbuild included) and then
+//     kills the command's process group and every process descended from
+//     it; the same happens when the command exits or the build is
+//     cancelled. Elsewhere the command runs in its own process group,
+//     killed when it exits or is cancelled.
 package exec
 
 import (
@@ -13,9 +29,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
-	osexec "os/exec"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -46,6 +63,8 @@ func (Kind) Schema() *engine.Schema {
 			{Name: "command", Type: cty.List(cty.String), Required: true, Doc: "program and arguments; no shell unless you call one"},
 			{Name: "outputs", Type: cty.List(cty.String), Required: true, Doc: "directories the command creates; each becomes an output"},
 			{Name: "env", Type: cty.List(cty.String), Default: cty.ListValEmpty(cty.String), Doc: "environment variables passed through (their values enter the key)"},
+			// No default: an absent attribute stays out of the key.
+			{Name: "follow_symlinks", Type: cty.Bool, Doc: "store the content that a symbolic link in an output leading out of the step's directory points to (copied; the target is only read); without it such a link is an error"},
 		},
 		OutputsAttr: "outputs",
 	}
@@ -177,44 +196,80 @@ func (Kind) Run(ctx context.Context, rc *engine.RunContext) (map[string]cache.Di
 		}
 	}
 	argv := rc.Config.StringList("command")
-	cmd := osexec.CommandContext(ctx, argv[0], argv[1:]...)
-	cmd.Dir = scratch
-	cmd.Env = environment(rc.Config.StringList("env"), scratch)
-	setProcAttrs(cmd)
 	out := &tailBuffer{max: 16 << 10}
-	cmd.Stdout, cmd.Stderr = out, out
-	if err := cmd.Run(); err != nil {
-		var ee *osexec.ExitError
-		msg := fmt.Sprintf("command %s failed: %v", argv[0], err)
-		if errors.As(err, &ee) && ee.Exited() {
-			msg = fmt.Sprintf("command %s exited with status %d", argv[0], ee.ExitCode())
-		}
-		if ctx.Err() != nil {
-			msg = fmt.Sprintf("command %s was stopped: %v", argv[0], ctx.Err())
-		}
+	res, err := runCommand(ctx, command{argv: argv, dir: scratch, env: environment(rc.Config.StringList("env"), scratch), out: out})
+	if msg := failure(ctx, argv[0], res, err); msg != "" {
 		if t := out.tail(20); t != "" {
 			msg += "; its output ended with:\n" + indent(t)
 		}
 		return nil, errors.New(msg)
 	}
-	outs := map[string]cache.Digest{}
-	for _, name := range rc.Config.StringList("outputs") {
+	return captureOutputs(ctx, rc, scratch)
+}
+
+// failure says how the command failed, or "" if it exited with status 0.
+func failure(ctx context.Context, name string, res outcome, err error) string {
+	switch {
+	case ctx.Err() != nil:
+		return fmt.Sprintf("command %s was stopped: %v", name, ctx.Err())
+	case err != nil:
+		return fmt.Sprintf("command %s failed: %v", name, err)
+	case res.signal != "":
+		return fmt.Sprintf("command %s failed: signal: %s", name, res.signal)
+	case res.code != 0:
+		return fmt.Sprintf("command %s exited with status %d", name, res.code)
+	}
+	return ""
+}
+
+// captureOutputs stores the output directories, all in one capture so that
+// a link from one output into another finds its target.
+func captureOutputs(ctx context.Context, rc *engine.RunContext, scratch string) (map[string]cache.Digest, error) {
+	names := rc.Config.StringList("outputs")
+	roots := make([]string, len(names))
+	for i, name := range names {
 		p := filepath.Join(scratch, name)
-		fi, err := os.Stat(p)
+		roots[i] = p
+		li, err := os.Lstat(p)
 		if err != nil {
 			return nil, fmt.Errorf("the command did not create its declared output directory %q", name)
 		}
-		if !fi.IsDir() {
+		if li.Mode()&fs.ModeSymlink != 0 {
+			continue // Capture checks where it leads
+		}
+		if !li.IsDir() {
 			return nil, fmt.Errorf("output %q is a file; outputs are directories (write into %s/)", name, name)
 		}
-		// The scratch directory is the store's: move the files in, no copy.
-		d, _, err := rc.Store.PutDir(ctx, p, cache.IngestOptions{KeepEmptyDirs: true, Adopt: cache.Move})
-		if err != nil {
-			return nil, fmt.Errorf("storing output %s: %w", name, err)
-		}
-		outs[name] = d
+	}
+	follow := rc.Config.Bool("follow_symlinks")
+	ds, _, err := rc.Store.Capture(ctx, roots, cache.CaptureOptions{Base: scratch, FollowLinksOut: follow, KeepEmptyDirs: true})
+	if err != nil {
+		return nil, outputError(err, scratch, names)
+	}
+	outs := make(map[string]cache.Digest, len(names))
+	for i, name := range names {
+		outs[name] = ds[i]
 	}
 	return outs, nil
+}
+
+// outputError names the output and the path, relative to the scratch
+// directory, of a capture error.
+func outputError(err error, scratch string, names []string) error {
+	var le *cache.LinkOutError
+	if !errors.As(err, &le) {
+		return fmt.Errorf("storing outputs: %w", err)
+	}
+	rel, rerr := filepath.Rel(scratch, le.Path)
+	if rerr != nil {
+		rel = le.Path
+	}
+	rel = filepath.ToSlash(rel)
+	output := strings.SplitN(rel, "/", 2)[0]
+	if !slices.Contains(names, output) {
+		output = "?"
+	}
+	return fmt.Errorf("output %s: %s is a symlink to %s; dsbuild does not follow links out of the step's directory; copy the files, or set follow_symlinks = true to store the link target's content", output, rel, le.Target)
 }
 
 func indent(s string) string {
