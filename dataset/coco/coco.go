@@ -1,6 +1,8 @@
 // Package coco reads and writes COCO instance annotations (formats.md §3):
 // a directory with annotations/instances_<subset>.json files and the images
-// under <subset>/, as the official 2014 and 2017 releases are laid out.
+// under <subset>/, as the official 2014 and 2017 releases are laid out, or
+// under images/<subset>/ (Datumaro's and current CVAT's exports) or images/
+// (older CVAT exports, all subsets in one directory).
 //
 // # Import (format "coco")
 //
@@ -11,9 +13,13 @@
 //     annotation files. Each file is one subset, named by its base name
 //     without ".json" and without a leading "instances_" (instances_val2017.json
 //     is subset val2017). Two files giving the same subset are an error.
-//   - images = "{subset}": the directory of a subset's images, relative to
-//     the root; "{subset}" is replaced by the subset name. An image's path is
-//     this directory joined with its file_name.
+//   - images: the directory of a subset's images, relative to the root;
+//     "{subset}" is replaced by the subset name. An image's path is this
+//     directory joined with its file_name. Unset (the default), the layout
+//     is detected per annotation file: of "{subset}", "images/{subset}" and
+//     "images", in this order, the first directory that holds the file of
+//     the file's first image, else the first that exists; none is an
+//     error naming them.
 //
 // Items are named "<subset>/<base name of file_name>" and carry the image
 // tag <subset>; the returned meta has one tag (value type none) per subset,
@@ -25,12 +31,22 @@
 //
 // Geometry, per annotation:
 //
-//   - Polygons (a list of lists of numbers): one polygon object per list.
-//     COCO polygons have no holes; the several lists of one annotation are
-//     its separate visible parts, whose union is the mask, so they become
-//     separate polygon objects of the same class. Coordinates are taken as
-//     they are (COCO's continuous frame is the one of [dataset.Point]).
-//     Each list needs an even count of at least 6 numbers.
+//   - Polygons (a list of lists of numbers): one annotation is one object.
+//     A single polygon is a polygon object, its coordinates taken as they
+//     are (COCO's continuous frame is the one of [dataset.Point]); when it
+//     is the box-as-polygon of a box-only annotation (four vertices on
+//     integer coordinates tracing exactly the rectangle of an integer
+//     bbox, as this package's export writes box-only objects) it is that
+//     rectangle. Several polygons are the visible parts of one object
+//     (pycocotools merges them into one mask): the object is the bitmap of
+//     their union, rasterized with the pixel-centre rule of
+//     [dataset.Rasterize] in the frame of their vertices (so parts beyond
+//     the image stay beyond it, for the import step to refuse or clip);
+//     parts that cover no pixel centre give no object. The canonical
+//     dataset has no multi-polygon geometry (it is Supervisely's, where a
+//     polygon has one exterior), and a bitmap keeps the object one object
+//     through every transform, diff and export. Each list needs an even
+//     count of at least 6 numbers.
 //   - RLE, with a counts list (uncompressed) or a counts string
 //     (compressed): one bitmap object, cropped to its box. A list of RLE
 //     objects is merged into one. An RLE whose size [h, w] differs from the
@@ -93,8 +109,13 @@
 // in item order, then in the canonical order of the objects. Polygon objects
 // without holes are written as one polygon; polygon objects with holes, like
 // every object tagged "iscrowd" (written with iscrowd 1), are rasterised and
-// written as compressed RLE; rectangles are bbox-only annotations with
-// "segmentation": []. Polygon coordinates are written rounded to 1/1000
+// written as compressed RLE; rectangles are written with their box as a
+// polygon, [[x0,y0,x1,y0,x1,y1,x0,y1]] (pycocotools' annToMask and COCOeval
+// fail on "segmentation": []), which the importer reads back as the
+// rectangle. A bitmap of several parts (such as a multi-polygon annotation
+// read by the importer) is one annotation: one polygon per part in
+// "polygons" mode, one RLE in "rle" mode. Every file loads in pycocotools
+// (the tests check each export against its reading rules). Polygon coordinates are written rounded to 1/1000
 // (the canonical precision). area is the number of pixels of the object's mask in
 // the image (the rasterised polygon for polygons); bbox is the mask's pixel
 // box, or the polygon's extent. A bitmap or crowd object with no pixel in
@@ -105,8 +126,9 @@
 // Round trip: importing an export gives the same canonical annotations for
 // polygon (without holes), rectangle and bitmap objects, crowd bitmaps
 // included; a crowd polygon or rectangle, or a polygon with holes, comes back
-// as a bitmap of the same pixels, and polygons mode turns bitmaps without
-// holes into polygon objects of the same pixels.
+// as a bitmap of the same pixels, and polygons mode turns bitmaps of one
+// part without holes into polygon objects of the same pixels (bitmaps of
+// several parts stay bitmaps).
 package coco
 
 import (

@@ -231,8 +231,10 @@ func (w *writer) object(o *dataset.Object, iw, ih int) (fields string, ok bool, 
 		}
 		bbox = "[" + num(minX) + "," + num(minY) + "," + num(maxX-minX) + "," + num(maxY-minY) + "]"
 	case o.Shape == dataset.ShapeRectangle:
-		seg.WriteString("[]")
+		// The box as a polygon (pycocotools' annToMask fails on
+		// "segmentation": []); the importer reads it back as a rectangle.
 		r := o.Rect.Canon()
+		fmt.Fprintf(&seg, "[[%d,%d,%d,%d,%d,%d,%d,%d]]", r.Min.X, r.Min.Y, r.Max.X, r.Min.Y, r.Max.X, r.Max.Y, r.Min.X, r.Max.Y)
 		bbox = fmt.Sprintf("[%d,%d,%d,%d]", r.Min.X, r.Min.Y, r.Dx(), r.Dy())
 	default:
 		return "", false, fmt.Errorf("unknown shape %q", o.Shape)

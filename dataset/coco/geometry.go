@@ -33,7 +33,7 @@ func (c *cocoFile) objects(r *rawAnn, w, h int) ([]dataset.Object, error) {
 	}
 	seg := bytes.TrimSpace(r.Segmentation)
 	if polys, ok := fastPolygons(seg); ok {
-		return polygonObjects(class, tags, polys)
+		return polygonObjects(class, tags, polys, r.Bbox)
 	}
 	var parts []json.RawMessage
 	if len(seg) > 0 && seg[0] == '[' {
@@ -78,12 +78,16 @@ func (c *cocoFile) objects(r *rawAnn, w, h int) ([]dataset.Object, error) {
 			return nil, fmt.Errorf("segmentation[%d] is not a list of numbers: %v", i, err)
 		}
 	}
-	return polygonObjects(class, tags, polys)
+	return polygonObjects(class, tags, polys, r.Bbox)
 }
 
-// polygonObjects makes one polygon object per COCO polygon.
-func polygonObjects(class string, tags []dataset.Tag, polys [][]float64) ([]dataset.Object, error) {
-	objs := make([]dataset.Object, 0, len(polys))
+// polygonObjects makes the one object of an annotation whose segmentation
+// is a list of polygons: a polygon object for one polygon (a rectangle when
+// it is the box-as-polygon of a box-only annotation, see boxPolygon), a
+// bitmap object of the union of its parts for several, and nothing for
+// several parts that cover no pixel centre.
+func polygonObjects(class string, tags []dataset.Tag, polys [][]float64, bbox json.RawMessage) ([]dataset.Object, error) {
+	rings := make([][]dataset.Point, len(polys))
 	for i, nums := range polys {
 		if len(nums) < 6 || len(nums)%2 != 0 {
 			return nil, fmt.Errorf("segmentation[%d] has %d numbers: a polygon needs an even count of at least 6 (3 points)", i, len(nums))
@@ -96,9 +100,98 @@ func polygonObjects(class string, tags []dataset.Tag, polys [][]float64) ([]data
 			}
 			pts[j] = dataset.Point{X: x, Y: y}
 		}
-		objs = append(objs, dataset.Object{Class: class, Tags: tags, Shape: dataset.ShapePolygon, Polygon: dataset.Polygon{Exterior: pts}})
+		rings[i] = pts
 	}
-	return objs, nil
+	if len(rings) == 1 {
+		if r, ok := boxPolygon(rings[0], bbox); ok {
+			return []dataset.Object{{Class: class, Tags: tags, Shape: dataset.ShapeRectangle, Rect: r}}, nil
+		}
+		return []dataset.Object{{Class: class, Tags: tags, Shape: dataset.ShapePolygon, Polygon: dataset.Polygon{Exterior: rings[0]}}}, nil
+	}
+	m, origin, err := rasterizeParts(rings)
+	if err != nil || m == nil {
+		return nil, err
+	}
+	return []dataset.Object{{Class: class, Tags: tags, Shape: dataset.ShapeBitmap, Mask: m, Origin: origin}}, nil
+}
+
+// rasterizeParts rasterizes the union of several polygons (the parts of one
+// object) with dataset.Rasterize's pixel-centre rule, in the frame of their
+// vertices, so that parts outside the image stay outside it for the import
+// step to refuse or clip. It returns the mask cropped to its box and placed
+// at origin, or a nil mask when no pixel centre lies inside a part.
+func rasterizeParts(rings [][]dataset.Point) (*dataset.Mask, image.Point, error) {
+	minX, minY := rings[0][0].X, rings[0][0].Y
+	maxX, maxY := minX, minY
+	for _, ring := range rings {
+		for _, p := range ring {
+			minX, maxX = min(minX, p.X), max(maxX, p.X)
+			minY, maxY = min(minY, p.Y), max(maxY, p.Y)
+		}
+	}
+	ox, oy := int(math.Floor(minX)), int(math.Floor(minY))
+	w, h := int(math.Ceil(maxX))-ox, int(math.Ceil(maxY))-oy
+	if w <= 0 || h <= 0 {
+		return nil, image.Point{}, nil
+	}
+	if int64(w)*int64(h) > int64(maxPixels) {
+		return nil, image.Point{}, fmt.Errorf("segmentation: its %d polygons span %dx%d pixels, more than %d", len(rings), w, h, maxPixels)
+	}
+	polys := make([]dataset.Polygon, len(rings))
+	for i, ring := range rings {
+		pts := make([]dataset.Point, len(ring))
+		for j, p := range ring {
+			pts[j] = dataset.Point{X: p.X - float64(ox), Y: p.Y - float64(oy)}
+		}
+		polys[i] = dataset.Polygon{Exterior: pts}
+	}
+	full, err := dataset.Rasterize(w, h, polys)
+	if err != nil {
+		return nil, image.Point{}, fmt.Errorf("segmentation: %v", err)
+	}
+	x0, y0, x1, y1, ok := full.BBox()
+	if !ok {
+		return nil, image.Point{}, nil
+	}
+	m, err := full.Crop(x0, y0, x1-x0, y1-y0)
+	if err != nil {
+		return nil, image.Point{}, err
+	}
+	return m, image.Pt(ox+x0, oy+y0), nil
+}
+
+// boxPolygon reports whether ring is the box of a box-only annotation
+// written as a polygon, as dsbuild's export writes it: four vertices with
+// integer coordinates tracing the axis-aligned rectangle that the
+// annotation's bbox [x, y, w, h] states exactly (in any starting corner and
+// direction). It returns the rectangle's pixel bounds.
+func boxPolygon(ring []dataset.Point, bbox json.RawMessage) (image.Rectangle, bool) {
+	if len(ring) != 4 || len(bytes.TrimSpace(bbox)) == 0 {
+		return image.Rectangle{}, false
+	}
+	var b []float64
+	if json.Unmarshal(bbox, &b) != nil || len(b) != 4 || b[2] <= 0 || b[3] <= 0 {
+		return image.Rectangle{}, false
+	}
+	for _, v := range b {
+		if v != math.Trunc(v) || math.Abs(v) > maxCoord {
+			return image.Rectangle{}, false
+		}
+	}
+	x0, y0, x1, y1 := b[0], b[1], b[0]+b[2], b[1]+b[3]
+	seen := map[dataset.Point]bool{}
+	for i, p := range ring {
+		if (p.X != x0 && p.X != x1) || (p.Y != y0 && p.Y != y1) || seen[p] {
+			return image.Rectangle{}, false
+		}
+		seen[p] = true
+		// Consecutive corners share a side: one coordinate is equal.
+		q := ring[(i+1)%4]
+		if (p.X == q.X) == (p.Y == q.Y) {
+			return image.Rectangle{}, false
+		}
+	}
+	return image.Rect(int(x0), int(y0), int(x1), int(y1)), true
 }
 
 // boxRect converts bbox [x, y, w, h] to the smallest pixel box containing it,

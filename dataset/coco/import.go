@@ -19,15 +19,21 @@ import (
 
 type importer struct {
 	annGlob string
-	images  string
+	images  string // "" detects the layout (imageLayouts)
 }
+
+// imageLayouts are the image directories of a subset that the importer
+// looks for, in this order, when option images is not set: the official
+// layout (<subset>/), Datumaro's and current CVAT's (images/<subset>/),
+// and older CVAT's merged one (images/).
+var imageLayouts = []string{"{subset}", "images/{subset}", "images"}
 
 // NewImporter returns the COCO reader configured by opt (see the package
 // documentation for its options).
 func NewImporter(opt dataset.Options) (dataset.Importer, error) {
 	im := &importer{
 		annGlob: opt.Take("annotations", DefaultAnnotations),
-		images:  opt.Take("images", DefaultImages),
+		images:  opt.Take("images", ""),
 	}
 	if err := opt.Done(Format); err != nil {
 		return nil, err
@@ -35,7 +41,7 @@ func NewImporter(opt dataset.Options) (dataset.Importer, error) {
 	if _, err := path.Match(im.annGlob, ""); err != nil || im.annGlob == "" {
 		return nil, fmt.Errorf("format %s: option annotations = %q is not a valid glob", Format, im.annGlob)
 	}
-	if p := strings.ReplaceAll(im.images, "{subset}", "x"); !fs.ValidPath(p) {
+	if p := strings.ReplaceAll(im.images, "{subset}", "x"); im.images != "" && !fs.ValidPath(p) {
 		return nil, fmt.Errorf("format %s: option images = %q is not a clean relative path (slash-separated, no .. or leading /)", Format, im.images)
 	}
 	return im, nil
@@ -154,12 +160,9 @@ func (im *importer) importFile(ctx context.Context, src dataset.Source, af annFi
 	for _, n := range names {
 		meta.AddClass(dataset.Class{Title: n, Shape: dataset.ShapeAny})
 	}
-	imgDir := strings.ReplaceAll(im.images, "{subset}", c.subset)
-	if len(c.images) > 0 {
-		st, err := fs.Stat(src, imgDir)
-		if err != nil || !st.IsDir() {
-			return c.fileError("image directory %s (option images = %q) does not exist", imgDir, im.images)
-		}
+	imgDir, err := im.imageDir(src, c)
+	if err != nil {
+		return err
 	}
 	items := c.items(imgDir)
 	slices.SortStableFunc(c.refs, func(a, b annRef) int {
@@ -203,6 +206,52 @@ func (im *importer) importFile(ctx context.Context, src dataset.Source, af annFi
 		}
 	}
 	return nil
+}
+
+// imageDir finds the directory of the subset's images: the one option
+// images names, or the first of imageLayouts that exists and holds the
+// file of the first image whose file_name is a clean path (else the first
+// that exists). A file without images needs no directory.
+func (im *importer) imageDir(src dataset.Source, c *cocoFile) (string, error) {
+	isDir := func(d string) bool {
+		st, err := fs.Stat(src, d)
+		return err == nil && st.IsDir()
+	}
+	if im.images != "" {
+		d := strings.ReplaceAll(im.images, "{subset}", c.subset)
+		if len(c.images) > 0 && !isDir(d) {
+			return "", c.fileError("image directory %s (option images = %q) does not exist", d, im.images)
+		}
+		return d, nil
+	}
+	probe := ""
+	for _, r := range c.images {
+		if r.err == nil && fs.ValidPath(r.fileName) && !strings.Contains(r.fileName, `\`) {
+			probe = r.fileName
+			break
+		}
+	}
+	var dirs, existing []string
+	for _, l := range imageLayouts {
+		d := strings.ReplaceAll(l, "{subset}", c.subset)
+		dirs = append(dirs, d)
+		if !isDir(d) {
+			continue
+		}
+		if probe != "" {
+			if st, err := fs.Stat(src, path.Join(d, probe)); err == nil && !st.IsDir() {
+				return d, nil
+			}
+		}
+		existing = append(existing, d)
+	}
+	switch {
+	case len(existing) > 0:
+		return existing[0], nil
+	case len(c.images) == 0:
+		return strings.ReplaceAll(imageLayouts[0], "{subset}", c.subset), nil
+	}
+	return "", c.fileError("image directory %s (or %s) does not exist; option images names another", dirs[0], strings.Join(dirs[1:], ", "))
 }
 
 // item is an item to emit: an image, or the annotations of an unknown image.

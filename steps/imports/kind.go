@@ -22,8 +22,10 @@ import (
 
 // Version of the import kind: bump it when the same source imports to
 // other bytes. 2: canonical object order uses the written (rounded)
-// geometry, and holes of fewer than 3 vertices are left out.
-const Version = 2
+// geometry, and holes of fewer than 3 vertices are left out. 3: a COCO
+// annotation of several polygons is one bitmap object, and a box written as
+// a polygon is a rectangle.
+const Version = 3
 
 // Kind is the import step kind.
 type Kind struct{}
