@@ -18,9 +18,14 @@
 // name. A split without a gtFine/<split> directory (such as a test split
 // downloaded without ground truth) gives items without objects and without
 // a size. An image without its instanceIds map, a map without its image,
-// an undecodable or oversized map, one that is not 16-bit grayscale, one
-// whose size differs from its image's, and a pixel value that is no
-// Cityscapes class are errors of that item only.
+// an undecodable or oversized map, one that is neither 16-bit nor 8-bit
+// grayscale, one whose size differs from its image's, and a pixel value
+// that is no Cityscapes class are errors of that item only.
+//
+// The official maps are 16-bit grayscale PNGs. Third-party tools also
+// write them as 8-bit grayscale PNGs when every value fits in a byte (no
+// instance ids, only plain class ids): those are read with the same value
+// rules, so that each class with instances present gives one group region.
 //
 // # Objects
 //
@@ -372,7 +377,7 @@ func (imp *importer) read(src dataset.Source, j *job) *dataset.SourceItem {
 }
 
 // maps describes the instanceIds maps.
-var maps = instancemap.Format{What: "instanceIds map", ImageConfig: png.DecodeConfig}
+var maps = instancemap.Format{What: "instanceIds map", ImageConfig: png.DecodeConfig, Gray8: true}
 
 // objects turns an instanceIds map into bitmap objects, sorted by pixel
 // value.

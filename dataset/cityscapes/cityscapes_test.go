@@ -189,11 +189,30 @@ func TestItemErrors(t *testing.T) {
 			item: aachen, file: aachenInst, want: "is 32x16 but the image " + aachenImg + " is 64x32",
 		},
 		{
-			name: "8-bit map",
+			name: "RGB map",
 			edit: func(dir string) {
-				os.WriteFile(filepath.Join(dir, aachenInst), importtest.EncodePNG(t, image.NewGray(image.Rect(0, 0, 64, 32))), 0o644)
+				os.WriteFile(filepath.Join(dir, aachenInst), importtest.EncodePNG(t, image.NewRGBA(image.Rect(0, 0, 64, 32))), 0o644)
 			},
-			item: aachen, file: aachenInst, want: "not a 16-bit grayscale",
+			item: aachen, file: aachenInst, want: "not a 16-bit or 8-bit grayscale",
+		},
+		{
+			name: "4-bit map",
+			edit: func(dir string) {
+				p := importtest.NewPNG()
+				p.Chunk("IHDR", importtest.GrayIHDR(64, 32, 4))
+				p.Chunk("IEND", nil)
+				os.WriteFile(filepath.Join(dir, aachenInst), p.Bytes(), 0o644)
+			},
+			item: aachen, file: aachenInst, want: "not a 16-bit or 8-bit grayscale",
+		},
+		{
+			name: "8-bit map with a value of no class",
+			edit: func(dir string) {
+				g := image.NewGray(image.Rect(0, 0, 64, 32))
+				g.Pix[3] = 200
+				os.WriteFile(filepath.Join(dir, aachenInst), importtest.EncodePNG(t, g), 0o644)
+			},
+			item: aachen, file: aachenInst, want: "pixel (3, 0) has value 200, which is no Cityscapes class",
 		},
 		{
 			name: "unknown class id",

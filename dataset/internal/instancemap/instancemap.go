@@ -9,7 +9,8 @@
 //   - Bounded memory. [Format.Decode] and [Format.Load] check the PNG header before any
 //     pixel is decoded: a map of more than [dataset.MaxPixels] pixels is an
 //     error wrapping [dataset.ErrTooLarge], and one that is not 16-bit
-//     grayscale is an error, without a pixel buffer being allocated. The
+//     grayscale (or 8-bit, where [Format.Gray8] allows it) is an error,
+//     without a pixel buffer being allocated. The
 //     masks [Regions] makes from one map have at most [MaxMaskPixels]
 //     pixels in all, else it fails with [dataset.ErrTooLarge] before
 //     allocating them.
@@ -67,6 +68,10 @@ type Format struct {
 	What string
 	// ImageConfig decodes the header of the image a map annotates.
 	ImageConfig func(io.Reader) (image.Config, error)
+	// Gray8 accepts maps stored as 8-bit grayscale PNGs too, read with
+	// the same values (0-255), as third-party tools write maps whose
+	// values all fit in a byte.
+	Gray8 bool
 }
 
 // Item is one item of an instance-map format: an image and the instance
@@ -157,9 +162,11 @@ func (f Format) Load(fsys fs.FS, mapFile, imageFile string) (*image.Gray16, stri
 	return g, "", nil
 }
 
-// Decode decodes an instance map: a 16-bit grayscale PNG of at most
+// Decode decodes an instance map: a 16-bit grayscale PNG (or, with
+// f.Gray8, an 8-bit one, whose values are kept) of at most
 // dataset.MaxPixels pixels, the header checked before any pixel is
-// decoded.
+// decoded. Grayscale PNGs of 1, 2 or 4 bits are refused: image/png scales
+// their values.
 func (f Format) Decode(data []byte) (*image.Gray16, error) {
 	what := f.What
 	cfg, err := png.DecodeConfig(bytes.NewReader(data))
@@ -169,12 +176,29 @@ func (f Format) Decode(data []byte) (*image.Gray16, error) {
 	if cfg.Width <= 0 || cfg.Height <= 0 || cfg.Height > dataset.MaxPixels/cfg.Width {
 		return nil, fmt.Errorf("%s of %dx%d pixels: %w (%d)", what, cfg.Width, cfg.Height, dataset.ErrTooLarge, dataset.MaxPixels)
 	}
-	if cfg.ColorModel != color.Gray16Model {
+	// IHDR is the first chunk (DecodeConfig checked it): bit depth at
+	// byte 24.
+	gray8 := f.Gray8 && cfg.ColorModel == color.GrayModel && data[24] == 8
+	if cfg.ColorModel != color.Gray16Model && !gray8 {
+		if f.Gray8 {
+			return nil, fmt.Errorf("%s is not a 16-bit or 8-bit grayscale PNG", what)
+		}
 		return nil, fmt.Errorf("%s is not a 16-bit grayscale PNG", what)
 	}
 	img, err := png.Decode(bytes.NewReader(data))
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", what, err)
+	}
+	if g8, ok := img.(*image.Gray); ok && gray8 {
+		w, h := g8.Rect.Dx(), g8.Rect.Dy()
+		g := image.NewGray16(image.Rect(0, 0, w, h))
+		for y := 0; y < h; y++ {
+			row := g8.Pix[y*g8.Stride : y*g8.Stride+w]
+			for x, v := range row {
+				g.Pix[y*g.Stride+2*x+1] = v
+			}
+		}
+		return g, nil
 	}
 	g, ok := img.(*image.Gray16)
 	if !ok {

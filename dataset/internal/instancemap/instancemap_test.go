@@ -19,6 +19,7 @@ import (
 	"testing/fstest"
 
 	"dsbuild/dataset"
+	"dsbuild/dataset/internal/importtest"
 )
 
 const fixtures = "../../../testdata/fixtures"
@@ -128,7 +129,7 @@ func TestLoad(t *testing.T) {
 		"eight.png":  {Data: pngBytes(t, image.NewGray(image.Rect(0, 0, 64, 32)))},
 		"images/dir": {Mode: fs.ModeDir},
 	}
-	g, file, err := Format{"instance map", anyConfig}.Load(fsys, "map.png", "img.png")
+	g, file, err := Format{What: "instance map", ImageConfig: anyConfig}.Load(fsys, "map.png", "img.png")
 	if err != nil || file != "" || g.Rect != image.Rect(0, 0, 64, 32) || g.Gray16At(5, 5).Y != 24000 {
 		t.Fatalf("Load: %v, %q, %v", g.Rect, file, err)
 	}
@@ -146,7 +147,7 @@ func TestLoad(t *testing.T) {
 		{"image is a directory", "map.png", "images/dir", pngConfig, "images/dir", ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			g, file, err := Format{"instance map", tc.config}.Load(fsys, tc.mapFile, tc.imageFile)
+			g, file, err := Format{What: "instance map", ImageConfig: tc.config}.Load(fsys, tc.mapFile, tc.imageFile)
 			if err == nil || g != nil {
 				t.Fatalf("loaded %v, %v", g, err)
 			}
@@ -171,7 +172,7 @@ func itemFS(t *testing.T) (fs.FS, Format, func(*image.Gray16) ([]dataset.Object,
 	objects := func(g *image.Gray16) ([]dataset.Object, error) {
 		return Objects(g, lut, func(k int32) (string, []dataset.Tag) { return "c" + strconv.Itoa(int(k)), nil })
 	}
-	return fsys, Format{"map", png.DecodeConfig}, objects
+	return fsys, Format{What: "map", ImageConfig: png.DecodeConfig}, objects
 }
 
 // TestAnnotate: the map's size and objects go to the annotation; an error
@@ -510,4 +511,31 @@ func FuzzRegions(f *testing.F) {
 			}
 		}
 	})
+}
+
+// TestDecodeGray8: with Gray8, an 8-bit grayscale map decodes to the same
+// values; without it, and for gray PNGs of fewer bits (which image/png
+// would scale), it is refused.
+func TestDecodeGray8(t *testing.T) {
+	g8 := image.NewGray(image.Rect(0, 0, 3, 2))
+	copy(g8.Pix, []uint8{0, 24, 255, 7, 33, 1})
+	data := pngBytes(t, g8)
+	g, err := Format{What: "map", Gray8: true}.Decode(data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, v := range g8.Pix {
+		if got := g.Gray16At(i%3, i/3).Y; got != uint16(v) {
+			t.Errorf("pixel %d = %d, want %d", i, got, v)
+		}
+	}
+	if _, err := (Format{What: "map"}).Decode(data); err == nil || !strings.Contains(err.Error(), "not a 16-bit grayscale") {
+		t.Errorf("without Gray8: %v", err)
+	}
+	p := importtest.NewPNG()
+	p.Chunk("IHDR", importtest.GrayIHDR(3, 2, 4))
+	p.Chunk("IEND", nil)
+	if _, err := (Format{What: "map", Gray8: true}).Decode(p.Bytes()); err == nil || !strings.Contains(err.Error(), "not a 16-bit or 8-bit grayscale") {
+		t.Errorf("4-bit gray: %v", err)
+	}
 }
