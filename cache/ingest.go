@@ -29,7 +29,10 @@ const (
 	// would change the stored bytes. If it is edited anyway, the next
 	// ingest with the stat cache notices (size, mtime, ctime, inode and
 	// mode are compared) and removes the stale blob, and every read
-	// re-hashes. Tools that write a new file and rename it are safe.
+	// re-hashes. Tools that write a new file and rename it are safe. A
+	// file reached through a symbolic link (a link to a file, or any file
+	// under a linked directory) may lie outside the directory: it is
+	// stored as Clone, never linked or chmodded.
 	Link
 	// Move captures a step's output made in a scratch directory of the
 	// store (Store.Capture): files the directory exclusively owns are
@@ -83,11 +86,17 @@ type walkedFile struct {
 	rel  string
 	abs  string
 	info fs.FileInfo
+	// viaLink: the file is a symbolic link, or lies in a directory reached
+	// through one. Its target may be anywhere, outside the directory
+	// ingested: Link copies it instead of linking or chmodding it, and
+	// Clone and Copy never replace it (unshare).
+	viaLink bool
 }
 
 // PutDir turns the directory root into a tree, storing every file (unless
-// HashOnly) and returning the root digest. Symbolic links are followed; a
-// link cycle is an error naming the path. With Adopt Move it is Capture of
+// HashOnly) and returning the root digest. Symbolic links are followed
+// (with Link, what they lead to is copied, not linked); a link cycle is an
+// error naming the path. With Adopt Move it is Capture of
 // root alone (links may not leave root; StatCache is not used).
 func (s *Store) PutDir(ctx context.Context, root string, opt IngestOptions) (Digest, IngestStats, error) {
 	if opt.Adopt == Move && !opt.HashOnly {
@@ -103,7 +112,7 @@ func (s *Store) PutDir(ctx context.Context, root string, opt IngestOptions) (Dig
 	}
 	var files []walkedFile
 	var dirs []string // every kept directory, rel, "" for root
-	if err := walkDir(root, "", opt.Keep, &files, &dirs, []fs.FileInfo{fi}); err != nil {
+	if err := walkDir(root, "", false, opt.Keep, &files, &dirs, []fs.FileInfo{fi}); err != nil {
 		return Digest{}, st, err
 	}
 	digests := make([]Digest, len(files))
@@ -118,7 +127,7 @@ func (s *Store) PutDir(ctx context.Context, root string, opt IngestOptions) (Dig
 	return d, st, err
 }
 
-func walkDir(abs, rel string, keep func(string, bool) bool, files *[]walkedFile, dirs *[]string, stack []fs.FileInfo) error {
+func walkDir(abs, rel string, viaLink bool, keep func(string, bool) bool, files *[]walkedFile, dirs *[]string, stack []fs.FileInfo) error {
 	*dirs = append(*dirs, rel)
 	ents, err := os.ReadDir(abs)
 	if err != nil {
@@ -138,7 +147,9 @@ func walkDir(abs, rel string, keep func(string, bool) bool, files *[]walkedFile,
 		if err != nil {
 			return err
 		}
+		linked := viaLink
 		if info.Mode()&fs.ModeSymlink != 0 {
+			linked = true
 			info, err = os.Stat(childAbs)
 			if err != nil {
 				return fmt.Errorf("following symbolic link %s: %w", childAbs, err)
@@ -154,14 +165,14 @@ func walkDir(abs, rel string, keep func(string, bool) bool, files *[]walkedFile,
 			if keep != nil && !keep(childRel, true) {
 				continue
 			}
-			if err := walkDir(childAbs, childRel, keep, files, dirs, append(stack, info)); err != nil {
+			if err := walkDir(childAbs, childRel, linked, keep, files, dirs, append(stack, info)); err != nil {
 				return err
 			}
 		case info.Mode().IsRegular():
 			if keep != nil && !keep(childRel, false) {
 				continue
 			}
-			*files = append(*files, walkedFile{rel: childRel, abs: childAbs, info: info})
+			*files = append(*files, walkedFile{rel: childRel, abs: childAbs, info: info, viaLink: linked})
 		default:
 			return fmt.Errorf("%s: %s files cannot be stored; only regular files, directories and links to them", childAbs, info.Mode().Type())
 		}
@@ -174,10 +185,16 @@ func (s *Store) hashFiles(ctx context.Context, files []walkedFile, out []Digest,
 	total := int64(len(files))
 	err := ForEach(ctx, len(files), opt.Workers, func(i int) error {
 		f := files[i]
+		// Link hard-links only files reached without a symbolic link; the
+		// others are copied (by reflink where possible).
+		adopt := opt.Adopt
+		if adopt == Link && f.viaLink {
+			adopt = Clone
+		}
 		// A source with other hard links may be shared with the store by
 		// an earlier link = "hard" ingest; Clone and Copy must not keep
 		// it so.
-		shared := !opt.HashOnly && (opt.Adopt == Clone || opt.Adopt == Copy) && linkCount(f.info) > 1
+		shared := !opt.HashOnly && !f.viaLink && (adopt == Clone || adopt == Copy) && linkCount(f.info) > 1
 		d, ok := opt.StatCache.lookup(f.rel, f.info)
 		if ok && shared {
 			stale, err := s.unshare(f.abs, d)
@@ -195,14 +212,14 @@ func (s *Store) hashFiles(ctx context.Context, files []walkedFile, out []Digest,
 			switch {
 			case opt.HashOnly:
 				d, err = hashFile(f.abs)
-			case opt.Adopt == Link:
+			case adopt == Link:
 				d, info, err = s.linkFile(f.abs, f.info)
-			case opt.Adopt == Clone:
+			case adopt == Clone:
 				d, n, err = s.cloneFile(f.abs, f.info)
 			default:
 				d, n, err = s.PutFile(f.abs)
 			}
-			if err == nil && (opt.Adopt == Clone || opt.Adopt == Copy) && !opt.HashOnly && n != f.info.Size() {
+			if err == nil && (adopt == Clone || adopt == Copy) && !opt.HashOnly && n != f.info.Size() {
 				err = fmt.Errorf("it changed while it was being stored (%d bytes, then %d); build again once it is written", f.info.Size(), n)
 			}
 			if err == nil && shared {
@@ -217,10 +234,10 @@ func (s *Store) hashFiles(ctx context.Context, files []walkedFile, out []Digest,
 			}
 			hashed.Add(1)
 			out[i] = d
-			if opt.Adopt == Link && !opt.HashOnly {
+			if adopt == Link && !opt.HashOnly {
 				s.forgetEditedLink(opt.StatCache, f.rel, f.abs, d)
 			}
-			opt.StatCache.record(f.rel, info, d, opt.Adopt == Link && !opt.HashOnly)
+			opt.StatCache.record(f.rel, info, d, adopt == Link && !opt.HashOnly)
 		}
 		if n := done.Add(1); opt.Progress != nil {
 			opt.Progress(n, total)
