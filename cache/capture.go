@@ -96,45 +96,46 @@ func (s *Store) Capture(ctx context.Context, roots []string, opt CaptureOptions)
 			f.owned = false
 		}
 	}
-	// Copies first, then moves: see above.
-	var order []*capturedFile
-	for _, f := range all {
-		if !f.owned {
-			order = append(order, f)
-		}
-	}
+	// Copies first, then moves: see above. Two passes, since a pool of
+	// workers given copies before moves would still start moving while
+	// the last copies run.
+	var copies, moves []*capturedFile
 	for _, f := range all {
 		if f.owned {
-			order = append(order, f)
+			moves = append(moves, f)
+		} else {
+			copies = append(copies, f)
 		}
 	}
 	digests := make(map[*capturedFile]Digest, len(all))
-	out := make([]Digest, len(order))
 	var done atomic.Int64
-	total := int64(len(order))
-	err := ForEach(ctx, len(order), opt.Workers, func(i int) error {
-		f := order[i]
-		var d Digest
-		var err error
-		if f.owned {
-			d, err = s.moveOwned(f)
-		} else {
-			d, err = s.putCopy(f.abs)
-		}
+	total := int64(len(all))
+	for _, pass := range [][]*capturedFile{copies, moves} {
+		out := make([]Digest, len(pass))
+		err := ForEach(ctx, len(pass), opt.Workers, func(i int) error {
+			f := pass[i]
+			var d Digest
+			var err error
+			if f.owned {
+				d, err = s.moveOwned(f)
+			} else {
+				d, err = s.putCopy(f.abs)
+			}
+			if err != nil {
+				return fmt.Errorf("storing %s: %w", f.abs, err)
+			}
+			out[i] = d
+			if opt.Progress != nil {
+				opt.Progress(done.Add(1), total)
+			}
+			return nil
+		}, nil)
 		if err != nil {
-			return fmt.Errorf("storing %s: %w", f.abs, err)
+			return nil, st, err
 		}
-		out[i] = d
-		if opt.Progress != nil {
-			opt.Progress(done.Add(1), total)
+		for i, f := range pass {
+			digests[f] = out[i]
 		}
-		return nil
-	}, nil)
-	if err != nil {
-		return nil, st, err
-	}
-	for i, f := range order {
-		digests[f] = out[i]
 	}
 	iopt := IngestOptions{KeepEmptyDirs: opt.KeepEmptyDirs}
 	ds := make([]Digest, len(roots))
@@ -147,11 +148,13 @@ func (s *Store) Capture(ctx context.Context, roots []string, opt CaptureOptions)
 			st.Bytes += files[j].info.Size()
 		}
 		st.Files += len(files)
-		if ds[i], err = s.buildTree(files, fd, w.dirs, iopt); err != nil {
+		d, err := s.buildTree(files, fd, w.dirs, iopt)
+		if err != nil {
 			return nil, st, err
 		}
+		ds[i] = d
 	}
-	st.Hashed = len(order)
+	st.Hashed = len(all)
 	return ds, st, nil
 }
 
