@@ -2,6 +2,7 @@ package cache
 
 import (
 	"errors"
+	"fmt"
 	"io"
 	"io/fs"
 	"path"
@@ -9,6 +10,7 @@ import (
 	"strings"
 	"sync"
 	"time"
+	"unicode/utf8"
 )
 
 // TreeFS is a read-only fs.FS over a stored tree. Every file read re-hashes
@@ -46,7 +48,13 @@ func (t *TreeFS) entries(d Digest) ([]TreeEntry, error) {
 // lookup resolves a slash path to its entry; the root is a Dir entry named ".".
 func (t *TreeFS) lookup(op, name string) (TreeEntry, error) {
 	if !fs.ValidPath(name) {
-		return TreeEntry{}, &fs.PathError{Op: op, Path: name, Err: fs.ErrInvalid}
+		err := fs.ErrInvalid
+		if !utf8.ValidString(name) {
+			// A stored tree may hold such names (a source's file names
+			// are bytes); fs.FS paths are UTF-8.
+			err = fmt.Errorf("%w: the name is not valid UTF-8", fs.ErrInvalid)
+		}
+		return TreeEntry{}, &fs.PathError{Op: op, Path: name, Err: err}
 	}
 	cur := TreeEntry{Name: ".", Kind: Dir, Digest: t.root}
 	if name == "." {
