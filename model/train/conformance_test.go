@@ -179,65 +179,68 @@ func TestTorchConformance(t *testing.T) {
 			t.Fatalf("conformance input %s changed (sha256 %s, the reference was made from %s); rerun bench/conformance.sh", name, got, ref.Inputs[name])
 		}
 	}
-	for _, v := range confVariants {
-		t.Run(v.Name, func(t *testing.T) {
-			want := ref.Losses[v.Name]
-			if len(want) != confSteps {
-				t.Fatalf("reference.json has %d losses for %s; want %d", len(want), v.Name, confSteps)
-			}
-			wb, err := os.ReadFile(filepath.Join(confDir, v.Name+".safetensors"))
-			if err != nil {
-				t.Fatal(err)
-			}
-			wantW, _, _, err := model.DecodeSafetensors(wb)
-			if err != nil {
-				t.Fatalf("%s.safetensors: %v", v.Name, err)
-			}
-			o := confOptions(v)
-			var losses []float64
-			res, err := Train(context.Background(), o, confData(), nil, model.Init(o.Config, confSeed), func(p Progress) {
-				if p.Done == nil {
-					losses = append(losses, p.Loss)
+	for _, gb := range testBackends() {
+		for _, v := range confVariants {
+			t.Run(gb.Name()+"/"+v.Name, func(t *testing.T) {
+				want := ref.Losses[v.Name]
+				if len(want) != confSteps {
+					t.Fatalf("reference.json has %d losses for %s; want %d", len(want), v.Name, confSteps)
 				}
+				wb, err := os.ReadFile(filepath.Join(confDir, v.Name+".safetensors"))
+				if err != nil {
+					t.Fatal(err)
+				}
+				wantW, _, _, err := model.DecodeSafetensors(wb)
+				if err != nil {
+					t.Fatalf("%s.safetensors: %v", v.Name, err)
+				}
+				o := confOptions(v)
+				o.GEMM = gb
+				var losses []float64
+				res, err := Train(context.Background(), o, confData(), nil, model.Init(o.Config, confSeed), func(p Progress) {
+					if p.Done == nil {
+						losses = append(losses, p.Loss)
+					}
+				})
+				if err != nil {
+					t.Fatal(err)
+				}
+				if len(res.Epochs) != 1 {
+					t.Fatalf("%d epochs; the comparison needs the final weights of one epoch", len(res.Epochs))
+				}
+				bad := 0
+				var worstLoss, worstW float64
+				for i, l := range losses {
+					rel := math.Abs(l-want[i]) / math.Abs(want[i])
+					worstLoss = max(worstLoss, rel)
+					if !(rel <= confLossTol) {
+						bad++
+						t.Errorf("step %d: loss %.7f, PyTorch %.7f (relative difference %.2e > %.0e)", i+1, l, want[i], rel, confLossTol)
+					}
+				}
+				if bad > 0 {
+					t.Logf("losses dsbuild: %.5f", losses)
+					t.Logf("losses PyTorch: %.5f", want)
+				}
+				for _, spec := range o.Config.Tensors() {
+					got, ref := res.Weights[spec.Name], wantW[spec.Name]
+					if len(ref) != len(got) {
+						t.Errorf("%s: %d values, PyTorch's %d", spec.Name, len(got), len(ref))
+						continue
+					}
+					var maxDiff, maxRef float64
+					for i := range ref {
+						maxDiff = max(maxDiff, math.Abs(float64(got[i])-float64(ref[i])))
+						maxRef = max(maxRef, math.Abs(float64(ref[i])))
+					}
+					rel := maxDiff / max(maxRef, 1e-12)
+					worstW = max(worstW, rel)
+					if !(rel <= confWeightTol) {
+						t.Errorf("%s: largest difference %.3e, %.2e of the tensor's largest magnitude %.3e (> %.0e)", spec.Name, maxDiff, rel, maxRef, confWeightTol)
+					}
+				}
+				t.Logf("loss %.5f → %.5f; worst step %.1e relative, worst tensor %.1e", losses[0], losses[len(losses)-1], worstLoss, worstW)
 			})
-			if err != nil {
-				t.Fatal(err)
-			}
-			if len(res.Epochs) != 1 {
-				t.Fatalf("%d epochs; the comparison needs the final weights of one epoch", len(res.Epochs))
-			}
-			bad := 0
-			var worstLoss, worstW float64
-			for i, l := range losses {
-				rel := math.Abs(l-want[i]) / math.Abs(want[i])
-				worstLoss = max(worstLoss, rel)
-				if !(rel <= confLossTol) {
-					bad++
-					t.Errorf("step %d: loss %.7f, PyTorch %.7f (relative difference %.2e > %.0e)", i+1, l, want[i], rel, confLossTol)
-				}
-			}
-			if bad > 0 {
-				t.Logf("losses dsbuild: %.5f", losses)
-				t.Logf("losses PyTorch: %.5f", want)
-			}
-			for _, spec := range o.Config.Tensors() {
-				got, ref := res.Weights[spec.Name], wantW[spec.Name]
-				if len(ref) != len(got) {
-					t.Errorf("%s: %d values, PyTorch's %d", spec.Name, len(got), len(ref))
-					continue
-				}
-				var maxDiff, maxRef float64
-				for i := range ref {
-					maxDiff = max(maxDiff, math.Abs(float64(got[i])-float64(ref[i])))
-					maxRef = max(maxRef, math.Abs(float64(ref[i])))
-				}
-				rel := maxDiff / max(maxRef, 1e-12)
-				worstW = max(worstW, rel)
-				if !(rel <= confWeightTol) {
-					t.Errorf("%s: largest difference %.3e, %.2e of the tensor's largest magnitude %.3e (> %.0e)", spec.Name, maxDiff, rel, maxRef, confWeightTol)
-				}
-			}
-			t.Logf("loss %.5f → %.5f; worst step %.1e relative, worst tensor %.1e", losses[0], losses[len(losses)-1], worstLoss, worstW)
-		})
+		}
 	}
 }

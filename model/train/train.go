@@ -1,13 +1,22 @@
-// Package train trains dsbuild's UNet (package model) on gorgonia, to the
-// bit: the same samples, options and initial weights give the same final
-// weights at any GOMAXPROCS, for a fixed (GOARCH, GOAMD64).
+// Package train trains dsbuild's UNet (package model) to the bit: the
+// same samples, options, initial weights and matrix-product backend
+// (package gemm; its Name says which) give the same final weights at any
+// GOMAXPROCS, for a fixed (GOARCH, GOAMD64).
 //
-// What makes it exact: weights start from model.Init (our own generator),
-// never gorgonia's clock-seeded initialisers; batches and augmentations
-// are drawn from PCG streams keyed by the seed, the epoch and the sample's
-// place; every parallel loop in gorgonia and gonum writes disjoint outputs
-// (see ../shared/docs/gorgonia-gpu.md §6); gradients of a batch's
-// micro-batches are summed in micro-batch order.
+// The forward and backward passes are written out by hand for this one
+// network (conv.go, bn.go, net.go): 3×3 convolutions as im2col by row
+// tiles and a matrix product, the input gradient as the convolution of
+// the output gradient with the flipped kernel, max pooling, nearest
+// upsampling read through by the next convolution's im2col, BatchNorm
+// with float64 statistics, the loss and Adam.
+//
+// What makes it exact: weights start from model.Init (our own generator);
+// batches and augmentations are drawn from PCG streams keyed by the seed,
+// the epoch and the sample's place; every parallel loop writes disjoint
+// outputs, and every sum over samples or tiles goes through per-task
+// partials folded in (sample, tile) order, so neither the worker count
+// nor how many micro-batches run together in one pass changes a bit;
+// every buffer a matrix kernel sees starts 64-byte aligned.
 //
 // The loss is the seed's UNet_v2 loss: (w_bce·BCE + w_dice·(1 − dice)) /
 // (w_bce + w_dice), where BCE is the pixel-weighted binary cross-entropy
@@ -18,9 +27,9 @@
 // A batch is processed as micro-batches whose gradients are summed before
 // the optimizer step: both loss terms are sums over samples scaled by
 // batch-wide constants, so the step equals a whole-batch step up to float
-// summation order, while the memory is that of one micro-batch. With
-// BatchNorm, statistics are those of the micro-batch. Every step starts
-// from zero gradients: a step uses its own batch's gradient only.
+// summation order. With BatchNorm, statistics are those of the
+// micro-batch; without it, the micro-batch changes nothing. Every step
+// starts from zero gradients: a step uses its own batch's gradient only.
 //
 // Agreement with PyTorch: TestTorchConformance trains a tiny network on
 // fixed inputs and compares every step's loss and the final weights and
@@ -32,14 +41,13 @@ import (
 	"context"
 	"fmt"
 	"math"
+	"runtime"
 	"runtime/debug"
 	"sort"
 	"sync"
 
-	G "gorgonia.org/gorgonia"
-	"gorgonia.org/tensor"
-
 	"dsbuild/model"
+	"dsbuild/model/gemm"
 )
 
 // Options configures a training run.
@@ -60,6 +68,9 @@ type Options struct {
 	// near it instead of letting garbage double the peak. It changes no
 	// result.
 	MemoryLimit int64
+	// GEMM multiplies the matrices; nil means gemm.Default(). Its Name
+	// decides the bits of the result.
+	GEMM gemm.Backend
 }
 
 var memLimit struct {
@@ -147,8 +158,12 @@ func Train(ctx context.Context, opts Options, samples, val []*Sample, init model
 	if opts.Batch < 1 || opts.LR <= 0 || opts.WBCE < 0 || opts.WDice < 0 || opts.WBCE+opts.WDice <= 0 {
 		return nil, fmt.Errorf("invalid options: batch %d, lr %v, loss weights %v/%v", opts.Batch, opts.LR, opts.WBCE, opts.WDice)
 	}
-	if _, err := useGEMM(); err != nil {
-		return nil, err
+	g := opts.GEMM
+	if g == nil {
+		var err error
+		if g, err = gemm.Default(); err != nil {
+			return nil, err
+		}
 	}
 	if opts.MemoryLimit > 0 {
 		defer limitMemory(opts.MemoryLimit)()
@@ -157,40 +172,10 @@ func Train(ctx context.Context, opts Options, samples, val []*Sample, init model
 	if opts.Batch%micro != 0 {
 		return nil, fmt.Errorf("micro_batch %d does not divide batch %d", micro, opts.Batch)
 	}
-	w := model.Weights{}
-	for k, v := range init {
-		w[k] = append([]float32(nil), v...)
-	}
-	net, err := buildNetwork(cfg, micro, w, opts.WBCE, opts.WDice)
-	if err != nil {
-		return nil, err
-	}
-	vm := G.NewTapeMachine(net.g, G.BindDualValues(net.learn...))
-	defer vm.Close()
-	// Building the machine reset the BatchNorm statistics; restore them.
-	for _, name := range net.bnOrder {
-		rv := append([]float32(nil), w[name+".bn.running_var"]...)
-		rm := append([]float32(nil), w[name+".bn.running_mean"]...)
-		if err := net.bn[name].SetStats(tensor.New(tensor.WithShape(len(rm)), tensor.WithBacking(rm)),
-			tensor.New(tensor.WithShape(len(rv)), tensor.WithBacking(rv))); err != nil {
-			return nil, fmt.Errorf("restoring %s statistics: %w", name, err)
-		}
-	}
-	solver := G.NewAdamSolver(G.WithLearnRate(opts.LR))
-	params := make([]G.ValueGrad, len(net.learn))
-	for i, nd := range net.learn {
-		params[i] = nd
-	}
+	e := newEngine(opts, micro, init, g, runtime.GOMAXPROCS(0), tileCols)
 
 	s := cfg.InputSize
 	n := s * s
-	xb := make([]float32, micro*3*n)
-	yb := make([]float32, micro*n)
-	wb := make([]float32, micro*n)
-	xT := tensor.New(tensor.WithShape(micro, 3, s, s), tensor.WithBacking(xb))
-	yT := tensor.New(tensor.WithShape(micro, 1, s, s), tensor.WithBacking(yb))
-	wT := tensor.New(tensor.WithShape(micro, 1, s, s), tensor.WithBacking(wb))
-
 	perEpoch := (len(samples) + opts.Batch - 1) / opts.Batch
 	total := opts.Epochs * perEpoch
 	epochs := opts.Epochs
@@ -205,9 +190,10 @@ func Train(ctx context.Context, opts Options, samples, val []*Sample, init model
 	bestScore := math.Inf(-1)
 	step := 0
 	batchIdx := make([]int, opts.Batch)
+	views := make([]view, opts.Batch)
 	for ep := 0; ep < epochs; ep++ {
 		order := permutation(len(samples), newRNG(opts.Seed, 1, uint64(ep)))
-		e := Epoch{Epoch: ep + 1}
+		ep1 := Epoch{Epoch: ep + 1}
 		var sumLoss, sumBCE, sumDice float64
 		for b := 0; b < perEpoch && step < total; b++ {
 			if err := ctx.Err(); err != nil {
@@ -218,47 +204,35 @@ func Train(ctx context.Context, opts Options, samples, val []*Sample, init model
 			}
 			// Render the whole batch's weights first: BCE is normalised by
 			// the batch's total weight.
-			views := make([]view, opts.Batch)
 			for i, si := range batchIdx {
 				views[i] = randomView(samples[si], opts.Augment, newRNG(opts.Seed, 2, uint64(ep), uint64(b), uint64(i)))
 			}
-			var totalW float64
-			for i, si := range batchIdx {
-				render(samples[si], views[i], s, opts.EdgeWeight, xb[:3*n], yb[:n], wb[:n])
-				totalW += sumF(wb[:n])
-			}
+			totalW := e.batchWeight(samples, batchIdx, views, opts.EdgeWeight)
 			if totalW == 0 {
 				totalW = 1
 			}
+			e.zeroGrads()
 			var lossSum, bceSum, diceSum float64
-			for mb := 0; mb < opts.Batch/micro; mb++ {
-				for j := 0; j < micro; j++ {
-					i := mb*micro + j
-					render(samples[batchIdx[i]], views[i], s, opts.EdgeWeight, xb[j*3*n:(j+1)*3*n], yb[j*n:(j+1)*n], wb[j*n:(j+1)*n])
-				}
-				if err := firstErr(G.Let(net.x, xT), G.Let(net.y, yT), G.Let(net.w, wT),
-					G.Let(net.invM, float32(1/totalW)), G.Let(net.invB, float32(1/float64(opts.Batch)))); err != nil {
-					return nil, err
-				}
-				if err := vm.RunAll(); err != nil {
-					return nil, fmt.Errorf("step %d: %w", step+1, err)
-				}
-				lossSum += scalar(net.lossV)
-				bceSum += scalar(net.bceV)
-				diceSum += scalar(net.diceV)
-				vm.Reset()
+			for first := 0; first < opts.Batch; first += e.maxP {
+				P := min(e.maxP, opts.Batch-first)
+				e.pool.run(P, func(_, j int) {
+					i := first + j
+					render(samples[batchIdx[i]], views[i], s, opts.EdgeWeight, e.x[j*3*n:(j+1)*3*n], e.y[j*n:(j+1)*n], e.w[j*n:(j+1)*n])
+				})
+				e.forward(P)
+				l, bce, dice := e.loss(P, 1/totalW, 1/float64(opts.Batch))
+				e.backward(P)
+				lossSum += l
+				bceSum += bce
+				diceSum += dice
 			}
 			if math.IsNaN(lossSum) || math.IsInf(lossSum, 0) {
 				return nil, fmt.Errorf("step %d: the loss is %v; lower the learning rate", step+1, lossSum)
 			}
-			if err := solver.Step(params); err != nil {
-				return nil, fmt.Errorf("step %d: optimizer: %w", step+1, err)
-			}
-			if err := net.zeroGrads(); err != nil {
-				return nil, fmt.Errorf("step %d: %w", step+1, err)
-			}
+			e.roundGrads()
+			e.adam()
 			step++
-			e.Steps++
+			ep1.Steps++
 			sumLoss += lossSum
 			sumBCE += bceSum
 			sumDice += diceSum
@@ -266,67 +240,54 @@ func Train(ctx context.Context, opts Options, samples, val []*Sample, init model
 				progress(Progress{Epoch: ep + 1, Epochs: epochs, Step: step, Steps: total, Loss: lossSum})
 			}
 		}
-		e.TrainLoss = round6(sumLoss / float64(e.Steps))
-		e.TrainBCE = round6(sumBCE / float64(e.Steps))
-		e.TrainDice = round6(sumDice / float64(e.Steps))
-		cur := net.weights(w)
-		score := -e.TrainLoss
+		ep1.TrainLoss = round6(sumLoss / float64(ep1.Steps))
+		ep1.TrainBCE = round6(sumBCE / float64(ep1.Steps))
+		ep1.TrainDice = round6(sumDice / float64(ep1.Steps))
+		cur := e.weights()
+		score := -ep1.TrainLoss
 		if len(val) > 0 {
 			m, err := Evaluate(cfg, cur, val)
 			if err != nil {
 				return nil, fmt.Errorf("epoch %d: validation: %w", ep+1, err)
 			}
-			e.ValIoU, e.ValDice, e.ValAcc = round6(m.IoU), round6(m.Dice), round6(m.Accuracy)
+			ep1.ValIoU, ep1.ValDice, ep1.ValAcc = round6(m.IoU), round6(m.Dice), round6(m.Accuracy)
 			score = m.IoU
 		}
-		res.Epochs = append(res.Epochs, e)
+		res.Epochs = append(res.Epochs, ep1)
 		// Ties go to the lower training loss, then the earlier epoch.
-		if score > bestScore || score == bestScore && e.TrainLoss < res.Epochs[res.Best].TrainLoss {
+		if score > bestScore || score == bestScore && ep1.TrainLoss < res.Epochs[res.Best].TrainLoss {
 			bestScore = score
 			res.Best = len(res.Epochs) - 1
 			res.Weights = cur
 		}
 		if progress != nil {
-			progress(Progress{Epoch: ep + 1, Epochs: epochs, Step: step, Steps: total, Loss: e.TrainLoss, Done: &res.Epochs[len(res.Epochs)-1]})
+			progress(Progress{Epoch: ep + 1, Epochs: epochs, Step: step, Steps: total, Loss: ep1.TrainLoss, Done: &res.Epochs[len(res.Epochs)-1]})
 		}
 	}
 	return res, nil
 }
 
-// zeroGrads clears the learnables' gradients. The tape machine adds each
-// run's gradient into a learnable's dual value (created zero by the first
-// run) and never clears it, so without this a step would use the sum of
-// every earlier step's gradient too (issue 12).
-func (net *network) zeroGrads() error {
-	for i, nd := range net.learn {
-		gv, err := nd.Grad()
-		if err != nil {
-			return fmt.Errorf("gradient of %s: %w", net.names[i], err)
-		}
-		g, ok := gv.(tensor.Tensor)
-		if !ok {
-			return fmt.Errorf("gradient of %s is a %T, not a tensor", net.names[i], gv)
-		}
-		g.Zero()
+// batchWeight is Σ pixel weights over the batch's rendered samples, in
+// order; it renders each sample into the first pass slot.
+func (e *engine) batchWeight(samples []*Sample, idx []int, views []view, edgeWeight float64) float64 {
+	n := e.size * e.size
+	var total float64
+	for i, si := range idx {
+		render(samples[si], views[i], e.size, edgeWeight, e.x[:3*n], e.y[:n], e.w[:n])
+		total += sumF(e.w[:n])
 	}
-	return nil
+	return total
 }
 
-// weights copies the current values, BatchNorm statistics included.
-func (net *network) weights(w model.Weights) model.Weights {
-	out := model.Weights{}
-	for k, v := range w {
-		out[k] = append([]float32(nil), v...)
+// GEMMName names the matrix-product backend training uses by default in
+// this process (package gemm): its arithmetic decides the weights' bits,
+// so the train step puts it in its key.
+func GEMMName() (string, error) {
+	b, err := gemm.Default()
+	if err != nil {
+		return "", err
 	}
-	for i, nd := range net.learn {
-		out[net.names[i]] = append([]float32(nil), nd.Value().Data().([]float32)...)
-	}
-	for _, name := range net.bnOrder {
-		rm, rv := net.bn[name].Stats()
-		out[name+".bn.running_mean"] = append([]float32(nil), rm.Data().([]float32)...)
-		out[name+".bn.running_var"] = append([]float32(nil), rv.Data().([]float32)...)
-	}
-	return out
+	return b.Name(), nil
 }
 
 func permutation(n int, r rng) []int {
@@ -347,30 +308,6 @@ func sumF(v []float32) float64 {
 		s += float64(x)
 	}
 	return s
-}
-
-func scalar(v G.Value) float64 {
-	if v == nil {
-		return math.NaN()
-	}
-	switch d := v.Data().(type) {
-	case float32:
-		return float64(d)
-	case []float32:
-		if len(d) == 1 {
-			return float64(d[0])
-		}
-	}
-	return math.NaN()
-}
-
-func firstErr(errs ...error) error {
-	for _, e := range errs {
-		if e != nil {
-			return e
-		}
-	}
-	return nil
 }
 
 // round6 keeps metrics readable and their JSON stable.

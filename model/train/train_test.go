@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"dsbuild/model"
+	"dsbuild/model/gemm"
 )
 
 func digest(w model.Weights, cfg *model.Config) string {
@@ -79,5 +80,65 @@ func TestTrainBitExact(t *testing.T) {
 	o.Seed = 8
 	if c := run(2); c == a {
 		t.Fatalf("a different seed gave the same weights %s", c)
+	}
+}
+
+// testBackends are the GEMM backends this machine has: gonum always,
+// OpenBLAS when it loads.
+func testBackends() []gemm.Backend {
+	bs := []gemm.Backend{gemm.Gonum()}
+	if b, err := gemm.OpenBLAS(); err == nil {
+		bs = append(bs, b)
+	}
+	return bs
+}
+
+// TestTrainPassesSameBits: with BatchNorm and micro-batches of 2, one
+// worker runs a pass of one micro-batch at a time and four workers a pass
+// of the whole batch; the weights and statistics are the same bits, on
+// every backend.
+func TestTrainPassesSameBits(t *testing.T) {
+	o := smallOpts(true)
+	o.Epochs = 1
+	o.MicroBatch = 2
+	samples := Blobs(16, 32, 3)
+	for _, gb := range testBackends() {
+		o.GEMM = gb
+		run := func(procs int) string {
+			defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(procs))
+			if p := passSamples(o.Batch, 2, 32, procs); procs == 1 && p != 2 || procs == 4 && p != 8 {
+				t.Fatalf("GOMAXPROCS %d: passes of %d samples", procs, p)
+			}
+			res, err := Train(context.Background(), o, samples, nil, model.Init(o.Config, o.Seed), nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return digest(res.Weights, o.Config)
+		}
+		if a, b := run(1), run(4); a != b {
+			t.Errorf("%s: passes of 2 and of 8 samples give %s and %s", gb.Name(), a, b)
+		}
+	}
+}
+
+// TestTrainMicroBatchNoBatchNorm: without BatchNorm, samples do not
+// interact, so the micro-batch changes no bit.
+func TestTrainMicroBatchNoBatchNorm(t *testing.T) {
+	o := smallOpts(false)
+	o.Epochs = 1
+	samples := Blobs(16, 32, 3)
+	var first string
+	for _, m := range []int{1, 2, 8} {
+		o.MicroBatch = m
+		res, err := Train(context.Background(), o, samples, nil, model.Init(o.Config, o.Seed), nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		d := digest(res.Weights, o.Config)
+		if first == "" {
+			first = d
+		} else if d != first {
+			t.Errorf("micro-batch %d: weights %s; micro-batch 1 gave %s", m, d, first)
+		}
 	}
 }

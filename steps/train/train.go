@@ -1,5 +1,5 @@
 // Package train is the train step kind: a UNet segmentation model trained
-// on a dataset with gorgonia (package model/train), optionally continuing
+// on a dataset (package model/train), optionally continuing
 // from a previous model, and stored as a model artifact (package model).
 //
 //	train "person" {

@@ -1,0 +1,387 @@
+package train
+
+// The kernels of a pass. Pass tensors hold P samples, each channel-major
+// (C×H×W) and contiguous. Every kernel splits its work into tasks that
+// write disjoint outputs; sums over samples or tiles go to per-task
+// partials, which are then folded in task order, so no result depends on
+// how many workers ran the tasks.
+
+import "math"
+
+// source is one input of a convolution: a pass tensor of c channels of
+// h×w; with up, the convolution sees it through nearest ×2 upsampling,
+// at 2h×2w.
+type source struct {
+	t    []float32
+	c    int
+	h, w int
+	up   bool
+}
+
+func (s source) sample(i int) []float32 {
+	n := s.c * s.h * s.w
+	return s.t[i*n : (i+1)*n]
+}
+
+// dest receives the input gradient of channels [c0, c0+c) of a
+// convolution's input: a pass tensor of c channels at the convolution's
+// own size.
+type dest struct {
+	t  []float32
+	c0 int
+	c  int
+}
+
+// im2col writes the 3×3 patches (padding 1) of rows r0…r1−1 of sample
+// i's inputs, at size H×W, to col: row ci·9 + ky·3 + kx, column
+// (y−r0)·W + x, where ci counts the channels of all sources in order.
+// tmp holds one upsampled row (W values).
+func im2col(col []float32, in []source, i, H, W, r0, r1 int, tmp []float32) {
+	n := (r1 - r0) * W
+	row := 0
+	for _, s := range in {
+		x := s.sample(i)
+		plane := s.h * s.w
+		for c := 0; c < s.c; c++ {
+			p := x[c*plane : (c+1)*plane]
+			for ky := 0; ky < 3; ky++ {
+				base := (row + ky*3) * n
+				for y := r0; y < r1; y++ {
+					off := base + (y-r0)*W
+					d0, d1, d2 := col[off:off+W], col[off+n:off+n+W], col[off+2*n:off+2*n+W]
+					sy := y + ky - 1
+					if sy < 0 || sy >= H {
+						clear(d0)
+						clear(d1)
+						clear(d2)
+						continue
+					}
+					var src []float32
+					if s.up {
+						half := p[(sy/2)*s.w : (sy/2+1)*s.w]
+						src = tmp[:W]
+						for xx, v := range half {
+							src[2*xx], src[2*xx+1] = v, v
+						}
+					} else {
+						src = p[sy*W : (sy+1)*W]
+					}
+					d0[0] = 0
+					copy(d0[1:], src[:W-1])
+					copy(d1, src)
+					copy(d2, src[1:])
+					d2[W-1] = 0
+				}
+			}
+			row += 9
+		}
+	}
+}
+
+// convForward computes layer L on P samples: the convolution (im2col by
+// row tiles, then a matrix product), then bias and ReLU, or BatchNorm
+// and ReLU.
+func (e *engine) convForward(L *convLayer, in []source, P int) {
+	H, W := L.h, L.w
+	HW := H * W
+	out := L.a
+	if L.BN {
+		out = L.z
+	}
+	k := 9 * L.In
+	e.pool.run(P*L.nt, func(wk, t int) {
+		i, ti := t/L.nt, t%L.nt
+		r0, r1 := ti*L.rows, min((ti+1)*L.rows, H)
+		n := (r1 - r0) * W
+		sc := &e.scratch[wk]
+		col := sc.col[:k*n]
+		im2col(col, in, i, H, W, r0, r1, sc.row)
+		o := out[i*L.Out*HW+r0*W:]
+		e.gemm.Sgemm(false, false, L.Out, n, k, 1, L.wt, k, col, n, 0, o, HW)
+		if L.BN {
+			return
+		}
+		for co := 0; co < L.Out; co++ {
+			seg := o[co*HW : co*HW+n]
+			b := L.b[co]
+			for j, v := range seg {
+				v += b
+				if v < 0 {
+					v = 0
+				}
+				seg[j] = v
+			}
+		}
+	})
+	if L.BN {
+		e.bnForward(L, P)
+	}
+}
+
+// convBackward takes g, the loss gradient of layer L's output (after
+// ReLU), turns it in place into the gradient of the convolution's output
+// (ReLU mask, then BatchNorm's backward pass or the bias gradient), adds
+// the weight gradient to L.gw and writes the input gradient to dst (none
+// for the first layer).
+func (e *engine) convBackward(L *convLayer, in []source, g []float32, dst []dest, P int) {
+	H, W := L.h, L.w
+	HW := H * W
+	if L.BN {
+		e.bnBackward(L, g, P)
+	} else {
+		st := e.stat[:P*L.Out]
+		e.pool.run(P*L.Out, func(_, t int) {
+			a, d := L.a[t*HW:(t+1)*HW], g[t*HW:(t+1)*HW]
+			s := 0.0
+			for j, v := range a {
+				if v <= 0 {
+					d[j] = 0
+				}
+				s += float64(d[j])
+			}
+			st[t] = s
+		})
+		for i := 0; i < P; i++ {
+			for co := 0; co < L.Out; co++ {
+				L.gb[co] += st[i*L.Out+co]
+			}
+		}
+	}
+	k := 9 * L.In
+	kd := 9 * L.Out
+	size := len(L.wt)
+	tasks := P * L.nt
+	part := e.part[:tasks*size]
+	dz := source{t: g, c: L.Out, h: H, w: W}
+	e.pool.run(tasks, func(wk, t int) {
+		i, ti := t/L.nt, t%L.nt
+		r0, r1 := ti*L.rows, min((ti+1)*L.rows, H)
+		n := (r1 - r0) * W
+		sc := &e.scratch[wk]
+		col := sc.col[:k*n]
+		im2col(col, in, i, H, W, r0, r1, sc.row)
+		gz := g[i*L.Out*HW+r0*W:]
+		e.gemm.Sgemm(false, true, L.Out, k, n, 1, gz, HW, col, n, 0, part[t*size:(t+1)*size], k)
+		if len(dst) == 0 {
+			return
+		}
+		// The input gradient is the convolution of the output gradient
+		// with the flipped, transposed kernel: im2col of the output
+		// gradient, then a product with wflip.
+		col2 := sc.col2[:kd*n]
+		im2col(col2, []source{dz}, i, H, W, r0, r1, sc.row)
+		for _, d := range dst {
+			e.gemm.Sgemm(false, false, d.c, n, kd, 1, L.wflip[d.c0*kd:], kd, col2, n, 0, d.t[i*d.c*HW+r0*W:], HW)
+		}
+	})
+	e.fold(L.gw, part, tasks)
+}
+
+// fold adds the partials part[t·len(acc):…] to acc in task order.
+func (e *engine) fold(acc, part []float32, tasks int) {
+	const chunk = 4096
+	size := len(acc)
+	e.pool.run((size+chunk-1)/chunk, func(_, c int) {
+		lo, hi := c*chunk, min((c+1)*chunk, size)
+		a := acc[lo:hi]
+		for t := 0; t < tasks; t++ {
+			p := part[t*size+lo : t*size+hi]
+			for j, v := range p {
+				a[j] += v
+			}
+		}
+	})
+}
+
+// flipWeights sets L.wflip[ci][co][ky][kx] = L.wt[co][ci][2−ky][2−kx]:
+// the kernel of the input-gradient convolution.
+func flipWeights(L *convLayer) {
+	for co := 0; co < L.Out; co++ {
+		for ci := 0; ci < L.In; ci++ {
+			src := L.wt[(co*L.In+ci)*9:]
+			dst := L.wflip[(ci*L.Out+co)*9:]
+			for j := 0; j < 9; j++ {
+				dst[j] = src[8-j]
+			}
+		}
+	}
+}
+
+// poolForward is 2×2 max pooling with stride 2 of a (P×c×h×w) into out.
+func (e *engine) poolForward(a, out []float32, c, h, w, P int) {
+	oh, ow := h/2, w/2
+	e.pool.run(P*c, func(_, t int) {
+		src, dst := a[t*h*w:(t+1)*h*w], out[t*oh*ow:(t+1)*oh*ow]
+		for y := 0; y < oh; y++ {
+			r0, r1 := src[2*y*w:(2*y+1)*w], src[(2*y+1)*w:(2*y+2)*w]
+			d := dst[y*ow : (y+1)*ow]
+			for x := range d {
+				d[x] = max4(r0[2*x], r0[2*x+1], r1[2*x], r1[2*x+1])
+			}
+		}
+	})
+}
+
+// max4 is the first largest of a window in row order, as PyTorch picks.
+func max4(a, b, c, d float32) float32 {
+	m := a
+	if b > m {
+		m = b
+	}
+	if c > m {
+		m = c
+	}
+	if d > m {
+		m = d
+	}
+	return m
+}
+
+// poolBackward adds the pooled gradient gp (P×c×h/2×w/2) to the window
+// element of a (P×c×h×w) that won, the first in row order, in ga.
+func (e *engine) poolBackward(gp, a, ga []float32, c, h, w, P int) {
+	oh, ow := h/2, w/2
+	e.pool.run(P*c, func(_, t int) {
+		src, g := a[t*h*w:(t+1)*h*w], ga[t*h*w:(t+1)*h*w]
+		d := gp[t*oh*ow : (t+1)*oh*ow]
+		for y := 0; y < oh; y++ {
+			i0, i1 := 2*y*w, (2*y+1)*w
+			for x := 0; x < ow; x++ {
+				k := i0 + 2*x
+				m := src[k]
+				if v := src[i0+2*x+1]; v > m {
+					k, m = i0+2*x+1, v
+				}
+				if v := src[i1+2*x]; v > m {
+					k, m = i1+2*x, v
+				}
+				if v := src[i1+2*x+1]; v > m {
+					k = i1 + 2*x + 1
+				}
+				g[k] += d[y*ow+x]
+			}
+		}
+	})
+}
+
+// upSum is the backward pass of nearest ×2 upsampling: each value of out
+// (P×c×h×w) is the sum of its 2×2 block of gu (P×c×2h×2w).
+func (e *engine) upSum(gu, out []float32, c, h, w, P int) {
+	W := 2 * w
+	e.pool.run(P*c, func(_, t int) {
+		src, dst := gu[t*4*h*w:(t+1)*4*h*w], out[t*h*w:(t+1)*h*w]
+		for y := 0; y < h; y++ {
+			r0, r1 := src[2*y*W:(2*y+1)*W], src[(2*y+1)*W:(2*y+2)*W]
+			d := dst[y*w : (y+1)*w]
+			for x := range d {
+				d[x] = (r0[2*x] + r0[2*x+1]) + (r1[2*x] + r1[2*x+1])
+			}
+		}
+	})
+}
+
+// headForward is the 1×1 convolution to one logit per pixel.
+func (e *engine) headForward(a []float32, P int) {
+	hd := &e.head
+	HW := e.size * e.size
+	e.pool.run(P, func(_, i int) {
+		z := e.z[i*HW : (i+1)*HW]
+		clear(z)
+		x := a[i*hd.In*HW : (i+1)*hd.In*HW]
+		for c := 0; c < hd.In; c++ {
+			wc := hd.w[c]
+			for j, v := range x[c*HW : (c+1)*HW] {
+				z[j] += wc * v
+			}
+		}
+		b := hd.b[0]
+		for j := range z {
+			z[j] += b
+		}
+	})
+}
+
+// headBackward writes the gradient of the head's input to g from the
+// logits' gradient e.dz, and adds the head's weight and bias gradients.
+func (e *engine) headBackward(a, g []float32, P int) {
+	hd := &e.head
+	HW := e.size * e.size
+	st := e.stat[:P*(hd.In+1)]
+	e.pool.run(P, func(_, i int) {
+		dz := e.dz[i*HW : (i+1)*HW]
+		x := a[i*hd.In*HW : (i+1)*hd.In*HW]
+		gi := g[i*hd.In*HW : (i+1)*hd.In*HW]
+		for c := 0; c < hd.In; c++ {
+			wc := hd.w[c]
+			s := 0.0
+			xc, gc := x[c*HW:(c+1)*HW], gi[c*HW:(c+1)*HW]
+			for j, d := range dz {
+				gc[j] = wc * d
+				s += float64(d) * float64(xc[j])
+			}
+			st[i*(hd.In+1)+c] = s
+		}
+		s := 0.0
+		for _, d := range dz {
+			s += float64(d)
+		}
+		st[i*(hd.In+1)+hd.In] = s
+	})
+	for i := 0; i < P; i++ {
+		for c := 0; c < hd.In; c++ {
+			hd.gw[c] += st[i*(hd.In+1)+c]
+		}
+		hd.gb += st[i*(hd.In+1)+hd.In]
+	}
+}
+
+// loss computes each sample's loss terms from the logits and writes the
+// gradient of the loss to e.dz. invM is 1/Σ pixel weights of the whole
+// batch, invB 1/batch. It returns the sums over the P samples, in order.
+func (e *engine) loss(P int, invM, invB float64) (loss, bce, dice float64) {
+	HW := e.size * e.size
+	wB, wD := e.wBCE, e.wDice
+	per := e.stat[:3*P]
+	e.pool.run(P, func(_, i int) {
+		z, y, w := e.z[i*HW:(i+1)*HW], e.y[i*HW:(i+1)*HW], e.w[i*HW:(i+1)*HW]
+		var sp, inter, ps, ys float64
+		for j, zv := range z {
+			zf, wf, yf := float64(zv), float64(w[j]), float64(y[j])
+			p := sigmoid(zf)
+			sp += wf * (softplus(zf) - yf*zf)
+			inter += wf * p * yf
+			ps += wf * p
+			ys += wf * yf
+		}
+		num, den := 2*inter+1, ps+ys+1
+		b, d := sp*invM, (1-num/den)*invB
+		per[3*i], per[3*i+1], per[3*i+2] = (wB*b+wD*d)/(wB+wD), b, d
+		dz := e.dz[i*HW : (i+1)*HW]
+		cb, cd := wB*invM/(wB+wD), wD*invB/(wB+wD)
+		a, c := num/(den*den), 2/den
+		for j, zv := range z {
+			zf, wf, yf := float64(zv), float64(w[j]), float64(y[j])
+			p := sigmoid(zf)
+			dz[j] = float32(wf * (cb*(p-yf) + cd*(a-c*yf)*p*(1-p)))
+		}
+	})
+	for i := 0; i < P; i++ {
+		loss += per[3*i]
+		bce += per[3*i+1]
+		dice += per[3*i+2]
+	}
+	return loss, bce, dice
+}
+
+func sigmoid(z float64) float64 {
+	if z >= 0 {
+		return 1 / (1 + math.Exp(-z))
+	}
+	ez := math.Exp(z)
+	return ez / (1 + ez)
+}
+
+// softplus is log(1 + e^z), without overflow.
+func softplus(z float64) float64 {
+	return max(z, 0) + math.Log1p(math.Exp(-math.Abs(z)))
+}
