@@ -44,6 +44,11 @@ type SourceItem struct {
 	// change.
 	Load func() (*Annotation, error)
 	Deps []string
+	// Warnings are what the format found in this item and settled by a
+	// documented rule instead of failing it (a disagreement between two
+	// of its files, say). Each names the item; the import step reports
+	// them with the step's output.
+	Warnings []string
 }
 
 // Resolve reads a lazily loaded annotation (Load) into Ann; a failure

@@ -102,6 +102,9 @@ Export formats: %s`, strings.Join(formats.ImportNames(), ", "), strings.Join(for
 			for _, s := range res.Report.Skipped {
 				warnf("skipped %s: %s", s.Item, s.Error)
 			}
+			for _, w := range res.Report.Warnings {
+				warnf("%s: %s", w.Item, w.Message)
+			}
 			if err := os.MkdirAll(dstAbs, 0o755); err != nil {
 				return err
 			}

@@ -64,12 +64,21 @@ type Skipped struct {
 	Error string `json:"error"`
 }
 
+// Warning is a problem the format settled in an item it kept (see
+// dataset.SourceItem.Warnings).
+type Warning struct {
+	Item    string `json:"item"`
+	File    string `json:"file,omitempty"`
+	Message string `json:"message"`
+}
+
 // Report is the import step's report.json.
 type Report struct {
-	Format  string         `json:"format"`
-	Items   int            `json:"items"`
-	Objects map[string]int `json:"objects"`
-	Skipped []Skipped      `json:"skipped"`
+	Format   string         `json:"format"`
+	Items    int            `json:"items"`
+	Objects  map[string]int `json:"objects"`
+	Skipped  []Skipped      `json:"skipped"`
+	Warnings []Warning      `json:"warnings,omitempty"`
 }
 
 // Result is an imported dataset and its report.
@@ -80,12 +89,13 @@ type Result struct {
 
 // pending is one processed item, kept until the meta is known.
 type pending struct {
-	seq     int // position in the format's emission order
-	entry   dataset.Entry
-	classes []string // source classes the item's objects used
-	tags    []string // tag names on the image and its objects
-	file    string
-	objects map[string]int
+	seq      int // position in the format's emission order
+	entry    dataset.Entry
+	classes  []string // source classes the item's objects used
+	tags     []string // tag names on the image and its objects
+	file     string
+	objects  map[string]int
+	warnings []string
 }
 
 // badItem is an item error and the position of its item in the format's
@@ -260,6 +270,9 @@ func finish(store *cache.Store, set Settings, meta *dataset.Meta, done []pending
 		for c, n := range p.objects {
 			rep.Objects[c] += n
 		}
+		for _, w := range p.warnings {
+			rep.Warnings = append(rep.Warnings, Warning{Item: p.entry.Name, File: p.file, Message: w})
+		}
 		for _, t := range p.tags {
 			out.AddTag(dataset.TagMeta{Name: t})
 		}
@@ -394,7 +407,7 @@ func checkItem(store *cache.Store, src dataset.Source, it *dataset.SourceItem, s
 		return nil, itemErr("the annotation says the image is %dx%d, but %s is %dx%d", a.Width, a.Height, imageFile, w, h)
 	}
 	frame := image.Rect(0, 0, w, h)
-	p := &pending{file: it.File, objects: map[string]int{}}
+	p := &pending{file: it.File, objects: map[string]int{}, warnings: it.Warnings}
 	objs := a.Objects[:0:0]
 	for i, o := range a.Objects {
 		b := o.Bounds()
@@ -467,11 +480,12 @@ var loaded atomic.Int64
 
 // memoItem is what the item memo keeps of an imported item.
 type memoItem struct {
-	Entry   dataset.Entry  `json:"entry"`
-	Classes []string       `json:"classes"`
-	Tags    []string       `json:"tags"`
-	File    string         `json:"file"`
-	Objects map[string]int `json:"objects"`
+	Entry    dataset.Entry  `json:"entry"`
+	Classes  []string       `json:"classes"`
+	Tags     []string       `json:"tags"`
+	File     string         `json:"file"`
+	Objects  map[string]int `json:"objects"`
+	Warnings []string       `json:"warnings,omitempty"`
 }
 
 func recallItem(s *cache.Store, key cache.Digest) (*pending, bool) {
@@ -487,13 +501,13 @@ func recallItem(s *cache.Store, key cache.Digest) (*pending, bool) {
 	if json.Unmarshal(raw, &m) != nil || !s.Has(m.Entry.Image) || !s.Has(m.Entry.Ann) {
 		return nil, false
 	}
-	return &pending{entry: m.Entry, classes: m.Classes, tags: m.Tags, file: m.File, objects: m.Objects}, true
+	return &pending{entry: m.Entry, classes: m.Classes, tags: m.Tags, file: m.File, objects: m.Objects, warnings: m.Warnings}, true
 }
 
 // rememberItem records an imported item; failing to is only a lost
 // shortcut for the next build.
 func rememberItem(s *cache.Store, key cache.Digest, p *pending) {
-	raw, err := json.Marshal(memoItem{Entry: p.entry, Classes: p.classes, Tags: p.tags, File: p.file, Objects: p.objects})
+	raw, err := json.Marshal(memoItem{Entry: p.entry, Classes: p.classes, Tags: p.tags, File: p.file, Objects: p.objects, Warnings: p.warnings})
 	if err != nil {
 		return
 	}

@@ -147,6 +147,10 @@ func (Kind) Run(ctx context.Context, rc *engine.RunContext) (map[string]cache.Di
 	if n := len(res.Report.Skipped); n > 0 {
 		rc.Logf("skipped %d bad item(s) (on_error = \"skip\"), first %s: %s", n, res.Report.Skipped[0].Item, res.Report.Skipped[0].Error)
 	}
+	if n := len(res.Report.Warnings); n > 0 {
+		w := res.Report.Warnings[0]
+		rc.Logf("%d warning(s) (listed in its report), first %s: %s", n, w.Item, w.Message)
+	}
 	return map[string]cache.Digest{"dataset": res.Dataset.Tree, "report": rep}, nil
 }
 
