@@ -10,6 +10,7 @@ import (
 	"os"
 	"path"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 
@@ -18,6 +19,7 @@ import (
 
 type exporter struct {
 	classes       []string // nil: the dataset's meta decides
+	auto          bool     // classes = "auto"
 	subsets       map[string]bool
 	defaultSubset string
 }
@@ -27,8 +29,11 @@ type exporter struct {
 func NewExporter(opt dataset.Options) (dataset.Exporter, error) {
 	ex := &exporter{subsets: map[string]bool{}}
 	var err error
-	if ex.classes, err = parseClasses(opt.Take("classes", "voc"), true); err != nil {
-		return nil, fmt.Errorf("format %s: %w", Format, err)
+	classes := opt.Take("classes", "auto")
+	if ex.auto = strings.TrimSpace(classes) == "auto"; !ex.auto {
+		if ex.classes, err = parseClasses(classes, true); err != nil {
+			return nil, fmt.Errorf("format %s: %w", Format, err)
+		}
 	}
 	for _, s := range strings.Split(opt.Take("subsets", "train,val,trainval,test"), ",") {
 		s = strings.TrimSpace(s)
@@ -59,14 +64,20 @@ func (ex *exporter) Export(ctx context.Context, ds *dataset.Dataset, s dataset.S
 	}
 	classes := ex.classes
 	if classes == nil {
+		voc := true
 		for _, c := range ds.Meta.Classes {
 			if c.Title != Neutral {
 				classes = append(classes, c.Title)
+				voc = voc && slices.Contains(Classes, c.Title)
 			}
 		}
-		sort.Strings(classes)
-		if err := checkClassList(classes); err != nil {
-			return fmt.Errorf("format %s: the dataset's classes: %w", Format, err)
+		if ex.auto && voc {
+			classes = append([]string(nil), Classes...)
+		} else {
+			sort.Strings(classes)
+			if err := checkClassList(classes); err != nil {
+				return fmt.Errorf("format %s: the dataset's classes: %w", Format, err)
+			}
 		}
 	}
 	index := map[string]uint8{}
@@ -108,6 +119,9 @@ func (ex *exporter) Export(ctx context.Context, ds *dataset.Dataset, s dataset.S
 		for _, sub := range subsets {
 			lists[sub] = append(lists[sub], id)
 		}
+	}
+	if err := writeFile(dir, LabelmapFile, writeLabelmap(classes, pal)); err != nil {
+		return err
 	}
 	names := make([]string, 0, len(lists))
 	for n := range lists {
@@ -155,7 +169,7 @@ func (ex *exporter) item(ds *dataset.Dataset, s dataset.Store, e dataset.Entry, 
 		if o.Class != Neutral {
 			c, ok := index[o.Class]
 			if !ok {
-				return nil, fmt.Errorf("%s: class %q has no VOC index; option classes gives the class list (\"voc\", \"meta\" or names)", e.Name, o.Class)
+				return nil, fmt.Errorf("%s: class %q has no VOC index; option classes gives the class list (\"auto\", \"voc\", \"meta\" or names)", e.Name, o.Class)
 			}
 			cv = c
 		}

@@ -71,13 +71,16 @@ func TestRoundTripFixture(t *testing.T) {
 			wantNames = append(wantNames, n)
 		}
 	}
+	// The real VOC2012 tree has no labelmap.txt; the export writes one.
+	wantNames = append(wantNames, "labelmap.txt")
+	want["labelmap.txt"] = writeLabelmap(Classes, Colormap())
 	sort.Strings(wantNames)
 	if !reflect.DeepEqual(names, wantNames) {
 		t.Fatalf("exported files\n%v\nwant\n%v", names, wantNames)
 	}
 	for _, n := range names {
 		switch {
-		case strings.HasPrefix(n, "JPEGImages/"), strings.HasPrefix(n, "ImageSets/"):
+		case strings.HasPrefix(n, "JPEGImages/"), strings.HasPrefix(n, "ImageSets/"), n == "labelmap.txt":
 			if !bytes.Equal(got[n], want[n]) {
 				t.Errorf("%s differs from the fixture's", n)
 			}
@@ -243,6 +246,7 @@ func TestExportGeneric(t *testing.T) {
 		"JPEGImages/photo.jpg", "JPEGImages/pic.png",
 		"SegmentationClass/photo.png", "SegmentationClass/pic.png",
 		"SegmentationObject/photo.png", "SegmentationObject/pic.png",
+		"labelmap.txt",
 	}
 	if !reflect.DeepEqual(names, want) {
 		t.Fatalf("files %v, want %v", names, want)
@@ -365,15 +369,21 @@ func TestExportClasses(t *testing.T) {
 	img := encodeImage(t, image.NewRGBA(image.Rect(0, 0, 4, 4)), false)
 	ds := makeDataset(t, s, meta, item{"x/a.jpg", img, ann})
 
-	// Default: VOC's classes only.
-	if _, err := exportTo(t, s, ds, dataset.Options{}); err == nil || !strings.Contains(err.Error(), `x/a.jpg: class "rider" has no VOC index`) {
-		t.Errorf("export of non-VOC classes: %v", err)
+	// Default (auto): not VOC's classes, so the meta's, sorted, and
+	// labelmap.txt names them; "voc" refuses them.
+	if _, err := exportTo(t, s, ds, dataset.Options{"classes": "voc"}); err == nil || !strings.Contains(err.Error(), `x/a.jpg: class "rider" has no VOC index`) {
+		t.Errorf("export of non-VOC classes with classes=voc: %v", err)
 	}
-	// meta: sorted titles, rider 1, walker 2; a list: as given.
+	// auto and meta: sorted titles, rider 1, walker 2; a list: as given.
 	for _, tc := range []struct {
 		classes    string
 		rider, wal uint8
-	}{{"meta", 1, 2}, {"walker,rider,x", 2, 1}} {
+		labelmap   string
+	}{
+		{"auto", 1, 2, "rider:128,0,0::\nwalker:0,128,0::\n"},
+		{"meta", 1, 2, "rider:128,0,0::\nwalker:0,128,0::\n"},
+		{"walker,rider,x", 2, 1, "walker:128,0,0::\nrider:0,128,0::\nx:128,128,0::\n"},
+	} {
 		dir, err := exportTo(t, s, ds, dataset.Options{"classes": tc.classes})
 		if err != nil {
 			t.Fatal(err)
@@ -383,20 +393,23 @@ func TestExportClasses(t *testing.T) {
 		if cls.ColorIndexAt(0, 0) != tc.wal || cls.ColorIndexAt(3, 3) != tc.rider {
 			t.Errorf("classes=%s: walker %d rider %d, want %d %d", tc.classes, cls.ColorIndexAt(0, 0), cls.ColorIndexAt(3, 3), tc.wal, tc.rider)
 		}
-		list := tc.classes
-		if list == "meta" {
-			list = "rider,walker"
+		lm, _ := os.ReadFile(filepath.Join(dir, "labelmap.txt"))
+		if want := "# label:color_rgb:parts:actions\nbackground:0,0,0::\n" + tc.labelmap + "ignored:224,224,192::\n"; string(lm) != want {
+			t.Errorf("classes=%s: labelmap.txt\n%s\nwant\n%s", tc.classes, lm, want)
 		}
-		items, meta, _, err := importDir(t, s, dir, dataset.Options{"classes": list})
+		// The export reads back without the class list: labelmap.txt
+		// gives it.
+		items, meta, _, err := importDir(t, s, dir, dataset.Options{})
 		if err != nil || items[0].Err != nil {
-			t.Fatalf("import with classes=%s: %v %v", list, err, items[0].Err)
+			t.Fatalf("import of classes=%s: %v %v", tc.classes, err, items[0].Err)
 		}
-		if meta.Class("rider") == nil || len(items[0].Ann.Objects) != 2 || items[0].Ann.Objects[0].Class != "rider" {
-			t.Errorf("import with classes=%s: %+v", list, items[0].Ann.Objects)
+		if meta.Class("rider") == nil || meta.Class("walker") == nil || len(items[0].Ann.Objects) != 2 || items[0].Ann.Objects[0].Class != "rider" || items[0].Ann.Objects[1].Class != "walker" {
+			t.Errorf("import of classes=%s: %+v", tc.classes, items[0].Ann.Objects)
 		}
-		// Read with the VOC classes, the names are unknown.
-		items, _, _, _ = importDir(t, s, dir, dataset.Options{})
-		if items[0].Err == nil || !strings.Contains(items[0].Err.Error(), `class "rider" is not one of the 20 classes`) {
+		// Read with the VOC classes, the names are unknown and the mask
+		// names other classes: with class_source = "error", an error.
+		items, _, _, _ = importDir(t, s, dir, dataset.Options{"classes": "voc", "class_source": "error"})
+		if items[0].Err == nil || !strings.Contains(items[0].Err.Error(), `is not one of the 20 classes`) {
 			t.Errorf("import with the VOC classes: %v", items[0].Err)
 		}
 	}

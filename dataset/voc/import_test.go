@@ -249,6 +249,9 @@ func hugePNG(w, h uint32) []byte {
 	return p.Bytes()
 }
 
+// errorSource makes XML and mask disagreements item errors.
+var errorSource = dataset.Options{"class_source": "error"}
+
 func TestImportItemErrors(t *testing.T) {
 	const id = "2099_000001"
 	const name = "VOC2012/" + id + ".jpg"
@@ -277,31 +280,43 @@ func TestImportItemErrors(t *testing.T) {
 		item   string // the broken item
 		file   string // the file its error names
 		msg    string
+		opt    dataset.Options
 	}{
-		{"malformed XML", write(xmlFile, "<annotation><size>"), name, xmlFile, "XML"},
-		{"wrong root", write(xmlFile, "<doc/>"), name, xmlFile, "not <annotation>"},
-		{"bad width", editXML("<width>8</width>", "<width>eight</width>"), name, xmlFile, "not an integer"},
-		{"missing XML", remove(xmlFile), name, xmlFile, "missing"},
-		{"XML size", editXML("<width>8</width>", "<width>9</width>"), name, xmlFile, "<size> 9x6 differs"},
-		{"missing object PNG", remove(objFile), name, objFile, "no segmentation PNG"},
-		{"missing class PNG", remove(clsFile), name, clsFile, "no segmentation PNG"},
-		{"truncated PNG", write(objFile, "\x89PNG\r\n\x1a\n\x00\x00"), name, objFile, "PNG"},
-		{"huge PNG", write(clsFile, string(hugePNG(1<<20, 1<<20))), name, clsFile, "exceeds MaxPixels"},
-		{"missing image", remove("JPEGImages/" + id + ".jpg"), name, "JPEGImages/" + id + ".jpg", "no image"},
-		{"class disagrees", editXML("<name>person</name>", "<name>cat</name>"), name, objFile, `instance 1 is "cat" in the XML but "person" (15) in SegmentationClass`},
-		{"unknown class", editXML("<name>dog</name>", "<name>wolf</name>"), name, objFile, `instance 2: class "wolf" is not one of the 20 classes`},
-		{"no name", editXML("<name>dog</name>", ""), name, objFile, "instance 2: its <object> has no <name>"},
-		{"instance without object", write(xmlFile, "<annotation><object><name>person</name></object></annotation>"), name, objFile, "instance 2 has no <object> in the XML, which has 1"},
+		{"malformed XML", write(xmlFile, "<annotation><size>"), name, xmlFile, "XML", nil},
+		{"wrong root", write(xmlFile, "<doc/>"), name, xmlFile, "not <annotation>", nil},
+		{"bad width", editXML("<width>8</width>", "<width>eight</width>"), name, xmlFile, "not an integer", nil},
+		{"XML size", editXML("<width>8</width>", "<width>9</width>"), name, xmlFile, "<size> 9x6 differs", nil},
+		{"truncated PNG", write(objFile, "\x89PNG\r\n\x1a\n\x00\x00"), name, objFile, "PNG", nil},
+		{"huge PNG", write(clsFile, string(hugePNG(1<<20, 1<<20))), name, clsFile, "exceeds MaxPixels", nil},
+		{"missing image", remove("JPEGImages/" + id + ".jpg"), name, "JPEGImages/" + id + ".jpg", "no image", nil},
+		// With class_source = "error", XML and mask disagreements fail the
+		// item (the default keeps the mask's class: TestClassSource).
+		{"class disagrees", editXML("<name>person</name>", "<name>cat</name>"), name, objFile, `instance 1 is "cat" in the XML but "person" (15) in SegmentationClass`, errorSource},
+		{"unknown class", editXML("<name>dog</name>", "<name>wolf</name>"), name, objFile, `instance 2: class "wolf" is not one of the 20 classes`, errorSource},
+		{"no name", editXML("<name>dog</name>", ""), name, objFile, "instance 2: its <object> has no <name>", errorSource},
+		{"instance without object", write(xmlFile, "<annotation><object><name>person</name></object></annotation>"), name, objFile, "instance 2 has no <object> in the XML, which has 1", errorSource},
+		{"neither names the class", func(t *testing.T, f files) {
+			editXML("<name>dog</name>", "<name>wolf</name>")(t, f)
+			rewritePNG(t, f, clsFile, func(img *image.Paletted) image.Image {
+				for i := range img.Pix {
+					if img.Pix[i] == 12 {
+						img.Pix[i] = 0
+					}
+				}
+				return img
+			})
+		}, name, objFile, `instance 2: class "wolf" is not one of the 20 classes (option classes) but background (0) in SegmentationClass`, nil},
+		{"no XML, no class PNG", func(t *testing.T, f files) { remove(xmlFile)(t, f); remove(clsFile)(t, f) }, name, objFile, "instance 1: neither an XML nor a SegmentationClass PNG gives its class", nil},
 		{"sizes differ", func(t *testing.T, f files) {
 			rewritePNG(t, f, clsFile, func(img *image.Paletted) image.Image { return img.SubImage(image.Rect(0, 0, 7, 6)) })
-		}, name, clsFile, "size 7x6 differs"},
+		}, name, clsFile, "size 7x6 differs", nil},
 		{"colour off the colormap", func(t *testing.T, f files) {
 			rewritePNG(t, f, clsFile, func(img *image.Paletted) image.Image {
 				rgb := image.NewRGBA(img.Rect)
 				rgb.Set(3, 3, color.RGBA{1, 2, 3, 255})
 				return rgb
 			})
-		}, name, clsFile, "(1, 2, 3), which is not in the VOC colormap"},
+		}, name, clsFile, "(1, 2, 3), which is not in the VOC colormap", nil},
 		{"background under an instance", func(t *testing.T, f files) {
 			rewritePNG(t, f, clsFile, func(img *image.Paletted) image.Image {
 				for i := range img.Pix {
@@ -311,14 +326,18 @@ func TestImportItemErrors(t *testing.T) {
 				}
 				return img
 			})
-		}, name, objFile, "but background (0)"},
-		{"escaping id", write("ImageSets/Segmentation/val.txt", "2099_000002\n../../etc/passwd\n"), "VOC2012/../../etc/passwd.jpg", "ImageSets/Segmentation/val.txt", "line 2"},
-		{"hidden id", write("ImageSets/Segmentation/val.txt", "2099_000002\r\n.hidden\r\n"), "VOC2012/.hidden.jpg", "ImageSets/Segmentation/val.txt", "not a plain file name"},
+		}, name, objFile, "but background (0)", errorSource},
+		{"escaping id", write("ImageSets/Segmentation/val.txt", "2099_000002\n../../etc/passwd\n"), "VOC2012/../../etc/passwd.jpg", "ImageSets/Segmentation/val.txt", "line 2", nil},
+		{"hidden id", write("ImageSets/Segmentation/val.txt", "2099_000002\r\n.hidden\r\n"), "VOC2012/.hidden.jpg", "ImageSets/Segmentation/val.txt", "not a plain file name", nil},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			f := fixture.clone()
 			tc.damage(t, f)
-			items, _, err := importSource(t, f.put(t, s), dataset.Options{})
+			opt := dataset.Options{}
+			for k, v := range tc.opt {
+				opt[k] = v
+			}
+			items, _, err := importSource(t, f.put(t, s), opt)
 			if err != nil {
 				t.Fatalf("Import: %v; want an item error only", err)
 			}
@@ -395,8 +414,8 @@ func TestImportSourceErrors(t *testing.T) {
 		msg    string
 	}{
 		{"no JPEGImages", removeDir("JPEGImages"), "JPEGImages: no such directory"},
-		{"no SegmentationClass", removeDir("SegmentationClass"), "SegmentationClass: no such directory"},
-		{"no lists dir", removeDir("ImageSets"), "ImageSets/Segmentation: no such directory"},
+		{"no lists dir", removeDir("ImageSets"), "ImageSets/Segmentation: no such directory (nor ImageSets/Main)"},
+		{"bad labelmap", func(f files) { f["labelmap.txt"] = []byte("person:1,2,3::\n") }, "labelmap.txt: line 1: the first label is \"person\""},
 		{"no lists", func(f files) {
 			removeDir("ImageSets")(f)
 			f["ImageSets/Segmentation/README"] = []byte("x")

@@ -21,10 +21,16 @@ type indexMap struct {
 // palette PNG (at any bit depth) gives its indices and an 8-bit gray one
 // its values, whatever the colours (formats.md §2.5: read indices, not
 // colours); a true-colour PNG (a re-saved or CVAT mask) is mapped back to
-// indices through the inverse colormap, and a colour off the colormap is an
-// error. The header is checked against [dataset.MaxPixels] before any pixel
-// is decoded.
-func decodeIndexPNG(data []byte) (*indexMap, error) {
+// indices through the inverse colormap (inverse, or the VOC colormap when
+// it is nil), and a colour off the colormap is an error. The header is
+// checked against [dataset.MaxPixels] before any pixel is decoded.
+func decodeIndexPNG(data []byte, inverse map[[3]uint8]uint8) (*indexMap, error) {
+	colormap := "the VOC colormap"
+	if inverse == nil {
+		inverse = inverseColormap
+	} else {
+		colormap = "the colours of " + LabelmapFile
+	}
 	cfg, err := png.DecodeConfig(bytes.NewReader(data))
 	if err != nil {
 		return nil, fmt.Errorf("PNG: %w", err)
@@ -62,9 +68,9 @@ func decodeIndexPNG(data []byte) (*indexMap, error) {
 		for y := 0; y < h; y++ {
 			for x := 0; x < w; x++ {
 				c := color.NRGBAModel.Convert(img.At(b.Min.X+x, b.Min.Y+y)).(color.NRGBA)
-				i, ok := inverseColormap[[3]uint8{c.R, c.G, c.B}]
+				i, ok := inverse[[3]uint8{c.R, c.G, c.B}]
 				if !ok {
-					return nil, fmt.Errorf("pixel (%d, %d) has colour (%d, %d, %d), which is not in the VOC colormap", x, y, c.R, c.G, c.B)
+					return nil, fmt.Errorf("pixel (%d, %d) has colour (%d, %d, %d), which is not in %s", x, y, c.R, c.G, c.B, colormap)
 				}
 				m.Pix[y*w+x] = i
 			}

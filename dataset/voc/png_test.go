@@ -30,7 +30,7 @@ func grayPNG(t *testing.T, w uint32, depth byte, row []byte) []byte {
 // values (a 4-bit 1 reads as 17), which would silently give instance 17
 // for instance 1. 8-bit gray gives its values.
 func TestDecodeIndexPNGLowBitGray(t *testing.T) {
-	m, err := decodeIndexPNG(grayPNG(t, 2, 8, []byte{1, 2}))
+	m, err := decodeIndexPNG(grayPNG(t, 2, 8, []byte{1, 2}), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -38,7 +38,7 @@ func TestDecodeIndexPNGLowBitGray(t *testing.T) {
 		t.Errorf("8-bit gray read as %v, want [1 2]", m.Pix)
 	}
 	for _, depth := range []byte{1, 2, 4} {
-		m, err := decodeIndexPNG(grayPNG(t, 2, depth, []byte{0x40}))
+		m, err := decodeIndexPNG(grayPNG(t, 2, depth, []byte{0x40}), nil)
 		if err == nil || !strings.Contains(err.Error(), "-bit gray") {
 			t.Errorf("%d-bit gray: got %v, %v; want an error", depth, m, err)
 		}

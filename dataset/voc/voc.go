@@ -6,6 +6,7 @@
 //	SegmentationClass/<id>.png           8-bit palette PNG, pixel = class index
 //	SegmentationObject/<id>.png          8-bit palette PNG, pixel = instance k (k-th <object>)
 //	ImageSets/Segmentation/<subset>.txt  one id per line (train, val, trainval, ...)
+//	labelmap.txt                         the class list, as CVAT and Datumaro write it (optional)
 //
 // In both PNGs 0 is background and 255 is void (not evaluated); the palette
 // is the VOC colormap ([Colormap]).
@@ -14,44 +15,75 @@
 //
 // The source is the VOC2012 directory (a directory holding
 // VOCdevkit/VOC2012 is accepted too). Its items are the ids listed in
-// ImageSets/Segmentation/*.txt (every list but hidden files; one id per
-// line, blank lines and surrounding spaces ignored), sorted by item name;
-// each list an id appears in becomes an image tag named after the list
-// (train, val, trainval, test, ...), with a TagMeta in the returned meta.
-// Ids in Annotations or JPEGImages but in no list are not items. An item is
-// named "<dataset>/<image file>": the image is JPEGImages/<id>.jpg, or the
-// one file JPEGImages/<id>.<ext> when there is no .jpg (as [NewExporter]
-// writes non-JPEG images).
+// ImageSets/Segmentation/*.txt, or, in a tree without that directory (a
+// detection or test download), in ImageSets/Main/*.txt, leaving out the
+// per-class lists <class>_<subset>.txt there. Every list but hidden files
+// counts; a line's first field is the id, blank lines are ignored. Items
+// are sorted by item name; each list an id appears in becomes an image tag
+// named after the list (train, val, trainval, test, ...), with a TagMeta in
+// the returned meta. Ids in Annotations or JPEGImages but in no list are
+// not items. An item is named "<dataset>/<image file>": the image is
+// JPEGImages/<id>.jpg, or the one file JPEGImages/<id>.<ext> when there is
+// no .jpg (as [NewExporter] writes non-JPEG images). Only JPEGImages and
+// the list directory must exist.
 //
-// Objects come from SegmentationObject: one bitmap object per instance
-// value k present in the PNG, of the class named by the k-th <object> of
-// the XML (document order). The class is cross-checked with
-// SegmentationClass: the majority class index under the instance's pixels,
-// 255 ignored, must be the index of that name; a disagreement, a name that
-// is not one of the classes (option classes), an instance without an
-// <object>, or an <object> without a name is an item error.
-// XML objects with no pixels give no object, and boxes, pose, truncated,
-// difficult and parts are not imported. Void pixels (255 in
-// SegmentationObject, or 255 in SegmentationClass where SegmentationObject
-// is 0) become one bitmap object of class "neutral", the ignore class of
-// Supervisely's Person dataset, or are dropped (option void). The
-// annotation's size is the PNGs' size; it must agree with the XML <size>
-// when that is given. The meta lists every class of the class list (as VOC
-// spells them, coloured by the colormap), "neutral" and the subset tags.
+// The XML and the two PNGs of an id are each optional, as in real trees (the
+// test split ships without labels; CVAT's segmentation export has no XML):
+//
+//   - no PNG: an item without objects (the XML's <size> if it gives one,
+//     else the image's), with a warning when its XML lists objects, whose
+//     boxes are not imported;
+//   - SegmentationObject (with or without SegmentationClass): one bitmap
+//     object per instance value k present in the PNG, classed below;
+//   - SegmentationClass alone: one bitmap object per class index present
+//     (semantic segmentation has no instances).
+//
+// The class of instance k comes from the k-th <object> of the XML
+// (document order) and from SegmentationClass: the majority class index
+// under the instance's pixels, 255 ignored. When they agree, or only one of
+// them names a class (no XML; no SegmentationClass PNG; only void under the
+// instance), that is the class. When they disagree (other classes; an
+// <object> missing or without a name, or a name that is not a class, while
+// the mask names one; background under the instance), option class_source
+// decides: "mask" (the default) keeps the mask's class, or the XML's when
+// the mask names none, and "xml" the XML's, each with a warning naming the
+// item, the instance and both classes; "error" makes it an item error.
+// Neither naming a class is an item error. XML objects with no pixels give
+// no object, and boxes, pose, truncated, difficult and parts are not
+// imported. Void pixels (255 in SegmentationObject, or 255 in
+// SegmentationClass where SegmentationObject is 0) become one bitmap
+// object of class "neutral", the ignore class of Supervisely's Person
+// dataset, or are dropped (option void). The annotation's size is the
+// PNGs' size; it must agree with the XML <size> when that is given. The
+// meta lists every class of the class list (as VOC spells them, coloured
+// by the colormap), "neutral" and the subset tags.
+//
+// The class list (which class each index 1, 2, ... is) comes from
+// labelmap.txt at the root when the tree has one (CVAT's and Datumaro's VOC
+// exports, and [NewExporter], write it): lines name:r,g,b:parts:actions
+// after a "#" header, the first label background (0), each label's index
+// its position, the label "ignored" the void index 255; its colours map
+// SegmentationClass PNGs stored as RGB (as Datumaro writes them) back to
+// indices. Without labelmap.txt the classes are VOC's 20. A palette or
+// 8-bit gray PNG is read by index, whatever its colours.
 //
 // Item errors (the item is emitted with a [dataset.ItemError] naming the
 // file): an id that is not a plain file name (../, /), a missing image, a
-// missing or malformed XML, a missing, undecodable or oversized PNG, PNGs
-// or XML of different sizes, and the class disagreements above. Source
-// errors (returned): a missing directory, an unreadable list, no lists.
+// malformed XML, an undecodable or oversized PNG, PNGs or XML of different
+// sizes, and the class problems above. Source errors (returned): a missing
+// directory, an unreadable list, no lists, a malformed labelmap.txt.
 //
 // Import options:
 //
-//	dataset  the <dataset> part of item names; default "VOC2012"
-//	void     "neutral" (default): void pixels become a "neutral" object;
-//	         "drop": they are left out
-//	classes  the class of each index 1, 2, ...: "voc" (default; the 20 VOC
-//	         classes of formats.md §2.3) or a comma-separated list of names
+//	dataset       the <dataset> part of item names; default "VOC2012"
+//	void          "neutral" (default): void pixels become a "neutral" object;
+//	              "drop": they are left out
+//	classes       the class of each index 1, 2, ...: "auto" (default:
+//	              labelmap.txt if the tree has one, else "voc"), "voc" (the
+//	              20 VOC classes of formats.md §2.3), "labelmap" (the tree's
+//	              labelmap.txt, which must exist) or a comma-separated list
+//	class_source  "mask" (default) | "xml" | "error": who decides when the
+//	              XML and SegmentationClass disagree (see above)
 //
 // # Export
 //
@@ -67,13 +99,19 @@
 // at most 254 of them. An object painted over entirely keeps its <object>,
 // as VOC's own objects without pixels do. Objects of class "neutral" are
 // painted 255 in both PNGs and get no <object>. Both PNGs are 8-bit palette
-// images with the 256-entry colormap. Image tags naming a subset are
-// written to ImageSets/Segmentation/<subset>.txt (ids sorted, LF); other
-// tags are lost. Everything is deterministic.
+// images with the 256-entry colormap. labelmap.txt lists the class list the
+// way Datumaro writes it ("# label:color_rgb:parts:actions", then
+// background, each class with the colormap colour of its index, and
+// "ignored" for 255), so that the export reads back, here and in CVAT and
+// Datumaro, without the class list being given again. Image tags naming a
+// subset are written to ImageSets/Segmentation/<subset>.txt (ids sorted,
+// LF); other tags are lost. Everything is deterministic.
 //
 // Export options:
 //
-//	classes         the class of each index 1, 2, ...: "voc" (default),
+//	classes         the class of each index 1, 2, ...: "auto" (default:
+//	                the 20 VOC classes when every class of the dataset
+//	                but "neutral" is one of them, else "meta"), "voc",
 //	                "meta" (the dataset's classes sorted by title, "neutral"
 //	                left out) or a comma-separated list of names; an object
 //	                of a class that has no index is an error naming it
@@ -184,8 +222,10 @@ func checkClassList(names []string) error {
 		switch {
 		case n == "":
 			return fmt.Errorf("empty class name in %q", strings.Join(names, ","))
-		case n == Neutral || n == "background":
-			return fmt.Errorf("class %q cannot have an index (background is 0, %s is %d)", n, Neutral, Void)
+		case n == Neutral || n == "background" || n == labelmapIgnored:
+			return fmt.Errorf("class %q cannot have an index (background is 0; %s, %s in %s, is %d)", n, Neutral, labelmapIgnored, LabelmapFile, Void)
+		case strings.ContainsAny(n, ":\r\n") || n[0] == '#':
+			return fmt.Errorf("class %q cannot be written to %s (a ':', a line break, or a leading '#')", n, LabelmapFile)
 		case seen[n]:
 			return fmt.Errorf("class %q is listed twice", n)
 		}

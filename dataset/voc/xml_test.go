@@ -157,7 +157,7 @@ func FuzzDecodeIndexPNG(f *testing.F) {
 	}
 	f.Add(hugePNG(1<<20, 1<<20))
 	f.Fuzz(func(t *testing.T, data []byte) {
-		m, err := decodeIndexPNG(data)
+		m, err := decodeIndexPNG(data, nil)
 		if err != nil {
 			return
 		}
