@@ -29,7 +29,12 @@ import (
 type Kind struct{}
 
 func (Kind) Name() string { return "export" }
-func (Kind) Version() int { return 1 }
+
+// Version of the export kind: bump it when the same dataset exports to
+// other bytes. 2: COCO writes box-only objects as their box polygon;
+// pascal_voc writes labelmap.txt and by default the dataset's classes when
+// they are not VOC's.
+func (Kind) Version() int { return 2 }
 
 func (Kind) Schema() *engine.Schema {
 	return &engine.Schema{
