@@ -572,7 +572,7 @@ func hostileCases() []hostileCase {
 			want: []string{`(gtFine|leftImg8bit)/train/aa.chen: invalid argument: the name is not valid UTF-8`},
 		},
 		{
-			name: "images: a file named caf\\xc3.jpg",
+			name: "images: a file named caf\\xc3.png",
 			setup: func(t *testing.T, h *hostileDir) {
 				h.fixture("images/park", "rec/data")
 				h.write("rec/main.hcl", importRecipe("images"))
