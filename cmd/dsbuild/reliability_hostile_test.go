@@ -1,4 +1,4 @@
-//go:build unix
+//go:build linux
 
 package main
 
@@ -14,7 +14,8 @@ package main
 // tests already cover are only referenced in the docs' table.
 //
 // Fixtures are the committed ones of testdata/fixtures (written by
-// dataset/fixtures), edited here by a few bytes.
+// dataset/fixtures), edited here by a few bytes. Linux only: the snapshot
+// reads Linux's stat fields, and the exec steps use GNU sed and sha256sum.
 
 import (
 	"bytes"
