@@ -32,6 +32,12 @@ the recipe again, or check out a tag or digest.`,
 			if err != nil {
 				return err
 			}
+			// gc waits while the entry is checked and its files copied out.
+			unlock, err := store.LockShared()
+			if err != nil {
+				return err
+			}
+			defer unlock()
 			d, err := lockedOutput(cmd.Context(), store, args[:len(args)-1], rf, "")
 			if err != nil {
 				return err
