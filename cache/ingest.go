@@ -283,10 +283,12 @@ func (s *Store) linkFile(p string, before fs.FileInfo) (Digest, fs.FileInfo, err
 		cd, _, err := s.PutFile(p)
 		return cd, before, err
 	}
-	if err := os.Chmod(blob, before.Mode()&(fs.ModePerm|fs.ModeSetuid|fs.ModeSetgid|fs.ModeSticky)&^0o222); err != nil {
-		os.Remove(blob)
-		cd, _, err := s.PutFile(p)
-		return cd, before, err
+	if before.Mode()&0o222 != 0 {
+		if err := os.Chmod(blob, before.Mode()&(fs.ModePerm|fs.ModeSetuid|fs.ModeSetgid|fs.ModeSticky)&^0o222); err != nil {
+			os.Remove(blob)
+			cd, _, err := s.PutFile(p)
+			return cd, before, err
+		}
 	}
 	after, err := os.Stat(p)
 	if err != nil {
