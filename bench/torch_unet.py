@@ -239,20 +239,23 @@ def cmd_bench(a):
     params = sum(p.numel() for p in model.parameters())
     opt = torch.optim.Adam(model.parameters(), lr=1e-3, betas=(0.9, 0.999), eps=1e-8)
     x, y, m = synthetic(2 * a.batch, a.size)  # two batches, used in turn
-    t0 = None
+    t0 = c0 = None
+    cpu = lambda: (lambda r: r.ru_utime + r.ru_stime)(resource.getrusage(resource.RUSAGE_SELF))
     for step in range(a.steps):
         if step == 2:
-            t0 = time.perf_counter()
+            t0, c0 = time.perf_counter(), cpu()
         b = slice((step % 2) * a.batch, (step % 2 + 1) * a.batch)
         opt.zero_grad(set_to_none=True)
         loss = unet_v2_loss(model(x[b]), y[b], m[b])
         loss.backward()
         opt.step()
     dt = (time.perf_counter() - t0) / (a.steps - 2)
+    dc = (cpu() - c0) / (a.steps - 2)
     if not torch.isfinite(loss):
         sys.exit(f"loss is {loss.item()}")
     print(json.dumps({"impl": "pytorch", "torch": torch.__version__, "size": a.size, "batch": a.batch,
                       "depth": a.depth, "width": a.width, "params": params, "s_per_step": round(dt, 4),
+                      "cpu_s_per_step": round(dc, 4), "threads": torch.get_num_threads(),
                       "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)}))
 
 

@@ -1,6 +1,7 @@
 // Command trainbench times dsbuild's UNet training steps on synthetic
-// data and prints one JSON line: seconds per step (after two warm-up
-// steps) and peak RSS. bench/train.sh runs it beside PyTorch.
+// data and prints one JSON line: wall and CPU seconds per step (after two
+// warm-up steps), peak RSS, the GEMM backend and GOMAXPROCS.
+// bench/train.sh runs it beside PyTorch.
 package main
 
 import (
@@ -9,9 +10,11 @@ import (
 	"flag"
 	"fmt"
 	"os"
+	"runtime"
 	"runtime/pprof"
 	"strconv"
 	"strings"
+	"syscall"
 	"time"
 
 	"dsbuild/model"
@@ -35,6 +38,10 @@ func main() {
 	cfg := &model.Config{Arch: "unet", Depth: *depth, Width: *width, BatchNorm: *bn, InputSize: *size, InChannels: 3, Foreground: []string{"fg"}}
 	opts := train.Options{Config: cfg, Batch: *batch, MicroBatch: *micro, Steps: *steps, LR: 1e-3, WBCE: 1, WDice: 1, Seed: 1, MemoryLimit: *memLimit << 20}
 	samples := train.Blobs(2**batch, *size, 1)
+	gemmName, err := train.GEMMName()
+	if err != nil {
+		fail(err)
+	}
 	if *profile != "" {
 		f, err := os.Create(*profile)
 		if err != nil {
@@ -47,21 +54,33 @@ func main() {
 		defer pprof.StopCPUProfile()
 	}
 	var t0 time.Time
-	_, err := train.Train(context.Background(), opts, samples, nil, model.Init(cfg, 1), func(p train.Progress) {
+	var c0 time.Duration
+	_, err = train.Train(context.Background(), opts, samples, nil, model.Init(cfg, 1), func(p train.Progress) {
 		if p.Done == nil && p.Step == 2 {
-			t0 = time.Now()
+			t0, c0 = time.Now(), cpuTime()
 		}
 	})
 	if err != nil {
 		fail(err)
 	}
 	perStep := time.Since(t0).Seconds() / float64(*steps-2)
+	cpuPerStep := (cpuTime() - c0).Seconds() / float64(*steps-2)
 	out, _ := json.Marshal(map[string]any{"impl": "dsbuild", "size": *size, "batch": *batch, "micro_batch": opts.UsedMicroBatch(),
-		"depth": *depth, "width": *width, "memory_limit_mb": *memLimit, "params": cfg.ParamCount(), "s_per_step": round(perStep), "peak_rss_mb": peakRSSMB()})
+		"depth": *depth, "width": *width, "memory_limit_mb": *memLimit, "params": cfg.ParamCount(), "s_per_step": round(perStep), "cpu_s_per_step": round(cpuPerStep),
+		"peak_rss_mb": peakRSSMB(), "gemm": gemmName, "threads": runtime.GOMAXPROCS(0)})
 	fmt.Println(string(out))
 }
 
 func round(v float64) float64 { return float64(int(v*1000+0.5)) / 1000 }
+
+// cpuTime is the user and system CPU time of the process so far.
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
 
 // peakRSSMB reads VmHWM from /proc/self/status (Linux); 0 elsewhere.
 func peakRSSMB() int {
