@@ -35,8 +35,11 @@ type dest struct {
 // im2col writes the 3×3 patches (padding 1) of rows r0…r1−1 of sample
 // i's inputs, at size H×W, to col: row ci·9 + ky·3 + kx, column
 // (y−r0)·W + x, where ci counts the channels of all sources in order.
-// tmp holds one upsampled row (W values).
-func im2col(col []float32, in []source, i, H, W, r0, r1 int, tmp []float32) {
+// Each (ci, ky) takes the input rows r0+ky−1 … r1+ky−2 as the kx = 1 row,
+// in one copy where the input is not upsampled; the kx = 0 and kx = 2
+// rows are that row shifted by one, with the pixels that fall off an
+// image row zeroed.
+func im2col(col []float32, in []source, i, H, W, r0, r1 int) {
 	n := (r1 - r0) * W
 	row := 0
 	for _, s := range in {
@@ -46,31 +49,28 @@ func im2col(col []float32, in []source, i, H, W, r0, r1 int, tmp []float32) {
 			p := x[c*plane : (c+1)*plane]
 			for ky := 0; ky < 3; ky++ {
 				base := (row + ky*3) * n
-				for y := r0; y < r1; y++ {
-					off := base + (y-r0)*W
-					d0, d1, d2 := col[off:off+W], col[off+n:off+n+W], col[off+2*n:off+2*n+W]
-					sy := y + ky - 1
-					if sy < 0 || sy >= H {
-						clear(d0)
-						clear(d1)
-						clear(d2)
-						continue
-					}
-					var src []float32
-					if s.up {
-						half := p[(sy/2)*s.w : (sy/2+1)*s.w]
-						src = tmp[:W]
-						for xx, v := range half {
-							src[2*xx], src[2*xx+1] = v, v
+				d0, d1, d2 := col[base:base+n], col[base+n:base+2*n], col[base+2*n:base+3*n]
+				y0 := r0 + ky - 1 // the input row of d1's first row
+				lo, hi := max(y0, 0), min(r1+ky-1, H)
+				clear(d1[:(lo-y0)*W])
+				clear(d1[(hi-y0)*W:])
+				if s.up {
+					for sy := lo; sy < hi; sy++ {
+						dst := d1[(sy-y0)*W : (sy-y0+1)*W]
+						for xx, v := range p[(sy/2)*s.w : (sy/2+1)*s.w] {
+							dst[2*xx], dst[2*xx+1] = v, v
 						}
-					} else {
-						src = p[sy*W : (sy+1)*W]
 					}
-					d0[0] = 0
-					copy(d0[1:], src[:W-1])
-					copy(d1, src)
-					copy(d2, src[1:])
-					d2[W-1] = 0
+				} else if hi > lo {
+					copy(d1[(lo-y0)*W:(hi-y0)*W], p[lo*W:hi*W])
+				}
+				d0[0] = 0
+				copy(d0[1:], d1[:n-1])
+				copy(d2, d1[1:])
+				d2[n-1] = 0
+				for y := 0; y < n; y += W {
+					d0[y] = 0
+					d2[y+W-1] = 0
 				}
 			}
 			row += 9
@@ -95,7 +95,7 @@ func (e *engine) convForward(L *convLayer, in []source, P int) {
 		n := (r1 - r0) * W
 		sc := &e.scratch[wk]
 		col := sc.col[:k*n]
-		im2col(col, in, i, H, W, r0, r1, sc.row)
+		im2col(col, in, i, H, W, r0, r1)
 		o := out[i*L.Out*HW+r0*W:]
 		e.gemm.Sgemm(false, false, L.Out, n, k, 1, L.wt, k, col, n, 0, o, HW)
 		if L.BN {
@@ -121,7 +121,7 @@ func (e *engine) convForward(L *convLayer, in []source, P int) {
 // convBackward takes g, the loss gradient of layer L's output (after
 // ReLU), turns it in place into the gradient of the convolution's output
 // (ReLU mask, then BatchNorm's backward pass or the bias gradient), adds
-// the weight gradient to L.gw and writes the input gradient to dst (none
+// the transposed weight gradient to L.gwT and writes the input gradient to dst (none
 // for the first layer).
 func (e *engine) convBackward(L *convLayer, in []source, g []float32, dst []dest, P int) {
 	H, W := L.h, L.w
@@ -159,9 +159,11 @@ func (e *engine) convBackward(L *convLayer, in []source, g []float32, dst []dest
 		n := (r1 - r0) * W
 		sc := &e.scratch[wk]
 		col := sc.col[:k*n]
-		im2col(col, in, i, H, W, r0, r1, sc.row)
+		im2col(col, in, i, H, W, r0, r1)
+		// The weight gradient, transposed (9·In × Out): with few output
+		// channels this product runs 1.5× faster than Out × 9·In.
 		gz := g[i*L.Out*HW+r0*W:]
-		e.gemm.Sgemm(false, true, L.Out, k, n, 1, gz, HW, col, n, 0, part[t*size:(t+1)*size], k)
+		e.gemm.Sgemm(false, true, k, L.Out, n, 1, col, n, gz, HW, 0, part[t*size:(t+1)*size], L.Out)
 		if len(dst) == 0 {
 			return
 		}
@@ -169,12 +171,12 @@ func (e *engine) convBackward(L *convLayer, in []source, g []float32, dst []dest
 		// with the flipped, transposed kernel: im2col of the output
 		// gradient, then a product with wflip.
 		col2 := sc.col2[:kd*n]
-		im2col(col2, []source{dz}, i, H, W, r0, r1, sc.row)
+		im2col(col2, []source{dz}, i, H, W, r0, r1)
 		for _, d := range dst {
 			e.gemm.Sgemm(false, false, d.c, n, kd, 1, L.wflip[d.c0*kd:], kd, col2, n, 0, d.t[i*d.c*HW+r0*W:], HW)
 		}
 	})
-	e.fold(L.gw, part, tasks)
+	e.fold(L.gwT, part, tasks)
 }
 
 // fold adds the partials part[t·len(acc):…] to acc in task order.

@@ -10,7 +10,7 @@ import (
 // tileCols is the target width, in output pixels, of one im2col tile:
 // whole rows, about this many columns. It fixes the order in which a
 // sample's weight gradient is summed, so it is part of the arithmetic.
-const tileCols = 2048
+const tileCols = 512
 
 // passPixels bounds the input pixels of one pass (several micro-batches
 // run together) to bound memory: 4 samples at 256×256.
@@ -26,7 +26,8 @@ type convLayer struct {
 	gamma, beta []float32
 	rm, rv      []float32 // running statistics
 	wflip       []float32 // In × Out·9: the input-gradient kernel
-	gw          []float32
+	gw          []float32 // weight gradient (Out × In·9), from gwT
+	gwT         []float32 // its transpose, summed by the backward pass
 	gb          []float64 // bias gradient (no BatchNorm)
 	ggamma      []float64
 	gbeta       []float64
@@ -54,7 +55,6 @@ type headLayer struct {
 // scratch is one worker's buffers.
 type scratch struct {
 	col, col2 []float32 // im2col of the input, of the output gradient
-	row       []float32 // one upsampled row
 }
 
 // param is one learnable tensor with its gradient and Adam's moments.
@@ -114,7 +114,7 @@ func newEngine(opts Options, micro int, w model.Weights, g gemm.Backend, nworker
 		copy(v, w[name])
 		return v
 	}
-	var colMax, col2Max, partMax, rowMax, statMax int
+	var colMax, col2Max, partMax, statMax int
 	learn := func(name string, v []float32) {
 		e.params = append(e.params, param{name: name, v: v, m: floats(len(v)), s: floats(len(v))})
 	}
@@ -132,7 +132,7 @@ func newEngine(opts Options, micro int, w model.Weights, g gemm.Backend, nworker
 		L.rows = min(L.h, max(1, tileCols/L.w))
 		L.nt = (L.h + L.rows - 1) / L.rows
 		L.wt = copyOf(c.Name + ".weight")
-		L.gw = floats(len(L.wt))
+		L.gw, L.gwT = floats(len(L.wt)), floats(len(L.wt))
 		L.wflip = floats(len(L.wt))
 		learn(c.Name+".weight", L.wt)
 		e.params[len(e.params)-1].g = L.gw
@@ -160,7 +160,6 @@ func newEngine(opts Options, micro int, w model.Weights, g gemm.Backend, nworker
 		colMax = max(colMax, 9*c.In*n)
 		col2Max = max(col2Max, 9*c.Out*n)
 		partMax = max(partMax, P*L.nt*len(L.wt))
-		rowMax = max(rowMax, L.w)
 		statMax = max(statMax, 2*P*c.Out)
 	}
 	statMax = max(statMax, 3*P, P*(e.head.In+1))
@@ -181,7 +180,7 @@ func newEngine(opts Options, micro int, w model.Weights, g gemm.Backend, nworker
 	e.gsum = make([]float64, 2*groups*e.maxChannels())
 	e.scratch = make([]scratch, nworkers)
 	for i := range e.scratch {
-		e.scratch[i] = scratch{col: floats(colMax), col2: floats(col2Max), row: floats(rowMax)}
+		e.scratch[i] = scratch{col: floats(colMax), col2: floats(col2Max)}
 	}
 	return e
 }
@@ -280,7 +279,7 @@ func (e *engine) backward(P int) {
 // zeroGrads starts a step: every step uses its own batch's gradient only.
 func (e *engine) zeroGrads() {
 	for _, L := range e.convs {
-		clear(L.gw)
+		clear(L.gwT)
 		clear(L.gb)
 		clear(L.ggamma)
 		clear(L.gbeta)
@@ -289,10 +288,17 @@ func (e *engine) zeroGrads() {
 	e.head.gb = 0
 }
 
-// roundGrads moves the float64 gradient sums to the float32 gradients the
-// optimizer reads.
+// roundGrads moves the gradient sums to the float32 gradients the
+// optimizer reads: the weight gradients transposed back, the float64
+// sums rounded.
 func (e *engine) roundGrads() {
 	for _, L := range e.convs {
+		k := 9 * L.In
+		for co := 0; co < L.Out; co++ {
+			for j := 0; j < k; j++ {
+				L.gw[co*k+j] = L.gwT[j*L.Out+co]
+			}
+		}
 		round32(L.gbF, L.gb)
 		round32(L.ggammaF, L.ggamma)
 		round32(L.gbetaF, L.gbeta)
