@@ -40,7 +40,7 @@ import (
 type Kind struct{}
 
 func (Kind) Name() string            { return "train" }
-func (Kind) Version() int            { return 1 }
+func (Kind) Version() int            { return 2 }
 func (Kind) PlatformDependent() bool { return true }
 
 func num(v float64) cty.Value { return cty.NumberFloatVal(v) }
