@@ -60,11 +60,7 @@ func (e *engine) bnForward(L *convLayer, P int) {
 		gamma, beta := L.gamma[c], L.beta[c]
 		a := L.a[t*HW : (t+1)*HW]
 		for j, v := range L.z[t*HW : (t+1)*HW] {
-			y := gamma*float32((float64(v)-mu)*is) + beta
-			if y < 0 {
-				y = 0
-			}
-			a[j] = y
+			a[j] = relu(gamma*float32((float64(v)-mu)*is) + beta)
 		}
 	})
 }
@@ -82,15 +78,10 @@ func (e *engine) bnBackward(L *convLayer, g []float32, P int) {
 		k := (t/C/m)*C + t%C
 		mu, is := L.mean[k], L.invstd[k]
 		a, d, z := L.a[t*HW:(t+1)*HW], g[t*HW:(t+1)*HW], L.z[t*HW:(t+1)*HW]
-		var s1, s2 float64
-		for j, v := range a {
-			if v <= 0 {
-				d[j] = 0
-				continue
-			}
-			dv := float64(d[j])
-			s1 += dv
-			s2 += dv * (float64(z[j]) - mu) * is
+		s1 := maskSum(d, a)
+		var s2 float64
+		for j, dv := range d {
+			s2 += float64(dv) * (float64(z[j]) - mu) * is
 		}
 		st[2*t], st[2*t+1] = s1, s2
 	})

@@ -105,11 +105,7 @@ func (e *engine) convForward(L *convLayer, in []source, P int) {
 			seg := o[co*HW : co*HW+n]
 			b := L.b[co]
 			for j, v := range seg {
-				v += b
-				if v < 0 {
-					v = 0
-				}
-				seg[j] = v
+				seg[j] = relu(v + b)
 			}
 		}
 	})
@@ -131,15 +127,7 @@ func (e *engine) convBackward(L *convLayer, in []source, g []float32, dst []dest
 	} else {
 		st := e.stat[:P*L.Out]
 		e.pool.run(P*L.Out, func(_, t int) {
-			a, d := L.a[t*HW:(t+1)*HW], g[t*HW:(t+1)*HW]
-			s := 0.0
-			for j, v := range a {
-				if v <= 0 {
-					d[j] = 0
-				}
-				s += float64(d[j])
-			}
-			st[t] = s
+			st[t] = maskSum(g[t*HW:(t+1)*HW], L.a[t*HW:(t+1)*HW])
 		})
 		for i := 0; i < P; i++ {
 			for co := 0; co < L.Out; co++ {
@@ -218,25 +206,50 @@ func (e *engine) poolForward(a, out []float32, c, h, w, P int) {
 			r0, r1 := src[2*y*w:(2*y+1)*w], src[(2*y+1)*w:(2*y+2)*w]
 			d := dst[y*ow : (y+1)*ow]
 			for x := range d {
-				d[x] = max4(r0[2*x], r0[2*x+1], r1[2*x], r1[2*x+1])
+				d[x] = max(max(r0[2*x], r0[2*x+1]), max(r1[2*x], r1[2*x+1]))
 			}
 		}
 	})
 }
 
-// max4 is the first largest of a window in row order, as PyTorch picks.
-func max4(a, b, c, d float32) float32 {
-	m := a
-	if b > m {
-		m = b
+// relu is max(v, 0) without a branch (the signs of activations are
+// random, and a mispredicted branch costs more than the whole loop body);
+// −0 becomes +0.
+func relu(v float32) float32 {
+	u := math.Float32bits(v)
+	return math.Float32frombits(u &^ uint32(int32(u)>>31))
+}
+
+// nonzero is all ones when the ReLU output a is not 0 (a ≥ 0 always), else 0.
+func nonzero(a float32) uint32 {
+	u := math.Float32bits(a)
+	return uint32(int32(u|-u) >> 31)
+}
+
+// maskSum zeroes d where the ReLU output a is 0 (its gradient does not
+// pass) and returns the sum of d, in float64, over four interleaved
+// partial sums in a fixed order.
+func maskSum(d, a []float32) float64 {
+	var s0, s1, s2, s3 float64
+	n := len(d) &^ 3
+	for j := 0; j < n; j += 4 {
+		x, y := d[j:j+4:j+4], a[j:j+4:j+4]
+		x0 := math.Float32frombits(math.Float32bits(x[0]) & nonzero(y[0]))
+		x1 := math.Float32frombits(math.Float32bits(x[1]) & nonzero(y[1]))
+		x2 := math.Float32frombits(math.Float32bits(x[2]) & nonzero(y[2]))
+		x3 := math.Float32frombits(math.Float32bits(x[3]) & nonzero(y[3]))
+		x[0], x[1], x[2], x[3] = x0, x1, x2, x3
+		s0 += float64(x0)
+		s1 += float64(x1)
+		s2 += float64(x2)
+		s3 += float64(x3)
 	}
-	if c > m {
-		m = c
+	for j := n; j < len(d); j++ {
+		x := math.Float32frombits(math.Float32bits(d[j]) & nonzero(a[j]))
+		d[j] = x
+		s0 += float64(x)
 	}
-	if d > m {
-		m = d
-	}
-	return m
+	return (s0 + s1) + (s2 + s3)
 }
 
 // poolBackward adds the pooled gradient gp (P×c×h/2×w/2) to the window
