@@ -12,18 +12,26 @@ import (
 	"golang.org/x/sys/cpu"
 )
 
-// openBLAS is libopenblas.so.0 bound through purego.
+// openBLAS is libopenblas.so.0 bound through purego. It calls the
+// Fortran entry point sgemm_, whose arguments are all pointers, through
+// purego.SyscallN: 0.2 µs a call where a bound function with float
+// arguments (cblas_sgemm through purego.RegisterFunc) takes 1 µs and
+// allocates; a training step makes thousands of calls.
 type openBLAS struct {
 	name  string
-	sgemm func(order, transA, transB, m, n, k int32, alpha float32, a []float32, lda int32, b []float32, ldb int32, beta float32, c []float32, ldc int32)
+	sgemm uintptr
 }
 
-// The CBLAS enums.
-const (
-	cblasRowMajor = 101
-	cblasNoTrans  = 111
-	cblasTrans    = 112
-)
+// fortranArgs holds sgemm_'s scalar arguments, which it takes by
+// address: one block per call in flight, from a pool, on the heap.
+type fortranArgs struct {
+	transA, transB byte
+	m, n, k        int32
+	alpha, beta    float32
+	lda, ldb, ldc  int32
+}
+
+var argPool = sync.Pool{New: func() any { return new(fortranArgs) }}
 
 // The file names tried, in order: Debian's soname first.
 var openBLASLibs = []string{"libopenblas.so.0", "libopenblas.so"}
@@ -72,13 +80,16 @@ func loadOpenBLAS(libs []string) (*openBLAS, error) {
 		return nil, fmt.Errorf("openblas: %s", strings.Join(errs, "; "))
 	}
 	b := &openBLAS{}
+	var err error
+	if b.sgemm, err = purego.Dlsym(h, "sgemm_"); err != nil {
+		return nil, fmt.Errorf("openblas: the library lacks sgemm_: %w", err)
+	}
 	var setThreads func(n int32)
 	var getConfig, getCorename func() *byte
 	for _, e := range []struct {
 		name string
 		fn   any
 	}{
-		{"cblas_sgemm", &b.sgemm},
 		{"openblas_set_num_threads", &setThreads},
 		{"openblas_get_config", &getConfig},
 		{"openblas_get_corename", &getCorename},
@@ -155,12 +166,27 @@ func (b *openBLAS) Sgemm(transA, transB bool, m, n, k int, alpha float32, a []fl
 	if m > maxInt32 || n > maxInt32 || k > maxInt32 || lda > maxInt32 || ldb > maxInt32 || ldc > maxInt32 {
 		panic(fmt.Sprintf("gemm: openblas: shape %d×%d×%d exceeds 32-bit indices", m, n, k))
 	}
-	ta, tb := int32(cblasNoTrans), int32(cblasNoTrans)
-	if transA {
-		ta = cblasTrans
+	// Row-major C = op(A)·op(B) is column-major Cᵀ = op(B)ᵀ·op(A)ᵀ, and a
+	// row-major matrix read column-major is its transpose: so B comes
+	// first, and each keeps its own transpose flag.
+	p := argPool.Get().(*fortranArgs)
+	*p = fortranArgs{transA: flag(transB), transB: flag(transA), m: int32(n), n: int32(m), k: int32(k),
+		alpha: alpha, beta: beta, lda: int32(ldb), ldb: int32(lda), ldc: int32(ldc)}
+	purego.SyscallN(b.sgemm,
+		uintptr(unsafe.Pointer(&p.transA)), uintptr(unsafe.Pointer(&p.transB)),
+		uintptr(unsafe.Pointer(&p.m)), uintptr(unsafe.Pointer(&p.n)), uintptr(unsafe.Pointer(&p.k)),
+		uintptr(unsafe.Pointer(&p.alpha)), uintptr(unsafe.Pointer(unsafe.SliceData(bm))), uintptr(unsafe.Pointer(&p.lda)),
+		uintptr(unsafe.Pointer(unsafe.SliceData(a))), uintptr(unsafe.Pointer(&p.ldb)),
+		uintptr(unsafe.Pointer(&p.beta)), uintptr(unsafe.Pointer(unsafe.SliceData(c))), uintptr(unsafe.Pointer(&p.ldc)))
+	runtime.KeepAlive(a)
+	runtime.KeepAlive(bm)
+	runtime.KeepAlive(c)
+	argPool.Put(p)
+}
+
+func flag(t bool) byte {
+	if t {
+		return 'T'
 	}
-	if transB {
-		tb = cblasTrans
-	}
-	b.sgemm(cblasRowMajor, ta, tb, int32(m), int32(n), int32(k), alpha, a, int32(lda), bm, int32(ldb), beta, c, int32(ldc))
+	return 'N'
 }
