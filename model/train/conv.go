@@ -197,19 +197,33 @@ func flipWeights(L *convLayer) {
 	}
 }
 
-// poolForward is 2×2 max pooling with stride 2 of a (P×c×h×w) into out.
-func (e *engine) poolForward(a, out []float32, c, h, w, P int) {
+// poolForward is 2×2 max pooling with stride 2 of a (P×c×h×w) into out,
+// and arg, the window element that won (0…3 in row order): the first
+// largest, as PyTorch picks, found without a branch.
+func (e *engine) poolForward(a, out []float32, arg []uint8, c, h, w, P int) {
 	oh, ow := h/2, w/2
 	e.pool.run(P*c, func(_, t int) {
-		src, dst := a[t*h*w:(t+1)*h*w], out[t*oh*ow:(t+1)*oh*ow]
+		src, dst, at := a[t*h*w:(t+1)*h*w], out[t*oh*ow:(t+1)*oh*ow], arg[t*oh*ow:(t+1)*oh*ow]
 		for y := 0; y < oh; y++ {
 			r0, r1 := src[2*y*w:(2*y+1)*w], src[(2*y+1)*w:(2*y+2)*w]
-			d := dst[y*ow : (y+1)*ow]
+			d, ay := dst[y*ow:(y+1)*ow], at[y*ow:(y+1)*ow]
 			for x := range d {
-				d[x] = max(max(r0[2*x], r0[2*x+1]), max(r1[2*x], r1[2*x+1]))
+				a0, a1, a2, a3 := r0[2*x], r0[2*x+1], r1[2*x], r1[2*x+1]
+				b01, b23 := b2u(a1 > a0), b2u(a3 > a2)
+				m01, m23 := max(a0, a1), max(a2, a3)
+				b := b2u(m23 > m01)
+				d[x] = max(m01, m23)
+				ay[x] = (1-b)*b01 + b*(2+b23)
 			}
 		}
 	})
+}
+
+func b2u(b bool) uint8 {
+	if b {
+		return 1
+	}
+	return 0
 }
 
 // relu is max(v, 0) without a branch (the signs of activations are
@@ -253,27 +267,16 @@ func maskSum(d, a []float32) float64 {
 }
 
 // poolBackward adds the pooled gradient gp (P×c×h/2×w/2) to the window
-// element of a (P×c×h×w) that won, the first in row order, in ga.
-func (e *engine) poolBackward(gp, a, ga []float32, c, h, w, P int) {
+// element of ga (P×c×h×w) that won in the forward pass (arg).
+func (e *engine) poolBackward(gp []float32, arg []uint8, ga []float32, c, h, w, P int) {
 	oh, ow := h/2, w/2
 	e.pool.run(P*c, func(_, t int) {
-		src, g := a[t*h*w:(t+1)*h*w], ga[t*h*w:(t+1)*h*w]
-		d := gp[t*oh*ow : (t+1)*oh*ow]
+		g := ga[t*h*w : (t+1)*h*w]
+		d, at := gp[t*oh*ow:(t+1)*oh*ow], arg[t*oh*ow:(t+1)*oh*ow]
 		for y := 0; y < oh; y++ {
-			i0, i1 := 2*y*w, (2*y+1)*w
 			for x := 0; x < ow; x++ {
-				k := i0 + 2*x
-				m := src[k]
-				if v := src[i0+2*x+1]; v > m {
-					k, m = i0+2*x+1, v
-				}
-				if v := src[i1+2*x]; v > m {
-					k, m = i1+2*x, v
-				}
-				if v := src[i1+2*x+1]; v > m {
-					k = i1 + 2*x + 1
-				}
-				g[k] += d[y*ow+x]
+				k := at[y*ow+x]
+				g[(2*y+int(k>>1))*w+2*x+int(k&1)] += d[y*ow+x]
 			}
 		}
 	})

@@ -167,16 +167,18 @@ func TestConvMatchesDirect(t *testing.T) {
 // window in row order and sends the gradient there only, ties included.
 func TestPoolFirstMax(t *testing.T) {
 	e := testEngine(t, gemm.Gonum())
-	// One sample, one channel, 2×4: windows {1,3,1,3} and {2,2,2,2}.
-	a := []float32{1, 3, 2, 2, 1, 3, 2, 2}
-	out := make([]float32, 2)
-	e.poolForward(a, out, 1, 2, 4, 1)
-	if out[0] != 3 || out[1] != 2 {
-		t.Fatalf("pooled %v; want [3 2]", out)
+	// One sample, one channel, 2×8: windows {1,3,1,3}, {2,2,2,2},
+	// {0,1,5,5} and {0,0,0,4}.
+	a := []float32{1, 3, 2, 2, 0, 1, 0, 0, 1, 3, 2, 2, 5, 5, 0, 4}
+	out := make([]float32, 4)
+	arg := make([]uint8, 4)
+	e.poolForward(a, out, arg, 1, 2, 8, 1)
+	if want := []float32{3, 2, 5, 4}; !equal32(out, want) {
+		t.Fatalf("pooled %v; want %v", out, want)
 	}
-	ga := make([]float32, 8)
-	e.poolBackward([]float32{10, 20}, a, ga, 1, 2, 4, 1)
-	if want := []float32{0, 10, 20, 0, 0, 0, 0, 0}; !equal32(ga, want) {
+	ga := make([]float32, 16)
+	e.poolBackward([]float32{10, 20, 30, 40}, arg, ga, 1, 2, 8, 1)
+	if want := []float32{0, 10, 20, 0, 0, 0, 0, 0, 0, 0, 0, 0, 30, 0, 0, 40}; !equal32(ga, want) {
 		t.Fatalf("gradient %v; want %v", ga, want)
 	}
 }

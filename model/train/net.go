@@ -79,6 +79,7 @@ type engine struct {
 	x, y, w        []float32 // pass inputs: P×3×S×S, P×S×S, P×S×S
 	z, dz          []float32 // logits and their gradient
 	pooled         [][]float32
+	poolArg        [][]uint8 // the winner of each pooling window
 	g1, g2, gu     []float32
 	gs             [][]float32 // gradient of each encoder level's output (the skip)
 	part           []float32
@@ -168,6 +169,7 @@ func newEngine(opts Options, micro int, w model.Weights, g gemm.Backend, nworker
 	e.z, e.dz = floats(P*HW), floats(P*HW)
 	for l := 0; l < cfg.Depth; l++ {
 		e.pooled = append(e.pooled, floats(P*cfg.Channels(l)*(HW>>(2*l+2))))
+		e.poolArg = append(e.poolArg, make([]uint8, P*cfg.Channels(l)*(HW>>(2*l+2))))
 		e.gs = append(e.gs, floats(P*cfg.Channels(l)*(HW>>(2*l))))
 	}
 	// The largest gradient of a layer's output or input at its own
@@ -228,7 +230,7 @@ func (e *engine) forward(P int) {
 		c1, c2 := e.enc(l)
 		e.convForward(c1, in, P)
 		e.convForward(c2, []source{c1.src()}, P)
-		e.poolForward(c2.a, e.pooled[l], c2.Out, c2.h, c2.w, P)
+		e.poolForward(c2.a, e.pooled[l], e.poolArg[l], c2.Out, c2.h, c2.w, P)
 		in = []source{e.pooledSrc(l)}
 	}
 	m1, m2 := e.mid()
@@ -266,7 +268,7 @@ func (e *engine) backward(P int) {
 	e.convBackward(m1, []source{e.pooledSrc(e.depth - 1)}, e.g2, []dest{{t: e.g1, c: m1.In}}, P)
 	for l := e.depth - 1; l >= 0; l-- {
 		c1, c2 := e.enc(l)
-		e.poolBackward(e.g1, c2.a, e.gs[l], c2.Out, c2.h, c2.w, P)
+		e.poolBackward(e.g1, e.poolArg[l], e.gs[l], c2.Out, c2.h, c2.w, P)
 		e.convBackward(c2, []source{c1.src()}, e.gs[l], []dest{{t: e.g2, c: c1.Out}}, P)
 		if l > 0 {
 			e.convBackward(c1, []source{e.pooledSrc(l - 1)}, e.g2, []dest{{t: e.g1, c: c1.In}}, P)

@@ -207,7 +207,7 @@ func Train(ctx context.Context, opts Options, samples, val []*Sample, init model
 			for i, si := range batchIdx {
 				views[i] = randomView(samples[si], opts.Augment, newRNG(opts.Seed, 2, uint64(ep), uint64(b), uint64(i)))
 			}
-			totalW := e.batchWeight(samples, batchIdx, views, opts.EdgeWeight)
+			totalW := e.renderBatch(samples, batchIdx, views, opts.EdgeWeight)
 			if totalW == 0 {
 				totalW = 1
 			}
@@ -215,10 +215,12 @@ func Train(ctx context.Context, opts Options, samples, val []*Sample, init model
 			var lossSum, bceSum, diceSum float64
 			for first := 0; first < opts.Batch; first += e.maxP {
 				P := min(e.maxP, opts.Batch-first)
-				e.pool.run(P, func(_, j int) {
-					i := first + j
-					render(samples[batchIdx[i]], views[i], s, opts.EdgeWeight, e.x[j*3*n:(j+1)*3*n], e.y[j*n:(j+1)*n], e.w[j*n:(j+1)*n])
-				})
+				if opts.Batch > e.maxP { // else renderBatch left the batch in place
+					e.pool.run(P, func(_, j int) {
+						i := first + j
+						render(samples[batchIdx[i]], views[i], s, opts.EdgeWeight, e.x[j*3*n:(j+1)*3*n], e.y[j*n:(j+1)*n], e.w[j*n:(j+1)*n])
+					})
+				}
 				e.forward(P)
 				l, bce, dice := e.loss(P, 1/totalW, 1/float64(opts.Batch))
 				e.backward(P)
@@ -267,14 +269,23 @@ func Train(ctx context.Context, opts Options, samples, val []*Sample, init model
 	return res, nil
 }
 
-// batchWeight is Σ pixel weights over the batch's rendered samples, in
-// order; it renders each sample into the first pass slot.
-func (e *engine) batchWeight(samples []*Sample, idx []int, views []view, edgeWeight float64) float64 {
+// renderBatch renders the batch, a pass at a time in parallel, into the
+// pass buffers and returns Σ pixel weights, summed in sample order. When
+// the batch fits one pass, the buffers keep it for that pass.
+func (e *engine) renderBatch(samples []*Sample, idx []int, views []view, edgeWeight float64) float64 {
 	n := e.size * e.size
+	ws := make([]float64, len(idx))
+	for first := 0; first < len(idx); first += e.maxP {
+		e.pool.run(min(e.maxP, len(idx)-first), func(_, j int) {
+			i := first + j
+			w := e.w[j*n : (j+1)*n]
+			render(samples[idx[i]], views[i], e.size, edgeWeight, e.x[j*3*n:(j+1)*3*n], e.y[j*n:(j+1)*n], w)
+			ws[i] = sumF(w)
+		})
+	}
 	var total float64
-	for i, si := range idx {
-		render(samples[si], views[i], e.size, edgeWeight, e.x[:3*n], e.y[:n], e.w[:n])
-		total += sumF(e.w[:n])
+	for _, v := range ws {
+		total += v
 	}
 	return total
 }
