@@ -23,15 +23,6 @@ func (s source) sample(i int) []float32 {
 	return s.t[i*n : (i+1)*n]
 }
 
-// dest receives the input gradient of channels [c0, c0+c) of a
-// convolution's input: a pass tensor of c channels at the convolution's
-// own size.
-type dest struct {
-	t  []float32
-	c0 int
-	c  int
-}
-
 // im2col writes the 3×3 patches (padding 1) of rows r0…r1−1 of sample
 // i's inputs, at size H×W, to col: row ci·9 + ky·3 + kx, column
 // (y−r0)·W + x, where ci counts the channels of all sources in order.
@@ -117,9 +108,9 @@ func (e *engine) convForward(L *convLayer, in []source, P int) {
 // convBackward takes g, the loss gradient of layer L's output (after
 // ReLU), turns it in place into the gradient of the convolution's output
 // (ReLU mask, then BatchNorm's backward pass or the bias gradient), adds
-// the transposed weight gradient to L.gwT and writes the input gradient to dst (none
-// for the first layer).
-func (e *engine) convBackward(L *convLayer, in []source, g []float32, dst []dest, P int) {
+// the transposed weight gradient to L.gwT and writes the gradient of the
+// input, all its channels (P×In×H×W), to dx (nil for the first layer).
+func (e *engine) convBackward(L *convLayer, in []source, g, dx []float32, P int) {
 	H, W := L.h, L.w
 	HW := H * W
 	if L.BN {
@@ -152,7 +143,7 @@ func (e *engine) convBackward(L *convLayer, in []source, g []float32, dst []dest
 		// channels this product runs 1.5× faster than Out × 9·In.
 		gz := g[i*L.Out*HW+r0*W:]
 		e.gemm.Sgemm(false, true, k, L.Out, n, 1, col, n, gz, HW, 0, part[t*size:(t+1)*size], L.Out)
-		if len(dst) == 0 {
+		if dx == nil {
 			return
 		}
 		// The input gradient is the convolution of the output gradient
@@ -160,9 +151,7 @@ func (e *engine) convBackward(L *convLayer, in []source, g []float32, dst []dest
 		// gradient, then a product with wflip.
 		col2 := sc.col2[:kd*n]
 		im2col(col2, []source{dz}, i, H, W, r0, r1)
-		for _, d := range dst {
-			e.gemm.Sgemm(false, false, d.c, n, kd, 1, L.wflip[d.c0*kd:], kd, col2, n, 0, d.t[i*d.c*HW+r0*W:], HW)
-		}
+		e.gemm.Sgemm(false, false, L.In, n, kd, 1, L.wflip, kd, col2, n, 0, dx[i*L.In*HW+r0*W:], HW)
 	})
 	e.fold(L.gwT, part, tasks)
 }
@@ -283,11 +272,13 @@ func (e *engine) poolBackward(gp []float32, arg []uint8, ga []float32, c, h, w, 
 }
 
 // upSum is the backward pass of nearest ×2 upsampling: each value of out
-// (P×c×h×w) is the sum of its 2×2 block of gu (P×c×2h×2w).
-func (e *engine) upSum(gu, out []float32, c, h, w, P int) {
+// (P×c×h×w) is the sum of its 2×2 block of gu, the first c channels of
+// each sample's stride floats (2h×2w each).
+func (e *engine) upSum(gu []float32, stride int, out []float32, c, h, w, P int) {
 	W := 2 * w
 	e.pool.run(P*c, func(_, t int) {
-		src, dst := gu[t*4*h*w:(t+1)*4*h*w], out[t*h*w:(t+1)*h*w]
+		i, ch := t/c, t%c
+		src, dst := gu[i*stride+ch*4*h*w:i*stride+(ch+1)*4*h*w], out[t*h*w:(t+1)*h*w]
 		for y := 0; y < h; y++ {
 			r0, r1 := src[2*y*W:(2*y+1)*W], src[(2*y+1)*W:(2*y+2)*W]
 			d := dst[y*w : (y+1)*w]

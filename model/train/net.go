@@ -176,7 +176,7 @@ func newEngine(opts Options, micro int, w model.Weights, g gemm.Backend, nworker
 	// level is width·S² per sample (channels double as sides halve);
 	// the upsampled part of a decoder input is twice that.
 	e.g1, e.g2 = floats(P*cfg.Width*HW), floats(P*cfg.Width*HW)
-	e.gu = floats(P * cfg.Channels(1) * HW)
+	e.gu = floats(P * (cfg.Channels(1) + cfg.Channels(0)) * HW)
 	e.part = floats(partMax)
 	e.stat = make([]float64, statMax)
 	e.gsum = make([]float64, 2*groups*e.maxChannels())
@@ -258,20 +258,26 @@ func (e *engine) backward(P int) {
 	e.headBackward(d2.a, e.g1, P)
 	for l := 0; l < e.depth; l++ {
 		d1, d2 := e.dec(l)
-		e.convBackward(d2, []source{d1.src()}, e.g1, []dest{{t: e.g2, c: d1.Out}}, P)
+		e.convBackward(d2, []source{d1.src()}, e.g1, e.g2, P)
+		// The gradient of the concatenated input, in one product: the
+		// upsampled part goes down a level, the skip part to gs[l].
 		in := e.decInputs(l)
-		e.convBackward(d1, in, e.g2, []dest{{t: e.gu, c: in[0].c}, {t: e.gs[l], c0: in[0].c, c: in[1].c}}, P)
-		e.upSum(e.gu, e.g1, in[0].c, in[0].h, in[0].w, P)
+		e.convBackward(d1, in, e.g2, e.gu, P)
+		HW := d1.h * d1.w
+		e.upSum(e.gu, d1.In*HW, e.g1, in[0].c, in[0].h, in[0].w, P)
+		e.pool.run(P, func(_, i int) {
+			copy(e.gs[l][i*in[1].c*HW:(i+1)*in[1].c*HW], e.gu[(i*d1.In+in[0].c)*HW:(i+1)*d1.In*HW])
+		})
 	}
 	m1, m2 := e.mid()
-	e.convBackward(m2, []source{m1.src()}, e.g1, []dest{{t: e.g2, c: m1.Out}}, P)
-	e.convBackward(m1, []source{e.pooledSrc(e.depth - 1)}, e.g2, []dest{{t: e.g1, c: m1.In}}, P)
+	e.convBackward(m2, []source{m1.src()}, e.g1, e.g2, P)
+	e.convBackward(m1, []source{e.pooledSrc(e.depth - 1)}, e.g2, e.g1, P)
 	for l := e.depth - 1; l >= 0; l-- {
 		c1, c2 := e.enc(l)
 		e.poolBackward(e.g1, e.poolArg[l], e.gs[l], c2.Out, c2.h, c2.w, P)
-		e.convBackward(c2, []source{c1.src()}, e.gs[l], []dest{{t: e.g2, c: c1.Out}}, P)
+		e.convBackward(c2, []source{c1.src()}, e.gs[l], e.g2, P)
 		if l > 0 {
-			e.convBackward(c1, []source{e.pooledSrc(l - 1)}, e.g2, []dest{{t: e.g1, c: c1.In}}, P)
+			e.convBackward(c1, []source{e.pooledSrc(l - 1)}, e.g2, e.g1, P)
 		} else {
 			e.convBackward(c1, []source{{t: e.x, c: 3, h: e.size, w: e.size}}, e.g2, nil, P)
 		}
