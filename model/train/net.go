@@ -55,6 +55,7 @@ type headLayer struct {
 // scratch is one worker's buffers.
 type scratch struct {
 	col, col2 []float32 // im2col of the input, of the output gradient
+	up        []float32 // the upsampled rows a tile reads
 }
 
 // param is one learnable tensor with its gradient and Adam's moments.
@@ -115,7 +116,7 @@ func newEngine(opts Options, micro int, w model.Weights, g gemm.Backend, nworker
 		copy(v, w[name])
 		return v
 	}
-	var colMax, col2Max, partMax, statMax int
+	var colMax, col2Max, upMax, partMax, statMax int
 	learn := func(name string, v []float32) {
 		e.params = append(e.params, param{name: name, v: v, m: floats(len(v)), s: floats(len(v))})
 	}
@@ -160,6 +161,7 @@ func newEngine(opts Options, micro int, w model.Weights, g gemm.Backend, nworker
 		n := L.rows * L.w
 		colMax = max(colMax, 9*c.In*n)
 		col2Max = max(col2Max, 9*c.Out*n)
+		upMax = max(upMax, (L.rows+2)*L.w)
 		partMax = max(partMax, P*L.nt*len(L.wt))
 		statMax = max(statMax, 2*P*c.Out)
 	}
@@ -182,7 +184,7 @@ func newEngine(opts Options, micro int, w model.Weights, g gemm.Backend, nworker
 	e.gsum = make([]float64, 2*groups*e.maxChannels())
 	e.scratch = make([]scratch, nworkers)
 	for i := range e.scratch {
-		e.scratch[i] = scratch{col: floats(colMax), col2: floats(col2Max)}
+		e.scratch[i] = scratch{col: floats(colMax), col2: floats(col2Max), up: floats(upMax)}
 	}
 	return e
 }
@@ -249,9 +251,7 @@ func (e *engine) forward(P int) {
 // e.loss left in e.dz) to every parameter's gradient.
 func (e *engine) backward(P int) {
 	if !e.flippedCurrent {
-		for _, L := range e.convs {
-			flipWeights(L)
-		}
+		e.pool.run(len(e.convs), func(_, i int) { flipWeights(e.convs[i]) })
 		e.flippedCurrent = true
 	}
 	_, d2 := e.dec(0)
@@ -300,7 +300,8 @@ func (e *engine) zeroGrads() {
 // optimizer reads: the weight gradients transposed back, the float64
 // sums rounded.
 func (e *engine) roundGrads() {
-	for _, L := range e.convs {
+	e.pool.run(len(e.convs), func(_, i int) {
+		L := e.convs[i]
 		k := 9 * L.In
 		for co := 0; co < L.Out; co++ {
 			for j := 0; j < k; j++ {
@@ -310,7 +311,7 @@ func (e *engine) roundGrads() {
 		round32(L.gbF, L.gb)
 		round32(L.ggammaF, L.ggamma)
 		round32(L.gbetaF, L.gbeta)
-	}
+	})
 	round32(e.head.gwf, e.head.gw)
 	e.head.gbf[0] = float32(e.head.gb)
 }
