@@ -57,11 +57,16 @@ fi
 rm -f "$probe"
 cd "$work/hash"
 find data -type f | sort | xargs cat > /dev/null # warm the page cache
+sync # write back the generated files before timing anything
 echo "sha256sum:"
 "$bench" time 5 sh -c 'find data -type f | sort | xargs sha256sum > /dev/null'
+# Before each run (untimed): a fresh store, and no dirty pages left by the
+# previous run (a copy leaves 1 GiB to write back, which slowed whatever ran
+# next by up to 2x).
+fresh="rm -rf '$work/hash-store' && sync"
 echo "dsbuild build (the default, link = \"copy\": $default):"
-"$bench" time 5 --prepare "rm -rf '$work/hash-store'" "$ds" --cache "$work/hash-store" build "$work/hash"
+"$bench" time 5 --prepare "$fresh" "$ds" --cache "$work/hash-store" build "$work/hash"
 echo "dsbuild build (link = \"hard\"):"
-"$bench" time 5 --prepare "rm -rf '$work/hash-store'" "$ds" --cache "$work/hash-store" build "$work/hash-hard"
+"$bench" time 5 --prepare "$fresh" "$ds" --cache "$work/hash-store" build "$work/hash-hard"
 rm -rf "$work/hash-store"
 chmod u+w "$work"/hash/data/*/* # link = "hard" made them read-only
