@@ -81,11 +81,18 @@ func im2col(col []float32, in []source, i, H, W, r0, r1 int, up []float32) {
 // convForward computes layer L on P samples: the convolution (im2col by
 // row tiles, then a matrix product), then bias and ReLU, or BatchNorm
 // and ReLU.
+//
+// In evaluation (e.eval), it uses the folded weights and biases instead
+// and no BatchNorm: the network as inference runs it.
 func (e *engine) convForward(L *convLayer, in []source, P int) {
 	H, W := L.h, L.w
 	HW := H * W
+	wt, bias, bn := L.wt, L.b, L.BN
+	if e.eval {
+		wt, bias, bn = L.fw, L.fb, false
+	}
 	out := L.a
-	if L.BN {
+	if bn {
 		out = L.z
 	}
 	k := 9 * L.In
@@ -97,19 +104,19 @@ func (e *engine) convForward(L *convLayer, in []source, P int) {
 		col := sc.col[:k*n]
 		im2col(col, in, i, H, W, r0, r1, sc.up)
 		o := out[i*L.Out*HW+r0*W:]
-		e.gemm.Sgemm(false, false, L.Out, n, k, 1, L.wt, k, col, n, 0, o, HW)
-		if L.BN {
+		e.gemm.Sgemm(false, false, L.Out, n, k, 1, wt, k, col, n, 0, o, HW)
+		if bn {
 			return
 		}
 		for co := 0; co < L.Out; co++ {
 			seg := o[co*HW : co*HW+n]
-			b := L.b[co]
+			b := bias[co]
 			for j, v := range seg {
 				seg[j] = relu(v + b)
 			}
 		}
 	})
-	if L.BN {
+	if bn {
 		e.bnForward(L, P)
 	}
 }
@@ -301,18 +308,22 @@ func (e *engine) upSum(gu []float32, stride int, out []float32, c, h, w, P int) 
 // headForward is the 1×1 convolution to one logit per pixel.
 func (e *engine) headForward(a []float32, P int) {
 	hd := &e.head
+	wt, bias := hd.w, hd.b
+	if e.eval {
+		wt, bias = hd.fw, hd.fb
+	}
 	HW := e.size * e.size
 	e.pool.run(P, func(_, i int) {
 		z := e.z[i*HW : (i+1)*HW]
 		clear(z)
 		x := a[i*hd.In*HW : (i+1)*hd.In*HW]
 		for c := 0; c < hd.In; c++ {
-			wc := hd.w[c]
+			wc := wt[c]
 			for j, v := range x[c*HW : (c+1)*HW] {
 				z[j] += wc * v
 			}
 		}
-		b := hd.b[0]
+		b := bias[0]
 		for j := range z {
 			z[j] += b
 		}

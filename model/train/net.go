@@ -26,6 +26,7 @@ type convLayer struct {
 	gamma, beta []float32
 	rm, rv      []float32 // running statistics
 	wflip       []float32 // In × Out·9: the input-gradient kernel
+	fw, fb      []float32 // BatchNorm folded in, for evaluation
 	gw          []float32 // weight gradient (Out × In·9), from gwT
 	gwT         []float32 // its transpose, summed by the backward pass
 	gb          []float64 // bias gradient (no BatchNorm)
@@ -43,13 +44,14 @@ func (L *convLayer) src() source { return source{t: L.a, c: L.Out, h: L.h, w: L.
 
 // headLayer is the 1×1 convolution to one logit.
 type headLayer struct {
-	In  int
-	w   []float32
-	b   []float32
-	gw  []float64
-	gb  float64
-	gwf []float32 // gw rounded, for the optimizer
-	gbf []float32
+	In     int
+	w      []float32
+	b      []float32
+	fw, fb []float32 // as folded, for evaluation
+	gw     []float64
+	gb     float64
+	gwf    []float32 // gw rounded, for the optimizer
+	gbf    []float32
 }
 
 // scratch is one worker's buffers.
@@ -90,6 +92,7 @@ type engine struct {
 	adamT          int
 	lr             float64
 	flippedCurrent bool
+	eval           bool // forward with the folded weights (fw, fb), no BatchNorm
 }
 
 // passSamples is the number of samples a pass holds: whole micro-batches,
@@ -123,7 +126,7 @@ func newEngine(opts Options, micro int, w model.Weights, g gemm.Backend, nworker
 	for _, c := range cfg.Convs() {
 		if c.Kernel == 1 {
 			e.head = headLayer{In: c.In, w: copyOf(c.Name + ".weight"), b: copyOf(c.Name + ".bias"),
-				gw: make([]float64, c.In), gwf: floats(c.In), gbf: floats(1)}
+				fw: floats(c.In), fb: floats(1), gw: make([]float64, c.In), gwf: floats(c.In), gbf: floats(1)}
 			learn(c.Name+".weight", e.head.w)
 			learn(c.Name+".bias", e.head.b)
 			e.params[len(e.params)-2].g = e.head.gwf
@@ -136,6 +139,7 @@ func newEngine(opts Options, micro int, w model.Weights, g gemm.Backend, nworker
 		L.wt = copyOf(c.Name + ".weight")
 		L.gw, L.gwT = floats(len(L.wt)), floats(len(L.wt))
 		L.wflip = floats(len(L.wt))
+		L.fw, L.fb = floats(len(L.wt)), floats(c.Out)
 		learn(c.Name+".weight", L.wt)
 		e.params[len(e.params)-1].g = L.gw
 		HW := L.h * L.w

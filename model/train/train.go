@@ -248,7 +248,7 @@ func Train(ctx context.Context, opts Options, samples, val []*Sample, init model
 		cur := e.weights()
 		score := -ep1.TrainLoss
 		if len(val) > 0 {
-			m, err := Evaluate(cfg, cur, val)
+			m, err := e.evaluate(cur, val)
 			if err != nil {
 				return nil, fmt.Errorf("epoch %d: validation: %w", ep+1, err)
 			}
@@ -330,36 +330,66 @@ type Metrics struct {
 	Pixels              int64
 }
 
-// Evaluate runs the folded network on every sample (resized to the input
-// size, no augmentation) and compares its mask (logit > 0) with the labels.
-func Evaluate(cfg *model.Config, w model.Weights, samples []*Sample) (Metrics, error) {
-	f, err := model.Fold(cfg, w)
+// evaluate is Evaluate on the engine: the forward pass of training, with
+// BatchNorm folded into the weights as inference does it, a pass of
+// samples at a time. Its logits differ from model's pure-Go forward pass
+// only by float rounding (TestEvaluateMatchesReference).
+func (e *engine) evaluate(w model.Weights, samples []*Sample) (Metrics, error) {
+	f, err := model.Fold(e.cfg, w)
 	if err != nil {
 		return Metrics{}, err
 	}
-	s := cfg.InputSize
-	n := s * s
-	x, y, wt := make([]float32, 3*n), make([]float32, n), make([]float32, n)
-	var tp, fp, fn, tn int64
-	for _, smp := range samples {
-		render(smp, plainView(smp), s, 0, x, y, wt)
-		z := f.Forward(x)
-		for k := 0; k < n; k++ {
-			if wt[k] == 0 {
-				continue
-			}
-			pred, truth := z[k] > 0, y[k] > 0
-			switch {
-			case pred && truth:
-				tp++
-			case pred:
-				fp++
-			case truth:
-				fn++
-			default:
-				tn++
-			}
+	for i, L := range e.convs {
+		copy(L.fw, f.Layers[i].W)
+		copy(L.fb, f.Layers[i].B)
+	}
+	head := f.Layers[len(f.Layers)-1]
+	copy(e.head.fw, head.W)
+	copy(e.head.fb, head.B)
+	e.eval = true
+	defer func() { e.eval = false }()
+	n := e.size * e.size
+	counts := make([][4]int64, len(samples)) // tp, fp, fn, tn
+	for first := 0; first < len(samples); first += e.maxP {
+		P := min(e.maxP, len(samples)-first)
+		e.pool.run(P, func(_, j int) {
+			smp := samples[first+j]
+			render(smp, plainView(smp), e.size, 0, e.x[j*3*n:(j+1)*3*n], e.y[j*n:(j+1)*n], e.w[j*n:(j+1)*n])
+		})
+		e.forward(P)
+		e.pool.run(P, func(_, j int) {
+			counts[first+j] = confusion(e.z[j*n:(j+1)*n], e.y[j*n:(j+1)*n], e.w[j*n:(j+1)*n])
+		})
+	}
+	return metrics(counts), nil
+}
+
+// confusion counts true and false positives and negatives of the mask
+// logit > 0 over the pixels of non-zero weight.
+func confusion(z, y, w []float32) (c [4]int64) {
+	for k, wk := range w {
+		if wk == 0 {
+			continue
 		}
+		pred, truth := z[k] > 0, y[k] > 0
+		switch {
+		case pred && truth:
+			c[0]++
+		case pred:
+			c[1]++
+		case truth:
+			c[2]++
+		default:
+			c[3]++
+		}
+	}
+	return c
+}
+
+func metrics(counts [][4]int64) Metrics {
+	var tp, fp, fn, tn int64
+	for _, c := range counts {
+		tp, fp, fn, tn = tp+c[0], fp+c[1], fn+c[2], tn+c[3]
 	}
 	m := Metrics{Pixels: tp + fp + fn + tn}
 	if u := tp + fp + fn; u > 0 {
@@ -371,7 +401,27 @@ func Evaluate(cfg *model.Config, w model.Weights, samples []*Sample) (Metrics, e
 	if m.Pixels > 0 {
 		m.Accuracy = float64(tp+tn) / float64(m.Pixels)
 	}
-	return m, nil
+	return m
+}
+
+// Evaluate runs the folded network on every sample (resized to the input
+// size, no augmentation) through model's pure-Go forward pass, the one
+// inference uses, and compares its mask (logit > 0) with the labels.
+// Training evaluates on its own engine instead, which is faster.
+func Evaluate(cfg *model.Config, w model.Weights, samples []*Sample) (Metrics, error) {
+	f, err := model.Fold(cfg, w)
+	if err != nil {
+		return Metrics{}, err
+	}
+	s := cfg.InputSize
+	n := s * s
+	x, y, wt := make([]float32, 3*n), make([]float32, n), make([]float32, n)
+	counts := make([][4]int64, len(samples))
+	for i, smp := range samples {
+		render(smp, plainView(smp), s, 0, x, y, wt)
+		counts[i] = confusion(f.Forward(x), y, wt)
+	}
+	return metrics(counts), nil
 }
 
 // SortSamples orders samples by name, the order training draws from.

@@ -142,3 +142,38 @@ func TestTrainMicroBatchNoBatchNorm(t *testing.T) {
 		}
 	}
 }
+
+// TestEvaluateMatchesReference: the validation that training runs on its
+// own engine (BatchNorm folded, several passes) gives the metrics of
+// model's pure-Go forward pass, which inference uses, up to the few
+// pixels whose logit rounding puts on the other side of 0.
+func TestEvaluateMatchesReference(t *testing.T) {
+	for _, bn := range []bool{false, true} {
+		o := smallOpts(bn)
+		o.Epochs = 4
+		val := Blobs(20, 32, 2)
+		res, err := Train(context.Background(), o, Blobs(48, 32, 1), nil, model.Init(o.Config, o.Seed), nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		e := newEngine(o, o.UsedMicroBatch(), model.Init(o.Config, 9), gemm.Gonum(), 2, tileCols)
+		if e.maxP >= len(val) {
+			t.Fatalf("one pass holds all %d samples; the test wants several", len(val))
+		}
+		got, err := e.evaluate(res.Weights, val)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want, err := Evaluate(o.Config, res.Weights, val)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got.Pixels != want.Pixels || math.Abs(got.IoU-want.IoU) > 1e-3 || math.Abs(got.Accuracy-want.Accuracy) > 1e-4 {
+			t.Errorf("batch_norm %v: engine %+v, pure-Go forward %+v", bn, got, want)
+		}
+		if want.IoU < 0.5 {
+			t.Errorf("batch_norm %v: IoU %.3f; the comparison wants a model that learned", bn, want.IoU)
+		}
+		t.Logf("batch_norm %v: IoU %.6f vs %.6f", bn, got.IoU, want.IoU)
+	}
+}
