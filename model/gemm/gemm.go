@@ -5,9 +5,11 @@
 // Guarantees:
 //   - A Backend's Name identifies its arithmetic: two calls with the same
 //     operands on backends of the same Name give the same bits. OpenBLAS's
-//     name carries its version, the CPU kernel it picked (its core name) and
-//     its thread count, which this package fixes at 1, because OpenBLAS's
-//     results depend on all three; gonum's carries its module version.
+//     name carries its version, the CPU kernel it picked when it loaded
+//     (its core name: from the CPU, or from OPENBLAS_CORETYPE when that is
+//     set) and its thread count, which this package fixes at 1, because
+//     OpenBLAS's results depend on all three; gonum's carries its module
+//     version.
 //   - Every call checks its operands' lengths against the shapes before
 //     any C code runs: a short slice panics in Go, never writes past a
 //     buffer in C.

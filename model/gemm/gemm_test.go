@@ -5,12 +5,9 @@ import (
 	"math"
 	"math/rand/v2"
 	"regexp"
-	"runtime"
 	"strings"
 	"sync"
 	"testing"
-
-	"golang.org/x/sys/cpu"
 )
 
 func backends(t *testing.T) []Backend {
@@ -187,22 +184,5 @@ func TestChoose(t *testing.T) {
 		}
 	} else if auto.Name() != Gonum().Name() {
 		t.Errorf("auto picked %s without OpenBLAS", auto.Name())
-	}
-}
-
-// TestCoreType: an OPENBLAS_CORETYPE the user set is left alone; without
-// one, AVX-512 CPUs get OpenBLAS's SkylakeX kernels.
-func TestCoreType(t *testing.T) {
-	t.Setenv("OPENBLAS_CORETYPE", "Haswell")
-	if c := coreType(); c != "" {
-		t.Errorf("with OPENBLAS_CORETYPE set: %q; want it left alone", c)
-	}
-	t.Setenv("OPENBLAS_CORETYPE", "")
-	want := ""
-	if runtime.GOARCH == "amd64" && cpu.X86.HasAVX512F && cpu.X86.HasAVX512BW && cpu.X86.HasAVX512DQ && cpu.X86.HasAVX512VL {
-		want = "SkylakeX"
-	}
-	if c := coreType(); c != want {
-		t.Errorf("coreType() = %q; want %q on this CPU", c, want)
 	}
 }

@@ -2,14 +2,12 @@ package gemm
 
 import (
 	"fmt"
-	"os"
 	"runtime"
 	"strings"
 	"sync"
 	"unsafe"
 
 	"github.com/ebitengine/purego"
-	"golang.org/x/sys/cpu"
 )
 
 // openBLAS is libopenblas.so.0 bound through purego. It calls the
@@ -61,11 +59,6 @@ func loadOpenBLAS(libs []string) (*openBLAS, error) {
 	// dlerror's message is per thread: keep dlopen and dlerror on one.
 	runtime.LockOSThread()
 	defer runtime.UnlockOSThread()
-	// OpenBLAS reads OPENBLAS_CORETYPE once, while it loads.
-	if core := coreType(); core != "" {
-		os.Setenv("OPENBLAS_CORETYPE", core)
-		defer os.Unsetenv("OPENBLAS_CORETYPE")
-	}
 	var h uintptr
 	var errs []string
 	for _, lib := range libs {
@@ -113,21 +106,6 @@ func loadOpenBLAS(libs []string) (*openBLAS, error) {
 	}
 	b.name = fmt.Sprintf("openblas %s %s threads 1", version, core)
 	return b, nil
-}
-
-// coreType is the CPU kernel to ask OpenBLAS for, or "" to let it
-// choose: SkylakeX (its AVX-512 kernels) on every CPU and OS with
-// AVX-512 F, BW, DQ and VL, unless OPENBLAS_CORETYPE is set. OpenBLAS
-// 0.3.21 knows no AMD CPU with AVX-512 and gives Zen 4 and Zen 5 its AVX2
-// (Haswell) kernels, which take 25 % more time per training step.
-func coreType() string {
-	if os.Getenv("OPENBLAS_CORETYPE") != "" || runtime.GOARCH != "amd64" {
-		return ""
-	}
-	if cpu.X86.HasAVX512F && cpu.X86.HasAVX512BW && cpu.X86.HasAVX512DQ && cpu.X86.HasAVX512VL {
-		return "SkylakeX"
-	}
-	return ""
 }
 
 func cString(p *byte) string {
