@@ -166,27 +166,28 @@ func (s *Store) adoptTemp(tmp *os.File) (Digest, int64, error) {
 // itself (stored by hard link, link = "hard", by an earlier build), becomes
 // an independent copy, so that the source can no longer change it. It is
 // called for sources ingested by Clone or Copy whose link count says they
-// may be shared. stale reports that the shared blob no longer held d's
-// bytes (the source was edited in place): it was removed, and the caller
-// must store the file's current content.
-func (s *Store) unshare(p string, d Digest) (stale bool, err error) {
+// may be shared. copied reports that the blob was p and is now a copy;
+// stale, that the shared blob no longer held d's bytes (the source was
+// edited in place): it was removed, and the caller must store the file's
+// current content.
+func (s *Store) unshare(p string, d Digest) (copied, stale bool, err error) {
 	blob := s.blobPath(d, false)
 	bi, err := os.Lstat(blob)
 	if err != nil {
-		return false, nil // not stored raw: not a link of p
+		return false, false, nil // not stored raw: not a link of p
 	}
 	fi, err := os.Stat(p)
 	if err != nil || !os.SameFile(bi, fi) {
-		return false, nil
+		return false, false, nil
 	}
 	src, err := os.Open(blob)
 	if err != nil {
-		return false, err
+		return false, false, err
 	}
 	defer src.Close()
 	tmp, err := s.copyTemp(src)
 	if err != nil {
-		return false, fmt.Errorf("copying %s out of its hard link with the store: %w", p, err)
+		return false, false, fmt.Errorf("copying %s out of its hard link with the store: %w", p, err)
 	}
 	got, _, err := hashOpen(tmp)
 	if cerr := tmp.Close(); err == nil {
@@ -195,20 +196,19 @@ func (s *Store) unshare(p string, d Digest) (stale bool, err error) {
 	if err != nil || got != d {
 		os.Remove(tmp.Name())
 		if err != nil {
-			return false, err
+			return false, false, err
 		}
 		s.logf("cache: %s was edited in place; its previous content (%s) was stored by hard link and is gone from the store", p, d.Short())
 		if err := os.Remove(blob); err != nil && !errors.Is(err, fs.ErrNotExist) {
-			return true, err
+			return false, true, err
 		}
-		return true, nil
+		return false, true, nil
 	}
 	// Rename over the link: readers see the link or the copy, never
 	// nothing.
 	if err := os.Rename(tmp.Name(), blob); err != nil {
 		os.Remove(tmp.Name())
-		return false, err
+		return false, false, err
 	}
-	s.logf("cache: %s was stored by hard link (link = \"hard\"); the store now keeps its own copy", p)
-	return false, nil
+	return true, false, nil
 }

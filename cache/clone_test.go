@@ -3,6 +3,7 @@
 package cache_test
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"syscall"
@@ -254,9 +255,16 @@ func TestCloneUnsharesLinkedSources(t *testing.T) {
 				appendTo(t, filepath.Join(root, "a.txt"), "more\n")
 				content = "first\nmore\n"
 			}
-			d, _ := ingestWith(t, s, root, cache.Clone)
+			d, st := ingestWith(t, s, root, cache.Clone)
 			if !tt.editFirst && d != first {
 				t.Errorf("PutDir(Clone) after PutDir(Link) = %s, want the same tree %s", d.Short(), first.Short())
+			}
+			wantUnshared := 2
+			if tt.editFirst {
+				wantUnshared = 1 // a.txt's blob was stale: removed, not copied
+			}
+			if st.Unshared != wantUnshared || log.find(fmt.Sprintf("cache: %d file(s) under %s were stored by hard link", wantUnshared, root)) == "" {
+				t.Errorf("PutDir(Clone): Unshared = %d, want %d, with one warning; log %q", st.Unshared, wantUnshared, log.messages())
 			}
 			for _, name := range []string{"a.txt", "big.bin"} {
 				if n := linkCount(t, filepath.Join(root, name)); n != 1 {

@@ -80,6 +80,10 @@ type IngestStats struct {
 	Files  int   // files in the tree
 	Bytes  int64 // their total size
 	Hashed int   // files actually read (stat cache misses)
+	// Unshared counts sources that Clone or Copy found stored as the very
+	// file (hard-linked by link = "hard" or a dsbuild before issue 11) and
+	// replaced in the store by a copy.
+	Unshared int
 }
 
 type walkedFile struct {
@@ -116,7 +120,11 @@ func (s *Store) PutDir(ctx context.Context, root string, opt IngestOptions) (Dig
 		return Digest{}, st, err
 	}
 	digests := make([]Digest, len(files))
-	if err := s.hashFiles(ctx, files, digests, opt, &st); err != nil {
+	err = s.hashFiles(ctx, files, digests, opt, &st)
+	if st.Unshared > 0 {
+		s.logf("cache: %d file(s) under %s were stored by hard link (link = \"hard\", or a dsbuild before reflinks); the store now keeps its own copies", st.Unshared, root)
+	}
+	if err != nil {
 		return Digest{}, st, err
 	}
 	st.Files = len(files)
@@ -181,7 +189,7 @@ func walkDir(abs, rel string, viaLink bool, keep func(string, bool) bool, files 
 }
 
 func (s *Store) hashFiles(ctx context.Context, files []walkedFile, out []Digest, opt IngestOptions, st *IngestStats) error {
-	var done, hashed atomic.Int64
+	var done, hashed, unshared atomic.Int64
 	total := int64(len(files))
 	err := ForEach(ctx, len(files), opt.Workers, func(i int) error {
 		f := files[i]
@@ -197,9 +205,12 @@ func (s *Store) hashFiles(ctx context.Context, files []walkedFile, out []Digest,
 		shared := !opt.HashOnly && !f.viaLink && (adopt == Clone || adopt == Copy) && linkCount(f.info) > 1
 		d, ok := opt.StatCache.lookup(f.rel, f.info)
 		if ok && shared {
-			stale, err := s.unshare(f.abs, d)
+			copied, stale, err := s.unshare(f.abs, d)
 			if err != nil {
 				return fmt.Errorf("hashing %s: %w", f.abs, err)
+			}
+			if copied {
+				unshared.Add(1)
 			}
 			ok = !stale
 		}
@@ -224,9 +235,12 @@ func (s *Store) hashFiles(ctx context.Context, files []walkedFile, out []Digest,
 			}
 			if err == nil && shared {
 				s.forgetEditedLink(opt.StatCache, f.rel, f.abs, d)
-				var stale bool
-				if stale, err = s.unshare(f.abs, d); err == nil && stale {
+				var copied, stale bool
+				if copied, stale, err = s.unshare(f.abs, d); err == nil && stale {
 					err = errors.New("it changed while it was being stored; build again once it is written")
+				}
+				if copied {
+					unshared.Add(1)
 				}
 			}
 			if err != nil {
@@ -245,6 +259,7 @@ func (s *Store) hashFiles(ctx context.Context, files []walkedFile, out []Digest,
 		return nil
 	}, nil)
 	st.Hashed = int(hashed.Load())
+	st.Unshared = int(unshared.Load())
 	return err
 }
 
