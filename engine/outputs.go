@@ -489,12 +489,37 @@ func writeMarker(dir string) (unlock func(), err error) {
 	return func() { f.Close() }, nil
 }
 
+// SweepLeftovers removes what killed runs of ReplaceDir left beside the
+// output directories of r's steps (PathUser outputs): directories that
+// dsbuild made (they hold OutputMarker) and that no running ReplaceDir
+// holds. It returns how many it removed; gc calls it for every recipe
+// whose lockfile is a root of the store. Nothing unmarked is touched.
+func SweepLeftovers(r *Recipe) int {
+	n := 0
+	for _, s := range r.Steps {
+		pu, ok := s.Kind.(PathUser)
+		if !ok {
+			continue
+		}
+		for _, u := range pu.Paths(s) {
+			if !u.Output || checkRel(u.Path) != nil {
+				continue
+			}
+			dest := absIn(r.Dir, u.Path)
+			n += sweepTemps(filepath.Dir(dest), tempPrefix(dest))
+		}
+	}
+	return n
+}
+
 // sweepTemps removes directories named prefix* in parent that dsbuild
-// made (they hold OutputMarker) and that no running ReplaceDir holds.
-func sweepTemps(parent, prefix string) {
+// made (they hold OutputMarker) and that no running ReplaceDir holds, and
+// returns how many.
+func sweepTemps(parent, prefix string) int {
+	n := 0
 	ents, err := os.ReadDir(parent)
 	if err != nil {
-		return
+		return 0
 	}
 	for _, e := range ents {
 		if !strings.HasPrefix(e.Name(), prefix) || e.Type()&fs.ModeSymlink != 0 || !e.IsDir() {
@@ -508,11 +533,12 @@ func sweepTemps(parent, prefix string) {
 		if err != nil {
 			continue
 		}
-		if tryLockFile(f) {
-			os.RemoveAll(dir)
+		if tryLockFile(f) && os.RemoveAll(dir) == nil {
+			n++
 		}
 		f.Close()
 	}
+	return n
 }
 
 // checkPathUses checks, when the recipe loads, the directories that steps

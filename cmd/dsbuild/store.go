@@ -4,11 +4,14 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"sort"
 
 	"github.com/spf13/cobra"
+	"github.com/zclconf/go-cty/cty"
 
 	"dsbuild/cache"
 	"dsbuild/engine"
+	"dsbuild/steps"
 )
 
 func newCacheCmd(g *globalFlags) *cobra.Command {
@@ -98,7 +101,10 @@ func newGCCmd(g *globalFlags) *cobra.Command {
   - every dsbuild.lock that a build with this store wrote and that still exists,
   - the last --keep-builds builds.
 It also removes the temporary files and directories in the store's tmp/ that
-killed builds and verifies left behind (verify keeps its fresh store there).
+killed builds and verifies left behind (verify keeps its fresh store there),
+and, in every registered recipe, the directories that a killed review left
+beside its package (only those that hold dsbuild's marker and that no running
+review holds).
 It takes the store's exclusive lock before it reads any root, so it waits for
 running builds and verifies to finish, and each build records its results
 (its lockfile and build record) before it lets go of the store: nothing a
@@ -113,17 +119,23 @@ removing anything.`,
 			if err != nil {
 				return err
 			}
+			var recipes []string // the registered recipes, for their leftovers
 			opt := cache.GCOptions{DryRun: dryRun, KeepBuilds: keep, LockfileRoots: func(p string) ([]cache.Digest, []cache.Digest, error) {
 				lf, err := engine.ReadLockfile(filepath.Dir(p))
 				if err != nil {
 					return nil, nil, err
 				}
+				recipes = append(recipes, filepath.Dir(p))
 				roots, actions := lf.Roots()
 				return roots, actions, nil
 			}}
 			rep, err := store.GC(cmd.Context(), opt)
 			if err != nil {
 				return err
+			}
+			leftovers := 0
+			if !dryRun {
+				leftovers = sweepRecipeLeftovers(recipes)
 			}
 			verb := "removed"
 			if dryRun {
@@ -132,19 +144,43 @@ removing anything.`,
 			if g.json {
 				(&jsonReporter{w: os.Stdout}).emit(map[string]any{"event": "gc", "dry_run": dryRun, "blobs": rep.Blobs, "bytes": rep.Bytes,
 					"actions": rep.Actions, "memos": rep.Memos, "builds": rep.Builds, "temp_files": rep.TempFiles,
-					"kept_blobs": rep.KeptBlobs, "kept_bytes": rep.KeptBytes, "lockfiles": rep.Lockfiles})
+					"kept_blobs": rep.KeptBlobs, "kept_bytes": rep.KeptBytes, "lockfiles": rep.Lockfiles, "leftover_dirs": leftovers})
 				return nil
 			}
 			fmt.Printf("%s %d blobs (%s), %d action entries, %d item memos, %d build records, %d temporary files\n",
 				verb, rep.Blobs, humanBytes(rep.Bytes), rep.Actions, rep.Memos, rep.Builds, rep.TempFiles)
 			fmt.Printf("kept %d blobs (%s) reachable from %d lockfile(s), tags and the last %d builds\n",
 				rep.KeptBlobs, humanBytes(rep.KeptBytes), rep.Lockfiles, keep)
+			if leftovers > 0 {
+				fmt.Printf("removed %d directories that killed review steps left beside their packages\n", leftovers)
+			}
 			return nil
 		},
 	}
 	cmd.Flags().BoolVar(&dryRun, "dry-run", false, "report what would be removed, remove nothing")
 	cmd.Flags().IntVar(&keep, "keep-builds", 10, "keep the results of this many most recent builds")
 	return cmd
+}
+
+// sweepRecipeLeftovers removes, in each registered recipe directory, the
+// marked directories that a killed review left beside its package
+// (engine.SweepLeftovers). A recipe that no longer loads is skipped: its
+// outputs are not known, so nothing of it is touched.
+func sweepRecipeLeftovers(dirs []string) int {
+	sort.Strings(dirs)
+	n := 0
+	for _, dir := range dirs {
+		var recorded map[string]cty.Value
+		if lf, err := engine.ReadLockfile(dir); err == nil {
+			recorded, _ = lf.VarValues()
+		}
+		r, diags := engine.Load(dir, engine.LoadOptions{Kinds: steps.Kinds(), Macros: steps.Macros(), Recorded: recorded})
+		if diags.HasErrors() {
+			continue
+		}
+		n += engine.SweepLeftovers(r)
+	}
+	return n
 }
 
 func humanBytes(n int64) string {
