@@ -44,7 +44,8 @@ const minClone = sampleSize
 // the store can write, so they are consistent even if the source is being
 // written meanwhile.
 func (s *Store) cloneFile(p string, info fs.FileInfo) (Digest, int64, error) {
-	key := cloneDev{s.dir, deviceOf(info)}
+	_, dev, _ := ownership(info)
+	key := cloneDev{s.dir, dev}
 	if info.Size() < minClone {
 		return s.PutFile(p)
 	}

@@ -202,7 +202,8 @@ func (s *Store) hashFiles(ctx context.Context, files []walkedFile, out []Digest,
 		// A source with other hard links may be shared with the store by
 		// an earlier link = "hard" ingest; Clone and Copy must not keep
 		// it so.
-		shared := !opt.HashOnly && !f.viaLink && (adopt == Clone || adopt == Copy) && linkCount(f.info) > 1
+		links, _, _ := ownership(f.info)
+		shared := !opt.HashOnly && !f.viaLink && (adopt == Clone || adopt == Copy) && links > 1
 		d, ok := opt.StatCache.lookup(f.rel, f.info)
 		if ok && shared {
 			copied, stale, err := s.unshare(f.abs, d)

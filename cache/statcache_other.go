@@ -7,7 +7,3 @@ import "io/fs"
 func identify(fi fs.FileInfo) fileID {
 	return fileID{size: fi.Size(), mtime: fi.ModTime().UnixNano(), mode: uint32(fi.Mode())}
 }
-
-func linkCount(fi fs.FileInfo) uint64 { return 1 }
-
-func deviceOf(fi fs.FileInfo) uint64 { return 0 }

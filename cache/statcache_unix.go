@@ -15,19 +15,3 @@ func identify(fi fs.FileInfo) fileID {
 	}
 	return id
 }
-
-// linkCount returns the number of hard links of the file fi describes.
-func linkCount(fi fs.FileInfo) uint64 {
-	if st, ok := fi.Sys().(*syscall.Stat_t); ok {
-		return uint64(st.Nlink)
-	}
-	return 1
-}
-
-// deviceOf returns the device that holds the file fi describes.
-func deviceOf(fi fs.FileInfo) uint64 {
-	if st, ok := fi.Sys().(*syscall.Stat_t); ok {
-		return uint64(st.Dev)
-	}
-	return 0
-}
