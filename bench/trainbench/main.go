@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"dsbuild/model"
+	"dsbuild/model/gemm"
 	"dsbuild/model/train"
 )
 
@@ -30,6 +31,7 @@ func main() {
 	width := flag.Int("width", 16, "channels of level 0")
 	bn := flag.Bool("batch-norm", false, "BatchNorm instead of biases")
 	profile := flag.String("cpuprofile", "", "write a CPU profile here")
+	gemmSpec := flag.String("gemm", "auto", "the matrix-product backend, as the train step's gemm attribute (auto, gonum, openblas, openblas:Haswell, …)")
 	memLimit := flag.Int64("memory-limit", 1536, "soft heap limit while training, MiB, as the train step's default (0: none)")
 	flag.Parse()
 	if *steps < 3 {
@@ -38,10 +40,12 @@ func main() {
 	cfg := &model.Config{Arch: "unet", Depth: *depth, Width: *width, BatchNorm: *bn, InputSize: *size, InChannels: 3, Foreground: []string{"fg"}}
 	opts := train.Options{Config: cfg, Batch: *batch, MicroBatch: *micro, Steps: *steps, LR: 1e-3, WBCE: 1, WDice: 1, Seed: 1, MemoryLimit: *memLimit << 20}
 	samples := train.Blobs(2**batch, *size, 1)
-	gemmName, err := train.GEMMName()
+	g, err := gemm.Select(*gemmSpec)
 	if err != nil {
 		fail(err)
 	}
+	opts.GEMM = g
+	gemmName := g.Name()
 	if *profile != "" {
 		f, err := os.Create(*profile)
 		if err != nil {

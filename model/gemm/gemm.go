@@ -16,9 +16,11 @@
 //   - Calls are safe from any number of goroutines at once. OpenBLAS runs
 //     each call on the calling thread; parallelism is the caller's.
 //
-// The environment variable DSBUILD_GEMM picks the backend: "openblas"
-// (an error when the library does not load), "gonum", or empty for
-// OpenBLAS when it loads and gonum otherwise.
+// The environment variable DSBUILD_GEMM picks the default backend:
+// "openblas" (an error when the library does not load), "gonum", or empty
+// for OpenBLAS when it loads and gonum otherwise. Select takes a recipe's
+// spec instead, which can also force an OpenBLAS kernel, so that a
+// model's bits do not depend on which kernel the CPU would get.
 package gemm
 
 import (

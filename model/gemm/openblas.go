@@ -17,6 +17,7 @@ import (
 // allocates; a training step makes thousands of calls.
 type openBLAS struct {
 	name  string
+	core  string // the kernel, as openblas_get_corename says
 	sgemm uintptr
 }
 
@@ -104,6 +105,7 @@ func loadOpenBLAS(libs []string) (*openBLAS, error) {
 	if core == "" {
 		core = "unknown"
 	}
+	b.core = core
 	b.name = fmt.Sprintf("openblas %s %s threads 1", version, core)
 	return b, nil
 }

@@ -290,17 +290,6 @@ func (e *engine) renderBatch(samples []*Sample, idx []int, views []view, edgeWei
 	return total
 }
 
-// GEMMName names the matrix-product backend training uses by default in
-// this process (package gemm): its arithmetic decides the weights' bits,
-// so the train step puts it in its key.
-func GEMMName() (string, error) {
-	b, err := gemm.Default()
-	if err != nil {
-		return "", err
-	}
-	return b.Name(), nil
-}
-
 func permutation(n int, r rng) []int {
 	p := make([]int, n)
 	for i := range p {

@@ -33,6 +33,7 @@ import (
 	"dsbuild/dataset"
 	"dsbuild/engine"
 	"dsbuild/model"
+	"dsbuild/model/gemm"
 	mtrain "dsbuild/model/train"
 )
 
@@ -73,6 +74,7 @@ func (Kind) Schema() *engine.Schema {
 			{Name: "edge_band", Type: cty.Number, Default: num(0), Doc: "width in pixels of the band along object edges that weighs more in the loss"},
 			{Name: "edge_weight", Type: cty.Number, Default: num(1), Doc: "extra loss weight of edge-band pixels"},
 			{Name: "seed", Type: cty.String, Default: cty.StringVal(""), Doc: "seeds the initial weights, batches and augmentation"},
+			{Name: "gemm", Type: cty.String, Default: cty.StringVal("auto"), Doc: `the matrix products' arithmetic, which decides the weights' bits: "auto" (OpenBLAS with the kernel it picks for this CPU, else gonum), "gonum" (pure Go, the same on every amd64), "openblas", or "openblas:KERNEL" (e.g. "openblas:Haswell": the same bits on every CPU that can run the kernel); a comma-separated list takes the first available`},
 			{Name: "memory_limit", Type: cty.Number, Default: num(1536), NotInKey: true, Doc: "soft limit on the heap while training, MiB (0: none); the collector works harder near it; results do not change"},
 		},
 		Outputs: []string{"model"},
@@ -86,6 +88,7 @@ type params struct {
 	resize     bool
 	edgeBand   int
 	seedString string
+	gemm       string // the gemm attribute's spec
 }
 
 // Seed turns a recipe's seed string into the generator seed.
@@ -104,7 +107,7 @@ func decode(cfg *engine.Config) (*params, []paramErr) {
 	bad := func(attr, format string, args ...any) {
 		errs = append(errs, paramErr{attr, fmt.Sprintf(format, args...)})
 	}
-	p := &params{resize: cfg.Bool("resize"), edgeBand: int(cfg.Int("edge_band")), seedString: cfg.String("seed")}
+	p := &params{resize: cfg.Bool("resize"), edgeBand: int(cfg.Int("edge_band")), seedString: cfg.String("seed"), gemm: cfg.String("gemm")}
 	p.cfg = model.Config{Arch: "unet", Depth: int(cfg.Int("depth")), Width: int(cfg.Int("width")),
 		BatchNorm: cfg.Bool("batch_norm"), InputSize: int(cfg.Int("input_size")), InChannels: 3,
 		Foreground: cfg.StringList("foreground"), Ignore: cfg.StringList("ignore")}
@@ -157,6 +160,9 @@ func decode(cfg *engine.Config) (*params, []paramErr) {
 	if o.Augment.Color < 0 || o.Augment.Color > 1 {
 		bad("color", "color is %v; it must be 0 to 1", o.Augment.Color)
 	}
+	if err := gemm.ParseSpec(p.gemm); err != nil {
+		bad("gemm", "%v", err)
+	}
 	if p.edgeBand < 0 || p.edgeBand > 64 {
 		bad("edge_band", "edge_band is %d pixels; it must be 0 to 64", p.edgeBand)
 	}
@@ -173,13 +179,14 @@ func decode(cfg *engine.Config) (*params, []paramErr) {
 // KeyLines puts the micro-batch actually used in the key: with
 // micro_batch = 0 it is derived from the batch and input size, and it
 // changes the float summation order. So does the matrix-product backend
-// (OpenBLAS with its version and CPU kernel, or gonum): a model trained
-// with another is another artifact.
+// (OpenBLAS with its version and CPU kernel, or gonum) that the gemm
+// attribute selects on this machine: a model trained with another is
+// another artifact.
 func (Kind) KeyLines(cfg *engine.Config) []string {
 	p, _ := decode(cfg)
-	g, err := mtrain.GEMMName()
-	if err != nil {
-		g = "unavailable: " + err.Error()
+	g := "unavailable"
+	if b, err := gemm.Select(p.gemm); err == nil {
+		g = b.Name()
 	}
 	return []string{fmt.Sprintf("micro_batch_used %d", p.opts.UsedMicroBatch()), "gemm " + g}
 }
@@ -216,6 +223,11 @@ func (Kind) Run(ctx context.Context, rc *engine.RunContext) (map[string]cache.Di
 			}
 		}
 	}
+	g, err := gemm.Select(p.gemm)
+	if err != nil {
+		return nil, engine.Errorf(rc.Config.Range("gemm"), "%v; install Debian's libopenblas0-pthread for OpenBLAS, or choose another gemm (\"gonum\" runs everywhere, with other bits)", err)
+	}
+	p.opts.GEMM = g
 	init := model.Init(&p.cfg, p.opts.Seed)
 	if d, ok := rc.Inputs["from"]; ok {
 		prev, err := model.Load(rc.Store, d)
@@ -295,14 +307,6 @@ func (Kind) Run(ctx context.Context, rc *engine.RunContext) (map[string]cache.Di
 	return map[string]cache.Digest{"model": tree}, nil
 }
 
-func gemmName() string {
-	g, err := mtrain.GEMMName()
-	if err != nil {
-		return ""
-	}
-	return g
-}
-
 func round(v float64) float64 { return math.Round(v*1e4) / 1e4 }
 
 // trainingRecord is what config.json says about how the model was made.
@@ -313,7 +317,7 @@ func trainingRecord(p *params, nTrain, nVal int) map[string]any {
 		"epochs": o.Epochs, "steps": o.Steps, "learning_rate": o.LR, "optimizer": "adam",
 		"loss":    map[string]any{"bce": o.WBCE, "dice": o.WDice, "edge_band": p.edgeBand, "edge_weight": o.EdgeWeight},
 		"augment": map[string]any{"flip": o.Augment.Flip, "random_crop": o.Augment.Crop, "rotate": o.Augment.Rotate, "color": o.Augment.Color},
-		"resize":  p.resize, "seed": p.seedString, "platform": engine.Platform(), "gemm": gemmName(),
+		"resize":  p.resize, "seed": p.seedString, "platform": engine.Platform(), "gemm": o.GEMM.Name(),
 	}
 }
 
