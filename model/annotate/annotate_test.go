@@ -21,7 +21,7 @@ func TestStage1FindsRectangles(t *testing.T) {
 	}
 	img := drawRects(w, h, rects...)
 	seg := &redSeg{s: 64}
-	objs, err := Annotate(seg, img, nil, Params{Class: "person", Padding: 0.1})
+	objs, err := twoStage(seg, img, nil, Params{Class: "person", Padding: 0.1})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -42,7 +42,7 @@ func TestStage1Upsampled(t *testing.T) {
 	// An image smaller than S, non-square.
 	const w, h = 50, 30
 	rects := []image.Rectangle{image.Rect(3, 4, 20, 25), image.Rect(30, 2, 46, 12)}
-	objs, err := Annotate(&redSeg{s: 64}, drawRects(w, h, rects...), nil, Params{Class: "x", Padding: 0.1})
+	objs, err := twoStage(&redSeg{s: 64}, drawRects(w, h, rects...), nil, Params{Class: "x", Padding: 0.1})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -58,7 +58,7 @@ func TestStage2GivenBoxes(t *testing.T) {
 		{Rect: image.Rect(22, 52, 59, 88), Score: 0.875}, // a little tight
 	}
 	seg := &redSeg{s: 48, gain: 4}
-	objs, err := Annotate(seg, img, boxes, Params{Class: "person", Padding: 0.1, Batch: 1})
+	objs, err := twoStage(seg, img, boxes, Params{Class: "person", Padding: 0.1, Batch: 1})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -81,7 +81,7 @@ func TestStage2KeepsDominantObject(t *testing.T) {
 	const w, h = 120, 80
 	big, small := image.Rect(10, 10, 70, 70), image.Rect(75, 5, 110, 40)
 	img := drawRects(w, h, big, small)
-	objs, err := Annotate(&redSeg{s: 64}, img, []Box{{Rect: image.Rect(5, 5, 80, 75), Score: 1}}, Params{Class: "p"})
+	objs, err := twoStage(&redSeg{s: 64}, img, []Box{{Rect: image.Rect(5, 5, 80, 75), Score: 1}}, Params{Class: "p"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -107,7 +107,7 @@ func TestMinArea(t *testing.T) {
 		{"stage2/drop all", boxes, 1226, nil},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			objs, err := Annotate(&redSeg{s: 64}, img, tc.boxes, Params{Class: "p", MinArea: tc.minArea, Padding: 0.2})
+			objs, err := twoStage(&redSeg{s: 64}, img, tc.boxes, Params{Class: "p", MinArea: tc.minArea, Padding: 0.2})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -123,7 +123,7 @@ func TestPadding(t *testing.T) {
 	corner := image.Rect(0, 0, 30, 24)  // touching the image's corner
 	img := drawRects(w, h, rect, corner)
 	run := func(box image.Rectangle, pad float64) []Box {
-		objs, err := Annotate(&redSeg{s: 64}, img, []Box{{Rect: box, Score: 1}}, Params{Class: "p", Padding: pad})
+		objs, err := twoStage(&redSeg{s: 64}, img, []Box{{Rect: box, Score: 1}}, Params{Class: "p", Padding: pad})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -133,17 +133,23 @@ func TestPadding(t *testing.T) {
 		return []Box{{Rect: objs[0].Bounds()}}
 	}
 	// Without padding the mask stops at the box; with 0.5 of the box's
-	// larger side (20 pixels) it reaches the object's edges.
+	// width (20 pixels) left and right and of its height (15) above and
+	// below it reaches the object's edges.
 	if got := run(inner, 0)[0].Rect; got != inner {
 		t.Errorf("padding 0: bounds %v, want the box %v", got, inner)
 	}
 	if got := run(inner, 0.5)[0].Rect; got != rect {
 		t.Errorf("padding 0.5: bounds %v, want the object %v", got, rect)
 	}
-	// 0.2 of 40 is 8 pixels: still short of the object's left edge
-	// (50 − 8 = 42 > 40).
-	if got := run(inner, 0.2)[0].Rect; got != image.Rect(42, 32, 98, 78) {
-		t.Errorf("padding 0.2: bounds %v, want (42,32)-(98,78)", got)
+	// 0.2 of the width 40 is 8 pixels, of the height 30 is 6: still short
+	// of the object's edges (50 − 8 = 42 > 40, 40 − 6 = 34 > 30).
+	if got := run(inner, 0.2)[0].Rect; got != image.Rect(42, 34, 98, 76) {
+		t.Errorf("padding 0.2: bounds %v, want (42,34)-(98,76)", got)
+	}
+	// 0.07 of 40 is 2.8 and of 30 is 2.1: rounded down to 2 pixels each,
+	// as instances_crop rounds.
+	if got := run(inner, 0.07)[0].Rect; got != image.Rect(48, 38, 92, 72) {
+		t.Errorf("padding 0.07: bounds %v, want (48,38)-(92,72)", got)
 	}
 	// Padding past the image's border is clamped.
 	if got := run(corner, 1)[0].Rect; got != corner {
@@ -155,7 +161,7 @@ func TestConfidence(t *testing.T) {
 	const w, h = 90, 70
 	img := drawRects(w, h, image.Rect(10, 10, 50, 60))
 	conf := func(gain float32) (string, float64) {
-		objs, err := Annotate(&redSeg{s: 32, gain: gain}, img, nil, Params{Class: "p", Padding: 0.1})
+		objs, err := twoStage(&redSeg{s: 32, gain: gain}, img, nil, Params{Class: "p", Padding: 0.1})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -204,7 +210,7 @@ func TestDeterministic(t *testing.T) {
 		}
 		return out
 	}
-	first, err := Annotate(&redSeg{s: 48, mangle: mangle}, img, nil, Params{Class: "p", Padding: 0.15, Threshold: 0.4})
+	first, err := twoStage(&redSeg{s: 48, mangle: mangle}, img, nil, Params{Class: "p", Padding: 0.15, Threshold: 0.4})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -212,7 +218,7 @@ func TestDeterministic(t *testing.T) {
 		t.Fatal("no objects")
 	}
 	for range 3 {
-		again, err := Annotate(&redSeg{s: 48, mangle: mangle}, img, nil, Params{Class: "p", Padding: 0.15, Threshold: 0.4})
+		again, err := twoStage(&redSeg{s: 48, mangle: mangle}, img, nil, Params{Class: "p", Padding: 0.15, Threshold: 0.4})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -229,14 +235,14 @@ func TestSortedByTopLeftArea(t *testing.T) {
 	// Two boxes on b: the loose one's window also reaches into nothing
 	// else, so both give b; then a, then c by top.
 	boxes := []Box{{Rect: c, Score: 0.1}, {Rect: a, Score: 0.2}, {Rect: b, Score: 0.3}}
-	objs, err := Annotate(&redSeg{s: 32}, img, boxes, Params{Class: "p"})
+	objs, err := twoStage(&redSeg{s: 32}, img, boxes, Params{Class: "p"})
 	if err != nil {
 		t.Fatal(err)
 	}
 	matchRects(t, objs, w, h, 0.95, b, a, c)
 	// Same top: left decides; same top-left: area.
 	sm, lg := image.Rect(10, 10, 20, 20), image.Rect(10, 10, 30, 30)
-	objs, err = Annotate(&redSeg{s: 32}, drawRects(w, h, lg), []Box{{Rect: lg, Score: 1}, {Rect: sm, Score: 1}}, Params{Class: "p"})
+	objs, err = twoStage(&redSeg{s: 32}, drawRects(w, h, lg), []Box{{Rect: lg, Score: 1}, {Rect: sm, Score: 1}}, Params{Class: "p"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -246,16 +252,16 @@ func TestSortedByTopLeftArea(t *testing.T) {
 func TestOddInputs(t *testing.T) {
 	p := Params{Class: "p", Padding: 0.1}
 	t.Run("1x1", func(t *testing.T) {
-		objs, err := Annotate(&redSeg{s: 16}, drawRects(1, 1, image.Rect(0, 0, 1, 1)), nil, p)
+		objs, err := twoStage(&redSeg{s: 16}, drawRects(1, 1, image.Rect(0, 0, 1, 1)), nil, p)
 		if err != nil {
 			t.Fatal(err)
 		}
 		matchRects(t, objs, 1, 1, 1, image.Rect(0, 0, 1, 1))
-		objs, err = Annotate(&redSeg{s: 16}, drawRects(1, 1), nil, p)
+		objs, err = twoStage(&redSeg{s: 16}, drawRects(1, 1), nil, p)
 		if err != nil || len(objs) != 0 {
 			t.Fatalf("black 1x1: %d objects, %v", len(objs), err)
 		}
-		objs, err = Annotate(&redSeg{s: 1}, drawRects(1, 1, image.Rect(0, 0, 1, 1)), []Box{{Rect: image.Rect(-3, -3, 4, 4)}}, p)
+		objs, err = twoStage(&redSeg{s: 1}, drawRects(1, 1, image.Rect(0, 0, 1, 1)), []Box{{Rect: image.Rect(-3, -3, 4, 4)}}, p)
 		if err != nil || len(objs) != 1 {
 			t.Fatalf("S=1: %d objects, %v", len(objs), err)
 		}
@@ -271,18 +277,19 @@ func TestOddInputs(t *testing.T) {
 			{Rect: image.Rect(40, 0, 50, 30)}, // touches the right edge from outside
 		}
 		// Without padding (padding could reach into the image).
-		objs, err := Annotate(seg, img, boxes, Params{Class: "p"})
+		objs, err := twoStage(seg, img, boxes, Params{Class: "p"})
 		if err != nil || len(objs) != 0 || seg.calls != 0 {
 			t.Fatalf("%d objects, %d Segment calls, %v; want none", len(objs), seg.calls, err)
 		}
-		// With padding, a box just outside reaches in.
-		objs, err = Annotate(seg, img, boxes[1:2], Params{Class: "p", Padding: 0.1})
+		// With padding, a box just outside reaches in: 0.2 of 19 is 3
+		// pixels, to (2, 2).
+		objs, err = twoStage(seg, img, boxes[1:2], Params{Class: "p", Padding: 0.2})
 		if err != nil {
 			t.Fatal(err)
 		}
-		matchRects(t, objs, 40, 30, 1, image.Rect(0, 0, 1, 1))
+		matchRects(t, objs, 40, 30, 1, image.Rect(0, 0, 2, 2))
 		huge := []Box{{Rect: image.Rectangle{Min: image.Pt(math.MinInt, math.MinInt), Max: image.Pt(math.MaxInt, math.MaxInt)}}}
-		objs, err = Annotate(seg, img, huge, Params{Class: "p", Padding: 1e300})
+		objs, err = twoStage(seg, img, huge, Params{Class: "p", Padding: 1e300})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -290,14 +297,14 @@ func TestOddInputs(t *testing.T) {
 	})
 	t.Run("zero boxes", func(t *testing.T) {
 		seg := &redSeg{s: 16}
-		objs, err := Annotate(seg, drawRects(20, 20, image.Rect(0, 0, 10, 10)), []Box{}, p)
+		objs, err := twoStage(seg, drawRects(20, 20, image.Rect(0, 0, 10, 10)), []Box{}, p)
 		if err != nil || len(objs) != 0 || seg.calls != 0 {
 			t.Fatalf("%d objects, %d Segment calls, %v; want none", len(objs), seg.calls, err)
 		}
 	})
 	t.Run("all background", func(t *testing.T) {
 		for _, boxes := range [][]Box{nil, {{Rect: image.Rect(0, 0, 20, 20)}}} {
-			objs, err := Annotate(&redSeg{s: 16}, drawRects(33, 21), boxes, p)
+			objs, err := twoStage(&redSeg{s: 16}, drawRects(33, 21), boxes, p)
 			if err != nil || len(objs) != 0 {
 				t.Fatalf("%d objects, %v; want none", len(objs), err)
 			}
@@ -313,7 +320,7 @@ func TestOddInputs(t *testing.T) {
 				}
 				return out
 			}}
-			if _, err := Annotate(seg, drawRects(30, 20, image.Rect(5, 5, 25, 15)), nil, p); err != nil {
+			if _, err := twoStage(seg, drawRects(30, 20, image.Rect(5, 5, 25, 15)), nil, p); err != nil {
 				t.Fatal(err)
 			}
 		}
@@ -323,7 +330,7 @@ func TestOddInputs(t *testing.T) {
 			}
 			return out
 		}}
-		objs, err := Annotate(all, drawRects(30, 20), nil, p)
+		objs, err := twoStage(all, drawRects(30, 20), nil, p)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -336,7 +343,7 @@ func TestOddInputs(t *testing.T) {
 		// Coordinates are relative to the image's bounds' minimum.
 		full := drawRects(100, 80, image.Rect(40, 30, 70, 60))
 		sub := full.SubImage(image.Rect(20, 10, 100, 80))
-		objs, err := Annotate(&redSeg{s: 32}, sub, nil, p)
+		objs, err := twoStage(&redSeg{s: 32}, sub, nil, p)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -363,6 +370,7 @@ func TestErrors(t *testing.T) {
 		{"min area", &redSeg{s: 8}, img, nil, Params{Class: "p", MinArea: -1}, "min area"},
 		{"padding", &redSeg{s: 8}, img, nil, Params{Class: "p", Padding: -0.1}, "padding"},
 		{"padding inf", &redSeg{s: 8}, img, nil, Params{Class: "p", Padding: math.Inf(1)}, "padding"},
+		{"padding not a whole percent", &redSeg{s: 8}, img, nil, Params{Class: "p", Padding: 0.125}, "padding is 0.125; it must be a whole percent"},
 		{"batch", &redSeg{s: 8}, img, nil, Params{Class: "p", Batch: -2}, "batch"},
 		{"no segmenter", nil, img, nil, ok, "no segmenter"},
 		{"no image", &redSeg{s: 8}, nil, nil, ok, "no image"},
@@ -374,7 +382,7 @@ func TestErrors(t *testing.T) {
 		{"NaN score", &redSeg{s: 8}, img, []Box{{Rect: img.Rect, Score: math.NaN()}}, ok, "box 0: score"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			objs, err := Annotate(tc.seg, tc.img, tc.boxes, tc.p)
+			objs, err := twoStage(tc.seg, tc.img, tc.boxes, tc.p)
 			if err == nil || !strings.Contains(err.Error(), tc.want) || !strings.HasPrefix(err.Error(), "annotate: ") {
 				t.Fatalf("got %d objects, error %v; want an error containing %q", len(objs), err, tc.want)
 			}
@@ -396,7 +404,7 @@ func TestParamsDefaults(t *testing.T) {
 	for i := range boxes {
 		boxes[i] = Box{Rect: image.Rect(0, 0, 10, 10)}
 	}
-	if _, err := Annotate(seg, drawRects(10, 10, image.Rect(0, 0, 10, 10)), boxes, Params{Class: "p"}); err != nil {
+	if _, err := twoStage(seg, drawRects(10, 10, image.Rect(0, 0, 10, 10)), boxes, Params{Class: "p"}); err != nil {
 		t.Fatal(err)
 	}
 	if !reflect.DeepEqual(seg.sizes, []int{8, 8, 4}) {
@@ -415,7 +423,7 @@ func TestThreshold(t *testing.T) {
 	}
 	left := func(thr float64) int {
 		// logit = 8·(red − ½): p > t ⇔ red > ½ + logit(t)/8.
-		objs, err := Annotate(&redSeg{s: 100, gain: 8}, img, []Box{{Rect: img.Rect}}, Params{Class: "p", Threshold: thr})
+		objs, err := twoStage(&redSeg{s: 100, gain: 8}, img, []Box{{Rect: img.Rect}}, Params{Class: "p", Threshold: thr})
 		if err != nil || len(objs) != 1 {
 			t.Fatalf("threshold %v: %d objects, %v", thr, len(objs), err)
 		}

@@ -85,16 +85,27 @@ func TestCPUJobsIdentical(t *testing.T) {
 	}
 	slices.Sort(l)
 	p := Params{Class: "person", Threshold: sigmoid(float64(l[len(l)/2])), Padding: 0.1, Batch: 3}
-	a1, err := Annotate(CPU(f, 1), img, nil, p)
+	a1, err := twoStage(CPU(f, 1), img, nil, p)
 	if err != nil {
 		t.Fatal(err)
 	}
-	a4, err := Annotate(CPU(f, 4), img, nil, p)
+	a4, err := twoStage(CPU(f, 4), img, nil, p)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if len(a1) == 0 {
 		t.Fatal("no objects; the test would prove nothing")
+	}
+	s1, err := Scene(CPU(f, 1), img, p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s4, err := Scene(CPU(f, 4), img, p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(s1) == 0 || !reflect.DeepEqual(s1, s4) {
+		t.Fatalf("scene mode: %d objects with 1 job; 4 jobs the same: %v", len(s1), reflect.DeepEqual(s1, s4))
 	}
 	if !reflect.DeepEqual(a1, a4) {
 		t.Fatal("1 and 4 jobs gave different objects")
@@ -157,7 +168,7 @@ func BenchmarkAnnotate(b *testing.B) {
 			seg := CPU(f, 0)
 			n := 0
 			for b.Loop() {
-				objs, err := Annotate(seg, img, bc.boxes, p)
+				objs, err := twoStage(seg, img, bc.boxes, p)
 				if err != nil {
 					b.Fatal(err)
 				}

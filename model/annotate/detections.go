@@ -32,7 +32,7 @@ func missing(raw json.RawMessage) bool {
 // {"image_id", "category_id", "bbox": [x, y, w, h], "score"} (other fields
 // are ignored), and returns the boxes of each of the given items, by item
 // name, in file order. Every item gets an entry, a non-nil empty slice when
-// it has no detections, so that [Annotate] gives it no objects instead of
+// it has no detections, so that [Boxes] gives it no objects instead of
 // running stage 1.
 //
 // An image_id string names an item: its full name ("<dataset>/<file>"),

@@ -43,7 +43,7 @@ func TestParseDetections(t *testing.T) {
 		t.Errorf("without a filter: %v", got)
 	}
 	// Every item has an entry, empty and not nil without detections, so
-	// that Annotate does not run stage 1 for it.
+	// that Boxes does not run stage 1 for it.
 	got, err = ParseDetections([]byte(" [ ] "), items, nil, 0)
 	if err != nil {
 		t.Fatal(err)

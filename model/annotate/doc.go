@@ -1,10 +1,27 @@
-// Package annotate pre-annotates images with a segmentation network: the
-// two-step scheme of the seed workflow (shared/docs/dtl.md §5.1, step 4).
-// Stage 1 finds the instances — boxes from a detector ([ParseDetections]),
-// or, without one, the 8-connected components of the network's mask of the
-// whole image; stage 2 segments the dominant object of each box at the
-// network's full resolution and pastes it back at image resolution, so
-// every instance gets its own mask with accurate edges.
+// Package annotate pre-annotates images with segmentation networks, in
+// one of two modes.
+//
+// [Scene] segments the whole image once: the image is resampled to the
+// network's S×S input, its logits are resampled back to the image's size
+// and thresholded, and every 8-connected component of at least MinArea
+// image pixels is one instance. Holes inside a component stay holes.
+// Instances that touch (two persons side by side) make one component and
+// so one object: scene mode fits one model and scenes whose objects do
+// not touch.
+//
+// [Boxes] is the two-stage, two-model scheme of the seed workflow
+// (shared/docs/dtl.md §5.1, step 4). Stage 1 finds the instances: boxes
+// from a detector ([ParseDetections]), or, without one, the bounds of the
+// components that [Scene] gives with a scene model. Stage 2 segments the
+// dominant object of each padded box with a crop model — a network
+// trained on crops that instances_crop made with the same padding — and
+// pastes it back at image resolution, so every instance gets its own mask
+// even when instances touch.
+//
+// Components are 8-connected everywhere (pixels that share a corner
+// belong together): a thin limb running diagonally, one pixel wide after
+// thresholding, stays part of its body instead of splitting into specks;
+// the price is that objects touching at a corner merge.
 //
 // # Coordinates
 //
@@ -29,21 +46,24 @@
 // in float32 before sampling.
 //
 // Stage 2 crops each box after padding it by Params.Padding times its
-// larger side on every side and clamping it to the image; the crop (w×h
+// width on the left and right and its height on the top and bottom, each
+// rounded down to whole pixels, and clamping it to the image ([Window]):
+// exactly the rectangle that the transform op instances_crop with
+// pad = "<Padding·100>%" cuts around an object with those bounds, so a
+// crop model sees in stage 2 what it was trained on. The crop (w×h
 // pixels) is resampled to S×S, segmented, and the S×S logits resampled
 // back to w×h before thresholding, so mask edges fall at image resolution.
 // The largest 8-connected component (the first in raster order on a tie)
-// is the instance. Components in stage 1 are found at network resolution
-// and mapped out to image pixels: network column i covers image columns
-// [i·W/S, (i+1)·W/S), so a component's box [x0, x1) becomes
-// [⌊x0·W/S⌋, ⌈x1·W/S⌉), and its area counts area·W·H/S² image pixels.
+// is the instance. In both modes, and in stage 1, the whole image's S×S
+// logits are resampled to the image's W×H before thresholding, and
+// components, areas and MinArea are in image pixels.
 //
 // # Guarantees
 //
-// Determinism: for a fixed platform (GOARCH, GOAMD64) and a deterministic
-// [Segmenter], [Annotate] gives the same objects, bit for bit, on every
-// run: no output depends on map iteration or goroutine scheduling ([CPU]
-// places every image's result by its index), resampling uses the fixed
+// Determinism: for a fixed platform (GOARCH, GOAMD64) and deterministic
+// [Segmenter]s, [Scene] and [Boxes] give the same objects, bit for bit, on
+// every run: no output depends on map iteration or goroutine scheduling
+// ([CPU] places every image's result by its index), resampling uses the fixed
 // order above, and the "confidence" tag uses this package's own sigmoid
 // (range reduction and a polynomial with explicit rounding), so it does
 // not depend on the platform's math.Exp. The threshold in logit space,

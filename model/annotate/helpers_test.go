@@ -143,3 +143,9 @@ func matchRects(t *testing.T, objs []dataset.Object, w, h int, minIoU float64, w
 }
 
 func near(a, b, eps float64) bool { return math.Abs(a-b) <= eps }
+
+// twoStage is [Boxes] with one segmenter for both stages, as the tests of
+// the stages' geometry need.
+func twoStage(seg Segmenter, img image.Image, boxes []Box, p Params) ([]dataset.Object, error) {
+	return Boxes(seg, seg, img, boxes, p)
+}
