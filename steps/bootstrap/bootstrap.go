@@ -9,28 +9,66 @@
 //	  seed_data  = split.people.train
 //	  validation = split.people.val
 //	  pool       = import.unlabeled
-//	  batch      = 40
-//	  train       { input_size = 64  epochs = 6 }
-//	  preannotate { threshold = 0.5 }
-//	  review      { simulate { truth = import.unlabeled } }
+//	  batch      = 48
+//	  merge      = true          # false: the ablation (see below)
+//	  train        { input_size = 96  epochs = 30 }
+//	  preannotate  { threshold = 0.5 }
+//	  review       { simulate { truth = import.unlabeled } }
+//	  crop_prepare { instances_crop { padding = 0.1 }  resize { … } }
+//	  crop_train   { input_size = 96  crop_padding = 0.1 }
 //	}
 //
-// expands, for a bootstrap named N, into
+// expands, for a bootstrap named N and R = 1 … rounds, into
 //
 //	train.N_round0          data = seed_data
-//	take.N_roundR           pool ranks (R−1)·batch … R·batch−1          (R = 1 … rounds)
+//	take.N_roundR           pool ranks (R−1)·batch … R·batch−1
 //	preannotate.N_roundR    model = train.N_round(R−1), images = take.N_roundR
 //	review.N_roundR         from = preannotate.N_roundR
 //	transform.N_roundR      from = [review.N_roundR.accepted]   (with a prepare block)
-//	merge.N_roundR          [training data of round R−1, the accepted items]
+//	merge.N_roundR          from = [training data of round R−1, the accepted items]
 //	train.N_roundR          data = merge.N_roundR, from = train.N_round(R−1)
 //
 // The train, preannotate and review blocks hold those kinds' parameters
 // (and review's simulate block), copied into every round; validation goes
 // to every train step. A package or results directory set in the review
-// block is the loop's base: round R uses <dir>/roundR. An optional prepare block holds transform ops that
-// make the accepted images like the seed data (crop each person, resize)
-// before they join it. The final model is train.N_round<rounds>.
+// block is the loop's base: round R uses <dir>/roundR. An optional prepare
+// block holds transform ops that make the accepted images like the seed
+// data (crop each person, resize) before they join it. The final model is
+// train.N_round<rounds>.
+//
+// # Two models
+//
+// With crop_train and crop_prepare blocks (one needs the other), the loop
+// also trains and carries a crop model, the model that segments each
+// padded box in preannotate's mode "boxes". For R = 0 … rounds:
+//
+//	transform.N_crops_val    from = [validation], crop_prepare's ops     (once, with validation)
+//	transform.N_crops_roundR from = [training data of round R], crop_prepare's ops
+//	train.N_crop_roundR      data = transform.N_crops_roundR, validation = transform.N_crops_val,
+//	                         from = train.N_crop_round(R−1) (R ≥ 1), crop_train's parameters
+//
+// and preannotate.N_roundR gets crop_model = train.N_crop_round(R−1),
+// with mode = "boxes" unless its block sets a mode ("scene" is then a
+// diagnostic: a scene model alone needs no crop model). The training data
+// of round R is seed_data in round 0 and merge.N_roundR after.
+//
+// # The ablation: merge = false
+//
+// With merge = false, round R takes, pre-annotates and reviews the next
+// batch exactly as with merging, but the reviewed images are not merged
+// back: there is no transform.N_roundR nor merge.N_roundR (a prepare block
+// is ignored), train.N_roundR trains from train.N_round(R−1) on seed_data
+// alone for the same epochs, and train.N_crop_roundR on
+// transform.N_crops_round0. A merged and an unmerged bootstrap over the
+// same pool in one recipe review the same batches, so the difference
+// between their review tables is what merging the reviewed images back
+// causes; the rest of the rise is more training on the seed data.
+//
+// Every step name starts with the bootstrap's name, so two bootstraps in
+// one recipe never share a step (steps of equal keys, such as their take
+// steps and their round-0 training, are built or cached like any others).
+// The expansion checks the block's own shape; each expanded step's
+// parameters are checked by its kind, with diagnostics at the user's lines.
 package bootstrap
 
 import (
@@ -49,15 +87,21 @@ type Macro struct{}
 const MaxRounds = 50
 
 var (
-	attrs = map[string]bool{"rounds": true, "seed_data": true, "validation": true, "pool": true, "batch": true, "seed": true}
+	attrs = map[string]bool{"rounds": true, "seed_data": true, "validation": true, "pool": true, "batch": true, "seed": true, "merge": true}
 	// the attributes each nested block may not set: the expansion does.
+	// preannotate.crop_model is reserved too when there is a crop_train
+	// block (without one, a crop model from outside the loop may be given).
 	reserved = map[string][]string{
-		"train":       {"data", "validation", "from"},
-		"preannotate": {"model", "images"},
-		"review":      {"from"},
-		"prepare":     {"from"},
+		"train":        {"data", "validation", "from"},
+		"preannotate":  {"model", "images"},
+		"review":       {"from"},
+		"prepare":      {"from"},
+		"crop_train":   {"data", "validation", "from"},
+		"crop_prepare": {"from"},
 	}
 )
+
+const shape = "it takes rounds, seed_data, validation, pool, batch, seed and merge, and train, preannotate, review, prepare, crop_train and crop_prepare blocks"
 
 func diag(summary, detail string, r hcl.Range) *hcl.Diagnostic {
 	return &hcl.Diagnostic{Severity: hcl.DiagError, Summary: summary, Detail: detail, Subject: r.Ptr()}
@@ -67,7 +111,6 @@ func diag(summary, detail string, r hcl.Range) *hcl.Diagnostic {
 func (Macro) Expand(b *hclsyntax.Block, eval func(hcl.Expression, cty.Type) (cty.Value, hcl.Diagnostics)) ([]*hclsyntax.Block, hcl.Diagnostics) {
 	var diags hcl.Diagnostics
 	name := b.Labels[0]
-	rng := b.DefRange()
 	names := make([]string, 0, len(b.Body.Attributes))
 	for n := range b.Body.Attributes {
 		names = append(names, n)
@@ -75,7 +118,7 @@ func (Macro) Expand(b *hclsyntax.Block, eval func(hcl.Expression, cty.Type) (cty
 	sort.Strings(names) // diagnostics in a stable order
 	for _, n := range names {
 		if !attrs[n] {
-			diags = append(diags, diag("Unsupported argument", fmt.Sprintf("bootstrap has no argument %q; it takes rounds, seed_data, validation, pool, batch and seed, and train, preannotate, review and prepare blocks.", n), b.Body.Attributes[n].NameRange))
+			diags = append(diags, diag("Unsupported argument", fmt.Sprintf("bootstrap has no argument %q; %s.", n, shape), b.Body.Attributes[n].NameRange))
 		}
 	}
 	nested := map[string]*hclsyntax.Block{}
@@ -83,7 +126,7 @@ func (Macro) Expand(b *hclsyntax.Block, eval func(hcl.Expression, cty.Type) (cty
 		res, ok := reserved[nb.Type]
 		switch {
 		case !ok:
-			diags = append(diags, diag("Unsupported block", fmt.Sprintf("bootstrap holds train, preannotate, review and prepare blocks, not %q.", nb.Type), nb.TypeRange))
+			diags = append(diags, diag("Unsupported block", fmt.Sprintf("bootstrap has no %q block; %s.", nb.Type, shape), nb.TypeRange))
 			continue
 		case nested[nb.Type] != nil:
 			diags = append(diags, diag("Duplicate block", fmt.Sprintf("bootstrap has a second %s block; merge them.", nb.Type), nb.TypeRange))
@@ -96,6 +139,18 @@ func (Macro) Expand(b *hclsyntax.Block, eval func(hcl.Expression, cty.Type) (cty
 			}
 		}
 	}
+	crops := nested["crop_train"] != nil && nested["crop_prepare"] != nil
+	if p := nested["preannotate"]; p != nil && nested["crop_train"] != nil {
+		if a, ok := p.Body.Attributes["crop_model"]; ok {
+			diags = append(diags, diag("Argument set by the bootstrap", fmt.Sprintf("In a bootstrap with a crop_train block, preannotate.crop_model is set for every round by the loop itself (train.%s_crop_round<R−1>); remove it, or remove crop_train to give a crop model of your own.", name), a.NameRange))
+		}
+	}
+	switch {
+	case nested["crop_train"] != nil && nested["crop_prepare"] == nil:
+		diags = append(diags, diag("Missing crop_prepare block", "bootstrap has a crop_train block but no crop_prepare block. The crop model trains on crops that crop_prepare's transform ops make of each round's training data (instances_crop { padding = … } with the padding crop_train records as crop_padding, then resize to its input_size); add a crop_prepare block, or remove crop_train.", nested["crop_train"].TypeRange))
+	case nested["crop_prepare"] != nil && nested["crop_train"] == nil:
+		diags = append(diags, diag("Missing crop_train block", "bootstrap has a crop_prepare block but no crop_train block, so its crops would train nothing. Add crop_train { … } with the crop model's train parameters (crop_padding among them), or remove crop_prepare.", nested["crop_prepare"].TypeRange))
+	}
 	for _, req := range []string{"rounds", "seed_data", "pool", "batch"} {
 		if _, ok := b.Body.Attributes[req]; !ok {
 			diags = append(diags, diag("Missing required argument", fmt.Sprintf("bootstrap needs %q.", req), b.Body.SrcRange))
@@ -107,71 +162,152 @@ func (Macro) Expand(b *hclsyntax.Block, eval func(hcl.Expression, cty.Type) (cty
 	if diags.HasErrors() {
 		return nil, diags
 	}
-	num := func(attr string, lo, hi int) int {
+	value := func(attr string, typ cty.Type, want string) (cty.Value, bool) {
 		a := b.Body.Attributes[attr]
-		v, d := eval(a.Expr, cty.Number)
+		v, d := eval(a.Expr, typ)
 		diags = append(diags, d...)
 		if d.HasErrors() {
+			return cty.NilVal, false
+		}
+		if v.IsNull() || !v.IsKnown() {
+			diags = append(diags, diag("Invalid "+attr, fmt.Sprintf("%s is null; it must be %s.", attr, want), a.Expr.Range()))
+			return cty.NilVal, false
+		}
+		return v, true
+	}
+	num := func(attr string, lo, hi int) int {
+		want := fmt.Sprintf("a whole number from %d to %d", lo, hi)
+		v, ok := value(attr, cty.Number, want)
+		if !ok {
 			return 0
 		}
 		bf := v.AsBigFloat()
 		n, acc := bf.Int64()
 		if acc != 0 || n < int64(lo) || n > int64(hi) {
-			diags = append(diags, diag("Invalid "+attr, fmt.Sprintf("%s is %s; it must be a whole number from %d to %d.", attr, bf.String(), lo, hi), a.Expr.Range()))
+			diags = append(diags, diag("Invalid "+attr, fmt.Sprintf("%s is %s; it must be %s.", attr, bf.String(), want), b.Body.Attributes[attr].Expr.Range()))
 			return 0
 		}
 		return int(n)
 	}
 	rounds := num("rounds", 0, MaxRounds)
 	batch := num("batch", 1, 1<<30)
+	merge := true
+	if _, ok := b.Body.Attributes["merge"]; ok {
+		if v, ok := value("merge", cty.Bool, "true or false"); ok {
+			merge = v.True()
+		}
+	}
+	if p := nested["preannotate"]; crops && p != nil {
+		if a, ok := p.Body.Attributes["mode"]; ok {
+			// Only a value that evaluates is checked here; the
+			// preannotate kind reports any other mistake in it.
+			if v, d := eval(a.Expr, cty.String); !d.HasErrors() && v.IsKnown() && !v.IsNull() && v.AsString() == "scene" {
+				diags = append(diags, diag("Crop model without its mode", `preannotate's mode "scene" segments whole images with the scene model alone, so the crop model that crop_train trains would go unused. Set mode = "boxes" (or leave mode out), or remove crop_train and crop_prepare.`, a.Expr.Range()))
+			}
+		}
+	}
 	if diags.HasErrors() {
 		return nil, diags
 	}
+	x := &expander{b: b, rng: b.DefRange()}
+	return x.expand(name, rounds, batch, merge, crops, nested), diags
+}
 
-	step := func(_ string, r int) string { return fmt.Sprintf("%s_round%d", name, r) }
-	ref := func(parts ...string) hclsyntax.Expression {
-		t := hcl.Traversal{hcl.TraverseRoot{Name: parts[0], SrcRange: rng}}
-		for _, p := range parts[1:] {
-			t = append(t, hcl.TraverseAttr{Name: p, SrcRange: rng})
-		}
-		return &hclsyntax.ScopeTraversalExpr{Traversal: t, SrcRange: rng}
+// expander builds the step blocks of one bootstrap block.
+type expander struct {
+	b   *hclsyntax.Block
+	rng hcl.Range
+}
+
+// ref is a synthetic reference such as train.N_round0.model.
+func (x *expander) ref(parts ...string) hclsyntax.Expression {
+	t := hcl.Traversal{hcl.TraverseRoot{Name: parts[0], SrcRange: x.rng}}
+	for _, p := range parts[1:] {
+		t = append(t, hcl.TraverseAttr{Name: p, SrcRange: x.rng})
 	}
-	user := func(attr string) hclsyntax.Expression { return b.Body.Attributes[attr].Expr }
-	block := func(kind string, r int, set map[string]hclsyntax.Expression, from *hclsyntax.Block) *hclsyntax.Block {
-		body := &hclsyntax.Body{Attributes: hclsyntax.Attributes{}, SrcRange: rng, EndRange: rng}
-		if from != nil {
-			for n, a := range from.Body.Attributes {
-				body.Attributes[n] = a
-			}
-			body.Blocks = from.Body.Blocks
-			body.SrcRange, body.EndRange = from.Body.SrcRange, from.Body.EndRange
-		}
-		for n, e := range set {
-			body.Attributes[n] = &hclsyntax.Attribute{Name: n, Expr: e, SrcRange: e.Range(), NameRange: e.Range(), EqualsRange: e.Range()}
-		}
-		return &hclsyntax.Block{Type: kind, Labels: []string{step(kind, r)}, Body: body,
-			TypeRange: b.TypeRange, LabelRanges: []hcl.Range{b.LabelRanges[0]}, OpenBraceRange: b.OpenBraceRange, CloseBraceRange: b.CloseBraceRange}
+	return &hclsyntax.ScopeTraversalExpr{Traversal: t, SrcRange: x.rng}
+}
+
+// list is the tuple [e…].
+func (x *expander) list(e ...hclsyntax.Expression) hclsyntax.Expression {
+	return &hclsyntax.TupleConsExpr{Exprs: e, OpenRange: x.rng, SrcRange: x.rng}
+}
+
+func (x *expander) number(n int) hclsyntax.Expression {
+	return &hclsyntax.LiteralValueExpr{Val: cty.NumberIntVal(int64(n)), SrcRange: x.rng}
+}
+
+// user is the bootstrap's own attribute, or nil when it is not set.
+func (x *expander) user(attr string) hclsyntax.Expression {
+	if a, ok := x.b.Body.Attributes[attr]; ok {
+		return a.Expr
 	}
-	withVal := func(m map[string]hclsyntax.Expression) map[string]hclsyntax.Expression {
-		if _, ok := b.Body.Attributes["validation"]; ok {
-			m["validation"] = user("validation")
+	return nil
+}
+
+// block is a step block of kind and label: the nested block from's
+// attributes and blocks (when there is one) and then set's attributes.
+func (x *expander) block(kind, label string, set map[string]hclsyntax.Expression, from *hclsyntax.Block) *hclsyntax.Block {
+	body := &hclsyntax.Body{Attributes: hclsyntax.Attributes{}, SrcRange: x.rng, EndRange: x.rng}
+	if from != nil {
+		for n, a := range from.Body.Attributes {
+			body.Attributes[n] = a
 		}
-		return m
+		body.Blocks = from.Body.Blocks
+		body.SrcRange, body.EndRange = from.Body.SrcRange, from.Body.EndRange
 	}
-	out := []*hclsyntax.Block{block("train", 0, withVal(map[string]hclsyntax.Expression{"data": user("seed_data")}), nested["train"])}
-	data := user("seed_data")
+	for n, e := range set {
+		if e == nil {
+			continue
+		}
+		body.Attributes[n] = &hclsyntax.Attribute{Name: n, Expr: e, SrcRange: e.Range(), NameRange: e.Range(), EqualsRange: e.Range()}
+	}
+	b := x.b
+	return &hclsyntax.Block{Type: kind, Labels: []string{label}, Body: body,
+		TypeRange: b.TypeRange, LabelRanges: []hcl.Range{b.LabelRanges[0]}, OpenBraceRange: b.OpenBraceRange, CloseBraceRange: b.CloseBraceRange}
+}
+
+func (x *expander) expand(name string, rounds, batch int, merge, crops bool, nested map[string]*hclsyntax.Block) []*hclsyntax.Block {
+	round := func(r int) string { return fmt.Sprintf("%s_round%d", name, r) }
+	cropRound := func(r int) string { return fmt.Sprintf("%s_crop_round%d", name, r) }
+	cropsRound := func(r int) string { return fmt.Sprintf("%s_crops_round%d", name, r) }
+	validation := x.user("validation") // nil when unset: block leaves nil out
+	seedData := x.user("seed_data")
+
+	out := []*hclsyntax.Block{x.block("train", round(0), map[string]hclsyntax.Expression{"data": seedData, "validation": validation}, nested["train"])}
+	var cropVal hclsyntax.Expression
+	// cropModel adds round r's crop model: the crops of data (or,
+	// with data nil, the crops of round 0) train it.
+	cropModel := func(r int, data hclsyntax.Expression) {
+		ds := x.ref("transform", cropsRound(0), "dataset")
+		if data != nil {
+			out = append(out, x.block("transform", cropsRound(r), map[string]hclsyntax.Expression{"from": x.list(data)}, nested["crop_prepare"]))
+			ds = x.ref("transform", cropsRound(r), "dataset")
+		}
+		set := map[string]hclsyntax.Expression{"data": ds, "validation": cropVal}
+		if r > 0 {
+			set["from"] = x.ref("train", cropRound(r-1), "model")
+		}
+		out = append(out, x.block("train", cropRound(r), set, nested["crop_train"]))
+	}
+	if crops {
+		if validation != nil {
+			out = append(out, x.block("transform", name+"_crops_val", map[string]hclsyntax.Expression{"from": x.list(validation)}, nested["crop_prepare"]))
+			cropVal = x.ref("transform", name+"_crops_val", "dataset")
+		}
+		cropModel(0, seedData)
+	}
+	data := seedData
 	for r := 1; r <= rounds; r++ {
-		prev := step("train", r-1)
-		take := map[string]hclsyntax.Expression{
-			"from":  user("pool"),
-			"count": &hclsyntax.LiteralValueExpr{Val: cty.NumberIntVal(int64(batch)), SrcRange: rng},
-			"skip":  &hclsyntax.LiteralValueExpr{Val: cty.NumberIntVal(int64((r - 1) * batch)), SrcRange: rng},
+		take := map[string]hclsyntax.Expression{"from": x.user("pool"), "count": x.number(batch), "skip": x.number((r - 1) * batch), "seed": x.user("seed")}
+		pre := map[string]hclsyntax.Expression{"model": x.ref("train", round(r-1), "model"), "images": x.ref("take", round(r), "dataset")}
+		if crops {
+			pre["crop_model"] = x.ref("train", cropRound(r-1), "model")
+			if p := nested["preannotate"]; p == nil || p.Body.Attributes["mode"] == nil {
+				pre["mode"] = &hclsyntax.LiteralValueExpr{Val: cty.StringVal("boxes"), SrcRange: x.rng}
+			}
 		}
-		if _, ok := b.Body.Attributes["seed"]; ok {
-			take["seed"] = user("seed")
-		}
-		accepted := ref("review", step("review", r), "accepted")
-		review := map[string]hclsyntax.Expression{"from": ref("preannotate", step("preannotate", r), "dataset")}
+		review := map[string]hclsyntax.Expression{"from": x.ref("preannotate", round(r), "dataset")}
 		for _, dir := range []string{"package", "results"} {
 			// A directory given once names the loop's base: each round
 			// gets its own subdirectory, so no two rounds share one.
@@ -180,23 +316,29 @@ func (Macro) Expand(b *hclsyntax.Block, eval func(hcl.Expression, cty.Type) (cty
 			}
 		}
 		out = append(out,
-			block("take", r, take, nil),
-			block("preannotate", r, map[string]hclsyntax.Expression{"model": ref("train", prev, "model"), "images": ref("take", step("take", r), "dataset")}, nested["preannotate"]),
-			block("review", r, review, nested["review"]),
+			x.block("take", round(r), take, nil),
+			x.block("preannotate", round(r), pre, nested["preannotate"]),
+			x.block("review", round(r), review, nested["review"]),
 		)
-		if nested["prepare"] != nil {
-			out = append(out, block("transform", r, map[string]hclsyntax.Expression{"from": &hclsyntax.TupleConsExpr{
-				Exprs: []hclsyntax.Expression{accepted}, OpenRange: rng, SrcRange: rng}}, nested["prepare"]))
-			accepted = ref("transform", step("transform", r), "dataset")
+		if merge {
+			accepted := x.ref("review", round(r), "accepted")
+			if nested["prepare"] != nil {
+				out = append(out, x.block("transform", round(r), map[string]hclsyntax.Expression{"from": x.list(accepted)}, nested["prepare"]))
+				accepted = x.ref("transform", round(r), "dataset")
+			}
+			out = append(out, x.block("merge", round(r), map[string]hclsyntax.Expression{"from": x.list(data, accepted)}, nil))
+			data = x.ref("merge", round(r), "dataset")
 		}
-		out = append(out,
-			block("merge", r, map[string]hclsyntax.Expression{"from": &hclsyntax.TupleConsExpr{
-				Exprs: []hclsyntax.Expression{data, accepted}, OpenRange: rng, SrcRange: rng}}, nil),
-			block("train", r, withVal(map[string]hclsyntax.Expression{"data": ref("merge", step("merge", r), "dataset"), "from": ref("train", prev, "model")}), nested["train"]),
-		)
-		data = ref("merge", step("merge", r), "dataset")
+		out = append(out, x.block("train", round(r), map[string]hclsyntax.Expression{"data": data, "from": x.ref("train", round(r-1), "model"), "validation": validation}, nested["train"]))
+		if crops {
+			if merge {
+				cropModel(r, data)
+			} else {
+				cropModel(r, nil)
+			}
+		}
 	}
-	return out, diags
+	return out
 }
 
 // perRound is the user's directory expression followed by "/round<r>".
