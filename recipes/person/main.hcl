@@ -36,6 +36,11 @@ variable "rounds" {
   description = "bootstrap rounds"
 }
 
+variable "gemm" {
+  default     = "openblas:Haswell"
+  description = "the trainer's matrix products: OpenBLAS's AVX2 kernel gives this lockfile's models on any x86 CPU with AVX2 (auto: the CPU's own kernel; gonum: pure Go, everywhere, slower)"
+}
+
 variable "device" {
   default     = "cpu"
   description = "where pre-annotation runs: cpu, cuda or auto (the device is part of the key)"
@@ -132,6 +137,7 @@ bootstrap "person" {
     edge_band     = 1
     edge_weight   = 1
     seed          = "person"
+    gemm          = var.gemm
   }
 
   preannotate {

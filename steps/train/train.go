@@ -74,7 +74,7 @@ func (Kind) Schema() *engine.Schema {
 			{Name: "edge_band", Type: cty.Number, Default: num(0), Doc: "width in pixels of the band along object edges that weighs more in the loss"},
 			{Name: "edge_weight", Type: cty.Number, Default: num(1), Doc: "extra loss weight of edge-band pixels"},
 			{Name: "seed", Type: cty.String, Default: cty.StringVal(""), Doc: "seeds the initial weights, batches and augmentation"},
-			{Name: "gemm", Type: cty.String, Default: cty.StringVal("auto"), Doc: `the matrix products' arithmetic, which decides the weights' bits: "auto" (OpenBLAS with the kernel it picks for this CPU, else gonum), "gonum" (pure Go, the same on every amd64), "openblas", or "openblas:KERNEL" (e.g. "openblas:Haswell": the same bits on every CPU that can run the kernel); a comma-separated list takes the first available`},
+			{Name: "gemm", Type: cty.String, Default: cty.StringVal("auto"), NotInKey: true, Doc: `the matrix products' arithmetic, which decides the weights' bits: "auto" (OpenBLAS with the kernel it picks for this CPU, else gonum), "gonum" (pure Go, the same on every amd64), "openblas", or "openblas:KERNEL" (e.g. "openblas:Haswell": the same bits on every CPU that can run the kernel); a comma-separated list takes the first available. Not in the key itself: the backend it selects is`},
 			{Name: "memory_limit", Type: cty.Number, Default: num(1536), NotInKey: true, Doc: "soft limit on the heap while training, MiB (0: none); the collector works harder near it; results do not change"},
 		},
 		Outputs: []string{"model"},
