@@ -37,6 +37,13 @@ type Config struct {
 	Foreground []string `json:"foreground"`  // classes the logit stands for
 	Ignore     []string `json:"ignore,omitempty"`
 	BNEpsilon  float64  `json:"bn_epsilon,omitempty"`
+	// CropPadding is set on a crop model, one trained on crops that
+	// instances_crop cut with pad = "<CropPadding·100>%" (a fraction of
+	// each box's width on the left and right, of its height on the top
+	// and bottom); preannotate's boxes mode pads its boxes by it. 0 means
+	// not a crop model, and is left out of config.json, so that other
+	// models' bytes do not change.
+	CropPadding float64 `json:"crop_padding,omitempty"`
 }
 
 // DefaultBNEpsilon is BatchNorm's ε, as in PyTorch.
@@ -58,6 +65,8 @@ func (c *Config) Validate() error {
 		return fmt.Errorf("input_size is %d; it must be a multiple of 2^depth = %d, at most 4096", c.InputSize, 1<<c.Depth)
 	case len(c.Foreground) == 0:
 		return fmt.Errorf("no foreground classes")
+	case !(c.CropPadding >= 0 && c.CropPadding <= 4):
+		return fmt.Errorf("crop_padding is %v; it must be 0 to 4", c.CropPadding)
 	}
 	return nil
 }
