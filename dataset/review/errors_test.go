@@ -384,7 +384,7 @@ func TestSimulateErrors(t *testing.T) {
 		{"no truth", nil, 0.8, 0.2, FormatCVAT, "item a/x.png: no truth annotation"},
 		{"truth size", map[string]*dataset.Annotation{"a/x.png": {Width: 4, Height: 6}}, 0.8, 0.2, FormatCVAT, "the truth is 4x6"},
 	} {
-		err := Simulate(items, testClasses, c.truth, c.good, c.bad, c.format, t.TempDir())
+		_, err := Simulate(items, testClasses, c.truth, c.good, c.bad, c.format, t.TempDir())
 		if err == nil || !strings.Contains(err.Error(), c.want) {
 			t.Errorf("%s: %v, want %q", c.name, err, c.want)
 		}

@@ -20,7 +20,7 @@ func FuzzReadResults(f *testing.F) {
 	preds := sortedEntries(ix)
 	var reviewed []entry
 	for _, p := range preds {
-		e, err := simulateItem(ix, p, s.truth[p.it.Name], 0.8, 0.2)
+		e, _, err := simulateItem(ix, p, s.truth[p.it.Name], 0.8, 0.2)
 		if err != nil {
 			f.Fatal(err)
 		}

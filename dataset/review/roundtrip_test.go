@@ -23,7 +23,7 @@ func TestRoundTrip(t *testing.T) {
 				t.Fatal(err)
 			}
 			results := filepath.Join(dir, "pkg", ResultsDir)
-			if err := Simulate(s.items, testClasses, s.truth, 0.8, 0.2, format, filepath.Join(results, format)); err != nil {
+			if _, err := Simulate(s.items, testClasses, s.truth, 0.8, 0.2, format, filepath.Join(results, format)); err != nil {
 				t.Fatal(err)
 			}
 			// Read through the results directory: the one folder in it is
@@ -53,7 +53,7 @@ func TestRoundTripEmptyCorrection(t *testing.T) {
 	for _, format := range Formats {
 		t.Run(format, func(t *testing.T) {
 			dir := filepath.Join(t.TempDir(), format)
-			if err := Simulate(items, testClasses, truth, 1, 0, format, dir); err != nil {
+			if _, err := Simulate(items, testClasses, truth, 1, 0, format, dir); err != nil {
 				t.Fatal(err)
 			}
 			got, err := ReadResults(dir, items, testClasses)
@@ -86,7 +86,7 @@ func TestDeterminism(t *testing.T) {
 			t.Fatal(err)
 		}
 		for _, f := range Formats {
-			if err := Simulate(s.items, testClasses, s.truth, 0.8, 0.2, f, filepath.Join(root, f)); err != nil {
+			if _, err := Simulate(s.items, testClasses, s.truth, 0.8, 0.2, f, filepath.Join(root, f)); err != nil {
 				t.Fatal(err)
 			}
 		}
@@ -262,7 +262,7 @@ func TestDetect(t *testing.T) {
 	s := newScenario(t)
 	dir := t.TempDir()
 	for _, f := range Formats {
-		if err := Simulate(s.items, testClasses, s.truth, 0.8, 0.2, f, filepath.Join(dir, f, "export")); err != nil {
+		if _, err := Simulate(s.items, testClasses, s.truth, 0.8, 0.2, f, filepath.Join(dir, f, "export")); err != nil {
 			t.Fatal(err)
 		}
 	}

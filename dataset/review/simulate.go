@@ -52,30 +52,36 @@ const SimulatedLabelStudioFile = "export.json"
 //     prediction (origin "prediction") or corrected (origin "manual").
 //
 // The bytes are a pure function of the arguments.
-func Simulate(items []Item, classes []dataset.Class, truth map[string]*dataset.Annotation, goodIoU, badIoU float64, format, dir string) error {
+//
+// It returns each item's IoU, the figure its verdict was given by, keyed by
+// item name: what the reviewer's files cannot carry, for statistics of the
+// predictions' quality.
+func Simulate(items []Item, classes []dataset.Class, truth map[string]*dataset.Annotation, goodIoU, badIoU float64, format, dir string) (map[string]float64, error) {
 	if math.IsNaN(goodIoU) || math.IsNaN(badIoU) || badIoU < 0 || goodIoU > 1 || badIoU > goodIoU {
-		return fmt.Errorf("simulate review: thresholds must satisfy 0 ≤ badIoU ≤ goodIoU ≤ 1; they are badIoU %v, goodIoU %v", badIoU, goodIoU)
+		return nil, fmt.Errorf("simulate review: thresholds must satisfy 0 ≤ badIoU ≤ goodIoU ≤ 1; they are badIoU %v, goodIoU %v", badIoU, goodIoU)
 	}
 	switch format {
 	case FormatSupervisely, FormatCVAT, FormatLabelStudio:
 	default:
-		return fmt.Errorf("simulate review: unknown format %q (want %q, %q or %q)", format, FormatSupervisely, FormatCVAT, FormatLabelStudio)
+		return nil, fmt.Errorf("simulate review: unknown format %q (want %q, %q or %q)", format, FormatSupervisely, FormatCVAT, FormatLabelStudio)
 	}
 	ix, err := newIndex(items, classes, true, false)
 	if err != nil {
-		return fmt.Errorf("simulate review: %w", err)
+		return nil, fmt.Errorf("simulate review: %w", err)
 	}
 	preds := sortedEntries(ix)
 	entries := make([]entry, len(preds))
+	ious := make(map[string]float64, len(preds))
 	for i, p := range preds {
-		e, err := simulateItem(ix, p, truth[p.it.Name], goodIoU, badIoU)
+		e, iou, err := simulateItem(ix, p, truth[p.it.Name], goodIoU, badIoU)
 		if err != nil {
-			return fmt.Errorf("simulate review: item %s: %w", p.it.Name, err)
+			return nil, fmt.Errorf("simulate review: item %s: %w", p.it.Name, err)
 		}
 		entries[i] = e
+		ious[p.it.Name] = iou
 	}
 	if err := emptyDir(dir); err != nil {
-		return fmt.Errorf("simulate review: %w", err)
+		return nil, fmt.Errorf("simulate review: %w", err)
 	}
 	switch format {
 	case FormatSupervisely:
@@ -91,7 +97,7 @@ func Simulate(items []Item, classes []dataset.Class, truth map[string]*dataset.A
 			for _, o := range e.objects {
 				c, err := conformObject(o, meta.Class(o.Class).Shape, e.it.Ann.Width, e.it.Ann.Height)
 				if err != nil {
-					return fmt.Errorf("simulate review: item %s: %w", e.it.Name, err)
+					return nil, fmt.Errorf("simulate review: item %s: %w", e.it.Name, err)
 				}
 				objs = append(objs, c...)
 			}
@@ -110,23 +116,23 @@ func Simulate(items []Item, classes []dataset.Class, truth map[string]*dataset.A
 		}
 	}
 	if err != nil {
-		return fmt.Errorf("simulate review: %s: %w", filepath.Base(dir), err)
+		return nil, fmt.Errorf("simulate review: %s: %w", filepath.Base(dir), err)
 	}
-	return nil
+	return ious, nil
 }
 
-// simulateItem gives the verdict of one item.
-func simulateItem(ix *index, pred entry, tr *dataset.Annotation, goodIoU, badIoU float64) (entry, error) {
+// simulateItem gives the verdict of one item and the IoU it was given by.
+func simulateItem(ix *index, pred entry, tr *dataset.Annotation, goodIoU, badIoU float64) (entry, float64, error) {
 	w, h := pred.it.Ann.Width, pred.it.Ann.Height
 	if tr == nil {
-		return entry{}, fmt.Errorf("no truth annotation")
+		return entry{}, 0, fmt.Errorf("no truth annotation")
 	}
 	if tr.Width != w || tr.Height != h {
-		return entry{}, fmt.Errorf("the truth is %dx%d, the image %dx%d", tr.Width, tr.Height, w, h)
+		return entry{}, 0, fmt.Errorf("the truth is %dx%d, the image %dx%d", tr.Width, tr.Height, w, h)
 	}
 	predicted, err := union(pred.objects, w, h)
 	if err != nil {
-		return entry{}, fmt.Errorf("prediction: %w", err)
+		return entry{}, 0, fmt.Errorf("prediction: %w", err)
 	}
 	var fgObjs, corr []dataset.Object
 	for j := range tr.Objects {
@@ -136,7 +142,7 @@ func simulateItem(ix *index, pred entry, tr *dataset.Annotation, goodIoU, badIoU
 		}
 		o, ok, err := clip(o, w, h)
 		if err != nil {
-			return entry{}, fmt.Errorf("truth object %d: %w", j, err)
+			return entry{}, 0, fmt.Errorf("truth object %d: %w", j, err)
 		}
 		if !ok {
 			continue
@@ -146,7 +152,7 @@ func simulateItem(ix *index, pred entry, tr *dataset.Annotation, goodIoU, badIoU
 			// A reviewer draws a box for a class of boxes.
 			m, at, ok, err := objectMask(&o, w, h)
 			if err != nil {
-				return entry{}, fmt.Errorf("truth object %d: %w", j, err)
+				return entry{}, 0, fmt.Errorf("truth object %d: %w", j, err)
 			}
 			if !ok {
 				continue
@@ -154,13 +160,13 @@ func simulateItem(ix *index, pred entry, tr *dataset.Annotation, goodIoU, badIoU
 			o = dataset.Object{Class: o.Class, Tags: o.Tags, Shape: dataset.ShapeRectangle, Rect: image.Rect(0, 0, m.W, m.H).Add(at)}
 		}
 		if err := ix.checkObject(&o, w, h); err != nil {
-			return entry{}, fmt.Errorf("truth object %d: %w", j, err)
+			return entry{}, 0, fmt.Errorf("truth object %d: %w", j, err)
 		}
 		corr = append(corr, o)
 	}
 	fg, err := union(fgObjs, w, h)
 	if err != nil {
-		return entry{}, fmt.Errorf("truth: %w", err)
+		return entry{}, 0, fmt.Errorf("truth: %w", err)
 	}
 	iou := dataset.IoU(predicted, fg)
 	e := pred
@@ -172,7 +178,7 @@ func simulateItem(ix *index, pred entry, tr *dataset.Annotation, goodIoU, badIoU
 	default:
 		e.verdict, e.objects, e.manual = NeedsCorrection, corr, true
 	}
-	return e, nil
+	return e, iou, nil
 }
 
 // union returns the w×h mask of the pixels of objs.

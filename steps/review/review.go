@@ -39,8 +39,10 @@
 //
 // Outputs: accepted, the good items as predicted and the corrected items
 // with their corrections (bad ones are left out), and report, a tree
-// holding verdicts.json (counts and each item's verdict) and, when
-// simulated, the results files.
+// holding verdicts.json (counts and each item's verdict, predicted and
+// accepted objects, and when simulated the IoU of its prediction against
+// the truth) and, when simulated, the results files. [Report.Summary]
+// turns a report into the figures dsbuild review status shows.
 package review
 
 import (
@@ -67,7 +69,10 @@ import (
 type Kind struct{}
 
 func (Kind) Name() string { return "review" }
-func (Kind) Version() int { return 1 }
+
+// Version 2: verdicts.json records each item's predicted objects and,
+// when simulated, the IoU its verdict was given by.
+func (Kind) Version() int { return 2 }
 
 func (Kind) Schema() *engine.Schema {
 	return &engine.Schema{
@@ -219,7 +224,8 @@ func (Kind) Run(ctx context.Context, rc *engine.RunContext) (map[string]cache.Di
 	defer cache.RemoveAll(tmp)
 	resultsDir := filepath.Join(tmp, "results")
 	pkgRel, resultsRel := Dirs(rc.Step)
-	var source string // what the errors name
+	var source string           // what the errors name
+	var ious map[string]float64 // by item, when simulated
 	switch d, ok := rc.Inputs["results"]; {
 	case Simulated(rc.Config):
 		good, bad, format, _ := simParams(rc.Config)
@@ -227,7 +233,7 @@ func (Kind) Run(ctx context.Context, rc *engine.RunContext) (map[string]cache.Di
 		if err != nil {
 			return nil, err
 		}
-		if err := rv.Simulate(items, classes, truth, good, bad, format, resultsDir); err != nil {
+		if ious, err = rv.Simulate(items, classes, truth, good, bad, format, resultsDir); err != nil {
 			return nil, err
 		}
 		source = "simulated " + format + " results"
@@ -263,7 +269,7 @@ func (Kind) Run(ctx context.Context, rc *engine.RunContext) (map[string]cache.Di
 		msg := strings.ReplaceAll(err.Error(), resultsDir, source)
 		return nil, fmt.Errorf("%s; nothing was accepted", msg)
 	}
-	return accept(rc, ds, items, results, resultsDir, Simulated(rc.Config))
+	return accept(rc, ds, items, results, ious, resultsDir, Simulated(rc.Config))
 }
 
 func readTruth(rc *engine.RunContext, ds *dataset.Dataset) (map[string]*dataset.Annotation, error) {
@@ -306,17 +312,19 @@ type Report struct {
 
 // ItemVerdict is one item's verdict.
 type ItemVerdict struct {
-	Name    string `json:"name"`
-	Verdict string `json:"verdict"`
-	Objects int    `json:"objects"` // objects accepted
+	Name      string   `json:"name"`
+	Verdict   string   `json:"verdict"`
+	Objects   int      `json:"objects"`       // objects accepted
+	Predicted int      `json:"predicted"`     // objects predicted (reviewed)
+	IoU       *float64 `json:"iou,omitempty"` // simulated: the prediction's IoU against the truth
 }
 
 // ReportFile is the report tree's file.
 const ReportFile = "verdicts.json"
 
 // accept builds the accepted dataset and the report; items are the
-// predictions, in ds.Entries order.
-func accept(rc *engine.RunContext, ds *dataset.Dataset, items []rv.Item, results []rv.Result, resultsDir string, keepResults bool) (map[string]cache.Digest, error) {
+// predictions, in ds.Entries order; ious, when simulated, each item's IoU.
+func accept(rc *engine.RunContext, ds *dataset.Dataset, items []rv.Item, results []rv.Result, ious map[string]float64, resultsDir string, keepResults bool) (map[string]cache.Digest, error) {
 	byName := map[string]rv.Result{}
 	for _, r := range results {
 		byName[r.Name] = r
@@ -332,7 +340,10 @@ func accept(rc *engine.RunContext, ds *dataset.Dataset, items []rv.Item, results
 			return nil, fmt.Errorf("review results lack item %s; nothing was accepted", e.Name)
 		}
 		rep.Counts[string(r.Verdict)]++
-		iv := ItemVerdict{Name: e.Name, Verdict: string(r.Verdict)}
+		iv := ItemVerdict{Name: e.Name, Verdict: string(r.Verdict), Predicted: len(items[i].Ann.Objects)}
+		if v, ok := ious[e.Name]; ok {
+			iv.IoU = &v
+		}
 		switch r.Verdict {
 		case rv.Good:
 			iv.Objects = len(items[i].Ann.Objects)
