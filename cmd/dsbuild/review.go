@@ -1,14 +1,22 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
+	"regexp"
+	"sort"
+	"strconv"
+	"strings"
 
 	"github.com/spf13/cobra"
 
+	"dsbuild/cache"
 	"dsbuild/engine"
+	"dsbuild/model"
 	"dsbuild/steps/review"
 )
 
@@ -21,35 +29,85 @@ func newReviewCmd(g *globalFlags) *cobra.Command {
 	return cmd
 }
 
-// reviewState is one review step's line of dsbuild review status.
+// reviewState is one review step's record of dsbuild review status; its
+// JSON is the documented schema of review status --json (one object per
+// line, fields absent where they do not apply).
 type reviewState struct {
-	Step    string         `json:"step"`
-	State   string         `json:"state"` // waiting, results-ready, reviewed, simulated, not-built
-	Package string         `json:"package,omitempty"`
-	Results string         `json:"results,omitempty"`
-	Items   int            `json:"items,omitempty"`
-	Counts  map[string]int `json:"counts,omitempty"`
+	Step      string `json:"step"`
+	State     string `json:"state"` // waiting, results-ready, reviewed, simulated, not-built
+	Bootstrap string `json:"bootstrap,omitempty"`
+	Round     int    `json:"round,omitempty"`
+	Package   string `json:"package,omitempty"`
+	Results   string `json:"results,omitempty"`
+	// The verdicts' figures, once dsbuild.lock confirms the review: items,
+	// objects, accepted_objects, counts, percent, usable_percent, iou.
+	*review.Summary
+	Model     *reviewModel `json:"model,omitempty"`
+	CropModel *reviewModel `json:"crop_model,omitempty"`
 }
 
-func newReviewStatusCmd(g *globalFlags) *cobra.Command {
-	rf := &recipeFlags{}
-	cmd := &cobra.Command{
-		Use:   "status [RECIPE]",
-		Short: "List the recipe's review steps: waiting, ready to import, or reviewed with their verdicts",
-		Long: `Status lists every review step of the recipe and where it stands:
+// reviewModel is a model that made a review's predictions.
+type reviewModel struct {
+	Step string `json:"step"`
+	// From the model's metrics, once dsbuild.lock confirms the train step
+	// and it was trained with validation: the kept epoch's validation IoU.
+	ValIoU    *float64 `json:"val_iou,omitempty"`
+	BestEpoch int      `json:"best_epoch,omitempty"`
+	Epochs    int      `json:"epochs,omitempty"`
+}
+
+// roundName matches the review steps a bootstrap block expands into.
+var roundName = regexp.MustCompile(`^(.+)_round([0-9]+)$`)
+
+const reviewStatusLong = `Status lists every review step of the recipe and where it stands:
 
   waiting        the package was written and no results are there yet: send
                  the package to reviewers, put their export in the results
                  directory, then build again
   results-ready  results are in place; the next build imports them
   reviewed       dsbuild.lock records the review, built from the results now
-                 in place (checked as checkout checks it): verdict counts follow
-  simulated      a simulate block plays the reviewer (counts once built)
+                 in place (checked as checkout checks it): figures follow
+  simulated      a simulate block plays the reviewer (figures once built)
   not-built      the build has not reached the step yet
 
-Paths are relative to the recipe. --json prints one object per step.`,
+For a review dsbuild.lock confirms, it shows the images reviewed, the objects
+predicted on them and accepted, the verdicts (good, needs correction, bad;
+counts and percent of the images, one decimal), the usable share (good +
+needs correction), the validation IoU of the model that made the predictions
+(the kept epoch's, from the train step's model metrics; also of the crop
+model in boxes mode) and, for a simulated review, the distribution of the
+predictions' IoU against the truth: min, quartiles, max, mean and ten bins
+[0, 0.1), [0.1, 0.2) ... [0.9, 1]. A review named N_roundR, as a bootstrap
+block names them, is round R of bootstrap N; the rounds of each bootstrap
+end the output as one table.
+
+Paths are relative to the recipe. --json prints one object per review step
+and line, with these fields (absent where they do not apply):
+
+  step, state          the step's address and its state above
+  bootstrap, round     for a step named N_roundR
+  package, results     the directories, as in the text
+  items, objects, accepted_objects
+                       images reviewed, objects predicted, objects accepted
+  counts, percent      by verdict: "good", "needs correction", "bad"
+  usable_percent       good + needs correction, from the counts
+  iou                  simulated reviews: {items, min, p25, median, p75, max,
+                       mean, bins}; bins[i] counts IoUs in [i/10, (i+1)/10),
+                       the last one with 1; quartiles interpolate linearly
+                       between ranks; figures to three decimals
+  model, crop_model    {step, val_iou, best_epoch, epochs}: the train step
+                       whose model made the predictions; the figures once
+                       dsbuild.lock confirms it (val_iou only when trained
+                       with validation)`
+
+func newReviewStatusCmd(g *globalFlags) *cobra.Command {
+	rf := &recipeFlags{}
+	cmd := &cobra.Command{
+		Use:   "status [RECIPE]",
+		Short: "List the recipe's review steps: waiting, ready to import, or reviewed with their figures",
+		Long:  reviewStatusLong,
 		Example: `  dsbuild review status recipes/person
-  dsbuild review status --json`,
+  dsbuild review status --json recipes/person`,
 		Args: cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			dir := "."
@@ -64,41 +122,7 @@ Paths are relative to the recipe. --json prints one object per step.`,
 			if err != nil {
 				return err
 			}
-			var states []reviewState
-			for _, s := range r.Steps {
-				if s.KindName != "review" {
-					continue
-				}
-				pkg, results := review.Dirs(s)
-				st := reviewState{Step: s.Addr}
-				// Counts only from an entry that is still the step's result
-				// (its key recomputed, its outputs in the store): after new
-				// or edited results the step is results-ready, as build sees it.
-				if _, ok := lock.Steps[s.Addr]; ok {
-					if outs, err := engine.ResolveLocked(cmd.Context(), r, lock, store, s, displayDir(r.Dir)); err == nil {
-						if rep, err := review.ReadReport(store, outs["report"]); err == nil {
-							st.Items, st.Counts = rep.Items, rep.Counts
-						}
-					}
-				}
-				exists := func(rel string) bool {
-					ents, err := os.ReadDir(filepath.Join(r.Dir, rel))
-					return err == nil && len(ents) > 0
-				}
-				switch {
-				case review.Simulated(s.Config):
-					st.State = "simulated"
-				case st.Counts != nil:
-					st.State, st.Results = "reviewed", results
-				case exists(results):
-					st.State, st.Results = "results-ready", results
-				case exists(pkg):
-					st.State, st.Package, st.Results = "waiting", pkg, results
-				default:
-					st.State = "not-built"
-				}
-				states = append(states, st)
-			}
+			states := reviewStates(cmd.Context(), r, lock, store)
 			out := cmd.OutOrStdout()
 			if g.json {
 				enc := json.NewEncoder(out)
@@ -110,26 +134,204 @@ Paths are relative to the recipe. --json prints one object per step.`,
 				}
 				return nil
 			}
-			if len(states) == 0 {
-				fmt.Fprintln(out, "no review steps")
-				return nil
-			}
-			for _, st := range states {
-				line := fmt.Sprintf("%-14s %s", st.State, st.Step)
-				switch st.State {
-				case "waiting":
-					line += fmt.Sprintf(": package in %s; put the reviewers' export in %s", st.Package, st.Results)
-				case "results-ready":
-					line += fmt.Sprintf(": results in %s; build to import them", st.Results)
-				}
-				if st.Counts != nil {
-					line += fmt.Sprintf(" (%d items: %d good, %d needs correction, %d bad)", st.Items, st.Counts["good"], st.Counts["needs correction"], st.Counts["bad"])
-				}
-				fmt.Fprintln(out, line)
-			}
+			writeReviewStates(out, states)
 			return nil
 		},
 	}
 	rf.register(cmd)
 	return cmd
+}
+
+// reviewStates gives every review step's state, in the recipe's order.
+func reviewStates(ctx context.Context, r *engine.Recipe, lock *engine.Lockfile, store *cache.Store) []reviewState {
+	// Outputs only from an entry that is still the step's result (its key
+	// recomputed, its outputs in the store): after new or edited results
+	// the step is results-ready, as build sees it.
+	resolved := func(s *engine.Step) map[string]cache.Digest {
+		if _, ok := lock.Steps[s.Addr]; !ok {
+			return nil
+		}
+		outs, err := engine.ResolveLocked(ctx, r, lock, store, s, displayDir(r.Dir))
+		if err != nil {
+			return nil
+		}
+		return outs
+	}
+	var states []reviewState
+	for _, s := range r.Steps {
+		if s.KindName != "review" {
+			continue
+		}
+		pkg, results := review.Dirs(s)
+		st := reviewState{Step: s.Addr}
+		if m := roundName.FindStringSubmatch(s.Name); m != nil {
+			if n, err := strconv.Atoi(m[2]); err == nil {
+				st.Bootstrap, st.Round = m[1], n
+			}
+		}
+		if outs := resolved(s); outs != nil {
+			if rep, err := review.ReadReport(store, outs["report"]); err == nil {
+				sum := rep.Summary()
+				st.Summary = &sum
+			}
+		}
+		if from := input(s, "from"); from != nil {
+			st.Model = trainedModel(store, input(from, "model"), resolved)
+			st.CropModel = trainedModel(store, input(from, "crop_model"), resolved)
+		}
+		exists := func(rel string) bool {
+			ents, err := os.ReadDir(filepath.Join(r.Dir, rel))
+			return err == nil && len(ents) > 0
+		}
+		switch {
+		case review.Simulated(s.Config):
+			st.State = "simulated"
+		case st.Summary != nil:
+			st.State, st.Results = "reviewed", results
+		case exists(results):
+			st.State, st.Results = "results-ready", results
+		case exists(pkg):
+			st.State, st.Package, st.Results = "waiting", pkg, results
+		default:
+			st.State = "not-built"
+		}
+		states = append(states, st)
+	}
+	return states
+}
+
+// input returns the step that s's attribute attr names (the first, for a
+// list), or nil.
+func input(s *engine.Step, attr string) *engine.Step {
+	for _, in := range s.Config.Inputs {
+		if in.Attr == attr {
+			return in.From
+		}
+	}
+	return nil
+}
+
+// trainedModel describes the model of train step s (nil when s is not a
+// train step), with its metrics when resolve confirms the step.
+func trainedModel(store *cache.Store, s *engine.Step, resolve func(*engine.Step) map[string]cache.Digest) *reviewModel {
+	if s == nil || s.KindName != "train" {
+		return nil
+	}
+	m := &reviewModel{Step: s.Addr}
+	outs := resolve(s)
+	if outs == nil {
+		return m
+	}
+	a, err := model.Load(store, outs["model"])
+	if err != nil {
+		return m
+	}
+	m.Epochs = len(a.Metrics.Epochs)
+	if a.Metrics.Validation {
+		best := a.Metrics.Best()
+		v := best.ValIoU
+		m.ValIoU, m.BestEpoch = &v, best.Epoch
+	}
+	return m
+}
+
+// writeReviewStates prints the states for people, within 80 columns
+// (paths aside): a line per step, its figures indented below it, then a
+// table per bootstrap of its rounds' figures.
+func writeReviewStates(out io.Writer, states []reviewState) {
+	if len(states) == 0 {
+		fmt.Fprintln(out, "no review steps")
+		return
+	}
+	for _, st := range states {
+		line := fmt.Sprintf("%-14s %s", st.State, st.Step)
+		switch st.State {
+		case "waiting":
+			line += fmt.Sprintf(": package in %s; put the reviewers' export in %s", st.Package, st.Results)
+		case "results-ready":
+			line += fmt.Sprintf(": results in %s; build to import them", st.Results)
+		}
+		if st.Round > 0 {
+			line += fmt.Sprintf(" (round %d)", st.Round)
+		}
+		fmt.Fprintln(out, line)
+		if sum := st.Summary; sum != nil {
+			fmt.Fprintf(out, "  %d images, %d objects predicted, %d accepted\n", sum.Items, sum.Objects, sum.AcceptedObjects)
+			fmt.Fprintf(out, "  good %d (%.1f %%), needs correction %d (%.1f %%), bad %d (%.1f %%)\n",
+				sum.Counts["good"], sum.Percent["good"], sum.Counts["needs correction"], sum.Percent["needs correction"], sum.Counts["bad"], sum.Percent["bad"])
+			fmt.Fprintf(out, "  usable %.1f %% (good + needs correction)\n", sum.Usable)
+		}
+		for _, m := range []struct {
+			what string
+			m    *reviewModel
+		}{{"model", st.Model}, {"crop model", st.CropModel}} {
+			if m.m == nil || (m.m.ValIoU == nil && st.Summary == nil) {
+				continue
+			}
+			fmt.Fprintf(out, "  predicted by %s %s: %s\n", m.what, m.m.Step, describeModel(m.m))
+		}
+		if st.Summary != nil && st.Summary.IoU != nil {
+			writeIoU(out, st.Summary.IoU)
+		}
+	}
+	writeRoundTables(out, states)
+}
+
+func describeModel(m *reviewModel) string {
+	switch {
+	case m.ValIoU != nil:
+		return fmt.Sprintf("val IoU %.3f (epoch %d of %d)", *m.ValIoU, m.BestEpoch, m.Epochs)
+	case m.Epochs > 0:
+		return "trained without validation"
+	}
+	return "not confirmed by " + engine.LockfileName
+}
+
+func writeIoU(out io.Writer, s *review.IoUStats) {
+	fmt.Fprintf(out, "  prediction IoU over %d images: mean %.3f\n", s.Items, s.Mean)
+	fmt.Fprintf(out, "    min %.3f  p25 %.3f  median %.3f  p75 %.3f  max %.3f\n", s.Min, s.P25, s.Median, s.P75, s.Max)
+	var from, n strings.Builder
+	for i, c := range s.Bins {
+		edge := "0"
+		if i > 0 {
+			edge = fmt.Sprintf(".%d", i)
+		}
+		fmt.Fprintf(&from, "%5s", edge)
+		fmt.Fprintf(&n, "%5d", c)
+	}
+	fmt.Fprintf(out, "    IoU from%s\n    images  %s\n", from.String(), n.String())
+}
+
+// writeRoundTables prints, per bootstrap with a reviewed round, one row per
+// round.
+func writeRoundTables(out io.Writer, states []reviewState) {
+	byBoot := map[string][]reviewState{}
+	for _, st := range states {
+		if st.Round > 0 && st.Summary != nil {
+			byBoot[st.Bootstrap] = append(byBoot[st.Bootstrap], st)
+		}
+	}
+	names := make([]string, 0, len(byBoot))
+	for n := range byBoot {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	for _, n := range names {
+		rows := byBoot[n]
+		sort.Slice(rows, func(i, j int) bool { return rows[i].Round < rows[j].Round })
+		fmt.Fprintf(out, "\nbootstrap %s (%% of the images reviewed)\n", n)
+		fmt.Fprintf(out, "%6s %7s %7s %7s %7s %7s %8s %8s\n", "round", "images", "good", "corr.", "bad", "usable", "val IoU", "med. IoU")
+		for _, st := range rows {
+			s := st.Summary
+			val, med := "-", "-"
+			if st.Model != nil && st.Model.ValIoU != nil {
+				val = fmt.Sprintf("%.3f", *st.Model.ValIoU)
+			}
+			if s.IoU != nil {
+				med = fmt.Sprintf("%.3f", s.IoU.Median)
+			}
+			fmt.Fprintf(out, "%6d %7d %7.1f %7.1f %7.1f %7.1f %8s %8s\n", st.Round, s.Items,
+				s.Percent["good"], s.Percent["needs correction"], s.Percent["bad"], s.Usable, val, med)
+		}
+	}
 }
