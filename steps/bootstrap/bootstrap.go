@@ -14,8 +14,8 @@
 //	  train        { input_size = 96  epochs = 30 }
 //	  preannotate  { threshold = 0.5 }
 //	  review       { simulate { truth = import.unlabeled } }
-//	  crop_prepare { instances_crop { padding = 0.1 }  resize { … } }
-//	  crop_train   { input_size = 96  crop_padding = 0.1 }
+//	  crop_prepare { instances_crop { classes = ["person"] … }  resize { … } }
+//	  crop_train   { input_size = 96  crop_padding = … }
 //	}
 //
 // expands, for a bootstrap named N and R = 1 … rounds, into
@@ -62,11 +62,15 @@
 // transform.N_crops_round0. A merged and an unmerged bootstrap over the
 // same pool in one recipe review the same batches, so the difference
 // between their review tables is what merging the reviewed images back
-// causes; the rest of the rise is more training on the seed data.
+// causes; the rest of the rise is more training on the seed data. (Equal
+// epochs, not equal steps: the merged loop's growing training set gives
+// its rounds more optimizer steps.)
 //
 // Every step name starts with the bootstrap's name, so two bootstraps in
-// one recipe never share a step (steps of equal keys, such as their take
-// steps and their round-0 training, are built or cached like any others).
+// one recipe never share a step. Steps of equal keys, such as their take
+// steps and their round-0 training, are cached like any others: one built
+// before its twin starts serves it, but twins that run at the same time
+// both compute (the engine does not wait for a twin).
 // The expansion checks the block's own shape; each expanded step's
 // parameters are checked by its kind, with diagnostics at the user's lines.
 package bootstrap
