@@ -14,8 +14,8 @@
 //	  train        { input_size = 96  epochs = 30 }
 //	  preannotate  { threshold = 0.5 }
 //	  review       { simulate { truth = import.unlabeled } }
-//	  crop_prepare { instances_crop { classes = ["person"] … }  resize { … } }
-//	  crop_train   { input_size = 96  crop_padding = … }
+//	  crop_prepare { instances_crop { classes = ["person"]  pad = "10%" }  resize { … } }
+//	  crop_train   { input_size = 96  crop_padding = 0.1 }
 //	}
 //
 // expands, for a bootstrap named N and R = 1 … rounds, into
@@ -151,7 +151,7 @@ func (Macro) Expand(b *hclsyntax.Block, eval func(hcl.Expression, cty.Type) (cty
 	}
 	switch {
 	case nested["crop_train"] != nil && nested["crop_prepare"] == nil:
-		diags = append(diags, diag("Missing crop_prepare block", "bootstrap has a crop_train block but no crop_prepare block. The crop model trains on crops that crop_prepare's transform ops make of each round's training data (instances_crop { padding = … } with the padding crop_train records as crop_padding, then resize to its input_size); add a crop_prepare block, or remove crop_train.", nested["crop_train"].TypeRange))
+		diags = append(diags, diag("Missing crop_prepare block", `bootstrap has a crop_train block but no crop_prepare block. The crop model trains on crops that crop_prepare's transform ops make of each round's training data (instances_crop with pad = "10%" for crop_train's crop_padding = 0.1, then resize to its input_size); add a crop_prepare block, or remove crop_train.`, nested["crop_train"].TypeRange))
 	case nested["crop_prepare"] != nil && nested["crop_train"] == nil:
 		diags = append(diags, diag("Missing crop_train block", "bootstrap has a crop_prepare block but no crop_train block, so its crops would train nothing. Add crop_train { … } with the crop model's train parameters (crop_padding among them), or remove crop_prepare.", nested["crop_prepare"].TypeRange))
 	}
