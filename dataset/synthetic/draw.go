@@ -101,12 +101,16 @@ type canvas struct {
 	img   *image.RGBA
 	owner []uint8
 	grain uint32
+	light *lighting // nil: the colours as drawn (domain a)
 }
 
 func (c *canvas) set(x, y int, col rgb, amp int) {
 	if amp > 0 {
 		d := int(hash2(x, y, c.grain)%uint32(2*amp+1)) - amp
 		col = rgb{col.r + d, col.g + d, col.b + d}
+	}
+	if c.light != nil {
+		col = c.light.apply(x, y, col)
 	}
 	o := y*c.img.Stride + 4*x
 	p := c.img.Pix[o : o+4 : o+4]
@@ -406,10 +410,13 @@ func limb(p vec, side int64, deg int, l int64) vec {
 
 // ---- figures ------------------------------------------------------------
 
-// part is one primitive of a figure with its colour and grain.
+// part is one primitive of a figure with its colour; with period > 0 it
+// is striped: rows y with (y/period) odd take alt.
 type part struct {
-	s   shape
-	col rgb
+	s      shape
+	col    rgb
+	alt    rgb
+	period int
 }
 
 type figure struct {
@@ -512,7 +519,7 @@ func person(r *rnd, w, h, hz, k int) figure {
 	ar, lr := max(wd(34), sub/2), max(wd(46), sub/2)
 
 	var parts []part
-	add := func(s shape, c rgb) { parts = append(parts, part{s, c}) }
+	add := func(s shape, c rgb) { parts = append(parts, part{s: s, col: c}) }
 	if hairStyle == 1 {
 		add(capsule{head, vec{head.x, top + f(200)}, headRX * 21 / 20}, hair)
 	}
@@ -567,12 +574,13 @@ type scene struct {
 func render(p *Params, i int) *scene {
 	w, h := p.Width, p.Height
 	c, hz := backdrop(p, i)
+	lk := lookOf(p.Domain)
 
-	fr := newRnd(p.Seed, i, 2)
+	fr := newRnd(p.Seed, i, lk.stream+2)
 	n := fr.in(p.MinFigures, p.MaxFigures)
 	figs := make([]figure, n)
 	for k := range figs {
-		figs[k] = person(fr, w, h, hz, k)
+		figs[k] = lk.person(fr, w, h, hz, k)
 	}
 	// Far figures first, so nearer ones occlude them.
 	sort.SliceStable(figs, func(a, b int) bool { return figs[a].foot < figs[b].foot })
@@ -580,11 +588,15 @@ func render(p *Params, i int) *scene {
 	for _, fg := range figs {
 		id := uint8(fg.index + 1)
 		s.order = append(s.order, id)
-		amp := fr.in(2, 8)
+		amp := fr.in(lk.grain[0], lk.grain[1])
 		for _, pt := range fg.parts {
-			col := pt.col
+			col, alt, period := pt.col, pt.alt, pt.period
 			fill(c, pt.s, func(x, y int) {
 				c.owner[y*w+x] = id
+				if period > 0 && (y/period)%2 == 1 {
+					c.set(x, y, alt, amp)
+					return
+				}
 				c.set(x, y, col, amp)
 			})
 		}
@@ -592,11 +604,16 @@ func render(p *Params, i int) *scene {
 	return s
 }
 
-// backdrop draws the background of picture i of p.
+// backdrop draws the background of picture i of p, under the domain's
+// lighting, which also applies to the figures drawn later.
 func backdrop(p *Params, i int) (*canvas, int) {
 	w, h := p.Width, p.Height
 	c := &canvas{w: w, h: h, img: image.NewRGBA(image.Rect(0, 0, w, h)), owner: make([]uint8, w*h)}
-	bg := newRnd(p.Seed, i, 1)
+	lk := lookOf(p.Domain)
+	if lk.light {
+		c.light = newLighting(newRnd(p.Seed, i, lk.stream+3), w, h)
+	}
+	bg := newRnd(p.Seed, i, lk.stream+1)
 	c.grain = uint32(bg.p.Uint64())
-	return c, background(c, bg)
+	return c, lk.background(c, bg)
 }

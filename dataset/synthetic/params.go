@@ -20,6 +20,13 @@ const (
 	MaxFigures = 100
 )
 
+// Domains: the looks of the pictures (see the package documentation).
+// Domain a is the original look; b is the shifted one.
+const (
+	DomainA = "a"
+	DomainB = "b"
+)
+
 // Encodings of the generated images.
 const (
 	JPEG = "jpeg"
@@ -38,6 +45,7 @@ type Params struct {
 	Quality                int    // JPEG quality, 1-100
 	Dataset                string // the <dataset> part of item names
 	Split                  []Part // subsets; none when empty
+	Domain                 string // DomainA or DomainB
 }
 
 // Part is one subset of a split, with its relative weight (the weights need
@@ -49,13 +57,13 @@ type Part struct {
 
 // DefaultParams returns the defaults: 100 JPEG images (quality 90) of
 // 256×256 pixels with 1 to 3 figures each, seed 1, dataset "synthetic", no
-// split.
+// split, domain a.
 func DefaultParams() Params {
 	return Params{
 		Count: 100, Width: 256, Height: 256,
 		MinFigures: 1, MaxFigures: 3,
 		Seed: 1, Encoding: JPEG, Quality: 90,
-		Dataset: "synthetic",
+		Dataset: "synthetic", Domain: DomainA,
 	}
 }
 
@@ -118,6 +126,11 @@ func ParseParams(opt dataset.Options) (Params, error) {
 		p.Split = parts
 	}
 
+	p.Domain = opt.Take("domain", DomainA)
+	if err := checkDomain(p.Domain); err != nil {
+		errs = append(errs, fmt.Errorf("option domain = %q: %v", p.Domain, err))
+	}
+
 	if err := opt.Done("synthetic"); err != nil {
 		errs = append(errs, err)
 	}
@@ -153,8 +166,18 @@ func (p Params) Validate() error {
 	if err := checkParts(p.Split); err != nil {
 		errs = append(errs, fmt.Errorf("split: %v", err))
 	}
+	if err := checkDomain(p.Domain); err != nil {
+		errs = append(errs, fmt.Errorf("domain %q: %v", p.Domain, err))
+	}
 	if len(errs) > 0 {
 		return fmt.Errorf("synthetic: %w", errors.Join(errs...))
+	}
+	return nil
+}
+
+func checkDomain(d string) error {
+	if d != DomainA && d != DomainB {
+		return fmt.Errorf("want %q (the original look) or %q (other backgrounds, lighting, scales and figure styles)", DomainA, DomainB)
 	}
 	return nil
 }

@@ -17,6 +17,45 @@
 // occlude the figures behind them. Some figures stand partly outside the
 // frame and are clipped. Edges are not anti-aliased: a pixel belongs to a
 // figure exactly when its centre lies inside one of the figure's parts.
+// That is domain a, the default.
+//
+// # Domains
+//
+// Option domain = "b" draws the same kind of pictures (persons with exact
+// masks, the same options, names and annotations) with another look, as a
+// collection of target photos differs from the public datasets a seed
+// model was trained on; a model trained on domain a scores lower on it
+// until it sees domain b pictures. Domain b changes:
+//
+//   - backgrounds: a brick or concrete facade with windows over asphalt or
+//     paving, foliage (a Voronoi mosaic) over grass or gravel, pale snow or
+//     sand, or a strongly coloured interior with posters over diagonal
+//     tiles; the horizon lies anywhere from 15 % to 70 % of the height; two
+//     to seven distractors (boxes, poles with signs, tree trunks, discs,
+//     bushes, wires across the picture) and coarser grain;
+//   - lighting, over background and figures alike: one of harsh daylight
+//     (high contrast, one side lit), haze (washed out, bright, bluish),
+//     evening (warm cast, darker, vignetted), night (blue cast, dark
+//     outside a lamp's lit spot) or fluorescent interior (green cast, one
+//     side lit);
+//   - figure scales: three bands of height, far (1/7 to 1/4 of the
+//     picture's height, smaller than any figure of domain a, whose figures
+//     are 1/5 to 9/10), middle (1/4 to 2/3) and near (3/4 to 13/10:
+//     close-ups whose legs the frame cuts);
+//   - figure styles: child and long-legged proportions besides the adult
+//     one, builds from narrow to wide, bright or horizontally striped
+//     shirts, bright trousers, knee-length coats, caps and beanies, and
+//     other poses (running, arms folded, pointing, hands behind the head,
+//     wide stances), a third of the figures leaning by up to 12°.
+//
+// On the person recipe's pool options (96×96, 1-2 figures), 17 % of domain
+// b's visible figures are under 1/5 of the height and 20 % at least 9/10
+// (domain a: 3 % and 2 %); the pictures' mean brightness is lower and
+// spreads nearly twice as widely (111 ± 49 on 0-255, a: 131 ± 27); figures
+// cover 14 % of the pixels (a: 10 %) and differ from their background in
+// brightness about as much as in domain a (TestDomainShift prints these
+// figures). Domain a's pictures are those of
+// the generator before domains existed, bit for bit.
 //
 // # Masks
 //
@@ -29,8 +68,9 @@
 //
 // # Determinism
 //
-// Picture i depends only on the seed, the size, the figures range and i
-// (not on count: a larger count only adds pictures), and its subset only on
+// Picture i depends only on the seed, the size, the figures range, the
+// domain and i (not on count: a larger count only adds pictures), and its
+// subset only on
 // the seed, i and the split. The drawing uses integer arithmetic and
 // seeded PCG streams with a platform-independent reduction, so the pixels
 // are the same on every machine; the encoded bytes are the same for a given
@@ -50,6 +90,8 @@
 //	split    = ""           subsets, e.g. "train=0.8,val=0.2": each picture is
 //	                        tagged with one subset, drawn from its index and the
 //	                        seed with the given weights (divided by their sum)
+//	domain   = "a"          the look: "a" (the original) or "b" (other
+//	                        backgrounds, lighting, scales and figure styles)
 //
 // Items are named "<dataset>/NNNNNN.jpg" (or .png), NNNNNN the picture's
 // index from 000000, emitted in that order. Their annotations state the

@@ -63,7 +63,7 @@ func TestDefaults(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := Params{Count: 100, Width: 256, Height: 256, MinFigures: 1, MaxFigures: 3, Seed: 1, Encoding: "jpeg", Quality: 90, Dataset: "synthetic"}
+	want := Params{Count: 100, Width: 256, Height: 256, MinFigures: 1, MaxFigures: 3, Seed: 1, Encoding: "jpeg", Quality: 90, Dataset: "synthetic", Domain: "a"}
 	if !reflect.DeepEqual(p, want) || !reflect.DeepEqual(DefaultParams(), want) {
 		t.Errorf("defaults %+v, want %+v", p, want)
 	}
@@ -87,6 +87,8 @@ func TestParseParams(t *testing.T) {
 		{dataset.Options{"split": "train=0.8, val=0.2"}, func(p *Params) { p.Split = []Part{{"train", 0.8}, {"val", 0.2}} }},
 		{dataset.Options{"split": "a=3,b=1,c=1e-3"}, func(p *Params) { p.Split = []Part{{"a", 3}, {"b", 1}, {"c", 0.001}} }},
 		{dataset.Options{"split": " "}, func(p *Params) {}},
+		{dataset.Options{"domain": "a"}, func(p *Params) {}},
+		{dataset.Options{"domain": "b"}, func(p *Params) { p.Domain = DomainB }},
 	}
 	for _, g := range good {
 		want := DefaultParams()
@@ -142,6 +144,9 @@ func TestParseParams(t *testing.T) {
 		{dataset.Options{"split": "=1"}, `subset name ""`},
 		{dataset.Options{"split": "a b=1"}, `subset name "a b"`},
 		{dataset.Options{"colour": "red"}, `format synthetic has no option "colour"`},
+		{dataset.Options{"domain": "c"}, `option domain = "c": want "a" (the original look) or "b"`},
+		{dataset.Options{"domain": "B"}, `option domain = "B"`},
+		{dataset.Options{"domain": ""}, `option domain = ""`},
 	}
 	for _, b := range bad {
 		_, err := ParseParams(copyOpt(b.opt))
@@ -170,6 +175,8 @@ func TestValidate(t *testing.T) {
 		func(p *Params) { p.Quality = 0 },
 		func(p *Params) { p.Dataset = "" },
 		func(p *Params) { p.Split = []Part{{"x", math.NaN()}} },
+		func(p *Params) { p.Domain = "" },
+		func(p *Params) { p.Domain = "c" },
 	} {
 		p := DefaultParams()
 		mod(&p)
@@ -191,8 +198,14 @@ func TestValidate(t *testing.T) {
 // TestDeterminism imports twice, serially and on many workers, and checks
 // that every byte agrees, and agrees with Item.
 func TestDeterminism(t *testing.T) {
+	for _, d := range []string{DomainA, DomainB} {
+		t.Run("domain "+d, func(t *testing.T) { testDeterminism(t, d) })
+	}
+}
+
+func testDeterminism(t *testing.T, domain string) {
 	opt := func() dataset.Options {
-		return dataset.Options{"count": "12", "width": "96", "height": "64", "figures": "0-5", "seed": "42", "split": "train=0.7,val=0.3"}
+		return dataset.Options{"count": "12", "width": "96", "height": "64", "figures": "0-5", "seed": "42", "split": "train=0.7,val=0.3", "domain": domain}
 	}
 	p, err := ParseParams(opt())
 	if err != nil {
@@ -268,10 +281,16 @@ func TestGolden(t *testing.T) {
 // those pixels. It also checks that some figures are clipped by the frame
 // and some occlude others.
 func TestMasks(t *testing.T) {
+	for _, d := range []string{DomainA, DomainB} {
+		t.Run("domain "+d, func(t *testing.T) { testMasks(t, d) })
+	}
+}
+
+func testMasks(t *testing.T, domain string) {
 	clipped, touching, pictures, objects := 0, 0, 0, 0
 	for _, size := range [][2]int{{64, 48}, {48, 96}, {256, 256}, {16, 16}} {
 		p := DefaultParams()
-		p.Width, p.Height, p.MinFigures, p.MaxFigures, p.Encoding = size[0], size[1], 0, 6, PNG
+		p.Width, p.Height, p.MinFigures, p.MaxFigures, p.Encoding, p.Domain = size[0], size[1], 0, 6, PNG, domain
 		n := 40
 		if size[0] == 256 {
 			n = 8
@@ -579,11 +598,12 @@ func TestImportStops(t *testing.T) {
 // FuzzParseParams checks that no option value makes the parser or a small
 // generator panic, and that what it accepts is valid.
 func FuzzParseParams(f *testing.F) {
-	f.Add("3", "32", "24", "0-4", "7", "png", "x", "a=1,b=2")
-	f.Add("1", "16", "4096", "100", "0", "jpeg", "synthetic", "")
-	f.Add("-1", "1e9", "0x10", "5-", "99999999999999999999", "", ".", "a=1e400")
-	f.Fuzz(func(t *testing.T, count, w, h, figs, seed, enc, ds, split string) {
-		p, err := ParseParams(dataset.Options{"count": count, "width": w, "height": h, "figures": figs, "seed": seed, "encoding": enc, "dataset": ds, "split": split})
+	f.Add("3", "32", "24", "0-4", "7", "png", "x", "a=1,b=2", "a")
+	f.Add("1", "16", "4096", "100", "0", "jpeg", "synthetic", "", "b")
+	f.Add("2", "17", "16", "0-9", "5", "png", "y", "", "b")
+	f.Add("-1", "1e9", "0x10", "5-", "99999999999999999999", "", ".", "a=1e400", "c")
+	f.Fuzz(func(t *testing.T, count, w, h, figs, seed, enc, ds, split, domain string) {
+		p, err := ParseParams(dataset.Options{"count": count, "width": w, "height": h, "figures": figs, "seed": seed, "encoding": enc, "dataset": ds, "split": split, "domain": domain})
 		if err != nil {
 			return
 		}
