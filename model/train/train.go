@@ -100,14 +100,25 @@ func limitMemory(limit int64) (release func()) {
 	}
 }
 
-// DefaultMicroBatch bounds a micro-batch to 256×256 input pixels: one
-// 256×256 sample at a time, 16 at 64×64.
+// DefaultMicroBatch is the largest divisor of batch that keeps a
+// micro-batch within 256×256 input pixels: one 256×256 sample at a time,
+// 8 of a batch of 8 at 64×64 (the bound is 16), 4 at 96×96 (the bound is
+// 7, which does not divide 8). It always divides batch, so a batch is a
+// whole number of micro-batches; batch < 1 gives 1.
 func DefaultMicroBatch(batch, size int) int {
-	if size <= 0 {
+	if batch < 1 || size <= 0 {
 		return 1
 	}
-	m := (256 * 256) / (size * size)
-	return min(max(m, 1), batch)
+	bound := 1
+	if size <= 256 {
+		bound = (256 * 256) / (size * size)
+	}
+	for m := min(bound, batch); m > 1; m-- {
+		if batch%m == 0 {
+			return m
+		}
+	}
+	return 1
 }
 
 // UsedMicroBatch is the micro-batch a run uses: MicroBatch, or

@@ -12,6 +12,25 @@
 //	  epochs     = 8
 //	}
 //
+// A crop model, for preannotate's mode = "boxes", trains on the crops of
+// a transform's instances_crop and records their padding:
+//
+//	transform "crops" {
+//	  from = [import.people]
+//	  instances_crop {
+//	    classes = ["person"]
+//	    pad     = "10%"             # of each box's width and height
+//	  }
+//	}
+//	train "crop" {
+//	  data         = transform.crops
+//	  resize       = true           # crops come in all sizes
+//	  crop_padding = 0.1            # = pad, as a fraction
+//	}
+//
+// The micro-batch (micro_batch = 0) is the largest divisor of batch
+// within the memory bound; an explicit one must divide batch.
+//
 // The same inputs and parameters give the same weights to the bit on a
 // given platform; the platform (GOARCH, GOAMD64) is part of the key.
 package train
@@ -24,6 +43,7 @@ import (
 	"fmt"
 	"math"
 	"sort"
+	"strconv"
 	"strings"
 
 	"github.com/hashicorp/hcl/v2"
@@ -33,6 +53,7 @@ import (
 	"dsbuild/dataset"
 	"dsbuild/engine"
 	"dsbuild/model"
+	"dsbuild/model/annotate"
 	"dsbuild/model/gemm"
 	mtrain "dsbuild/model/train"
 )
@@ -74,6 +95,7 @@ func (Kind) Schema() *engine.Schema {
 			{Name: "edge_band", Type: cty.Number, Default: num(0), Doc: "width in pixels of the band along object edges that weighs more in the loss"},
 			{Name: "edge_weight", Type: cty.Number, Default: num(1), Doc: "extra loss weight of edge-band pixels"},
 			{Name: "seed", Type: cty.String, Default: cty.StringVal(""), Doc: "seeds the initial weights, batches and augmentation"},
+			{Name: "crop_padding", Type: cty.Number, Doc: `makes a crop model for preannotate's mode = "boxes": the padding, in whole percent of a box's width (left, right) and height (top, bottom), with which instances_crop cut the training images (0.1 for pad = "10%"); recorded in the model, and stage 2 pads its boxes by it. Unset or 0: not a crop model`},
 			{Name: "gemm", Type: cty.String, Default: cty.StringVal("auto"), NotInKey: true, Doc: `the matrix products' arithmetic, which decides the weights' bits: "auto" (OpenBLAS with the kernel it picks for this CPU, else gonum), "gonum" (pure Go, the same on every amd64), "openblas", or "openblas:KERNEL" (e.g. "openblas:Haswell": the same bits on every CPU that can run the kernel); a comma-separated list takes the first available. Not in the key itself: the backend it selects is`},
 			{Name: "memory_limit", Type: cty.Number, Default: num(1536), NotInKey: true, Doc: "soft limit on the heap while training, MiB (0: none); the collector works harder near it; results do not change"},
 		},
@@ -110,7 +132,7 @@ func decode(cfg *engine.Config) (*params, []paramErr) {
 	p := &params{resize: cfg.Bool("resize"), edgeBand: int(cfg.Int("edge_band")), seedString: cfg.String("seed"), gemm: cfg.String("gemm")}
 	p.cfg = model.Config{Arch: "unet", Depth: int(cfg.Int("depth")), Width: int(cfg.Int("width")),
 		BatchNorm: cfg.Bool("batch_norm"), InputSize: int(cfg.Int("input_size")), InChannels: 3,
-		Foreground: cfg.StringList("foreground"), Ignore: cfg.StringList("ignore")}
+		Foreground: cfg.StringList("foreground"), Ignore: cfg.StringList("ignore"), CropPadding: cfg.Float("crop_padding")}
 	if err := p.cfg.Validate(); err != nil {
 		attr := "depth"
 		switch {
@@ -120,8 +142,12 @@ func decode(cfg *engine.Config) (*params, []paramErr) {
 			attr = "input_size"
 		case strings.HasPrefix(err.Error(), "no foreground"):
 			attr = "foreground"
+		case strings.HasPrefix(err.Error(), "crop_padding"):
+			attr = "crop_padding"
 		}
 		bad(attr, "%v", err)
+	} else if _, err := annotate.PaddingPercent(p.cfg.CropPadding); err != nil {
+		bad("crop_padding", "crop_%v", err)
 	}
 	for _, c := range p.cfg.Ignore {
 		for _, f := range p.cfg.Foreground {
@@ -140,7 +166,7 @@ func decode(cfg *engine.Config) (*params, []paramErr) {
 	case o.Batch < 1 || o.Batch > 1024:
 		bad("batch", "batch is %d; it must be 1 to 1024", o.Batch)
 	case o.MicroBatch < 0 || o.MicroBatch > 0 && o.Batch%o.MicroBatch != 0:
-		bad("micro_batch", "micro_batch %d does not divide batch %d", o.MicroBatch, o.Batch)
+		bad("micro_batch", "micro_batch is %d; it must be 0 (chosen from input_size) or divide batch %d: %s", o.MicroBatch, o.Batch, divisors(o.Batch))
 	}
 	if o.Epochs < 0 || o.Steps < 0 || o.Epochs == 0 && o.Steps == 0 {
 		bad("epochs", "epochs is %d and steps %d; set one of them above 0", o.Epochs, o.Steps)
@@ -174,6 +200,20 @@ func decode(cfg *engine.Config) (*params, []paramErr) {
 	}
 	p.opts = o
 	return p, errs
+}
+
+// divisors lists the divisors of n ≥ 1, "1, 2, 4 or 8".
+func divisors(n int) string {
+	var ds []string
+	for d := 1; d <= n; d++ {
+		if n%d == 0 {
+			ds = append(ds, strconv.Itoa(d))
+		}
+	}
+	if len(ds) == 1 {
+		return ds[0]
+	}
+	return strings.Join(ds[:len(ds)-1], ", ") + " or " + ds[len(ds)-1]
 }
 
 // KeyLines puts the micro-batch actually used in the key: with
