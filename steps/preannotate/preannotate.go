@@ -1,26 +1,38 @@
-// Package preannotate is the preannotate step kind: a model applied to a
-// dataset's images, two-stage as in the seed (find each person, then
-// segment each box's crop at the model's resolution; package
-// model/annotate), giving a dataset of instance predictions with a
-// confidence tag each.
+// Package preannotate is the preannotate step kind: models applied to a
+// dataset's images (package model/annotate), giving a dataset of instance
+// predictions with a confidence tag each. Two modes:
 //
 //	preannotate "round1" {
 //	  model     = train.round0
 //	  images    = take.round1
+//	  mode      = "scene"   # the default: one pass, every component an instance
 //	  threshold = 0.5
 //	  device    = "auto"    # cpu, cuda, or auto: cuda when a GPU answers
 //	}
 //
-// Results are memoized per image under the model's digest, the parameters,
-// the device and the image's digest, so a rerun with more images computes
-// only the new ones. The device is part of the key: GPU and CPU logits may
-// differ in the last bits.
+//	preannotate "round1" {
+//	  mode       = "boxes"          # two stages, two models
+//	  model      = train.round0     # stage 1: its components' boxes
+//	  crop_model = train.crops0     # stage 2: trained with crop_padding
+//	  images     = take.round1
+//	  detections = files.dets       # optional: stage 1's boxes instead
+//	}
+//
+// In boxes mode the boxes are padded by the crop model's recorded
+// crop_padding, the padding instances_crop cut its training crops with;
+// a recipe's padding must agree with it.
+//
+// Results are memoized per image under the models' digests, the
+// parameters, the device and the image's digest, so a rerun with more
+// images computes only the new ones. The device is part of the key: GPU
+// and CPU logits may differ in the last bits.
 package preannotate
 
 import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"image"
 	"sort"
 	"strings"
 	"sync"
@@ -41,34 +53,47 @@ import (
 type Kind struct{}
 
 func (Kind) Name() string            { return "preannotate" }
-func (Kind) Version() int            { return 1 }
+func (Kind) Version() int            { return 2 } // 2: mode, crop_model; padding per axis as instances_crop
 func (Kind) PlatformDependent() bool { return true }
 
 func (Kind) Schema() *engine.Schema {
 	return &engine.Schema{
-		Doc: "Predicts instance masks for a dataset's images with a trained model: components of the whole-image mask (or given detections) as boxes, then each box's crop segmented at the model's resolution.",
+		Doc: `Predicts instance masks for a dataset's images. mode = "scene" (the default): the whole image segmented once by model, every connected component an instance. mode = "boxes": boxes from model's components (or from detections), each padded box's crop segmented by crop_model.`,
 		Attrs: []engine.AttrSpec{
-			{Name: "model", Kind: engine.InputOne, Required: true, Doc: "a train step's model"},
+			{Name: "model", Kind: engine.InputOne, Required: true, Doc: `a train step's model: it segments the whole image (scene mode), or its components give stage 1's boxes (boxes mode without detections)`},
+			{Name: "crop_model", Kind: engine.InputOne, Doc: `mode = "boxes" only, and required there: a train step's model trained on instances_crop crops with crop_padding set; it segments each padded box`},
 			{Name: "images", Kind: engine.InputOne, Required: true, Doc: "the dataset to annotate; its own objects are not used"},
-			{Name: "detections", Kind: engine.InputOne, Doc: "optional: a files step holding one JSON file of detections in COCO results format"},
+			{Name: "mode", Type: cty.String, Default: cty.StringVal("scene"), Doc: `"scene": one pass over the whole image, each 8-connected component of at least min_area pixels an instance (touching objects merge); "boxes": two stages, boxes then crop_model on each padded box`},
+			{Name: "detections", Kind: engine.InputOne, Doc: `mode = "boxes" only, optional: a files step holding one JSON file of detections in COCO results format, used as stage 1's boxes`},
 			{Name: "detection_categories", Type: cty.List(cty.Number), Default: cty.ListValEmpty(cty.Number), Doc: "COCO category ids of detections to use (empty: all)"},
 			{Name: "min_score", Type: cty.Number, Default: cty.NumberFloatVal(0), Doc: "detections scoring lower are dropped"},
-			{Name: "class", Type: cty.String, Default: cty.StringVal(""), Doc: "class of the predicted objects (default: the model's first foreground class)"},
+			{Name: "class", Type: cty.String, Default: cty.StringVal(""), Doc: "class of the predicted objects (default: the first foreground class of the model that makes the masks: model in scene mode, crop_model in boxes mode)"},
 			{Name: "threshold", Type: cty.Number, Default: cty.NumberFloatVal(0.5), Doc: "foreground probability threshold"},
-			{Name: "min_area", Type: cty.Number, Default: cty.NumberIntVal(16), Doc: "instances of fewer image pixels are dropped"},
-			{Name: "padding", Type: cty.Number, Default: cty.NumberFloatVal(0.1), Doc: "box padding, a fraction of the box's larger side"},
+			{Name: "min_area", Type: cty.Number, Default: cty.NumberIntVal(16), Doc: "instances (and stage 1's components) of fewer image pixels are dropped"},
+			{Name: "padding", Type: cty.Number, Doc: `mode = "boxes" only: box padding in whole percent of the box's width (left, right) and height (top, bottom), as instances_crop's pad = "<padding·100>%"; default and only allowed value: the crop model's crop_padding`},
 			{Name: "device", Type: cty.String, Default: cty.StringVal("auto"), Doc: `"cpu", "cuda", or "auto" (cuda when a GPU answers, else the CPU)`},
 		},
 		Outputs: []string{"dataset"},
 	}
 }
 
+// hasInput reports whether the step sets the input attribute attr.
+func hasInput(cfg *engine.Config, attr string) bool {
+	for _, in := range cfg.Inputs {
+		if in.Attr == attr {
+			return true
+		}
+	}
+	return false
+}
+
 func (Kind) Validate(cfg *engine.Config) hcl.Diagnostics {
 	var diags hcl.Diagnostics
-	bad := func(attr, msg string) {
+	diag := func(sev hcl.DiagnosticSeverity, attr, summary, msg string) {
 		r := cfg.Range(attr)
-		diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Invalid " + attr, Detail: msg, Subject: &r})
+		diags = append(diags, &hcl.Diagnostic{Severity: sev, Summary: summary, Detail: msg, Subject: &r})
 	}
+	bad := func(attr, msg string) { diag(hcl.DiagError, attr, "Invalid "+attr, msg) }
 	if d := cfg.String("device"); d != "auto" && d != "cpu" && d != "cuda" {
 		bad("device", fmt.Sprintf("device is %q; use \"auto\", \"cpu\" or \"cuda\".", d))
 	}
@@ -78,8 +103,30 @@ func (Kind) Validate(cfg *engine.Config) hcl.Diagnostics {
 	if a := cfg.Float("min_area"); a < 0 {
 		bad("min_area", fmt.Sprintf("min_area is %v; it must be ≥ 0.", a))
 	}
-	if p := cfg.Float("padding"); p < 0 || p > 4 {
-		bad("padding", fmt.Sprintf("padding is %v; it must be 0 to 4.", p))
+	if cfg.Has("padding") {
+		if p := cfg.Float("padding"); p < 0 || p > 4 {
+			bad("padding", fmt.Sprintf("padding is %v; it must be 0 to 4.", p))
+		} else if _, err := annotate.PaddingPercent(p); err != nil {
+			bad("padding", err.Error()+".")
+		}
+	}
+	switch mode := cfg.String("mode"); mode {
+	case "scene":
+		if hasInput(cfg, "crop_model") {
+			bad("crop_model", `crop_model is used by mode = "boxes" only; scene mode segments the whole image with model. Set mode = "boxes", or remove crop_model.`)
+		}
+		if hasInput(cfg, "detections") {
+			bad("detections", `detections are stage 1 of mode = "boxes"; scene mode finds its instances in the whole image's mask. Set mode = "boxes" with a crop_model, or remove detections.`)
+		}
+		if cfg.Has("padding") {
+			diag(hcl.DiagWarning, "padding", "Attribute padding ignored", `padding pads the boxes of mode = "boxes"; scene mode has no boxes and ignores it. Remove it.`)
+		}
+	case "boxes":
+		if !hasInput(cfg, "crop_model") {
+			bad("mode", `mode = "boxes" needs crop_model, the model that segments each padded box: a train step trained on crops that a transform's instances_crop made with pad = "<n>%" and with crop_padding = n/100 (for example pad = "10%" and crop_padding = 0.1). Add crop_model = train.<name>, or use mode = "scene" (the default) to segment the whole image with model.`)
+		}
+	default:
+		bad("mode", fmt.Sprintf(`mode is %q; use "scene" (one pass over the whole image) or "boxes" (boxes, then crop_model on each).`, mode))
 	}
 	return diags
 }
@@ -127,25 +174,63 @@ func (Kind) KeyLines(cfg *engine.Config) []string {
 	return []string{"device " + device(cfg)}
 }
 
-func (Kind) Run(ctx context.Context, rc *engine.RunContext) (map[string]cache.Digest, error) {
-	art, err := model.Load(rc.Store, rc.Inputs["model"])
+// loadModel loads and folds the model of input attr.
+func loadModel(rc *engine.RunContext, attr string) (*model.Artifact, *model.Folded, error) {
+	art, err := model.Load(rc.Store, rc.Inputs[attr])
 	if err != nil {
-		return nil, fmt.Errorf("model: %w", err)
+		return nil, nil, fmt.Errorf("%s: %w", attr, err)
 	}
 	f, err := model.Fold(&art.Config, art.Weights)
 	if err != nil {
-		return nil, fmt.Errorf("model: %w", err)
+		return nil, nil, fmt.Errorf("%s: %w", attr, err)
+	}
+	return art, f, nil
+}
+
+// cropPadding is boxes mode's padding: the crop model's recorded
+// crop_padding, which a padding the recipe sets must equal.
+func cropPadding(rc *engine.RunContext, crop *model.Artifact) (float64, error) {
+	rec := crop.Config.CropPadding
+	if rec <= 0 {
+		return 0, engine.Errorf(rc.Config.Range("crop_model"), "the crop model records no crop padding (its train step did not set crop_padding), so stage 2 cannot pad its boxes as its training crops were padded; train it on instances_crop crops made with pad = \"<n>%%\" and set crop_padding = n/100 on that train step")
+	}
+	if rc.Config.Has("padding") {
+		if set := rc.Config.Float("padding"); set != rec {
+			return 0, engine.Errorf(rc.Config.Range("padding"), "padding is %v but the crop model was trained on crops padded by %v (its crop_padding); stage 2 must pad as its training crops were: remove padding, or set it to %v", set, rec, rec)
+		}
+	}
+	return rec, nil
+}
+
+func (Kind) Run(ctx context.Context, rc *engine.RunContext) (map[string]cache.Digest, error) {
+	boxesMode := rc.Config.String("mode") == "boxes"
+	art, f, err := loadModel(rc, "model")
+	if err != nil {
+		return nil, err
 	}
 	ds, err := dataset.Open(rc.Store, rc.Inputs["images"])
 	if err != nil {
 		return nil, fmt.Errorf("images: %w", err)
 	}
+	masks := art // the model whose masks the objects are
+	var cropArt *model.Artifact
+	var cropF *model.Folded
+	pad := 0.0
+	if boxesMode {
+		if cropArt, cropF, err = loadModel(rc, "crop_model"); err != nil {
+			return nil, err
+		}
+		if pad, err = cropPadding(rc, cropArt); err != nil {
+			return nil, err
+		}
+		masks = cropArt
+	}
 	class := rc.Config.String("class")
 	if class == "" {
-		class = art.Config.Foreground[0]
+		class = masks.Config.Foreground[0]
 	}
 	p := annotate.Params{Class: class, Threshold: rc.Config.Float("threshold"),
-		MinArea: int(rc.Config.Float("min_area")), Padding: rc.Config.Float("padding")}
+		MinArea: int(rc.Config.Float("min_area")), Padding: pad}
 	var boxes map[string][]annotate.Box
 	detsText := map[string]string{}
 	if d, ok := rc.Inputs["detections"]; ok {
@@ -159,34 +244,39 @@ func (Kind) Run(ctx context.Context, rc *engine.RunContext) (map[string]cache.Di
 	}
 
 	dev := device(rc.Config)
-	var seg annotate.Segmenter
+	var seg, cropSeg annotate.Segmenter
 	switch dev {
 	case "cuda":
-		eng, err := gpu.NewEngine(f, annotate.DefaultBatch)
-		if err != nil {
-			r := rc.Config.Range("device")
-			return nil, engine.Errorf(r, "device %q: %v; set device = \"cpu\" or \"auto\" to run without a GPU", rc.Config.String("device"), err)
+		var closeAll func()
+		if seg, cropSeg, closeAll, err = gpuSegmenters(rc, f, cropF); err != nil {
+			return nil, err
 		}
-		defer eng.Close()
-		seg = &gpuSegmenter{eng: eng, size: art.Config.InputSize}
-		rc.Logf("running the network on %s", eng.DeviceName())
+		defer closeAll()
 	default:
 		if rc.Config.String("device") == "auto" {
 			_, err := gpuStatus()
 			rc.Logf("no GPU (%v); running on the CPU", err)
 		}
+		// One image per worker; the workers run in parallel.
+		seg = annotate.CPU(f, 1)
+		if cropF != nil {
+			cropSeg = annotate.CPU(cropF, 1)
+		}
+	}
+	run := func(img image.Image, bs []annotate.Box) ([]dataset.Object, error) {
+		if boxesMode {
+			return annotate.Boxes(seg, cropSeg, img, bs, p)
+		}
+		return annotate.Scene(seg, img, p)
 	}
 
 	salt := rc.ItemSalt()
-	if seg == nil {
-		seg = annotate.CPU(f, 1) // one image per worker; the workers run in parallel
-	}
 	entries := make([]dataset.Entry, len(ds.Entries))
 	err = rc.ForEach(ctx, len(ds.Entries), 0, func(i int) error {
 		e := ds.Entries[i]
-		key := cache.Sum([]byte(fmt.Sprintf("dsbuild preannotate item v1\n%s\n%s\n%s\n%s\n%s\n%s\n", salt, rc.Inputs["model"], dev, e.Name, e.Image, detsText[e.Name])))
+		key := cache.Sum([]byte(fmt.Sprintf("dsbuild preannotate item v2\n%s\n%s\n%s\n%s\n%s\n%s\n%s\n", salt, rc.Inputs["model"], rc.Inputs["crop_model"], dev, e.Name, e.Image, detsText[e.Name])))
 		var err error
-		if entries[i], err = item(rc.Store, seg, p, key, e, boxes[e.Name], boxes != nil); err != nil {
+		if entries[i], err = item(rc.Store, run, key, e, boxes[e.Name], boxes != nil); err != nil {
 			return fmt.Errorf("images: item %s: %w", e.Name, err)
 		}
 		return nil
@@ -214,6 +304,37 @@ func (Kind) Run(ctx context.Context, rc *engine.RunContext) (map[string]cache.Di
 	return map[string]cache.Digest{"dataset": out.Tree}, nil
 }
 
+// gpuSegmenters opens a GPU engine for the model and one for the crop
+// model when there is one.
+func gpuSegmenters(rc *engine.RunContext, f, cropF *model.Folded) (seg, cropSeg annotate.Segmenter, closeAll func(), err error) {
+	var engines []gpu.Engine
+	closeAll = func() {
+		for _, e := range engines {
+			e.Close()
+		}
+	}
+	open := func(f *model.Folded) (annotate.Segmenter, error) {
+		eng, err := gpu.NewEngine(f, annotate.DefaultBatch)
+		if err != nil {
+			r := rc.Config.Range("device")
+			return nil, engine.Errorf(r, "device %q: %v; set device = \"cpu\" or \"auto\" to run without a GPU", rc.Config.String("device"), err)
+		}
+		engines = append(engines, eng)
+		return &gpuSegmenter{eng: eng, size: f.Config.InputSize}, nil
+	}
+	if seg, err = open(f); err != nil {
+		return nil, nil, closeAll, err
+	}
+	rc.Logf("running the network on %s", engines[0].DeviceName())
+	if cropF != nil {
+		if cropSeg, err = open(cropF); err != nil {
+			closeAll()
+			return nil, nil, func() {}, err
+		}
+	}
+	return seg, cropSeg, closeAll, nil
+}
+
 func classColor(m *dataset.Meta, class string) string {
 	for _, c := range m.Classes {
 		if c.Title == class {
@@ -223,8 +344,8 @@ func classColor(m *dataset.Meta, class string) string {
 	return "#E6194B"
 }
 
-// item annotates one image, or recalls its memoized entry.
-func item(s *cache.Store, seg annotate.Segmenter, p annotate.Params, key cache.Digest, e dataset.Entry, boxes []annotate.Box, haveDets bool) (dataset.Entry, error) {
+// item annotates one image with run, or recalls its memoized entry.
+func item(s *cache.Store, run func(image.Image, []annotate.Box) ([]dataset.Object, error), key cache.Digest, e dataset.Entry, boxes []annotate.Box, haveDets bool) (dataset.Entry, error) {
 	if outs, err := s.GetMemo(key); err == nil && len(outs) == 1 {
 		if raw, err := s.ReadBlob(outs[0].Digest); err == nil {
 			var m dataset.Entry
@@ -245,7 +366,7 @@ func item(s *cache.Store, seg annotate.Segmenter, p annotate.Params, key cache.D
 	if haveDets && boxes == nil {
 		boxes = []annotate.Box{} // detections given, none for this image
 	}
-	objs, err := annotate.Annotate(seg, img, boxes, p)
+	objs, err := run(img, boxes)
 	if err != nil {
 		return dataset.Entry{}, err
 	}
