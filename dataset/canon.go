@@ -19,9 +19,9 @@ import (
 // valid Supervisely annotation JSON (the 2019+ layout, formats.md §1.3):
 //
 //   - keys sorted, no spaces, one line;
-//   - objects sorted by class, shape, bounding box (of the geometry as
-//     written: rounded vertices, canonical rectangles), then encoding; tags
-//     sorted by name and value;
+//   - objects in the order given: the drawing order (z-order), later
+//     objects on top, which every importer takes from its source and every
+//     rasterizing export follows; tags sorted by name and value;
 //   - polygon holes of fewer than 3 vertices (which cover nothing) left
 //     out;
 //   - polygon vertices in Supervisely's pixel-centre coordinates (our
@@ -180,7 +180,7 @@ func sortTags(tags []Tag) {
 	})
 }
 
-// encodeObject writes one object; its bytes also break ties when sorting.
+// encodeObject writes one object.
 func encodeObject(o *Object) ([]byte, error) {
 	var w jsonWriter
 	w.WriteByte('{')
@@ -252,34 +252,6 @@ func encodeObject(o *Object) ([]byte, error) {
 	return w.Bytes(), nil
 }
 
-// canonicalCoord is the coordinate that ParseAnnotation reads back from the
-// canonical encoding of v: v in pixel-centre coordinates, rounded to 1/1000
-// as formatCoord writes it (shortest form, so it parses to the same float),
-// and converted back.
-func canonicalCoord(v float64) float64 {
-	f := math.Round((v-0.5)*1000) / 1000
-	return f + 0.5
-}
-
-// canonicalBounds is the bounding box of o as its canonical encoding states
-// it: polygon vertices rounded as written, rectangles in canonical form. The
-// objects of an annotation are sorted by it, so that the order does not
-// change when canonical bytes are parsed and encoded again.
-func canonicalBounds(o *Object) image.Rectangle {
-	switch o.Shape {
-	case ShapePolygon:
-		c := *o
-		c.Polygon.Exterior = make([]Point, len(o.Polygon.Exterior))
-		for i, p := range o.Polygon.Exterior {
-			c.Polygon.Exterior[i] = Point{canonicalCoord(p.X), canonicalCoord(p.Y)}
-		}
-		return c.Bounds()
-	case ShapeRectangle:
-		return o.Rect.Canon()
-	}
-	return o.Bounds()
-}
-
 // ring writes vertices in Supervisely's pixel-centre coordinates.
 func (w *jsonWriter) ring(pts []Point) {
 	w.WriteByte('[')
@@ -297,50 +269,27 @@ func (w *jsonWriter) ring(pts []Point) {
 }
 
 // EncodeAnnotation returns the canonical bytes of a (see the top of this
-// file). Objects with an empty geometry are an error.
+// file). Objects keep their order: it is the drawing order. Objects with an
+// empty geometry are an error.
 func EncodeAnnotation(a *Annotation) ([]byte, error) {
 	if a.Width <= 0 || a.Height <= 0 {
 		return nil, fmt.Errorf("annotation has size %dx%d", a.Width, a.Height)
 	}
-	type enc struct {
-		o   *Object
-		b   image.Rectangle
-		raw []byte
-	}
-	objs := make([]enc, len(a.Objects))
+	objs := make([][]byte, len(a.Objects))
 	for i := range a.Objects {
-		o := &a.Objects[i]
-		raw, err := encodeObject(o)
+		raw, err := encodeObject(&a.Objects[i])
 		if err != nil {
 			return nil, err
 		}
-		objs[i] = enc{o, canonicalBounds(o), raw}
+		objs[i] = raw
 	}
-	sort.SliceStable(objs, func(i, j int) bool {
-		x, y := objs[i], objs[j]
-		switch {
-		case x.o.Class != y.o.Class:
-			return x.o.Class < y.o.Class
-		case x.o.Shape != y.o.Shape:
-			return x.o.Shape < y.o.Shape
-		case x.b.Min.Y != y.b.Min.Y:
-			return x.b.Min.Y < y.b.Min.Y
-		case x.b.Min.X != y.b.Min.X:
-			return x.b.Min.X < y.b.Min.X
-		case x.b.Max.Y != y.b.Max.Y:
-			return x.b.Max.Y < y.b.Max.Y
-		case x.b.Max.X != y.b.Max.X:
-			return x.b.Max.X < y.b.Max.X
-		}
-		return bytes.Compare(x.raw, y.raw) < 0
-	})
 	var w jsonWriter
 	w.WriteString(`{"description":"","objects":[`)
-	for i, e := range objs {
+	for i, raw := range objs {
 		if i > 0 {
 			w.WriteByte(',')
 		}
-		w.Write(e.raw)
+		w.Write(raw)
 	}
 	w.WriteString(`],"size":{"height":`)
 	w.int(a.Height)

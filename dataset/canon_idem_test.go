@@ -23,9 +23,8 @@ func reencode(t *testing.T, raw []byte) []byte {
 
 // The canonical form is a fixed point: parsing canonical bytes and encoding
 // them again gives the same bytes, so that an annotation keeps its digest
-// through an export and an import. Objects are ordered by the box of their
-// geometry as written (coordinates rounded to 1/1000, rectangles in
-// canonical form), not as given.
+// through an export and an import. Objects keep the order given (the
+// drawing order), however their coordinates round.
 func TestEncodeAnnotationIdempotent(t *testing.T) {
 	poly := func(pts ...Point) Object {
 		return Object{Class: "a", Shape: ShapePolygon, Polygon: Polygon{Exterior: pts}}

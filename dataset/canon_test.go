@@ -92,10 +92,9 @@ func TestEncodeAnnotationCanonical(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	// Objects and tags in another order, and the bitmap uncropped at
-	// another origin: the same bytes.
+	// Tags in another order, and the bitmap uncropped at another origin:
+	// the same bytes.
 	b := sampleAnnotation()
-	b.Objects[0], b.Objects[2] = b.Objects[2], b.Objects[0]
 	b.Tags[0], b.Tags[2] = b.Tags[2], b.Tags[0]
 	full := maskFrom("......", "......", "....##", "...###")
 	b.Objects[1].Mask, b.Objects[1].Origin = full, image.Pt(3, 0)
@@ -108,20 +107,49 @@ func TestEncodeAnnotationCanonical(t *testing.T) {
 	}
 	s := string(got)
 	for _, want := range []string{
-		`{"description":"","objects":[{"classTitle":"bike","description":"","geometryType":"polygon","points":{"exterior":[[-0.5,-0.5],[3.5,-0.5],[3.5,3.5],[-0.5,3.5]],"interior":[[[0.5,0.5],[1.5,0.5],[1.5,1.5]]]},"tags":[]}`,
-		`{"bitmap":{"data":"`,
-		`"origin":[6,2]},"classTitle":"person","description":"","geometryType":"bitmap","tags":[{"name":"iscrowd"}]}`,
-		`{"classTitle":"person","description":"","geometryType":"rectangle","points":{"exterior":[[1,1],[3,2]],"interior":[]},"tags":[]}`,
+		`{"description":"","objects":[{"classTitle":"person","description":"","geometryType":"rectangle","points":{"exterior":[[1,1],[3,2]],"interior":[]},"tags":[]},{"bitmap":{"data":"`,
+		`"origin":[6,2]},"classTitle":"person","description":"","geometryType":"bitmap","tags":[{"name":"iscrowd"}]},`,
+		`{"classTitle":"bike","description":"","geometryType":"polygon","points":{"exterior":[[-0.5,-0.5],[3.5,-0.5],[3.5,3.5],[-0.5,3.5]],"interior":[[[0.5,0.5],[1.5,0.5],[1.5,1.5]]]},"tags":[]}],`,
 		`"size":{"height":5,"width":10},"tags":[{"name":"city","value":"aachen"},{"name":"score","value":0.5},{"name":"val"}]}` + "\n",
 	} {
 		if !strings.Contains(s, want) {
 			t.Errorf("canonical annotation lacks %s\nfull: %s", want, s)
 		}
 	}
-	// Rectangle before bitmap would break the order: bike < person, and
-	// within person, bitmap < rectangle.
-	if i, j := strings.Index(s, `"geometryType":"bitmap"`), strings.Index(s, `"geometryType":"rectangle"`); i > j {
-		t.Errorf("objects not in canonical order: %s", s)
+}
+
+// Objects keep their order, the drawing order: the same objects in another
+// order are another annotation, and parsing the bytes gives that order back.
+func TestEncodeAnnotationKeepsObjectOrder(t *testing.T) {
+	a, b := sampleAnnotation(), sampleAnnotation()
+	b.Objects[0], b.Objects[2] = b.Objects[2], b.Objects[0]
+	ra, err := EncodeAnnotation(a)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rb, err := EncodeAnnotation(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if bytes.Equal(ra, rb) {
+		t.Fatalf("objects in another order encode the same: %s", ra)
+	}
+	for _, raw := range [][]byte{ra, rb} {
+		p, err := ParseAnnotation(raw, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var classes []string
+		for _, o := range p.Objects {
+			classes = append(classes, o.Class+"/"+o.Shape)
+		}
+		want := "person/rectangle person/bitmap bike/polygon"
+		if bytes.Equal(raw, rb) {
+			want = "bike/polygon person/bitmap person/rectangle"
+		}
+		if got := strings.Join(classes, " "); got != want {
+			t.Errorf("parsed order %s, want %s", got, want)
+		}
 	}
 }
 

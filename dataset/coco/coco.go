@@ -57,6 +57,10 @@
 //     y, ceiling of x+w and y+h), clipped to the image when its size is
 //     known.
 //
+// An image's objects keep the order of its annotations in the file: COCO's
+// drawing order (pycocotools and CVAT draw later annotations on top), which
+// the canonical dataset keeps and every rasterizing export follows.
+//
 // iscrowd = 1 regions keep their category's class and get the object tag
 // "iscrowd"; the import step's class mapping can route them (for instance
 // to "neutral"). area, the annotation id and unknown keys are ignored.
@@ -106,7 +110,8 @@
 // "<subset>/<file>". Identifiers are deterministic: images are numbered from
 // 1 in the order of their item names, across all subsets; categories from 1
 // in the order of class titles (all classes of the meta); annotations from 1
-// in item order, then in the canonical order of the objects. Polygon objects
+// in item order, then in the order of the objects (the drawing order, which
+// the importer takes from the annotations' order in the file). Polygon objects
 // without holes are written as one polygon; polygon objects with holes, like
 // every object tagged "iscrowd" (written with iscrowd 1), are rasterised and
 // written as compressed RLE; rectangles are written with their box as a

@@ -324,18 +324,19 @@ func TestRoundTripRLE(t *testing.T) {
 		t.Errorf("categories = %+v, want bicycle 1, person 2", doc.Categories)
 	}
 	// train has 4 + 2 = 6 annotations (one per object, the two-part
-	// person included), so val's ids start at 7, in canonical object
-	// order: class, shape, then box. The bicycle box is written as a
-	// polygon; the two-part person is one annotation.
+	// person included), so val's ids start at 7, in the source's
+	// annotation order (the drawing order): person, crowd, person,
+	// bicycle. The bicycle box is written as a polygon; the two-part
+	// person is one annotation.
 	wantAnns := []struct {
 		id, cat, crowd, area int
 		bbox                 []float64
 		seg                  string
 	}{
-		{7, 1, 0, 13 * 16, []float64{50, 30, 13, 16}, "[[50,30,63,30,63,46,50,46]]"},
+		{7, 2, 0, 150, []float64{18, 15, 10, 32}, `{"size":[48,64],"counts":"`},
 		{8, 2, 1, 228, []float64{14, 14, 10, 30}, `{"size":[48,64],"counts":"`},
-		{9, 2, 0, 150, []float64{18, 15, 10, 32}, `{"size":[48,64],"counts":"`},
-		{10, 2, 0, 146, []float64{51, 21, 8, 25}, `{"size":[48,64],"counts":"`},
+		{9, 2, 0, 146, []float64{51, 21, 8, 25}, `{"size":[48,64],"counts":"`},
+		{10, 1, 0, 13 * 16, []float64{50, 30, 13, 16}, "[[50,30,63,30,63,46,50,46]]"},
 	}
 	if len(doc.Annotations) != len(wantAnns) {
 		t.Fatalf("val annotations = %+v", doc.Annotations)

@@ -9,9 +9,10 @@
 // pairs with the image by name; two images of one dataset with the same
 // stem (a.jpg, a.png) are an error. Images themselves are not written.
 //
-// Objects are rasterized in canonical order (polygons with
-// [dataset.Rasterize]), a later object painting over an earlier one;
-// instances are not kept, only classes. An object of a class the meta does
+// Objects are rasterized in their order in the annotation, the drawing
+// order the importer took from the source (polygons with
+// [dataset.Rasterize]): a later object paints over an earlier one, as the
+// Supervisely SDK and CVAT draw them; instances are not kept, only classes. An object of a class the meta does
 // not define is an error naming the item and the class.
 //
 // Option mode:
@@ -213,8 +214,8 @@ func (ex *exporter) mask(ds *dataset.Dataset, s dataset.Store, e dataset.Entry, 
 	}
 	// lab[i] is the position in labels of pixel i's label (0: background).
 	lab := make([]uint16, w*h)
-	// Objects come in canonical order (ds.Annotation parses the canonical
-	// encoding); a later one paints over an earlier one.
+	// Objects come in drawing order (the canonical encoding keeps the
+	// source's order); a later one paints over an earlier one.
 	for i := range a.Objects {
 		o := &a.Objects[i]
 		li, ok := byClass[o.Class]

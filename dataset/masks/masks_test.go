@@ -136,11 +136,11 @@ func TestExportIndex(t *testing.T) {
 	if a.Rect != image.Rect(0, 0, 10, 8) {
 		t.Fatalf("ds1/a.png is %v", a.Rect)
 	}
-	// Canonical order car, neutral, person: the person paints over the car.
+	// Drawing order person, car, neutral: the car paints over the person.
 	want := [8]string{
 		".....11111",
-		".222222111",
-		".222222111",
+		".222211111",
+		".222211111",
 		".22..22...",
 		".22..22...",
 		".222222...",
@@ -193,7 +193,7 @@ func TestExportColor(t *testing.T) {
 		x, y int
 		c    color.RGBA
 	}{
-		{0, 0, color.RGBA{0, 0, 0, 255}}, {9, 0, color.RGBA{0, 255, 0, 255}}, {5, 1, color.RGBA{255, 0, 0, 255}},
+		{0, 0, color.RGBA{0, 0, 0, 255}}, {9, 0, color.RGBA{0, 255, 0, 255}}, {5, 1, color.RGBA{0, 255, 0, 255}}, {4, 1, color.RGBA{255, 0, 0, 255}},
 		{3, 3, color.RGBA{0, 0, 0, 255}}, {4, 7, color.RGBA{0xD2, 0x21, 0x0A, 255}},
 	} {
 		if got := color.RGBAModel.Convert(img.At(p.x, p.y)); got != p.c {

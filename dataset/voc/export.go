@@ -161,8 +161,8 @@ func (ex *exporter) item(ds *dataset.Dataset, s dataset.Store, e dataset.Entry, 
 	if cfg, _, err := image.DecodeConfig(bytes.NewReader(img)); err == nil && (cfg.ColorModel == color.GrayModel || cfg.ColorModel == color.Gray16Model) {
 		xa.Depth = 1
 	}
-	// Objects come in canonical order (ds.Annotation parses the canonical
-	// encoding); a later one paints over an earlier one.
+	// Objects come in drawing order (the canonical encoding keeps the
+	// source's order); a later one paints over an earlier one.
 	for i := range a.Objects {
 		o := &a.Objects[i]
 		ov, cv := uint8(Void), uint8(Void)

@@ -90,7 +90,7 @@ func TestRoundTripFixture(t *testing.T) {
 				t.Errorf("%s: class indices differ from the fixture's", n)
 			}
 		case strings.HasPrefix(n, "SegmentationObject/"):
-			// Instances are renumbered in canonical order: the same
+			// Instances are numbered in drawing order: the same
 			// partition of the pixels, under a one-to-one relabelling.
 			g, w := decodePaletted(t, got[n]), decodePaletted(t, want[n])
 			fwd, back := map[uint8]uint8{}, map[uint8]uint8{}
@@ -117,12 +117,12 @@ func TestRoundTripFixture(t *testing.T) {
 			}
 		}
 	}
-	// 2099_000001: the dog sorts before the person, so it is instance 1,
-	// and the boxes are the §2.6 ones.
+	// 2099_000001: the instances keep the fixture's order (person 1, dog
+	// 2), the drawing order, and the boxes are the §2.6 ones.
 	a, _ := parseXML(got["Annotations/2099_000001.xml"])
 	if want := []xmlObject{
-		{Name: "dog", Box: [4]float64{6, 3, 8, 6}, HasBox: true},
 		{Name: "person", Box: [4]float64{2, 2, 4, 5}, HasBox: true},
+		{Name: "dog", Box: [4]float64{6, 3, 8, 6}, HasBox: true},
 	}; !reflect.DeepEqual(a.Objects, want) {
 		t.Errorf("2099_000001.xml objects %+v, want %+v", a.Objects, want)
 	}
@@ -213,14 +213,15 @@ func genericDataset(t *testing.T, s *cache.Store) *dataset.Dataset {
 		item{"a/pic.png", encodeImage(t, image.NewGray(image.Rect(0, 0, 10, 8)), true), &dataset.Annotation{
 			Width: 10, Height: 8,
 			Tags: []dataset.Tag{{Name: "train"}, {Name: "foo"}},
+			// In drawing order: the person, last, is on top.
 			Objects: []dataset.Object{
-				// x 1–6, y 1–6 without x 3–4, y 3–4.
-				{Class: "person", Shape: dataset.ShapePolygon, Polygon: dataset.Polygon{Exterior: importtest.Square(1, 1, 7, 7), Holes: [][]dataset.Point{importtest.Square(3, 3, 5, 5)}}},
-				// Under the person at x 5–6, y 1–2.
-				{Class: "dog", Shape: dataset.ShapeRectangle, Rect: image.Rect(5, 0, 10, 3)},
 				// Entirely under the person.
 				{Class: "car", Shape: dataset.ShapeBitmap, Mask: importtest.RectMask(2, 2, image.Rect(0, 0, 2, 2)), Origin: image.Pt(1, 1)},
+				// Under the person at x 5–6, y 1–2.
+				{Class: "dog", Shape: dataset.ShapeRectangle, Rect: image.Rect(5, 0, 10, 3)},
 				{Class: Neutral, Shape: dataset.ShapeBitmap, Mask: row, Origin: image.Pt(0, 7)},
+				// x 1–6, y 1–6 without x 3–4, y 3–4.
+				{Class: "person", Shape: dataset.ShapePolygon, Polygon: dataset.Polygon{Exterior: importtest.Square(1, 1, 7, 7), Holes: [][]dataset.Point{importtest.Square(3, 3, 5, 5)}}},
 			},
 		}},
 		item{"b/photo.jpg", encodeImage(t, image.NewRGBA(image.Rect(0, 0, 6, 4)), false), &dataset.Annotation{Width: 6, Height: 4}},
@@ -264,7 +265,7 @@ func TestExportGeneric(t *testing.T) {
 	if l := string(got["ImageSets/Segmentation/default.txt"]); l != "photo\n" {
 		t.Errorf("default.txt = %q", l)
 	}
-	// Canonical order car, dog, (neutral), person: instances 1, 2, 3.
+	// Drawing order car, dog, (neutral), person: instances 1, 2, 3.
 	a, err := parseXML(got["Annotations/pic.xml"])
 	if err != nil {
 		t.Fatal(err)
@@ -371,7 +372,7 @@ func TestExportClasses(t *testing.T) {
 
 	// Default (auto): not VOC's classes, so the meta's, sorted, and
 	// labelmap.txt names them; "voc" refuses them.
-	if _, err := exportTo(t, s, ds, dataset.Options{"classes": "voc"}); err == nil || !strings.Contains(err.Error(), `x/a.jpg: class "rider" has no VOC index`) {
+	if _, err := exportTo(t, s, ds, dataset.Options{"classes": "voc"}); err == nil || !strings.Contains(err.Error(), `x/a.jpg: class "walker" has no VOC index`) {
 		t.Errorf("export of non-VOC classes with classes=voc: %v", err)
 	}
 	// auto and meta: sorted titles, rider 1, walker 2; a list: as given.
@@ -403,7 +404,7 @@ func TestExportClasses(t *testing.T) {
 		if err != nil || items[0].Err != nil {
 			t.Fatalf("import of classes=%s: %v %v", tc.classes, err, items[0].Err)
 		}
-		if meta.Class("rider") == nil || meta.Class("walker") == nil || len(items[0].Ann.Objects) != 2 || items[0].Ann.Objects[0].Class != "rider" || items[0].Ann.Objects[1].Class != "walker" {
+		if meta.Class("rider") == nil || meta.Class("walker") == nil || len(items[0].Ann.Objects) != 2 || items[0].Ann.Objects[0].Class != "walker" || items[0].Ann.Objects[1].Class != "rider" {
 			t.Errorf("import of classes=%s: %+v", tc.classes, items[0].Ann.Objects)
 		}
 		// Read with the VOC classes, the names are unknown and the mask

@@ -93,9 +93,10 @@
 // an error. Annotations/<id>.xml has folder, filename, size (depth 1 for a
 // grayscale image, else 3), segmented 1 and, per instance, name, pose
 // Unspecified, truncated 0, difficult 0 and bndbox (the object's own pixel
-// box, 1-based inclusive). Objects are rasterized in canonical order
-// (polygons with [dataset.Rasterize]), a later object painting over an
-// earlier one; instance k is the k-th non-neutral object that has pixels,
+// box, 1-based inclusive). Objects are rasterized in their order in the
+// annotation, the drawing order the importer took from the source
+// (polygons with [dataset.Rasterize]): a later object paints over an
+// earlier one, as the Supervisely SDK and CVAT draw them; instance k is the k-th non-neutral object that has pixels,
 // at most 254 of them. An object painted over entirely keeps its <object>,
 // as VOC's own objects without pixels do. Objects of class "neutral" are
 // painted 255 in both PNGs and get no <object>. Both PNGs are 8-bit palette

@@ -24,8 +24,9 @@ import (
 // other bytes. 2: canonical object order uses the written (rounded)
 // geometry, and holes of fewer than 3 vertices are left out. 3: a COCO
 // annotation of several polygons is one bitmap object, and a box written as
-// a polygon is a rectangle.
-const Version = 3
+// a polygon is a rectangle. 4: objects keep the source's order (the drawing
+// order) instead of being sorted by class and box.
+const Version = 4
 
 // Kind is the import step kind.
 type Kind struct{}

@@ -47,7 +47,10 @@ import (
 type Kind struct{}
 
 func (Kind) Name() string { return "transform" }
-func (Kind) Version() int { return 2 } // 2: PNG writer with a fixed filter
+
+// Version 2: PNG writer with a fixed filter. 3: objects keep their order
+// (the drawing order), where the canonical encoding used to sort them.
+func (Kind) Version() int { return 3 }
 
 func (Kind) Schema() *engine.Schema {
 	return &engine.Schema{
