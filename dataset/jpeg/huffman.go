@@ -1,0 +1,193 @@
+package jpeg
+
+// lookBits is the number of bits the fast Huffman lookup table covers.
+const lookBits = 9
+
+// huffman is one decoding table (T.81 Annex C and F.2.2.3).
+type huffman struct {
+	defined bool
+	// fast[code of lookBits bits] = length<<8 | value, or 0 when the code
+	// is longer than lookBits.
+	fast    [1 << lookBits]uint16
+	maxcode [18]int32 // largest code of each length, -1 if none
+	valptr  [17]int32 // index in vals of the first code of each length minus that code
+	vals    [256]byte
+}
+
+// defineHuffman parses DHT.
+func (d *decoder) defineHuffman(p []byte) error {
+	for len(p) > 0 {
+		if len(p) < 17 {
+			return errorf("short Huffman table")
+		}
+		tc, th := p[0]>>4, int(p[0]&15)
+		if tc > 1 || th > 3 {
+			return errorf("Huffman table class %d, id %d", tc, th)
+		}
+		var counts [17]int
+		total := 0
+		for l := 1; l <= 16; l++ {
+			counts[l] = int(p[l])
+			total += counts[l]
+		}
+		p = p[17:]
+		if total > 256 || len(p) < total {
+			return errorf("Huffman table of %d codes", total)
+		}
+		t := &d.dc[th]
+		if tc == 1 {
+			t = &d.ac[th]
+		}
+		*t = huffman{}
+		copy(t.vals[:], p[:total])
+		if tc == 0 {
+			for _, v := range p[:total] {
+				if v > 15 {
+					return errorf("DC Huffman table %d has the value %d", th, v)
+				}
+			}
+		}
+		p = p[total:]
+		// Canonical codes, shortest first.
+		code, k := int32(0), 0
+		for l := 1; l <= 16; l++ {
+			t.valptr[l] = int32(k) - code
+			for i := 0; i < counts[l]; i++ {
+				if code >= 1<<l {
+					return errorf("bad Huffman table (its codes overflow %d bits)", l)
+				}
+				if l <= lookBits {
+					shift := lookBits - l
+					base := int(code) << shift
+					for j := 0; j < 1<<shift; j++ {
+						t.fast[base+j] = uint16(l)<<8 | uint16(t.vals[k])
+					}
+				}
+				code++
+				k++
+			}
+			if code >= 1<<l {
+				return errorf("bad Huffman table (its codes overflow %d bits)", l)
+			}
+			if counts[l] > 0 {
+				t.maxcode[l] = code - 1
+			} else {
+				t.maxcode[l] = -1
+			}
+			code <<= 1
+		}
+		t.maxcode[17] = 1<<31 - 1 // sentinel
+		t.defined = true
+	}
+	return nil
+}
+
+// bitReader reads entropy-coded data: bytes 0xFF 0x00 are a data byte
+// 0xFF; at a marker it stops and reads zero bits, as libjpeg does.
+type bitReader struct {
+	data     []byte
+	pos      int
+	acc      uint64 // bits, most significant first
+	n        uint   // bits in acc
+	atMarker bool   // pos is at a marker (or the end of the data)
+	pastEnd  bool   // the data ended; zero bits follow
+	fake     uint   // zero bits added after the end of the data
+}
+
+// overrun tells whether bits past the end of the data were consumed: the
+// scan needs more data than the file has.
+func (b *bitReader) overrun() bool { return b.pastEnd && b.fake > b.n }
+
+// fill tops acc up to at least 57 bits.
+func (b *bitReader) fill() {
+	for b.n <= 56 {
+		var c byte
+		if !b.atMarker {
+			if b.pos >= len(b.data) {
+				b.atMarker, b.pastEnd = true, true
+			} else if c = b.data[b.pos]; c != 0xFF {
+				b.pos++
+			} else {
+				// 0xFF: a stuffed data byte, fill bytes then a marker, or
+				// the end.
+				q := b.pos + 1
+				for q < len(b.data) && b.data[q] == 0xFF {
+					q++
+				}
+				switch {
+				case q >= len(b.data):
+					c, b.atMarker, b.pastEnd = 0, true, true
+				case b.data[q] == 0:
+					b.pos = q + 1
+				default:
+					c, b.atMarker, b.pos = 0, true, q-1
+				}
+			}
+		}
+		if b.pastEnd {
+			b.fake += 8
+		}
+		b.acc |= uint64(c) << (56 - b.n)
+		b.n += 8
+	}
+}
+
+// decode reads one Huffman-coded value.
+func (b *bitReader) decode(t *huffman) (byte, error) {
+	if b.n < 16 {
+		b.fill()
+	}
+	if e := t.fast[b.acc>>(64-lookBits)]; e != 0 {
+		l := uint(e >> 8)
+		b.acc <<= l
+		b.n -= l
+		return byte(e), nil
+	}
+	for l := uint(lookBits + 1); l <= 16; l++ {
+		code := int32(b.acc >> (64 - l))
+		if code <= t.maxcode[l] {
+			b.acc <<= l
+			b.n -= l
+			return t.vals[(t.valptr[l]+code)&255], nil
+		}
+	}
+	return 0, errorf("corrupt data (bad Huffman code)")
+}
+
+// receive reads s bits (s ≤ 16) as an unsigned number.
+func (b *bitReader) receive(s uint) int32 {
+	if s == 0 {
+		return 0
+	}
+	if b.n < s {
+		b.fill()
+	}
+	v := int32(b.acc >> (64 - s))
+	b.acc <<= s
+	b.n -= s
+	return v
+}
+
+// extend reads s bits (s ≤ 16) and gives the signed value they code
+// (T.81 F.2.2.1).
+func (b *bitReader) extend(s uint) int32 {
+	if s == 0 {
+		return 0
+	}
+	v := b.receive(s)
+	if v < 1<<(s-1) {
+		v += -1<<s + 1
+	}
+	return v
+}
+
+// bit reads one bit.
+func (b *bitReader) bit() bool {
+	if b.n < 1 {
+		b.fill()
+	}
+	v := b.acc>>63 != 0
+	b.acc <<= 1
+	b.n--
+	return v
+}
