@@ -6,8 +6,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/zclconf/go-cty/cty"
-
 	"dsbuild/engine"
 	"dsbuild/steps"
 )
@@ -176,55 +174,6 @@ bootstrap "b" {
 	}
 }
 
-// withCropAttrs is steps.Kinds() whose preannotate kind accepts mode and
-// crop_model and whose train kind accepts crop_padding, for the kinds of
-// a tree that lacks them: the expansion is tested apart from the kinds
-// that run it. Attributes a kind already has are left as they are.
-func withCropAttrs() engine.Kinds {
-	ks := steps.Kinds()
-	ks["preannotate"] = extraAttrs{ks["preannotate"], []engine.AttrSpec{
-		{Name: "mode", Type: cty.String, Default: cty.StringVal("scene")},
-		{Name: "crop_model", Kind: engine.InputOne},
-	}}
-	ks["train"] = extraAttrs{ks["train"], []engine.AttrSpec{
-		{Name: "crop_padding", Type: cty.Number, Default: cty.NumberIntVal(0)},
-	}}
-	return ks
-}
-
-type extraAttrs struct {
-	engine.Kind
-	extra []engine.AttrSpec
-}
-
-func (k extraAttrs) Schema() *engine.Schema {
-	s := *k.Kind.Schema()
-	s.Attrs = append([]engine.AttrSpec(nil), s.Attrs...)
-	have := map[string]bool{}
-	for _, a := range s.Attrs {
-		have[a.Name] = true
-	}
-	for _, a := range k.extra {
-		if !have[a.Name] {
-			s.Attrs = append(s.Attrs, a)
-		}
-	}
-	return &s
-}
-
-func loadKinds(t *testing.T, src string, kinds engine.Kinds) (*engine.Recipe, string) {
-	t.Helper()
-	dir := t.TempDir()
-	if err := os.WriteFile(filepath.Join(dir, "main.hcl"), []byte(src), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	r, diags := engine.Load(dir, engine.LoadOptions{Kinds: kinds, Macros: steps.Macros()})
-	if !diags.HasErrors() {
-		return r, ""
-	}
-	return r, diags.Error()
-}
-
 // addrs is the recipe's step addresses, space-separated, in its order.
 func addrs(r *engine.Recipe) string {
 	var a []string
@@ -307,7 +256,7 @@ bootstrap "b" {
 // round R's training data, each crop model continues from the last, and
 // round R's pre-annotation gets the crop model of round R−1.
 func TestExpandTwoModels(t *testing.T) {
-	r, errs := loadKinds(t, baseVal+twoModels, withCropAttrs())
+	r, errs := load(t, baseVal+twoModels)
 	if errs != "" {
 		t.Fatal(errs)
 	}
@@ -368,7 +317,7 @@ func TestExpandTwoModels(t *testing.T) {
 func TestExpandTwoModelsNoValidation(t *testing.T) {
 	src := strings.Replace(twoModels, "validation = import.val", "", 1)
 	src = strings.Replace(src, "rounds     = 2", "rounds = 0", 1)
-	r, errs := loadKinds(t, baseVal+src, withCropAttrs())
+	r, errs := load(t, baseVal+src)
 	if errs != "" {
 		t.Fatal(errs)
 	}
@@ -383,7 +332,7 @@ func TestExpandTwoModelsNoValidation(t *testing.T) {
 // A preannotate block's own mode is kept: "boxes" as written.
 func TestExpandTwoModelsModeWritten(t *testing.T) {
 	src := strings.Replace(twoModels, "  review {", "  preannotate {\n    mode = \"boxes\"\n    threshold = 0.4\n  }\n  review {", 1)
-	r, errs := loadKinds(t, baseVal+src, withCropAttrs())
+	r, errs := load(t, baseVal+src)
 	if errs != "" {
 		t.Fatal(errs)
 	}
@@ -398,7 +347,7 @@ func TestExpandTwoModelsModeWritten(t *testing.T) {
 // from the last round's model; nothing is prepared or merged.
 func TestExpandNoMerge(t *testing.T) {
 	src := strings.Replace(twoModels, "rounds     = 2", "rounds = 2\n  merge = false", 1)
-	r, errs := loadKinds(t, baseVal+src, withCropAttrs())
+	r, errs := load(t, baseVal+src)
 	if errs != "" {
 		t.Fatal(errs)
 	}
@@ -514,7 +463,7 @@ func TestExpandCropErrors(t *testing.T) {
 		{strings.Replace(head, "rounds = 1", "rounds = null", 1), "rounds is null; it must be a whole number from 0 to 50"},
 		{strings.Replace(head, "batch = 2", "batch = null", 1), "batch is null; it must be a whole number from 1 to"},
 	} {
-		_, errs := loadKinds(t, base+"bootstrap \"b\" {\n  "+tc.body+"\n}\n", withCropAttrs())
+		_, errs := load(t, base+"bootstrap \"b\" {\n  "+tc.body+"\n}\n")
 		if !strings.Contains(errs, tc.want) {
 			t.Errorf("for\n%s\ngot errors %q\nwant one containing %q", tc.body, errs, tc.want)
 		}
@@ -524,7 +473,7 @@ func TestExpandCropErrors(t *testing.T) {
 // Without a crop_train block, crop_model is the user's to give (a crop
 // model trained outside the loop), passed to every round as written.
 func TestExpandOwnCropModel(t *testing.T) {
-	r, errs := loadKinds(t, base+`
+	r, errs := load(t, base+`
 train "crops" {
   data       = import.seed
   input_size = 16
@@ -540,7 +489,7 @@ bootstrap "b" {
   }
   review { results = "r" }
 }
-`, withCropAttrs())
+`)
 	if errs != "" {
 		t.Fatal(errs)
 	}
