@@ -29,6 +29,7 @@ var importers = map[string]importerFunc{
 	"coco":             coco.NewImporter,
 	"images":           images.NewImporter,
 	"mapillary_vistas": mapillary.NewImporter,
+	"masks":            masks.NewImporter,
 	"pascal_voc":       voc.NewImporter,
 	"supervisely":      supervisely.NewImporter,
 	"synthetic":        synthetic.NewImporter,

@@ -1,19 +1,26 @@
-// Package masks writes a dataset as one semantic label mask per image
-// (export format "masks"), the form most segmentation trainers read:
+// Package masks reads and writes a dataset as one semantic label mask per
+// image (format "masks"), the form most segmentation trainers read:
 //
-//	classes.json           the class of each pixel value (and colour)
-//	<dataset>/<stem>.png   one mask per item
+//	classes.json              the class of each pixel value (and colour)
+//	<dataset>/<stem>.png      one mask per item
+//	<dataset>/images/<file>   the item's image, as stored (option images)
+//
+// # Export
 //
 // A mask has the image's size and is named after the image file with its
 // extension replaced by .png (item "ds1/a.jpg" gives ds1/a.png), so that it
 // pairs with the image by name; two images of one dataset with the same
-// stem (a.jpg, a.png) are an error. Images themselves are not written.
+// stem (a.jpg, a.png) are an error. The image itself is written, byte for
+// byte as stored, to <dataset>/images/<file> (a directory, never a mask's
+// name, since masks end in .png), so that the export reads back; option
+// images = "false" leaves the images out.
 //
 // Objects are rasterized in their order in the annotation, the drawing
 // order the importer took from the source (polygons with
 // [dataset.Rasterize]): a later object paints over an earlier one, as the
-// Supervisely SDK and CVAT draw them; instances are not kept, only classes. An object of a class the meta does
-// not define is an error naming the item and the class.
+// Supervisely SDK and CVAT draw them; instances are not kept, only classes.
+// An object of a class the meta does not define is an error naming the item
+// and the class.
 //
 // Option mode:
 //
@@ -29,6 +36,31 @@
 // {"index": i, "name": ..., "color": "#RRGGBB"} in index order, after
 // {"index": 0, "name": "background", "color": "#000000"}, with "mode" saying
 // which of index and color the pixels hold. All output is deterministic.
+//
+// # Import
+//
+// [NewImporter] reads that layout back. classes.json gives the classes
+// (every entry but index 0, background, with its colour; shape bitmap) and
+// the mode; a missing or malformed classes.json, a mode other than index
+// and color, two entries with one index, name or (in color mode) colour,
+// are errors naming the file. Every top-level directory but hidden ones is
+// a dataset; each <stem>.png directly in it is a mask, paired with the one
+// file <dataset>/images/<stem>.<ext>, and is the item
+// "<dataset>/<stem>.<ext>". The mask gives one bitmap object per class
+// present (instances were not kept), in the order of classes.json; 0 is
+// background. Items are emitted sorted by name; the item has the mask's
+// size, and the import step checks that the image has it too.
+//
+// Item errors: a mask without its image (an export with images = "false":
+// the error says so), several images with the mask's stem, an image in
+// images/ without a mask, a mask that is not a PNG, is larger than
+// [dataset.MaxPixels], or holds a value (index mode: an 8-bit gray or
+// palette PNG) or colour (color mode: an RGB PNG) that classes.json does
+// not list. Masks hold no tags: subset and object tags are not read back.
+//
+// Round trip: importing an export gives the same items, images and class
+// list, and one object per class present whose pixels are exactly the
+// mask's, so that exporting it again writes the same masks.
 package masks
 
 import (
@@ -57,6 +89,9 @@ const Neutral = "neutral"
 // ClassesFile is the class listing written next to the masks.
 const ClassesFile = "classes.json"
 
+// ImagesDir is the directory of each dataset that holds its images.
+const ImagesDir = "images"
+
 // Modes.
 const (
 	ModeIndex = "index"
@@ -64,7 +99,8 @@ const (
 )
 
 type exporter struct {
-	mode string
+	mode   string
+	images bool
 }
 
 // NewExporter returns the masks writer; the package documentation lists
@@ -73,6 +109,13 @@ func NewExporter(opt dataset.Options) (dataset.Exporter, error) {
 	ex := &exporter{mode: opt.Take("mode", ModeIndex)}
 	if ex.mode != ModeIndex && ex.mode != ModeColor {
 		return nil, fmt.Errorf("format %s: option mode is %q; it must be %q or %q", Format, ex.mode, ModeIndex, ModeColor)
+	}
+	switch v := opt.Take("images", "true"); v {
+	case "true":
+		ex.images = true
+	case "false":
+	default:
+		return nil, fmt.Errorf("format %s: option images is %q; it must be \"true\" or \"false\"", Format, v)
 	}
 	if err := opt.Done(Format); err != nil {
 		return nil, err
@@ -181,6 +224,20 @@ func (ex *exporter) Export(ctx context.Context, ds *dataset.Dataset, s dataset.S
 		}
 		if err := os.WriteFile(p, data, 0o644); err != nil {
 			return err
+		}
+		if ex.images {
+			img, err := s.ReadBlob(e.Image)
+			if err != nil {
+				return fmt.Errorf("format %s: %s: image: %w", Format, e.Name, err)
+			}
+			d, file := dataset.Split(e.Name)
+			p := filepath.Join(dir, filepath.FromSlash(d), ImagesDir, filepath.FromSlash(file))
+			if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+				return err
+			}
+			if err := os.WriteFile(p, img, 0o644); err != nil {
+				return err
+			}
 		}
 	}
 	var b bytes.Buffer

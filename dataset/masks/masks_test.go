@@ -95,8 +95,26 @@ func TestExportIndex(t *testing.T) {
 	for n := range files {
 		names = append(names, n)
 	}
-	if want := []string{"classes.json", "ds1/a.png", "ds1/b.png", "ds2/a.png"}; !sameSet(names, want) {
+	if want := []string{"classes.json", "ds1/a.png", "ds1/b.png", "ds2/a.png", "ds1/images/a.jpg", "ds1/images/b.png", "ds2/images/a.jpg"}; !sameSet(names, want) {
 		t.Fatalf("files %v, want %v", names, want)
+	}
+	for _, e := range ds.Entries {
+		d, file := dataset.Split(e.Name)
+		if img, _ := s.ReadBlob(e.Image); !bytes.Equal(files[d+"/images/"+file], img) {
+			t.Errorf("%s/images/%s is not the image's bytes", d, file)
+		}
+	}
+	// images = "false" writes the masks and classes.json alone.
+	bare, err := export(t, s, ds, dataset.Options{"images": "false"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	names = names[:0]
+	for n := range bare {
+		names = append(names, n)
+	}
+	if want := []string{"classes.json", "ds1/a.png", "ds1/b.png", "ds2/a.png"}; !sameSet(names, want) {
+		t.Fatalf("images = false: files %v, want %v", names, want)
 	}
 	wantJSON := `{
   "mode": "index",

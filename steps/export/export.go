@@ -33,8 +33,9 @@ func (Kind) Name() string { return "export" }
 // Version of the export kind: bump it when the same dataset exports to
 // other bytes. 2: COCO writes box-only objects as their box polygon;
 // pascal_voc writes labelmap.txt and by default the dataset's classes when
-// they are not VOC's.
-func (Kind) Version() int { return 2 }
+// they are not VOC's. 3: masks writes each item's image to
+// <dataset>/images/ (option images), so that the export reads back.
+func (Kind) Version() int { return 3 }
 
 func (Kind) Schema() *engine.Schema {
 	return &engine.Schema{
