@@ -125,8 +125,11 @@
 // the image (the rasterised polygon for polygons); bbox is the mask's pixel
 // box, or the polygon's extent. A bitmap or crowd object with no pixel in
 // the image is skipped. Object tags other than iscrowd and image tags are not
-// written (COCO has no place for them). The JSON has a fixed key order, one
-// image, annotation or category per line, no timestamps.
+// written (COCO has no place for them). A dataset without items is written
+// as annotations/instances_default.json with no images (and its
+// categories), which reads back as a dataset without items. The JSON has a
+// fixed key order, one image, annotation or category per line, no
+// timestamps.
 //
 // Round trip: importing an export gives the same canonical annotations for
 // polygon (without holes), rectangle and bitmap objects, crowd bitmaps

@@ -70,6 +70,11 @@ func (e *exporter) Export(ctx context.Context, ds *dataset.Dataset, s dataset.St
 		}
 		lo = hi
 	}
+	if len(entries) == 0 {
+		// No items: one empty file of subset "default" still holds the
+		// categories, so that the export reads back as an empty dataset.
+		return w.subset(ctx, "default", nil, 1)
+	}
 	return nil
 }
 

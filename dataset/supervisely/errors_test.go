@@ -325,3 +325,12 @@ func FuzzImportAnnotation(f *testing.F) {
 		}
 	})
 }
+
+// A project of a meta.json alone, what the export of a dataset without
+// items writes, is a project without items, not an error.
+func TestMetaOnlyProjectIsEmpty(t *testing.T) {
+	meta, items, err := importSource(t, mem(map[string]string{"meta.json": testMeta}), nil)
+	if err != nil || len(items) != 0 || meta == nil {
+		t.Errorf("import = %d items, %v; want no items and no error", len(items), err)
+	}
+}

@@ -33,7 +33,9 @@
 // ann/ that no image uses (an annotation of a missing image; the item is
 // named after the file without ".json"). Hidden files (a leading dot) and
 // subdirectories of img/ and ann/ are skipped. Errors that spoil the whole
-// project (no meta, a malformed meta, no dataset directory) are returned.
+// project (no meta, a malformed meta, directories none of which is a
+// dataset) are returned. A project with a meta and no directory at all (what
+// the export of a dataset without items writes) has no items.
 //
 // Options:
 //
@@ -183,7 +185,19 @@ func (im *Importer) Import(ctx context.Context, src dataset.Source, emit func(*d
 		return nil, err
 	}
 	if len(dss) == 0 {
-		return nil, errors.New("project directory: no dataset directory (one holding both ann/ and img/)")
+		// A project of no items (an export of an empty dataset) is a
+		// meta.json alone; a directory that holds other directories but
+		// no dataset is more likely the wrong directory.
+		entries, err := fs.ReadDir(src, ".")
+		if err != nil {
+			return nil, fmt.Errorf("project directory: %w", err)
+		}
+		for _, e := range entries {
+			if e.IsDir() && !strings.HasPrefix(e.Name(), ".") {
+				return nil, errors.New("project directory: no dataset directory (one holding both ann/ and img/)")
+			}
+		}
+		return meta, nil
 	}
 	var items []item
 	for _, ds := range dss {

@@ -123,6 +123,12 @@ func (ex *exporter) Export(ctx context.Context, ds *dataset.Dataset, s dataset.S
 	if err := writeFile(dir, LabelmapFile, writeLabelmap(classes, pal)); err != nil {
 		return err
 	}
+	if len(ds.Entries) == 0 && ex.defaultSubset != "" {
+		// No items: an empty list still makes a tree that reads back (as a
+		// dataset without items), where empty directories would not be
+		// kept.
+		lists[ex.defaultSubset] = nil
+	}
 	names := make([]string, 0, len(lists))
 	for n := range lists {
 		names = append(names, n)
@@ -131,7 +137,11 @@ func (ex *exporter) Export(ctx context.Context, ds *dataset.Dataset, s dataset.S
 	for _, n := range names {
 		ids := lists[n]
 		sort.Strings(ids)
-		if err := writeFile(dir, path.Join(dirLists, n+".txt"), []byte(strings.Join(ids, "\n")+"\n")); err != nil {
+		data := []byte(strings.Join(ids, "\n") + "\n")
+		if len(ids) == 0 {
+			data = nil
+		}
+		if err := writeFile(dir, path.Join(dirLists, n+".txt"), data); err != nil {
 			return err
 		}
 	}

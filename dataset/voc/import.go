@@ -107,11 +107,15 @@ func (im *importer) Import(ctx context.Context, src dataset.Source, emit func(*d
 	}
 	s := &source{src: src, root: root}
 	p := s.path
-	if !isDir(src, p(dirImages)) {
-		return nil, fmt.Errorf("%s: no such directory: this is not a VOC2012 directory", p(dirImages))
-	}
+	// Without JPEGImages, only lists that name no id make a tree (the
+	// export of a dataset without items): checked once the lists are read.
+	noImages := !isDir(src, p(dirImages))
+	noImagesErr := fmt.Errorf("%s: no such directory: this is not a VOC2012 directory", p(dirImages))
 	listDir := dirLists
 	if !isDir(src, p(dirLists)) {
+		if noImages {
+			return nil, noImagesErr
+		}
 		if !isDir(src, p(dirMainLists)) {
 			return nil, fmt.Errorf("%s: no such directory (nor %s): this is not a VOC2012 directory", p(dirLists), p(dirMainLists))
 		}
@@ -166,7 +170,13 @@ func (im *importer) Import(ctx context.Context, src dataset.Source, emit func(*d
 		}
 	}
 	if len(meta.Tags) == 0 {
+		if noImages {
+			return nil, noImagesErr
+		}
 		return nil, fmt.Errorf("%s: no .txt lists of ids", p(listDir))
+	}
+	if noImages && len(byID) > 0 {
+		return nil, noImagesErr
 	}
 	for _, c := range s.classes {
 		meta.AddClass(dataset.Class{Title: c, Shape: dataset.ShapeBitmap, Color: hexColor(s.classIdxs[c])})

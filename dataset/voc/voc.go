@@ -106,7 +106,10 @@
 // "ignored" for 255), so that the export reads back, here and in CVAT and
 // Datumaro, without the class list being given again. Image tags naming a
 // subset are written to ImageSets/Segmentation/<subset>.txt (ids sorted,
-// LF); other tags are lost. Everything is deterministic.
+// LF); other tags are lost. A dataset without items is written as an empty
+// list of the default subset (and labelmap.txt), which the importer reads
+// back as a dataset without items: a tree without JPEGImages is refused
+// unless its lists name no id. Everything is deterministic.
 //
 // Export options:
 //
