@@ -137,12 +137,22 @@ func (b *bitReader) decode(t *huffman) (byte, error) {
 	if b.n < 16 {
 		b.fill()
 	}
+	return b.symbol(t)
+}
+
+// symbol reads one Huffman-coded value; the caller has made sure that acc
+// holds at least 16 bits.
+func (b *bitReader) symbol(t *huffman) (byte, error) {
 	if e := t.fast[b.acc>>(64-lookBits)]; e != 0 {
 		l := uint(e >> 8)
 		b.acc <<= l
 		b.n -= l
 		return byte(e), nil
 	}
+	return b.slowSymbol(t)
+}
+
+func (b *bitReader) slowSymbol(t *huffman) (byte, error) {
 	for l := uint(lookBits + 1); l <= 16; l++ {
 		code := int32(b.acc >> (64 - l))
 		if code <= t.maxcode[l] {
@@ -152,6 +162,18 @@ func (b *bitReader) decode(t *huffman) (byte, error) {
 		}
 	}
 	return 0, errorf("corrupt data (bad Huffman code)")
+}
+
+// value reads s bits (s ≤ 16, 0 gives 0) and gives the signed value they
+// code (T.81 F.2.2.1); the caller has made sure that acc holds them.
+func (b *bitReader) value(s uint) int32 {
+	v := int32(b.acc >> (64 - s)) // 0 for s = 0
+	b.acc <<= s
+	b.n -= s
+	if v < 1<<(s-1) { // never for s = 0: 1<<(s-1) is 0
+		v += -1<<s + 1
+	}
+	return v
 }
 
 // receive reads s bits (s ≤ 16) as an unsigned number.

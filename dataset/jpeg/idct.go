@@ -159,3 +159,16 @@ func idct(in *[64]int16, q *[64]int32, dst []byte, stride int) {
 		out[4] = rangeLimit[((tmp13-tmp0+half)>>n)&1023]
 	}
 }
+
+// idctDC is idct of a block whose AC coefficients are all zero: one value,
+// computed as idct's two passes compute it.
+func idctDC(dc int16, q int32, dst []byte, stride int) {
+	ws := int32(dc) * q << pass1Bits
+	v := rangeLimit[((int(ws)+(1<<(pass1Bits+2)))>>(pass1Bits+3))&1023]
+	for r := 0; r < 8; r++ {
+		row := dst[r*stride : r*stride+8 : r*stride+8]
+		for i := range row {
+			row[i] = v
+		}
+	}
+}

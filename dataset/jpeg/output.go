@@ -18,15 +18,14 @@ var crR, cbB, crG, cbG = func() (crR, cbB, crG, cbG [256]int32) {
 	return
 }()
 
-func clamp(v int32) uint8 {
-	if uint32(v) <= 255 {
-		return uint8(v)
+// clampTab[(v+384)&1023] is v limited to 0..255, for the -384 ≤ v < 640
+// that the color conversion gives (at most ±227 outside 0..255).
+var clampTab = func() (t [1024]uint8) {
+	for i := range t {
+		t[i] = uint8(min(max(i-384, 0), 255))
 	}
-	if v < 0 {
-		return 0
-	}
-	return 255
-}
+	return
+}()
 
 // output runs the inverse DCT of progressive images, upsamples and
 // converts the colors.
@@ -85,9 +84,9 @@ func (d *decoder) output() (image.Image, error) {
 		for x := range c0 {
 			yy, cb, cr := int32(c0[x]), c1[x], c2[x]
 			p := out[4*x : 4*x+4 : 4*x+4]
-			p[0] = clamp(yy + crR[cr])
-			p[1] = clamp(yy + (cbG[cb]+crG[cr])>>16)
-			p[2] = clamp(yy + cbB[cb])
+			p[0] = clampTab[(yy+crR[cr]+384)&1023]
+			p[1] = clampTab[(yy+(cbG[cb]+crG[cr])>>16+384)&1023]
+			p[2] = clampTab[(yy+cbB[cb]+384)&1023]
 			p[3] = 255
 		}
 	}

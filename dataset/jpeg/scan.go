@@ -114,11 +114,17 @@ func (d *decoder) scan(p []byte) error {
 				for bx := bx0; bx < bx0+nh; bx++ {
 					var err error
 					if !d.progressive {
-						err = d.sequentialBlock(&br, sc, &blk)
+						var ac bool
+						ac, err = d.sequentialBlock(&br, sc, &blk)
 						if err == nil {
 							stride := c.bw * 8
-							idct(&blk, &c.quant, c.plane[by*8*stride+bx*8:], stride)
-							blk = [64]int16{}
+							dst := c.plane[by*8*stride+bx*8:]
+							if ac {
+								idct(&blk, &c.quant, dst, stride)
+								blk = [64]int16{}
+							} else {
+								idctDC(blk[0], c.quant[0], dst, stride)
+							}
 						}
 					} else {
 						b := (*[64]int16)(c.coefs[(by*c.bw+bx)*64:])
@@ -164,20 +170,35 @@ func (d *decoder) restartMarker(br *bitReader, n int) error {
 	return nil
 }
 
-// sequentialBlock decodes one block of a sequential scan (T.81 F.2.2).
-func (d *decoder) sequentialBlock(br *bitReader, sc scanComp, blk *[64]int16) error {
-	s, err := br.decode(sc.dc)
+// sequentialBlock decodes one block of a sequential scan (T.81 F.2.2). It
+// reports whether any AC coefficient is nonzero.
+func (d *decoder) sequentialBlock(br *bitReader, sc scanComp, blk *[64]int16) (bool, error) {
+	// Each symbol and its value take at most 16+15 bits: one fill check
+	// each.
+	if br.n < 32 {
+		br.fill()
+	}
+	s, err := br.symbol(sc.dc)
 	if err != nil {
-		return err
+		return false, err
 	}
 	// 32-bit wrap-around, as libjpeg-turbo's, for corrupt data.
-	sc.c.dcPred += br.extend(uint(s))
+	sc.c.dcPred += br.value(uint(s))
 	blk[0] = int16(sc.c.dcPred)
-	ac := sc.ac
+	ac, any := sc.ac, false
 	for k := 1; k < 64; k++ {
-		rs, err := br.decode(ac)
-		if err != nil {
-			return err
+		if br.n < 32 {
+			br.fill()
+		}
+		// symbol's fast path, by hand: the compiler does not inline it.
+		var rs byte
+		if e := ac.fast[br.acc>>(64-lookBits)]; e != 0 {
+			l := uint(e >> 8)
+			br.acc <<= l
+			br.n -= l
+			rs = byte(e)
+		} else if rs, err = br.slowSymbol(ac); err != nil {
+			return false, err
 		}
 		r, s := int(rs>>4), uint(rs&15)
 		if s == 0 {
@@ -188,9 +209,10 @@ func (d *decoder) sequentialBlock(br *bitReader, sc scanComp, blk *[64]int16) er
 			continue
 		}
 		k += r
-		blk[zigzag[k]] = int16(br.extend(s))
+		blk[zigzag[k]] = int16(br.value(s))
+		any = true
 	}
-	return nil
+	return any, nil
 }
 
 // dcFirst is the first DC scan of a progressive image (G.1.2.1).
