@@ -169,9 +169,10 @@ func device(cfg *engine.Config) string {
 }
 
 // KeyLines puts the resolved device in the key: CPU and GPU results may
-// differ in the last bits of a logit.
+// differ in the last bits of a logit. So does the image decoder, whose
+// pixels the model sees.
 func (Kind) KeyLines(cfg *engine.Config) []string {
-	return []string{"device " + device(cfg)}
+	return []string{"device " + device(cfg), dataset.ImageDecoder}
 }
 
 // loadModel loads and folds the model of input attr.
