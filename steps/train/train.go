@@ -221,14 +221,14 @@ func divisors(n int) string {
 // changes the float summation order. So does the matrix-product backend
 // (OpenBLAS with its version and CPU kernel, or gonum) that the gemm
 // attribute selects on this machine: a model trained with another is
-// another artifact.
+// another artifact. So does the image decoder, whose pixels it trains on.
 func (Kind) KeyLines(cfg *engine.Config) []string {
 	p, _ := decode(cfg)
 	g := "unavailable"
 	if b, err := gemm.Select(p.gemm); err == nil {
 		g = b.Name()
 	}
-	return []string{fmt.Sprintf("micro_batch_used %d", p.opts.UsedMicroBatch()), "gemm " + g}
+	return []string{fmt.Sprintf("micro_batch_used %d", p.opts.UsedMicroBatch()), "gemm " + g, dataset.ImageDecoder}
 }
 
 func (Kind) Validate(cfg *engine.Config) hcl.Diagnostics {
