@@ -115,6 +115,7 @@ func parseObject(data []byte, meta *Meta, w, h int) (*Object, error) {
 		Tags         []json.RawMessage `json:"tags"`
 		Points       *rawPoints        `json:"points"`
 		Bitmap       json.RawMessage   `json:"bitmap"`
+		ID           json.RawMessage   `json:"id"`
 	}
 	if err := json.Unmarshal(data, &ro); err != nil {
 		return nil, err
@@ -127,20 +128,46 @@ func parseObject(data []byte, meta *Meta, w, h int) (*Object, error) {
 	if o.Tags, err = parseTags(ro.Tags); err != nil {
 		return nil, fmt.Errorf("class %q: tags: %w", ro.ClassTitle, err)
 	}
-	shape := ""
+	shape, own := "", ""
+	for _, s := range []string{ro.GeometryType, ro.Shape, ro.Type} {
+		if own == "" {
+			own = s
+		}
+	}
 	if meta != nil {
 		if c := meta.Class(ro.ClassTitle); c != nil && c.Shape != ShapeAny {
 			shape = c.Shape
 		}
 	}
-	for _, s := range []string{ro.GeometryType, ro.Shape, ro.Type} {
-		if shape == "" {
-			shape = s
+	if shape == "" {
+		shape = own
+	}
+	// The class's shape decides (as in the SDK); an object drawn as
+	// another geometry lacks the field that shape is read from.
+	hasBitmap := len(bytes.TrimSpace(ro.Bitmap)) > 0 && string(bytes.TrimSpace(ro.Bitmap)) != "null"
+	mismatch := func(field string) error {
+		drawn := "has points"
+		if hasBitmap {
+			drawn = "has a bitmap"
 		}
+		if own != "" {
+			drawn = "is a " + own
+		}
+		id := ""
+		if v := bytes.TrimSpace(ro.ID); len(v) > 0 && string(v) != "null" {
+			id = fmt.Sprintf(" (id %s)", v)
+		}
+		return fmt.Errorf("class %q is a %s class in the meta, but the object%s %s, with no %q field; the class's shape decides how its objects are read (as in the Supervisely SDK): give the class the object's shape, or \"any\", in meta.json, or convert the object", ro.ClassTitle, shape, id, drawn, field)
 	}
 	o.Shape = shape
 	switch shape {
 	case ShapeBitmap:
+		if !hasBitmap {
+			if own != "" && own != ShapeBitmap || ro.Points != nil {
+				return nil, mismatch("bitmap")
+			}
+			return nil, fmt.Errorf("class %q: bitmap object without a \"bitmap\" field", ro.ClassTitle)
+		}
 		m, origin, err := DecodeBitmapJSONWithin(ro.Bitmap, w, h)
 		if err != nil {
 			return nil, fmt.Errorf("class %q: bitmap: %w", ro.ClassTitle, err)
@@ -154,6 +181,9 @@ func parseObject(data []byte, meta *Meta, w, h int) (*Object, error) {
 		o.Mask, o.Origin = m, origin
 	case ShapePolygon:
 		if ro.Points == nil {
+			if own != "" && own != ShapePolygon || hasBitmap {
+				return nil, mismatch("points")
+			}
 			return nil, fmt.Errorf("class %q: polygon without points", ro.ClassTitle)
 		}
 		ext, err := parseRing(ro.Points.Exterior)
@@ -174,6 +204,9 @@ func parseObject(data []byte, meta *Meta, w, h int) (*Object, error) {
 			}
 		}
 	case ShapeRectangle:
+		if ro.Points == nil && (own != "" && own != ShapeRectangle || hasBitmap) {
+			return nil, mismatch("points")
+		}
 		if ro.Points == nil || len(ro.Points.Exterior) != 2 {
 			return nil, fmt.Errorf("class %q: a rectangle needs exactly 2 points", ro.ClassTitle)
 		}
