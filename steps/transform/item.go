@@ -3,8 +3,6 @@ package transform
 import (
 	"fmt"
 	"image"
-	_ "image/jpeg" // decoders
-	_ "image/png"
 	"math/rand/v2"
 	"path"
 	"strings"

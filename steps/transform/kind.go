@@ -52,6 +52,10 @@ func (Kind) Name() string { return "transform" }
 // (the drawing order), where the canonical encoding used to sort them.
 func (Kind) Version() int { return 3 }
 
+// KeyLines puts the image decoder in the key: pixel ops work on the pixels
+// it decodes from JPEGs.
+func (Kind) KeyLines(cfg *engine.Config) []string { return []string{dataset.ImageDecoder} }
+
 func (Kind) Schema() *engine.Schema {
 	return &engine.Schema{
 		Doc: "Sends the items of one or more datasets through ops, in the order written.",
