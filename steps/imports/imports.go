@@ -542,7 +542,7 @@ func checkImage(data []byte, decode bool) (w, h int, err error) {
 		return 0, 0, fmt.Errorf("the image header claims %dx%d pixels (at most %d are accepted)", cfg.Width, cfg.Height, dataset.MaxPixels)
 	}
 	if decode {
-		if _, _, err := image.Decode(bytes.NewReader(data)); err != nil {
+		if _, err := dataset.DecodeImageFile(data); err != nil {
 			return 0, 0, fmt.Errorf("the %s image does not decode: %v", format, err)
 		}
 		return cfg.Width, cfg.Height, nil

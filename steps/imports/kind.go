@@ -106,6 +106,15 @@ func optionsOf(cfg *engine.Config) dataset.Options {
 	return dataset.Options(mapOf(cfg, "options"))
 }
 
+// KeyLines puts the image decoder in the key when verify_images = "decode":
+// which images decode is its verdict.
+func (Kind) KeyLines(cfg *engine.Config) []string {
+	if cfg.String("verify_images") == "decode" {
+		return []string{dataset.ImageDecoder}
+	}
+	return nil
+}
+
 // Sources hashes the source directory (through the stat cache) and stores
 // it as the link attribute says: a reflink or copy by default, hard links
 // with link = "hard" (see package files).
