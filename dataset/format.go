@@ -6,6 +6,9 @@ import (
 	"fmt"
 	"io/fs"
 	"sort"
+	"strings"
+
+	"github.com/agext/levenshtein"
 
 	"dsbuild/cache"
 )
@@ -115,8 +118,17 @@ func IsItemError(err error) bool {
 // Done, which reports the keys nobody read.
 type Options map[string]string
 
+// knownPrefix marks the keys Take was asked for, so that Done can suggest
+// one of them; no option key from a recipe or a command line starts with a
+// NUL byte.
+const knownPrefix = "\x00known:"
+
 // Take returns the option and removes it; def if absent.
 func (o Options) Take(key, def string) string {
+	if o == nil {
+		return def
+	}
+	o[knownPrefix+key] = ""
 	v, ok := o[key]
 	if !ok {
 		return def
@@ -125,15 +137,36 @@ func (o Options) Take(key, def string) string {
 	return v
 }
 
-// Done reports unread options as an error naming them.
+// Done reports unread options as an error naming the first (in byte
+// order), with a did-you-mean among the options the format read with Take
+// and the list of them. It leaves o holding the unread options alone.
 func (o Options) Done(format string) error {
-	if len(o) == 0 {
+	var keys, known []string
+	for k := range o {
+		if name, ok := strings.CutPrefix(k, knownPrefix); ok {
+			known = append(known, name)
+			delete(o, k) // Done leaves only the unread options
+		} else {
+			keys = append(keys, k)
+		}
+	}
+	if len(keys) == 0 {
 		return nil
 	}
-	var keys []string
-	for k := range o {
-		keys = append(keys, k)
-	}
 	sort.Strings(keys)
-	return fmt.Errorf("format %s has no option %q", format, keys[0])
+	sort.Strings(known)
+	msg := fmt.Sprintf("format %s has no option %q", format, keys[0])
+	if len(known) == 0 {
+		return errors.New(msg + "; it has no options")
+	}
+	best, bestD := "", 4
+	for _, k := range known {
+		if d := levenshtein.Distance(keys[0], k, nil); d < bestD {
+			best, bestD = k, d
+		}
+	}
+	if best != "" {
+		return fmt.Errorf("%s. Did you mean %q? Its options are %s", msg, best, strings.Join(known, ", "))
+	}
+	return fmt.Errorf("%s; its options are %s", msg, strings.Join(known, ", "))
 }
