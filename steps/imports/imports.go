@@ -39,6 +39,7 @@ import (
 	"dsbuild/cache"
 	"dsbuild/dataset"
 	"dsbuild/dataset/formats"
+	"dsbuild/engine"
 )
 
 // Settings configure one import.
@@ -216,6 +217,9 @@ func finish(store *cache.Store, set Settings, meta *dataset.Meta, done []pending
 				have = append(have, c.Title)
 			}
 			sort.Strings(have)
+			if s := engine.Suggest(missing[0], have); s != "" {
+				return nil, fmt.Errorf("classes maps %q, which the source does not have.%s Its classes are: %s", missing[0], s, strings.Join(have, ", "))
+			}
 			return nil, fmt.Errorf("classes maps %q, which the source does not have; its classes are: %s", missing[0], strings.Join(have, ", "))
 		}
 	}

@@ -248,6 +248,9 @@ func mustHaveClasses(m *dataset.Meta, names []string) error {
 	for _, c := range m.Classes {
 		have = append(have, c.Title)
 	}
+	if s := engine.Suggest(missing[0], have); s != "" {
+		return fmt.Errorf("class %q is not in the input.%s Its classes are: %s", missing[0], s, strings.Join(have, ", "))
+	}
 	return fmt.Errorf("class %q is not in the input; its classes are: %s", missing[0], strings.Join(have, ", "))
 }
 
