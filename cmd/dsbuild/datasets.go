@@ -298,6 +298,9 @@ func lockedOutput(ctx context.Context, store *cache.Store, args []string, rf *re
 		}
 	}
 	if !slices.Contains(s.Outputs, output) {
+		if sug := engine.Suggest(output, s.Outputs); sug != "" {
+			return cache.Digest{}, fmt.Errorf("%s has no output %q.%s Its outputs are %s", s.Addr, output, sug, strings.Join(s.Outputs, ", "))
+		}
 		return cache.Digest{}, fmt.Errorf("%s has no output %q; its outputs are %s", s.Addr, output, strings.Join(s.Outputs, ", "))
 	}
 	outs, err := engine.ResolveLocked(ctx, r, lock, store, s, displayDir(r.Dir))

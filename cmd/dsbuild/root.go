@@ -225,6 +225,9 @@ func resolveTargets(r *engine.Recipe, names []string) ([]*engine.Step, error) {
 			for _, st := range r.Steps {
 				all = append(all, st.Addr)
 			}
+			if sug := engine.Suggest(n, all); sug != "" {
+				return nil, fmt.Errorf("no step %q in %s.%s The steps are: %s", n, displayDir(r.Dir), sug, strings.Join(all, ", "))
+			}
 			return nil, fmt.Errorf("no step %q in %s; the steps are: %s", n, displayDir(r.Dir), strings.Join(all, ", "))
 		}
 		out = append(out, s)
