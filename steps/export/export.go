@@ -34,7 +34,9 @@ func (Kind) Name() string { return "export" }
 // other bytes. 2: COCO writes box-only objects as their box polygon;
 // pascal_voc writes labelmap.txt and by default the dataset's classes when
 // they are not VOC's. 3: masks writes each item's image to
-// <dataset>/images/ (option images), so that the export reads back.
+// <dataset>/images/ (option images), so that the export reads back; a
+// dataset without items gets coco's instances_default.json and
+// pascal_voc's empty default list.
 func (Kind) Version() int { return 3 }
 
 func (Kind) Schema() *engine.Schema {
