@@ -87,9 +87,16 @@ func DecodeConfig(r io.Reader) (image.Config, error) {
 	// The header is small; read in chunks until the frame header is found.
 	var buf []byte
 	chunk := make([]byte, 4096)
-	for {
+	for empty := 0; ; {
 		n, err := r.Read(chunk)
 		buf = append(buf, chunk[:n]...)
+		if n == 0 && err == nil {
+			if empty++; empty == 100 {
+				return image.Config{}, io.ErrNoProgress
+			}
+			continue
+		}
+		empty = 0
 		d := &decoder{data: buf}
 		cerr := d.run(true)
 		if cerr == nil && d.frameSeen {

@@ -8,10 +8,12 @@ import (
 	"image/draw"
 	stdjpeg "image/jpeg"
 	"image/png"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"testing/iotest"
 )
 
 // ref is one entry of testdata/refs.json (written by make_refs.py).
@@ -241,4 +243,27 @@ func FuzzDecode(f *testing.F) {
 			t.Fatalf("decoded %v, header says %dx%d", img.Bounds(), cfg.Width, cfg.Height)
 		}
 	})
+}
+
+// TestDecodeConfigReads reads the header from readers that return little
+// at a time, and reads no further than needed.
+func TestDecodeConfigReads(t *testing.T) {
+	data := must(os.ReadFile("testdata/gen/c61x45_q90_420_prog.jpg"))
+	for name, r := range map[string]io.Reader{
+		"one byte at a time": iotest.OneByteReader(bytes.NewReader(data)),
+		"data with EOF":      iotest.DataErrReader(bytes.NewReader(data)),
+	} {
+		cfg, err := DecodeConfig(r)
+		if err != nil || cfg.Width != 61 || cfg.Height != 45 || cfg.ColorModel != color.RGBAModel {
+			t.Errorf("%s: %v %dx%d %v", name, err, cfg.Width, cfg.Height, err)
+		}
+	}
+	gray := must(os.ReadFile("testdata/gen/g37x29_q75_prog.jpg"))
+	if cfg, err := DecodeConfig(bytes.NewReader(gray)); err != nil || cfg.ColorModel != color.GrayModel {
+		t.Errorf("grayscale: %v %v", cfg.ColorModel, err)
+	}
+	sof := bytes.Index(data, []byte{0xFF, 0xC2})
+	if _, err := DecodeConfig(bytes.NewReader(data[:sof+5])); err == nil || !strings.Contains(err.Error(), "truncated") {
+		t.Errorf("a header cut in the frame header: %v", err)
+	}
 }
