@@ -99,6 +99,10 @@ type builder struct {
 	recipe  *Recipe
 	mu      sync.Mutex
 	results map[*Step]*StepResult
+	flights map[cache.Digest]*flight // by key; see flight.go
+	// parked receives a step that waits for another step's flight and
+	// gives its worker slot back; nil outside Build's dispatcher.
+	parked chan *Step
 }
 
 // Order returns the steps needed for targets (all steps if nil) in a
@@ -192,7 +196,12 @@ func Build(ctx context.Context, r *Recipe, opt BuildOptions) (*BuildResult, erro
 		}
 	}
 	done := make(chan *StepResult)
-	running, finished := 0, 0
+	b.parked = make(chan *Step)
+	// running counts the steps that hold one of the -j worker slots,
+	// inflight the goroutines not yet done: a step that waits for another
+	// step with its key (flight.go) gives its slot back but is in flight.
+	running, inflight, finished := 0, 0, 0
+	parked := map[*Step]bool{}
 	stopping := false
 	var skip func(s *Step, why string)
 	skip = func(s *Step, why string) {
@@ -213,13 +222,26 @@ func Build(ctx context.Context, r *Recipe, opt BuildOptions) (*BuildResult, erro
 			s := ready[0]
 			ready = ready[1:]
 			running++
+			inflight++
 			go func() { done <- b.step(ctx, s) }()
 		}
-		if running == 0 {
+		if inflight == 0 {
 			break
 		}
-		res := <-done
-		running--
+		var res *StepResult
+		select {
+		case s := <-b.parked:
+			parked[s] = true
+			running--
+			continue
+		case res = <-done:
+		}
+		inflight--
+		if parked[res.Step] {
+			delete(parked, res.Step)
+		} else {
+			running--
+		}
 		finished++
 		b.mu.Lock()
 		b.results[res.Step] = res
@@ -292,8 +314,11 @@ func (b *builder) step(ctx context.Context, s *Step) *StepResult {
 	return res
 }
 
-// execute works out s's key, consults the cache and runs s if needed.
-func (b *builder) execute(ctx context.Context, s *Step, attempt int) *StepResult {
+// execute works out s's key, consults the cache and runs s if needed. On a
+// first attempt (not a retry or a repair) it takes part in the key's flight
+// (flight.go): the first step with the key goes on, the others take its
+// outcome.
+func (b *builder) execute(ctx context.Context, s *Step, attempt int) (out *StepResult) {
 	res := &StepResult{Step: s}
 	fail := func(err error) *StepResult {
 		res.Status = Failed
@@ -335,6 +360,17 @@ func (b *builder) execute(ctx context.Context, s *Step, attempt int) *StepResult
 	res.Preimage, res.Key = pre, KeyOf(pre)
 	rc.Key, rc.Preimage = res.Key, pre
 	res.Reason = b.reason(s, pre)
+
+	if attempt == 0 && !b.opt.DryRun {
+		f, owner := b.claim(res.Key, s)
+		if !owner {
+			if r, ok := b.follow(ctx, s, res, f); ok {
+				return r
+			}
+		} else {
+			defer func() { f.settle(out) }()
+		}
+	}
 
 	if outs, miss := b.lookup(s, res.Key, fresh); miss == "" {
 		res.Status, res.Outputs = Cached, outs

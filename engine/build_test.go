@@ -389,7 +389,7 @@ lower "x" {
   from = gen.a
 }
 lower "y" {
-  from = gen.a
+  from = [gen.a, gen.a] # not lower.x's key: a step with the same key waits for it
 }
 `)
 	f.kinds = engine.NewKinds(genKind{f.runs}, lowerKind{runs: f.runs, barrier: newBarrier(2)})
