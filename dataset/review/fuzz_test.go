@@ -30,7 +30,7 @@ func FuzzReadResults(f *testing.F) {
 	if err != nil {
 		f.Fatal(err)
 	}
-	ls, err := encodeLSTasks(reviewed, preds, true)
+	ls, err := encodeLSTasks(reviewed, preds, true, lsImagePath)
 	if err != nil {
 		f.Fatal(err)
 	}

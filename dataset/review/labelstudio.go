@@ -180,7 +180,8 @@ func confidence(o *dataset.Object) *float64 {
 // encodeLSTasks writes tasks as a JSON array, one task per line. With
 // export set, entries are written as a Label Studio export: task ids, and
 // one annotation holding the verdict and the entry's objects.
-func encodeLSTasks(entries []entry, preds []entry, export bool) ([]byte, error) {
+// imageURL gives each task's data.image.
+func encodeLSTasks(entries []entry, preds []entry, export bool, imageURL func(item string) string) ([]byte, error) {
 	var b bytes.Buffer
 	b.WriteString("[\n")
 	for i := range entries {
@@ -190,7 +191,7 @@ func encodeLSTasks(entries []entry, preds []entry, export bool) ([]byte, error) 
 			return nil, err
 		}
 		t := lsTask{
-			Data:        lsData{Item: e.it.Name, Image: lsImagePath(e.it.Name)},
+			Data:        lsData{Item: e.it.Name, Image: imageURL(e.it.Name)},
 			Predictions: []lsPrediction{{ModelVersion: lsModel, Result: predicted}},
 		}
 		if export {

@@ -7,7 +7,10 @@ import (
 	"image"
 	_ "image/jpeg" // sizes of JPEG images
 	_ "image/png"  // sizes of PNG images
+	"io/fs"
+	"net/url"
 	"os"
+	"path"
 	"path/filepath"
 	"strings"
 
@@ -25,11 +28,43 @@ const (
 	ResultsDir = "results"
 )
 
-// WritePackage writes the review package of items into dir, which must not
-// exist or be empty:
+// PackageOptions are the choices [WritePackageWith] offers beyond the
+// items and classes.
+type PackageOptions struct {
+	// Tags are the tag definitions of the predictions' dataset (its
+	// meta.json): the Supervisely project declares each tag the
+	// predictions use as defined here, or, when a tag is not defined here
+	// or its values do not fit the definition, with the value type its
+	// values need.
+	Tags []dataset.TagMeta
+	// ImageRoot, when set, is the URL of the package's label-studio/images
+	// folder as Label Studio will reach it (a web server, a cloud bucket's
+	// public URL): each task's image is ImageRoot/<dataset>/<file>, path
+	// segments escaped. At most one of ImageRoot and LocalFiles is set.
+	ImageRoot string
+	// LocalFiles, when set, is the path of the package's
+	// label-studio/images folder relative to Label Studio's
+	// LOCAL_FILES_DOCUMENT_ROOT (local files serving): each task's image
+	// is /data/local-files/?d=LocalFiles/<dataset>/<file>, each path
+	// segment query-escaped. It must be a relative slash path without
+	// "." or ".." elements.
+	LocalFiles string
+}
+
+// WritePackage is [WritePackageWith] without options: Label Studio tasks
+// name their images by paths relative to tasks.json (images/<item>), which
+// Label Studio cannot open without editing, and tags are declared by the
+// kind of their values.
+func WritePackage(dir string, items []Item, classes []dataset.Class) error {
+	return WritePackageWith(dir, items, classes, PackageOptions{})
+}
+
+// WritePackageWith writes the review package of items into dir, which must
+// not exist or be empty:
 //
 //	README.txt                          what to do, for the reviewer
-//	supervisely/meta.json               the classes and the verdict tags
+//	supervisely/meta.json               the classes, the verdict tags and
+//	                                    every tag the predictions carry
 //	supervisely/<dataset>/img/<file>    the image, as stored
 //	supervisely/<dataset>/ann/<file>.json  the prediction (canonical JSON)
 //	cvat/annotations.xml                a CVAT for images 1.1 task
@@ -43,31 +78,76 @@ const (
 // item needs its image bytes and a prediction (Ann) with the image's size;
 // every predicted object must be of one of classes, have a valid geometry
 // and lie inside its image. When the image bytes are a PNG or JPEG whose size
-// differs from the prediction's, WritePackage fails. Image tags of the
+// differs from the prediction's, WritePackageWith fails. Image tags of the
 // prediction that read as verdicts are left out. The files are a pure
 // function of the arguments: no time, no random ids.
-func WritePackage(dir string, items []Item, classes []dataset.Class) error {
+//
+// Each tool's part follows that tool's rules, the ones [ValidatePackage]
+// checks: every class and tag used is declared, with the value type its
+// values need, and every field has the name and JSON or XML type the tool
+// reads.
+func WritePackageWith(dir string, items []Item, classes []dataset.Class, opts PackageOptions) error {
+	imageURL, err := lsImageURLs(opts)
+	if err != nil {
+		return fmt.Errorf("review package: %w", err)
+	}
 	ix, err := newIndex(items, classes, true, true)
 	if err != nil {
 		return fmt.Errorf("review package: %w", err)
 	}
+	ix.tags = opts.Tags
+	entries := sortedEntries(ix)
+	meta, err := svMeta(ix, entries)
+	if err != nil {
+		return fmt.Errorf("review package: %s: %w", SuperviselyDir, err)
+	}
 	if err := emptyDir(dir); err != nil {
 		return fmt.Errorf("review package: %w", err)
 	}
-	entries := sortedEntries(ix)
-	if err := writeSupervisely(filepath.Join(dir, SuperviselyDir), entries, svMeta(ix, entries)); err != nil {
+	if err := writeSupervisely(filepath.Join(dir, SuperviselyDir), entries, meta); err != nil {
 		return fmt.Errorf("review package: %s: %w", SuperviselyDir, err)
 	}
 	if err := writeCVATPackage(filepath.Join(dir, CVATDir), ix, entries); err != nil {
 		return fmt.Errorf("review package: %s: %w", CVATDir, err)
 	}
-	if err := writeLSPackage(filepath.Join(dir, LabelStudioDir), ix, entries); err != nil {
+	if err := writeLSPackage(filepath.Join(dir, LabelStudioDir), ix, entries, imageURL); err != nil {
 		return fmt.Errorf("review package: %s: %w", LabelStudioDir, err)
 	}
-	if err := writeFile(dir, ReadmeFile, readme(ix)); err != nil {
+	if err := writeFile(dir, ReadmeFile, readme(ix, opts)); err != nil {
 		return fmt.Errorf("review package: %w", err)
 	}
 	return nil
+}
+
+// lsImageURLs returns the function that gives a task's image URL.
+func lsImageURLs(opts PackageOptions) (func(item string) string, error) {
+	segments := func(name string, esc func(string) string) string {
+		parts := strings.Split(name, "/")
+		for i, p := range parts {
+			parts[i] = esc(p)
+		}
+		return strings.Join(parts, "/")
+	}
+	queryEscape := func(s string) string { return strings.ReplaceAll(url.QueryEscape(s), "+", "%20") }
+	switch {
+	case opts.ImageRoot != "" && opts.LocalFiles != "":
+		return nil, errors.New("Label Studio images: give either an image root URL or a local files path, not both")
+	case opts.ImageRoot != "":
+		if _, err := url.Parse(opts.ImageRoot); err != nil || strings.ContainsAny(opts.ImageRoot, "?#") {
+			return nil, fmt.Errorf("Label Studio image root %q is not a URL prefix (want e.g. https://host/review/images, without ? or #)", opts.ImageRoot)
+		}
+		root := strings.TrimRight(opts.ImageRoot, "/")
+		return func(item string) string { return root + "/" + segments(item, url.PathEscape) }, nil
+	case opts.LocalFiles != "":
+		lf := strings.TrimRight(opts.LocalFiles, "/")
+		if strings.HasPrefix(lf, "/") || strings.Contains(lf, "\\") || !fs.ValidPath(lf) {
+			return nil, fmt.Errorf("Label Studio local files path %q must be relative to LOCAL_FILES_DOCUMENT_ROOT: a slash path without leading /, \".\" or \"..\" (e.g. review/round1/package/label-studio/images)", opts.LocalFiles)
+		}
+		return func(item string) string {
+			return "/data/local-files/?d=" + segments(path.Join(lf, item), queryEscape)
+		}, nil
+	}
+	return lsImagePath, nil
 }
 
 func writeCVATPackage(dir string, ix *index, entries []entry) error {
@@ -84,8 +164,8 @@ func writeCVATPackage(dir string, ix *index, entries []entry) error {
 	return writeImages(dir, entries)
 }
 
-func writeLSPackage(dir string, ix *index, entries []entry) error {
-	tasks, err := encodeLSTasks(entries, entries, false)
+func writeLSPackage(dir string, ix *index, entries []entry, imageURL func(string) string) error {
+	tasks, err := encodeLSTasks(entries, entries, false, imageURL)
 	if err != nil {
 		return err
 	}
@@ -140,8 +220,20 @@ func emptyDir(dir string) error {
 	return nil
 }
 
+// lsImagesAdvice says how Label Studio reaches the images, as the tasks
+// name them.
+func lsImagesAdvice(opts PackageOptions) string {
+	switch {
+	case opts.ImageRoot != "":
+		return "The tasks load their images from " + strings.TrimRight(opts.ImageRoot, "/") + "/;\n  serve images/ there."
+	case opts.LocalFiles != "":
+		return "The tasks load their images through local files serving\n  (/data/local-files/?d=" + strings.TrimRight(opts.LocalFiles, "/") + "/...): start Label Studio with\n  LOCAL_FILES_SERVING_ENABLED=true and LOCAL_FILES_DOCUMENT_ROOT such that\n  images/ is " + strings.TrimRight(opts.LocalFiles, "/") + " below it."
+	}
+	return "The tasks name their images as images/<dataset>/<file>, relative to\n  tasks.json, which Label Studio cannot open: set the review step's\n  image_root (a URL where images/ is served) or local_files (the path of\n  images/ below LOCAL_FILES_DOCUMENT_ROOT) and build again, or edit the\n  \"image\" URLs (keep \"dsbuild_item\", which links a task to its image)."
+}
+
 // readme is the reviewer's instructions.
-func readme(ix *index) []byte {
+func readme(ix *index, opts PackageOptions) []byte {
 	var b bytes.Buffer
 	titles := make([]string, len(ix.classes))
 	for i, c := range ix.classes {
@@ -175,27 +267,28 @@ Supervisely (folder %s/)
   Import the folder as a project in Supervisely format. On each image, add
   one image tag: "good prediction", "needs correction" or "bad prediction".
   Download the project in Supervisely format (JSON annotations; images are
-  not needed) and unpack it into results/, so that results/meta.json exists.
+  not needed) and put the downloaded .zip, or the folder it holds, into
+  results/.
 
 CVAT (folder %s/)
   Create a task: paste labels.json into the "Raw" label editor, and upload
   the contents of images/ (keep the <dataset>/<file> folders, e.g. as a zip).
   Upload annotations.xml as "CVAT 1.1" annotations. On each image, add the
   tag "review" and set its attribute "verdict". Export the task as "CVAT for
-  images 1.1" and put annotations.xml into results/.
+  images 1.1" and put the exported .zip as it is (or the annotations.xml it
+  holds) into results/.
 
 Label Studio (folder %s/)
   Create a project with config.xml as its labelling interface (Code view).
-  Make images/ reachable (e.g. local files storage, changing the "image"
-  paths in tasks.json to its URLs; keep "dsbuild_item", which links a task
-  to its image) and import tasks.json; its predictions are the model
+  %s
+  Import tasks.json; its predictions are the model
   version "dsbuild" (have Label Studio show them as pre-annotations in the
   project's annotation settings). Choose a verdict for each task and
   fix the brush, polygon or rectangle regions when it needs correction.
-  Export as JSON and put the file into results/.
+  Export as JSON and put the file (or a .zip holding it) into results/.
 
 Put the results into the folder %s/ next to this README, in any one of the
 three formats, then run the build again.
-`, len(ix.items), classList, SuperviselyDir, CVATDir, LabelStudioDir, ResultsDir)
+`, len(ix.items), classList, SuperviselyDir, CVATDir, LabelStudioDir, lsImagesAdvice(opts), ResultsDir)
 	return b.Bytes()
 }

@@ -101,6 +101,7 @@ type index struct {
 	byBase  map[string][]*Item // by file name, for results that lost the dataset part
 	classes []dataset.Class    // sorted by title, defaults filled in
 	shape   map[string]string  // class title → shape
+	tags    []dataset.TagMeta  // the predictions' tag definitions, when known
 }
 
 // newIndex checks the items' names and sizes and the classes. With

@@ -87,7 +87,10 @@ func Simulate(items []Item, classes []dataset.Class, truth map[string]*dataset.A
 	case FormatSupervisely:
 		// The reviewer's project is the package's: its classes keep their
 		// shapes, and corrections take them.
-		meta := svMeta(ix, preds)
+		meta, err := svMeta(ix, preds, entries)
+		if err != nil {
+			return nil, fmt.Errorf("simulate review: %w", err)
+		}
 		for i := range entries {
 			e := &entries[i]
 			if !e.manual {
@@ -111,7 +114,7 @@ func Simulate(items []Item, classes []dataset.Class, truth map[string]*dataset.A
 		}
 	case FormatLabelStudio:
 		var data []byte
-		if data, err = encodeLSTasks(entries, preds, true); err == nil {
+		if data, err = encodeLSTasks(entries, preds, true, lsImagePath); err == nil {
 			err = writeFile(dir, SimulatedLabelStudioFile, data)
 		}
 	}

@@ -9,6 +9,7 @@ import (
 	"os"
 	"path"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	"dsbuild/dataset"
@@ -26,21 +27,135 @@ func isVerdictTag(t dataset.Tag) bool {
 
 // svMeta returns the project's meta: the classes, each made "any" when
 // objects of another shape use it (so that Supervisely opens every object),
-// and the three verdict tags (value type none).
-func svMeta(ix *index, entries ...[]entry) *dataset.Meta {
+// the three verdict tags (value type none), and a definition of every
+// other tag an image or object carries, so that the Supervisely SDK, which
+// refuses an annotation whose tag meta.json does not declare ("TagMeta is
+// None"), loads every annotation. A tag takes its definition from declared
+// (the prediction dataset's meta) when that fits every value the tag has;
+// otherwise its value type is inferred from the values: any_number for
+// numbers, any_string for text, none for tags without a value. A tag whose
+// values are of more than one of these kinds cannot be declared, and is an
+// error naming an item that has it.
+//
+// The classes' shapes come from the objects of shaped, the tags from those
+// of shaped and of more.
+func svMeta(ix *index, shaped []entry, more ...[]entry) (*dataset.Meta, error) {
 	m := &dataset.Meta{Classes: append([]dataset.Class(nil), ix.classes...)}
-	for _, es := range entries {
-		for _, e := range es {
-			for _, o := range e.objects {
-				m.MergeClass(dataset.Class{Title: o.Class, Shape: o.Shape})
-			}
+	for _, e := range shaped {
+		for _, o := range e.objects {
+			m.MergeClass(dataset.Class{Title: o.Class, Shape: o.Shape})
 		}
 	}
+	entries := append([][]entry{shaped}, more...)
 	for _, v := range Verdicts {
 		m.AddTag(dataset.TagMeta{Name: v.Tag(), ValueType: dataset.TagNone})
 	}
+	// Every tag's kinds of value, and an item that shows each kind.
+	type use struct {
+		kinds map[string]string // value type → item
+		first []string          // value types in order of first use
+		vals  map[string]bool   // string values, for oneof_string
+	}
+	uses := map[string]*use{}
+	var names []string
+	note := func(t dataset.Tag, item string) {
+		if m.TagMeta(t.Name) != nil {
+			return // a verdict tag: declared above
+		}
+		u := uses[t.Name]
+		if u == nil {
+			u = &use{kinds: map[string]string{}, vals: map[string]bool{}}
+			uses[t.Name] = u
+			names = append(names, t.Name)
+		}
+		k := tagKind(t)
+		if _, ok := u.kinds[k]; !ok {
+			u.kinds[k] = item
+			u.first = append(u.first, k)
+		}
+		if !t.Number {
+			u.vals[t.Value] = true
+		}
+	}
+	for _, es := range entries {
+		for _, e := range es {
+			for _, t := range e.it.Ann.Tags {
+				if !isVerdictTag(t) {
+					note(t, e.it.Name)
+				}
+			}
+			for _, o := range e.objects {
+				for _, t := range o.Tags {
+					note(t, e.it.Name)
+				}
+			}
+		}
+	}
+	for _, name := range names {
+		u := uses[name]
+		if d := declaredTag(ix.tags, name); d != nil && tagFits(d, u.kinds, u.vals) {
+			m.AddTag(*d)
+			continue
+		}
+		if len(u.first) > 1 {
+			a, b := u.first[0], u.first[1]
+			return nil, fmt.Errorf("tag %q has values of two kinds, %s (item %s) and %s (item %s): Supervisely declares one value type per tag", name, kindWords(a), u.kinds[a], kindWords(b), u.kinds[b])
+		}
+		m.AddTag(dataset.TagMeta{Name: name, ValueType: u.first[0]})
+	}
 	m.Sort()
-	return m
+	return m, nil
+}
+
+// tagKind is the Supervisely value type a tag's value needs at least.
+func tagKind(t dataset.Tag) string {
+	switch {
+	case t.Number:
+		return dataset.TagAnyNumber
+	case t.Value != "":
+		return dataset.TagAnyString
+	}
+	return dataset.TagNone
+}
+
+func kindWords(k string) string {
+	switch k {
+	case dataset.TagAnyNumber:
+		return "a number"
+	case dataset.TagAnyString:
+		return "text"
+	}
+	return "no value"
+}
+
+func declaredTag(tags []dataset.TagMeta, name string) *dataset.TagMeta {
+	for i := range tags {
+		if tags[i].Name == name {
+			return &tags[i]
+		}
+	}
+	return nil
+}
+
+// tagFits reports whether values of the given kinds (and string values)
+// are valid for d, as the SDK's TagMeta.is_valid_value checks them.
+func tagFits(d *dataset.TagMeta, kinds map[string]string, vals map[string]bool) bool {
+	for k := range kinds {
+		switch {
+		case k == d.ValueType:
+		case k == dataset.TagAnyString && d.ValueType == dataset.TagOneOfString:
+		default:
+			return false
+		}
+	}
+	if d.ValueType == dataset.TagOneOfString {
+		for v := range vals {
+			if !slices.Contains(d.Values, v) {
+				return false
+			}
+		}
+	}
+	return true
 }
 
 // writeSupervisely writes a project into dir: meta.json, and for every entry

@@ -71,8 +71,11 @@ type Kind struct{}
 func (Kind) Name() string { return "review" }
 
 // Version 2: verdicts.json records each item's predicted objects and,
-// when simulated, the IoU its verdict was given by.
-func (Kind) Version() int { return 2 }
+// when simulated, the IoU its verdict was given by. Version 3: the
+// Supervisely meta.json of the package and of simulated results declares
+// every tag the predictions carry (the "confidence" tag among them), and
+// Label Studio tasks may name their images by image_root or local_files.
+func (Kind) Version() int { return 3 }
 
 func (Kind) Schema() *engine.Schema {
 	return &engine.Schema{
@@ -81,6 +84,8 @@ func (Kind) Schema() *engine.Schema {
 			{Name: "from", Kind: engine.InputOne, Required: true, Doc: "the predictions: a preannotate step's dataset"},
 			{Name: "package", Type: cty.String, Default: cty.StringVal(""), Doc: "where the review package is written, relative to the recipe (default review/<name>/package)"},
 			{Name: "results", Type: cty.String, Default: cty.StringVal(""), Doc: "the directory reviewers' exports go to, relative to the recipe (default review/<name>/results)"},
+			{Name: "image_root", Type: cty.String, Default: cty.StringVal(""), Doc: "the URL where the package's label-studio/images folder is served: Label Studio tasks load their images from <image_root>/<dataset>/<file>"},
+			{Name: "local_files", Type: cty.String, Default: cty.StringVal(""), Doc: "the path of the package's label-studio/images folder below Label Studio's LOCAL_FILES_DOCUMENT_ROOT: tasks load their images as /data/local-files/?d=<local_files>/<dataset>/<file>"},
 		},
 		Blocks: []engine.BlockSpec{{
 			Type: "simulate",
@@ -146,6 +151,11 @@ func simParams(cfg *engine.Config) (good, bad float64, format string, r hcl.Rang
 
 func (Kind) Validate(cfg *engine.Config) hcl.Diagnostics {
 	var diags hcl.Diagnostics
+	if cfg.String("image_root") != "" && cfg.String("local_files") != "" {
+		r := cfg.Range("local_files")
+		diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Conflicting image URLs",
+			Detail: "Label Studio tasks name their images either by image_root (a URL) or by local_files (a path below LOCAL_FILES_DOCUMENT_ROOT); set one of them.", Subject: &r})
+	}
 	n := 0
 	for _, b := range cfg.Blocks {
 		if b.Type != "simulate" {
@@ -257,7 +267,9 @@ func (Kind) Run(ctx context.Context, rc *engine.RunContext) (map[string]cache.Di
 				return nil, fmt.Errorf("from: item %s: %w", e.Name, err)
 			}
 		}
-		if err := engine.ReplaceDir(dest, func(dir string) error { return rv.WritePackage(dir, items, classes) }); err != nil {
+		if err := engine.ReplaceDir(dest, func(dir string) error {
+			return rv.WritePackageWith(dir, items, classes, pkgOptions(rc.Config, ds.Meta))
+		}); err != nil {
 			return nil, engine.Errorf(rc.Config.Range("package"), "writing the review package: %w", err)
 		}
 		return nil, &engine.WaitingError{Msg: fmt.Sprintf("waiting for review: %d images are in %s (Supervisely project, CVAT task and Label Studio tasks; see its README.txt); put the reviewers' export in %s and build again",
@@ -270,6 +282,12 @@ func (Kind) Run(ctx context.Context, rc *engine.RunContext) (map[string]cache.Di
 		return nil, fmt.Errorf("%s; nothing was accepted", msg)
 	}
 	return accept(rc, ds, items, results, ious, resultsDir, Simulated(rc.Config))
+}
+
+// pkgOptions are the package's options from the step's attributes and the
+// predictions' meta.
+func pkgOptions(cfg *engine.Config, meta *dataset.Meta) rv.PackageOptions {
+	return rv.PackageOptions{Tags: meta.Tags, ImageRoot: cfg.String("image_root"), LocalFiles: cfg.String("local_files")}
 }
 
 func readTruth(rc *engine.RunContext, ds *dataset.Dataset) (map[string]*dataset.Annotation, error) {
