@@ -1,7 +1,10 @@
 package main
 
 import (
+	"archive/zip"
+	"bytes"
 	"fmt"
+	"io/fs"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -12,6 +15,7 @@ import (
 	"github.com/rogpeppe/go-internal/testscript"
 
 	"dsbuild/cache"
+	rv "dsbuild/dataset/review"
 	"dsbuild/engine"
 )
 
@@ -44,10 +48,12 @@ func TestScripts(t *testing.T) {
 			return nil
 		},
 		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
-			"waitfile": cmdWaitfile,
-			"sleep":    cmdSleep,
-			"corrupt":  cmdCorrupt,
-			"browser":  cmdBrowser,
+			"waitfile":  cmdWaitfile,
+			"sleep":     cmdSleep,
+			"corrupt":   cmdCorrupt,
+			"browser":   cmdBrowser,
+			"reviewpkg": cmdReviewPkg,
+			"zip":       cmdZip,
 		},
 	})
 }
@@ -164,4 +170,53 @@ func cmdBrowser(ts *testscript.TestScript, neg bool, args []string) {
 	ts.Check(os.MkdirAll(dir, 0o755))
 	ts.Check(os.WriteFile(filepath.Join(dir, args[1]+".png"), png, 0o644))
 	ts.Logf("screenshot of %s: %s", args[0], filepath.Join(dir, args[1]+".png"))
+}
+
+// reviewpkg DIR checks the review package in DIR against the rules of
+// Supervisely, CVAT and Label Studio (review.ValidatePackage).
+func cmdReviewPkg(ts *testscript.TestScript, neg bool, args []string) {
+	if len(args) != 1 {
+		ts.Fatalf("usage: reviewpkg DIR")
+	}
+	err := rv.ValidatePackage(ts.MkAbs(args[0]))
+	if neg {
+		if err == nil {
+			ts.Fatalf("the review package is valid")
+		}
+		ts.Logf("%v", err)
+		return
+	}
+	ts.Check(err)
+}
+
+// zip OUT.zip DIR writes the files below DIR into a new zip archive, named
+// by their paths relative to DIR.
+func cmdZip(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) != 2 {
+		ts.Fatalf("usage: zip OUT.zip DIR")
+	}
+	var buf bytes.Buffer
+	zw := zip.NewWriter(&buf)
+	root := ts.MkAbs(args[1])
+	ts.Check(filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		rel, err := filepath.Rel(root, p)
+		if err != nil {
+			return err
+		}
+		w, err := zw.Create(filepath.ToSlash(rel))
+		if err != nil {
+			return err
+		}
+		data, err := os.ReadFile(p)
+		if err != nil {
+			return err
+		}
+		_, err = w.Write(data)
+		return err
+	}))
+	ts.Check(zw.Close())
+	ts.Check(os.WriteFile(ts.MkAbs(args[0]), buf.Bytes(), 0o644))
 }

@@ -15,6 +15,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"dsbuild/cache"
+	rv "dsbuild/dataset/review"
 	"dsbuild/engine"
 	"dsbuild/model"
 	"dsbuild/steps/review"
@@ -188,7 +189,7 @@ func reviewStates(ctx context.Context, r *engine.Recipe, lock *engine.Lockfile, 
 			st.State = "simulated"
 		case st.Summary != nil:
 			st.State, st.Results = "reviewed", results
-		case exists(results):
+		case rv.HasResults(filepath.Join(r.Dir, results)):
 			st.State, st.Results = "results-ready", results
 		case exists(pkg):
 			st.State, st.Package, st.Results = "waiting", pkg, results

@@ -1,9 +1,13 @@
 package review
 
 import (
+	"archive/zip"
 	"bytes"
 	"fmt"
+	"io"
+	"io/fs"
 	"os"
+	"path"
 	"path/filepath"
 	"sort"
 	"strings"
@@ -26,8 +30,16 @@ const maxResultsFile = 1 << 30
 //     1.1;
 //   - a directory holding exactly one .json file that is a JSON array, or
 //     such a file: a Label Studio JSON export;
+//   - a .zip file, or a directory holding none of these but exactly one
+//     .zip file (and no folder): the archive, as Supervisely, CVAT ("CVAT
+//     for images 1.1") or Label Studio export it, read in place with the
+//     same rules;
 //   - a directory holding none of these but exactly one directory: that
 //     directory (an unpacked archive's top folder).
+//
+// Names starting with "." and __MACOSX folders are ignored. When nothing
+// is found, the error names the files it looked for and what the
+// directory holds.
 //
 // Results are matched to items by "<dataset>/<file>" in Supervisely (or
 // the 2018 name <dataset>/<stem>.json), by image name in CVAT and by
@@ -78,84 +90,187 @@ func ReadResults(path string, items []Item, classes []dataset.Class) ([]Result, 
 	if err != nil {
 		return nil, fmt.Errorf("review results: %w", err)
 	}
-	format, file, err := detect(path, 0)
+	loc, closeZip, err := locate(path)
 	if err != nil {
 		return nil, fmt.Errorf("review results: %w", err)
 	}
+	defer closeZip()
 	c := newCollector(ix, path)
-	switch format {
+	c.path = loc.display
+	switch loc.format {
 	case FormatSupervisely:
-		c.path = file
-		readSupervisely(file, c)
-	default:
-		data, err := readLimited(file)
+		sub, err := fs.Sub(loc.fsys, loc.name)
 		if err != nil {
 			return nil, fmt.Errorf("review results: %w", err)
 		}
-		c.path = file
-		if format == FormatCVAT {
-			readCVAT(data, file, c)
+		readSuperviselyFS(sub, loc.display, c)
+	default:
+		data, err := readLimited(loc.fsys, loc.name, loc.display)
+		if err != nil {
+			return nil, fmt.Errorf("review results: %w", err)
+		}
+		if loc.format == FormatCVAT {
+			readCVAT(data, loc.display, c)
 		} else {
-			readLS(data, file, c)
+			readLS(data, loc.display, c)
 		}
 	}
 	return c.results(items)
 }
 
-// detect finds the results format at path and the project directory
-// (Supervisely) or file (CVAT, Label Studio) to read.
-func detect(path string, depth int) (format, file string, err error) {
+// location is where results were found: a directory (Supervisely) or file
+// (CVAT, Label Studio) of fsys, a directory or a zip archive, and the name
+// errors give it.
+type location struct {
+	format  string
+	fsys    fs.FS
+	name    string // slash path in fsys
+	display string
+}
+
+// HasResults reports whether the results directory dir holds anything a
+// reviewer put there: an entry whose name does not start with "." (so an
+// empty directory, or one holding only .gitkeep or .DS_Store, has none).
+// The review step waits while it is false, and dsbuild review status says
+// "waiting"; once it is true, the build reads the results.
+func HasResults(dir string) bool {
+	ents, err := os.ReadDir(dir)
+	if err != nil {
+		return false
+	}
+	for _, e := range ents {
+		if !strings.HasPrefix(e.Name(), ".") {
+			return true
+		}
+	}
+	return false
+}
+
+// locate finds the results at path (see ReadResults); closeZip closes an
+// archive it opened.
+func locate(path string) (loc location, closeZip func(), err error) {
+	closeZip = func() {}
 	st, err := os.Stat(path)
 	if err != nil {
-		return "", "", err
+		return loc, closeZip, err
 	}
 	if !st.IsDir() {
-		switch {
-		case filepath.Base(path) == dataset.MetaFile:
-			return FormatSupervisely, filepath.Dir(path), nil
-		case strings.EqualFold(filepath.Ext(path), ".xml"):
-			return FormatCVAT, path, nil
-		case strings.EqualFold(filepath.Ext(path), ".json"):
-			return FormatLabelStudio, path, nil
+		if strings.EqualFold(filepath.Ext(path), ".zip") {
+			return openZip(path)
 		}
-		return "", "", fmt.Errorf("%s: not a results file (want annotations.xml, a Label Studio .json export or a Supervisely meta.json)", path)
+		dir := filepath.Dir(path)
+		format, err := fileFormat(path)
+		if err != nil {
+			return loc, closeZip, err
+		}
+		name := filepath.Base(path)
+		if format == FormatSupervisely {
+			name = "."
+			path = dir
+		}
+		return location{format: format, fsys: os.DirFS(dir), name: name, display: path}, closeZip, nil
 	}
-	ents, err := os.ReadDir(path)
+	fsys := os.DirFS(path)
+	loc, zipName, err := detect(fsys, ".", path, 0)
 	if err != nil {
-		return "", "", err
+		return loc, closeZip, err
 	}
-	var dirs, arrays []string
+	if zipName != "" {
+		return openZip(filepath.Join(path, filepath.FromSlash(zipName)))
+	}
+	return loc, closeZip, nil
+}
+
+// fileFormat is the format of a results file given by its path.
+func fileFormat(path string) (string, error) {
+	switch {
+	case filepath.Base(path) == dataset.MetaFile:
+		return FormatSupervisely, nil
+	case strings.EqualFold(filepath.Ext(path), ".xml"):
+		return FormatCVAT, nil
+	case strings.EqualFold(filepath.Ext(path), ".json"):
+		return FormatLabelStudio, nil
+	}
+	return "", fmt.Errorf("%s: not a results file (want a CVAT annotations.xml, a Label Studio .json export, a Supervisely meta.json, or a .zip of one of them as the tool exports it)", path)
+}
+
+// openZip finds the results inside a zip archive, as a tool exports them.
+func openZip(file string) (location, func(), error) {
+	zr, err := zip.OpenReader(file)
+	if err != nil {
+		return location{}, func() {}, fmt.Errorf("%s: not a readable zip archive: %w", file, err)
+	}
+	loc, inner, err := detect(zr, ".", file, 0)
+	if err == nil && inner != "" {
+		err = fmt.Errorf("%s: holds another zip archive, %s: put that one into the results directory instead", file, inner)
+	}
+	if err != nil {
+		zr.Close()
+		return location{}, func() {}, err
+	}
+	return loc, func() { zr.Close() }, nil
+}
+
+// detect finds the results format in directory dir of fsys (display names
+// dir in errors), or a zip archive to look into (zipName).
+func detect(fsys fs.FS, dir, display string, depth int) (loc location, zipName string, err error) {
+	ents, err := fs.ReadDir(fsys, dir)
+	if err != nil {
+		return loc, "", err
+	}
+	join := func(name string) string { return path.Join(dir, name) }
+	shown := func(name string) string { return filepath.Join(display, filepath.FromSlash(name)) }
+	var dirs, arrays, zips, others []string
 	for _, e := range ents {
 		name := e.Name()
-		if strings.HasPrefix(name, ".") {
+		if strings.HasPrefix(name, ".") || name == "__MACOSX" {
 			continue
 		}
 		switch {
 		case e.IsDir():
 			dirs = append(dirs, name)
 		case name == dataset.MetaFile:
-			return FormatSupervisely, path, nil
+			return location{format: FormatSupervisely, fsys: fsys, name: dir, display: display}, "", nil
 		case name == "annotations.xml":
-			return FormatCVAT, filepath.Join(path, name), nil
-		case strings.EqualFold(filepath.Ext(name), ".json") && isJSONArray(filepath.Join(path, name)):
+			return location{format: FormatCVAT, fsys: fsys, name: join(name), display: shown(name)}, "", nil
+		case strings.EqualFold(path.Ext(name), ".json") && isJSONArray(fsys, join(name)):
 			arrays = append(arrays, name)
+		case strings.EqualFold(path.Ext(name), ".zip"):
+			zips = append(zips, name)
+		default:
+			others = append(others, name)
 		}
 	}
 	switch {
 	case len(arrays) == 1:
-		return FormatLabelStudio, filepath.Join(path, arrays[0]), nil
+		return location{format: FormatLabelStudio, fsys: fsys, name: join(arrays[0]), display: shown(arrays[0])}, "", nil
 	case len(arrays) > 1:
 		sort.Strings(arrays)
-		return "", "", fmt.Errorf("%s: %d JSON files (%s): which is the Label Studio export? Keep one", path, len(arrays), strings.Join(arrays, ", "))
-	case len(dirs) == 1 && depth < 2:
-		return detect(filepath.Join(path, dirs[0]), depth+1)
+		return loc, "", fmt.Errorf("%s: %d JSON files (%s): which is the Label Studio export? Keep one", display, len(arrays), strings.Join(arrays, ", "))
+	case len(zips) == 1 && len(dirs) == 0:
+		return loc, join(zips[0]), nil
+	case len(zips) > 1:
+		sort.Strings(zips)
+		return loc, "", fmt.Errorf("%s: %d zip archives (%s): which is the export? Keep one", display, len(zips), strings.Join(zips, ", "))
+	case len(dirs) == 1 && len(zips) == 0 && depth < 2:
+		return detect(fsys, join(dirs[0]), shown(dirs[0]), depth+1)
 	}
-	return "", "", fmt.Errorf("%s: no review results: want a Supervisely project (meta.json), a CVAT annotations.xml or a Label Studio JSON export", path)
+	found := append(append(append([]string{}, dirs...), zips...), others...)
+	sort.Strings(found)
+	what := "it is empty"
+	if len(found) > 0 {
+		if len(found) > 5 {
+			found = append(found[:5], "…")
+		}
+		what = "it holds " + strings.Join(found, ", ")
+	}
+	return loc, "", fmt.Errorf("%s: no review results: looked for %s (a Supervisely project), %s (a CVAT for images 1.1 export), a .json file holding a JSON array (a Label Studio export), a .zip archive holding one of them (as the tools export it), or a single folder holding one of them; %s",
+		display, shown(dataset.MetaFile), shown("annotations.xml"), what)
 }
 
 // isJSONArray reports whether the file starts, after white space, with '['.
-func isJSONArray(file string) bool {
-	f, err := os.Open(file)
+func isJSONArray(fsys fs.FS, file string) bool {
+	f, err := fsys.Open(file)
 	if err != nil {
 		return false
 	}
@@ -167,17 +282,18 @@ func isJSONArray(file string) bool {
 }
 
 // readLimited reads a results file of at most maxResultsFile bytes.
-func readLimited(file string) ([]byte, error) {
-	st, err := os.Stat(file)
+func readLimited(fsys fs.FS, file, display string) ([]byte, error) {
+	f, err := fsys.Open(file)
 	if err != nil {
 		return nil, err
 	}
-	if st.Size() > maxResultsFile {
-		return nil, fmt.Errorf("%s: %d bytes, more than a results file may have (%d)", file, st.Size(), maxResultsFile)
-	}
-	data, err := os.ReadFile(file)
+	defer f.Close()
+	data, err := io.ReadAll(io.LimitReader(f, maxResultsFile+1))
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("%s: %w", display, err)
+	}
+	if len(data) > maxResultsFile {
+		return nil, fmt.Errorf("%s: more than a results file may have (%d bytes)", display, maxResultsFile)
 	}
 	return bytes.TrimPrefix(data, []byte("\xef\xbb\xbf")), nil
 }

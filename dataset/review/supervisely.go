@@ -202,7 +202,12 @@ func writeSupervisely(dir string, entries []entry, meta *dataset.Meta) error {
 // <dataset>/ann/*.json, matched to the item <dataset>/<file> (or, in the
 // 2018 naming, <dataset>/<stem>.*).
 func readSupervisely(dir string, c *collector) {
-	fsys := os.DirFS(dir)
+	readSuperviselyFS(os.DirFS(dir), dir, c)
+}
+
+// readSuperviselyFS reads the project at the root of fsys (a directory or
+// a folder of a zip archive); dir is how errors name that root.
+func readSuperviselyFS(fsys fs.FS, dir string, c *collector) {
 	meta, err := supervisely.ReadMeta(fsys)
 	if err != nil {
 		c.problem(dir, "", err)

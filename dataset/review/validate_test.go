@@ -1,8 +1,11 @@
 package review
 
 import (
+	"archive/zip"
 	"bytes"
+	"io/fs"
 	"os"
+	"path"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -30,7 +33,7 @@ func TestPackageLoadsInItsTools(t *testing.T) {
 	}
 	for _, f := range []string{FormatSupervisely, FormatCVAT, FormatLabelStudio} {
 		out := filepath.Join(t.TempDir(), f)
-		if _, err := Simulate(s.items, testClasses, s.truth, 0.8, 0.5, f, out); err != nil {
+		if _, err := Simulate(s.items, testClasses, s.truth, 0.8, 0.2, f, out); err != nil {
 			t.Fatal(err)
 		}
 		switch f {
@@ -205,5 +208,104 @@ func TestLabelStudioImageURLs(t *testing.T) {
 		if err := WritePackageWith(filepath.Join(t.TempDir(), "pkg"), items, testClasses, bad); err == nil {
 			t.Errorf("%+v: no error", bad)
 		}
+	}
+}
+
+// zipDir writes the files of dir into the zip archive file, under prefix.
+func zipDir(t *testing.T, dir, prefix, file string) {
+	t.Helper()
+	var buf bytes.Buffer
+	zw := zip.NewWriter(&buf)
+	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		rel, _ := filepath.Rel(dir, p)
+		w, err := zw.Create(path.Join(prefix, filepath.ToSlash(rel)))
+		if err != nil {
+			return err
+		}
+		data, err := os.ReadFile(p)
+		if err == nil {
+			_, err = w.Write(data)
+		}
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := zw.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(file, buf.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestResultsFromZip: each tool's export read from a zip archive, given
+// as the file or found in the results directory (at its root or in a
+// folder), gives the same results as unpacked.
+func TestResultsFromZip(t *testing.T) {
+	s := newScenario(t)
+	for _, f := range Formats {
+		out := filepath.Join(t.TempDir(), f)
+		if _, err := Simulate(s.items, testClasses, s.truth, 0.8, 0.2, f, out); err != nil {
+			t.Fatal(err)
+		}
+		for _, prefix := range []string{"", "export"} {
+			results := filepath.Join(t.TempDir(), "results")
+			os.MkdirAll(results, 0o755)
+			zf := filepath.Join(results, "task_1.zip")
+			zipDir(t, out, prefix, zf)
+			os.WriteFile(filepath.Join(results, ".gitkeep"), nil, 0o644)
+			for _, p := range []string{results, zf} {
+				got, err := ReadResults(p, s.items, testClasses)
+				if err != nil {
+					t.Fatalf("%s in %q of %s: %v", f, prefix, p, err)
+				}
+				checkResults(t, s, got)
+			}
+		}
+	}
+	// A broken export inside a zip names the file inside the archive.
+	results := filepath.Join(t.TempDir(), "results")
+	os.MkdirAll(filepath.Join(results, "x"), 0o755)
+	os.WriteFile(filepath.Join(results, "x", "annotations.xml"), []byte("<annotations><image"), 0o644)
+	zf := filepath.Join(t.TempDir(), "cvat.zip")
+	zipDir(t, results, "", zf)
+	_, err := ReadResults(zf, s.items, testClasses)
+	if err == nil || !strings.Contains(err.Error(), filepath.Join(zf, "x", "annotations.xml")) {
+		t.Errorf("broken zip: %v", err)
+	}
+}
+
+// TestNoResultsSaysWhatItLookedFor: the error names the files looked for
+// and what the directory holds; HasResults ignores dot files.
+func TestNoResultsSaysWhatItLookedFor(t *testing.T) {
+	s := newScenario(t)
+	dir := t.TempDir()
+	if HasResults(dir) {
+		t.Error("empty directory has results")
+	}
+	os.WriteFile(filepath.Join(dir, ".gitkeep"), nil, 0o644)
+	os.WriteFile(filepath.Join(dir, ".DS_Store"), nil, 0o644)
+	if HasResults(dir) {
+		t.Error(".gitkeep and .DS_Store are results")
+	}
+	if HasResults(filepath.Join(dir, "missing")) {
+		t.Error("a missing directory has results")
+	}
+	os.WriteFile(filepath.Join(dir, "notes.txt"), []byte("hi"), 0o644)
+	if !HasResults(dir) {
+		t.Error("notes.txt is not seen")
+	}
+	_, err := ReadResults(dir, s.items, testClasses)
+	for _, want := range []string{filepath.Join(dir, "meta.json"), filepath.Join(dir, "annotations.xml"), "a .zip archive", "it holds notes.txt"} {
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("error %v lacks %q", err, want)
+		}
+	}
+	if err != nil && strings.Contains(strings.ToLower(err.Error()), "unzip") {
+		t.Errorf("error still says unzip: %v", err)
 	}
 }

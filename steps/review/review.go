@@ -50,7 +50,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"os"
 	"path/filepath"
 	"sort"
 	"strings"
@@ -195,10 +194,8 @@ func (Kind) Sources(ctx context.Context, rc *engine.RunContext) (map[string]cach
 	if err != nil {
 		return nil, err
 	}
-	if fi, err := os.Stat(dir); err != nil || !fi.IsDir() {
-		return nil, nil
-	}
-	if empty(dir) {
+	// The same test as dsbuild review status's "waiting".
+	if !rv.HasResults(dir) {
 		return nil, nil
 	}
 	d, err := files.HashDir(ctx, rc, results, nil, cache.Copy)
@@ -206,11 +203,6 @@ func (Kind) Sources(ctx context.Context, rc *engine.RunContext) (map[string]cach
 		return nil, err
 	}
 	return map[string]cache.Digest{"results": d}, nil
-}
-
-func empty(dir string) bool {
-	ents, err := os.ReadDir(dir)
-	return err != nil || len(ents) == 0
 }
 
 func (Kind) Run(ctx context.Context, rc *engine.RunContext) (map[string]cache.Digest, error) {
