@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"maps"
 
 	"dsbuild/cache"
 )
@@ -21,12 +20,12 @@ import (
 // usual, and settles the flight with its outcome. Every later step with
 // that key takes the outcome instead: at once when the flight has settled,
 // otherwise after waiting for it without holding a worker slot. A flight
-// stays settled for the rest of the build, so the outcome does not depend
-// on -j or on timing:
+// stays settled for the rest of the build, so the results do not depend
+// on -j or on timing (which of the steps runs may):
 //
 //   - the owner ran or was cached: the later step is Cached with the
-//     owner's outputs (its reason "same key as X, which ran in this build"
-//     when X ran);
+//     owner's outputs, checked as any cache hit (its reason "same key as
+//     X, which ran in this build" when X ran);
 //   - the owner failed: the later step fails too, with an error naming the
 //     owner and its failure (the same key is the same computation, so
 //     running it again would fail the same way or hide a flaky step);
@@ -44,9 +43,8 @@ type flight struct {
 	done  chan struct{} // closed when settled
 	// Set before done is closed, read only after: a copy of the owner's
 	// outcome, so later changes to its result (Duration) do not race.
-	status  Status
-	outputs map[string]cache.Digest
-	err     error
+	status Status
+	err    error
 }
 
 // claim returns key's flight, and whether s owns it (then s must settle
@@ -67,15 +65,15 @@ func (b *builder) claim(key cache.Digest, s *Step) (*flight, bool) {
 
 // settle records the owner's outcome and releases the steps waiting for it.
 func (f *flight) settle(res *StepResult) {
-	f.status, f.outputs, f.err = res.Status, maps.Clone(res.Outputs), res.Err
+	f.status, f.err = res.Status, res.Err
 	close(f.done)
 }
 
 // follow gives s (whose key, preimage and reason res already holds) the
 // outcome of f, waiting for it if it has not settled. While it waits it
 // gives its worker slot back (park) and reports what it waits for. ok is
-// false when f's outputs do not fit s's declared outputs: then s goes on
-// on its own.
+// false when the owner's cached result is not usable for s (other outputs
+// than s declares, or incomplete in the store): then s goes on on its own.
 func (b *builder) follow(ctx context.Context, s *Step, res *StepResult, f *flight) (*StepResult, bool) {
 	select {
 	case <-f.done:
@@ -93,10 +91,13 @@ func (b *builder) follow(ctx context.Context, s *Step, res *StepResult, f *fligh
 	}
 	switch f.status {
 	case Ran, Cached:
-		if checkOutputs(s, f.outputs) != nil {
+		// The owner's action cache entry, checked like any cache hit: a
+		// repair may have re-run the owner since it settled.
+		outs, miss := b.lookup(s, res.Key, nil)
+		if miss != "" {
 			return nil, false
 		}
-		res.Status, res.Outputs = Cached, maps.Clone(f.outputs)
+		res.Status, res.Outputs = Cached, outs
 		if f.status == Ran {
 			res.Reason = "same key as " + f.owner.Addr + ", which ran in this build"
 		}

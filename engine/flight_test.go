@@ -3,6 +3,8 @@ package engine_test
 import (
 	"context"
 	"errors"
+	"os"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"sync"
@@ -295,5 +297,41 @@ func TestSameKeyWaiterCancelled(t *testing.T) {
 	// it fails with the cancellation and names the owner.
 	if w.Status != engine.Failed || !errors.Is(w.Err, context.Canceled) || !strings.Contains(w.Err.Error(), owner) {
 		t.Errorf("%s: %s (%v), want failed: cancelled while waiting for %s", follower, w.Status, w.Err, owner)
+	}
+}
+
+// finishHook calls on as each step finishes.
+type finishHook struct {
+	statusReporter
+	on func(r *engine.StepResult)
+}
+
+func (h *finishHook) StepFinished(r *engine.StepResult) { h.on(r) }
+
+// The follower takes the owner's result only as a checked cache hit: when
+// the owner's output is gone from the store by the time the follower
+// starts, the follower runs itself (and restores it).
+func TestSameKeyIncompleteOwnerOutputRunsAgain(t *testing.T) {
+	f := newFixture(t, strings.ReplaceAll(twins, "%s", "x"))
+	f.kinds = engine.NewKinds(countKind{runs: f.runs})
+	blob := cache.Sum([]byte("x")).Hex()
+	rep := &finishHook{on: func(r *engine.StepResult) {
+		if r.Step.Addr != "count.a" {
+			return
+		}
+		for _, p := range []string{blob, blob + ".zst"} {
+			os.Remove(filepath.Join(f.store.Dir(), "blobs", blob[:2], p))
+		}
+	}}
+	r, br := f.build(engine.BuildOptions{Jobs: 1, Reporter: rep})
+	if f.runs.get("count.a") != 1 || f.runs.get("count.b") != 1 {
+		t.Fatalf("count.a ran %d times, count.b %d times; want once each", f.runs.get("count.a"), f.runs.get("count.b"))
+	}
+	b := status(t, r, br, "count.b")
+	if b.Status != engine.Ran {
+		t.Fatalf("count.b: %s (%q, %v), want ran", b.Status, b.Reason, b.Err)
+	}
+	if got := readTree(t, f.store, b.Outputs["out"]); got != "x" {
+		t.Errorf("count.b's output = %q, want %q", got, "x")
 	}
 }
