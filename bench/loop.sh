@@ -70,13 +70,17 @@ took=${took%, }
 	echo "[loop.svg](loop.svg) come from \`dsbuild review status --json recipes/person\`."
 	echo
 	echo "\`recipes/person\` trains on its seed data, then each round pre-annotates the"
-	echo "next batch of synthetic pool images with the last model, has them reviewed by"
+	echo "next batch of pool images with the last model (the pool is synthetic domain"
+	echo "\"b\": other backgrounds, lighting, scales and figure styles than the seed data;"
+	echo "docs/datasets.md), has them reviewed by"
 	echo "the simulated reviewer (the IoU of the predicted and true person masks against"
 	echo "the recipe's \`good\` and \`bad\` bars; corrected to the truth in between), merges"
 	echo "the accepted images in and trains again from the last model. \"Its val IoU\" is"
 	echo "the validation IoU of the model that made the round's predictions (the epoch"
 	echo "its train step kept); \"usable\" is good + needs correction. Percentages are of"
-	echo "the images reviewed."
+	echo "the images reviewed. Bootstrap \`person_nomerge\` is the same loop with"
+	echo "\`merge = false\`: the same pool, reviews and training, without merging the"
+	echo "reviewed images back; the difference is what the loop itself buys."
 	echo
 	echo "![good and usable share of the predictions per round](loop.svg)"
 	echo

@@ -88,6 +88,7 @@ func main() {
 	}
 	var md bytes.Buffer
 	writeMarkdown(&md, runs, boots)
+	writeTargets(&md, runs, boots)
 	if *svgPath != "" {
 		if err := writeFileAtomic(*svgPath, plot(runs, boots)); err != nil {
 			fmt.Fprintln(os.Stderr, "looptable:", err)
@@ -436,4 +437,51 @@ func writeFileAtomic(path string, data []byte) error {
 		return fmt.Errorf("writing %s: %w", path, err)
 	}
 	return nil
+}
+
+// Issue 13's targets for the loop's last round, on the means over the
+// runs: the usable share at least targetUsable %, at least targetRise
+// points above round 1's, and the good share at least targetGood %.
+const (
+	targetUsable = 70.0
+	targetRise   = 25.0
+	targetGood   = 40.0
+)
+
+// writeTargets compares each bootstrap's first and last reviewed rounds
+// with the targets, and says what a bootstrap gains over its merge = false
+// twin (named <name>_nomerge) in the last round: the part of the rise the
+// loop itself causes.
+func writeTargets(w io.Writer, runs []run, boots []string) {
+	met := func(ok bool) string {
+		if ok {
+			return "met"
+		}
+		return "**not met**"
+	}
+	fmt.Fprintln(w)
+	fmt.Fprintln(w, "**Against the targets** (means over the runs; last round against round 1):")
+	fmt.Fprintln(w)
+	for _, b := range boots {
+		rounds := roundsOf(runs, b)
+		if len(rounds) < 2 {
+			continue
+		}
+		first, last := rounds[0], rounds[len(rounds)-1]
+		u1, ok1 := figure(runs, b, first, usable)
+		uN, okN := figure(runs, b, last, usable)
+		gN, okG := figure(runs, b, last, pct("good"))
+		if !ok1 || !okN || !okG {
+			continue
+		}
+		rise := uN.mean - u1.mean
+		fmt.Fprintf(w, "- bootstrap %s: usable %.1f %% in round %d (≥ %.0f %%: %s), %+.1f points over round %d (≥ %.0f: %s); good %.1f %% (≥ %.0f %%: %s)",
+			b, uN.mean, last, targetUsable, met(uN.mean >= targetUsable), rise, first, targetRise, met(rise >= targetRise),
+			gN.mean, targetGood, met(gN.mean >= targetGood))
+		twin := b + "_nomerge"
+		if t, ok := figure(runs, twin, last, usable); ok && len(roundsOf(runs, twin)) > 0 {
+			fmt.Fprintf(w, "; without merging (bootstrap %s) usable is %.1f %% in round %d, so merging the reviewed images back adds %+.1f points", twin, t.mean, last, uN.mean-t.mean)
+		}
+		fmt.Fprintln(w, ".")
+	}
 }

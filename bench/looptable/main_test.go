@@ -95,3 +95,36 @@ func TestBadInput(t *testing.T) {
 		t.Errorf("error %v, want one naming x.jsonl:4", err)
 	}
 }
+
+// TestTargets: the last round against round 1 and the targets, and what
+// merging adds over the bootstrap's merge = false twin; one line per
+// bootstrap of at least two rounds.
+func TestTargets(t *testing.T) {
+	twin := `{"step":"review.b_nomerge_round1","state":"simulated","bootstrap":"b_nomerge","round":1,"items":4,"objects":5,"accepted_objects":3,"counts":{"bad":1,"good":1,"needs correction":2},"percent":{"bad":25,"good":25,"needs correction":50},"usable_percent":75,"model":{"step":"train.b_nomerge_round0","val_iou":0.41}}
+{"step":"review.b_nomerge_round2","state":"simulated","bootstrap":"b_nomerge","round":2,"items":4,"objects":4,"accepted_objects":2,"counts":{"bad":2,"good":0,"needs correction":2},"percent":{"bad":50,"good":0,"needs correction":50},"usable_percent":50,"model":{"step":"train.b_nomerge_round1","val_iou":0.42}}
+`
+	r, err := readRun(write(t, t.TempDir(), "seed-1.jsonl", runA+twin))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var md bytes.Buffer
+	writeTargets(&md, []run{r}, bootstraps([]run{r}))
+	for _, want := range []string{
+		"- bootstrap b: usable 100.0 % in round 2 (≥ 70 %: met), +25.0 points over round 1 (≥ 25: met); good 50.0 % (≥ 40 %: met); without merging (bootstrap b_nomerge) usable is 50.0 % in round 2, so merging the reviewed images back adds +50.0 points.\n",
+		"- bootstrap b_nomerge: usable 50.0 % in round 2 (≥ 70 %: **not met**), -25.0 points over round 1 (≥ 25: **not met**); good 0.0 % (≥ 40 %: **not met**).\n",
+	} {
+		if !strings.Contains(md.String(), want) {
+			t.Errorf("no line %q in\n%s", want, md.String())
+		}
+	}
+	// One round only: no line.
+	one, err := readRun(write(t, t.TempDir(), "seed-1.jsonl", runB))
+	if err != nil {
+		t.Fatal(err)
+	}
+	md.Reset()
+	writeTargets(&md, []run{one}, bootstraps([]run{one}))
+	if strings.Contains(md.String(), "- bootstrap") {
+		t.Errorf("a target line for a bootstrap of one reviewed round:\n%s", md.String())
+	}
+}
