@@ -7,15 +7,20 @@
 #  2. Train a UNet on them (BCE + dice, neutral ignored, edge band, flips,
 #     rotations and colour changes drawn per sample).
 #  3. Bootstrap: each round takes the next batch of unlabeled images from
-#     the pool, pre-annotates them with the last model (find each person,
-#     then segment each box), has them reviewed (simulated here from the
-#     pool's ground truth: a reviewer would use the package the review step
-#     writes), resizes the accepted images like the seed data, merges them
-#     in and trains again from the last model.
+#     the pool, pre-annotates them with the last model (one pass over the
+#     whole image, every connected component a person: mode "scene"), has
+#     them reviewed (simulated here from the pool's ground truth: a reviewer
+#     would use the package the review step writes), resizes the accepted
+#     images like the seed data, merges them in and trains again from the
+#     last model.
 #
-# The model sees whole scenes, not person crops: stage 1 of pre-annotation
-# segments whole pool images, and a model trained on crops alone marked
-# nearly every pixel of a scene as a person.
+# The pool is another domain than the seed data (synthetic domain "b":
+# other backgrounds, lighting, scales and figure styles), as the seed's
+# target photos differed from the public datasets: the first round's
+# predictions are poor, and the reviewed in-domain images make them better.
+# The bootstrap "person_nomerge" runs the same rounds without merging the
+# reviewed images back (merge = false): the difference between the two
+# review tables is what the loop itself buys.
 #
 #   dsbuild build recipes/person
 #   dsbuild review status recipes/person
@@ -36,9 +41,29 @@ variable "rounds" {
   description = "bootstrap rounds"
 }
 
+variable "batch" {
+  default     = 48
+  description = "pool images reviewed per round"
+}
+
+variable "epochs" {
+  default     = 30
+  description = "training epochs per round (round 0 included)"
+}
+
+variable "width" {
+  default     = 16
+  description = "channels of the UNet's first level (8 trains about 3× faster and learns the pool less well: docs/loop.md)"
+}
+
+variable "seed" {
+  default     = "person"
+  description = "seeds the initial weights, the batches and the augmentation (bench/loop.sh runs several)"
+}
+
 variable "gemm" {
-  default     = "openblas:Haswell"
-  description = "the trainer's matrix products: OpenBLAS's AVX2 kernel gives this lockfile's models on any x86 CPU with AVX2 (auto: the CPU's own kernel; gonum: pure Go, everywhere, slower)"
+  default     = "openblas:Haswell, gonum"
+  description = "the trainer's matrix products: OpenBLAS's AVX2 kernel gives this lockfile's models on any x86 CPU with AVX2 and Debian 12's OpenBLAS; without them, gonum's pure Go (slower, other models)"
 }
 
 variable "device" {
@@ -81,11 +106,12 @@ import "synthetic" {
   options = { count = var.synthetic, width = "96", height = "96", figures = "0-3", seed = "11" }
 }
 
-# The unlabeled pool the loop draws from. Its figures' true masks play the
-# reviewer; the model never sees them.
+# The unlabeled pool the loop draws from, in another domain than the seed
+# data. Its figures' true masks play the reviewer; the model never sees
+# them.
 import "pool" {
   format  = "synthetic"
-  options = { count = "96", width = "96", height = "96", figures = "1-2", seed = "12", dataset = "pool" }
+  options = { count = "${var.rounds * var.batch}", width = "96", height = "96", figures = "1-2", seed = "12", dataset = "pool", domain = "b" }
 }
 
 merge "all" {
@@ -119,31 +145,31 @@ bootstrap "person" {
   seed_data  = split.people.train
   validation = split.people.val
   pool       = import.pool
-  batch      = 24
+  batch      = var.batch
 
   train {
     foreground    = ["person"]
     ignore        = ["neutral"]
     input_size    = var.size
     depth         = 3
-    width         = 8
+    width         = var.width
     batch_norm    = true
     batch         = 8
-    epochs        = 8
+    epochs        = var.epochs
     learning_rate = 0.001
     flip          = true
     rotate        = 10
     color         = 0.1
     edge_band     = 1
     edge_weight   = 1
-    seed          = "person"
+    seed          = var.seed
     gemm          = var.gemm
   }
 
   preannotate {
     threshold = 0.5
     min_area  = 40
-    padding   = 0.1
+    mode      = "scene"
     device    = var.device
   }
 
@@ -162,6 +188,53 @@ bootstrap "person" {
       width       = var.size
       height      = var.size
       keep_aspect = true
+    }
+  }
+}
+
+# The ablation: the same pool, rounds, reviews and training, but the
+# reviewed images are not merged back (each round trains on the seed data
+# again). Its round 0 is train.person_round0's twin (the same key).
+bootstrap "person_nomerge" {
+  merge      = false
+  rounds     = var.rounds
+  seed_data  = split.people.train
+  validation = split.people.val
+  pool       = import.pool
+  batch      = var.batch
+
+  train {
+    foreground    = ["person"]
+    ignore        = ["neutral"]
+    input_size    = var.size
+    depth         = 3
+    width         = var.width
+    batch_norm    = true
+    batch         = 8
+    epochs        = var.epochs
+    learning_rate = 0.001
+    flip          = true
+    rotate        = 10
+    color         = 0.1
+    edge_band     = 1
+    edge_weight   = 1
+    seed          = var.seed
+    gemm          = var.gemm
+  }
+
+  preannotate {
+    threshold = 0.5
+    min_area  = 40
+    mode      = "scene"
+    device    = var.device
+  }
+
+  review {
+    simulate {
+      truth  = import.pool
+      good   = 0.75
+      bad    = 0.4
+      format = "cvat"
     }
   }
 }
