@@ -64,8 +64,15 @@ func (b *builder) claim(key cache.Digest, s *Step) (*flight, bool) {
 }
 
 // settle records the owner's outcome and releases the steps waiting for it.
+// res is nil when the owner's execute is unwinding from a panic: settling
+// must not panic again over it (which would hide the first panic's
+// message), and the flight counts as failed.
 func (f *flight) settle(res *StepResult) {
-	f.status, f.err = res.Status, res.Err
+	if res == nil {
+		f.status, f.err = Failed, fmt.Errorf("%s did not finish", f.owner.Addr)
+	} else {
+		f.status, f.err = res.Status, res.Err
+	}
 	close(f.done)
 }
 
