@@ -10,7 +10,9 @@
 //     whose upstream re-ran but produced identical bytes stays cached.
 //   - [Build] schedules steps over a bounded set of workers, consults the
 //     action cache, runs what is missing and commits results only on
-//     success. [Build] with DryRun is the planner.
+//     success; steps with equal keys run once per build (the others
+//     wait for it and take its result). [Build] with DryRun is the
+//     planner.
 //   - [Lockfile] records, per step, the key, the output digests and the
 //     preimage; [Verify] rebuilds every locked step into a fresh store and
 //     compares.
