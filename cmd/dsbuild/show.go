@@ -81,7 +81,13 @@ func printModel(w io.Writer, ref string, tree cache.Digest, a *model.Artifact) {
 		if json.Unmarshal(a.Training, &t) == nil {
 			fmt.Fprintf(w, "training    %v images, batch %v (micro %v), %v epochs, lr %v, seed %q, %v\n",
 				t["images"], t["batch"], t["micro_batch"], t["epochs"], t["learning_rate"], t["seed"], t["platform"])
+			if g, ok := t["gemm"].(string); ok && g != "" {
+				fmt.Fprintf(w, "arithmetic  %s\n", g)
+			}
 		}
+	}
+	if c.CropPadding > 0 {
+		fmt.Fprintf(w, "crop model  trained on person crops padded by %g (preannotate's boxes mode uses this padding)\n", c.CropPadding)
 	}
 	m := &a.Metrics
 	if len(m.Epochs) == 0 {
