@@ -18,9 +18,9 @@
 # other backgrounds, lighting, scales and figure styles), as the seed's
 # target photos differed from the public datasets: the first round's
 # predictions are poor, and the reviewed in-domain images make them better.
-# The bootstrap "person_nomerge" runs the same rounds without merging the
-# reviewed images back (merge = false): the difference between the two
-# review tables is what the loop itself buys.
+# With ablation = true the bootstrap also runs the same rounds without
+# merging the reviewed images back (bootstrap person_nomerge): the
+# difference between the two review tables is what the loop itself buys.
 #
 #   dsbuild build recipes/person
 #   dsbuild review status recipes/person
@@ -146,6 +146,11 @@ bootstrap "person" {
   validation = split.people.val
   pool       = import.pool
   batch      = var.batch
+  # Also the same rounds without merging the reviewed images back
+  # (bootstrap person_nomerge: each round trains on the seed data again),
+  # to show what the loop itself buys; its round 0 is train.person_round0's
+  # twin (the same key, built once).
+  ablation   = true
 
   train {
     foreground    = ["person"]
@@ -188,53 +193,6 @@ bootstrap "person" {
       width       = var.size
       height      = var.size
       keep_aspect = true
-    }
-  }
-}
-
-# The ablation: the same pool, rounds, reviews and training, but the
-# reviewed images are not merged back (each round trains on the seed data
-# again). Its round 0 is train.person_round0's twin (the same key).
-bootstrap "person_nomerge" {
-  merge      = false
-  rounds     = var.rounds
-  seed_data  = split.people.train
-  validation = split.people.val
-  pool       = import.pool
-  batch      = var.batch
-
-  train {
-    foreground    = ["person"]
-    ignore        = ["neutral"]
-    input_size    = var.size
-    depth         = 3
-    width         = var.width
-    batch_norm    = true
-    batch         = 8
-    epochs        = var.epochs
-    learning_rate = 0.001
-    flip          = true
-    rotate        = 10
-    color         = 0.1
-    edge_band     = 1
-    edge_weight   = 1
-    seed          = var.seed
-    gemm          = var.gemm
-  }
-
-  preannotate {
-    threshold = 0.5
-    min_area  = 40
-    mode      = "scene"
-    device    = var.device
-  }
-
-  review {
-    simulate {
-      truth  = import.pool
-      good   = 0.75
-      bad    = 0.4
-      format = "cvat"
     }
   }
 }

@@ -11,6 +11,7 @@
 //	  pool       = import.unlabeled
 //	  batch      = 48
 //	  merge      = true          # false: the ablation (see below)
+//	  ablation   = false         # true: also the merge = false twin, N_nomerge
 //	  train        { input_size = 96  epochs = 30 }
 //	  preannotate  { threshold = 0.5 }
 //	  review       { simulate { truth = import.unlabeled } }
@@ -66,11 +67,14 @@
 // epochs, not equal steps: the merged loop's growing training set gives
 // its rounds more optimizer steps.)
 //
+// ablation = true writes both in one block: the loop as given, and its
+// merge = false twin named N_nomerge (with review directories
+// <dir>/nomerge_roundR), from the same nested blocks.
+//
 // Every step name starts with the bootstrap's name, so two bootstraps in
 // one recipe never share a step. Steps of equal keys, such as their take
-// steps and their round-0 training, are cached like any others: one built
-// before its twin starts serves it, but twins that run at the same time
-// both compute (the engine does not wait for a twin).
+// steps and their round-0 training, run once per build (the engine makes
+// the twin wait and take the result).
 // The expansion checks the block's own shape; each expanded step's
 // parameters are checked by its kind, with diagnostics at the user's lines.
 package bootstrap
@@ -91,7 +95,7 @@ type Macro struct{}
 const MaxRounds = 50
 
 var (
-	attrs = map[string]bool{"rounds": true, "seed_data": true, "validation": true, "pool": true, "batch": true, "seed": true, "merge": true}
+	attrs = map[string]bool{"rounds": true, "seed_data": true, "validation": true, "pool": true, "batch": true, "seed": true, "merge": true, "ablation": true}
 	// the attributes each nested block may not set: the expansion does.
 	// preannotate.crop_model is reserved too when there is a crop_train
 	// block (without one, a crop model from outside the loop may be given).
@@ -105,7 +109,7 @@ var (
 	}
 )
 
-const shape = "it takes rounds, seed_data, validation, pool, batch, seed and merge, and train, preannotate, review, prepare, crop_train and crop_prepare blocks"
+const shape = "it takes rounds, seed_data, validation, pool, batch, seed, merge and ablation, and train, preannotate, review, prepare, crop_train and crop_prepare blocks"
 
 func diag(summary, detail string, r hcl.Range) *hcl.Diagnostic {
 	return &hcl.Diagnostic{Severity: hcl.DiagError, Summary: summary, Detail: detail, Subject: r.Ptr()}
@@ -201,6 +205,15 @@ func (Macro) Expand(b *hclsyntax.Block, eval func(hcl.Expression, cty.Type) (cty
 			merge = v.True()
 		}
 	}
+	ablation := false
+	if _, ok := b.Body.Attributes["ablation"]; ok {
+		if v, ok := value("ablation", cty.Bool, "true or false"); ok {
+			ablation = v.True()
+		}
+	}
+	if ablation && !merge {
+		diags = append(diags, diag("Invalid ablation", "ablation = true adds this loop's merge = false twin, and this loop already has merge = false. Remove one of them.", b.Body.Attributes["ablation"].Expr.Range()))
+	}
 	if p := nested["preannotate"]; crops && p != nil {
 		if a, ok := p.Body.Attributes["mode"]; ok {
 			// Only a value that evaluates is checked here; the
@@ -213,14 +226,24 @@ func (Macro) Expand(b *hclsyntax.Block, eval func(hcl.Expression, cty.Type) (cty
 	if diags.HasErrors() {
 		return nil, diags
 	}
-	x := &expander{b: b, rng: b.DefRange()}
-	return x.expand(name, rounds, batch, merge, crops, nested), diags
+	x := &expander{b: b, rng: b.DefRange(), roundDir: "round"}
+	out := x.expand(name, rounds, batch, merge, crops, nested)
+	if ablation {
+		// The twin: the same loop without merging, under N_nomerge; its
+		// review directories are <dir>/nomerge_roundR.
+		twin := &expander{b: b, rng: b.DefRange(), roundDir: "nomerge_round"}
+		out = append(out, twin.expand(name+"_nomerge", rounds, batch, false, crops, nested)...)
+	}
+	return out, diags
 }
 
 // expander builds the step blocks of one bootstrap block.
 type expander struct {
 	b   *hclsyntax.Block
 	rng hcl.Range
+	// roundDir names round R's subdirectory of a review package or
+	// results directory: <dir>/<roundDir>R.
+	roundDir string
 }
 
 // ref is a synthetic reference such as train.N_round0.model.
@@ -316,7 +339,7 @@ func (x *expander) expand(name string, rounds, batch int, merge, crops bool, nes
 			// A directory given once names the loop's base: each round
 			// gets its own subdirectory, so no two rounds share one.
 			if a, ok := nested["review"].Body.Attributes[dir]; ok {
-				review[dir] = perRound(a.Expr, r)
+				review[dir] = perRound(a.Expr, x.roundDir, r)
 			}
 		}
 		out = append(out,
@@ -345,11 +368,11 @@ func (x *expander) expand(name string, rounds, batch int, merge, crops bool, nes
 	return out
 }
 
-// perRound is the user's directory expression followed by "/round<r>".
-func perRound(e hclsyntax.Expression, r int) hclsyntax.Expression {
+// perRound is the user's directory expression followed by "/<sub><r>".
+func perRound(e hclsyntax.Expression, sub string, r int) hclsyntax.Expression {
 	rng := e.Range()
 	return &hclsyntax.TemplateExpr{SrcRange: rng, Parts: []hclsyntax.Expression{
 		e,
-		&hclsyntax.LiteralValueExpr{Val: cty.StringVal(fmt.Sprintf("/round%d", r)), SrcRange: rng},
+		&hclsyntax.LiteralValueExpr{Val: cty.StringVal(fmt.Sprintf("/%s%d", sub, r)), SrcRange: rng},
 	}}
 }

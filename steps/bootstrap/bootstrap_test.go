@@ -497,3 +497,67 @@ bootstrap "b" {
 		t.Errorf("preannotate.b_round2 inputs:\n got %s\nwant %s", got, want)
 	}
 }
+
+// TestExpandAblation: ablation = true expands the loop and its merge =
+// false twin from one block: the same steps, wiring and parameters as the
+// twin written out as a second block, with the twin's review directories
+// under <dir>/nomerge_roundR; with merge = false it is a diagnostic.
+func TestExpandAblation(t *testing.T) {
+	loop := func(name, extra, dir string) string {
+		return `
+bootstrap "` + name + `" {
+  rounds    = 2
+  seed_data = import.seed
+  pool      = import.pool
+  batch     = 3
+  seed      = "s"
+  ` + extra + `
+  train {
+    input_size = 32
+    depth      = 1
+  }
+  review {
+    package = "review/p` + dir + `"
+    results = "review/r` + dir + `"
+  }
+}
+`
+	}
+	one, errs := load(t, base+loop("person", "ablation = true", ""))
+	if errs != "" {
+		t.Fatal(errs)
+	}
+	two, errs := load(t, base+loop("person", "", "")+loop("person_nomerge", "merge = false", "_twin"))
+	if errs != "" {
+		t.Fatal(errs)
+	}
+	if a, b := addrs(one), addrs(two); a != b {
+		t.Fatalf("steps:\n ablation = true: %s\n two blocks:      %s", a, b)
+	}
+	for _, s := range one.Steps {
+		if got, want := deps(one, s.Addr), deps(two, s.Addr); got != want {
+			t.Errorf("%s inputs: %s; written out: %s", s.Addr, got, want)
+		}
+		o, w := s.Config.Params, two.Step(s.Addr).Config.Params
+		for p, v := range o {
+			if p == "package" || p == "results" {
+				continue
+			}
+			if !v.Equals(w[p]).True() {
+				t.Errorf("%s %s = %v; written out %v", s.Addr, p, v, w[p])
+			}
+		}
+	}
+	for _, c := range []struct{ step, dir, want string }{
+		{"review.person_round2", "package", "review/p/round2"},
+		{"review.person_nomerge_round2", "package", "review/p/nomerge_round2"},
+		{"review.person_nomerge_round1", "results", "review/r/nomerge_round1"},
+	} {
+		if got := one.Step(c.step).Config.String(c.dir); got != c.want {
+			t.Errorf("%s %s = %q; want %q", c.step, c.dir, got, c.want)
+		}
+	}
+	if _, errs := load(t, base+loop("person", "ablation = true\n  merge = false", "")); !strings.Contains(errs, "ablation = true adds this loop's merge = false twin") {
+		t.Errorf("ablation with merge = false: %q", errs)
+	}
+}
