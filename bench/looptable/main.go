@@ -27,6 +27,8 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+
+	"dsbuild/steps/review"
 )
 
 // state is the part of a review status --json record this program reads.
@@ -43,16 +45,8 @@ type state struct {
 	Model         *modelInfo         `json:"model"`
 }
 
-type iouStats struct {
-	Items  int     `json:"items"`
-	Min    float64 `json:"min"`
-	P25    float64 `json:"p25"`
-	Median float64 `json:"median"`
-	P75    float64 `json:"p75"`
-	Max    float64 `json:"max"`
-	Mean   float64 `json:"mean"`
-	Bins   []int   `json:"bins"`
-}
+// iouStats is the "iou" field: the review step's own summary type.
+type iouStats = review.IoUStats
 
 type modelInfo struct {
 	Step   string   `json:"step"`
