@@ -10,50 +10,34 @@ import "math"
 func (e *engine) bnForward(L *convLayer, P int) {
 	HW := L.h * L.w
 	m, C := e.micro, L.Out
-	groups := P / m
 	n := float64(m * HW)
 	st := e.stat[:P*C]
-	e.pool.run(P*C, func(_, t int) {
+	e.groupSums(st, P, C, m, func(t int) float64 {
 		s := 0.0
 		for _, v := range L.z[t*HW : (t+1)*HW] {
 			s += float64(v)
 		}
-		st[t] = s
-	})
-	for g := 0; g < groups; g++ {
-		for c := 0; c < C; c++ {
-			s := 0.0
-			for i := g * m; i < (g+1)*m; i++ {
-				s += st[i*C+c]
-			}
-			L.mean[g*C+c] = s / n
-		}
-	}
-	e.pool.run(P*C, func(_, t int) {
+		return s
+	}, func(k int, s float64) { L.mean[k] = s / n })
+	e.groupSums(st, P, C, m, func(t int) float64 {
 		mu := L.mean[(t/C/m)*C+t%C]
 		s := 0.0
 		for _, v := range L.z[t*HW : (t+1)*HW] {
 			d := float64(v) - mu
 			s += d * d
 		}
-		st[t] = s
-	})
-	for g := 0; g < groups; g++ {
-		for c := 0; c < C; c++ {
-			s := 0.0
-			for i := g * m; i < (g+1)*m; i++ {
-				s += st[i*C+c]
-			}
-			v := s / n
-			L.invstd[g*C+c] = 1 / math.Sqrt(v+e.bnEps)
-			unbiased := v
-			if n > 1 {
-				unbiased = v * n / (n - 1)
-			}
-			L.rm[c] = float32(0.9*float64(L.rm[c]) + 0.1*L.mean[g*C+c])
-			L.rv[c] = float32(0.9*float64(L.rv[c]) + 0.1*unbiased)
+		return s
+	}, func(k int, s float64) {
+		c := k % C
+		v := s / n
+		L.invstd[k] = 1 / math.Sqrt(v+e.bnEps)
+		unbiased := v
+		if n > 1 {
+			unbiased = v * n / (n - 1)
 		}
-	}
+		L.rm[c] = float32(0.9*float64(L.rm[c]) + 0.1*L.mean[k])
+		L.rv[c] = float32(0.9*float64(L.rv[c]) + 0.1*unbiased)
+	})
 	e.pool.run(P*C, func(_, t int) {
 		k, c := (t/C/m)*C+t%C, t%C
 		mu, is := L.mean[k], L.invstd[k]
@@ -108,4 +92,22 @@ func (e *engine) bnBackward(L *convLayer, g []float32, P int) {
 			d[j] = float32(f * (float64(v) - mean1 - xh*mean2))
 		}
 	})
+}
+
+// groupSums computes plane(t) for every (sample, channel) plane t of P
+// samples of C channels, in parallel, into st; then, for each micro-batch
+// group g of m samples and each channel c in order, adds the group's
+// planes in sample order and calls set(g·C+c, sum). The sums' order does
+// not depend on the number of workers.
+func (e *engine) groupSums(st []float64, P, C, m int, plane func(t int) float64, set func(k int, s float64)) {
+	e.pool.run(P*C, func(_, t int) { st[t] = plane(t) })
+	for g := 0; g < P/m; g++ {
+		for c := 0; c < C; c++ {
+			s := 0.0
+			for i := g * m; i < (g+1)*m; i++ {
+				s += st[i*C+c]
+			}
+			set(g*C+c, s)
+		}
+	}
 }

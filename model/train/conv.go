@@ -78,6 +78,14 @@ func im2col(col []float32, in []source, i, H, W, r0, r1 int, up []float32) {
 	}
 }
 
+// tile is task t's part of a layer's output: sample i, rows r0 … r1−1,
+// n = (r1−r0)·w pixels.
+func (L *convLayer) tile(t int) (i, r0, r1, n int) {
+	i, ti := t/L.nt, t%L.nt
+	r0, r1 = ti*L.rows, min((ti+1)*L.rows, L.h)
+	return i, r0, r1, (r1 - r0) * L.w
+}
+
 // convForward computes layer L on P samples: the convolution (im2col by
 // row tiles, then a matrix product), then bias and ReLU, or BatchNorm
 // and ReLU.
@@ -97,9 +105,7 @@ func (e *engine) convForward(L *convLayer, in []source, P int) {
 	}
 	k := 9 * L.In
 	e.pool.run(P*L.nt, func(wk, t int) {
-		i, ti := t/L.nt, t%L.nt
-		r0, r1 := ti*L.rows, min((ti+1)*L.rows, H)
-		n := (r1 - r0) * W
+		i, r0, r1, n := L.tile(t)
 		sc := &e.scratch[wk]
 		col := sc.col[:k*n]
 		im2col(col, in, i, H, W, r0, r1, sc.up)
@@ -149,9 +155,7 @@ func (e *engine) convBackward(L *convLayer, in []source, g, dx []float32, P int)
 	part := e.part[:tasks*size]
 	dz := source{t: g, c: L.Out, h: H, w: W}
 	e.pool.run(tasks, func(wk, t int) {
-		i, ti := t/L.nt, t%L.nt
-		r0, r1 := ti*L.rows, min((ti+1)*L.rows, H)
-		n := (r1 - r0) * W
+		i, r0, r1, n := L.tile(t)
 		sc := &e.scratch[wk]
 		col := sc.col[:k*n]
 		im2col(col, in, i, H, W, r0, r1, sc.up)
