@@ -380,25 +380,7 @@ func TestExpandNoMerge(t *testing.T) {
 // side: their steps are distinct, and their batches are the same.
 func TestTwoBootstrapsSamePool(t *testing.T) {
 	loop := func(name, extra string) string {
-		return `
-bootstrap "` + name + `" {
-  rounds    = 2
-  seed_data = import.seed
-  pool      = import.pool
-  batch     = 3
-  seed      = "s"
-  ` + extra + `
-  train {
-    input_size = 32
-    depth      = 1
-  }
-  review {
-    simulate {
-      truth = import.pool
-    }
-  }
-}
-`
+		return loopSrc(name, extra, "simulate {\n      truth = import.pool\n    }")
 	}
 	r, errs := load(t, base+loop("person", "")+loop("person_ablation", "merge = false"))
 	if errs != "" {
@@ -504,24 +486,8 @@ bootstrap "b" {
 // under <dir>/nomerge_roundR; with merge = false it is a diagnostic.
 func TestExpandAblation(t *testing.T) {
 	loop := func(name, extra, dir string) string {
-		return `
-bootstrap "` + name + `" {
-  rounds    = 2
-  seed_data = import.seed
-  pool      = import.pool
-  batch     = 3
-  seed      = "s"
-  ` + extra + `
-  train {
-    input_size = 32
-    depth      = 1
-  }
-  review {
-    package = "review/p` + dir + `"
-    results = "review/r` + dir + `"
-  }
-}
-`
+		return loopSrc(name, extra, `package = "review/p`+dir+`"
+    results = "review/r`+dir+`"`)
 	}
 	one, errs := load(t, base+loop("person", "ablation = true", ""))
 	if errs != "" {
@@ -560,4 +526,26 @@ bootstrap "` + name + `" {
 	if _, errs := load(t, base+loop("person", "ablation = true\n  merge = false", "")); !strings.Contains(errs, "ablation = true adds this loop's merge = false twin") {
 		t.Errorf("ablation with merge = false: %q", errs)
 	}
+}
+
+// loopSrc is a two-round bootstrap named name over import.seed and
+// import.pool, with the extra attributes and the review block's body.
+func loopSrc(name, extra, review string) string {
+	return `
+bootstrap "` + name + `" {
+  rounds    = 2
+  seed_data = import.seed
+  pool      = import.pool
+  batch     = 3
+  seed      = "s"
+  ` + extra + `
+  train {
+    input_size = 32
+    depth      = 1
+  }
+  review {
+    ` + review + `
+  }
+}
+`
 }
