@@ -16,6 +16,10 @@
 //   - [Lockfile] records, per step, the key, the output digests and the
 //     preimage; [Verify] rebuilds every locked step into a fresh store and
 //     compares.
+//   - [HashSource] is the source contract of kinds that read a directory
+//     of the recipe ([Sourced]): hashed through the store's stat cache,
+//     stored unless planning, entering the key as a tree digest; the
+//     link attribute ([LinkAttr]) says how files enter the store.
 //   - [OutputRules] is the one check of every path outside the store that a
 //     step or a command writes: inside the recipe directory (or where the
 //     user said), never the recipe directory, an ancestor of it, a directory

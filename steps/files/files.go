@@ -29,7 +29,6 @@ package files
 import (
 	"context"
 	"fmt"
-	"os"
 	"path/filepath"
 
 	"github.com/hashicorp/hcl/v2"
@@ -52,15 +51,15 @@ func (Kind) Schema() *engine.Schema {
 			{Name: "path", Type: cty.String, Required: true, Doc: "directory, relative to the recipe directory"},
 			{Name: "include", Type: cty.List(cty.String), Doc: `globs of files to keep ("**" spans directories); all files if absent`},
 			{Name: "exclude", Type: cty.List(cty.String), Doc: "globs of files and directories to leave out"},
-			LinkAttr,
-			CopyAttr,
+			engine.LinkAttr,
+			engine.CopyAttr,
 		},
 		Outputs: []string{"tree"},
 	}
 }
 
 func (Kind) Validate(cfg *engine.Config) hcl.Diagnostics {
-	diags := ValidateLink(cfg)
+	diags := engine.ValidateLink(cfg)
 	if p := cfg.String("path"); filepath.IsAbs(p) {
 		r := cfg.Range("path")
 		diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Absolute source path",
@@ -97,65 +96,18 @@ func buildFilter(cfg *engine.Config) (*filter, error) {
 	return f, nil
 }
 
-// Sources hashes (and, when building, stores) the source directory. Its
-// tree digest enters the key as "input source".
+// Sources hashes (and, when building, stores) the source directory through
+// engine.HashSource. Its tree digest enters the key as "input source".
 func (Kind) Sources(ctx context.Context, rc *engine.RunContext) (map[string]cache.Digest, error) {
 	f, err := buildFilter(rc.Config)
 	if err != nil {
 		return nil, err
 	}
-	d, err := HashDir(ctx, rc, rc.Config.String("path"), f.keep, AdoptOf(rc.Config))
+	d, err := engine.HashSource(ctx, rc, rc.Config.String("path"), f.keep, engine.SourceAdopt(rc.Config))
 	if err != nil {
 		return nil, err
 	}
 	return map[string]cache.Digest{"source": d}, nil
-}
-
-// HashDir hashes the directory rel (relative to the recipe) through the
-// store's stat cache and, unless planning, stores it as adopt says
-// (cache.Clone for sources, cache.Link with link = "hard"; see AdoptOf).
-// keep, if not nil, filters paths. Other step kinds that read sources from
-// disk (import, review results) use it too.
-func HashDir(ctx context.Context, rc *engine.RunContext, rel string, keep func(string, bool) bool, adopt cache.Adopt) (cache.Digest, error) {
-	dir := filepath.Join(rc.RecipeDir, rel)
-	if fi, err := os.Stat(dir); err != nil || !fi.IsDir() {
-		return cache.Digest{}, fmt.Errorf("path %q: no such directory (looked for %s)", rel, dir)
-	}
-	sc, err := rc.Store.OpenStatCache(dir)
-	if err != nil {
-		return cache.Digest{}, err
-	}
-	seen := map[string]bool{}
-	walkKeep := func(rel string, isDir bool) bool {
-		ok := keep == nil || keep(rel, isDir)
-		if ok && !isDir {
-			seen[rel] = true
-		}
-		return ok
-	}
-	d, _, err := rc.Store.PutDir(ctx, dir, cache.IngestOptions{
-		Keep:         walkKeep,
-		Adopt:        adopt,
-		StatCache:    sc,
-		HashOnly:     rc.DryRun,
-		VerifyStored: rc.Repairing,
-		Progress:     rc.Progress,
-	})
-	if err != nil {
-		return cache.Digest{}, fmt.Errorf("reading %s: %w", rel, err)
-	}
-	// A plan (and every command that checks a lockfile entry) hashes
-	// without storing: its digests must not enter the stat cache, whose
-	// hits are trusted to be stored, nor replace what a build recorded
-	// there (the digests of hard-linked files, which detect in-place
-	// edits).
-	if rc.DryRun {
-		return d, nil
-	}
-	if err := sc.Save(rc.Store, func(rel string) bool { return seen[rel] }); err != nil {
-		rc.Logf("could not save the stat cache: %v", err)
-	}
-	return d, nil
 }
 
 // Run returns the source tree itself: Sources already stored it.

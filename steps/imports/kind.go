@@ -17,7 +17,6 @@ import (
 	"dsbuild/dataset"
 	"dsbuild/dataset/formats"
 	"dsbuild/engine"
-	"dsbuild/steps/files"
 )
 
 // Version of the import kind: bump it when the same source imports to
@@ -45,8 +44,8 @@ func (Kind) Schema() *engine.Schema {
 			{Name: "on_error", Type: cty.String, Default: cty.StringVal("fail"), Doc: `"fail" or "skip" (bad items are left out and listed in the report)`},
 			{Name: "clip", Type: cty.Bool, Default: cty.False, Doc: "clip objects that cross the image border instead of failing"},
 			{Name: "verify_images", Type: cty.String, Default: cty.StringVal("header"), Doc: `"header" (header and completeness) or "decode" (every pixel)`},
-			files.LinkAttr,
-			files.CopyAttr,
+			engine.LinkAttr,
+			engine.CopyAttr,
 			{Name: "workers", Type: cty.Number, NotInKey: true, Doc: "items processed at once (default: the build's -j)"},
 		},
 		Outputs:       []string{"dataset", "report"},
@@ -55,7 +54,7 @@ func (Kind) Schema() *engine.Schema {
 }
 
 func (Kind) Validate(cfg *engine.Config) hcl.Diagnostics {
-	diags := files.ValidateLink(cfg)
+	diags := engine.ValidateLink(cfg)
 	bad := func(attr, summary, detail string) {
 		r := cfg.Range(attr)
 		diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: summary, Detail: detail, Subject: &r})
@@ -117,12 +116,12 @@ func (Kind) KeyLines(cfg *engine.Config) []string {
 
 // Sources hashes the source directory (through the stat cache) and stores
 // it as the link attribute says: a reflink or copy by default, hard links
-// with link = "hard" (see package files).
+// with link = "hard" (engine.HashSource).
 func (Kind) Sources(ctx context.Context, rc *engine.RunContext) (map[string]cache.Digest, error) {
 	if !formats.NeedsPath(rc.Config.String("format")) {
 		return nil, nil
 	}
-	d, err := files.HashDir(ctx, rc, rc.Config.String("path"), nil, files.AdoptOf(rc.Config))
+	d, err := engine.HashSource(ctx, rc, rc.Config.String("path"), nil, engine.SourceAdopt(rc.Config))
 	if err != nil {
 		return nil, err
 	}

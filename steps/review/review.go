@@ -61,7 +61,6 @@ import (
 	"dsbuild/dataset"
 	rv "dsbuild/dataset/review"
 	"dsbuild/engine"
-	"dsbuild/steps/files"
 )
 
 // Kind is the review step kind.
@@ -198,7 +197,7 @@ func (Kind) Sources(ctx context.Context, rc *engine.RunContext) (map[string]cach
 	if !rv.HasResults(dir) {
 		return nil, nil
 	}
-	d, err := files.HashDir(ctx, rc, results, nil, cache.Copy)
+	d, err := engine.HashSource(ctx, rc, results, nil, cache.Copy)
 	if err != nil {
 		return nil, err
 	}
