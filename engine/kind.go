@@ -326,38 +326,6 @@ func (ks Kinds) Names() []string {
 	return out
 }
 
-// WaitingError is returned by a step that waits for an input that does not
-// exist yet (a review's results). The build finishes what it can and exits
-// with code 2.
-type WaitingError struct {
-	Msg string
-}
-
-func (e *WaitingError) Error() string { return e.Msg }
-
-// StepError wraps a failure with the step it happened in.
-type StepError struct {
-	Step *Step
-	Err  error
-}
-
-func (e *StepError) Error() string {
-	return fmt.Sprintf("%s (%s): %v", e.Step.Addr, rangeString(e.Step.DeclRange), e.Err)
-}
-
-func (e *StepError) Unwrap() error { return e.Err }
-
-func rangeString(r hcl.Range) string {
-	return fmt.Sprintf("%s:%d", r.Filename, r.Start.Line)
-}
-
-// Errorf is an error at a recipe location: "main.hcl:12: " and the
-// message (%w wraps as in fmt.Errorf). Steps use it for bad data that
-// comes down to a line of the recipe.
-func Errorf(r hcl.Range, format string, args ...any) error {
-	return fmt.Errorf(rangeString(r)+": "+format, args...)
-}
-
 // joinNames returns "a, b and c".
 func joinNames(names []string) string {
 	switch len(names) {
