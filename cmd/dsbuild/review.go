@@ -1,23 +1,15 @@
 package main
 
 import (
-	"context"
 	"encoding/json"
 	"fmt"
 	"io"
-	"os"
-	"path/filepath"
-	"regexp"
 	"sort"
-	"strconv"
 	"strings"
 
 	"github.com/spf13/cobra"
 
-	"dsbuild/cache"
-	rv "dsbuild/dataset/review"
 	"dsbuild/engine"
-	"dsbuild/model"
 	"dsbuild/steps/review"
 )
 
@@ -29,36 +21,6 @@ func newReviewCmd(g *globalFlags) *cobra.Command {
 	cmd.AddCommand(newReviewStatusCmd(g))
 	return cmd
 }
-
-// reviewState is one review step's record of dsbuild review status; its
-// JSON is the documented schema of review status --json (one object per
-// line, fields absent where they do not apply).
-type reviewState struct {
-	Step      string `json:"step"`
-	State     string `json:"state"` // waiting, results-ready, reviewed, simulated, not-built
-	Bootstrap string `json:"bootstrap,omitempty"`
-	Round     int    `json:"round,omitempty"`
-	Package   string `json:"package,omitempty"`
-	Results   string `json:"results,omitempty"`
-	// The verdicts' figures, once dsbuild.lock confirms the review: items,
-	// objects, accepted_objects, counts, percent, usable_percent, iou.
-	*review.Summary
-	Model     *reviewModel `json:"model,omitempty"`
-	CropModel *reviewModel `json:"crop_model,omitempty"`
-}
-
-// reviewModel is a model that made a review's predictions.
-type reviewModel struct {
-	Step string `json:"step"`
-	// From the model's metrics, once dsbuild.lock confirms the train step
-	// and it was trained with validation: the kept epoch's validation IoU.
-	ValIoU    *float64 `json:"val_iou,omitempty"`
-	BestEpoch int      `json:"best_epoch,omitempty"`
-	Epochs    int      `json:"epochs,omitempty"`
-}
-
-// roundName matches the review steps a bootstrap block expands into.
-var roundName = regexp.MustCompile(`^(.+)_round([0-9]+)$`)
 
 const reviewStatusLong = `Status lists every review step of the recipe and where it stands:
 
@@ -123,7 +85,7 @@ func newReviewStatusCmd(g *globalFlags) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			states := reviewStates(cmd.Context(), r, lock, store)
+			states := review.Statuses(cmd.Context(), r, lock, store)
 			out := cmd.OutOrStdout()
 			if g.json {
 				enc := json.NewEncoder(out)
@@ -143,103 +105,10 @@ func newReviewStatusCmd(g *globalFlags) *cobra.Command {
 	return cmd
 }
 
-// reviewStates gives every review step's state, in the recipe's order.
-func reviewStates(ctx context.Context, r *engine.Recipe, lock *engine.Lockfile, store *cache.Store) []reviewState {
-	// Outputs only from an entry that is still the step's result (its key
-	// recomputed, its outputs in the store): after new or edited results
-	// the step is results-ready, as build sees it.
-	resolved := func(s *engine.Step) map[string]cache.Digest {
-		if _, ok := lock.Steps[s.Addr]; !ok {
-			return nil
-		}
-		outs, err := engine.ResolveLocked(ctx, r, lock, store, s, displayDir(r.Dir))
-		if err != nil {
-			return nil
-		}
-		return outs
-	}
-	var states []reviewState
-	for _, s := range r.Steps {
-		if s.KindName != "review" {
-			continue
-		}
-		pkg, results := review.Dirs(s)
-		st := reviewState{Step: s.Addr}
-		if m := roundName.FindStringSubmatch(s.Name); m != nil {
-			if n, err := strconv.Atoi(m[2]); err == nil {
-				st.Bootstrap, st.Round = m[1], n
-			}
-		}
-		if outs := resolved(s); outs != nil {
-			if rep, err := review.ReadReport(store, outs["report"]); err == nil {
-				sum := rep.Summary()
-				st.Summary = &sum
-			}
-		}
-		if from := input(s, "from"); from != nil {
-			st.Model = trainedModel(store, input(from, "model"), resolved)
-			st.CropModel = trainedModel(store, input(from, "crop_model"), resolved)
-		}
-		exists := func(rel string) bool {
-			ents, err := os.ReadDir(filepath.Join(r.Dir, rel))
-			return err == nil && len(ents) > 0
-		}
-		switch {
-		case review.Simulated(s.Config):
-			st.State = "simulated"
-		case st.Summary != nil:
-			st.State, st.Results = "reviewed", results
-		case rv.HasResults(filepath.Join(r.Dir, results)):
-			st.State, st.Results = "results-ready", results
-		case exists(pkg):
-			st.State, st.Package, st.Results = "waiting", pkg, results
-		default:
-			st.State = "not-built"
-		}
-		states = append(states, st)
-	}
-	return states
-}
-
-// input returns the step that s's attribute attr names (the first, for a
-// list), or nil.
-func input(s *engine.Step, attr string) *engine.Step {
-	for _, in := range s.Config.Inputs {
-		if in.Attr == attr {
-			return in.From
-		}
-	}
-	return nil
-}
-
-// trainedModel describes the model of train step s (nil when s is not a
-// train step), with its metrics when resolve confirms the step.
-func trainedModel(store *cache.Store, s *engine.Step, resolve func(*engine.Step) map[string]cache.Digest) *reviewModel {
-	if s == nil || s.KindName != "train" {
-		return nil
-	}
-	m := &reviewModel{Step: s.Addr}
-	outs := resolve(s)
-	if outs == nil {
-		return m
-	}
-	a, err := model.Load(store, outs["model"])
-	if err != nil {
-		return m
-	}
-	m.Epochs = len(a.Metrics.Epochs)
-	if a.Metrics.Validation {
-		best := a.Metrics.Best()
-		v := best.ValIoU
-		m.ValIoU, m.BestEpoch = &v, best.Epoch
-	}
-	return m
-}
-
 // writeReviewStates prints the states for people, within 80 columns
 // (paths aside): a line per step, its figures indented below it, then a
 // table per bootstrap of its rounds' figures.
-func writeReviewStates(out io.Writer, states []reviewState) {
+func writeReviewStates(out io.Writer, states []review.Status) {
 	if len(states) == 0 {
 		fmt.Fprintln(out, "no review steps")
 		return
@@ -247,9 +116,9 @@ func writeReviewStates(out io.Writer, states []reviewState) {
 	for _, st := range states {
 		line := fmt.Sprintf("%-14s %s", st.State, st.Step)
 		switch st.State {
-		case "waiting":
+		case review.StateWaiting:
 			line += fmt.Sprintf(": package in %s; put the reviewers' export in %s", st.Package, st.Results)
-		case "results-ready":
+		case review.StateResultsReady:
 			line += fmt.Sprintf(": results in %s; build to import them", st.Results)
 		}
 		if st.Round > 0 {
@@ -264,7 +133,7 @@ func writeReviewStates(out io.Writer, states []reviewState) {
 		}
 		for _, m := range []struct {
 			what string
-			m    *reviewModel
+			m    *review.ModelStatus
 		}{{"model", st.Model}, {"crop model", st.CropModel}} {
 			if m.m == nil || (m.m.ValIoU == nil && st.Summary == nil) {
 				continue
@@ -278,7 +147,7 @@ func writeReviewStates(out io.Writer, states []reviewState) {
 	writeRoundTables(out, states)
 }
 
-func describeModel(m *reviewModel) string {
+func describeModel(m *review.ModelStatus) string {
 	switch {
 	case m.ValIoU != nil:
 		return fmt.Sprintf("val IoU %.3f (epoch %d of %d)", *m.ValIoU, m.BestEpoch, m.Epochs)
@@ -305,8 +174,8 @@ func writeIoU(out io.Writer, s *review.IoUStats) {
 
 // writeRoundTables prints, per bootstrap with a reviewed round, one row per
 // round.
-func writeRoundTables(out io.Writer, states []reviewState) {
-	byBoot := map[string][]reviewState{}
+func writeRoundTables(out io.Writer, states []review.Status) {
+	byBoot := map[string][]review.Status{}
 	for _, st := range states {
 		if st.Round > 0 && st.Summary != nil {
 			byBoot[st.Bootstrap] = append(byBoot[st.Bootstrap], st)

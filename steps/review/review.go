@@ -42,7 +42,11 @@
 // holding verdicts.json (counts and each item's verdict, predicted and
 // accepted objects, and when simulated the IoU of its prediction against
 // the truth) and, when simulated, the results files. [Report.Summary]
-// turns a report into the figures dsbuild review status shows.
+// turns a report into the figures dsbuild review status shows, and
+// [Statuses] says where each review step of a recipe stands (waiting,
+// results-ready, reviewed, simulated, not-built), with figures only from
+// lockfile entries that engine.ResolveLocked confirms; the command only
+// prints them.
 package review
 
 import (
