@@ -5,6 +5,11 @@ OpenCV, over a Supervisely project (as dsbuild exports it).
 For every object of class "person": crop its box padded by 10 % of the box
 (clipped to the image), resize to 256x256 (bilinear for the image, nearest
 for the mask), mirror left-right, and write the image and the mask as PNG.
+The work is what dsbuild's import + transform need for the same output: read
+every annotation (JSON, with the masks as zlib'd PNG), decode every image,
+and encode two PNGs per person; the padding is rounded down as dsbuild's
+instances_crop rounds it (10 % of a 57-pixel box is 5 pixels). The box is the
+bitmap's (dsbuild exports tight bitmaps, so it is the mask's tight box).
 
 Usage: dtl_baseline.py PROJECT OUTDIR
 """
@@ -42,13 +47,19 @@ def main(project, out):
         h, w = img.shape[:2]
         for k, ((ox, oy), m) in enumerate(person_masks(ann)):
             mh, mw = m.shape
-            full = np.zeros((h, w), np.uint8)
-            full[oy : oy + mh, ox : ox + mw] = m
-            px, py = round(mw * 0.1), round(mh * 0.1)
+            px, py = mw * 10 // 100, mh * 10 // 100
             x0, y0 = max(0, ox - px), max(0, oy - py)
             x1, y1 = min(w, ox + mw + px), min(h, oy + mh + py)
+            if x0 >= x1 or y0 >= y1:
+                continue  # the object lies outside the image
+            # The mask on the crop's canvas (the parts outside it cut off).
+            sub = np.zeros((y1 - y0, x1 - x0), np.uint8)
+            sx0, sy0 = max(ox, x0), max(oy, y0)
+            sx1, sy1 = min(ox + mw, x1), min(oy + mh, y1)
+            if sx0 < sx1 and sy0 < sy1:
+                sub[sy0 - y0 : sy1 - y0, sx0 - x0 : sx1 - x0] = m[sy0 - oy : sy1 - oy, sx0 - ox : sx1 - ox]
             crop = cv2.resize(img[y0:y1, x0:x1], (256, 256), interpolation=cv2.INTER_LINEAR)
-            mask = cv2.resize(full[y0:y1, x0:x1], (256, 256), interpolation=cv2.INTER_NEAREST)
+            mask = cv2.resize(sub, (256, 256), interpolation=cv2.INTER_NEAREST)
             crop, mask = cv2.flip(crop, 1), cv2.flip(mask, 1)
             stem = os.path.splitext(name)[0]
             cv2.imwrite(os.path.join(out, f"{stem}__{k + 1}.png"), crop)

@@ -38,6 +38,9 @@ type StepResult struct {
 	// upstream step it waits for.
 	Reason   string
 	Duration time.Duration
+	// Items counts the step's items (ran, and taken from the item memo)
+	// when it ran item work (Items, StreamItems); nil otherwise.
+	Items *ItemCounts
 }
 
 // Reporter receives build events; methods may be called from several
@@ -383,6 +386,9 @@ func (b *builder) execute(ctx context.Context, s *Step, attempt int) (out *StepR
 		return res
 	}
 	outs, err := s.Kind.Run(ctx, rc)
+	if c, ok := rc.items.counts(); ok {
+		res.Items = &c
+	}
 	if err != nil {
 		var w *WaitingError
 		if errors.As(err, &w) {

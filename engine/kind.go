@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"sort"
 	"strings"
-	"sync/atomic"
 
 	"github.com/hashicorp/hcl/v2"
 	"github.com/hashicorp/hcl/v2/hclsyntax"
@@ -258,33 +257,26 @@ type RunContext struct {
 	Status func(msg string, fields map[string]any)
 	// Logf reports a warning about this step.
 	Logf func(format string, args ...any)
+
+	items itemTally // the counts of Items and StreamItems
 }
 
-// ForEach runs fn(i) for every item i in [0, n) on up to workers
-// goroutines (rc.Jobs when workers ≤ 0, one per CPU when that is 0 too),
-// reporting progress as items finish. fn must put its results by index.
-// After a failure no new item starts; ForEach returns the failure of the
-// lowest index, the same error whatever the scheduling, or ctx's error.
+// ForEach runs fn(i) for every item i in [0, n) on the engine's item pool
+// (workers goroutines; rc.Jobs when workers ≤ 0, one per CPU when that is
+// 0 too), reporting progress as items finish, without a memo and without
+// counting them as the step's items. fn must put its results by index.
+// After a failure no item after it starts; ForEach returns the failure of
+// the lowest index, the same error whatever the scheduling, or ctx's
+// error.
 func (rc *RunContext) ForEach(ctx context.Context, n, workers int, fn func(i int) error) error {
-	if workers <= 0 {
-		workers = rc.Jobs
-	}
-	errs := make([]error, n)
-	var done atomic.Int64
-	err := cache.ForEach(ctx, n, workers, func(i int) error {
-		if errs[i] = fn(i); errs[i] != nil {
-			return errs[i]
-		}
-		if rc.Progress != nil {
-			rc.Progress(done.Add(1), int64(n))
+	_, err := runItems(ctx, rc, ItemWork[struct{}]{Workers: workers}, int64(n), nil, func(emit func(Item[struct{}]) error) error {
+		for i := range n {
+			if err := emit(Item[struct{}]{Run: func() (struct{}, error) { return struct{}{}, fn(i) }}); err != nil {
+				return err
+			}
 		}
 		return nil
-	}, nil)
-	for _, e := range errs {
-		if e != nil {
-			return e
-		}
-	}
+	})
 	return err
 }
 

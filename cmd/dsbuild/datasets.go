@@ -15,10 +15,10 @@ import (
 	"dsbuild/cache"
 	"dsbuild/dataset"
 	"dsbuild/dataset/formats"
+	"dsbuild/dataset/ingest"
 	"dsbuild/dataset/report"
 	"dsbuild/engine"
 	"dsbuild/steps/export"
-	"dsbuild/steps/imports"
 )
 
 // keyValues parses repeated KEY=VALUE flags.
@@ -95,7 +95,7 @@ Export formats: %s`, strings.Join(formats.ImportNames(), ", "), strings.Join(for
 				return err
 			}
 			defer unlock()
-			res, err := importDir(cmd.Context(), store, src, imports.Settings{Format: from, Options: fo, Classes: cl, Skip: skip})
+			res, err := importDir(cmd.Context(), store, src, ingest.Settings{Format: from, Options: fo, Classes: cl, Skip: skip})
 			if err != nil {
 				return err
 			}
@@ -178,7 +178,7 @@ charts of objects per class, object sizes, image sizes and image tags.`,
 					return err
 				}
 				defer unlock()
-				res, err := importDir(cmd.Context(), store, args[0], imports.Settings{Format: format, Options: fo})
+				res, err := importDir(cmd.Context(), store, args[0], ingest.Settings{Format: format, Options: fo})
 				if err != nil {
 					return err
 				}
@@ -226,8 +226,8 @@ charts of objects per class, object sizes, image sizes and image tags.`,
 }
 
 // importDir imports a directory for convert and stats, naming it in errors.
-func importDir(ctx context.Context, store *cache.Store, dir string, set imports.Settings) (*imports.Result, error) {
-	res, err := imports.ImportDir(ctx, store, dir, set)
+func importDir(ctx context.Context, store *cache.Store, dir string, set ingest.Settings) (*ingest.Result, error) {
+	res, err := ingest.ImportDir(ctx, engine.BareRun(store, 0, nil), dir, set)
 	if err != nil {
 		return nil, fmt.Errorf("importing %s as %s: %w", dir, set.Format, err)
 	}

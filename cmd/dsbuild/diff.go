@@ -13,9 +13,9 @@ import (
 	"dsbuild/cache"
 	"dsbuild/dataset"
 	"dsbuild/dataset/formats"
+	"dsbuild/dataset/ingest"
 	"dsbuild/dataset/report"
 	"dsbuild/engine"
-	"dsbuild/steps/imports"
 )
 
 func newDiffCmd(g *globalFlags) *cobra.Command {
@@ -135,7 +135,7 @@ func resolveDataset(cmd *cobra.Command, store *cache.Store, dir, ref string, rf 
 		return nil, fmt.Errorf("no tag %q;%s a ref is a tag (%s), a step like transform.people, sha256:<digest prefix>, or FORMAT:PATH", ref, engine.Suggest(ref, names), orNone(names))
 	}
 	if format, path, ok := strings.Cut(ref, ":"); ok && slices.Contains(formats.ImportNames(), format) {
-		res, err := importDir(cmd.Context(), store, path, imports.Settings{Format: format})
+		res, err := importDir(cmd.Context(), store, path, ingest.Settings{Format: format})
 		if err != nil {
 			return nil, err
 		}

@@ -38,8 +38,15 @@ type reporter interface {
 
 func statusLine(r *engine.StepResult) string {
 	line := fmt.Sprintf("%-7s %s", r.Status, r.Step.Addr)
+	var facts []string
 	if r.Status == engine.Ran && r.Duration > 0 {
-		line += fmt.Sprintf(" (%s)", r.Duration.Round(time.Millisecond))
+		facts = append(facts, r.Duration.Round(time.Millisecond).String())
+	}
+	if c := r.Items; c != nil {
+		facts = append(facts, fmt.Sprintf("%d items: %d ran, %d cached", c.Total, c.Ran, c.Cached))
+	}
+	if len(facts) > 0 {
+		line += " (" + strings.Join(facts, "; ") + ")"
 	}
 	if r.Reason != "" && r.Status != engine.Cached {
 		line += ": " + r.Reason
@@ -104,6 +111,11 @@ type stepEvent struct {
 	Outputs map[string]string `json:"outputs,omitempty"`
 	Reason  string            `json:"reason,omitempty"`
 	Error   string            `json:"error,omitempty"`
+	// Items are the step's item counts, when it has items (see
+	// engine.ItemCounts).
+	Items       *int `json:"items,omitempty"`
+	ItemsRan    *int `json:"items_ran,omitempty"`
+	ItemsCached *int `json:"items_cached,omitempty"`
 }
 
 func (j *jsonReporter) StepStarted(*engine.Step)                {}
@@ -131,6 +143,9 @@ func (j *jsonReporter) StepFinished(r *engine.StepResult) {
 	}
 	if r.Err != nil {
 		ev.Error = r.Err.Error()
+	}
+	if c := r.Items; c != nil {
+		ev.Items, ev.ItemsRan, ev.ItemsCached = &c.Total, &c.Ran, &c.Cached
 	}
 	j.emit(ev)
 }

@@ -7,9 +7,10 @@ import (
 
 	"dsbuild/dataset"
 	"dsbuild/dataset/coco"
+	"dsbuild/dataset/ingest"
 	"dsbuild/dataset/internal/cocorules"
 	"dsbuild/dataset/internal/importtest"
-	"dsbuild/steps/imports"
+	"dsbuild/engine"
 )
 
 // TestExportsLoadInPycocotools exports the fixture of every format that
@@ -35,7 +36,7 @@ func TestExportsLoadInPycocotools(t *testing.T) {
 		if src.dir != "" {
 			dir = filepath.Join(root, src.dir)
 		}
-		res, err := imports.ImportDir(context.Background(), store, dir, imports.Settings{Format: src.format, Options: src.opt, Workers: 1})
+		res, err := ingest.ImportDir(context.Background(), engine.BareRun(store, 0, nil), dir, ingest.Settings{Format: src.format, Options: src.opt, Workers: 1})
 		if err != nil {
 			t.Fatalf("%s: %v", src.dir, err)
 		}

@@ -7,7 +7,8 @@ import (
 
 	"dsbuild/cache"
 	"dsbuild/dataset/formats"
-	"dsbuild/steps/imports"
+	"dsbuild/dataset/ingest"
+	"dsbuild/engine"
 )
 
 // A dataset without items (on_error = "skip" or --skip-bad left out every
@@ -22,7 +23,7 @@ func TestEmptyDatasetReadsBack(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(src, "broken.png"), []byte("\x89PNG\r\n\x1a\nnot a png"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	res, err := imports.ImportDir(ctx, s, src, imports.Settings{Format: "images", Skip: true})
+	res, err := ingest.ImportDir(ctx, engine.BareRun(s, 0, nil), src, ingest.Settings{Format: "images", Skip: true})
 	if err != nil {
 		t.Fatal(err)
 	}

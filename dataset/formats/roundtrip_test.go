@@ -11,8 +11,9 @@ import (
 	"dsbuild/cache"
 	"dsbuild/dataset"
 	"dsbuild/dataset/formats"
+	"dsbuild/dataset/ingest"
+	"dsbuild/engine"
 	"dsbuild/steps/export"
-	"dsbuild/steps/imports"
 )
 
 var ctx = context.Background()
@@ -21,7 +22,7 @@ func fixture(name string) string { return filepath.Join("..", "..", "testdata", 
 
 func importDir(t *testing.T, s *cache.Store, format, dir string, opt dataset.Options) *dataset.Dataset {
 	t.Helper()
-	res, err := imports.ImportDir(ctx, s, dir, imports.Settings{Format: format, Options: opt, Skip: format == "images"})
+	res, err := ingest.ImportDir(ctx, engine.BareRun(s, 0, nil), dir, ingest.Settings{Format: format, Options: opt, Skip: format == "images"})
 	if err != nil {
 		t.Fatalf("import %s %s: %v", format, dir, err)
 	}

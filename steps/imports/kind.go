@@ -1,11 +1,8 @@
 package imports
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"fmt"
-	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -16,6 +13,7 @@ import (
 	"dsbuild/cache"
 	"dsbuild/dataset"
 	"dsbuild/dataset/formats"
+	"dsbuild/dataset/ingest"
 	"dsbuild/engine"
 )
 
@@ -130,26 +128,24 @@ func (Kind) Sources(ctx context.Context, rc *engine.RunContext) (map[string]cach
 
 // Run imports the stored source.
 func (Kind) Run(ctx context.Context, rc *engine.RunContext) (map[string]cache.Digest, error) {
-	set := Settings{
-		Format:   rc.Config.String("format"),
-		Options:  optionsOf(rc.Config),
-		Classes:  mapOf(rc.Config, "classes"),
-		Skip:     rc.Config.String("on_error") == "skip",
-		Clip:     rc.Config.Bool("clip"),
-		Decode:   rc.Config.String("verify_images") == "decode",
-		Workers:  workers(rc),
-		Progress: rc.Progress,
-		MemoSalt: rc.ItemSalt(),
+	set := ingest.Settings{
+		Format:  rc.Config.String("format"),
+		Options: optionsOf(rc.Config),
+		Classes: mapOf(rc.Config, "classes"),
+		Skip:    rc.Config.String("on_error") == "skip",
+		Clip:    rc.Config.Bool("clip"),
+		Decode:  rc.Config.String("verify_images") == "decode",
+		Workers: int(rc.Config.Int("workers")),
 	}
 	var src dataset.Source
 	if d, ok := rc.Inputs["source"]; ok {
 		src = rc.Store.TreeFS(d)
 	}
-	res, err := Import(ctx, rc.Store, src, set)
+	res, err := ingest.Import(ctx, rc, src, set)
 	if err != nil {
 		return nil, err
 	}
-	rep, err := ReportTree(rc.Store, res.Report)
+	rep, err := ingest.ReportTree(rc.Store, res.Report)
 	if err != nil {
 		return nil, err
 	}
@@ -161,47 +157,4 @@ func (Kind) Run(ctx context.Context, rc *engine.RunContext) (map[string]cache.Di
 		rc.Logf("%d warning(s) (listed in its report), first %s: %s", n, w.Item, w.Message)
 	}
 	return map[string]cache.Digest{"dataset": res.Dataset.Tree, "report": rep}, nil
-}
-
-// workers is the item pool's size: the workers attribute, else the
-// build's -j.
-func workers(rc *engine.RunContext) int {
-	if n := int(rc.Config.Int("workers")); n > 0 {
-		return n
-	}
-	return rc.Jobs
-}
-
-// ReportTree stores the report as a tree holding report.json.
-func ReportTree(s *cache.Store, r Report) (cache.Digest, error) {
-	var b bytes.Buffer
-	enc := json.NewEncoder(&b)
-	enc.SetEscapeHTML(false)
-	enc.SetIndent("", "  ")
-	if err := enc.Encode(r); err != nil {
-		return cache.Digest{}, err
-	}
-	d, err := s.PutBytes(b.Bytes())
-	if err != nil {
-		return cache.Digest{}, err
-	}
-	return s.PutTree([]cache.TreeEntry{{Name: "report.json", Kind: cache.File, Digest: d, Size: int64(b.Len())}})
-}
-
-// ImportDir imports a directory on disk (dsbuild convert and stats): it is
-// stored into s first, by reflink where the file system supports it, else
-// by copy, so that the directory and the store never share a file.
-func ImportDir(ctx context.Context, s *cache.Store, dir string, set Settings) (*Result, error) {
-	var src dataset.Source
-	if formats.NeedsPath(set.Format) {
-		if fi, err := os.Stat(dir); err != nil || !fi.IsDir() {
-			return nil, fmt.Errorf("%s: not a directory", dir)
-		}
-		d, _, err := s.PutDir(ctx, dir, cache.IngestOptions{Adopt: cache.Clone})
-		if err != nil {
-			return nil, err
-		}
-		src = s.TreeFS(d)
-	}
-	return Import(ctx, s, src, set)
 }

@@ -7,10 +7,10 @@ import (
 	"testing"
 
 	"dsbuild/cache"
+	"dsbuild/dataset/ingest"
 	"dsbuild/engine"
 	"dsbuild/steps"
 	"dsbuild/steps/export"
-	"dsbuild/steps/imports"
 )
 
 // A Supervisely source with one more image re-reads one annotation: the
@@ -23,7 +23,7 @@ func TestImportMemoizesItems(t *testing.T) {
 		t.Fatal(err)
 	}
 	// A Supervisely project of 7 synthetic images, and one of 6.
-	res, err := imports.ImportDir(ctx, s, "", imports.Settings{Format: "synthetic", Options: map[string]string{"count": "7", "width": "32", "height": "32"}})
+	res, err := ingest.ImportDir(ctx, engine.BareRun(s, 0, nil), "", ingest.Settings{Format: "synthetic", Options: map[string]string{"count": "7", "width": "32", "height": "32"}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -48,7 +48,7 @@ func TestImportMemoizesItems(t *testing.T) {
   path   = "project"
 }
 `), 0o644)
-	build := func() cache.Digest {
+	build := func() (cache.Digest, *engine.ItemCounts) {
 		r, diags := engine.Load(dir, engine.LoadOptions{Kinds: steps.Kinds()})
 		if diags.HasErrors() {
 			t.Fatal(diags)
@@ -57,29 +57,30 @@ func TestImportMemoizesItems(t *testing.T) {
 		if err != nil || br.FirstError() != nil {
 			t.Fatal(err, br.FirstError())
 		}
-		return br.Result(r.Step("import.p")).Outputs["dataset"]
+		res := br.Result(r.Step("import.p"))
+		if res.Items == nil {
+			t.Fatal("import.p counted no items")
+		}
+		return res.Outputs["dataset"], res.Items
 	}
-	before := imports.Loaded.Load()
-	build()
-	if n := imports.Loaded.Load() - before; n != 6 {
-		t.Fatalf("first import read %d annotations, want 6", n)
+	if _, items := build(); items.Ran != 6 {
+		t.Fatalf("first import read %d annotations, want 6", items.Ran)
 	}
 	for _, f := range []string{"img/000006.jpg", "ann/000006.jpg.json"} {
 		if err := os.Rename(filepath.Join(hold, f), filepath.Join(last, f)); err != nil {
 			t.Fatal(err)
 		}
 	}
-	before = imports.Loaded.Load()
-	got := build()
-	if n := imports.Loaded.Load() - before; n != 1 {
-		t.Errorf("adding one image read %d annotations, want 1", n)
+	got, items := build()
+	if items.Ran != 1 || items.Cached != 6 {
+		t.Errorf("adding one image read %d annotations and recalled %d, want 1 and 6", items.Ran, items.Cached)
 	}
 	fresh, err := cache.Open(filepath.Join(t.TempDir(), "fresh"), t.Logf)
 	if err != nil {
 		t.Fatal(err)
 	}
 	s = fresh
-	if want := build(); got != want {
+	if want, _ := build(); got != want {
 		t.Errorf("the memoized import gave dataset %s, a fresh import %s", got.Short(), want.Short())
 	}
 }

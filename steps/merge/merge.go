@@ -26,8 +26,8 @@ import (
 
 	"dsbuild/cache"
 	"dsbuild/dataset"
+	"dsbuild/dataset/ingest"
 	"dsbuild/engine"
-	"dsbuild/steps/imports"
 )
 
 // Kind is the merge step kind.
@@ -67,7 +67,7 @@ func (Kind) Run(ctx context.Context, rc *engine.RunContext) (map[string]cache.Di
 	var entries []dataset.Entry
 	source := map[string]string{}
 	images := map[cache.Digest]string{}
-	rep := imports.Report{Format: "merge", Objects: map[string]int{}, Skipped: []imports.Skipped{}}
+	rep := ingest.Report{Format: "merge", Objects: map[string]int{}, Skipped: []ingest.Skipped{}}
 	for _, in := range rc.Config.Inputs {
 		ds, err := dataset.Open(rc.Store, rc.Inputs[in.Name])
 		if err != nil {
@@ -76,7 +76,7 @@ func (Kind) Run(ctx context.Context, rc *engine.RunContext) (map[string]cache.Di
 		meta.Merge(ds.Meta)
 		for _, e := range ds.Entries {
 			if prev, dup := images[e.Image]; dup && dedupe {
-				rep.Skipped = append(rep.Skipped, imports.Skipped{Item: e.Name, Error: fmt.Sprintf("duplicate image: %s (from %s) has the same image as %s", e.Name, in.From.Addr, prev)})
+				rep.Skipped = append(rep.Skipped, ingest.Skipped{Item: e.Name, Error: fmt.Sprintf("duplicate image: %s (from %s) has the same image as %s", e.Name, in.From.Addr, prev)})
 				continue
 			}
 			if i, clash := byName[e.Name]; clash {
@@ -110,7 +110,7 @@ func (Kind) Run(ctx context.Context, rc *engine.RunContext) (map[string]cache.Di
 		return nil, err
 	}
 	rep.Items = len(ds.Entries)
-	repTree, err := imports.ReportTree(rc.Store, rep)
+	repTree, err := ingest.ReportTree(rc.Store, rep)
 	if err != nil {
 		return nil, err
 	}

@@ -36,7 +36,6 @@ import (
 	"sort"
 	"strings"
 	"sync"
-	"sync/atomic"
 
 	"github.com/hashicorp/hcl/v2"
 	"github.com/zclconf/go-cty/cty"
@@ -130,10 +129,6 @@ func (Kind) Validate(cfg *engine.Config) hcl.Diagnostics {
 	}
 	return diags
 }
-
-// annotated counts images run through the network (not recalled from the
-// memo); tests read it.
-var annotated atomic.Int64
 
 var probe struct {
 	once sync.Once
@@ -271,19 +266,26 @@ func (Kind) Run(ctx context.Context, rc *engine.RunContext) (map[string]cache.Di
 		return annotate.Scene(seg, img, p)
 	}
 
-	salt := rc.ItemSalt()
-	entries := make([]dataset.Entry, len(ds.Entries))
-	err = rc.ForEach(ctx, len(ds.Entries), 0, func(i int) error {
-		e := ds.Entries[i]
-		key := cache.Sum([]byte(fmt.Sprintf("dsbuild preannotate item v2\n%s\n%s\n%s\n%s\n%s\n%s\n%s\n", salt, rc.Inputs["model"], rc.Inputs["crop_model"], dev, e.Name, e.Image, detsText[e.Name])))
-		var err error
-		if entries[i], err = item(rc.Store, run, key, e, boxes[e.Name], boxes != nil); err != nil {
-			return fmt.Errorf("images: item %s: %w", e.Name, err)
+	work := engine.ItemWork[dataset.Entry]{
+		Scheme:   "preannotate item v3",
+		Complete: func(s *cache.Store, e dataset.Entry) bool { return s.Has(e.Image) && s.Has(e.Ann) },
+	}
+	items := make([]engine.Item[dataset.Entry], len(ds.Entries))
+	for i, e := range ds.Entries {
+		items[i] = engine.Item[dataset.Entry]{
+			Name: e.Name,
+			Key: []string{"model " + rc.Inputs["model"].String(), "crop_model " + rc.Inputs["crop_model"].String(),
+				"device " + dev, "image " + e.Image.String(), "detections " + detsText[e.Name]},
+			Run: func() (dataset.Entry, error) { return item(rc.Store, run, e, boxes[e.Name], boxes != nil) },
 		}
-		return nil
-	})
+	}
+	results, err := engine.Items(ctx, rc, work, items)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("images: %w", err)
+	}
+	entries := make([]dataset.Entry, len(results))
+	for i, r := range results {
+		entries[i] = r.Value
 	}
 	b := dataset.NewBuilder(rc.Store)
 	for _, e := range entries {
@@ -345,17 +347,8 @@ func classColor(m *dataset.Meta, class string) string {
 	return "#E6194B"
 }
 
-// item annotates one image with run, or recalls its memoized entry.
-func item(s *cache.Store, run func(image.Image, []annotate.Box) ([]dataset.Object, error), key cache.Digest, e dataset.Entry, boxes []annotate.Box, haveDets bool) (dataset.Entry, error) {
-	if outs, err := s.GetMemo(key); err == nil && len(outs) == 1 {
-		if raw, err := s.ReadBlob(outs[0].Digest); err == nil {
-			var m dataset.Entry
-			if json.Unmarshal(raw, &m) == nil && s.Has(m.Image) && s.Has(m.Ann) {
-				return m, nil
-			}
-		}
-	}
-	annotated.Add(1)
+// item annotates one image with run.
+func item(s *cache.Store, run func(image.Image, []annotate.Box) ([]dataset.Object, error), e dataset.Entry, boxes []annotate.Box, haveDets bool) (dataset.Entry, error) {
 	raw, err := s.ReadBlob(e.Image)
 	if err != nil {
 		return dataset.Entry{}, err
@@ -380,13 +373,7 @@ func item(s *cache.Store, run func(image.Image, []annotate.Box) ([]dataset.Objec
 	if err != nil {
 		return dataset.Entry{}, err
 	}
-	out := dataset.Entry{Name: e.Name, Image: e.Image, ImageSize: e.ImageSize, Ann: ad, AnnSize: int64(len(annRaw)), Width: a.Width, Height: a.Height}
-	mr, _ := json.Marshal(out)
-	md, err := s.PutBytes(mr)
-	if err != nil {
-		return dataset.Entry{}, err
-	}
-	return out, s.PutMemo(key, []cache.Output{{Name: "entry", Digest: md}})
+	return dataset.Entry{Name: e.Name, Image: e.Image, ImageSize: e.ImageSize, Ann: ad, AnnSize: int64(len(annRaw)), Width: a.Width, Height: a.Height}, nil
 }
 
 // readDetections reads the one JSON file of the detections tree.

@@ -12,7 +12,6 @@ import (
 	"dsbuild/dataset"
 	"dsbuild/engine"
 	"dsbuild/steps"
-	"dsbuild/steps/preannotate"
 )
 
 func recipe(count int, threshold string) string {
@@ -41,7 +40,8 @@ preannotate "p" {
 `)
 }
 
-func build(t *testing.T, dir string, store *cache.Store, hcl string, jobs int) *dataset.Dataset {
+// build builds hcl and returns preannotate.p's dataset and result.
+func build(t *testing.T, dir string, store *cache.Store, hcl string, jobs int) (*dataset.Dataset, *engine.StepResult) {
 	t.Helper()
 	if err := os.WriteFile(filepath.Join(dir, "main.hcl"), []byte(hcl), 0o644); err != nil {
 		t.Fatal(err)
@@ -57,11 +57,15 @@ func build(t *testing.T, dir string, store *cache.Store, hcl string, jobs int) *
 	if err := br.FirstError(); err != nil {
 		t.Fatal(err)
 	}
-	ds, err := dataset.Open(store, br.Result(r.Step("preannotate.p")).Outputs["dataset"])
+	res := br.Result(r.Step("preannotate.p"))
+	ds, err := dataset.Open(store, res.Outputs["dataset"])
 	if err != nil {
 		t.Fatal(err)
 	}
-	return ds
+	if res.Items == nil {
+		t.Fatal("preannotate.p counted no items")
+	}
+	return ds, res
 }
 
 // Pre-annotation is memoized per image: adding images to the pool runs the
@@ -72,14 +76,12 @@ func TestMemoPerImage(t *testing.T) {
 		t.Fatal(err)
 	}
 	dir := t.TempDir()
-	n0 := preannotate.Annotated.Load()
-	a := build(t, dir, store, recipe(6, "0.5"), 0)
-	if n := preannotate.Annotated.Load() - n0; n != 6 {
+	a, res := build(t, dir, store, recipe(6, "0.5"), 0)
+	if n := res.Items.Ran; n != 6 {
 		t.Fatalf("first build annotated %d images, want 6", n)
 	}
-	n0 = preannotate.Annotated.Load()
-	b := build(t, dir, store, recipe(9, "0.5"), 0)
-	if n := preannotate.Annotated.Load() - n0; n != 3 {
+	b, res := build(t, dir, store, recipe(9, "0.5"), 0)
+	if n := res.Items.Ran; n != 3 {
 		t.Errorf("adding 3 images annotated %d, want 3", n)
 	}
 	for i, e := range a.Entries {
@@ -87,9 +89,8 @@ func TestMemoPerImage(t *testing.T) {
 			t.Errorf("item %s changed when other items were added", e.Name)
 		}
 	}
-	n0 = preannotate.Annotated.Load()
-	build(t, dir, store, recipe(9, "0.4"), 0)
-	if n := preannotate.Annotated.Load() - n0; n != 9 {
+	_, res = build(t, dir, store, recipe(9, "0.4"), 0)
+	if n := res.Items.Ran; n != 9 {
 		t.Errorf("a new threshold annotated %d images, want 9", n)
 	}
 	// The result does not depend on the number of workers.
@@ -97,7 +98,7 @@ func TestMemoPerImage(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c := build(t, t.TempDir(), other, recipe(9, "0.5"), 1); c.Tree != b.Tree {
+	if c, _ := build(t, t.TempDir(), other, recipe(9, "0.5"), 1); c.Tree != b.Tree {
 		t.Errorf("-j 1 gives %s, the default %s", c.Tree.Short(), b.Tree.Short())
 	}
 }

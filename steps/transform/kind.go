@@ -16,31 +16,29 @@
 //	  }
 //	}
 //
-// Items are memoized one by one: an item's key is the step's key without
-// its inputs plus the item's name, image digest and annotation digest, so
-// adding K images to a source processes exactly K items, and changing an op
-// processes every item again but imports nothing. An item's random choices
-// come from a generator seeded by its key, so results depend neither on the
+// Items are memoized one by one by the engine (engine.Items): an item's key
+// lines are its image and annotation digests, so adding K images to a
+// source processes exactly K items, and changing an op processes every
+// item again but imports nothing. An item's random choices come from a
+// generator seeded by its name and digests, so results depend neither on the
 // order of items nor on the number of workers. A chain of pixel ops decodes
 // an item's image once and encodes it once (as PNG).
 package transform
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"math/rand/v2"
 	"sort"
-	"sync/atomic"
 
 	"github.com/hashicorp/hcl/v2"
 	"github.com/zclconf/go-cty/cty"
 
 	"dsbuild/cache"
 	"dsbuild/dataset"
+	"dsbuild/dataset/ingest"
 	"dsbuild/engine"
-	"dsbuild/steps/imports"
 )
 
 // Kind is the transform step kind.
@@ -80,15 +78,6 @@ func (Kind) Validate(cfg *engine.Config) hcl.Diagnostics {
 	return diags
 }
 
-// processed counts items run through the ops (memo misses), for tests.
-var processed atomic.Int64
-
-// memoRecord is what the item memo keeps for one input item.
-type memoRecord struct {
-	Entries []dataset.Entry `json:"entries"`
-	Skipped string          `json:"skipped,omitempty"` // the item error, with on_error = "skip"
-}
-
 func (Kind) Run(ctx context.Context, rc *engine.RunContext) (map[string]cache.Digest, error) {
 	ops, diags := buildOps(rc.Config)
 	if diags.HasErrors() {
@@ -116,26 +105,49 @@ func (Kind) Run(ctx context.Context, rc *engine.RunContext) (map[string]cache.Di
 			}
 		}
 	}
-	skip := rc.Config.String("on_error") == "skip"
+	// An item's entries: the items the ops made of it.
+	work := engine.ItemWork[[]dataset.Entry]{
+		Scheme:  "transform item v2",
+		Workers: int(rc.Config.Int("workers")),
+		Complete: func(s *cache.Store, out []dataset.Entry) bool {
+			for _, e := range out {
+				if !s.Has(e.Image) || !s.Has(e.Ann) {
+					return false
+				}
+			}
+			return true
+		},
+	}
+	if rc.Config.String("on_error") == "skip" {
+		work.Tolerate = func(err error) bool {
+			var ie *dataset.ItemError
+			return errors.As(err, &ie)
+		}
+	}
 	salt := rc.ItemSalt()
-	records := make([]memoRecord, len(entries))
-	err = rc.ForEach(ctx, len(entries), int(rc.Config.Int("workers")), func(i int) error {
-		var err error
-		records[i], err = item(rc.Store, inMeta, ops, salt, entries[i], skip)
-		return err // the lowest failing item's: the same error every time
-	})
+	items := make([]engine.Item[[]dataset.Entry], len(entries))
+	for i, e := range entries {
+		items[i] = engine.Item[[]dataset.Entry]{
+			Name: e.Name,
+			Key:  []string{"image " + e.Image.String(), "ann " + e.Ann.String()},
+			Run:  func() ([]dataset.Entry, error) { return apply(rc.Store, inMeta, ops, e, itemSeed(salt, e)) },
+		}
+	}
+	results, err := engine.Items(ctx, rc, work, items)
 	if err != nil {
 		return nil, err
 	}
 	b := dataset.NewBuilder(rc.Store)
-	rep := imports.Report{Format: "transform", Objects: map[string]int{}, Skipped: []imports.Skipped{}}
-	for i, e := range entries {
-		if records[i].Skipped != "" {
-			rep.Skipped = append(rep.Skipped, imports.Skipped{Item: e.Name, Error: records[i].Skipped})
+	rep := ingest.Report{Format: "transform", Objects: map[string]int{}, Skipped: []ingest.Skipped{}}
+	for _, r := range results {
+		if r.Err != nil {
+			var ie *dataset.ItemError
+			errors.As(r.Err, &ie)
+			rep.Skipped = append(rep.Skipped, ingest.Skipped{Item: r.Name, Error: ie.Err.Error()})
 		}
-		for _, out := range records[i].Entries {
+		for _, out := range r.Value {
 			if err := b.AddEntry(out); err != nil {
-				return nil, fmt.Errorf("item %s: %w (ops that make several items of one name them <stem>__<k>)", e.Name, err)
+				return nil, fmt.Errorf("item %s: %w (ops that make several items of one name them <stem>__<k>)", r.Name, err)
 			}
 		}
 	}
@@ -144,7 +156,7 @@ func (Kind) Run(ctx context.Context, rc *engine.RunContext) (map[string]cache.Di
 		return nil, err
 	}
 	rep.Items = len(ds.Entries)
-	repTree, err := imports.ReportTree(rc.Store, rep)
+	repTree, err := ingest.ReportTree(rc.Store, rep)
 	if err != nil {
 		return nil, err
 	}
@@ -173,68 +185,26 @@ func merge(inputs []*dataset.Dataset, ins []engine.Input) (*dataset.Meta, []data
 	return meta, entries, nil
 }
 
-// item runs one input item through the ops, or takes its result from the
-// item memo.
-func item(s *cache.Store, meta *dataset.Meta, ops []builtOp, salt cache.Digest, e dataset.Entry, skip bool) (memoRecord, error) {
-	key := cache.Sum([]byte(fmt.Sprintf("dsbuild transform item v1\n%s\n%s\n%s\n%s\n", salt, e.Name, e.Image, e.Ann)))
-	if rec, ok := recall(s, key); ok {
-		return rec, nil
-	}
-	processed.Add(1)
-	rec, err := apply(s, meta, ops, key, e)
-	if err != nil {
-		var ie *dataset.ItemError
-		if !errors.As(err, &ie) {
-			return rec, err
-		}
-		if !skip {
-			return rec, err
-		}
-		rec = memoRecord{Skipped: ie.Err.Error()}
-	}
-	raw, err := json.Marshal(rec)
-	if err != nil {
-		return rec, err
-	}
-	d, err := s.PutBytes(raw)
-	if err != nil {
-		return rec, err
-	}
-	return rec, s.PutMemo(key, []cache.Output{{Name: "record", Digest: d}})
+// itemSeed seeds an item's random choices: a hash of the step's item salt
+// (rc.ItemSalt), the item's name and its digests — not its position, so
+// results depend neither on the order of items nor on the workers. (It is
+// what the item memo's key was before the engine owned the memo; keeping it
+// keeps every result.)
+func itemSeed(salt cache.Digest, e dataset.Entry) [32]byte {
+	return [32]byte(cache.Sum([]byte(fmt.Sprintf("dsbuild transform item v1\n%s\n%s\n%s\n%s\n", salt, e.Name, e.Image, e.Ann))))
 }
 
-// recall reads a memoized item whose outputs are all still stored.
-func recall(s *cache.Store, key cache.Digest) (memoRecord, bool) {
-	outs, err := s.GetMemo(key)
-	if err != nil || len(outs) != 1 {
-		return memoRecord{}, false
-	}
-	raw, err := s.ReadBlob(outs[0].Digest)
-	if err != nil {
-		return memoRecord{}, false
-	}
-	var rec memoRecord
-	if json.Unmarshal(raw, &rec) != nil {
-		return memoRecord{}, false
-	}
-	for _, e := range rec.Entries {
-		if !s.Has(e.Image) || !s.Has(e.Ann) {
-			return memoRecord{}, false
-		}
-	}
-	return rec, true
-}
-
-func apply(s *cache.Store, meta *dataset.Meta, ops []builtOp, key cache.Digest, e dataset.Entry) (memoRecord, error) {
+// apply runs one input item through the ops, its random choices drawn
+// from a generator seeded by seed.
+func apply(s *cache.Store, meta *dataset.Meta, ops []builtOp, e dataset.Entry, seed [32]byte) ([]dataset.Entry, error) {
 	raw, err := s.ReadBlob(e.Ann)
 	if err != nil {
-		return memoRecord{}, err
+		return nil, err
 	}
 	ann, err := dataset.ParseAnnotation(raw, meta)
 	if err != nil {
-		return memoRecord{}, &dataset.ItemError{Item: e.Name, Err: err}
+		return nil, &dataset.ItemError{Item: e.Name, Err: err}
 	}
-	seed := [32]byte(key)
 	first := &Item{Name: e.Name, Ann: ann, Rand: rand.New(rand.NewChaCha8(seed)), store: s, image: e.Image, imageSize: e.ImageSize}
 	items := []*Item{first}
 	for _, o := range ops {
@@ -242,19 +212,19 @@ func apply(s *cache.Store, meta *dataset.Meta, ops []builtOp, key cache.Digest, 
 		for _, it := range items {
 			out, err := o.op.Apply(it)
 			if err != nil {
-				return memoRecord{}, &dataset.ItemError{Item: e.Name, Err: fmt.Errorf("op %s: %w", o.where, err)}
+				return nil, &dataset.ItemError{Item: e.Name, Err: fmt.Errorf("op %s: %w", o.where, err)}
 			}
 			next = append(next, out...)
 		}
 		items = next
 	}
-	var rec memoRecord
+	var outs []dataset.Entry
 	for _, it := range items {
 		out, err := it.finish(s)
 		if err != nil {
-			return memoRecord{}, &dataset.ItemError{Item: e.Name, Err: err}
+			return nil, &dataset.ItemError{Item: e.Name, Err: err}
 		}
-		rec.Entries = append(rec.Entries, out)
+		outs = append(outs, out)
 	}
-	return rec, nil
+	return outs, nil
 }

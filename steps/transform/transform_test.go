@@ -38,6 +38,13 @@ func (e *env) build(hcl, step string) *dataset.Dataset {
 // buildJobs builds with -j jobs (0: the default).
 func (e *env) buildJobs(hcl, step string, jobs int) *dataset.Dataset {
 	e.t.Helper()
+	ds, _ := e.run(hcl, step, jobs)
+	return ds
+}
+
+// run builds with -j jobs and returns the dataset and the result of step.
+func (e *env) run(hcl, step string, jobs int) (*dataset.Dataset, *engine.StepResult) {
+	e.t.Helper()
 	if err := os.WriteFile(filepath.Join(e.dir, "main.hcl"), []byte(hcl), 0o644); err != nil {
 		e.t.Fatal(err)
 	}
@@ -52,11 +59,21 @@ func (e *env) buildJobs(hcl, step string, jobs int) *dataset.Dataset {
 	if err := br.FirstError(); err != nil {
 		e.t.Fatal(err)
 	}
-	ds, err := dataset.Open(e.store, br.Result(r.Step(step)).Outputs["dataset"])
+	res := br.Result(r.Step(step))
+	ds, err := dataset.Open(e.store, res.Outputs["dataset"])
 	if err != nil {
 		e.t.Fatal(err)
 	}
-	return ds
+	return ds, res
+}
+
+// ran is how many items of step ran (were not taken from the item memo).
+func ran(t *testing.T, res *engine.StepResult) int {
+	t.Helper()
+	if res.Items == nil {
+		t.Fatalf("%s (%s) counted no items", res.Step.Addr, res.Status)
+	}
+	return res.Items.Ran
 }
 
 func recipe(count int, workers int, ops string) string {
@@ -130,20 +147,17 @@ func TestPixelChainDecodesAndEncodesOnce(t *testing.T) {
 
 func TestAddingItemsProcessesOnlyThem(t *testing.T) {
 	e := newEnv(t)
-	before := transform.Processed.Load()
-	e.build(recipe(20, 2, someOps), "transform.t")
-	if n := transform.Processed.Load() - before; n != 20 {
+	_, res := e.run(recipe(20, 2, someOps), "transform.t", 0)
+	if n := ran(t, res); n != 20 {
 		t.Fatalf("first build processed %d items, want 20", n)
 	}
-	before = transform.Processed.Load()
-	ds := e.build(recipe(23, 2, someOps), "transform.t")
-	if n := transform.Processed.Load() - before; n != 3 {
-		t.Errorf("adding 3 images processed %d items, want 3", n)
+	ds, res := e.run(recipe(23, 2, someOps), "transform.t", 0)
+	if n := ran(t, res); n != 3 || res.Items.Total != 23 {
+		t.Errorf("adding 3 images processed %d items of %d, want 3 of 23", n, res.Items.Total)
 	}
 	// A changed op processes every item again.
-	before = transform.Processed.Load()
-	e.build(recipe(23, 2, strings.Replace(someOps, "0.5", "0.25", 1)), "transform.t")
-	if n := transform.Processed.Load() - before; n != 23 {
+	_, res = e.run(recipe(23, 2, strings.Replace(someOps, "0.5", "0.25", 1)), "transform.t", 0)
+	if n := ran(t, res); n != 23 {
 		t.Errorf("changing an op processed %d items, want 23", n)
 	}
 	for _, en := range ds.Entries {

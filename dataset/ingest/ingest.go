@@ -1,24 +1,23 @@
-// Package imports is the import step kind: a dataset in one of the public
-// formats becomes a dataset artifact (the canonical Supervisely layout of
-// package dataset), with a class mapping applied and every item checked.
-//
-//	import "voc" {
-//	  format   = "pascal_voc"
-//	  path     = "data/VOCdevkit/VOC2012"      # relative to the recipe
-//	  classes  = { person = "person" }         # optional: rename, merge, drop the rest
-//	  options  = { void = "neutral" }          # format settings
-//	  on_error = "skip"                        # or "fail" (the default)
-//	}
+// Package ingest turns a dataset in one of the public formats into a
+// dataset artifact (the canonical Supervisely layout of package dataset),
+// with a class mapping applied and every item checked. The import step and
+// the CLI's convert, stats and diff use it.
 //
 // Checks on every item, whatever the format: the image decodes (header and
-// a structural check that it is not truncated; options verify_images =
-// "decode" decodes every pixel), its header claims at most
-// dataset.MaxPixels pixels, the annotation's size matches the image, every
-// object lies inside the image, item names are unique and valid, and every
-// class is declared by the source. A failing item fails the step, naming
-// the file and the item, or with on_error = "skip" is left out and listed
-// in the step's report output (report.json).
-package imports
+// a structural check that it is not truncated; Settings.Decode decodes every
+// pixel), its header claims at most dataset.MaxPixels pixels, the
+// annotation's size matches the image, every object lies inside the image
+// (or, with Settings.Clip, is clipped to it), item names are unique and
+// valid, and every class is declared by the source. A failing item fails
+// the import, naming the file and the item, or with Settings.Skip is left
+// out and listed in the report.
+//
+// Items run on the engine's item pool (engine.StreamItems) as the format
+// emits them; the result never depends on the order they finish in. Items
+// that a format loads lazily (dataset.SourceItem.Load) are memoized under
+// the digests of their image and of every file their annotation reads, when
+// the import runs as a step.
+package ingest
 
 import (
 	"bytes"
@@ -30,11 +29,9 @@ import (
 	_ "image/jpeg" // image decoders for DecodeConfig
 	_ "image/png"
 	"io/fs"
-	"runtime"
+	"os"
 	"sort"
 	"strings"
-	"sync"
-	"sync/atomic"
 
 	"dsbuild/cache"
 	"dsbuild/dataset"
@@ -44,18 +41,13 @@ import (
 
 // Settings configure one import.
 type Settings struct {
-	Format   string
-	Options  dataset.Options
-	Classes  map[string]string // source class → class; nil keeps every class as spelled
-	Skip     bool              // on_error = "skip"
-	Clip     bool              // clip objects to the image instead of failing
-	Decode   bool              // decode every image fully
-	Workers  int               // 0: one per CPU
-	Progress func(done, total int64)
-	// MemoSalt, when set, memoizes items that formats load lazily (see
-	// dataset.SourceItem.Load) under keys derived from it: the step's key
-	// without its inputs.
-	MemoSalt cache.Digest
+	Format  string
+	Options dataset.Options
+	Classes map[string]string // source class → class; nil keeps every class as spelled
+	Skip    bool              // on_error = "skip"
+	Clip    bool              // clip objects to the image instead of failing
+	Decode  bool              // decode every image fully
+	Workers int               // items checked at once; 0: the run's -j
 }
 
 // Skipped is an item left out by on_error = "skip".
@@ -73,7 +65,7 @@ type Warning struct {
 	Message string `json:"message"`
 }
 
-// Report is the import step's report.json.
+// Report is an import's report (the import step's report.json).
 type Report struct {
 	Format   string         `json:"format"`
 	Items    int            `json:"items"`
@@ -88,15 +80,22 @@ type Result struct {
 	Report  Report
 }
 
-// pending is one processed item, kept until the meta is known.
+// item is one checked item: its manifest entry and what the dataset's
+// meta and report need of it. It is what the item memo keeps.
+type item struct {
+	Entry    dataset.Entry  `json:"entry"`
+	Classes  []string       `json:"classes"` // source classes the item's objects used
+	Tags     []string       `json:"tags"`    // tag names on the image and its objects
+	File     string         `json:"file"`
+	Objects  map[string]int `json:"objects"`
+	Warnings []string       `json:"warnings,omitempty"`
+}
+
+// pending is a checked item and its position in the format's emission
+// order.
 type pending struct {
-	seq      int // position in the format's emission order
-	entry    dataset.Entry
-	classes  []string // source classes the item's objects used
-	tags     []string // tag names on the image and its objects
-	file     string
-	objects  map[string]int
-	warnings []string
+	seq int
+	item
 }
 
 // badItem is an item error and the position of its item in the format's
@@ -106,91 +105,60 @@ type badItem struct {
 	err *dataset.ItemError
 }
 
-// queued is an item as the format emitted it, numbered.
-type queued struct {
-	seq int
-	it  *dataset.SourceItem
+// itemWork is how the engine runs an import's items.
+func itemWork(set Settings) engine.ItemWork[item] {
+	return engine.ItemWork[item]{
+		Scheme:   "import item v2",
+		Workers:  set.Workers,
+		Complete: func(s *cache.Store, it item) bool { return s.Has(it.Entry.Image) && s.Has(it.Entry.Ann) },
+		Tolerate: func(err error) bool {
+			var ie *dataset.ItemError
+			return errors.As(err, &ie)
+		},
+	}
 }
 
-// Import reads src in the settings' format and stores the dataset.
-func Import(ctx context.Context, store *cache.Store, src dataset.Source, set Settings) (*Result, error) {
+// Import reads src in the settings' format, checks every item on rc's item
+// pool and stores the dataset.
+func Import(ctx context.Context, rc *engine.RunContext, src dataset.Source, set Settings) (*Result, error) {
 	imp, err := formats.Importer(set.Format, set.Options)
 	if err != nil {
 		return nil, err
 	}
-	return importWith(ctx, store, src, imp, set)
+	return importWith(ctx, rc, src, imp, set)
 }
 
 // importWith runs imp with every check of the import step.
-func importWith(ctx context.Context, store *cache.Store, src dataset.Source, imp dataset.Importer, set Settings) (*Result, error) {
-	workers := set.Workers
-	if workers <= 0 {
-		workers = runtime.NumCPU()
-	}
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	queue := make(chan queued, 2*workers)
-	var (
-		mu      sync.Mutex
-		done    []pending
-		bad     []badItem
-		fatal   error // of the first item in emission order that had one
-		fatalAt int
-		counter atomic.Int64
-		wg      sync.WaitGroup
-	)
-	for w := 0; w < workers; w++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for q := range queue {
-				p, err := processItem(store, src, q.it, set)
-				mu.Lock()
-				var ie *dataset.ItemError
-				switch {
-				case err == nil:
-					p.seq = q.seq
-					done = append(done, *p)
-				case errors.As(err, &ie):
-					bad = append(bad, badItem{q.seq, ie})
-				default:
-					// Every item emitted is processed, so the first in
-					// emission order wins, whatever finishes first.
-					if fatal == nil || q.seq < fatalAt {
-						fatal, fatalAt = err, q.seq
-						cancel()
-					}
-				}
-				mu.Unlock()
-				n := counter.Add(1)
-				if set.Progress != nil {
-					set.Progress(n, 0)
-				}
-			}
-		}()
-	}
-	seq := 0
-	meta, ierr := imp.Import(ctx, src, func(it *dataset.SourceItem) error {
-		select {
-		case queue <- queued{seq, it}:
-			seq++
-			return nil
-		case <-ctx.Done():
-			return ctx.Err()
-		}
+func importWith(ctx context.Context, rc *engine.RunContext, src dataset.Source, imp dataset.Importer, set Settings) (*Result, error) {
+	var meta *dataset.Meta
+	results, err := engine.StreamItems(ctx, rc, itemWork(set), func(emit func(engine.Item[item]) error) error {
+		var err error
+		meta, err = imp.Import(ctx, src, func(it *dataset.SourceItem) error {
+			return emit(engine.Item[item]{Name: it.Name, Key: keyLines(src, it), Run: func() (item, error) {
+				it.Resolve()
+				return checkItem(rc.Store, src, it, set)
+			}})
+		})
+		return err
 	})
-	close(queue)
-	wg.Wait()
-	if fatal != nil {
-		return nil, fatal
-	}
-	if ierr != nil {
-		return nil, ierr
+	if err != nil {
+		return nil, err
 	}
 	if meta == nil {
 		meta = &dataset.Meta{}
 	}
-	return finish(store, set, meta, done, bad)
+	var done []pending
+	var bad []badItem
+	for i, r := range results {
+		if r.Err != nil {
+			var ie *dataset.ItemError
+			errors.As(r.Err, &ie)
+			bad = append(bad, badItem{i, ie})
+			continue
+		}
+		done = append(done, pending{i, r.Value})
+	}
+	return finish(rc.Store, set, meta, done, bad)
 }
 
 // finish orders the items by name, then by the order the format emitted
@@ -198,8 +166,8 @@ func importWith(ctx context.Context, store *cache.Store, src dataset.Source, imp
 // with the same name the first emitted is kept.
 func finish(store *cache.Store, set Settings, meta *dataset.Meta, done []pending, bad []badItem) (*Result, error) {
 	sort.Slice(done, func(i, j int) bool {
-		if done[i].entry.Name != done[j].entry.Name {
-			return done[i].entry.Name < done[j].entry.Name
+		if done[i].Entry.Name != done[j].Entry.Name {
+			return done[i].Entry.Name < done[j].Entry.Name
 		}
 		return done[i].seq < done[j].seq
 	})
@@ -228,20 +196,20 @@ func finish(store *cache.Store, set Settings, meta *dataset.Meta, done []pending
 	kept := done[:0]
 	for _, p := range done {
 		var err error
-		for _, c := range p.classes {
+		for _, c := range p.Classes {
 			if set.Classes == nil && meta.Class(c) == nil {
 				err = fmt.Errorf("unknown class %q: the source's meta does not declare it", c)
 				break
 			}
 		}
-		if err == nil && seen[p.entry.Name] {
-			err = fmt.Errorf("duplicate item name %q", p.entry.Name)
+		if err == nil && seen[p.Entry.Name] {
+			err = fmt.Errorf("duplicate item name %q", p.Entry.Name)
 		}
 		if err != nil {
-			bad = append(bad, badItem{p.seq, &dataset.ItemError{Item: p.entry.Name, File: p.file, Err: err}})
+			bad = append(bad, badItem{p.seq, &dataset.ItemError{Item: p.Entry.Name, File: p.File, Err: err}})
 			continue
 		}
-		seen[p.entry.Name] = true
+		seen[p.Entry.Name] = true
 		kept = append(kept, p)
 	}
 	sort.Slice(bad, func(i, j int) bool {
@@ -268,16 +236,16 @@ func finish(store *cache.Store, set Settings, meta *dataset.Meta, done []pending
 	out := outputMeta(meta, set.Classes)
 	b := dataset.NewBuilder(store)
 	for _, p := range kept {
-		if err := b.AddEntry(p.entry); err != nil {
+		if err := b.AddEntry(p.Entry); err != nil {
 			return nil, err
 		}
-		for c, n := range p.objects {
+		for c, n := range p.Objects {
 			rep.Objects[c] += n
 		}
-		for _, w := range p.warnings {
-			rep.Warnings = append(rep.Warnings, Warning{Item: p.entry.Name, File: p.file, Message: w})
+		for _, w := range p.Warnings {
+			rep.Warnings = append(rep.Warnings, Warning{Item: p.Entry.Name, File: p.File, Message: w})
 		}
-		for _, t := range p.tags {
+		for _, t := range p.Tags {
 			out.AddTag(dataset.TagMeta{Name: t})
 		}
 	}
@@ -317,31 +285,16 @@ func outputMeta(src *dataset.Meta, mapping map[string]string) *dataset.Meta {
 	return out
 }
 
-// processItem checks one item, stores its image (when generated) and its
-// canonical annotation, and returns its manifest entry.
-func processItem(store *cache.Store, src dataset.Source, it *dataset.SourceItem, set Settings) (*pending, error) {
-	if it.Err != nil || it.Ann != nil || it.Load == nil {
-		return checkItem(store, src, it, set)
+// checkItem runs every check on an item whose annotation is loaded.
+func checkItem(store *cache.Store, src dataset.Source, it *dataset.SourceItem, set Settings) (item, error) {
+	p, err := check(store, src, it, set)
+	if err != nil {
+		return item{}, err
 	}
-	// A lazily loaded item: from the item memo when its files are
-	// unchanged, else loaded, checked and remembered.
-	key, memo := itemKey(src, it, set.MemoSalt)
-	if memo {
-		if p, ok := recallItem(store, key); ok {
-			return p, nil
-		}
-	}
-	loaded.Add(1)
-	it.Resolve()
-	p, err := checkItem(store, src, it, set)
-	if err == nil && memo {
-		rememberItem(store, key, p)
-	}
-	return p, err
+	return *p, nil
 }
 
-// checkItem runs every check on an item whose annotation is loaded.
-func checkItem(store *cache.Store, src dataset.Source, it *dataset.SourceItem, set Settings) (*pending, error) {
+func check(store *cache.Store, src dataset.Source, it *dataset.SourceItem, set Settings) (*item, error) {
 	if it.Err != nil {
 		var ie *dataset.ItemError
 		if errors.As(it.Err, &ie) {
@@ -411,7 +364,7 @@ func checkItem(store *cache.Store, src dataset.Source, it *dataset.SourceItem, s
 		return nil, itemErr("the annotation says the image is %dx%d, but %s is %dx%d", a.Width, a.Height, imageFile, w, h)
 	}
 	frame := image.Rect(0, 0, w, h)
-	p := &pending{file: it.File, objects: map[string]int{}, warnings: it.Warnings}
+	p := &item{File: it.File, Objects: map[string]int{}, Warnings: it.Warnings}
 	objs := a.Objects[:0:0]
 	for i, o := range a.Objects {
 		b := o.Bounds()
@@ -428,7 +381,7 @@ func checkItem(store *cache.Store, src dataset.Source, it *dataset.SourceItem, s
 			}
 			o = clipped
 		}
-		p.classes = append(p.classes, o.Class)
+		p.Classes = append(p.Classes, o.Class)
 		if set.Classes != nil {
 			to, ok := set.Classes[o.Class]
 			if !ok {
@@ -436,16 +389,16 @@ func checkItem(store *cache.Store, src dataset.Source, it *dataset.SourceItem, s
 			}
 			o.Class = to
 		}
-		p.objects[o.Class]++
+		p.Objects[o.Class]++
 		objs = append(objs, o)
 	}
 	a.Objects = objs
 	for _, t := range a.Tags {
-		p.tags = append(p.tags, t.Name)
+		p.Tags = append(p.Tags, t.Name)
 	}
 	for _, o := range objs {
 		for _, t := range o.Tags {
-			p.tags = append(p.tags, t.Name)
+			p.Tags = append(p.Tags, t.Name)
 		}
 	}
 	raw, err := dataset.EncodeAnnotation(a)
@@ -456,68 +409,27 @@ func checkItem(store *cache.Store, src dataset.Source, it *dataset.SourceItem, s
 	if err != nil {
 		return nil, err
 	}
-	p.entry = dataset.Entry{Name: it.Name, Image: digest, ImageSize: size, Ann: annD, AnnSize: int64(len(raw)), Width: w, Height: h}
-	sort.Strings(p.classes)
+	p.Entry = dataset.Entry{Name: it.Name, Image: digest, ImageSize: size, Ann: annD, AnnSize: int64(len(raw)), Width: w, Height: h}
+	sort.Strings(p.Classes)
 	return p, nil
 }
 
-// itemKey is the memo key of a lazily loaded item: the salt, its name, and
-// the digests of its image and of every file its annotation depends on.
-func itemKey(src dataset.Source, it *dataset.SourceItem, salt cache.Digest) (cache.Digest, bool) {
-	if salt.IsZero() || src == nil || len(it.Deps) == 0 || it.ImageBytes != nil || !fs.ValidPath(it.Image) {
-		return cache.Digest{}, false
+// keyLines are the item key lines of a lazily loaded item: the digests of
+// its image and of every file its annotation depends on; nil (not
+// memoized) for other items.
+func keyLines(src dataset.Source, it *dataset.SourceItem) []string {
+	if it.Err != nil || it.Ann != nil || it.Load == nil || src == nil || len(it.Deps) == 0 || it.ImageBytes != nil || !fs.ValidPath(it.Image) {
+		return nil
 	}
-	var b strings.Builder
-	fmt.Fprintf(&b, "dsbuild import item v1\n%s\n%s\n", salt, it.Name)
+	lines := make([]string, 0, 1+len(it.Deps))
 	for _, f := range append([]string{it.Image}, it.Deps...) {
 		d, _, err := src.Digest(f)
 		if err != nil {
-			return cache.Digest{}, false
+			return nil
 		}
-		fmt.Fprintf(&b, "%s %s\n", d, f)
+		lines = append(lines, d.String()+" "+f)
 	}
-	return cache.Sum([]byte(b.String())), true
-}
-
-// loaded counts lazily loaded annotations actually read, for tests.
-var loaded atomic.Int64
-
-// memoItem is what the item memo keeps of an imported item.
-type memoItem struct {
-	Entry    dataset.Entry  `json:"entry"`
-	Classes  []string       `json:"classes"`
-	Tags     []string       `json:"tags"`
-	File     string         `json:"file"`
-	Objects  map[string]int `json:"objects"`
-	Warnings []string       `json:"warnings,omitempty"`
-}
-
-func recallItem(s *cache.Store, key cache.Digest) (*pending, bool) {
-	outs, err := s.GetMemo(key)
-	if err != nil || len(outs) != 1 {
-		return nil, false
-	}
-	raw, err := s.ReadBlob(outs[0].Digest)
-	if err != nil {
-		return nil, false
-	}
-	var m memoItem
-	if json.Unmarshal(raw, &m) != nil || !s.Has(m.Entry.Image) || !s.Has(m.Entry.Ann) {
-		return nil, false
-	}
-	return &pending{entry: m.Entry, classes: m.Classes, tags: m.Tags, file: m.File, objects: m.Objects, warnings: m.Warnings}, true
-}
-
-// rememberItem records an imported item; failing to is only a lost
-// shortcut for the next build.
-func rememberItem(s *cache.Store, key cache.Digest, p *pending) {
-	raw, err := json.Marshal(memoItem{Entry: p.entry, Classes: p.classes, Tags: p.tags, File: p.file, Objects: p.objects, Warnings: p.warnings})
-	if err != nil {
-		return
-	}
-	if d, err := s.PutBytes(raw); err == nil {
-		s.PutMemo(key, []cache.Output{{Name: "item", Digest: d}})
-	}
+	return lines
 }
 
 // clip turns an object that crosses the image border into a bitmap of its
@@ -563,4 +475,39 @@ func checkImage(data []byte, decode bool) (w, h int, err error) {
 		}
 	}
 	return cfg.Width, cfg.Height, nil
+}
+
+// ReportTree stores the report as a tree holding report.json.
+func ReportTree(s *cache.Store, r Report) (cache.Digest, error) {
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false)
+	enc.SetIndent("", "  ")
+	if err := enc.Encode(r); err != nil {
+		return cache.Digest{}, err
+	}
+	d, err := s.PutBytes(b.Bytes())
+	if err != nil {
+		return cache.Digest{}, err
+	}
+	return s.PutTree([]cache.TreeEntry{{Name: "report.json", Kind: cache.File, Digest: d, Size: int64(b.Len())}})
+}
+
+// ImportDir imports a directory on disk (dsbuild convert and stats): it is
+// stored into s first, by reflink where the file system supports it, else
+// by copy, so that the directory and the store never share a file.
+func ImportDir(ctx context.Context, rc *engine.RunContext, dir string, set Settings) (*Result, error) {
+	s := rc.Store
+	var src dataset.Source
+	if formats.NeedsPath(set.Format) {
+		if fi, err := os.Stat(dir); err != nil || !fi.IsDir() {
+			return nil, fmt.Errorf("%s: not a directory", dir)
+		}
+		d, _, err := s.PutDir(ctx, dir, cache.IngestOptions{Adopt: cache.Clone})
+		if err != nil {
+			return nil, err
+		}
+		src = s.TreeFS(d)
+	}
+	return Import(ctx, rc, src, set)
 }

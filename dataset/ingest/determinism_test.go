@@ -1,4 +1,4 @@
-package imports
+package ingest
 
 import (
 	"context"
@@ -10,6 +10,7 @@ import (
 
 	"dsbuild/cache"
 	"dsbuild/dataset"
+	"dsbuild/engine"
 )
 
 // Two items with the same name: the one the format emitted first is kept and
@@ -31,7 +32,7 @@ func TestImportDuplicatesAreDeterministic(t *testing.T) {
 	var first *Result
 	for run := 0; run < 20; run++ {
 		s := newStore(t)
-		res, err := importWith(context.Background(), s, nil, &fakeFormat{testMeta, items}, Settings{Format: "fake", Workers: 8, Skip: true})
+		res, err := importWith(context.Background(), engine.BareRun(s, 0, nil), nil, &fakeFormat{testMeta, items}, Settings{Format: "fake", Workers: 8, Skip: true})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -91,7 +92,7 @@ func TestImportFatalErrorIsDeterministic(t *testing.T) {
 		items = append(items, it)
 	}
 	for run := 0; run < 20; run++ {
-		_, err := importWith(context.Background(), newStore(t), corruptSource{}, &fakeFormat{testMeta, items}, Settings{Format: "fake", Workers: 8})
+		_, err := importWith(context.Background(), engine.BareRun(newStore(t), 0, nil), corruptSource{}, &fakeFormat{testMeta, items}, Settings{Format: "fake", Workers: 8})
 		if err == nil || !strings.Contains(err.Error(), "test: img/10.png") {
 			t.Fatalf("run %d: error %v, want the one of img/10.png", run, err)
 		}
@@ -105,7 +106,7 @@ func TestImportItemErrorNamesItemAndFile(t *testing.T) {
 		{Name: "ds/a.png", File: "a.json", Err: &dataset.ItemError{Err: errString("bad")}},
 		{Name: "ds/b.png", File: "b.json", Err: &dataset.ItemError{Item: "ds/b.png", Err: errString("bad")}},
 	}
-	res, err := importWith(context.Background(), newStore(t), nil, &fakeFormat{testMeta, items}, Settings{Format: "fake", Skip: true})
+	res, err := importWith(context.Background(), engine.BareRun(newStore(t), 0, nil), nil, &fakeFormat{testMeta, items}, Settings{Format: "fake", Skip: true})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -113,7 +114,7 @@ func TestImportItemErrorNamesItemAndFile(t *testing.T) {
 	if fmt.Sprint(res.Report.Skipped) != fmt.Sprint(want) {
 		t.Errorf("skipped %+v, want %+v", res.Report.Skipped, want)
 	}
-	_, err = importWith(context.Background(), newStore(t), nil, &fakeFormat{testMeta, items}, Settings{Format: "fake"})
+	_, err = importWith(context.Background(), engine.BareRun(newStore(t), 0, nil), nil, &fakeFormat{testMeta, items}, Settings{Format: "fake"})
 	if err == nil || !strings.HasPrefix(err.Error(), "a.json (item ds/a.png): bad") {
 		t.Errorf("import without skip: %v", err)
 	}

@@ -1,4 +1,4 @@
-package imports
+package ingest
 
 import (
 	"context"
@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"dsbuild/cache"
+	"dsbuild/engine"
 )
 
 // TestReportWarnings: what a format settles by a documented rule instead of
@@ -19,7 +20,7 @@ func TestReportWarnings(t *testing.T) {
 		t.Fatal(err)
 	}
 	dir := filepath.Join("..", "..", "testdata", "fixtures", "pascal_voc_wild")
-	res, err := ImportDir(context.Background(), s, dir, Settings{Format: "pascal_voc", Workers: 2})
+	res, err := ImportDir(context.Background(), engine.BareRun(s, 0, nil), dir, Settings{Format: "pascal_voc", Workers: 2})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,4 +1,4 @@
-package imports
+package ingest
 
 import (
 	"bytes"
@@ -14,6 +14,7 @@ import (
 
 	"dsbuild/cache"
 	"dsbuild/dataset"
+	"dsbuild/engine"
 )
 
 // fakeFormat emits the items it is given.
@@ -84,7 +85,7 @@ func TestImportChecksAndMapping(t *testing.T) {
 	}
 	s := newStore(t)
 	set := Settings{Format: "fake", Skip: true}
-	res, err := importWith(context.Background(), s, nil, &fakeFormat{testMeta, items}, set)
+	res, err := importWith(context.Background(), engine.BareRun(s, 0, nil), nil, &fakeFormat{testMeta, items}, set)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -119,14 +120,14 @@ func TestImportChecksAndMapping(t *testing.T) {
 	// Without skip, the first bad item by name fails the import, naming
 	// its file and item.
 	set.Skip = false
-	_, err = importWith(context.Background(), s, nil, &fakeFormat{testMeta, items}, set)
+	_, err = importWith(context.Background(), engine.BareRun(s, 0, nil), nil, &fakeFormat{testMeta, items}, set)
 	if err == nil || !strings.Contains(err.Error(), "../escape.png") || !strings.Contains(err.Error(), "and 7 more bad item(s)") {
 		t.Errorf("import without skip: %v", err)
 	}
 
 	// A mapping renames, merges and drops.
 	set = Settings{Format: "fake", Classes: map[string]string{"human": "person", "rider": "person"}}
-	res, err = importWith(context.Background(), s, nil, &fakeFormat{testMeta, items[:2]}, set)
+	res, err = importWith(context.Background(), engine.BareRun(s, 0, nil), nil, &fakeFormat{testMeta, items[:2]}, set)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -137,7 +138,7 @@ func TestImportChecksAndMapping(t *testing.T) {
 		t.Errorf("mapped meta = %+v", res.Dataset.Meta.Classes)
 	}
 	set.Classes = map[string]string{"pedestrian": "person"}
-	if _, err := importWith(context.Background(), s, nil, &fakeFormat{testMeta, items[:2]}, set); err == nil || !strings.Contains(err.Error(), `classes maps "pedestrian", which the source does not have; its classes are: car, human, rider`) {
+	if _, err := importWith(context.Background(), engine.BareRun(s, 0, nil), nil, &fakeFormat{testMeta, items[:2]}, set); err == nil || !strings.Contains(err.Error(), `classes maps "pedestrian", which the source does not have; its classes are: car, human, rider`) {
 		t.Errorf("mapping an absent class: %v", err)
 	}
 }
@@ -151,7 +152,7 @@ func TestImportIsDeterministic(t *testing.T) {
 	}
 	var trees []cache.Digest
 	for _, workers := range []int{1, 4} {
-		res, err := importWith(context.Background(), newStore(t), nil, &fakeFormat{testMeta, items}, Settings{Format: "fake", Workers: workers})
+		res, err := importWith(context.Background(), engine.BareRun(newStore(t), 0, nil), nil, &fakeFormat{testMeta, items}, Settings{Format: "fake", Workers: workers})
 		if err != nil {
 			t.Fatal(err)
 		}

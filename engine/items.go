@@ -1,0 +1,440 @@
+package engine
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"runtime"
+	"sort"
+	"sync"
+	"sync/atomic"
+
+	"dsbuild/cache"
+)
+
+// Item work: a step that does the same work on many items (transform,
+// import, preannotate) hands the items to the engine, which owns their
+// memo, their workers and their counts:
+//
+//   - An item's key is the SHA-256 of its preimage: the line "dsbuild item
+//     v1", the work's scheme ("scheme transform item v2"), the step's salt
+//     (the digest of the step's preimage without its input lines, so that
+//     an item whose own inputs did not change keeps its result when other
+//     items change), "item <name>", then the item's own key lines (the
+//     digests of what it reads). `dsbuild explain STEP --item NAME` prints
+//     it.
+//   - A memoized result is used when its record decodes and the work's
+//     Complete check passes (its blobs are still stored); anything else is
+//     a miss, and the item runs again.
+//   - Misses run on one bounded pool of workers (the work's Workers, else
+//     the build's -j, else one per CPU), reporting progress as items finish;
+//     results come back in the order the items were given, whatever order
+//     they finish in.
+//   - Only results without an error are memoized. An error the work
+//     tolerates is the item's outcome (returned, not memoized: the item runs
+//     again next build). Any other error fails the work: no item after it
+//     starts, the items before it finish, and the error of the lowest item
+//     fails the step — the same error whatever the scheduling.
+//   - Failing to write a memo record (disk full, a read-only store) does not
+//     fail the step: the result stands, the step warns once with the count
+//     and the first error, and the next build runs those items again.
+//   - The step's result counts the items that ran and those taken from the
+//     memo (StepResult.Items); a build prints them per step.
+//
+// Items are memoized only where the run has a step key: a RunContext made
+// by BareRun (the CLI's convert and stats) runs items without a memo.
+
+// ItemKey is the key of one item's memoized result. It is not a step key
+// (StepResult.Key) or a content digest, and cannot be passed for one.
+type ItemKey cache.Digest
+
+// String is the key in hex.
+func (k ItemKey) String() string { return cache.Digest(k).String() }
+
+// ItemScheme is the first line of every item preimage; bump it when the
+// preimage's layout changes.
+const ItemScheme = "dsbuild item v1"
+
+// Item is one unit of a step's item work.
+type Item[T any] struct {
+	// Name names the item in errors, in explain --item and in the item
+	// index. Names need not be unique, but explain finds the first.
+	Name string
+	// Key holds the item's own key lines: the digests of everything it
+	// reads beyond the step's parameters. nil: the item is not memoized and
+	// runs every time.
+	Key []string
+	// Run computes the item's result. It must be deterministic and must not
+	// depend on other items.
+	Run func() (T, error)
+}
+
+// ItemWork describes how a step's items run.
+type ItemWork[T any] struct {
+	// Scheme names what the results mean and their version ("transform
+	// item v2"); bump it when a result for the same key lines changes.
+	Scheme string
+	// Workers bounds the items run at once; ≤ 0: the build's -j, else one
+	// per CPU.
+	Workers int
+	// Complete, if set, reports whether a memoized result can be used
+	// (every blob it names is still stored).
+	Complete func(s *cache.Store, v T) bool
+	// Tolerate, if set, reports whether err is the item's own outcome
+	// rather than the step's failure.
+	Tolerate func(err error) bool
+}
+
+// ItemResult is the outcome of one item, in the order the items were
+// given.
+type ItemResult[T any] struct {
+	Name   string
+	Value  T
+	Err    error // a tolerated error; Value is then T's zero value
+	Cached bool  // taken from the memo
+}
+
+// ItemCounts are a step's item counts: how many items it had, how many
+// ran and how many came from the memo. Items that are not memoized count
+// as ran.
+type ItemCounts struct {
+	Total, Ran, Cached int
+}
+
+// itemTally is what a run's item work adds up to; Items may be called more
+// than once per run.
+type itemTally struct {
+	ran, cached atomic.Int64
+	used        atomic.Bool
+}
+
+func (t *itemTally) counts() (ItemCounts, bool) {
+	if !t.used.Load() {
+		return ItemCounts{}, false
+	}
+	r, c := int(t.ran.Load()), int(t.cached.Load())
+	return ItemCounts{Total: r + c, Ran: r, Cached: c}, true
+}
+
+// BareRun is a RunContext outside a build, for work that uses a step's
+// machinery without being a step (the CLI's convert): items run on jobs
+// workers (one per CPU when 0) and are not memoized.
+func BareRun(store *cache.Store, jobs int, progress func(done, total int64)) *RunContext {
+	return &RunContext{Store: store, Jobs: jobs, Progress: progress, Logf: func(string, ...any) {}}
+}
+
+// itemRecord is what the memo keeps of an item: its preimage, for explain,
+// and its result.
+type itemRecord[T any] struct {
+	Preimage []string `json:"preimage"`
+	Value    T        `json:"value"`
+}
+
+// itemIndexEntry is one item of a step's item index.
+type itemIndexEntry struct {
+	Name string `json:"name"`
+	Key  string `json:"key"`
+}
+
+// itemIndexKey is the memo key under which the items of a step run with
+// key step are listed.
+func itemIndexKey(step cache.Digest) cache.Digest {
+	return KeyOf([]string{"dsbuild item index v1", step.String()})
+}
+
+// Items runs items with rc's memo and pool; see ItemWork and the rules at
+// the top of this file.
+func Items[T any](ctx context.Context, rc *RunContext, w ItemWork[T], items []Item[T]) ([]ItemResult[T], error) {
+	return runItems(ctx, rc, w, int64(len(items)), &rc.items, func(emit func(Item[T]) error) error {
+		for _, it := range items {
+			if err := emit(it); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+// StreamItems is Items for items that produce emits one by one (an
+// importer reading its source), without holding them all: at most twice
+// the workers wait to run. A failure of produce fails the work, unless an
+// item failed first. Progress totals are unknown (0).
+func StreamItems[T any](ctx context.Context, rc *RunContext, w ItemWork[T], produce func(emit func(Item[T]) error) error) ([]ItemResult[T], error) {
+	return runItems(ctx, rc, w, 0, &rc.items, produce)
+}
+
+// errStopped is what emit returns once an item has failed.
+var errStopped = errors.New("engine: item work stopped")
+
+// runItems is Items and StreamItems; tally, if not nil, counts the items.
+func runItems[T any](ctx context.Context, rc *RunContext, w ItemWork[T], total int64, tally *itemTally, produce func(emit func(Item[T]) error) error) ([]ItemResult[T], error) {
+	workers := w.Workers
+	if workers <= 0 {
+		workers = rc.Jobs
+	}
+	if workers <= 0 {
+		workers = runtime.NumCPU()
+	}
+	memo := rc.Preimage != nil
+	var salt string
+	if memo {
+		salt = rc.ItemSalt().String()
+	}
+	if tally != nil {
+		tally.used.Store(true)
+	}
+
+	type job struct {
+		seq int
+		it  Item[T]
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	queue := make(chan job, 2*workers)
+	var (
+		mu        sync.Mutex
+		results   []ItemResult[T]
+		keys      []ItemKey // by seq; zero: not memoized
+		failedAt  = -1
+		failure   error
+		done      atomic.Int64
+		memoFails atomic.Int64
+		memoErr   error
+		wg        sync.WaitGroup
+	)
+	fail := func(seq int, err error) {
+		mu.Lock()
+		if failedAt < 0 || seq < failedAt {
+			failedAt, failure = seq, err
+		}
+		mu.Unlock()
+	}
+	stopped := func(seq int) bool {
+		mu.Lock()
+		defer mu.Unlock()
+		return failedAt >= 0 && seq > failedAt
+	}
+	for range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for j := range queue {
+				if stopped(j.seq) || ctx.Err() != nil {
+					continue
+				}
+				res := ItemResult[T]{Name: j.it.Name}
+				var key ItemKey
+				var pre []string
+				if memo && j.it.Key != nil {
+					pre = itemPreimage(w.Scheme, salt, j.it)
+					key = ItemKey(KeyOf(pre))
+					if v, ok := recallItem(rc.Store, key, w.Complete); ok {
+						res.Value, res.Cached = v, true
+					}
+				}
+				if !res.Cached {
+					v, err := j.it.Run()
+					switch {
+					case err == nil:
+						res.Value = v
+						if !key.isZero() {
+							if err := rememberItem(rc.Store, key, pre, v); err != nil {
+								if memoFails.Add(1) == 1 {
+									mu.Lock()
+									memoErr = err
+									mu.Unlock()
+								}
+							}
+						}
+					case w.Tolerate != nil && w.Tolerate(err):
+						res.Err = err
+						key = ItemKey{}
+					default:
+						if j.it.Name != "" {
+							err = fmt.Errorf("item %s: %w", j.it.Name, err)
+						}
+						fail(j.seq, err)
+						continue
+					}
+				}
+				switch {
+				case tally == nil:
+				case res.Cached:
+					tally.cached.Add(1)
+				default:
+					tally.ran.Add(1)
+				}
+				mu.Lock()
+				results[j.seq], keys[j.seq] = res, key
+				mu.Unlock()
+				if rc.Progress != nil {
+					rc.Progress(done.Add(1), total)
+				}
+			}
+		}()
+	}
+	seq := 0
+	perr := produce(func(it Item[T]) error {
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		mu.Lock()
+		if failedAt >= 0 {
+			mu.Unlock()
+			return errStopped
+		}
+		results = append(results, ItemResult[T]{})
+		keys = append(keys, ItemKey{})
+		mu.Unlock()
+		select {
+		case queue <- job{seq, it}:
+			seq++
+			return nil
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	})
+	close(queue)
+	wg.Wait()
+	if failure != nil {
+		return nil, failure
+	}
+	if perr != nil {
+		return nil, perr
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	if memo {
+		if err := writeItemIndex(rc.Store, rc.Key, results, keys); err != nil && memoFails.Add(1) == 1 {
+			memoErr = err
+		}
+	}
+	if n := memoFails.Load(); n > 0 && rc.Logf != nil {
+		rc.Logf("%d item result(s) could not be remembered (%v); the next build runs them again", n, memoErr)
+	}
+	return results, nil
+}
+
+func (k ItemKey) isZero() bool { return cache.Digest(k).IsZero() }
+
+// itemPreimage is the preimage of an item's key.
+func itemPreimage[T any](scheme, salt string, it Item[T]) []string {
+	pre := make([]string, 0, 4+len(it.Key))
+	pre = append(pre, ItemScheme, "scheme "+scheme, "salt "+salt, "item "+it.Name)
+	return append(pre, it.Key...)
+}
+
+// recallItem reads the memoized result of key, if it is whole.
+func recallItem[T any](s *cache.Store, key ItemKey, complete func(*cache.Store, T) bool) (T, bool) {
+	var zero T
+	outs, err := s.GetMemo(cache.Digest(key))
+	if err != nil || len(outs) != 1 {
+		return zero, false
+	}
+	raw, err := s.ReadBlob(outs[0].Digest)
+	if err != nil {
+		return zero, false
+	}
+	var rec itemRecord[T]
+	if json.Unmarshal(raw, &rec) != nil {
+		return zero, false
+	}
+	if complete != nil && !complete(s, rec.Value) {
+		return zero, false
+	}
+	return rec.Value, true
+}
+
+// rememberItem memoizes an item's result under key.
+func rememberItem[T any](s *cache.Store, key ItemKey, pre []string, v T) error {
+	raw, err := json.Marshal(itemRecord[T]{Preimage: pre, Value: v})
+	if err != nil {
+		return err
+	}
+	d, err := s.PutBytes(raw)
+	if err != nil {
+		return err
+	}
+	return s.PutMemo(cache.Digest(key), []cache.Output{{Name: "item", Digest: d}})
+}
+
+// writeItemIndex records the memoized items of the step run with key step
+// (by name, then in the order given), for explain --item.
+func writeItemIndex[T any](s *cache.Store, step cache.Digest, results []ItemResult[T], keys []ItemKey) error {
+	if step.IsZero() {
+		return nil
+	}
+	var idx []itemIndexEntry
+	for i, k := range keys {
+		if !k.isZero() {
+			idx = append(idx, itemIndexEntry{Name: results[i].Name, Key: k.String()})
+		}
+	}
+	if len(idx) == 0 {
+		return nil
+	}
+	sort.SliceStable(idx, func(i, j int) bool { return idx[i].Name < idx[j].Name })
+	raw, err := json.Marshal(idx)
+	if err != nil {
+		return err
+	}
+	d, err := s.PutBytes(raw)
+	if err != nil {
+		return err
+	}
+	return s.PutMemo(itemIndexKey(step), []cache.Output{{Name: "index", Digest: d}})
+}
+
+// ItemPreimage returns the key and the key preimage of the item named name
+// as the run of the step with key step memoized it. It fails, saying why,
+// when that run recorded no such item: the step has not run with this key
+// on this store, the item is not memoized (it failed, or its work keeps no
+// memo), or its record is gone.
+func ItemPreimage(s *cache.Store, step cache.Digest, name string) ([]string, ItemKey, error) {
+	outs, err := s.GetMemo(itemIndexKey(step))
+	if err != nil || len(outs) != 1 {
+		return nil, ItemKey{}, fmt.Errorf("no item of this step is memoized under its key %s: build the step first (its items are recorded when it runs, not when its result is taken from the cache)", step.Short())
+	}
+	raw, err := s.ReadBlob(outs[0].Digest)
+	if err != nil {
+		return nil, ItemKey{}, fmt.Errorf("the step's item index: %w", err)
+	}
+	var idx []itemIndexEntry
+	if err := json.Unmarshal(raw, &idx); err != nil {
+		return nil, ItemKey{}, fmt.Errorf("the step's item index: %w", err)
+	}
+	i := sort.Search(len(idx), func(i int) bool { return idx[i].Name >= name })
+	if i == len(idx) || idx[i].Name != name {
+		var near []string
+		for _, e := range idx {
+			near = append(near, e.Name)
+		}
+		msg := fmt.Sprintf("the step has no memoized item %q (it has %d)", name, len(idx))
+		if sg := Suggest(name, near); sg != "" {
+			msg += "." + sg
+		}
+		return nil, ItemKey{}, errors.New(msg)
+	}
+	d, err := cache.ParseDigest(idx[i].Key)
+	if err != nil {
+		return nil, ItemKey{}, fmt.Errorf("the step's item index: %w", err)
+	}
+	key := ItemKey(d)
+	outs, err = s.GetMemo(d)
+	if err != nil || len(outs) != 1 {
+		return nil, key, fmt.Errorf("item %q: its memo record %s is gone (a gc, or a failed write); build the step again", name, d.Short())
+	}
+	raw, err = s.ReadBlob(outs[0].Digest)
+	if err != nil {
+		return nil, key, fmt.Errorf("item %q: %w", name, err)
+	}
+	var rec struct {
+		Preimage []string `json:"preimage"`
+	}
+	if err := json.Unmarshal(raw, &rec); err != nil {
+		return nil, key, fmt.Errorf("item %q: its memo record: %w", name, err)
+	}
+	return rec.Preimage, key, nil
+}

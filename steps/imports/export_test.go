@@ -1,4 +1,0 @@
-package imports
-
-// Loaded counts lazily loaded annotations actually read (memo misses).
-var Loaded = &loaded
