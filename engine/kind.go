@@ -82,7 +82,11 @@ type AttrSpec struct {
 	Required bool      // absent → "Missing required argument"
 	Default  cty.Value // for an absent optional Param; cty.NilVal for none
 	NotInKey bool      // cannot change outputs (worker counts, log levels)
-	Doc      string
+	// Int makes a number Param (or each number of a list or map of them)
+	// a whole number that fits an int64: Load refuses 2.5 on the
+	// attribute. Mark every attribute read with Config.Int.
+	Int bool
+	Doc string
 }
 
 // BlockSpec describes a kind of nested block a step body may hold, any
@@ -186,7 +190,9 @@ func (c *Config) Bool(name string) bool {
 	return c.Params[name].True()
 }
 
-// Int returns a number parameter as an int64, 0 if absent.
+// Int returns a number parameter as an int64, 0 if absent. Mark the
+// attribute Int in the schema, so that Load refuses a fraction rather
+// than Int truncating it.
 func (c *Config) Int(name string) int64 {
 	if !c.Has(name) {
 		return 0

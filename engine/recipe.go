@@ -2,6 +2,8 @@ package engine
 
 import (
 	"fmt"
+	"math"
+	"math/big"
 	"os"
 	"path/filepath"
 	"sort"
@@ -452,7 +454,46 @@ func (l *loader) decodeParam(spec AttrSpec, attr *hcl.Attribute) (cty.Value, hcl
 		diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Missing required argument",
 			Detail: fmt.Sprintf("%q must not be null.", spec.Name), Subject: attr.Expr.Range().Ptr()})
 	}
+	if !diags.HasErrors() && spec.Int {
+		diags = append(diags, wholeNumbers(spec.Name, v, attr.Expr)...)
+	}
 	return v, diags
+}
+
+// wholeNumbers checks that the numbers in v, the value of an Int
+// attribute (a number, or a collection of them), are whole and fit an
+// int64. The first that is not is an error on its element where the
+// attribute is a list written out, else on the attribute.
+func wholeNumbers(name string, v cty.Value, expr hcl.Expression) hcl.Diagnostics {
+	var diags hcl.Diagnostics
+	cty.Walk(v, func(p cty.Path, e cty.Value) (bool, error) {
+		if len(diags) > 0 || e.IsNull() || !e.IsKnown() || e.Type() != cty.Number {
+			return len(diags) == 0, nil
+		}
+		bf := e.AsBigFloat()
+		want := "a whole number"
+		if _, acc := bf.Int64(); bf.IsInt() && acc == big.Exact {
+			return true, nil
+		} else if bf.IsInt() {
+			want = fmt.Sprintf("a whole number from %d to %d", int64(math.MinInt64), int64(math.MaxInt64))
+		}
+		where, rng := name, expr.Range()
+		if len(p) == 1 {
+			if ix, ok := p[0].(cty.IndexStep); ok && ix.Key.Type() == cty.Number {
+				i, _ := ix.Key.AsBigFloat().Int64()
+				where = fmt.Sprintf("%s[%d]", name, i)
+				if elems, d := hcl.ExprList(expr); !d.HasErrors() && int(i) < len(elems) {
+					rng = elems[i].Range()
+				}
+			} else if ok && ix.Key.Type() == cty.String {
+				where = fmt.Sprintf("%s[%q]", name, ix.Key.AsString())
+			}
+		}
+		diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Invalid " + name,
+			Detail: fmt.Sprintf("%s is %s; it must be %s.", where, bf.Text('g', -1), want), Subject: rng.Ptr()})
+		return false, nil
+	})
+	return diags
 }
 
 // decodeBlock evaluates a nested block (an op of a transform, say): its

@@ -44,7 +44,7 @@ func (Kind) Schema() *engine.Schema {
 			{Name: "verify_images", Type: cty.String, Default: cty.StringVal("header"), Doc: `"header" (header and completeness) or "decode" (every pixel)`},
 			engine.LinkAttr,
 			engine.CopyAttr,
-			{Name: "workers", Type: cty.Number, NotInKey: true, Doc: "items processed at once (default: the build's -j)"},
+			{Name: "workers", Type: cty.Number, Int: true, NotInKey: true, Doc: "items processed at once (default: the build's -j)"},
 		},
 		Outputs:       []string{"dataset", "report"},
 		DefaultOutput: "dataset",

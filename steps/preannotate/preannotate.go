@@ -64,7 +64,7 @@ func (Kind) Schema() *engine.Schema {
 			{Name: "images", Kind: engine.InputOne, Required: true, Doc: "the dataset to annotate; its own objects are not used"},
 			{Name: "mode", Type: cty.String, Default: cty.StringVal("scene"), Doc: `"scene": one pass over the whole image, each 8-connected component of at least min_area pixels an instance (touching objects merge); "boxes": two stages, boxes then crop_model on each padded box`},
 			{Name: "detections", Kind: engine.InputOne, Doc: `mode = "boxes" only, optional: a files step holding one JSON file of detections in COCO results format, used as stage 1's boxes`},
-			{Name: "detection_categories", Type: cty.List(cty.Number), Default: cty.ListValEmpty(cty.Number), Doc: "COCO category ids of detections to use (empty: all)"},
+			{Name: "detection_categories", Type: cty.List(cty.Number), Int: true, Default: cty.ListValEmpty(cty.Number), Doc: "COCO category ids of detections to use (empty: all)"},
 			{Name: "min_score", Type: cty.Number, Default: cty.NumberFloatVal(0), Doc: "detections scoring lower are dropped"},
 			{Name: "class", Type: cty.String, Default: cty.StringVal(""), Doc: "class of the predicted objects (default: the first foreground class of the model that makes the masks: model in scene mode, crop_model in boxes mode)"},
 			{Name: "threshold", Type: cty.Number, Default: cty.NumberFloatVal(0.5), Doc: "foreground probability threshold"},

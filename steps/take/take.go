@@ -37,8 +37,8 @@ func (Kind) Schema() *engine.Schema {
 		Doc: "Keeps a deterministic batch of a dataset's items: ranks skip … skip+count−1 in an order fixed by the seed and the item names.",
 		Attrs: []engine.AttrSpec{
 			{Name: "from", Kind: engine.InputOne, Required: true, Doc: "the dataset"},
-			{Name: "count", Type: cty.Number, Required: true, Doc: "items to keep"},
-			{Name: "skip", Type: cty.Number, Default: cty.NumberIntVal(0), Doc: "items to pass over first"},
+			{Name: "count", Type: cty.Number, Int: true, Required: true, Doc: "items to keep"},
+			{Name: "skip", Type: cty.Number, Int: true, Default: cty.NumberIntVal(0), Doc: "items to pass over first"},
 			{Name: "seed", Type: cty.String, Default: cty.StringVal(""), Doc: "changes the order"},
 		},
 		Outputs: []string{"dataset"},
