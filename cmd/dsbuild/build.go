@@ -41,7 +41,7 @@ concurrent dsbuild gc cannot remove what the build reports.`,
 			if err != nil {
 				return err
 			}
-			rep := newReporter(g, "build")
+			rep := newReporter(g, "build", r)
 			defer rep.Close()
 			store, err := g.openStore(func(f string, a ...any) { rep.Warn(fmt.Sprintf(f, a...)) })
 			if err != nil {

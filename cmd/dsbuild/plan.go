@@ -35,7 +35,7 @@ recipe state that was built.`,
 			if err != nil {
 				return err
 			}
-			rep := newPlanReporter(g)
+			rep := newPlanReporter(g, r)
 			store, err := g.openStore(func(f string, a ...any) { warnf(f, a...) })
 			if err != nil {
 				return err
@@ -48,7 +48,8 @@ recipe state that was built.`,
 			}
 			rep.Summary(br)
 			if br.Counts[engine.Failed] > 0 {
-				return &exitCodeError{code: exitError, err: br.FirstError()}
+				// Each failure was printed with its step.
+				return &exitCodeError{code: exitError, err: fmt.Errorf("%d step(s) failed", br.Counts[engine.Failed])}
 			}
 			return nil
 		},
@@ -57,11 +58,11 @@ recipe state that was built.`,
 	return cmd
 }
 
-func newPlanReporter(g *globalFlags) reporter {
+func newPlanReporter(g *globalFlags, r *engine.Recipe) reporter {
 	if g.json {
 		return &jsonReporter{w: os.Stdout}
 	}
-	return &planReporter{}
+	return &planReporter{plainReporter{view: viewOn(r, os.Stdout)}}
 }
 
 // planReporter prints one line per step in build order.
@@ -80,6 +81,12 @@ func (p *planReporter) StepFinished(r *engine.StepResult) {
 		fmt.Printf("cached  %s\n", r.Step.Addr)
 	case engine.WillRun:
 		fmt.Printf("runs    %s: %s\n", r.Step.Addr, r.Reason)
+	case engine.Failed:
+		if engine.SourceDiagnostic(r.Err) != nil {
+			fmt.Println(p.view.stepReport(r))
+			return
+		}
+		fallthrough
 	default:
 		msg := r.Reason
 		if r.Err != nil {

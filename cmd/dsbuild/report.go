@@ -18,14 +18,14 @@ import (
 
 // newReporter picks the output style: JSON lines with --json, live progress
 // bars on a terminal, plain lines otherwise.
-func newReporter(g *globalFlags, verb string) reporter {
+func newReporter(g *globalFlags, verb string, r *engine.Recipe) reporter {
 	switch {
 	case g.json:
 		return &jsonReporter{w: os.Stdout}
 	case term.IsTerminal(int(os.Stdout.Fd())):
-		return newTTYReporter(os.Stdout, verb)
+		return newTTYReporter(os.Stdout, verb, viewOn(r, os.Stdout))
 	default:
-		return &plainReporter{w: os.Stdout, verb: verb}
+		return &plainReporter{w: os.Stdout, verb: verb, view: viewOn(r, os.Stdout)}
 	}
 }
 
@@ -72,6 +72,7 @@ type plainReporter struct {
 	mu   sync.Mutex
 	w    io.Writer
 	verb string
+	view recipeView // for failures at a place in the recipe
 }
 
 func (p *plainReporter) StepStarted(*engine.Step)                        {}
@@ -80,7 +81,7 @@ func (p *plainReporter) StepStatus(*engine.Step, string, map[string]any) {}
 func (p *plainReporter) StepFinished(r *engine.StepResult) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	fmt.Fprintln(p.w, statusLine(r))
+	fmt.Fprintln(p.w, p.view.stepReport(r))
 }
 func (p *plainReporter) Warn(msg string) {
 	p.mu.Lock()
@@ -169,15 +170,17 @@ type ttyReporter struct {
 	status map[*engine.Step]string
 	units  map[*engine.Step]string // what progress counts, when not items
 	verb   string
+	view   recipeView // for failures at a place in the recipe
 }
 
-func newTTYReporter(w io.Writer, verb string) *ttyReporter {
+func newTTYReporter(w io.Writer, verb string, view recipeView) *ttyReporter {
 	return &ttyReporter{
 		p:      mpb.New(mpb.WithOutput(w), mpb.WithWidth(30), mpb.WithRefreshRate(120*time.Millisecond)),
 		bars:   map[*engine.Step]*mpb.Bar{},
 		status: map[*engine.Step]string{},
 		units:  map[*engine.Step]string{},
 		verb:   verb,
+		view:   view,
 	}
 }
 
@@ -268,7 +271,7 @@ func (t *ttyReporter) StepFinished(r *engine.StepResult) {
 		bar.Abort(true)
 		bar.Wait()
 	}
-	fmt.Fprintln(t.p, statusLine(r))
+	fmt.Fprintln(t.p, t.view.stepReport(r))
 }
 
 func (t *ttyReporter) Warn(msg string) { fmt.Fprintln(t.p, "warning: "+msg) }

@@ -8,10 +8,8 @@ import (
 	"runtime/debug"
 	"strings"
 
-	"github.com/hashicorp/hcl/v2"
 	"github.com/spf13/cobra"
 	"github.com/zclconf/go-cty/cty"
-	"golang.org/x/term"
 
 	"dsbuild/cache"
 	"dsbuild/engine"
@@ -168,18 +166,6 @@ func loadLocked(dir string, rf *recipeFlags) (*engine.Recipe, *engine.Lockfile, 
 		fmt.Fprintf(os.Stderr, "dsbuild: using the variable values %s records: %s (-var overrides them)\n", engine.LockfileName, engine.DescribeVars(r.Vars, r.RecordedVars))
 	}
 	return r, lock, nil
-}
-
-func printDiags(files map[string]*hcl.File, diags hcl.Diagnostics) {
-	width, color := uint(78), false
-	if term.IsTerminal(int(os.Stderr.Fd())) {
-		color = os.Getenv("NO_COLOR") == ""
-		if w, _, err := term.GetSize(int(os.Stderr.Fd())); err == nil && w > 20 {
-			width = uint(w)
-		}
-	}
-	wr := hcl.NewDiagnosticTextWriter(os.Stderr, files, width, color)
-	wr.WriteDiagnostics(diags)
 }
 
 // loadTargets loads a recipe, the steps named by targets (nil for all) and

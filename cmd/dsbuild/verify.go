@@ -48,7 +48,7 @@ verifies; a step that writes timestamps or random bytes does not.`,
 			if len(lock.Steps) == 0 {
 				return fmt.Errorf("%s has no %s: build the recipe first (dsbuild build %s)", displayDir(r.Dir), engine.LockfileName, displayDir(r.Dir))
 			}
-			rep := newReporter(g, "verify")
+			rep := newReporter(g, "verify", r)
 			defer rep.Close()
 			store, err := g.openStore(func(f string, a ...any) { rep.Warn(fmt.Sprintf(f, a...)) })
 			if err != nil {
