@@ -15,7 +15,9 @@
 //     planner.
 //   - [Lockfile] records, per step, the key, the output digests and the
 //     preimage; [Verify] rebuilds every locked step into a fresh store and
-//     compares.
+//     compares. Commands read a step output through it ([OutputRef],
+//     [ResolveOutput]) only after [ResolveLocked] has checked the entry
+//     against the recipe and the store.
 //   - [HashSource] is the source contract of kinds that read a directory
 //     of the recipe ([Sourced]): hashed through the store's stat cache,
 //     stored unless planning, entering the key as a tree digest; the

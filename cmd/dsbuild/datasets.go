@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"slices"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -258,54 +257,4 @@ func printStats(w io.Writer, ds *dataset.Dataset, st *dataset.Stats) {
 			}
 		}
 	}
-}
-
-// lockedOutput resolves [RECIPE] STEP[.OUTPUT] to the digest dsbuild.lock
-// records, after checking the record against the recipe and the store
-// (engine.ResolveLocked): a stale or edited entry is an error, never a
-// digest. def names the output to use for steps with several.
-func lockedOutput(ctx context.Context, store *cache.Store, args []string, rf *recipeFlags, def string) (cache.Digest, error) {
-	dir, names := splitRecipeArgs(args)
-	if len(names) != 1 {
-		return cache.Digest{}, fmt.Errorf("name one step, like import.voc")
-	}
-	r, lock, err := loadLocked(dir, rf)
-	if err != nil {
-		return cache.Digest{}, err
-	}
-	ref := names[0]
-	addr, output := ref, ""
-	if r.Step(ref) == nil {
-		if i := strings.LastIndex(ref, "."); i > 0 && r.Step(ref[:i]) != nil {
-			addr, output = ref[:i], ref[i+1:]
-		}
-	}
-	targets, err := resolveTargets(r, []string{addr})
-	if err != nil {
-		return cache.Digest{}, err
-	}
-	s := targets[0]
-	if output == "" {
-		switch {
-		case len(s.Outputs) == 1:
-			output = s.Outputs[0]
-		case s.Kind.Schema().DefaultOutput != "":
-			output = s.Kind.Schema().DefaultOutput
-		case def != "":
-			output = def
-		default:
-			return cache.Digest{}, fmt.Errorf("%s has outputs %s: name one, as in %s.%s", s.Addr, strings.Join(s.Outputs, ", "), s.Addr, s.Outputs[0])
-		}
-	}
-	if !slices.Contains(s.Outputs, output) {
-		if sug := engine.Suggest(output, s.Outputs); sug != "" {
-			return cache.Digest{}, fmt.Errorf("%s has no output %q.%s Its outputs are %s", s.Addr, output, sug, strings.Join(s.Outputs, ", "))
-		}
-		return cache.Digest{}, fmt.Errorf("%s has no output %q; its outputs are %s", s.Addr, output, strings.Join(s.Outputs, ", "))
-	}
-	outs, err := engine.ResolveLocked(ctx, r, lock, store, s, displayDir(r.Dir))
-	if err != nil {
-		return cache.Digest{}, err
-	}
-	return outs[output], nil
 }

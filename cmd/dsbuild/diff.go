@@ -5,17 +5,13 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"slices"
 	"strings"
 
 	"github.com/spf13/cobra"
 
 	"dsbuild/cache"
 	"dsbuild/dataset"
-	"dsbuild/dataset/formats"
-	"dsbuild/dataset/ingest"
 	"dsbuild/dataset/report"
-	"dsbuild/engine"
 )
 
 func newDiffCmd(g *globalFlags) *cobra.Command {
@@ -111,41 +107,6 @@ a page (--html-per-page), thumbnails at most 256 px (--html-thumb).`,
 	cmd.Flags().IntVar(&htmlOpt.Thumb, "html-thumb", report.DefaultThumb, "longer side of the HTML page's thumbnails, in pixels")
 	cmd.Flags().IntVar(&htmlOpt.PerPage, "html-per-page", report.DefaultPerPage, "items per page of the HTML page")
 	return cmd
-}
-
-// resolveDataset opens the dataset a diff argument names.
-func resolveDataset(cmd *cobra.Command, store *cache.Store, dir, ref string, rf *recipeFlags) (*dataset.Dataset, error) {
-	if strings.HasPrefix(ref, cache.Prefix) {
-		d, err := store.ResolvePrefix(ref)
-		if err != nil {
-			return nil, err
-		}
-		return dataset.Open(store, d)
-	}
-	if !strings.ContainsAny(ref, ".:/") {
-		if _, err := store.Tag(ref); err == nil {
-			return taggedDataset(store, ref)
-		}
-		var names []string
-		if tags, err := store.Tags(); err == nil {
-			for _, t := range tags {
-				names = append(names, t.Name)
-			}
-		}
-		return nil, fmt.Errorf("no tag %q;%s a ref is a tag (%s), a step like transform.people, sha256:<digest prefix>, or FORMAT:PATH", ref, engine.Suggest(ref, names), orNone(names))
-	}
-	if format, path, ok := strings.Cut(ref, ":"); ok && slices.Contains(formats.ImportNames(), format) {
-		res, err := importDir(cmd.Context(), store, path, ingest.Settings{Format: format})
-		if err != nil {
-			return nil, err
-		}
-		return res.Dataset, nil
-	}
-	d, err := lockedOutput(cmd.Context(), store, []string{dir, ref}, rf, "dataset")
-	if err != nil {
-		return nil, err
-	}
-	return dataset.Open(store, d)
 }
 
 func printDiff(w io.Writer, a, b string, d *dataset.DatasetDiff) {

@@ -2,12 +2,10 @@ package main
 
 import (
 	"path/filepath"
-	"slices"
-	"strings"
 
 	"dsbuild/cache"
-	"dsbuild/dataset/formats"
 	"dsbuild/engine"
+	"dsbuild/release"
 	"dsbuild/steps"
 )
 
@@ -50,8 +48,8 @@ func outputRules(store *cache.Store, recipeDir string, rf *recipeFlags, reads ..
 func refReads(refs ...string) []engine.Claim {
 	var out []engine.Claim
 	for _, ref := range refs {
-		if format, path, ok := strings.Cut(ref, ":"); ok && slices.Contains(formats.ImportNames(), format) {
-			out = append(out, engine.Claim{Path: path, By: ref})
+		if p := release.ParseRef(ref); p.Kind == release.RefPath {
+			out = append(out, engine.Claim{Path: p.Path, By: ref})
 		}
 	}
 	return out

@@ -1,33 +1,13 @@
 package main
 
 import (
-	"bytes"
-	"encoding/json"
-	"errors"
 	"fmt"
-	"io/fs"
-	"os"
-	"path/filepath"
-	"sort"
 
 	"github.com/spf13/cobra"
 
 	"dsbuild/cache"
-	"dsbuild/dataset"
-	"dsbuild/engine"
+	"dsbuild/release"
 )
-
-// release is what dsbuild tag records, as a blob the tag names (a gc root
-// with the dataset).
-type release struct {
-	Version int    `json:"version"`
-	Name    string `json:"name"`
-	Ref     string `json:"ref"`
-	Dataset string `json:"dataset"`
-	Model   string `json:"model,omitempty"`
-	Recipe  string `json:"recipe"` // digest of the recipe's *.hcl files and dsbuild.lock
-	Dsbuild string `json:"dsbuild"`
-}
 
 func newTagCmd(g *globalFlags) *cobra.Command {
 	rf := &recipeFlags{}
@@ -70,20 +50,12 @@ replaced only with --force.`,
 			if err != nil {
 				return fmt.Errorf("%s: %w", ref, err)
 			}
-			recipe, err := recipeDigest(dir)
+			recipe, err := release.RecipeDigest(dir)
 			if err != nil {
 				return err
 			}
-			rel := release{Version: 1, Name: name, Ref: ref, Dataset: ds.Tree.String(), Recipe: recipe.String(), Dsbuild: version()}
-			raw, err := json.Marshal(rel)
-			if err != nil {
-				return err
-			}
-			d, err := store.PutBytes(append(raw, '\n'))
-			if err != nil {
-				return err
-			}
-			if err := store.SetTag(name, []cache.Digest{d, ds.Tree}); err != nil {
+			rec := &release.Record{Version: release.RecordVersion, Name: name, Ref: ref, Dataset: ds.Tree.String(), Recipe: recipe.String(), Dsbuild: version()}
+			if err := release.Write(store, rec); err != nil {
 				return err
 			}
 			fmt.Fprintf(cmd.OutOrStdout(), "%s → dataset %s (%d items)\n", name, ds.Tree.Short(), len(ds.Entries))
@@ -93,61 +65,6 @@ replaced only with --force.`,
 	rf.register(cmd)
 	cmd.Flags().BoolVar(&force, "force", false, "replace an existing tag")
 	return cmd
-}
-
-// recipeDigest hashes the recipe's *.hcl files and lockfile, by name.
-func recipeDigest(dir string) (cache.Digest, error) {
-	files, err := filepath.Glob(filepath.Join(dir, "*.hcl"))
-	if err != nil {
-		return cache.Digest{}, err
-	}
-	files = append(files, filepath.Join(dir, engine.LockfileName))
-	sort.Strings(files)
-	var b bytes.Buffer
-	for _, f := range files {
-		data, err := os.ReadFile(f)
-		if errors.Is(err, fs.ErrNotExist) {
-			continue
-		}
-		if err != nil {
-			return cache.Digest{}, err
-		}
-		fmt.Fprintf(&b, "%s %s\n", cache.Sum(data), filepath.Base(f))
-	}
-	return cache.Sum(b.Bytes()), nil
-}
-
-// readRelease reads the release a tag records.
-func readRelease(store *cache.Store, name string) (*release, error) {
-	roots, err := store.Tag(name)
-	if err != nil {
-		return nil, err
-	}
-	if len(roots) == 0 {
-		return nil, fmt.Errorf("tag %s is empty", name)
-	}
-	raw, err := store.ReadBlob(roots[0])
-	if err != nil {
-		return nil, fmt.Errorf("tag %s: %w", name, err)
-	}
-	var rel release
-	if err := json.Unmarshal(raw, &rel); err != nil {
-		return nil, fmt.Errorf("tag %s: %w", name, err)
-	}
-	return &rel, nil
-}
-
-// taggedDataset opens the dataset of a tag.
-func taggedDataset(store *cache.Store, name string) (*dataset.Dataset, error) {
-	rel, err := readRelease(store, name)
-	if err != nil {
-		return nil, err
-	}
-	d, err := cache.ParseDigest(rel.Dataset)
-	if err != nil {
-		return nil, err
-	}
-	return dataset.Open(store, d)
 }
 
 func newLogCmd(g *globalFlags) *cobra.Command {
@@ -165,7 +82,7 @@ func newLogCmd(g *globalFlags) *cobra.Command {
 				return err
 			}
 			for _, t := range tags {
-				rel, err := readRelease(store, t.Name)
+				rel, err := release.Read(store, t.Name)
 				if err != nil {
 					warnf("%v", err)
 					continue
