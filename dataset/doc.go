@@ -5,6 +5,13 @@
 // string, and polygon rasterisation and tracing ([Rasterize] and
 // [Mask.Contours]).
 //
+// Object geometry that several steps share is written once, here, with one
+// behaviour: a mask cropped to its set pixels ([Mask.Tight], [Mask.TightIn]),
+// an object's pixels inside the image ([Object.TightRaster]), and an object
+// cut to the image as an annotation tool keeps it ([Object.ClipTo]: unchanged
+// inside; a rectangle stays a rectangle; any other shape becomes the bitmap
+// of its pixels inside).
+//
 // The facts implemented here, with sources and test vectors, are in
 // docs/formats.md of the shared documentation (sections 1.4-1.6, 3.2-3.5 and 8).
 //

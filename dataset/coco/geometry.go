@@ -149,15 +149,8 @@ func rasterizeParts(rings [][]dataset.Point) (*dataset.Mask, image.Point, error)
 	if err != nil {
 		return nil, image.Point{}, fmt.Errorf("segmentation: %v", err)
 	}
-	x0, y0, x1, y1, ok := full.BBox()
-	if !ok {
-		return nil, image.Point{}, nil
-	}
-	m, err := full.Crop(x0, y0, x1-x0, y1-y0)
-	if err != nil {
-		return nil, image.Point{}, err
-	}
-	return m, image.Pt(ox+x0, oy+y0), nil
+	m, at, _ := full.Tight(image.Pt(ox, oy))
+	return m, at, nil
 }
 
 // boxPolygon reports whether ring is the box of a box-only annotation

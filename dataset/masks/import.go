@@ -283,12 +283,8 @@ func readMask(src fs.FS, name string, cl *classList) (*dataset.Annotation, error
 		if m == nil {
 			continue
 		}
-		x0, y0, x1, y1, _ := m.BBox()
-		crop, err := m.Crop(x0, y0, x1-x0, y1-y0)
-		if err != nil {
-			return nil, err
-		}
-		a.Objects = append(a.Objects, dataset.Object{Class: cl.labels[li].Name, Shape: dataset.ShapeBitmap, Mask: crop, Origin: image.Pt(x0, y0)})
+		crop, at, _ := m.Tight(image.Point{}) // made at its first pixel
+		a.Objects = append(a.Objects, dataset.Object{Class: cl.labels[li].Name, Shape: dataset.ShapeBitmap, Mask: crop, Origin: at})
 	}
 	return a, nil
 }

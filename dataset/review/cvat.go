@@ -117,32 +117,6 @@ func decodeCVATRLE(rle string, w, h int) (*dataset.Mask, error) {
 	return m, nil
 }
 
-// objectMask returns the pixels of o inside a w×h image, cropped to their
-// tight box, and the box's top-left corner. ok is false when o covers no
-// pixel.
-func objectMask(o *dataset.Object, w, h int) (m *dataset.Mask, at image.Point, ok bool, err error) {
-	if o.Shape == dataset.ShapeBitmap && o.Mask != nil && len(o.Mask.Bits) == o.Mask.W*o.Mask.H {
-		if b := o.Bounds(); b.Empty() {
-			return nil, image.Point{}, false, nil
-		} else if b.In(image.Rect(0, 0, w, h)) {
-			// Inside the image: crop the bitmap, no need to paste it
-			// into a whole image first.
-			t, err := tightBitmap(o.Class, o.Mask, o.Origin)
-			return t.Mask, t.Origin, err == nil, err
-		}
-	}
-	full, err := o.Raster(w, h)
-	if err != nil {
-		return nil, image.Point{}, false, err
-	}
-	x0, y0, x1, y1, ok := full.BBox()
-	if !ok {
-		return nil, image.Point{}, false, nil
-	}
-	m, err = full.Crop(x0, y0, x1-x0, y1-y0)
-	return m, image.Pt(x0, y0), err == nil, err
-}
-
 // encodeCVAT writes an annotations.xml: the task's labels (one per class,
 // type any, and the review tag label) and, for every entry, its objects and
 // (when set) its verdict tag.
@@ -188,7 +162,7 @@ func encodeCVAT(entries []entry, classes []dataset.Class) ([]byte, error) {
 			default:
 				// Bitmaps, and polygons with holes, which CVAT polygons
 				// cannot hold.
-				m, at, ok, err := objectMask(o, w, h)
+				m, at, ok, err := o.TightRaster(w, h)
 				if err != nil {
 					return nil, fmt.Errorf("item %s: object %d: %w", e.it.Name, j, err)
 				}

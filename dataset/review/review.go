@@ -232,19 +232,13 @@ func (ix *index) classList() string {
 }
 
 // tightBitmap returns the bitmap object of class c for mask m placed at
-// origin, cropped to its set pixels.
+// origin, cropped to its set pixels (dataset.Mask.Tight).
 func tightBitmap(c string, m *dataset.Mask, origin image.Point) (dataset.Object, error) {
-	x0, y0, x1, y1, ok := m.BBox()
+	t, at, ok := m.Tight(origin)
 	if !ok {
 		return dataset.Object{}, fmt.Errorf("class %q: the mask has no set pixels", c)
 	}
-	if x0 != 0 || y0 != 0 || x1 != m.W || y1 != m.H {
-		var err error
-		if m, err = m.Crop(x0, y0, x1-x0, y1-y0); err != nil {
-			return dataset.Object{}, fmt.Errorf("class %q: %w", c, err)
-		}
-	}
-	return dataset.Object{Class: c, Shape: dataset.ShapeBitmap, Mask: m, Origin: origin.Add(image.Pt(x0, y0))}, nil
+	return dataset.Object{Class: c, Shape: dataset.ShapeBitmap, Mask: t, Origin: at}, nil
 }
 
 // maxProblems bounds the problems one ReadResults error lists.
@@ -346,7 +340,7 @@ func conformObject(o dataset.Object, shape string, w, h int) ([]dataset.Object, 
 	default:
 		return nil, fmt.Errorf("class %q takes %ss; a %s is not one (draw a %s)", o.Class, shape, o.Shape, shape)
 	}
-	m, at, ok, err := objectMask(&o, w, h)
+	m, at, ok, err := o.TightRaster(w, h)
 	if err != nil {
 		return nil, fmt.Errorf("class %q: %w", o.Class, err)
 	}

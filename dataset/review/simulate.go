@@ -143,7 +143,7 @@ func simulateItem(ix *index, pred entry, tr *dataset.Annotation, goodIoU, badIoU
 		if _, ok := ix.shape[o.Class]; !ok {
 			continue
 		}
-		o, ok, err := clip(o, w, h)
+		o, ok, err := o.ClipTo(w, h)
 		if err != nil {
 			return entry{}, 0, fmt.Errorf("truth object %d: %w", j, err)
 		}
@@ -153,7 +153,7 @@ func simulateItem(ix *index, pred entry, tr *dataset.Annotation, goodIoU, badIoU
 		fgObjs = append(fgObjs, o)
 		if ix.shape[o.Class] == dataset.ShapeRectangle && o.Shape != dataset.ShapeRectangle {
 			// A reviewer draws a box for a class of boxes.
-			m, at, ok, err := objectMask(&o, w, h)
+			m, at, ok, err := o.TightRaster(w, h)
 			if err != nil {
 				return entry{}, 0, fmt.Errorf("truth object %d: %w", j, err)
 			}
@@ -198,27 +198,4 @@ func union(objs []dataset.Object, w, h int) (*dataset.Mask, error) {
 		u.Paste(m, 0, 0)
 	}
 	return u, nil
-}
-
-// clip returns o cut to a w×h image, as an annotation tool keeps it:
-// unchanged when inside; a rectangle cut to the image; any other shape as
-// the bitmap of its pixels inside. ok is false when nothing is left.
-func clip(o dataset.Object, w, h int) (dataset.Object, bool, error) {
-	frame := image.Rect(0, 0, w, h)
-	b := o.Bounds()
-	if o.Shape == dataset.ShapeRectangle {
-		b = o.Rect.Canon()
-	}
-	if b.Min.X >= 0 && b.Min.Y >= 0 && b.Max.X <= w && b.Max.Y <= h && !b.Empty() {
-		return o, true, nil
-	}
-	if o.Shape == dataset.ShapeRectangle {
-		o.Rect = b.Intersect(frame)
-		return o, !o.Rect.Empty(), nil
-	}
-	m, at, ok, err := objectMask(&o, w, h)
-	if err != nil || !ok {
-		return dataset.Object{}, false, err
-	}
-	return dataset.Object{Class: o.Class, Tags: o.Tags, Shape: dataset.ShapeBitmap, Mask: m, Origin: at}, true, nil
 }

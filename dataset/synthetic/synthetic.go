@@ -242,13 +242,9 @@ func item(p *Params, i int) (*dataset.SourceItem, error) {
 		a.Tags = []dataset.Tag{{Name: sub}}
 	}
 	for _, m := range s.masks() {
-		x0, y0, x1, y1, _ := m.BBox()
-		crop, err := m.Crop(x0, y0, x1-x0, y1-y0)
-		if err != nil {
-			return nil, err
-		}
+		crop, at, _ := m.Tight(image.Point{}) // every mask has a pixel
 		a.Objects = append(a.Objects, dataset.Object{
-			Class: Class, Shape: dataset.ShapeBitmap, Mask: crop, Origin: image.Pt(x0, y0),
+			Class: Class, Shape: dataset.ShapeBitmap, Mask: crop, Origin: at,
 		})
 	}
 	return &dataset.SourceItem{Name: p.Name(i), ImageBytes: data, Ann: a}, nil

@@ -130,22 +130,11 @@ func geoCropObjects(objs []dataset.Object, r image.Rectangle) ([]dataset.Object,
 func geoCropObject(ob dataset.Object, r image.Rectangle) (dataset.Object, bool, error) {
 	switch ob.Shape {
 	case dataset.ShapeBitmap:
-		if ob.Mask == nil {
-			return ob, false, nil
-		}
-		in := image.Rect(0, 0, ob.Mask.W, ob.Mask.H).Add(ob.Origin).Intersect(r)
-		if in.Empty() {
-			return ob, false, nil
-		}
-		m, err := ob.Mask.Crop(in.Min.X-ob.Origin.X, in.Min.Y-ob.Origin.Y, in.Dx(), in.Dy())
-		if err != nil {
-			return ob, false, fmt.Errorf("object of class %q: %w", ob.Class, err)
-		}
-		m, at, ok := geoTight(m)
+		m, at, ok := ob.Mask.TightIn(ob.Origin, r)
 		if !ok {
 			return ob, false, nil
 		}
-		ob.Mask, ob.Origin = m, in.Min.Sub(r.Min).Add(at)
+		ob.Mask, ob.Origin = m, at.Sub(r.Min)
 	case dataset.ShapeRectangle:
 		in := ob.Rect.Canon().Intersect(r)
 		if in.Empty() {
@@ -163,22 +152,6 @@ func geoCropObject(ob dataset.Object, r image.Rectangle) (dataset.Object, bool, 
 		return ob, false, fmt.Errorf("object of class %q has shape %q, which this op cannot transform", ob.Class, ob.Shape)
 	}
 	return ob, true, nil
-}
-
-// geoTight crops m to its set pixels; at is where the crop starts in m.
-func geoTight(m *dataset.Mask) (*dataset.Mask, image.Point, bool) {
-	x0, y0, x1, y1, ok := m.BBox()
-	if !ok {
-		return nil, image.Point{}, false
-	}
-	if x0 == 0 && y0 == 0 && x1 == m.W && y1 == m.H {
-		return m, image.Point{}, true
-	}
-	t, err := m.Crop(x0, y0, x1-x0, y1-y0)
-	if err != nil {
-		return nil, image.Point{}, false
-	}
-	return t, image.Pt(x0, y0), true
 }
 
 // geoMapPolygon returns a new polygon with every vertex mapped by f.

@@ -1,7 +1,6 @@
 package transform
 
 import (
-	"fmt"
 	"image"
 	"math"
 	"slices"
@@ -172,62 +171,17 @@ func withShapes(in *dataset.Meta, classes []string, to func(shape string) string
 	return out, nil
 }
 
-// tightMask returns m, whose pixel (0, 0) is at origin, cropped to its set
-// pixels, with the new origin; nil when m has no set pixel.
-func tightMask(m *dataset.Mask, origin image.Point) (*dataset.Mask, image.Point, error) {
-	x0, y0, x1, y1, ok := m.BBox()
-	if !ok {
-		return nil, image.Point{}, nil
-	}
-	if x0 == 0 && y0 == 0 && x1 == m.W && y1 == m.H {
-		return m, origin, nil
-	}
-	c, err := m.Crop(x0, y0, x1-x0, y1-y0)
-	if err != nil {
-		return nil, image.Point{}, err
-	}
-	return c, origin.Add(image.Pt(x0, y0)), nil
-}
-
 // objectMask returns the pixels of ob as a tight mask and its origin, nil
 // when there are none. Polygons (pixel-centre rule of dataset.Rasterize) and
-// rectangles are clipped to the w×h image; bitmaps are taken as they are,
-// even where they extend past the image.
+// rectangles are clipped to the w×h image (dataset.Object.TightRaster);
+// bitmaps are taken as they are, even where they extend past the image.
 func objectMask(ob *dataset.Object, w, h int) (*dataset.Mask, image.Point, error) {
-	img := image.Rect(0, 0, w, h)
-	switch ob.Shape {
-	case dataset.ShapeBitmap:
-		if ob.Mask == nil {
-			return nil, image.Point{}, nil
-		}
-		return tightMask(ob.Mask, ob.Origin)
-	case dataset.ShapePolygon:
-		b := ob.Bounds().Intersect(img)
-		if b.Empty() {
-			return nil, image.Point{}, nil
-		}
-		// Rasterising on the frame (0,0)-b.Max keeps the vertices as they
-		// are, so the result is exactly the image-sized rasterisation.
-		m, err := dataset.Rasterize(b.Max.X, b.Max.Y, []dataset.Polygon{ob.Polygon})
-		if err != nil {
-			return nil, image.Point{}, err
-		}
-		return tightMask(m, image.Point{})
-	case dataset.ShapeRectangle:
-		r := ob.Rect.Canon().Intersect(img)
-		if r.Empty() {
-			return nil, image.Point{}, nil
-		}
-		m, err := dataset.NewMask(r.Dx(), r.Dy())
-		if err != nil {
-			return nil, image.Point{}, err
-		}
-		for i := range m.Bits {
-			m.Bits[i] = 1
-		}
-		return m, r.Min, nil
+	if ob.Shape == dataset.ShapeBitmap {
+		m, at, _ := ob.Mask.Tight(ob.Origin)
+		return m, at, nil
 	}
-	return nil, image.Point{}, fmt.Errorf("object of class %q has unknown shape %q", ob.Class, ob.Shape)
+	m, at, _, err := ob.TightRaster(w, h)
+	return m, at, err
 }
 
 // poly2bitmap: any geometry → bitmap. DTL's poly2bitmap takes a
@@ -643,5 +597,6 @@ func edgeBand(m *dataset.Mask, origin image.Point, w, h, r int) (*dataset.Mask, 
 			}
 		}
 	}
-	return tightMask(band, g.Min)
+	t, at, _ := band.Tight(g.Min)
+	return t, at, nil
 }

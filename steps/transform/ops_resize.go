@@ -195,11 +195,11 @@ func geoScaleObject(ob dataset.Object, w, h, iw, ih, ox, oy int64) (dataset.Obje
 				}
 			}
 		}
-		t, at, ok := geoTight(nm)
+		t, at, ok := nm.Tight(image.Pt(int(x0+ox), int(y0+oy)))
 		if !ok {
 			return ob, false, nil
 		}
-		ob.Mask, ob.Origin = t, image.Pt(int(x0+ox), int(y0+oy)).Add(at)
+		ob.Mask, ob.Origin = t, at
 	case dataset.ShapeRectangle:
 		r := ob.Rect
 		ob.Rect = image.Rect(

@@ -228,11 +228,11 @@ func geoRotateObject(ob dataset.Object, g geoRotation, canvas image.Rectangle) (
 				}
 			}
 		}
-		t, at, ok := geoTight(nm)
+		t, at, ok := nm.Tight(r.Min)
 		if !ok {
 			return ob, false, nil
 		}
-		ob.Mask, ob.Origin = t, r.Min.Add(at)
+		ob.Mask, ob.Origin = t, at
 	case dataset.ShapeRectangle:
 		rc := ob.Rect
 		ob.Rect = box(float64(rc.Min.X), float64(rc.Min.Y), float64(rc.Max.X), float64(rc.Max.Y), 1e-6)
