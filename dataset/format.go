@@ -107,6 +107,10 @@ func (e *ItemError) Error() string {
 
 func (e *ItemError) Unwrap() error { return e.Err }
 
+// ItemName is the item the error is about: it names it itself, so the
+// engine's item work does not name it again.
+func (e *ItemError) ItemName() string { return e.Item }
+
 // IsItemError reports whether err concerns one item only.
 func IsItemError(err error) bool {
 	var ie *ItemError

@@ -39,7 +39,9 @@ type StepResult struct {
 	Reason   string
 	Duration time.Duration
 	// Items counts the step's items (ran, and taken from the item memo)
-	// when it ran item work (Items, StreamItems); nil otherwise.
+	// when it ran item work (Items, StreamItems), or, planning, estimates
+	// them for a step that would run and can plan its items (ItemPlanner);
+	// nil otherwise.
 	Items *ItemCounts
 }
 
@@ -383,10 +385,17 @@ func (b *builder) execute(ctx context.Context, s *Step, attempt int) (out *StepR
 	}
 	if b.opt.DryRun {
 		res.Status = WillRun
+		if p, ok := s.Kind.(ItemPlanner); ok {
+			// An estimate: a plan that cannot be made says nothing.
+			if plan, err := p.PlanItems(ctx, rc); err == nil {
+				c := estimateItems(rc, plan)
+				res.Items = &c
+			}
+		}
 		return res
 	}
 	outs, err := s.Kind.Run(ctx, rc)
-	if c, ok := rc.items.counts(); ok {
+	if c, ok := rc.items.counts(); ok && err == nil {
 		res.Items = &c
 	}
 	if err != nil {

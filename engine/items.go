@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"runtime"
 	"sort"
+	"strings"
 	"sync"
 	"sync/atomic"
 
@@ -31,7 +32,8 @@ import (
 //     the build's -j, else one per CPU), reporting progress as items finish;
 //     results come back in the order the items were given, whatever order
 //     they finish in.
-//   - Only results without an error are memoized. An error the work
+//   - Only results without an error are memoized. Errors are returned
+//     naming their item ("item NAME: …") unless they name it themselves. An error the work
 //     tolerates is the item's outcome (returned, not memoized: the item runs
 //     again next build). Any other error fails the work: no item after it
 //     starts, the items before it finish, and the error of the lowest item
@@ -164,6 +166,10 @@ func StreamItems[T any](ctx context.Context, rc *RunContext, w ItemWork[T], prod
 	return runItems(ctx, rc, w, 0, &rc.items, produce)
 }
 
+// itemNamer is an error that names its item itself (dataset.ItemError):
+// the engine does not name it again.
+type itemNamer interface{ ItemName() string }
+
 // errStopped is what emit returns once an item has failed.
 var errStopped = errors.New("engine: item work stopped")
 
@@ -251,7 +257,8 @@ func runItems[T any](ctx context.Context, rc *RunContext, w ItemWork[T], total i
 						res.Err = err
 						key = ItemKey{}
 					default:
-						if j.it.Name != "" {
+						var named itemNamer
+						if j.it.Name != "" && !(errors.As(err, &named) && named.ItemName() == j.it.Name) {
 							err = fmt.Errorf("item %s: %w", j.it.Name, err)
 						}
 						fail(j.seq, err)
@@ -411,9 +418,12 @@ func ItemPreimage(s *cache.Store, step cache.Digest, name string) ([]string, Ite
 		for _, e := range idx {
 			near = append(near, e.Name)
 		}
-		msg := fmt.Sprintf("the step has no memoized item %q (it has %d)", name, len(idx))
+		msg := fmt.Sprintf("the step has no memoized item %q.", name)
 		if sg := Suggest(name, near); sg != "" {
-			msg += "." + sg
+			msg += sg
+		} else {
+			some := near[:min(5, len(near))]
+			msg += fmt.Sprintf(" Its items (%d) begin: %s", len(near), strings.Join(some, ", "))
 		}
 		return nil, ItemKey{}, errors.New(msg)
 	}
@@ -437,4 +447,52 @@ func ItemPreimage(s *cache.Store, step cache.Digest, name string) ([]string, Ite
 		return nil, key, fmt.Errorf("item %q: its memo record: %w", name, err)
 	}
 	return rec.Preimage, key, nil
+}
+
+// ItemPlanner is implemented by kinds that can list their items and their
+// key lines without running them (from their inputs), so that plan can
+// estimate how many items a step that would run needs to run.
+type ItemPlanner interface {
+	PlanItems(ctx context.Context, rc *RunContext) (ItemPlan, error)
+}
+
+// ItemPlan is a step's item work without the work: its scheme and each
+// item's name and key lines.
+type ItemPlan struct {
+	Scheme string
+	Items  []ItemKeyLines
+}
+
+// ItemKeyLines are an item's name and key lines.
+type ItemKeyLines struct {
+	Name string
+	Key  []string
+}
+
+// PlanOf is the plan of running items with w.
+func PlanOf[T any](w ItemWork[T], items []Item[T]) ItemPlan {
+	p := ItemPlan{Scheme: w.Scheme, Items: make([]ItemKeyLines, len(items))}
+	for i, it := range items {
+		p.Items[i] = ItemKeyLines{Name: it.Name, Key: it.Key}
+	}
+	return p
+}
+
+// estimateItems counts the items of p that rc's step would run and those
+// its memo has (without checking that their blobs are all still stored:
+// an estimate).
+func estimateItems(rc *RunContext, p ItemPlan) ItemCounts {
+	salt := rc.ItemSalt().String()
+	c := ItemCounts{Total: len(p.Items)}
+	for _, it := range p.Items {
+		if it.Key != nil {
+			key := KeyOf(itemPreimage(p.Scheme, salt, Item[struct{}]{Name: it.Name, Key: it.Key}))
+			if outs, err := rc.Store.GetMemo(key); err == nil && len(outs) == 1 && rc.Store.Has(outs[0].Digest) {
+				c.Cached++
+				continue
+			}
+		}
+		c.Ran++
+	}
+	return c
 }

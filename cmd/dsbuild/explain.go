@@ -11,6 +11,7 @@ import (
 
 func newExplainCmd(g *globalFlags) *cobra.Command {
 	rf := &recipeFlags{}
+	var item string
 	cmd := &cobra.Command{
 		Use:   "explain [RECIPE] STEP",
 		Short: "Print a step's key preimage: everything its result depends on",
@@ -20,9 +21,16 @@ each input as the digest of the upstream output it reads, and the salt. Two
 builds reuse each other's result exactly when these lines are equal.
 
 Inputs from upstream steps that are not built yet are shown as unknown; build
-them first for the full key. Nothing is run or written to the store.`,
-		Example: `  dsbuild explain recipes/hello exec.upper`,
-		Args:    cobra.MinimumNArgs(1),
+them first for the full key. Nothing is run or written to the store.
+
+With --item NAME, explain prints the key preimage of one item of a step that
+works item by item (import, transform, preannotate): the item scheme, the
+step's salt (the digest of the step's preimage without its input lines), the
+item's name and the digests of what it reads. An item runs again exactly when
+these lines change. They are recorded when the step runs, so build it first.`,
+		Example: `  dsbuild explain recipes/hello exec.upper
+  dsbuild explain recipes/person transform.people --item voc__2008_000008.jpg`,
+		Args: cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			dir, names := splitRecipeArgs(args)
 			if len(names) != 1 {
@@ -47,6 +55,20 @@ them first for the full key. Nothing is run or written to the store.`,
 			case res.Preimage == nil:
 				return fmt.Errorf("%s: the key is not known yet: %s. Build the upstream steps first (dsbuild build %s)", res.Step.Addr, res.Reason, displayDir(r.Dir))
 			}
+			if item != "" {
+				pre, key, err := engine.ItemPreimage(store, res.Key, item)
+				if err != nil {
+					return fmt.Errorf("%s --item %s: %w", res.Step.Addr, item, err)
+				}
+				if g.json {
+					(&jsonReporter{w: cmd.OutOrStdout()}).emit(map[string]any{"event": "explain_item", "step": res.Step.Addr,
+						"item": item, "key": key.String(), "step_key": res.Key.String(), "preimage": pre})
+					return nil
+				}
+				fmt.Fprintf(cmd.OutOrStdout(), "%s\n", strings.Join(pre, "\n"))
+				fmt.Fprintf(cmd.OutOrStdout(), "# item key %s (step %s, key %s)\n", key, res.Step.Addr, res.Key)
+				return nil
+			}
 			if g.json {
 				(&jsonReporter{w: cmd.OutOrStdout()}).emit(map[string]any{"event": "explain", "step": res.Step.Addr,
 					"key": res.Key.String(), "preimage": res.Preimage, "status": res.Status, "reason": res.Reason})
@@ -62,5 +84,6 @@ them first for the full key. Nothing is run or written to the store.`,
 		},
 	}
 	rf.register(cmd)
+	cmd.Flags().StringVar(&item, "item", "", "explain one item of the step (its name, as in its dataset) instead of the step")
 	return cmd
 }

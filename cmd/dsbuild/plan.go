@@ -20,7 +20,9 @@ hashed, nothing is written to the store) and says for each step whether it is
 cached or would run, and why: the line of its key preimage that changed since
 dsbuild.lock ("param command changed: … → …", "input text changed: …"), "new
 step", or "not in the store". A step whose input comes from a step that runs
-first is shown as running, since its key cannot be known yet. A cached step
+first is shown as running, since its key cannot be known yet. A transform
+that would run says how many of its items would run and how many its item
+memo has (an estimate: a memoized item whose blobs were collected runs). A cached step
 whose key is not the one dsbuild.lock records says so: the lockfile is stale
 for it until the next build.
 
@@ -80,6 +82,11 @@ func (p *planReporter) StepFinished(r *engine.StepResult) {
 		}
 		fmt.Printf("cached  %s\n", r.Step.Addr)
 	case engine.WillRun:
+		if c := r.Items; c != nil {
+			// An estimate from the item memo (engine.ItemPlanner).
+			fmt.Printf("runs    %s: %s (%d of %d items to run, %d in the item memo)\n", r.Step.Addr, r.Reason, c.Ran, c.Total, c.Cached)
+			return
+		}
 		fmt.Printf("runs    %s: %s\n", r.Step.Addr, r.Reason)
 	case engine.Failed:
 		if engine.SourceDiagnostic(r.Err) != nil {

@@ -43,7 +43,7 @@ func statusLine(r *engine.StepResult) string {
 		facts = append(facts, r.Duration.Round(time.Millisecond).String())
 	}
 	if c := r.Items; c != nil {
-		facts = append(facts, fmt.Sprintf("%d items: %d ran, %d cached", c.Total, c.Ran, c.Cached))
+		facts = append(facts, itemCounts(c))
 	}
 	if len(facts) > 0 {
 		line += " (" + strings.Join(facts, "; ") + ")"
@@ -55,6 +55,15 @@ func statusLine(r *engine.StepResult) string {
 		line += "\n  " + r.Err.Error()
 	}
 	return line
+}
+
+// itemCounts says how many items a step had, ran and recalled.
+func itemCounts(c *engine.ItemCounts) string {
+	noun := "items"
+	if c.Total == 1 {
+		noun = "item"
+	}
+	return fmt.Sprintf("%d %s: %d ran, %d cached", c.Total, noun, c.Ran, c.Cached)
 }
 
 func summaryLine(br *engine.BuildResult) string {

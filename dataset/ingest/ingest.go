@@ -427,7 +427,7 @@ func keyLines(src dataset.Source, it *dataset.SourceItem) []string {
 		if err != nil {
 			return nil
 		}
-		lines = append(lines, d.String()+" "+f)
+		lines = append(lines, "file "+f+" "+d.String())
 	}
 	return lines
 }

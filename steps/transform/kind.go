@@ -78,7 +78,17 @@ func (Kind) Validate(cfg *engine.Config) hcl.Diagnostics {
 	return diags
 }
 
-func (Kind) Run(ctx context.Context, rc *engine.RunContext) (map[string]cache.Digest, error) {
+// work is a transform run's item work: one item per input item, whose
+// result is the entries the ops made of it.
+type work struct {
+	meta  *dataset.Meta // of the output
+	spec  engine.ItemWork[[]dataset.Entry]
+	items []engine.Item[[]dataset.Entry]
+}
+
+// prepare opens and merges the inputs and lays out the item work; Run and
+// PlanItems share it.
+func prepare(rc *engine.RunContext) (*work, error) {
 	ops, diags := buildOps(rc.Config)
 	if diags.HasErrors() {
 		return nil, diags
@@ -106,7 +116,7 @@ func (Kind) Run(ctx context.Context, rc *engine.RunContext) (map[string]cache.Di
 		}
 	}
 	// An item's entries: the items the ops made of it.
-	work := engine.ItemWork[[]dataset.Entry]{
+	spec := engine.ItemWork[[]dataset.Entry]{
 		Scheme:  "transform item v2",
 		Workers: int(rc.Config.Int("workers")),
 		Complete: func(s *cache.Store, out []dataset.Entry) bool {
@@ -119,7 +129,7 @@ func (Kind) Run(ctx context.Context, rc *engine.RunContext) (map[string]cache.Di
 		},
 	}
 	if rc.Config.String("on_error") == "skip" {
-		work.Tolerate = func(err error) bool {
+		spec.Tolerate = func(err error) bool {
 			var ie *dataset.ItemError
 			return errors.As(err, &ie)
 		}
@@ -133,7 +143,25 @@ func (Kind) Run(ctx context.Context, rc *engine.RunContext) (map[string]cache.Di
 			Run:  func() ([]dataset.Entry, error) { return apply(rc.Store, inMeta, ops, e, itemSeed(salt, e)) },
 		}
 	}
-	results, err := engine.Items(ctx, rc, work, items)
+	return &work{meta: meta, spec: spec, items: items}, nil
+}
+
+// PlanItems lists the items and their key lines, for plan's estimate.
+func (Kind) PlanItems(ctx context.Context, rc *engine.RunContext) (engine.ItemPlan, error) {
+	w, err := prepare(rc)
+	if err != nil {
+		return engine.ItemPlan{}, err
+	}
+	return engine.PlanOf(w.spec, w.items), nil
+}
+
+func (Kind) Run(ctx context.Context, rc *engine.RunContext) (map[string]cache.Digest, error) {
+	w, err := prepare(rc)
+	if err != nil {
+		return nil, err
+	}
+	meta := w.meta
+	results, err := engine.Items(ctx, rc, w.spec, w.items)
 	if err != nil {
 		return nil, err
 	}
