@@ -17,6 +17,7 @@ import (
 // the later one is the bad item, whatever order the workers finish in; so
 // the dataset, the report and the error are the same on every run.
 func TestImportDuplicatesAreDeterministic(t *testing.T) {
+	t.Parallel()
 	img := pngBytes(t, 8, 6)
 	var items []*dataset.SourceItem
 	for i := 0; i < 30; i++ {
@@ -80,6 +81,7 @@ func (corruptSource) Digest(name string) (cache.Digest, int64, error) {
 // several items have one, the error is that of the first item the format
 // emitted, whatever order the workers finish in.
 func TestImportFatalErrorIsDeterministic(t *testing.T) {
+	t.Parallel()
 	img := pngBytes(t, 8, 6)
 	var items []*dataset.SourceItem
 	for i := 0; i < 40; i++ {
@@ -102,6 +104,7 @@ func TestImportFatalErrorIsDeterministic(t *testing.T) {
 // A format's item error that lacks the item or the file is completed from
 // the item, so that the report and the error always name both.
 func TestImportItemErrorNamesItemAndFile(t *testing.T) {
+	t.Parallel()
 	items := []*dataset.SourceItem{
 		{Name: "ds/a.png", File: "a.json", Err: &dataset.ItemError{Err: errString("bad")}},
 		{Name: "ds/b.png", File: "b.json", Err: &dataset.ItemError{Item: "ds/b.png", Err: errString("bad")}},

@@ -63,6 +63,7 @@ var testMeta = &dataset.Meta{Classes: []dataset.Class{
 }}
 
 func TestImportChecksAndMapping(t *testing.T) {
+	t.Parallel()
 	img := pngBytes(t, 8, 6)
 	good := func(name string, objs ...dataset.Object) *dataset.SourceItem {
 		return &dataset.SourceItem{Name: name, ImageBytes: img, File: name + ".json", Ann: &dataset.Annotation{Objects: objs, Tags: []dataset.Tag{{Name: "train"}}}}
@@ -144,6 +145,7 @@ func TestImportChecksAndMapping(t *testing.T) {
 }
 
 func TestImportIsDeterministic(t *testing.T) {
+	t.Parallel()
 	img := pngBytes(t, 8, 6)
 	var items []*dataset.SourceItem
 	for i := 0; i < 40; i++ {

@@ -432,18 +432,15 @@ func keyLines(src dataset.Source, it *dataset.SourceItem) []string {
 	return lines
 }
 
-// clip turns an object that crosses the image border into a bitmap of its
-// part inside the image.
+// clip cuts an object that crosses the image border to the image
+// (dataset.Object.ClipTo: a rectangle stays a rectangle, any other shape
+// becomes the bitmap of its pixels inside); it fails when nothing is left.
 func clip(o dataset.Object, w, h int) (dataset.Object, error) {
-	m, err := o.Raster(w, h)
-	if err != nil {
-		return o, err
+	c, ok, err := o.ClipTo(w, h)
+	if err == nil && !ok {
+		err = errors.New("nothing of it lies inside the image")
 	}
-	if m.Area() == 0 {
-		return o, errors.New("nothing of it lies inside the image")
-	}
-	o.Shape, o.Mask, o.Origin, o.Polygon, o.Rect = dataset.ShapeBitmap, m, image.Point{}, dataset.Polygon{}, image.Rectangle{}
-	return o, nil
+	return c, err
 }
 
 // checkImage reads the image header, bounds its size, and checks that the

@@ -15,6 +15,7 @@ import (
 // class disagreements, an XML whose boxes have no PNGs) is listed in the
 // report, each warning naming its item and file, and the items are kept.
 func TestReportWarnings(t *testing.T) {
+	t.Parallel()
 	s, err := cache.Open(t.TempDir(), t.Logf)
 	if err != nil {
 		t.Fatal(err)

@@ -104,12 +104,17 @@ func optionsOf(cfg *engine.Config) dataset.Options {
 }
 
 // KeyLines puts the image decoder in the key when verify_images = "decode":
-// which images decode is its verdict.
+// which images decode is its verdict; and, with clip = true, the rule that
+// clips objects (dataset.ClipRule), which decides their geometry.
 func (Kind) KeyLines(cfg *engine.Config) []string {
+	var lines []string
 	if cfg.String("verify_images") == "decode" {
-		return []string{dataset.ImageDecoder}
+		lines = append(lines, dataset.ImageDecoder)
 	}
-	return nil
+	if cfg.Bool("clip") {
+		lines = append(lines, "clip "+dataset.ClipRule)
+	}
+	return lines
 }
 
 // Sources hashes the source directory (through the stat cache) and stores

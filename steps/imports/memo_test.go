@@ -17,6 +17,7 @@ import (
 // others come from the item memo, and the dataset is the same as a fresh
 // import's.
 func TestImportMemoizesItems(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	s, err := cache.Open(filepath.Join(t.TempDir(), "store"), t.Logf)
 	if err != nil {

@@ -23,6 +23,7 @@ import (
 // window's offset. Persons on the border (clipped windows) and paddings
 // that do not divide a side (rounded down) are among them.
 func TestCropsMatchStage2Windows(t *testing.T) {
+	t.Parallel()
 	store, err := cache.Open(filepath.Join(t.TempDir(), "store"), t.Logf)
 	if err != nil {
 		t.Fatal(err)

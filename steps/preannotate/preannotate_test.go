@@ -71,6 +71,7 @@ func build(t *testing.T, dir string, store *cache.Store, hcl string, jobs int) (
 // Pre-annotation is memoized per image: adding images to the pool runs the
 // network on the new ones only; a changed parameter runs it on all.
 func TestMemoPerImage(t *testing.T) {
+	t.Parallel()
 	store, err := cache.Open(filepath.Join(t.TempDir(), "store"), t.Logf)
 	if err != nil {
 		t.Fatal(err)

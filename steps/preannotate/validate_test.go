@@ -15,6 +15,7 @@ import (
 // The modes' attributes are checked when the recipe loads, each error on
 // the line of the attribute to change.
 func TestModeValidation(t *testing.T) {
+	t.Parallel()
 	const head = `import "pool" {
   format  = "synthetic"
   options = { count = "2", width = "32", height = "32", figures = "1", seed = "1" }

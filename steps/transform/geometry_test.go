@@ -68,6 +68,7 @@ var geoBlack = color.RGBA{0, 0, 0, 255}
 
 // TestGeometryDegenerate runs every op on degenerate items: no panics.
 func TestGeometryDegenerate(t *testing.T) {
+	t.Parallel()
 	ops := []struct {
 		name  string
 		attrs map[string]any

@@ -10,6 +10,7 @@ import (
 // COCO importer makes of an annotation with several polygons: one bitmap)
 // stays one object, in two parts, through crop, resize and flip.
 func TestMultiPartObjectStaysOne(t *testing.T) {
+	t.Parallel()
 	m, _ := dataset.NewMask(16, 12)
 	for y := 2; y < 10; y++ {
 		for x := 2; x < 6; x++ {

@@ -8,6 +8,7 @@ import (
 )
 
 func TestCropSides(t *testing.T) {
+	t.Parallel()
 	op := mustBuild(t, "crop", map[string]any{"left": "2px", "top": "25%", "right": "10%", "bottom": "0px"})
 	it := testItem(10, 8,
 		rectMask("m", image.Rect(1, 1, 4, 3)),
@@ -70,6 +71,7 @@ func TestCropSides(t *testing.T) {
 }
 
 func TestCropRandomPart(t *testing.T) {
+	t.Parallel()
 	attrs := map[string]any{"width_min": 50, "width_max": 50, "height_min": 50.0, "height_max": 50}
 	op := mustBuild(t, "crop", attrs)
 	it := testItem(10, 8, rectMask("all", image.Rect(0, 0, 10, 8)))
@@ -131,6 +133,7 @@ func TestCropRandomPart(t *testing.T) {
 }
 
 func TestCropPercentagesThatLeaveNothing(t *testing.T) {
+	t.Parallel()
 	_, err := buildOp(t, "crop", map[string]any{"left": "60%", "right": "50%"})
 	if err == nil || err.Error() != "right with left removes 110% of the image: nothing would be left" {
 		t.Errorf("crop left 60%% right 50%%: %v", err)

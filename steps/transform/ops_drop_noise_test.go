@@ -9,6 +9,7 @@ import (
 )
 
 func TestDropNoise(t *testing.T) {
+	t.Parallel()
 	m, _ := dataset.NewMask(3, 3) // 2 pixels set out of 9
 	m.Bits[0], m.Bits[8] = 1, 1
 	it := testItem(20, 10,

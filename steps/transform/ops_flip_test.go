@@ -8,6 +8,7 @@ import (
 )
 
 func TestFlipObjects(t *testing.T) {
+	t.Parallel()
 	op, err := buildOp(t, "flip", map[string]any{"direction": "left_right"})
 	if err != nil {
 		t.Fatal(err)

@@ -9,6 +9,7 @@ import (
 )
 
 func TestInstancesCrop(t *testing.T) {
+	t.Parallel()
 	op := mustBuild(t, "instances_crop", map[string]any{"classes": []string{"person"}, "save_classes": []string{"car"}, "pad": "50%", "pad_top": "0px"})
 	it := testItem(20, 10,
 		rectMask("person", image.Rect(2, 2, 6, 8)),

@@ -81,6 +81,7 @@ func classShape(m *dataset.Meta, class string) string {
 }
 
 func TestMaskOpParamErrors(t *testing.T) {
+	t.Parallel()
 	for _, c := range []struct {
 		op    string
 		attrs map[string]any
@@ -129,6 +130,7 @@ func TestMaskOpParamErrors(t *testing.T) {
 }
 
 func TestMaskOpMetaUnknownClass(t *testing.T) {
+	t.Parallel()
 	in := metaWith("person", dataset.ShapePolygon)
 	for _, c := range []struct {
 		op    string
@@ -148,6 +150,7 @@ func TestMaskOpMetaUnknownClass(t *testing.T) {
 }
 
 func TestPoly2Bitmap(t *testing.T) {
+	t.Parallel()
 	op := mustBuild(t, "poly2bitmap", map[string]any{"classes": []string{"a", "r"}})
 	tri := polyObj("a", 0, 0, 6, 0, 0, 6)
 	tri.Tags = []dataset.Tag{{Name: "good"}}
@@ -218,6 +221,7 @@ func TestPoly2Bitmap(t *testing.T) {
 }
 
 func TestFindContours(t *testing.T) {
+	t.Parallel()
 	op := mustBuild(t, "find_contours", map[string]any{"classes": []string{"a"}})
 	src := maskArt("a", image.Pt(10, 20),
 		"####.",
@@ -296,6 +300,7 @@ func samePoints(a, b []dataset.Point) bool {
 }
 
 func TestFindContoursSimplify(t *testing.T) {
+	t.Parallel()
 	// A staircase triangle: 8 rows, row y has y+1 pixels.
 	var rows []string
 	for y := 0; y < 8; y++ {
@@ -343,6 +348,7 @@ func TestFindContoursSimplify(t *testing.T) {
 }
 
 func TestSplitMasks(t *testing.T) {
+	t.Parallel()
 	src := maskArt("a", image.Pt(5, 6),
 		"##...",
 		"#..#.",
@@ -389,6 +395,7 @@ func TestSplitMasks(t *testing.T) {
 }
 
 func TestMergeMasks(t *testing.T) {
+	t.Parallel()
 	op := mustBuild(t, "merge_masks", map[string]any{"class": "a"})
 	m1 := maskArt("a", image.Pt(2, 2), "##", "##")
 	m1.Tags = []dataset.Tag{{Name: "x"}}
@@ -464,6 +471,7 @@ func bandByDefinition(in *dataset.Mask, r int) *dataset.Mask {
 }
 
 func TestEdgeBand(t *testing.T) {
+	t.Parallel()
 	op := mustBuild(t, "edge_band", map[string]any{"classes": []string{"a", "r"}})
 	src := rectMask("a", image.Rect(10, 10, 20, 20))
 	src.Tags = []dataset.Tag{{Name: "t"}}
@@ -540,6 +548,7 @@ func TestEdgeBand(t *testing.T) {
 // TestEdgeBandDefinition checks the band against its definition on random
 // masks and shapes.
 func TestEdgeBandDefinition(t *testing.T) {
+	t.Parallel()
 	rng := rand.New(rand.NewPCG(7, 9))
 	for trial := 0; trial < 60; trial++ {
 		w, h := 1+rng.IntN(24), 1+rng.IntN(24)
@@ -572,6 +581,7 @@ func TestEdgeBandDefinition(t *testing.T) {
 // TestMaskOpsDeterministic: none of these ops draws from it.Rand; the same
 // input gives the same bytes, and the generator is left untouched.
 func TestMaskOpsDeterministic(t *testing.T) {
+	t.Parallel()
 	ops := []Op{
 		mustBuild(t, "poly2bitmap", nil),
 		mustBuild(t, "split_masks", nil),

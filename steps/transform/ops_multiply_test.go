@@ -6,6 +6,7 @@ import (
 )
 
 func TestMultiply(t *testing.T) {
+	t.Parallel()
 	op := mustBuild(t, "multiply", map[string]any{"times": 3})
 	it := testItem(4, 4, rectMask("m", image.Rect(0, 0, 2, 2)))
 	out, err := op.Apply(it)

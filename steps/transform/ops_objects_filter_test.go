@@ -9,6 +9,7 @@ import (
 )
 
 func TestObjectsFilter(t *testing.T) {
+	t.Parallel()
 	objs := func() *Item {
 		return testItem(20, 10,
 			rectMask("small", image.Rect(0, 0, 2, 2)),                                                          // 2x2, area 4 = 2%

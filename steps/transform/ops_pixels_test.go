@@ -51,6 +51,7 @@ func pixSeeds(t *testing.T, name string, attrs map[string]any) {
 }
 
 func TestNoise(t *testing.T) {
+	t.Parallel()
 	// std 0: the mean is added, rounded, clipped; alpha is kept.
 	it := pixApply(t, "noise", map[string]any{"mean": 10.4, "std": 0}, testItem(4, 3))
 	if got := it.pixels.RGBAAt(0, 0); got != (color.RGBA{10, 10, 110, 255}) {
@@ -91,6 +92,7 @@ func TestNoise(t *testing.T) {
 }
 
 func TestContrastBrightness(t *testing.T) {
+	t.Parallel()
 	it := pixApply(t, "contrast_brightness", map[string]any{"contrast_min": 2, "contrast_max": 2}, testItem(4, 3))
 	// (1,0) = {85 0 100} → {170 0 200}; (2,1) = {170 127 100} → {255 254 200}.
 	if got := it.pixels.RGBAAt(1, 0); got != (color.RGBA{170, 0, 200, 255}) {
@@ -171,6 +173,7 @@ func pixGreys(img *image.RGBA) []uint8 {
 }
 
 func TestBlurGaussian(t *testing.T) {
+	t.Parallel()
 	// σ = 1: weights e^{-i²/2}/2.50595 for |i| ≤ 3 → 255·{0.39905, 0.24204, 0.05401}.
 	it := pixApply(t, "blur", map[string]any{"kind": "gaussian", "sigma_min": 1}, pixRow(0, 0, 255, 0, 0))
 	if got := pixGreys(it.pixels); !slices.Equal(got, []uint8{14, 62, 102, 62, 14}) {
@@ -227,6 +230,7 @@ func TestBlurGaussian(t *testing.T) {
 }
 
 func TestBlurMedian(t *testing.T) {
+	t.Parallel()
 	// Window 3 with the edge pixels repeated: x=3 sees {0, 255, 255}.
 	it := pixApply(t, "blur", map[string]any{"kind": "median", "kernel": 3}, pixRow(0, 255, 0, 255))
 	if got := pixGreys(it.pixels); !slices.Equal(got, []uint8{0, 0, 255, 255}) {
@@ -324,6 +328,7 @@ func pixRefGaussian(img *image.RGBA, sigma float64) []uint8 {
 }
 
 func TestRandomColor(t *testing.T) {
+	t.Parallel()
 	it := pixApply(t, "random_color", map[string]any{"strength": 0}, testItem(4, 3))
 	if want := testItem(4, 3).pixels.Pix; !bytes.Equal(it.pixels.Pix, want) {
 		t.Errorf("strength 0 changed the image")
@@ -370,6 +375,7 @@ func pixScene() *Item {
 }
 
 func TestBackground(t *testing.T) {
+	t.Parallel()
 	red := color.RGBA{255, 0, 0, 255}
 	it := pixApply(t, "background", map[string]any{"color": "#ff0000", "class": "bg"}, pixScene())
 	for _, c := range []struct {
@@ -456,6 +462,7 @@ func TestBackground(t *testing.T) {
 }
 
 func TestBBox(t *testing.T) {
+	t.Parallel()
 	ring := func(pts ...dataset.Point) dataset.Polygon { return dataset.Polygon{Exterior: pts} }
 	l, _ := dataset.NewMask(4, 3) // an L: column 0 and the bottom row
 	for _, p := range []image.Point{{0, 0}, {0, 1}, {0, 2}, {1, 2}, {2, 2}} {

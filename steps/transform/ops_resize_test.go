@@ -10,6 +10,7 @@ import (
 )
 
 func TestResizeStretch(t *testing.T) {
+	t.Parallel()
 	op := mustBuild(t, "resize", map[string]any{"width": 5, "height": 4})
 	it := testItem(10, 8,
 		rectMask("m", image.Rect(2, 2, 6, 6)),
@@ -70,6 +71,7 @@ func TestResizeStretch(t *testing.T) {
 }
 
 func TestResizeKeepAspect(t *testing.T) {
+	t.Parallel()
 	// Letterbox: 10x8 into 20x20 scales by 2 to 20x16, 2 rows of black
 	// above and below.
 	op := mustBuild(t, "resize", map[string]any{"width": 20, "height": 20, "keep_aspect": true})

@@ -8,6 +8,7 @@ import (
 )
 
 func TestRotate90(t *testing.T) {
+	t.Parallel()
 	op := mustBuild(t, "rotate", map[string]any{"min_degrees": 90, "max_degrees": 90})
 	it := testItem(4, 2,
 		rectMask("m", image.Rect(3, 0, 4, 1)),
@@ -52,6 +53,7 @@ func TestRotate90(t *testing.T) {
 }
 
 func TestRotateBlackRegions(t *testing.T) {
+	t.Parallel()
 	rot := func(mode string, deg float64, it *Item) *Item {
 		t.Helper()
 		return applyOne(t, mustBuild(t, "rotate", map[string]any{"min_degrees": deg, "max_degrees": deg, "black_regions": mode}), it)
@@ -130,6 +132,7 @@ func TestRotateBlackRegions(t *testing.T) {
 }
 
 func TestRotateRandom(t *testing.T) {
+	t.Parallel()
 	op := mustBuild(t, "rotate", map[string]any{"min_degrees": -30, "max_degrees": 30})
 	run := func(seed byte) string {
 		return geoFingerprint(t, applyOne(t, op, geoSeeded(testItem(16, 12, rectMask("m", image.Rect(3, 3, 9, 8))), seed)))

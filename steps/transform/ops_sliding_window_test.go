@@ -8,6 +8,7 @@ import (
 )
 
 func TestSlidingWindow(t *testing.T) {
+	t.Parallel()
 	op := mustBuild(t, "sliding_window", map[string]any{"window_width": 4, "window_height": 4, "min_overlap_x": 1})
 	it := testItem(10, 6, rectMask("m", image.Rect(0, 0, 2, 2)), rectObj("r", image.Rect(5, 3, 7, 5)))
 	before, _ := it.Pixels()

@@ -9,6 +9,7 @@ import (
 )
 
 func TestEncodePNGDecodesToTheSamePixels(t *testing.T) {
+	t.Parallel()
 	for _, opaque := range []bool{true, false} {
 		img := image.NewRGBA(image.Rect(0, 0, 37, 23))
 		for y := 0; y < 23; y++ {

@@ -9,6 +9,7 @@ import (
 // keep_classes and the other ops that name classes suggest the nearest
 // class of the input for a misspelt one.
 func TestClassNamesSuggest(t *testing.T) {
+	t.Parallel()
 	m := &dataset.Meta{}
 	m.AddClass(dataset.Class{Title: "person"})
 	m.AddClass(dataset.Class{Title: "car"})

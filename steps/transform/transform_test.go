@@ -106,6 +106,7 @@ const someOps = `
 
 // -j bounds the item pool; the output does not depend on it.
 func TestSameResultForAnyWorkerCount(t *testing.T) {
+	t.Parallel()
 	var trees []cache.Digest
 	for _, jobs := range []int{1, 4} {
 		e := newEnv(t)
@@ -146,6 +147,7 @@ func TestPixelChainDecodesAndEncodesOnce(t *testing.T) {
 }
 
 func TestAddingItemsProcessesOnlyThem(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	_, res := e.run(recipe(20, 2, someOps), "transform.t", 0)
 	if n := ran(t, res); n != 20 {
@@ -172,6 +174,7 @@ func TestAddingItemsProcessesOnlyThem(t *testing.T) {
 }
 
 func TestFlipTwiceRestoresAnnotations(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	orig := e.build(recipe(6, 2, `keep_classes {
     classes = ["person"]
@@ -202,6 +205,7 @@ func TestFlipTwiceRestoresAnnotations(t *testing.T) {
 }
 
 func TestOpDiagnostics(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	for _, tc := range []struct{ ops, want string }{
 		{`flip {
@@ -234,6 +238,7 @@ func TestOpDiagnostics(t *testing.T) {
 }
 
 func TestUnknownClassInAnOpNamesIt(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	if err := os.WriteFile(filepath.Join(e.dir, "main.hcl"), []byte(recipe(2, 1, `keep_classes {
     classes = ["pedestrian"]
@@ -257,6 +262,7 @@ func TestUnknownClassInAnOpNamesIt(t *testing.T) {
 // Ops that change a class's shape: items are parsed with the input meta,
 // and the output parses with the output meta.
 func TestShapeChangingOpsBuild(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	ds := e.build(recipe(4, 2, `find_contours {}
   poly2bitmap {}
