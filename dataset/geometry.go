@@ -111,6 +111,12 @@ func (o *Object) TightRaster(w, h int) (m *Mask, at image.Point, ok bool, err er
 	return nil, image.Point{}, false, fmt.Errorf("object of class %q has unknown shape %q", o.Class, o.Shape)
 }
 
+// ClipRule names the rule of [Object.ClipTo]. A step whose output depends
+// on it (import with clip = true) puts it in its key, so that a result made
+// by another rule is another key: before this one, import turned every
+// clipped object, rectangles too, into a bitmap. Change it with the rule.
+const ClipRule = "clip-to-image 2: unchanged inside, a rectangle cut to a rectangle, other shapes to the bitmap inside"
+
 // ClipTo returns the object cut to a w×h image, as an annotation tool
 // keeps an object that crosses the image border:
 //   - an object whose bounds ([Object.Bounds]; a rectangle's canonical
