@@ -662,15 +662,15 @@ exec "cat" {
 		},
 		{
 			name: "transform: the JPEG bomb in a dataset an exec step wrote", setup: setupPixels("transform", "exec.bombjpg"),
-			args: []string{"build", "rec", "transform.bombjpg"}, exit: 1, want: []string{`transform\.bombjpg \(rec/main\.hcl:\d+\): item synthetic/000001\.jpg: op flip \(rec/main\.hcl:\d+\): the image is 60000x60000 pixels, more than 268435456`},
+			args: []string{"build", "rec", "transform.bombjpg"}, exit: 1, want: []string{`Error: item synthetic/000001\.jpg: op flip: the image is 60000x60000 pixels, more than 268435456`, `on rec/main\.hcl line \d+, in transform "bombjpg"`},
 		},
 		{
 			name: "transform: the PNG bomb", setup: setupPixels("transform", "exec.bombpng"),
-			args: []string{"build", "rec", "transform.bombpng"}, exit: 1, want: []string{`transform\.bombpng \(rec/main\.hcl:\d+\): item ds1/pexels-photo-2\.png: op flip \(rec/main\.hcl:\d+\): the image is 100000x100000 pixels`},
+			args: []string{"build", "rec", "transform.bombpng"}, exit: 1, want: []string{`Error: item ds1/pexels-photo-2\.png: op flip: the image is 100000x100000 pixels`, `on rec/main\.hcl line \d+, in transform "bombpng"`},
 		},
 		{
 			name: "transform: the truncated PNG", setup: setupPixels("transform", "exec.trunc"),
-			args: []string{"build", "rec", "transform.trunc"}, exit: 1, want: []string{`transform\.trunc \(rec/main\.hcl:\d+\): item ds2/pexels-photo-3\.png: op flip \(rec/main\.hcl:\d+\): decoding the image: png: invalid format: not enough pixel data`},
+			args: []string{"build", "rec", "transform.trunc"}, exit: 1, want: []string{`Error: item ds2/pexels-photo-3\.png: op flip: decoding the image: png: invalid format: not enough pixel data`, `on rec/main\.hcl line \d+, in transform "trunc"`},
 		},
 		{
 			name: "train: the JPEG bomb", setup: setupPixels("train", "exec.bombjpg"),

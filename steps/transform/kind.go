@@ -60,7 +60,7 @@ func (Kind) Schema() *engine.Schema {
 		Attrs: []engine.AttrSpec{
 			{Name: "from", Kind: engine.InputList, Required: true, Doc: "datasets, merged in order"},
 			{Name: "on_error", Type: cty.String, Default: cty.StringVal("fail"), Doc: `"fail" or "skip" (bad items are left out and listed in the report)`},
-			{Name: "workers", Type: cty.Number, NotInKey: true, Doc: "items processed at once (default: the build's -j)"},
+			{Name: "workers", Type: cty.Number, Int: true, NotInKey: true, Doc: "items processed at once (default: the build's -j)"},
 		},
 		Blocks:        blockSpecs(),
 		Outputs:       []string{"dataset", "report"},
@@ -111,7 +111,7 @@ func prepare(rc *engine.RunContext) (*work, error) {
 	for _, o := range ops {
 		if m, ok := o.op.(MetaOp); ok {
 			if meta, err = m.Meta(meta); err != nil {
-				return nil, fmt.Errorf("op %s: %w", o.where, err)
+				return nil, o.fail(err)
 			}
 		}
 	}
@@ -240,7 +240,7 @@ func apply(s *cache.Store, meta *dataset.Meta, ops []builtOp, e dataset.Entry, s
 		for _, it := range items {
 			out, err := o.op.Apply(it)
 			if err != nil {
-				return nil, &dataset.ItemError{Item: e.Name, Err: fmt.Errorf("op %s: %w", o.where, err)}
+				return nil, &dataset.ItemError{Item: e.Name, Err: o.fail(err)}
 			}
 			next = append(next, out...)
 		}

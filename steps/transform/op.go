@@ -135,11 +135,6 @@ func (p params) strMap(name string) map[string]string {
 	return out
 }
 
-// where names the op block for run-time errors: "resize (main.hcl:12)".
-func (p params) where() string {
-	return fmt.Sprintf("%s (%s:%d)", p.Type, p.Range.Filename, p.Range.Start.Line)
-}
-
 // blockSpecs lists the op blocks for the transform kind's schema.
 func blockSpecs() []engine.BlockSpec {
 	var out []engine.BlockSpec
@@ -177,14 +172,21 @@ func buildOps(cfg *engine.Config) ([]builtOp, hcl.Diagnostics) {
 				Detail: strings.TrimSuffix(err.Error(), ".") + ".", Subject: &rng})
 			continue
 		}
-		ops = append(ops, builtOp{op: op, where: p.where()})
+		ops = append(ops, builtOp{op: op, typ: bc.Type, at: bc.Range})
 	}
 	return ops, diags
 }
 
 type builtOp struct {
-	op    Op
-	where string
+	op  Op
+	typ string    // the block type: "resize"
+	at  hcl.Range // the block header
+}
+
+// fail is err, which op o met, as an error at its block: the CLI shows the
+// recipe's op block with it (engine.SourceError).
+func (o builtOp) fail(err error) error {
+	return engine.Errorf(o.at, "op %s: %w", o.typ, err)
 }
 
 // Shared attribute types.

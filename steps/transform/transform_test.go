@@ -2,6 +2,7 @@ package transform_test
 
 import (
 	"context"
+	"errors"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -254,8 +255,13 @@ func TestUnknownClassInAnOpNamesIt(t *testing.T) {
 		t.Fatal(err)
 	}
 	err = br.FirstError()
-	if err == nil || !strings.Contains(err.Error(), `op keep_classes (`) || !strings.Contains(err.Error(), `class "pedestrian" is not in the input; its classes are: person`) {
+	if err == nil || !strings.Contains(err.Error(), `op keep_classes: class "pedestrian" is not in the input; its classes are: person`) {
 		t.Errorf("error = %v", err)
+	}
+	// The error keeps the op block's place in the recipe (line 10).
+	var se *engine.SourceError
+	if !errors.As(err, &se) || se.Range.Start.Line != 10 || filepath.Base(se.Range.Filename) != "main.hcl" {
+		t.Errorf("the error's recipe range: %+v", se)
 	}
 }
 
