@@ -36,7 +36,7 @@ func (r *ActionResult) Get(name string) (Digest, bool) {
 // MissError is a cache miss, with the reason when the entry existed but could
 // not be used.
 type MissError struct {
-	Key    Digest
+	Key    Digest // the entry's key (an ActionKey or a MemoKey) as a digest
 	Reason string // empty when there simply is no entry
 }
 
@@ -139,8 +139,8 @@ func (s *Store) putEntry(ns string, key Digest, outs []Output) error {
 }
 
 // GetAction looks up a step key. A miss is a *MissError.
-func (s *Store) GetAction(key Digest) (*ActionResult, error) {
-	outs, err := s.getEntry(nsAction, key)
+func (s *Store) GetAction(key ActionKey) (*ActionResult, error) {
+	outs, err := s.getEntry(nsAction, Digest(key))
 	if err != nil {
 		return nil, err
 	}
@@ -149,15 +149,17 @@ func (s *Store) GetAction(key Digest) (*ActionResult, error) {
 
 // PutAction records a step's outputs under its key. Callers store the
 // outputs' blobs first, so an entry never names something absent.
-func (s *Store) PutAction(key Digest, r *ActionResult) error {
-	return s.putEntry(nsAction, key, r.Outputs)
+func (s *Store) PutAction(key ActionKey, r *ActionResult) error {
+	return s.putEntry(nsAction, Digest(key), r.Outputs)
 }
 
 // GetMemo looks up an item key in the item memo. A miss is a *MissError.
-func (s *Store) GetMemo(key Digest) ([]Output, error) { return s.getEntry(nsMemo, key) }
+func (s *Store) GetMemo(key MemoKey) ([]Output, error) { return s.getEntry(nsMemo, Digest(key)) }
 
 // PutMemo records the outputs computed for one item under its item key.
-func (s *Store) PutMemo(key Digest, outs []Output) error { return s.putEntry(nsMemo, key, outs) }
+func (s *Store) PutMemo(key MemoKey, outs []Output) error {
+	return s.putEntry(nsMemo, Digest(key), outs)
+}
 
 // IsMiss reports whether err is a cache miss.
 func IsMiss(err error) bool {

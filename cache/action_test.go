@@ -11,13 +11,15 @@ import (
 	"dsbuild/cache"
 )
 
-func entryFile(s *cache.Store, ns string, key cache.Digest) string {
-	return filepath.Join(s.Dir(), ns, key.Hex()[:2], key.Hex())
+// entryFile is the file of the entry with key in namespace ns.
+func entryFile[K cache.ActionKey | cache.MemoKey](s *cache.Store, ns string, key K) string {
+	h := cache.Digest(key).Hex()
+	return filepath.Join(s.Dir(), ns, h[:2], h)
 }
 
 func TestActionRoundTrip(t *testing.T) {
 	s, _ := newStore(t)
-	key := cache.Sum([]byte("step key"))
+	key := cache.ActionKey(cache.Sum([]byte("step key")))
 	x, y, z := cache.Sum([]byte("x")), cache.Sum([]byte("y")), cache.Sum([]byte("z"))
 	in := &cache.ActionResult{Outputs: []cache.Output{{"zeta", z}, {"alpha", x}, {"mid-dle.v2", y}}}
 	if err := s.PutAction(key, in); err != nil {
@@ -65,7 +67,7 @@ func TestActionRoundTrip(t *testing.T) {
 	}
 
 	// No outputs at all is a valid entry.
-	empty := cache.Sum([]byte("empty"))
+	empty := cache.ActionKey(cache.Sum([]byte("empty")))
 	if err := s.PutAction(empty, &cache.ActionResult{}); err != nil {
 		t.Fatal(err)
 	}
@@ -79,10 +81,10 @@ func TestActionRoundTrip(t *testing.T) {
 
 func TestActionMiss(t *testing.T) {
 	s, log := newStore(t)
-	key := cache.Sum([]byte("never stored"))
+	key := cache.ActionKey(cache.Sum([]byte("never stored")))
 	r, err := s.GetAction(key)
 	var miss *cache.MissError
-	if r != nil || !errors.As(err, &miss) || miss.Key != key || miss.Reason != "" {
+	if r != nil || !errors.As(err, &miss) || miss.Key != cache.Digest(key) || miss.Reason != "" {
 		t.Fatalf("s.GetAction(absent) = %v, %v, want nil, a *MissError for %v without a reason", r, err, key.Short())
 	}
 	if !cache.IsMiss(err) {
@@ -91,7 +93,7 @@ func TestActionMiss(t *testing.T) {
 	if !strings.Contains(err.Error(), key.Short()) {
 		t.Errorf("miss error %q does not name the key %s", err, key.Short())
 	}
-	if outs, err := s.GetMemo(key); outs != nil || !cache.IsMiss(err) {
+	if outs, err := s.GetMemo(cache.MemoKey(key)); outs != nil || !cache.IsMiss(err) {
 		t.Errorf("s.GetMemo(absent) = %v, %v, want nil, a miss", outs, err)
 	}
 	if cache.IsMiss(errors.New("other")) || cache.IsMiss(nil) {
@@ -104,7 +106,7 @@ func TestActionMiss(t *testing.T) {
 
 func TestActionPutErrors(t *testing.T) {
 	s, _ := newStore(t)
-	key := cache.Sum([]byte("k"))
+	key := cache.ActionKey(cache.Sum([]byte("k")))
 	d := cache.Sum([]byte("d"))
 	for _, outs := range [][]cache.Output{
 		{{"", d}},
@@ -115,7 +117,7 @@ func TestActionPutErrors(t *testing.T) {
 		if err := s.PutAction(key, &cache.ActionResult{Outputs: outs}); err == nil {
 			t.Errorf("s.PutAction(key, %v) = nil, want an error", outs)
 		}
-		if err := s.PutMemo(key, outs); err == nil {
+		if err := s.PutMemo(cache.MemoKey(key), outs); err == nil {
 			t.Errorf("s.PutMemo(key, %v) = nil, want an error", outs)
 		}
 	}
@@ -127,13 +129,14 @@ func TestActionPutErrors(t *testing.T) {
 
 // checkMissWithReason checks that a damaged entry reads as a miss with a
 // reason, is removed and is logged.
-func checkMissWithReason(t *testing.T, what string, s *cache.Store, log *logRecorder, ns string, key cache.Digest, get func() (any, error)) {
+func checkMissWithReason[K cache.ActionKey | cache.MemoKey](t *testing.T, what string, s *cache.Store, log *logRecorder, ns string, key K, get func() (any, error)) {
 	t.Helper()
 	before := len(log.messages())
 	got, err := get()
 	var miss *cache.MissError
-	if !errors.As(err, &miss) || miss.Reason == "" || miss.Key != key {
-		t.Fatalf("%s: get = %v, %v, want a *MissError for %v with a reason", what, got, err, key.Short())
+	d := cache.Digest(key)
+	if !errors.As(err, &miss) || miss.Reason == "" || miss.Key != d {
+		t.Fatalf("%s: get = %v, %v, want a *MissError for %v with a reason", what, got, err, d.Short())
 	}
 	if !strings.Contains(err.Error(), "unusable") {
 		t.Errorf("%s: error %q, want it to say the entry is unusable", what, err)
@@ -141,14 +144,14 @@ func checkMissWithReason(t *testing.T, what string, s *cache.Store, log *logReco
 	if _, err := os.Lstat(entryFile(s, ns, key)); !errors.Is(err, os.ErrNotExist) {
 		t.Errorf("%s: damaged entry still on disk (%v), want it removed", what, err)
 	}
-	if msgs := log.messages(); len(msgs) != before+1 || !strings.Contains(msgs[len(msgs)-1], key.Short()) {
-		t.Errorf("%s: log = %q, want one new message naming %s", what, msgs[before:], key.Short())
+	if msgs := log.messages(); len(msgs) != before+1 || !strings.Contains(msgs[len(msgs)-1], d.Short()) {
+		t.Errorf("%s: log = %q, want one new message naming %s", what, msgs[before:], d.Short())
 	}
 }
 
 func TestActionDamagedEntry(t *testing.T) {
 	s, log := newStore(t)
-	key := cache.Sum([]byte("step"))
+	key := cache.ActionKey(cache.Sum([]byte("step")))
 	outs := []cache.Output{{"data", cache.Sum([]byte("a"))}, {"index", cache.Sum([]byte("b"))}}
 	if err := s.PutAction(key, &cache.ActionResult{Outputs: outs}); err != nil {
 		t.Fatal(err)
@@ -177,7 +180,7 @@ func TestActionDamagedEntry(t *testing.T) {
 		checkMissWithReason(t, fmt.Sprintf("bit flipped at byte %d", i), s, log, "ac", key, get)
 	}
 	// A valid entry of another key, copied under this key.
-	other := cache.Sum([]byte("other step"))
+	other := cache.ActionKey(cache.Sum([]byte("other step")))
 	if err := s.PutAction(other, &cache.ActionResult{Outputs: outs}); err != nil {
 		t.Fatal(err)
 	}
@@ -188,10 +191,10 @@ func TestActionDamagedEntry(t *testing.T) {
 	checkMissWithReason(t, "entry of another key", s, log, "ac", key, get)
 
 	// A memo entry for the same key is not an action entry.
-	if err := s.PutMemo(key, outs); err != nil {
+	if err := s.PutMemo(cache.MemoKey(key), outs); err != nil {
 		t.Fatal(err)
 	}
-	b, _ = os.ReadFile(entryFile(s, "memo", key))
+	b, _ = os.ReadFile(entryFile(s, "memo", cache.MemoKey(key)))
 	if err := os.WriteFile(p, b, 0o644); err != nil {
 		t.Fatal(err)
 	}
@@ -208,7 +211,7 @@ func TestActionDamagedEntry(t *testing.T) {
 
 func TestMemo(t *testing.T) {
 	s, log := newStore(t)
-	key := cache.Sum([]byte("item"))
+	key := cache.MemoKey(cache.Sum([]byte("item")))
 	a, b := cache.Sum([]byte("a")), cache.Sum([]byte("b"))
 	if err := s.PutMemo(key, []cache.Output{{"y", b}, {"x", a}}); err != nil {
 		t.Fatalf("s.PutMemo = %v", err)
@@ -218,7 +221,7 @@ func TestMemo(t *testing.T) {
 		t.Errorf("s.GetMemo(key) = %v, %v, want %s, nil", got, err, want)
 	}
 	// Memo and action cache are separate namespaces.
-	if r, err := s.GetAction(key); !cache.IsMiss(err) {
+	if r, err := s.GetAction(cache.ActionKey(key)); !cache.IsMiss(err) {
 		t.Errorf("s.GetAction(memo key) = %v, %v, want a miss", r, err)
 	}
 	b0, err := os.ReadFile(entryFile(s, "memo", key))
@@ -240,7 +243,7 @@ func TestActionOutputNameRoundTrip(t *testing.T) {
 	s, _ := newStore(t)
 	d := cache.Sum([]byte("d"))
 	for i, name := range []string{"a\tb", "a\u00a0b", "a\rb", "a\vb"} {
-		key := cache.Sum([]byte(fmt.Sprint("key ", i)))
+		key := cache.ActionKey(cache.Sum([]byte(fmt.Sprint("key ", i))))
 		outs := []cache.Output{{name, d}}
 		if err := s.PutAction(key, &cache.ActionResult{Outputs: outs}); err != nil {
 			continue // rejecting the name is fine

@@ -18,16 +18,16 @@ import (
 // roots (tags and the last KeepBuilds build records).
 type GCOptions struct {
 	DryRun     bool
-	KeepBuilds int      // build records to keep; older ones are dropped
-	Roots      []Digest // trees to keep
-	Actions    []Digest // step keys whose action cache entries are kept
+	KeepBuilds int         // build records to keep; older ones are dropped
+	Roots      []Digest    // trees to keep
+	Actions    []ActionKey // step keys whose action cache entries are kept
 	// LockfileRoots reads a registered lockfile (see RegisterLockfile) and
 	// returns the trees and step keys it names. GC calls it for every
 	// registered lockfile that exists, after taking the exclusive lock, so
 	// that a build that finished while GC waited is seen with its results.
 	// An error stops the collection: a lockfile that cannot be read might
 	// name anything.
-	LockfileRoots func(path string) (roots, actions []Digest, err error)
+	LockfileRoots func(path string) (roots []Digest, actions []ActionKey, err error)
 }
 
 // GCReport says what a collection removed (or, in a dry run, would remove).
@@ -183,7 +183,7 @@ func (s *Store) GC(ctx context.Context, opt GCOptions) (GCReport, error) {
 	defer unlock()
 
 	roots := append([]Digest(nil), opt.Roots...)
-	keepActions := map[Digest]bool{}
+	keepActions := map[ActionKey]bool{}
 	for _, a := range opt.Actions {
 		keepActions[a] = true
 	}
@@ -239,7 +239,7 @@ func (s *Store) GC(ctx context.Context, opt GCOptions) (GCReport, error) {
 	}
 	readable := map[Digest]bool{} // kept action entries that parse
 	for _, e := range acs {
-		if !keepActions[e.d] {
+		if !keepActions[ActionKey(e.d)] {
 			continue
 		}
 		if outs, err := peekEntry(nsAction, e); err == nil {

@@ -63,8 +63,8 @@ type gcFixture struct {
 	treeBlobs                             []cache.Digest
 	unrooted, outKept, outDropped         cache.Digest
 	outBuild, rootBuild, rootOld          cache.Digest
-	actKept, actDropped, actBuild, actOld cache.Digest
-	memoKept, memoDropped                 cache.Digest
+	actKept, actDropped, actBuild, actOld cache.ActionKey
+	memoKept, memoDropped                 cache.MemoKey
 	opt                                   cache.GCOptions
 	dead                                  []cache.Digest // blobs GC must remove
 }
@@ -92,17 +92,17 @@ func newGCFixture(t *testing.T) *gcFixture {
 	f.rootBuild = mustPut(t, s, "root of the last build")
 	f.rootOld = mustPut(t, s, "root of an old build")
 
-	f.actKept = cache.Sum([]byte("kept action"))
-	f.actDropped = cache.Sum([]byte("dropped action"))
-	f.actBuild = cache.Sum([]byte("last build's action"))
-	f.actOld = cache.Sum([]byte("old build's action"))
-	for key, out := range map[cache.Digest]cache.Digest{f.actKept: f.outKept, f.actDropped: f.outDropped, f.actBuild: f.outBuild, f.actOld: f.outDropped} {
+	f.actKept = cache.ActionKey(cache.Sum([]byte("kept action")))
+	f.actDropped = cache.ActionKey(cache.Sum([]byte("dropped action")))
+	f.actBuild = cache.ActionKey(cache.Sum([]byte("last build's action")))
+	f.actOld = cache.ActionKey(cache.Sum([]byte("old build's action")))
+	for key, out := range map[cache.ActionKey]cache.Digest{f.actKept: f.outKept, f.actDropped: f.outDropped, f.actBuild: f.outBuild, f.actOld: f.outDropped} {
 		if err := s.PutAction(key, &cache.ActionResult{Outputs: []cache.Output{{Name: "out", Digest: out}}}); err != nil {
 			t.Fatal(err)
 		}
 	}
-	f.memoKept = cache.Sum([]byte("kept item"))
-	f.memoDropped = cache.Sum([]byte("dropped item"))
+	f.memoKept = cache.MemoKey(cache.Sum([]byte("kept item")))
+	f.memoDropped = cache.MemoKey(cache.Sum([]byte("dropped item")))
 	if err := s.PutMemo(f.memoKept, []cache.Output{{Name: "o", Digest: f.outKept}}); err != nil {
 		t.Fatal(err)
 	}
@@ -111,9 +111,9 @@ func newGCFixture(t *testing.T) *gcFixture {
 	}
 
 	for _, r := range []cache.BuildRecord{
-		{Actions: []cache.Digest{f.actOld}, Roots: []cache.Digest{f.rootOld}},
+		{Actions: []cache.ActionKey{f.actOld}, Roots: []cache.Digest{f.rootOld}},
 		{Roots: []cache.Digest{f.rootOld, f.unrooted}},
-		{Actions: []cache.Digest{f.actBuild}, Roots: []cache.Digest{f.rootBuild}},
+		{Actions: []cache.ActionKey{f.actBuild}, Roots: []cache.Digest{f.rootBuild}},
 	} {
 		if err := s.RecordBuild(r); err != nil {
 			t.Fatal(err)
@@ -130,7 +130,7 @@ func newGCFixture(t *testing.T) *gcFixture {
 	if err := os.Chmod(filepath.Join(td, "sub"), 0o555); err != nil { // as Materialize(readOnly) leaves it
 		t.Fatal(err)
 	}
-	f.opt = cache.GCOptions{KeepBuilds: 1, Roots: []cache.Digest{f.tree}, Actions: []cache.Digest{f.actKept}}
+	f.opt = cache.GCOptions{KeepBuilds: 1, Roots: []cache.Digest{f.tree}, Actions: []cache.ActionKey{f.actKept}}
 	f.dead = []cache.Digest{f.unrooted, f.outDropped, f.rootOld}
 	return f
 }
@@ -200,7 +200,7 @@ func TestGC(t *testing.T) {
 	if err := s.TreeComplete(f.tree); err != nil {
 		t.Errorf("after GC, s.TreeComplete(rooted tree) = %v", err)
 	}
-	for key, kept := range map[cache.Digest]bool{f.actKept: true, f.actBuild: true, f.actDropped: false, f.actOld: false} {
+	for key, kept := range map[cache.ActionKey]bool{f.actKept: true, f.actBuild: true, f.actDropped: false, f.actOld: false} {
 		_, err := s.GetAction(key)
 		if kept && err != nil || !kept && !cache.IsMiss(err) {
 			t.Errorf("after GC, s.GetAction(%v) = %v, want kept=%v", key.Short(), err, kept)
@@ -347,11 +347,11 @@ func TestCheck(t *testing.T) {
 		t.Fatal(err)
 	}
 	out := mustPut(t, s, "an output")
-	key := cache.Sum([]byte("step"))
+	key := cache.ActionKey(cache.Sum([]byte("step")))
 	if err := s.PutAction(key, &cache.ActionResult{Outputs: []cache.Output{{Name: "tree", Digest: tree}, {Name: "out", Digest: out}}}); err != nil {
 		t.Fatal(err)
 	}
-	if err := s.PutMemo(cache.Sum([]byte("item")), []cache.Output{{Name: "o", Digest: out}}); err != nil {
+	if err := s.PutMemo(cache.MemoKey(cache.Sum([]byte("item"))), []cache.Output{{Name: "o", Digest: out}}); err != nil {
 		t.Fatal(err)
 	}
 

@@ -58,7 +58,7 @@ func (s *Store) Lockfiles() ([]string, error) {
 
 // BuildRecord lists the step keys and output digests of one build.
 type BuildRecord struct {
-	Actions []Digest
+	Actions []ActionKey
 	Roots   []Digest
 }
 
@@ -142,7 +142,7 @@ func readBuildRecord(p string) (BuildRecord, error) {
 		}
 		switch f[0] {
 		case "action":
-			r.Actions = append(r.Actions, d)
+			r.Actions = append(r.Actions, ActionKey(d))
 		case "root":
 			r.Roots = append(r.Roots, d)
 		}

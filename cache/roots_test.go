@@ -50,7 +50,7 @@ func TestLockfiles(t *testing.T) {
 
 func TestRecordBuild(t *testing.T) {
 	s, _ := newStore(t)
-	r1 := cache.BuildRecord{Actions: []cache.Digest{cache.Sum([]byte("a"))}, Roots: []cache.Digest{cache.Sum([]byte("r"))}}
+	r1 := cache.BuildRecord{Actions: []cache.ActionKey{cache.ActionKey(cache.Sum([]byte("a")))}, Roots: []cache.Digest{cache.Sum([]byte("r"))}}
 	r2 := cache.BuildRecord{Roots: []cache.Digest{cache.Sum([]byte("r2"))}}
 	for _, r := range []cache.BuildRecord{r1, r1, r2, r1} {
 		if err := s.RecordBuild(r); err != nil {

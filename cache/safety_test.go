@@ -38,7 +38,7 @@ func TestGCReadsLockfileRootsUnderLock(t *testing.T) {
 	}
 	done := make(chan result, 1)
 	go func() {
-		rep, err := s.GC(ctx, cache.GCOptions{LockfileRoots: func(p string) ([]cache.Digest, []cache.Digest, error) {
+		rep, err := s.GC(ctx, cache.GCOptions{LockfileRoots: func(p string) ([]cache.Digest, []cache.ActionKey, error) {
 			if !built.Load() {
 				t.Errorf("GC read lockfile %s before the build let go of the store", p)
 			}
@@ -86,7 +86,7 @@ func TestGCStopsOnUnreadableLockfile(t *testing.T) {
 		t.Fatal(err)
 	}
 	d := mustPut(t, s, "named by the broken lockfile, maybe")
-	_, err := s.GC(ctx, cache.GCOptions{LockfileRoots: func(p string) ([]cache.Digest, []cache.Digest, error) {
+	_, err := s.GC(ctx, cache.GCOptions{LockfileRoots: func(p string) ([]cache.Digest, []cache.ActionKey, error) {
 		return nil, nil, errors.New("invalid character 'o'")
 	}})
 	if err == nil || !strings.Contains(err.Error(), lockPath) || !strings.Contains(err.Error(), "nothing was removed") {

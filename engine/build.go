@@ -423,7 +423,7 @@ func (b *builder) execute(ctx context.Context, s *Step, attempt int) (out *StepR
 	for _, name := range s.Outputs {
 		ar.Outputs = append(ar.Outputs, cache.Output{Name: name, Digest: outs[name]})
 	}
-	if err := b.opt.Store.PutAction(res.Key, ar); err != nil {
+	if err := b.opt.Store.PutAction(cache.ActionKey(res.Key), ar); err != nil {
 		return fail(err)
 	}
 	res.Status, res.Outputs = Ran, outs
@@ -467,7 +467,7 @@ func (b *builder) repair(ctx context.Context, s *Step) error {
 
 // lookup consults the action cache; the miss reason is "" on a hit.
 func (b *builder) lookup(s *Step, key cache.Digest, fresh map[cache.Digest]bool) (map[string]cache.Digest, string) {
-	ar, err := b.opt.Store.GetAction(key)
+	ar, err := b.opt.Store.GetAction(cache.ActionKey(key))
 	if err != nil {
 		var m *cache.MissError
 		if errors.As(err, &m) && m.Reason != "" {
@@ -561,7 +561,7 @@ func RecordBuild(store *cache.Store, r *Recipe, br *BuildResult) error {
 		if res.Status != Ran && res.Status != Cached {
 			continue
 		}
-		rec.Actions = append(rec.Actions, res.Key)
+		rec.Actions = append(rec.Actions, cache.ActionKey(res.Key))
 		for _, o := range keys(res.Outputs) {
 			rec.Roots = append(rec.Roots, res.Outputs[o])
 		}

@@ -141,8 +141,8 @@ type itemIndexEntry struct {
 
 // itemIndexKey is the memo key under which the items of a step run with
 // key step are listed.
-func itemIndexKey(step cache.Digest) cache.Digest {
-	return KeyOf([]string{"dsbuild item index v1", step.String()})
+func itemIndexKey(step cache.Digest) cache.MemoKey {
+	return cache.MemoKey(KeyOf([]string{"dsbuild item index v1", step.String()}))
 }
 
 // Items runs items with rc's memo and pool; see ItemWork and the rules at
@@ -336,7 +336,7 @@ func itemPreimage[T any](scheme, salt string, it Item[T]) []string {
 // recallItem reads the memoized result of key, if it is whole.
 func recallItem[T any](s *cache.Store, key ItemKey, complete func(*cache.Store, T) bool) (T, bool) {
 	var zero T
-	outs, err := s.GetMemo(cache.Digest(key))
+	outs, err := s.GetMemo(cache.MemoKey(key))
 	if err != nil || len(outs) != 1 {
 		return zero, false
 	}
@@ -364,7 +364,7 @@ func rememberItem[T any](s *cache.Store, key ItemKey, pre []string, v T) error {
 	if err != nil {
 		return err
 	}
-	return s.PutMemo(cache.Digest(key), []cache.Output{{Name: "item", Digest: d}})
+	return s.PutMemo(cache.MemoKey(key), []cache.Output{{Name: "item", Digest: d}})
 }
 
 // writeItemIndex records the memoized items of the step run with key step
@@ -432,7 +432,7 @@ func ItemPreimage(s *cache.Store, step cache.Digest, name string) ([]string, Ite
 		return nil, ItemKey{}, fmt.Errorf("the step's item index: %w", err)
 	}
 	key := ItemKey(d)
-	outs, err = s.GetMemo(d)
+	outs, err = s.GetMemo(cache.MemoKey(key))
 	if err != nil || len(outs) != 1 {
 		return nil, key, fmt.Errorf("item %q: its memo record %s is gone (a gc, or a failed write); build the step again", name, d.Short())
 	}
@@ -486,8 +486,8 @@ func estimateItems(rc *RunContext, p ItemPlan) ItemCounts {
 	c := ItemCounts{Total: len(p.Items)}
 	for _, it := range p.Items {
 		if it.Key != nil {
-			key := KeyOf(itemPreimage(p.Scheme, salt, Item[struct{}]{Name: it.Name, Key: it.Key}))
-			if outs, err := rc.Store.GetMemo(key); err == nil && len(outs) == 1 && rc.Store.Has(outs[0].Digest) {
+			key := ItemKey(KeyOf(itemPreimage(p.Scheme, salt, Item[struct{}]{Name: it.Name, Key: it.Key})))
+			if outs, err := rc.Store.GetMemo(cache.MemoKey(key)); err == nil && len(outs) == 1 && rc.Store.Has(outs[0].Digest) {
 				c.Cached++
 				continue
 			}

@@ -208,10 +208,10 @@ func MergeLockfile(r *Recipe, br *BuildResult) (*Lockfile, error) {
 
 // Roots returns the digests and keys the lockfile names, for garbage
 // collection.
-func (lf *Lockfile) Roots() (roots, actions []cache.Digest) {
+func (lf *Lockfile) Roots() (roots []cache.Digest, actions []cache.ActionKey) {
 	for _, name := range keys(lf.Steps) {
 		s := lf.Steps[name]
-		actions = append(actions, s.Key)
+		actions = append(actions, cache.ActionKey(s.Key))
 		for _, o := range keys(s.Outputs) {
 			roots = append(roots, s.Outputs[o])
 		}

@@ -51,7 +51,7 @@ func (f *fixture) record(r *engine.Recipe, opt engine.BuildOptions, targets ...s
 }
 
 // lockfileRoots reads a registered lockfile for gc, as dsbuild gc does.
-func lockfileRoots(p string) ([]cache.Digest, []cache.Digest, error) {
+func lockfileRoots(p string) ([]cache.Digest, []cache.ActionKey, error) {
 	lf, err := engine.ReadLockfile(filepath.Dir(p))
 	if err != nil {
 		return nil, nil, err
@@ -129,7 +129,7 @@ lower "b" {
 		if err := f.store.TreeComplete(e.Outputs["out"]); err != nil {
 			t.Errorf("%s's output after a concurrent gc: %v, want it kept", addr, err)
 		}
-		if _, err := f.store.GetAction(e.Key); err != nil {
+		if _, err := f.store.GetAction(cache.ActionKey(e.Key)); err != nil {
 			t.Errorf("%s's action entry after a concurrent gc: %v, want it kept", addr, err)
 		}
 	}

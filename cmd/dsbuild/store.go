@@ -120,7 +120,7 @@ removing anything.`,
 				return err
 			}
 			var recipes []string // the registered recipes, for their leftovers
-			opt := cache.GCOptions{DryRun: dryRun, KeepBuilds: keep, LockfileRoots: func(p string) ([]cache.Digest, []cache.Digest, error) {
+			opt := cache.GCOptions{DryRun: dryRun, KeepBuilds: keep, LockfileRoots: func(p string) ([]cache.Digest, []cache.ActionKey, error) {
 				lf, err := engine.ReadLockfile(filepath.Dir(p))
 				if err != nil {
 					return nil, nil, err
