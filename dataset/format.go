@@ -47,6 +47,11 @@ type SourceItem struct {
 	// change.
 	Load func() (*Annotation, error)
 	Deps []string
+	// Generate, if set instead of Image, ImageBytes and Ann, makes the
+	// item's image and annotation when they are needed (a format that
+	// draws its pictures: synthetic). Nothing in a source names what such
+	// an item holds, so the import step does not memoize it.
+	Generate func() (image []byte, ann *Annotation, err error)
 	// Warnings are what the format found in this item and settled by a
 	// documented rule instead of failing it (a disagreement between two
 	// of its files, say). Each names the item; the import step reports
@@ -54,18 +59,40 @@ type SourceItem struct {
 	Warnings []string
 }
 
-// Resolve reads a lazily loaded annotation (Load) into Ann; a failure
-// becomes the item's Err. It does nothing for items that are complete.
+// Resolve makes a lazily made item whole: Generate fills ImageBytes and
+// Ann, Load fills Ann. A failure becomes the item's Err: an *ItemError as
+// Load or Generate returned it (so that it can name another file than
+// File), else one naming the item and File. Resolve does nothing for items
+// that are complete or broken. The import step calls it on its worker
+// pool, so a format emits its items cheaply and leaves the costly reading
+// or drawing to Resolve.
 func (it *SourceItem) Resolve() {
-	if it.Ann != nil || it.Load == nil || it.Err != nil {
+	if it.Err != nil {
 		return
 	}
-	a, err := it.Load()
-	if err != nil {
-		it.Err = &ItemError{Item: it.Name, File: it.File, Err: err}
+	var err error
+	switch {
+	case it.Generate != nil && it.ImageBytes == nil && it.Ann == nil:
+		var img []byte
+		var a *Annotation
+		if img, a, err = it.Generate(); err == nil {
+			it.ImageBytes, it.Ann = img, a
+		}
+	case it.Load != nil && it.Ann == nil:
+		var a *Annotation
+		if a, err = it.Load(); err == nil {
+			it.Ann = a
+		}
+	}
+	if err == nil {
 		return
 	}
-	it.Ann = a
+	var ie *ItemError
+	if errors.As(err, &ie) {
+		it.Err = err
+		return
+	}
+	it.Err = &ItemError{Item: it.Name, File: it.File, Err: err}
 }
 
 // Importer reads one format.

@@ -15,7 +15,10 @@
 // item error). It carries the image tags <split> (no value) and "city"
 // (the city directory as its string value), declared in the returned meta,
 // and has the size of its instanceIds map. Items are emitted sorted by
-// name. A split without a gtFine/<split> directory (such as a test split
+// name, without reading their maps: each map is read when the import step
+// needs it (dataset.SourceItem.Load), so that the step reads maps on its
+// worker pool and keeps the result of an item whose image and map did not
+// change. A split without a gtFine/<split> directory (such as a test split
 // downloaded without ground truth) gives items without objects and without
 // a size. An image without its instanceIds map, a map without its image,
 // an undecodable or oversized map, one that is neither 16-bit nor 8-bit
@@ -304,9 +307,13 @@ func (imp *importer) Import(ctx context.Context, src dataset.Source, emit func(*
 	meta.AddTag(dataset.TagMeta{Name: GroupTag, ValueType: dataset.TagNone})
 	meta.Sort()
 	sort.SliceStable(jobs, func(i, k int) bool { return jobs[i].name < jobs[k].name })
-	err = dataset.EmitOrdered(ctx, len(jobs), func(i int) *dataset.SourceItem { return imp.read(src, jobs[i]) }, emit)
-	if err != nil {
-		return nil, err
+	for _, j := range jobs {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		if err := emit(imp.read(src, j)); err != nil {
+			return nil, err
+		}
 	}
 	return meta, nil
 }
@@ -359,7 +366,8 @@ func sortedKeys(m map[string]bool) []string {
 	return out
 }
 
-// read reads one item.
+// read makes one item; its instanceIds map is read when the import needs
+// it (instancemap.Format.Read).
 func (imp *importer) read(src dataset.Source, j *job) *dataset.SourceItem {
 	ann := &dataset.Annotation{Tags: []dataset.Tag{{Name: j.split}, {Name: CityTag, Value: j.city}}}
 	sort.Slice(ann.Tags, func(a, b int) bool { return ann.Tags[a].Name < ann.Tags[b].Name }) // canonical order

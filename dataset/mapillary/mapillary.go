@@ -16,7 +16,10 @@
 // (training, validation, testing). An item is named "<split>/<image file>",
 // carries the image tag <split> (a tag without a value, declared in the
 // returned meta), and has the size of its instance map. Items are emitted
-// sorted by name. A split without a version directory (<split>/v2.0 for
+// sorted by name, without reading their maps: each map is read when the
+// import step needs it (dataset.SourceItem.Load), so that the step reads
+// maps on its worker pool and keeps the result of an item whose image, map
+// and config did not change. A split without a version directory (<split>/v2.0 for
 // v2.0; the testing split ships without labels) gives items without
 // objects and without a size. An image without its instance map, an
 // instance map without its image, an undecodable or oversized instance
@@ -322,11 +325,13 @@ func (imp *importer) Import(ctx context.Context, src dataset.Source, emit func(*
 	}
 	meta.Sort()
 	sort.Slice(jobs, func(i, j int) bool { return jobs[i].name < jobs[j].name })
-	err = dataset.EmitOrdered(ctx, len(jobs), func(i int) *dataset.SourceItem {
-		return imp.read(src, cfg, jobs[i])
-	}, emit)
-	if err != nil {
-		return nil, err
+	for _, j := range jobs {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		if err := emit(imp.read(src, lay, cfg, j)); err != nil {
+			return nil, err
+		}
 	}
 	return meta, nil
 }
@@ -395,10 +400,12 @@ func splitJobs(src dataset.Source, lay layout, split string) ([]job, error) {
 	return jobs, nil
 }
 
-// read reads one item.
-func (imp *importer) read(src dataset.Source, cfg *config, j job) *dataset.SourceItem {
+// read makes one item; its instance map is read when the import needs it
+// (instancemap.Format.Read), and its objects depend on the map and on the
+// config that gives the labels.
+func (imp *importer) read(src dataset.Source, lay layout, cfg *config, j job) *dataset.SourceItem {
 	ann := &dataset.Annotation{Tags: []dataset.Tag{{Name: j.split}}}
-	return maps.Read(src, instancemap.Item{Name: j.name, Image: j.image, Map: j.inst}, func() (string, error) {
+	return maps.Read(src, instancemap.Item{Name: j.name, Image: j.image, Map: j.inst, Deps: []string{lay.config}}, func() (string, error) {
 		switch {
 		case j.missingImage:
 			return j.inst, fmt.Errorf("instance map has no image in %s/images", j.split)

@@ -32,7 +32,7 @@ func exportDir(t *testing.T, opt dataset.Options) string {
 func importResolved(t *testing.T, dir string) (*dataset.Meta, []*dataset.SourceItem) {
 	t.Helper()
 	_, src := importtest.StoreDir(t, dir)
-	meta, items, err := importtest.ImportResolved(t, NewImporter, src, nil)
+	meta, items, err := importtest.Import(t, NewImporter, src, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

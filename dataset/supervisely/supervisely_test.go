@@ -35,7 +35,7 @@ func importSource(t *testing.T, src dataset.Source, opt dataset.Options) (*datas
 	if opt == nil {
 		opt = dataset.Options{}
 	}
-	return importtest.ImportResolved(t, NewImporter, src, opt)
+	return importtest.Import(t, NewImporter, src, opt)
 }
 
 func tagNames(tags []dataset.Tag) []string {

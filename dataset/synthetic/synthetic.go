@@ -94,10 +94,12 @@
 //	                        backgrounds, lighting, scales and figure styles)
 //
 // Items are named "<dataset>/NNNNNN.jpg" (or .png), NNNNNN the picture's
-// index from 000000, emitted in that order. Their annotations state the
-// size, carry the subset as an image tag (without a value) and hold the
-// figures' objects. The meta has the class "person" (bitmap) and one tag
-// per subset.
+// index from 000000, emitted in that order; each picture is drawn when the
+// import step resolves its item, on the step's worker pool, so a large
+// count never holds more pictures than the pool runs at once. Their
+// annotations state the size, carry the subset as an image tag (without a
+// value) and hold the figures' objects. The meta has the class "person"
+// (bitmap) and one tag per subset.
 //
 // The source directory is not read: Import accepts an empty or nil source.
 package synthetic
@@ -223,19 +225,26 @@ func (p Params) Meta() *dataset.Meta {
 	return m
 }
 
-// Item generates and encodes picture i of p as the importer emits it.
+// Item generates and encodes picture i of p: the item the importer emits
+// for it, resolved (dataset.SourceItem.Resolve).
 func Item(p Params, i int) (*dataset.SourceItem, error) {
 	if err := p.Validate(); err != nil {
 		return nil, err
 	}
-	return item(&p, i)
+	img, a, err := generate(&p, i)
+	if err != nil {
+		return nil, err
+	}
+	return &dataset.SourceItem{Name: p.Name(i), ImageBytes: img, Ann: a}, nil
 }
 
-func item(p *Params, i int) (*dataset.SourceItem, error) {
+// generate draws and encodes picture i of p, which is valid, and makes its
+// annotation.
+func generate(p *Params, i int) ([]byte, *dataset.Annotation, error) {
 	s := render(p, i)
 	data, err := Encode(*p, s.c.img)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	a := &dataset.Annotation{Width: p.Width, Height: p.Height}
 	if sub := p.Subset(i); sub != "" {
@@ -247,7 +256,7 @@ func item(p *Params, i int) (*dataset.SourceItem, error) {
 			Class: Class, Shape: dataset.ShapeBitmap, Mask: crop, Origin: at,
 		})
 	}
-	return &dataset.SourceItem{Name: p.Name(i), ImageBytes: data, Ann: a}, nil
+	return data, a, nil
 }
 
 // NewImporter returns the generator configured by the options (see the
@@ -270,19 +279,25 @@ func ImporterFor(p Params) (dataset.Importer, error) {
 }
 
 type importer struct {
-	p       Params
-	workers int // 0: one per CPU
+	p Params
 }
 
-// Import generates the pictures on all CPUs and emits them in index order.
-// src is not read and may be nil.
+// Import emits the pictures in index order without drawing them: each
+// item draws and encodes its picture when the import step resolves it
+// (dataset.SourceItem.Generate), on the step's worker pool. src is not
+// read and may be nil.
 func (im *importer) Import(ctx context.Context, _ dataset.Source, emit func(*dataset.SourceItem) error) (*dataset.Meta, error) {
 	p := im.p
-	err := dataset.EmitOrderedN(ctx, im.workers, p.Count, func(i int) (*dataset.SourceItem, error) {
-		return item(&p, i)
-	}, emit)
-	if err != nil {
-		return nil, err
+	for i := range p.Count {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		it := &dataset.SourceItem{Name: p.Name(i), Generate: func() ([]byte, *dataset.Annotation, error) {
+			return generate(&p, i)
+		}}
+		if err := emit(it); err != nil {
+			return nil, err
+		}
 	}
 	return p.Meta(), nil
 }

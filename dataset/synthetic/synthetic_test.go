@@ -18,11 +18,13 @@ import (
 	"dsbuild/dataset"
 )
 
-// collect runs an importer and returns what it emitted.
+// collect runs an importer and returns what it emitted, resolved as the
+// import step resolves it.
 func collect(t testing.TB, imp dataset.Importer, src dataset.Source) ([]*dataset.SourceItem, *dataset.Meta) {
 	t.Helper()
 	var items []*dataset.SourceItem
 	meta, err := imp.Import(context.Background(), src, func(it *dataset.SourceItem) error {
+		it.Resolve()
 		items = append(items, it)
 		return nil
 	})
@@ -195,8 +197,8 @@ func TestValidate(t *testing.T) {
 	}
 }
 
-// TestDeterminism imports twice, serially and on many workers, and checks
-// that every byte agrees, and agrees with Item.
+// TestDeterminism imports twice and checks that every byte agrees, and
+// agrees with Item.
 func TestDeterminism(t *testing.T) {
 	for _, d := range []string{DomainA, DomainB} {
 		t.Run("domain "+d, func(t *testing.T) { testDeterminism(t, d) })
@@ -211,8 +213,8 @@ func testDeterminism(t *testing.T, domain string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	a, metaA := collect(t, &importer{p: p, workers: 1}, nil)
-	b, metaB := collect(t, &importer{p: p, workers: 8}, nil)
+	a, metaA := collect(t, &importer{p: p}, nil)
+	b, metaB := collect(t, mustImporter(t, opt()), nil)
 	c, _ := collect(t, mustImporter(t, opt()), nil)
 	if !reflect.DeepEqual(metaA, metaB) {
 		t.Errorf("metas differ: %+v, %+v", metaA, metaB)
@@ -514,6 +516,7 @@ func TestCanonicalRoundTrip(t *testing.T) {
 	b := dataset.NewBuilder(store)
 	want := map[string][]byte{}
 	meta, err := imp.Import(context.Background(), nil, func(it *dataset.SourceItem) error {
+		it.Resolve()
 		d, err := store.PutBytes(it.ImageBytes)
 		if err != nil {
 			return err
@@ -643,15 +646,42 @@ func BenchmarkDraw(b *testing.B) {
 	}
 }
 
-// BenchmarkImport1000 imports 1,000 default pictures (256×256 JPEG, 1 to 3
-// figures) on all CPUs.
-func BenchmarkImport1000(b *testing.B) {
-	imp := mustImporter(b, dataset.Options{"count": "1000"})
-	for b.Loop() {
-		n := 0
-		if _, err := imp.Import(context.Background(), nil, func(*dataset.SourceItem) error { n++; return nil }); err != nil || n != 1000 {
-			b.Fatal(n, err)
+// TestImportDrawsLazily: Import emits items without drawing them (the
+// import step's pool draws them), and resolving an item draws the picture
+// that Item gives.
+func TestImportDrawsLazily(t *testing.T) {
+	p, err := ParseParams(dataset.Options{"count": "3", "width": "32", "height": "24", "encoding": "png"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	imp, err := ImporterFor(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var items []*dataset.SourceItem
+	if _, err := imp.Import(context.Background(), nil, func(it *dataset.SourceItem) error {
+		items = append(items, it)
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if len(items) != 3 {
+		t.Fatalf("%d items", len(items))
+	}
+	for i, it := range items {
+		if it.ImageBytes != nil || it.Ann != nil || it.Generate == nil || it.Load != nil || it.Deps != nil {
+			t.Fatalf("item %d was drawn when emitted, or cannot be drawn later", i)
 		}
 	}
-	b.ReportMetric(float64(b.Elapsed().Microseconds())/float64(b.N*1000)/1000, "ms/picture")
+	for i := len(items) - 1; i >= 0; i-- { // in any order
+		it := items[i]
+		it.Resolve()
+		want, err := Item(p, i)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if it.Err != nil || it.Name != want.Name || !bytes.Equal(it.ImageBytes, want.ImageBytes) || !bytes.Equal(canon(t, it.Ann), canon(t, want.Ann)) {
+			t.Errorf("item %d resolves to another picture than Item's (error %v)", i, it.Err)
+		}
+	}
 }

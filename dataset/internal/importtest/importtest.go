@@ -58,21 +58,10 @@ func StoreDir(t testing.TB, dir string) (*cache.Store, dataset.Source) {
 }
 
 // Import makes an importer with newImp and opt (an error fails the test),
-// runs it over src and returns the meta, every emitted item in order and
-// Import's error.
+// runs it over src and returns the meta, every emitted item in order,
+// resolved as the import step resolves it (SourceItem.Resolve: a lazily
+// loaded or generated item is made whole, or broken), and Import's error.
 func Import(t testing.TB, newImp NewImporterFunc, src dataset.Source, opt dataset.Options) (*dataset.Meta, []*dataset.SourceItem, error) {
-	t.Helper()
-	return importSource(t, newImp, src, opt, false)
-}
-
-// ImportResolved is Import, but resolves every lazily loaded item
-// (SourceItem.Resolve) as it is emitted.
-func ImportResolved(t testing.TB, newImp NewImporterFunc, src dataset.Source, opt dataset.Options) (*dataset.Meta, []*dataset.SourceItem, error) {
-	t.Helper()
-	return importSource(t, newImp, src, opt, true)
-}
-
-func importSource(t testing.TB, newImp NewImporterFunc, src dataset.Source, opt dataset.Options, resolve bool) (*dataset.Meta, []*dataset.SourceItem, error) {
 	t.Helper()
 	imp, err := newImp(opt)
 	if err != nil {
@@ -80,9 +69,7 @@ func importSource(t testing.TB, newImp NewImporterFunc, src dataset.Source, opt 
 	}
 	var items []*dataset.SourceItem
 	meta, err := imp.Import(context.Background(), src, func(it *dataset.SourceItem) error {
-		if resolve {
-			it.Resolve()
-		}
+		it.Resolve()
 		items = append(items, it)
 		return nil
 	})

@@ -80,16 +80,21 @@ type Item struct {
 	Name  string // the item's name
 	Image string // path of the image, "" if there is none
 	Map   string // path of the instance map, "" if the item is unlabelled
+	// Deps are the other files that the map's objects depend on (the
+	// config that gives the labels), for the item memo.
+	Deps []string
 }
 
-// Read reads item, ann being its annotation as the format gives it
-// without the map (its image tags). The result is broken (its Err an
-// *dataset.ItemError) when the name is no valid item name (the error is
-// about the image, or the map if there is no image), when broken (if not
-// nil) returns an error, about the file it returns, or when
-// [Format.Annotate] fails; then the annotation is left out, except after
-// Annotate's error. Otherwise the item has the annotation ann, to which a
-// map adds its size and its objects.
+// Read makes item, ann being its annotation as the format gives it
+// without the map (its image tags). It reads nothing: the result is broken
+// (its Err an *dataset.ItemError) when the name is no valid item name (the
+// error is about the image, or the map if there is no image) or when
+// broken (if not nil) returns an error, about the file it returns; it has
+// the annotation ann when the item is unlabelled; else it is loaded lazily:
+// its Load calls [Format.Annotate] (whose error is an *dataset.ItemError
+// naming the file at fault), so that the import step reads the map on its
+// worker pool, and its Deps are the map and item.Deps, so that an item
+// whose image, map and Deps are unchanged is memoized.
 func (f Format) Read(fsys fs.FS, item Item, broken func() (file string, err error), ann *dataset.Annotation, objects func(*image.Gray16) ([]dataset.Object, error)) *dataset.SourceItem {
 	it := &dataset.SourceItem{Name: item.Name, Image: item.Image, File: item.Map}
 	fail := func(file string, err error) *dataset.SourceItem {
@@ -107,12 +112,17 @@ func (f Format) Read(fsys fs.FS, item Item, broken func() (file string, err erro
 			return fail(file, err)
 		}
 	}
-	it.Ann = ann
 	if item.Map == "" {
+		it.Ann = ann
 		return it
 	}
-	if file, err := f.Annotate(fsys, ann, item.Map, item.Image, objects); err != nil {
-		return fail(file, err)
+	it.Deps = append([]string{item.Map}, item.Deps...)
+	it.Load = func() (*dataset.Annotation, error) {
+		a := *ann // Load may run again; ann stays as given
+		if file, err := f.Annotate(fsys, &a, item.Map, item.Image, objects); err != nil {
+			return nil, &dataset.ItemError{Item: item.Name, File: file, Err: err}
+		}
+		return &a, nil
 	}
 	return it
 }

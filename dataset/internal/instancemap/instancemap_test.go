@@ -210,11 +210,25 @@ func TestAnnotate(t *testing.T) {
 	}
 }
 
-// TestRead: the item names its files; a bad name, a broken item and a
-// bad map are item errors about the right file; an unlabelled item has
-// the annotation as given.
+// countingFS counts the files opened.
+type countingFS struct {
+	fs.FS
+	opened int
+}
+
+func (c *countingFS) Open(name string) (fs.File, error) {
+	c.opened++
+	return c.FS.Open(name)
+}
+
+// TestRead: Read opens no file; the item names its files; a bad name and a
+// broken item are item errors about the right file at once; an unlabelled
+// item has the annotation as given; a labelled one loads lazily, with its
+// map and the item's Deps as its Deps, and resolves to the map's size and
+// objects, or to an item error about the file at fault (a bad map, a
+// missing image), leaving the given annotation as it was.
 func TestRead(t *testing.T) {
-	fsys, f, objects := itemFS(t)
+	mapFS, f, objects := itemFS(t)
 	tags := []dataset.Tag{{Name: "train"}}
 	gone := errors.New("gone")
 	for _, tc := range []struct {
@@ -223,42 +237,59 @@ func TestRead(t *testing.T) {
 		broken    func() (string, error)
 		file      string // of the error, "" for none
 		want      string // in the error
-		ann       bool   // the item has its annotation
+		lazy      bool   // the item loads its annotation
 		w, h, obj int
 	}{
-		{name: "labelled", item: Item{"train/img.png", "d/img.png", "d/map.png"}, ann: true, w: 3, h: 2, obj: 2},
-		{name: "unlabelled", item: Item{"test/img.png", "d/img.png", ""}, ann: true},
-		{name: "not broken", item: Item{"test/img.png", "d/img.png", ""}, broken: func() (string, error) { return "", nil }, ann: true},
-		{name: "bad name", item: Item{"img.png", "d/img.png", "d/map.png"}, file: "d/img.png", want: "img.png"},
-		{name: "bad name without image", item: Item{"a/../img.png", "", "d/map.png"}, file: "d/map.png", want: "img.png"},
-		{name: "broken", item: Item{"train/img.png", "", "d/map.png"}, broken: func() (string, error) { return "d/map.png", gone }, file: "d/map.png", want: "gone"},
-		{name: "bad map", item: Item{"train/img.png", "d/img.png", "d/small.png"}, file: "d/small.png", want: "map is 2x2 but the image d/img.png is 3x2", ann: true},
-		{name: "no image", item: Item{"train/img.png", "d/none.png", "d/map.png"}, file: "d/none.png", want: "file does not exist", ann: true},
+		{name: "labelled", item: Item{Name: "train/img.png", Image: "d/img.png", Map: "d/map.png", Deps: []string{"config.json"}}, lazy: true, w: 3, h: 2, obj: 2},
+		{name: "unlabelled", item: Item{Name: "test/img.png", Image: "d/img.png"}},
+		{name: "not broken", item: Item{Name: "test/img.png", Image: "d/img.png"}, broken: func() (string, error) { return "", nil }},
+		{name: "bad name", item: Item{Name: "img.png", Image: "d/img.png", Map: "d/map.png"}, file: "d/img.png", want: "img.png"},
+		{name: "bad name without image", item: Item{Name: "a/../img.png", Map: "d/map.png"}, file: "d/map.png", want: "img.png"},
+		{name: "broken", item: Item{Name: "train/img.png", Map: "d/map.png"}, broken: func() (string, error) { return "d/map.png", gone }, file: "d/map.png", want: "gone"},
+		{name: "bad map", item: Item{Name: "train/img.png", Image: "d/img.png", Map: "d/small.png"}, file: "d/small.png", want: "map is 2x2 but the image d/img.png is 3x2", lazy: true},
+		{name: "no image", item: Item{Name: "train/img.png", Image: "d/none.png", Map: "d/map.png"}, file: "d/none.png", want: "file does not exist", lazy: true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
+			fsys := &countingFS{FS: mapFS}
 			ann := &dataset.Annotation{Tags: tags}
 			it := f.Read(fsys, tc.item, tc.broken, ann, objects)
+			if fsys.opened != 0 {
+				t.Errorf("Read opened %d files", fsys.opened)
+			}
 			if it.Name != tc.item.Name || it.Image != tc.item.Image || it.File != tc.item.Map {
 				t.Errorf("item %q image %q file %q, want %+v", it.Name, it.Image, it.File, tc.item)
 			}
-			if (it.Ann != nil) != tc.ann || (it.Ann != nil && it.Ann != ann) {
-				t.Errorf("annotation %+v, want it: %v", it.Ann, tc.ann)
+			switch {
+			case tc.lazy:
+				wantDeps := append([]string{tc.item.Map}, tc.item.Deps...)
+				if it.Ann != nil || it.Load == nil || it.Err != nil || !reflect.DeepEqual(it.Deps, wantDeps) {
+					t.Fatalf("lazy item: annotation %v, Load set %v, error %v, deps %q (want %q)", it.Ann, it.Load != nil, it.Err, it.Deps, wantDeps)
+				}
+				it.Resolve()
+			case tc.file == "":
+				if it.Ann != ann || it.Load != nil || it.Deps != nil {
+					t.Errorf("annotation %+v, Load set %v, deps %q: want the annotation as given", it.Ann, it.Load != nil, it.Deps)
+				}
 			}
 			if tc.file == "" {
 				if it.Err != nil {
 					t.Fatal(it.Err)
 				}
-				if ann.Width != tc.w || ann.Height != tc.h || len(ann.Objects) != tc.obj || !reflect.DeepEqual(ann.Tags, tags) {
-					t.Errorf("annotation %+v", ann)
+				a := it.Ann
+				if a.Width != tc.w || a.Height != tc.h || len(a.Objects) != tc.obj || !reflect.DeepEqual(a.Tags, tags) {
+					t.Errorf("annotation %+v", a)
 				}
 				return
 			}
 			var ie *dataset.ItemError
-			if !errors.As(it.Err, &ie) || ie.Item != tc.item.Name || ie.File != tc.file || !strings.Contains(ie.Error(), tc.want) {
+			if !errors.As(it.Err, &ie) || ie.Item != tc.item.Name || ie.File != tc.file || !strings.Contains(it.Err.Error(), tc.want) {
 				t.Fatalf("error %v, want an ItemError about %s saying %q", it.Err, tc.file, tc.want)
 			}
-			if ann.Width != 0 || ann.Objects != nil {
-				t.Errorf("annotation %+v after an error", ann)
+			if tc.lazy && strings.Count(it.Err.Error(), tc.item.Name) != 1 {
+				t.Errorf("error %q names the item more than once", it.Err)
+			}
+			if it.Ann != nil || ann.Width != 0 || ann.Objects != nil {
+				t.Errorf("annotation %+v (given %+v) after an error", it.Ann, ann)
 			}
 		})
 	}
