@@ -44,7 +44,11 @@ func testImage(w, h int) *image.RGBA {
 	return img
 }
 
-func TestCPUJobsIdentical(t *testing.T) {
+// TestCPUBatchesIdentical: the CPU segmenter gives each image Forward's
+// logits at its index, bit for bit whether the images come in one batch
+// or one by one, and the two-stage annotator gives the same objects
+// whatever its batch size.
+func TestCPUBatchesIdentical(t *testing.T) {
 	f := smallModel(t, 32)
 	const n = 5
 	rng := rand.New(rand.NewPCG(9, 9))
@@ -52,73 +56,62 @@ func TestCPUJobsIdentical(t *testing.T) {
 	for i := range x {
 		x[i] = rng.Float32()
 	}
-	one, err := CPU(f, 1).Segment(x, n)
+	seg := CPU(f)
+	all, err := seg.Segment(x, n)
 	if err != nil {
 		t.Fatal(err)
 	}
-	four, err := CPU(f, 4).Segment(x, n)
-	if err != nil {
-		t.Fatal(err)
+	if len(all) != n*32*32 {
+		t.Fatalf("%d logits, want %d", len(all), n*32*32)
 	}
-	if len(one) != n*32*32 {
-		t.Fatalf("%d logits, want %d", len(one), n*32*32)
-	}
-	for i := range one {
-		if math.Float32bits(one[i]) != math.Float32bits(four[i]) {
-			t.Fatalf("logit %d: %v with 1 job, %v with 4", i, one[i], four[i])
-		}
-	}
-	// Each image's result sits at its index.
 	for i := range n {
-		want := f.Forward(x[i*3*32*32 : (i+1)*3*32*32])
-		if !slices.Equal(want, one[i*32*32:(i+1)*32*32]) {
-			t.Fatalf("image %d is not Forward's result", i)
+		in := x[i*3*32*32 : (i+1)*3*32*32]
+		one, err := seg.Segment(in, 1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := f.Forward(in)
+		for j := range want {
+			if math.Float32bits(all[i*32*32+j]) != math.Float32bits(want[j]) || math.Float32bits(one[j]) != math.Float32bits(want[j]) {
+				t.Fatalf("image %d, logit %d: %v in the batch, %v alone, Forward gives %v", i, j, all[i*32*32+j], one[j], want[j])
+			}
 		}
 	}
 
 	// Annotate: pick the threshold at the median stage-1 probability so
 	// that the random network finds something.
 	img := testImage(90, 70)
-	l, err := CPU(f, 1).Segment(ImageInput(img, 32), 1)
+	l, err := seg.Segment(ImageInput(img, 32), 1)
 	if err != nil {
 		t.Fatal(err)
 	}
 	slices.Sort(l)
 	p := Params{Class: "person", Threshold: sigmoid(float64(l[len(l)/2])), Padding: 0.1, Batch: 3}
-	a1, err := twoStage(CPU(f, 1), img, nil, p)
+	one := p
+	one.Batch = 1
+	a3, err := twoStage(seg, img, nil, p)
 	if err != nil {
 		t.Fatal(err)
 	}
-	a4, err := twoStage(CPU(f, 4), img, nil, p)
+	a1, err := twoStage(seg, img, nil, one)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(a1) == 0 {
+	if len(a3) == 0 {
 		t.Fatal("no objects; the test would prove nothing")
 	}
-	s1, err := Scene(CPU(f, 1), img, p)
-	if err != nil {
-		t.Fatal(err)
+	if !reflect.DeepEqual(a1, a3) {
+		t.Fatal("batches of 1 and 3 gave different objects")
 	}
-	s4, err := Scene(CPU(f, 4), img, p)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(s1) == 0 || !reflect.DeepEqual(s1, s4) {
-		t.Fatalf("scene mode: %d objects with 1 job; 4 jobs the same: %v", len(s1), reflect.DeepEqual(s1, s4))
-	}
-	if !reflect.DeepEqual(a1, a4) {
-		t.Fatal("1 and 4 jobs gave different objects")
-	}
-	t.Logf("%d objects at threshold %.4f", len(a1), p.Threshold)
-	for _, o := range a1 {
+	t.Logf("%d objects at threshold %.4f", len(a3), p.Threshold)
+	for _, o := range a3 {
 		checkObject(t, o, "person")
 	}
 }
 
 func TestCPUErrors(t *testing.T) {
 	f := smallModel(t, 8)
-	seg := CPU(f, 0)
+	seg := CPU(f)
 	if seg.Size() != 8 {
 		t.Fatalf("Size %d, want 8", seg.Size())
 	}
@@ -134,14 +127,14 @@ func TestCPUErrors(t *testing.T) {
 		{seg, make([]float32, 3*64-1), 1, "191 input values for 1 images"},
 		{seg, make([]float32, 3*64), 2, "192 input values for 2 images"},
 		{seg, nil, -1, "-1 images"},
-		{CPU(nil, 2), nil, 0, "no model"},
-		{CPU(&model.Folded{Config: f.Config}, 1), make([]float32, 3*64), 1, "image 0: forward pass failed"},
+		{CPU(nil), nil, 0, "no model"},
+		{CPU(&model.Folded{Config: f.Config}), make([]float32, 3*64), 1, "image 0: forward pass failed"},
 	} {
 		if _, err := tc.seg.Segment(tc.x, tc.n); err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("error %v, want %q", err, tc.want)
 		}
 	}
-	if CPU(nil, 1).Size() != 0 {
+	if CPU(nil).Size() != 0 {
 		t.Error("Size without a model")
 	}
 }
@@ -149,7 +142,7 @@ func TestCPUErrors(t *testing.T) {
 func BenchmarkAnnotate(b *testing.B) {
 	f := smallModel(b, 64)
 	img := testImage(320, 240)
-	l, err := CPU(f, 1).Segment(ImageInput(img, 64), 1)
+	l, err := CPU(f).Segment(ImageInput(img, 64), 1)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -165,7 +158,7 @@ func BenchmarkAnnotate(b *testing.B) {
 		boxes []Box
 	}{{"stage1+2", nil}, {"boxes", boxes}} {
 		b.Run(bc.name, func(b *testing.B) {
-			seg := CPU(f, 0)
+			seg := CPU(f)
 			n := 0
 			for b.Loop() {
 				objs, err := twoStage(seg, img, bc.boxes, p)

@@ -63,7 +63,8 @@
 // Determinism: for a fixed platform (GOARCH, GOAMD64) and deterministic
 // [Segmenter]s, [Scene] and [Boxes] give the same objects, bit for bit, on
 // every run: no output depends on map iteration or goroutine scheduling
-// ([CPU] places every image's result by its index), resampling uses the fixed
+// (the package starts no goroutines; [CPU] segments images one after
+// another, each result at its image's index), resampling uses the fixed
 // order above, and the "confidence" tag uses this package's own sigmoid
 // (range reduction and a polynomial with explicit rounding), so it does
 // not depend on the platform's math.Exp. The threshold in logit space,

@@ -3,9 +3,6 @@ package annotate
 import (
 	"errors"
 	"fmt"
-	"runtime"
-	"sync"
-	"sync/atomic"
 
 	"dsbuild/model"
 )
@@ -23,21 +20,17 @@ type Segmenter interface {
 }
 
 // CPU adapts a folded model to [Segmenter]: Segment runs
-// [model.Folded.Forward] on each image, in parallel over up to jobs
-// goroutines (jobs < 1 means runtime.GOMAXPROCS(0)), and places each
-// result at its image's index, so the output does not depend on
-// scheduling. Forward itself is deterministic, so any jobs gives the same
-// bits.
-func CPU(f *model.Folded, jobs int) Segmenter {
-	if jobs < 1 {
-		jobs = runtime.GOMAXPROCS(0)
-	}
-	return &cpuSegmenter{f: f, jobs: jobs}
+// [model.Folded.Forward] on each image in turn, on the calling goroutine,
+// and places each result at its image's index. Forward is deterministic,
+// so the logits do not depend on how the images are batched. It runs no
+// workers of its own: the steps that segment call it from the items of the
+// engine's worker pool, one item per worker.
+func CPU(f *model.Folded) Segmenter {
+	return &cpuSegmenter{f: f}
 }
 
 type cpuSegmenter struct {
-	f    *model.Folded
-	jobs int
+	f *model.Folded
 }
 
 // Size is the model's input size, or 0 without a model.
@@ -64,23 +57,8 @@ func (c *cpuSegmenter) Segment(x []float32, n int) ([]float32, error) {
 		return nil, fmt.Errorf("cpu segmenter: %d input values for %d images of 3×%d×%d", len(x), n, s, s)
 	}
 	out := make([]float32, n*px)
-	errs := make([]error, n)
-	var next atomic.Int64
-	var wg sync.WaitGroup
-	for range min(c.jobs, n) {
-		wg.Go(func() {
-			for {
-				i := int(next.Add(1) - 1)
-				if i >= n {
-					return
-				}
-				errs[i] = c.forward(x[i*in:(i+1)*in], out[i*px:(i+1)*px])
-			}
-		})
-	}
-	wg.Wait()
-	for i, err := range errs {
-		if err != nil {
+	for i := range n {
+		if err := c.forward(x[i*in:(i+1)*in], out[i*px:(i+1)*px]); err != nil {
 			return nil, fmt.Errorf("cpu segmenter: image %d: %w", i, err)
 		}
 	}

@@ -253,10 +253,11 @@ func (Kind) Run(ctx context.Context, rc *engine.RunContext) (map[string]cache.Di
 			_, err := gpuStatus()
 			rc.Logf("no GPU (%v); running on the CPU", err)
 		}
-		// One image per worker; the workers run in parallel.
-		seg = annotate.CPU(f, 1)
+		// Segmenters run on the calling goroutine: the items run in
+		// parallel on the engine's pool.
+		seg = annotate.CPU(f)
 		if cropF != nil {
-			cropSeg = annotate.CPU(cropF, 1)
+			cropSeg = annotate.CPU(cropF)
 		}
 	}
 	run := func(img image.Image, bs []annotate.Box) ([]dataset.Object, error) {
