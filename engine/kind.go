@@ -40,7 +40,8 @@ type Keyer interface {
 }
 
 // Validator is implemented by kinds with checks beyond types, reported as
-// diagnostics on the recipe.
+// diagnostics on the recipe. A kind that decodes its configuration
+// (Decoder) checks it there instead.
 type Validator interface {
 	Validate(cfg *Config) hcl.Diagnostics
 }
@@ -166,6 +167,10 @@ type Config struct {
 	Inputs []Input       // sorted by Name
 	Ranges map[string]hcl.Range
 	Block  hcl.Range // the block header, for errors about the whole step
+	// Value is what the kind's Decode made of the configuration when the
+	// recipe loaded (nil for a kind that is no Decoder); read it with
+	// Decoded.
+	Value any
 }
 
 // Has reports whether parameter name has a value.

@@ -438,8 +438,8 @@ func (l *loader) decodeStep(s *Step) hcl.Diagnostics {
 		s.Deps = append(s.Deps, d)
 	}
 	sort.Slice(s.Deps, func(i, j int) bool { return s.Deps[i].Addr < s.Deps[j].Addr })
-	if v, ok := s.Kind.(Validator); ok && !diags.HasErrors() {
-		diags = append(diags, v.Validate(cfg)...)
+	if !diags.HasErrors() {
+		diags = append(diags, checkStep(s.Kind, cfg)...)
 	}
 	return diags
 }
