@@ -95,7 +95,7 @@ ops "a" {
 }
 `)
 	pre2, _ := engine.Preimage(r2.Step("ops.a"), nil)
-	if engine.KeyOf(pre) == engine.KeyOf(pre2) {
+	if engine.StepKeyOf(pre) == engine.StepKeyOf(pre2) {
 		t.Errorf("reordering the blocks kept the key")
 	}
 }

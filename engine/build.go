@@ -29,7 +29,7 @@ const (
 type StepResult struct {
 	Step     *Step
 	Status   Status
-	Key      cache.Digest // zero when the inputs were not known
+	Key      StepKey // zero when the inputs were not known
 	Preimage []string
 	Outputs  map[string]cache.Digest
 	Err      error
@@ -104,7 +104,7 @@ type builder struct {
 	recipe  *Recipe
 	mu      sync.Mutex
 	results map[*Step]*StepResult
-	flights map[cache.Digest]*flight // by key; see flight.go
+	flights map[StepKey]*flight // by key; see flight.go
 	// parked receives a step that waits for another step's flight and
 	// gives its worker slot back; nil outside Build's dispatcher.
 	parked chan *Step
@@ -362,7 +362,7 @@ func (b *builder) execute(ctx context.Context, s *Step, attempt int) (out *StepR
 	if err != nil {
 		return fail(err)
 	}
-	res.Preimage, res.Key = pre, KeyOf(pre)
+	res.Preimage, res.Key = pre, StepKeyOf(pre)
 	rc.Key, rc.Preimage = res.Key, pre
 	res.Reason = b.reason(s, pre)
 
@@ -423,7 +423,7 @@ func (b *builder) execute(ctx context.Context, s *Step, attempt int) (out *StepR
 	for _, name := range s.Outputs {
 		ar.Outputs = append(ar.Outputs, cache.Output{Name: name, Digest: outs[name]})
 	}
-	if err := b.opt.Store.PutAction(cache.ActionKey(res.Key), ar); err != nil {
+	if err := b.opt.Store.PutAction(res.Key.action(), ar); err != nil {
 		return fail(err)
 	}
 	res.Status, res.Outputs = Ran, outs
@@ -466,8 +466,8 @@ func (b *builder) repair(ctx context.Context, s *Step) error {
 }
 
 // lookup consults the action cache; the miss reason is "" on a hit.
-func (b *builder) lookup(s *Step, key cache.Digest, fresh map[cache.Digest]bool) (map[string]cache.Digest, string) {
-	ar, err := b.opt.Store.GetAction(cache.ActionKey(key))
+func (b *builder) lookup(s *Step, key StepKey, fresh map[cache.Digest]bool) (map[string]cache.Digest, string) {
+	ar, err := b.opt.Store.GetAction(key.action())
 	if err != nil {
 		var m *cache.MissError
 		if errors.As(err, &m) && m.Reason != "" {
@@ -515,7 +515,7 @@ func (b *builder) reason(s *Step, pre []string) string {
 	if !ok {
 		return "new step (not in " + LockfileName + ")"
 	}
-	if old.Key == KeyOf(pre) {
+	if old.Key == StepKeyOf(pre) {
 		return ""
 	}
 	if d := diffPreimage(old.Preimage, pre); d != "" {
@@ -561,7 +561,7 @@ func RecordBuild(store *cache.Store, r *Recipe, br *BuildResult) error {
 		if res.Status != Ran && res.Status != Cached {
 			continue
 		}
-		rec.Actions = append(rec.Actions, cache.ActionKey(res.Key))
+		rec.Actions = append(rec.Actions, res.Key.action())
 		for _, o := range keys(res.Outputs) {
 			rec.Roots = append(rec.Roots, res.Outputs[o])
 		}

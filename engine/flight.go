@@ -4,8 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-
-	"dsbuild/cache"
 )
 
 // Steps with equal keys run once per build. Two steps of one recipe can
@@ -49,14 +47,14 @@ type flight struct {
 
 // claim returns key's flight, and whether s owns it (then s must settle
 // it). A flight is created by the first step to claim its key.
-func (b *builder) claim(key cache.Digest, s *Step) (*flight, bool) {
+func (b *builder) claim(key StepKey, s *Step) (*flight, bool) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	if f, ok := b.flights[key]; ok {
 		return f, false
 	}
 	if b.flights == nil {
-		b.flights = map[cache.Digest]*flight{}
+		b.flights = map[StepKey]*flight{}
 	}
 	f := &flight{owner: s, done: make(chan struct{})}
 	b.flights[key] = f

@@ -48,11 +48,24 @@ import (
 // by BareRun (the CLI's convert and stats) runs items without a memo.
 
 // ItemKey is the key of one item's memoized result. It is not a step key
-// (StepResult.Key) or a content digest, and cannot be passed for one.
+// (StepKey) or a content digest (cache.Digest), and cannot be passed for
+// one; the item memo is keyed by it (cache.MemoKey).
 type ItemKey cache.Digest
 
-// String is the key in hex.
+// itemKeyOf is the key of an item's preimage.
+func itemKeyOf(preimage []string) ItemKey { return ItemKey(HashLines(preimage)) }
+
+// String returns the key as "sha256:<64 hex digits>".
 func (k ItemKey) String() string { return cache.Digest(k).String() }
+
+// Short returns the first 12 hex digits, for messages meant for people.
+func (k ItemKey) Short() string { return cache.Digest(k).Short() }
+
+// IsZero reports whether k is the zero value: the item is not memoized.
+func (k ItemKey) IsZero() bool { return k == ItemKey{} }
+
+// memo is the item memo's key for the item.
+func (k ItemKey) memo() cache.MemoKey { return cache.MemoKey(k) }
 
 // ItemScheme is the first line of every item preimage; bump it when the
 // preimage's layout changes.
@@ -141,8 +154,8 @@ type itemIndexEntry struct {
 
 // itemIndexKey is the memo key under which the items of a step run with
 // key step are listed.
-func itemIndexKey(step cache.Digest) cache.MemoKey {
-	return cache.MemoKey(KeyOf([]string{"dsbuild item index v1", step.String()}))
+func itemIndexKey(step StepKey) cache.MemoKey {
+	return cache.MemoKey(HashLines([]string{"dsbuild item index v1", step.String()}))
 }
 
 // Items runs items with rc's memo and pool; see ItemWork and the rules at
@@ -234,7 +247,7 @@ func runItems[T any](ctx context.Context, rc *RunContext, w ItemWork[T], total i
 				var pre []string
 				if memo && j.it.Key != nil {
 					pre = itemPreimage(w.Scheme, salt, j.it)
-					key = ItemKey(KeyOf(pre))
+					key = itemKeyOf(pre)
 					if v, ok := recallItem(rc.Store, key, w.Complete); ok {
 						res.Value, res.Cached = v, true
 					}
@@ -244,7 +257,7 @@ func runItems[T any](ctx context.Context, rc *RunContext, w ItemWork[T], total i
 					switch {
 					case err == nil:
 						res.Value = v
-						if !key.isZero() {
+						if !key.IsZero() {
 							if err := rememberItem(rc.Store, key, pre, v); err != nil {
 								if memoFails.Add(1) == 1 {
 									mu.Lock()
@@ -324,8 +337,6 @@ func runItems[T any](ctx context.Context, rc *RunContext, w ItemWork[T], total i
 	return results, nil
 }
 
-func (k ItemKey) isZero() bool { return cache.Digest(k).IsZero() }
-
 // itemPreimage is the preimage of an item's key.
 func itemPreimage[T any](scheme, salt string, it Item[T]) []string {
 	pre := make([]string, 0, 4+len(it.Key))
@@ -336,7 +347,7 @@ func itemPreimage[T any](scheme, salt string, it Item[T]) []string {
 // recallItem reads the memoized result of key, if it is whole.
 func recallItem[T any](s *cache.Store, key ItemKey, complete func(*cache.Store, T) bool) (T, bool) {
 	var zero T
-	outs, err := s.GetMemo(cache.MemoKey(key))
+	outs, err := s.GetMemo(key.memo())
 	if err != nil || len(outs) != 1 {
 		return zero, false
 	}
@@ -364,18 +375,18 @@ func rememberItem[T any](s *cache.Store, key ItemKey, pre []string, v T) error {
 	if err != nil {
 		return err
 	}
-	return s.PutMemo(cache.MemoKey(key), []cache.Output{{Name: "item", Digest: d}})
+	return s.PutMemo(key.memo(), []cache.Output{{Name: "item", Digest: d}})
 }
 
 // writeItemIndex records the memoized items of the step run with key step
 // (by name, then in the order given), for explain --item.
-func writeItemIndex[T any](s *cache.Store, step cache.Digest, results []ItemResult[T], keys []ItemKey) error {
+func writeItemIndex[T any](s *cache.Store, step StepKey, results []ItemResult[T], keys []ItemKey) error {
 	if step.IsZero() {
 		return nil
 	}
 	var idx []itemIndexEntry
 	for i, k := range keys {
-		if !k.isZero() {
+		if !k.IsZero() {
 			idx = append(idx, itemIndexEntry{Name: results[i].Name, Key: k.String()})
 		}
 	}
@@ -399,7 +410,7 @@ func writeItemIndex[T any](s *cache.Store, step cache.Digest, results []ItemResu
 // when that run recorded no such item: the step has not run with this key
 // on this store, the item is not memoized (it failed, or its work keeps no
 // memo), or its record is gone.
-func ItemPreimage(s *cache.Store, step cache.Digest, name string) ([]string, ItemKey, error) {
+func ItemPreimage(s *cache.Store, step StepKey, name string) ([]string, ItemKey, error) {
 	outs, err := s.GetMemo(itemIndexKey(step))
 	if err != nil || len(outs) != 1 {
 		return nil, ItemKey{}, fmt.Errorf("no item of this step is memoized under its key %s: build the step first (its items are recorded when it runs, not when its result is taken from the cache)", step.Short())
@@ -432,9 +443,9 @@ func ItemPreimage(s *cache.Store, step cache.Digest, name string) ([]string, Ite
 		return nil, ItemKey{}, fmt.Errorf("the step's item index: %w", err)
 	}
 	key := ItemKey(d)
-	outs, err = s.GetMemo(cache.MemoKey(key))
+	outs, err = s.GetMemo(key.memo())
 	if err != nil || len(outs) != 1 {
-		return nil, key, fmt.Errorf("item %q: its memo record %s is gone (a gc, or a failed write); build the step again", name, d.Short())
+		return nil, key, fmt.Errorf("item %q: its memo record %s is gone (a gc, or a failed write); build the step again", name, key.Short())
 	}
 	raw, err = s.ReadBlob(outs[0].Digest)
 	if err != nil {
@@ -486,8 +497,8 @@ func estimateItems(rc *RunContext, p ItemPlan) ItemCounts {
 	c := ItemCounts{Total: len(p.Items)}
 	for _, it := range p.Items {
 		if it.Key != nil {
-			key := ItemKey(KeyOf(itemPreimage(p.Scheme, salt, Item[struct{}]{Name: it.Name, Key: it.Key})))
-			if outs, err := rc.Store.GetMemo(cache.MemoKey(key)); err == nil && len(outs) == 1 && rc.Store.Has(outs[0].Digest) {
+			key := itemKeyOf(itemPreimage(p.Scheme, salt, Item[struct{}]{Name: it.Name, Key: it.Key}))
+			if outs, err := rc.Store.GetMemo(key.memo()); err == nil && len(outs) == 1 && rc.Store.Has(outs[0].Digest) {
 				c.Cached++
 				continue
 			}

@@ -32,7 +32,7 @@ func newStore(t *testing.T) *cache.Store {
 
 // stepRun is the RunContext of a step run with preimage pre.
 func stepRun(s *cache.Store, jobs int, pre ...string) *engine.RunContext {
-	return &engine.RunContext{Store: s, Jobs: jobs, Preimage: pre, Key: engine.KeyOf(pre), Logf: func(string, ...any) {}}
+	return &engine.RunContext{Store: s, Jobs: jobs, Preimage: pre, Key: engine.StepKeyOf(pre), Logf: func(string, ...any) {}}
 }
 
 // upper is an item whose result is its value in capitals, stored as a
@@ -279,18 +279,18 @@ func TestItemPreimageExplainsAMemoizedItem(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	salt := engine.KeyOf([]string{"kind t v1", "param p \"x\""})
+	salt := engine.HashLines([]string{"kind t v1", "param p \"x\""})
 	want := []string{"dsbuild item v1", "scheme test upper v1", "salt " + salt.String(), "item dog.jpg", "value woof"}
 	if !reflect.DeepEqual(pre, want) {
 		t.Errorf("preimage = %q, want %q", pre, want)
 	}
-	if cache.Digest(key) != engine.KeyOf(want) {
+	if cache.Digest(key) != engine.HashLines(want) {
 		t.Error("the key is not the hash of the preimage")
 	}
 	if _, _, err := engine.ItemPreimage(s, rc.Key, "dog.jpeg"); err == nil || !strings.Contains(err.Error(), `"dog.jpg"`) {
 		t.Errorf("a misspelt item: %v (want a suggestion)", err)
 	}
-	if _, _, err := engine.ItemPreimage(s, engine.KeyOf([]string{"other"}), "dog.jpg"); err == nil || !strings.Contains(err.Error(), "build the step first") {
+	if _, _, err := engine.ItemPreimage(s, engine.StepKeyOf([]string{"other"}), "dog.jpg"); err == nil || !strings.Contains(err.Error(), "build the step first") {
 		t.Errorf("a step that never ran: %v", err)
 	}
 }

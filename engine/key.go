@@ -72,10 +72,58 @@ func Preimage(s *Step, inputs map[string]cache.Digest) ([]string, error) {
 	return lines, nil
 }
 
-// KeyOf hashes a preimage.
-func KeyOf(preimage []string) cache.Digest {
-	return cache.Sum([]byte(strings.Join(preimage, "\n") + "\n"))
+// StepKey is a step's key: the SHA-256 of its preimage (Preimage). It
+// names a computation, not bytes, so it is neither a content digest
+// (cache.Digest: blobs, trees, dataset and model artifacts) nor an item key
+// (ItemKey), and cannot be passed for one. It is printed as digests are
+// ("sha256:<hex>"), and the action cache is keyed by it (ActionKey).
+type StepKey cache.Digest
+
+// StepKeyOf returns the key of a step's preimage.
+func StepKeyOf(preimage []string) StepKey { return StepKey(HashLines(preimage)) }
+
+// HashLines returns the SHA-256 of lines, each ending in a newline: the
+// hash of a preimage, for keys and salts derived from lines.
+func HashLines(lines []string) cache.Digest {
+	return cache.Sum([]byte(strings.Join(lines, "\n") + "\n"))
 }
+
+// ParseStepKey parses a key as String prints it ("sha256:<hex>"), or bare
+// hex.
+func ParseStepKey(s string) (StepKey, error) {
+	d, err := cache.ParseDigest(s)
+	return StepKey(d), err
+}
+
+// String returns the key as "sha256:<64 hex digits>".
+func (k StepKey) String() string { return cache.Digest(k).String() }
+
+// Hex returns the 64 hex digits without the scheme prefix.
+func (k StepKey) Hex() string { return cache.Digest(k).Hex() }
+
+// Short returns the first 12 hex digits, for messages meant for people.
+func (k StepKey) Short() string { return cache.Digest(k).Short() }
+
+// IsZero reports whether k is the zero value: the step's inputs were not
+// known.
+func (k StepKey) IsZero() bool { return k == StepKey{} }
+
+// MarshalText implements encoding.TextMarshaler with the String form.
+func (k StepKey) MarshalText() ([]byte, error) { return []byte(k.String()), nil }
+
+// UnmarshalText implements encoding.TextUnmarshaler, accepting what
+// ParseStepKey accepts.
+func (k *StepKey) UnmarshalText(b []byte) error {
+	p, err := ParseStepKey(string(b))
+	if err != nil {
+		return err
+	}
+	*k = p
+	return nil
+}
+
+// action is the action cache's key for the step.
+func (k StepKey) action() cache.ActionKey { return cache.ActionKey(k) }
 
 // Platform names the architecture and micro-architecture level this binary
 // was built for, e.g. "amd64 v1": float results of the same code can differ

@@ -249,7 +249,7 @@ type RunContext struct {
 	// Inputs are the digests of the step's inputs by Input.Name, plus
 	// those returned by Sources.
 	Inputs map[string]cache.Digest
-	Key    cache.Digest
+	Key    StepKey
 	// Preimage is the key's preimage; ItemSalt derives per-item keys from
 	// it.
 	Preimage []string
@@ -301,7 +301,7 @@ func (rc *RunContext) ItemSalt() cache.Digest {
 			keep = append(keep, l)
 		}
 	}
-	return KeyOf(keep)
+	return HashLines(keep)
 }
 
 // Kinds is a set of step kinds by name.

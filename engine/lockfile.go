@@ -44,7 +44,7 @@ type Lockfile struct {
 
 // LockStep is one step's entry.
 type LockStep struct {
-	Key      cache.Digest            `json:"key"`
+	Key      StepKey                 `json:"key"`
 	Outputs  map[string]cache.Digest `json:"outputs"`
 	Preimage []string                `json:"preimage"`
 }
@@ -211,7 +211,7 @@ func MergeLockfile(r *Recipe, br *BuildResult) (*Lockfile, error) {
 func (lf *Lockfile) Roots() (roots []cache.Digest, actions []cache.ActionKey) {
 	for _, name := range keys(lf.Steps) {
 		s := lf.Steps[name]
-		actions = append(actions, cache.ActionKey(s.Key))
+		actions = append(actions, s.Key.action())
 		for _, o := range keys(s.Outputs) {
 			roots = append(roots, s.Outputs[o])
 		}
