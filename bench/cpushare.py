@@ -10,9 +10,14 @@ outwards and the first frame that a rule below names decides. So the hashing
 inside a store write counts as hashing, the zeroing of a fresh image buffer
 as allocation, the page faults of a JPEG decoder's writes as JPEG decoding.
 Frames no rule names (the standard library, the kernel) go to the first
-named frame above them. A stack no rule names at all counts as "runtime:
-scheduler and other" when its innermost Go frame is in the runtime, else as
-"other".
+named frame above them; the catch-alls (FALLBACK: "transform: other" and the
+like) apply only to stacks that no rule names. A stack that names nothing
+counts as "runtime: scheduler and other" when it has a runtime frame, else
+as "other". Allocation is also split by the code that allocated.
+
+pprof profiles put many samples in runtime.asyncPreempt (a third of them in
+dsbuild's builds, where perf sees almost none: a profiling artefact of the
+preemption signal); they are counted with the function it interrupted.
 
 Usage: perf script -F period,ip,sym,dso -i perf.data | cpushare.py
        go tool pprof -traces dsbuild cpu.prof | cpushare.py
@@ -20,13 +25,14 @@ Usage: perf script -F period,ip,sym,dso -i perf.data | cpushare.py
 import re
 import sys
 
+ALLOC = "allocation: malloc, zeroing fresh memory (and its page faults)"
 # (kind, pattern on the function name), checked in this order for each frame.
 RULES = [
     ("GC: marking, sweeping, write barriers",
      r"^runtime\.(gcBgMarkWorker|gcAssistAlloc|gcDrain|gcMark|gcStart|gcSweep|bgsweep|sweepone|"
      r"markroot|scanobject|scanObject|scanblock|scanstack|greyobject|wbBufFlush|gcWriteBarrier|"
      r"gcResetMarkState|forEachP)"),
-    ("allocation: malloc, zeroing fresh memory (and its page faults)",
+    (ALLOC,
      r"^runtime\.(mallocgc|newobject|makeslice|growslice|rawbyteslice|rawstring|concatstring|"
      r"\(\*mheap\)\.alloc|\(\*mcache\)|\(\*mcentral\))"),
     ("runtime: returning freed memory to the OS (madvise, TLB shootdowns)",
@@ -37,49 +43,66 @@ RULES = [
      r"^(dsbuild/cache\.compressible$|github\.com/klauspost/compress/(zstd|fse|huff0)\.)"),
     ("JPEG decoding", r"^(dsbuild/dataset/jpeg\.|image/jpeg\.)"),
     ("PNG encoding of the crops", r"^dsbuild/steps/transform\.encodePNG$"),
-    ("annotation encoding (incl. mask PNGs)",
-     r"^dsbuild/dataset\.(EncodeAnnotation|encodeObject|CanonicalBitmap|WritePNGChunk|encodeBitmap)"),
-    ("annotation parsing (incl. mask PNGs)",
-     r"^(dsbuild/dataset\.(ParseAnnotation|parseObject|decodeBitmap|maskFromImage)|"
-     r"dsbuild/dataset/supervisely\.\(\*Importer\)\.parse)"),
+    ("annotation encoding (JSON, mask PNGs)", r"^dsbuild/dataset\.EncodeAnnotation$"),
+    ("annotation parsing (JSON, mask PNGs)",
+     r"^(dsbuild/dataset\.ParseAnnotation$|dsbuild/dataset/supervisely\.\(\*Importer\)\.parse$)"),
     ("import: image checks (JPEG header and structure)", r"^dsbuild/steps/imports\.(checkImage|clip)$"),
-    ("store reads", r"^dsbuild/cache\.\(\*Store\)\.(ReadBlob|Open|Get|Has|Stat)"),
+    ("store reads (blobs, memo entries, existence checks)",
+     r"^dsbuild/cache\.\(\*Store\)\.(ReadBlob|Open|Get|get|Has|Stat|stat)"),
+    ("import: walking the source directory (stat cache)",
+     r"^dsbuild/(cache\.(walkDir|\(\*StatCache\)|\(\*Store\)\.OpenStatCache)|steps/files\.HashDir)"),
     ("store writes (blob files, renames)",
-     r"^dsbuild/cache\.(writeFileAtomic|\(\*Store\)\.(Put|put|cloneFile|reflink|hashFiles|Ingest)|"
-     r"\(\*StatCache\))"),
-    ("pixel ops: crop, resize, flip",
+     r"^dsbuild/cache\.(writeFileAtomic|\(\*Store\)\.(Put|put|cloneFile|reflink|hashFiles|Ingest))"),
+    ("pixel ops: crop, resize, flip (image and masks)",
      r"^dsbuild/steps/transform\.(geo|flip|\(\*resizeOp\)|\(\*instancesCropOp\)|resize|crop|"
      r"\(\*Item\)\.(Pixels|EditPixels|SetPixels|Clone))"),
-    ("item memo (keys, records)",
-     r"^dsbuild/steps/(transform\.(recall|item)$|imports\.(recallItem|rememberItem|itemKey)$)"),
+    ("item memo (lookups, records)",
+     r"^dsbuild/steps/(transform\.recall$|imports\.(recallItem|rememberItem|itemKey)$)"),
+]
+# Catch-alls, used only when no frame of the stack matches a rule above.
+FALLBACK = [
     ("import: other (reading, checks, report)", r"^dsbuild/(steps/imports|dataset/supervisely)\."),
-    ("transform: other", r"^dsbuild/steps/transform\."),
-    ("dataset manifests", r"^dsbuild/dataset\."),
+    ("transform: other (item loop, memo records)", r"^dsbuild/steps/transform\."),
+    ("dataset: other", r"^dsbuild/dataset\."),
     ("engine, CLI, recipe", r"^(dsbuild/|main\.|github\.com/(spf13|hashicorp|zclconf)/)"),
 ]
 # A kind split by where it was called from: (kind, pattern on any frame
 # outside the deciding one, the kind it becomes).
 CONTEXT = [
+    ("annotation parsing (JSON, mask PNGs)", r"^dsbuild/steps/imports\.", "annotation parsing (JSON, mask PNGs): import"),
+    ("annotation parsing (JSON, mask PNGs)", r"^dsbuild/steps/transform\.",
+     "annotation parsing (JSON, mask PNGs): transform"),
+    ("annotation encoding (JSON, mask PNGs)", r"^dsbuild/steps/imports\.", "annotation encoding (JSON, mask PNGs): import"),
+    ("annotation encoding (JSON, mask PNGs)", r"^dsbuild/steps/transform\.",
+     "annotation encoding (JSON, mask PNGs): transform"),
     ("JPEG decoding", r"^dsbuild/steps/imports\.", "import: image checks (JPEG header and structure)"),
     ("store writes (blob files, renames)", r"^dsbuild/cache\.\(\*Store\)\.(cloneFile|hashFiles)",
      "store writes: copying the source files in"),
 ]
 COMPILED = [(kind, re.compile(p)) for kind, p in RULES]
+FALLBACK_COMPILED = [(kind, re.compile(p)) for kind, p in FALLBACK]
 CONTEXT_COMPILED = [(kind, re.compile(p), new) for kind, p, new in CONTEXT]
 RUNTIME = "runtime: scheduler and other"
 OTHER = "other (kernel or unnamed frames only)"
 PREEMPT = "runtime.asyncPreempt"
 
 
-def kind_of(frames, rules=None):
-    """frames: function names, innermost first."""
+def match(frames, rules):
     for i, f in enumerate(frames):
-        for kind, rx in rules or COMPILED:
+        for kind, rx in rules:
             if rx.search(f):
                 for k, crx, new in CONTEXT_COMPILED:
                     if k == kind and any(crx.search(g) for g in frames[i + 1 :]):
                         return new
                 return kind
+    return None
+
+
+def kind_of(frames, rules=COMPILED):
+    """frames: function names, innermost first."""
+    k = match(frames, rules) or match(frames, FALLBACK_COMPILED)
+    if k:
+        return k
     for f in frames:
         if f.startswith("runtime.") or f.startswith("internal/runtime/"):
             return RUNTIME
@@ -133,7 +156,6 @@ def main():
     lines = sys.stdin.read().splitlines()
     is_pprof = any(l.startswith("-----------+") for l in lines[:50])
     samples = pprof_samples(lines) if is_pprof else perf_samples(lines)
-    alloc_kind = RULES[1][0]
     owners = [(k, rx) for k, rx in COMPILED if not k.startswith(("GC", "allocation", "runtime"))]
     total, preempt, by, alloc_by = 0.0, 0.0, {}, {}
     for value, frames in samples:
@@ -144,7 +166,7 @@ def main():
             frames = frames[1:]
         k = kind_of(frames)
         by[k] = by.get(k, 0.0) + value
-        if k == alloc_kind:
+        if k == ALLOC:
             o = kind_of(frames, owners)
             alloc_by[o] = alloc_by.get(o, 0.0) + value
     if total == 0:
@@ -157,6 +179,8 @@ def main():
     if alloc_by:
         print("allocation, by the code that allocated:")
         for k, v in sorted(alloc_by.items(), key=lambda kv: -kv[1]):
+            if v < total / 1000:
+                break  # under 0.1 %
             print(f"{100 * v / total:5.1f} %  {v * scale:7.2f}    {k}")
     if preempt:
         print(f"({100 * preempt / total:.1f} % of the samples were in runtime.asyncPreempt; "
