@@ -8,9 +8,10 @@
 //     media and small blobs are kept raw (blobs/ab/<hex>).
 //   - Trees: canonical, sorted directory listings (see [EncodeTree]), stored
 //     as blobs, whose entries name other blobs and trees (a Merkle tree).
-//   - The action cache: step key → named output digests (ac/).
-//   - The item memo: item key → named output digests (memo/), for steps that
-//     work item by item.
+//   - The action cache: step key ([ActionKey]) → named output digests (ac/).
+//   - The item memo: item key ([MemoKey]) → named output digests (memo/),
+//     for steps that work item by item. Keys are types of their own, not
+//     [Digest]s: a content digest cannot be passed for one.
 //   - The stat cache: (path, size, mtime, inode, ctime, mode) → digest for
 //     source files, so that an unchanged source file is never hashed again.
 //   - Roots for garbage collection: tags, registered lockfiles and records

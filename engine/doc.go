@@ -7,7 +7,10 @@
 //     mistake is an hcl.Diagnostic pointing at the recipe line.
 //   - [Preimage] writes a step's key preimage: readable, versioned, one fact
 //     a line; inputs enter as the digests of upstream outputs, so a step
-//     whose upstream re-ran but produced identical bytes stays cached.
+//     whose upstream re-ran but produced identical bytes stays cached. Its
+//     hash is a [StepKey] ([StepKeyOf]); an item's is an [ItemKey]. Keys
+//     name computations and digests (cache.Digest) name bytes: each is its
+//     own type, and none can be passed for another.
 //   - [Build] schedules steps over a bounded set of workers, consults the
 //     action cache, runs what is missing and commits results only on
 //     success; steps with equal keys run once per build (the others
