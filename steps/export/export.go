@@ -65,20 +65,28 @@ func optionsOf(cfg *engine.Config) dataset.Options {
 	return out
 }
 
-func (Kind) Validate(cfg *engine.Config) hcl.Diagnostics {
-	format := cfg.String("format")
+// settings are an export step's parameters, decoded when the recipe loads.
+type settings struct {
+	format  string
+	options dataset.Options
+}
+
+// Decode reads the parameters and checks that the format exists and takes
+// the options (engine.Decoder).
+func (Kind) Decode(cfg *engine.Config) (any, hcl.Diagnostics) {
+	set := &settings{format: cfg.String("format"), options: optionsOf(cfg)}
 	subject, summary, detail := "", "", ""
-	if !slices.Contains(formats.ExportNames(), format) {
+	if !slices.Contains(formats.ExportNames(), set.format) {
 		subject, summary = "format", "Unknown format"
-		detail = fmt.Sprintf("There is no export format %q.%s The formats are: %s.", format, engine.Suggest(format, formats.ExportNames()), strings.Join(formats.ExportNames(), ", "))
-	} else if _, err := formats.Exporter(format, optionsOf(cfg)); err != nil {
+		detail = fmt.Sprintf("There is no export format %q.%s The formats are: %s.", set.format, engine.Suggest(set.format, formats.ExportNames()), strings.Join(formats.ExportNames(), ", "))
+	} else if _, err := formats.Exporter(set.format, set.options); err != nil {
 		subject, summary, detail = "options", "Invalid format options", err.Error()
 	}
 	if subject == "" {
-		return nil
+		return set, nil
 	}
 	r := cfg.Range(subject)
-	return hcl.Diagnostics{{Severity: hcl.DiagError, Summary: summary, Detail: detail, Subject: &r}}
+	return set, hcl.Diagnostics{{Severity: hcl.DiagError, Summary: summary, Detail: detail, Subject: &r}}
 }
 
 // Run writes the dataset into a scratch directory of the store and stores
@@ -97,7 +105,8 @@ func (Kind) Run(ctx context.Context, rc *engine.RunContext) (map[string]cache.Di
 	if err := os.Mkdir(dir, 0o755); err != nil {
 		return nil, err
 	}
-	if err := Write(ctx, rc.Store, ds, rc.Config.String("format"), optionsOf(rc.Config), dir); err != nil {
+	set := engine.Decoded[*settings](rc.Config)
+	if err := Write(ctx, rc.Store, ds, set.format, set.options, dir); err != nil {
 		return nil, err
 	}
 	d, _, err := rc.Store.PutDir(ctx, dir, cache.IngestOptions{KeepEmptyDirs: true, Adopt: cache.Move})

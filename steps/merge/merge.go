@@ -49,19 +49,27 @@ func (Kind) Schema() *engine.Schema {
 	}
 }
 
-func (Kind) Validate(cfg *engine.Config) hcl.Diagnostics {
-	switch cfg.String("conflict") {
+// settings are a merge step's parameters, decoded when the recipe loads.
+type settings struct {
+	conflict string // "error", "prefer_last" or "keep_both"
+	dedupe   bool
+}
+
+// Decode reads and checks the parameters (engine.Decoder).
+func (Kind) Decode(cfg *engine.Config) (any, hcl.Diagnostics) {
+	set := &settings{conflict: cfg.String("conflict"), dedupe: cfg.Bool("dedupe")}
+	switch set.conflict {
 	case "error", "prefer_last", "keep_both":
-		return nil
+		return set, nil
 	}
 	r := cfg.Range("conflict")
-	return hcl.Diagnostics{{Severity: hcl.DiagError, Summary: "Invalid conflict policy",
-		Detail: fmt.Sprintf("conflict is %q; use \"error\", \"prefer_last\" or \"keep_both\".", cfg.String("conflict")), Subject: &r}}
+	return set, hcl.Diagnostics{{Severity: hcl.DiagError, Summary: "Invalid conflict policy",
+		Detail: fmt.Sprintf("conflict is %q; use \"error\", \"prefer_last\" or \"keep_both\".", set.conflict), Subject: &r}}
 }
 
 func (Kind) Run(ctx context.Context, rc *engine.RunContext) (map[string]cache.Digest, error) {
-	policy := rc.Config.String("conflict")
-	dedupe := rc.Config.Bool("dedupe")
+	set := engine.Decoded[*settings](rc.Config)
+	policy, dedupe := set.conflict, set.dedupe
 	meta := &dataset.Meta{}
 	byName := map[string]int{} // name → index in entries
 	var entries []dataset.Entry

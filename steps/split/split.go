@@ -78,18 +78,28 @@ func parts(cfg *engine.Config) ([]part, error) {
 	return out, nil
 }
 
-func (Kind) Validate(cfg *engine.Config) hcl.Diagnostics {
+// settings are a split step's parameters, decoded when the recipe loads.
+type settings struct {
+	parts    []part // sorted by name
+	stratify string // "", "class" or "tag:<name>"
+	seed     string
+}
+
+// Decode reads and checks the parameters (engine.Decoder).
+func (Kind) Decode(cfg *engine.Config) (any, hcl.Diagnostics) {
 	var diags hcl.Diagnostics
-	if _, err := parts(cfg); err != nil {
+	set := &settings{stratify: cfg.String("stratify"), seed: cfg.String("seed")}
+	var err error
+	if set.parts, err = parts(cfg); err != nil {
 		r := cfg.Range("parts")
 		diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Invalid parts", Detail: err.Error() + ".", Subject: &r})
 	}
-	if s := cfg.String("stratify"); s != "" && s != "class" && (!strings.HasPrefix(s, "tag:") || s == "tag:") {
+	if s := set.stratify; s != "" && s != "class" && (!strings.HasPrefix(s, "tag:") || s == "tag:") {
 		r := cfg.Range("stratify")
 		diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Invalid stratify",
 			Detail: fmt.Sprintf("stratify is %q; use \"class\" or \"tag:<name>\".", s), Subject: &r})
 	}
-	return diags
+	return set, diags
 }
 
 // rank is an item's place in [0, 1), from the seed and its name only.
@@ -99,17 +109,14 @@ func rank(seed, name string) float64 {
 }
 
 func (Kind) Run(ctx context.Context, rc *engine.RunContext) (map[string]cache.Digest, error) {
-	ps, err := parts(rc.Config)
-	if err != nil {
-		return nil, err
-	}
+	set := engine.Decoded[*settings](rc.Config)
+	ps, seed := set.parts, set.seed
 	ds, err := dataset.Open(rc.Store, rc.Inputs["from"])
 	if err != nil {
 		return nil, err
 	}
-	seed := rc.Config.String("seed")
 	assign := make([]int, len(ds.Entries))
-	if strat := rc.Config.String("stratify"); strat == "" {
+	if strat := set.stratify; strat == "" {
 		for i, e := range ds.Entries {
 			r, acc := rank(seed, e.Name), 0.0
 			assign[i] = len(ps) - 1

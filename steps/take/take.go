@@ -45,19 +45,27 @@ func (Kind) Schema() *engine.Schema {
 	}
 }
 
-func (Kind) Validate(cfg *engine.Config) hcl.Diagnostics {
+// settings are a take step's parameters, decoded when the recipe loads.
+type settings struct {
+	count, skip int64
+	seed        string
+}
+
+// Decode reads and checks the parameters (engine.Decoder).
+func (Kind) Decode(cfg *engine.Config) (any, hcl.Diagnostics) {
+	set := &settings{count: cfg.Int("count"), skip: cfg.Int("skip"), seed: cfg.String("seed")}
 	var diags hcl.Diagnostics
 	for _, a := range []struct {
-		name string
-		min  int64
-	}{{"count", 1}, {"skip", 0}} {
-		if v := cfg.Int(a.name); v < a.min {
+		name   string
+		v, min int64
+	}{{"count", set.count, 1}, {"skip", set.skip, 0}} {
+		if a.v < a.min {
 			r := cfg.Range(a.name)
 			diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Invalid " + a.name,
-				Detail: fmt.Sprintf("%s is %d; it must be at least %d.", a.name, v, a.min), Subject: &r})
+				Detail: fmt.Sprintf("%s is %d; it must be at least %d.", a.name, a.v, a.min), Subject: &r})
 		}
 	}
-	return diags
+	return set, diags
 }
 
 // Rank is an item's place in the order: a hash of the seed and the name.
@@ -71,7 +79,8 @@ func (Kind) Run(ctx context.Context, rc *engine.RunContext) (map[string]cache.Di
 	if err != nil {
 		return nil, err
 	}
-	seed := rc.Config.String("seed")
+	set := engine.Decoded[*settings](rc.Config)
+	seed := set.seed
 	idx := make([]int, len(ds.Entries))
 	for i := range idx {
 		idx[i] = i
@@ -80,7 +89,7 @@ func (Kind) Run(ctx context.Context, rc *engine.RunContext) (map[string]cache.Di
 		ra, rb := Rank(seed, ds.Entries[idx[a]].Name), Rank(seed, ds.Entries[idx[b]].Name)
 		return ra < rb || ra == rb && ds.Entries[idx[a]].Name < ds.Entries[idx[b]].Name
 	})
-	skip, count := rc.Config.Int("skip"), rc.Config.Int("count")
+	skip, count := set.skip, set.count
 	if skip >= int64(len(idx)) {
 		r := rc.Config.Range("skip")
 		return nil, engine.Errorf(r, "skip is %d but the dataset has only %d items; the pool is used up", skip, len(idx))
