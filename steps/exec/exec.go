@@ -70,34 +70,45 @@ func (Kind) Schema() *engine.Schema {
 	}
 }
 
-func (Kind) Validate(cfg *engine.Config) hcl.Diagnostics {
+// settings are an exec step's parameters, decoded when the recipe loads.
+type settings struct {
+	command []string // the program and its arguments
+	outputs []string // the output directories, as listed
+	env     []string // the allow-listed variables, as listed
+	follow  bool     // follow_symlinks
+}
+
+// Decode reads and checks the parameters (engine.Decoder).
+func (Kind) Decode(cfg *engine.Config) (any, hcl.Diagnostics) {
+	set := &settings{command: cfg.StringList("command"), outputs: cfg.StringList("outputs"),
+		env: cfg.StringList("env"), follow: cfg.Bool("follow_symlinks")}
 	var diags hcl.Diagnostics
-	if len(cfg.StringList("command")) == 0 {
+	if len(set.command) == 0 {
 		r := cfg.Range("command")
 		diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Empty command",
 			Detail: "command must name a program, as in [\"sh\", \"-c\", \"...\"].", Subject: &r})
 	}
-	for _, out := range cfg.StringList("outputs") {
+	for _, out := range set.outputs {
 		if out == "inputs" {
 			r := cfg.Range("outputs")
 			diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Invalid output name",
 				Detail: "\"inputs\" holds the step's inputs and cannot be an output.", Subject: &r})
 		}
 	}
-	for _, e := range cfg.StringList("env") {
+	for _, e := range set.env {
 		if !hclsyntax.ValidIdentifier(e) || strings.Contains(e, "-") {
 			r := cfg.Range("env")
 			diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Invalid environment variable name",
 				Detail: fmt.Sprintf("%q is not a variable name.", e), Subject: &r})
 		}
 	}
-	return diags
+	return set, diags
 }
 
 // KeyLines puts the value of every allow-listed variable in the key.
 func (Kind) KeyLines(cfg *engine.Config) []string {
 	var lines []string
-	for _, name := range sortedUnique(cfg.StringList("env")) {
+	for _, name := range sortedUnique(engine.Decoded[*settings](cfg).env) {
 		if v, ok := os.LookupEnv(name); ok {
 			lines = append(lines, fmt.Sprintf("env %s %q", name, v))
 		} else {
@@ -195,16 +206,17 @@ func (Kind) Run(ctx context.Context, rc *engine.RunContext) (map[string]cache.Di
 			return nil, err
 		}
 	}
-	argv := rc.Config.StringList("command")
+	set := engine.Decoded[*settings](rc.Config)
+	argv := set.command
 	out := &tailBuffer{max: 16 << 10}
-	res, err := runCommand(ctx, command{argv: argv, dir: scratch, env: environment(rc.Config.StringList("env"), scratch), out: out})
+	res, err := runCommand(ctx, command{argv: argv, dir: scratch, env: environment(set.env, scratch), out: out})
 	if msg := failure(ctx, argv[0], res, err); msg != "" {
 		if t := out.tail(20); t != "" {
 			msg += "; its output ended with:\n" + indent(t)
 		}
 		return nil, errors.New(msg)
 	}
-	return captureOutputs(ctx, rc, scratch)
+	return captureOutputs(ctx, rc, scratch, set)
 }
 
 // failure says how the command failed, or "" if it exited with status 0.
@@ -224,8 +236,8 @@ func failure(ctx context.Context, name string, res outcome, err error) string {
 
 // captureOutputs stores the output directories, all in one capture so that
 // a link from one output into another finds its target.
-func captureOutputs(ctx context.Context, rc *engine.RunContext, scratch string) (map[string]cache.Digest, error) {
-	names := rc.Config.StringList("outputs")
+func captureOutputs(ctx context.Context, rc *engine.RunContext, scratch string, set *settings) (map[string]cache.Digest, error) {
+	names := set.outputs
 	roots := make([]string, len(names))
 	for i, name := range names {
 		p := filepath.Join(scratch, name)
@@ -241,8 +253,7 @@ func captureOutputs(ctx context.Context, rc *engine.RunContext, scratch string) 
 			return nil, fmt.Errorf("output %q is a file; outputs are directories (write into %s/)", name, name)
 		}
 	}
-	follow := rc.Config.Bool("follow_symlinks")
-	ds, _, err := rc.Store.Capture(ctx, roots, cache.CaptureOptions{Base: scratch, FollowLinksOut: follow, KeepEmptyDirs: true})
+	ds, _, err := rc.Store.Capture(ctx, roots, cache.CaptureOptions{Base: scratch, FollowLinksOut: set.follow, KeepEmptyDirs: true})
 	if err != nil {
 		return nil, outputError(err, scratch, names)
 	}

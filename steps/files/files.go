@@ -58,52 +58,46 @@ func (Kind) Schema() *engine.Schema {
 	}
 }
 
-func (Kind) Validate(cfg *engine.Config) hcl.Diagnostics {
-	diags := engine.ValidateLink(cfg)
-	if p := cfg.String("path"); filepath.IsAbs(p) {
-		r := cfg.Range("path")
-		diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Absolute source path",
-			Detail:  fmt.Sprintf("path %q must be relative to the recipe directory, so that the recipe builds the same anywhere.", p),
-			Subject: &r})
-	}
-	for _, attr := range []string{"include", "exclude"} {
-		for _, g := range cfg.StringList(attr) {
-			if _, err := compile(g); err != nil {
-				r := cfg.Range(attr)
-				diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Invalid glob", Detail: err.Error(), Subject: &r})
-			}
-		}
-	}
-	return diags
+// settings are a files step's parameters, decoded when the recipe loads.
+type settings struct {
+	path  string // relative to the recipe directory
+	keep  *filter
+	adopt cache.Adopt // from link
 }
 
-func buildFilter(cfg *engine.Config) (*filter, error) {
-	f := &filter{}
-	for _, g := range cfg.StringList("include") {
-		p, err := compile(g)
-		if err != nil {
-			return nil, err
-		}
-		f.include = append(f.include, p)
+// Decode reads and checks the parameters, compiling the globs
+// (engine.Decoder).
+func (Kind) Decode(cfg *engine.Config) (any, hcl.Diagnostics) {
+	set := &settings{path: cfg.String("path"), keep: &filter{}, adopt: engine.SourceAdopt(cfg)}
+	diags := engine.ValidateLink(cfg)
+	if filepath.IsAbs(set.path) {
+		r := cfg.Range("path")
+		diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Absolute source path",
+			Detail:  fmt.Sprintf("path %q must be relative to the recipe directory, so that the recipe builds the same anywhere.", set.path),
+			Subject: &r})
 	}
-	for _, g := range cfg.StringList("exclude") {
-		p, err := compile(g)
-		if err != nil {
-			return nil, err
+	for _, attr := range []struct {
+		name string
+		to   *[]pattern
+	}{{"include", &set.keep.include}, {"exclude", &set.keep.exclude}} {
+		for _, g := range cfg.StringList(attr.name) {
+			p, err := compile(g)
+			if err != nil {
+				r := cfg.Range(attr.name)
+				diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Invalid glob", Detail: err.Error(), Subject: &r})
+				continue
+			}
+			*attr.to = append(*attr.to, p)
 		}
-		f.exclude = append(f.exclude, p)
 	}
-	return f, nil
+	return set, diags
 }
 
 // Sources hashes (and, when building, stores) the source directory through
 // engine.HashSource. Its tree digest enters the key as "input source".
 func (Kind) Sources(ctx context.Context, rc *engine.RunContext) (map[string]cache.Digest, error) {
-	f, err := buildFilter(rc.Config)
-	if err != nil {
-		return nil, err
-	}
-	d, err := engine.HashSource(ctx, rc, rc.Config.String("path"), f.keep, engine.SourceAdopt(rc.Config))
+	set := engine.Decoded[*settings](rc.Config)
+	d, err := engine.HashSource(ctx, rc, set.path, set.keep.keep, set.adopt)
 	if err != nil {
 		return nil, err
 	}
