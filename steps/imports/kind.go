@@ -51,24 +51,48 @@ func (Kind) Schema() *engine.Schema {
 	}
 }
 
-func (Kind) Validate(cfg *engine.Config) hcl.Diagnostics {
+// settings are an import step's parameters, decoded when the recipe
+// loads.
+type settings struct {
+	ingest ingest.Settings
+	path   string // the source directory, relative to the recipe; "" for none
+	adopt  cache.Adopt
+}
+
+// Decode reads and checks the parameters (engine.Decoder): the format
+// exists and takes the options, the path is there when the format reads
+// one.
+func (Kind) Decode(cfg *engine.Config) (any, hcl.Diagnostics) {
+	set := &settings{
+		ingest: ingest.Settings{
+			Format:  cfg.String("format"),
+			Options: optionsOf(cfg),
+			Classes: mapOf(cfg, "classes"),
+			Skip:    cfg.String("on_error") == "skip",
+			Clip:    cfg.Bool("clip"),
+			Decode:  cfg.String("verify_images") == "decode",
+			Workers: int(cfg.Int("workers")),
+		},
+		path:  cfg.String("path"),
+		adopt: engine.SourceAdopt(cfg),
+	}
 	diags := engine.ValidateLink(cfg)
 	bad := func(attr, summary, detail string) {
 		r := cfg.Range(attr)
 		diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: summary, Detail: detail, Subject: &r})
 	}
-	format := cfg.String("format")
+	format := set.ingest.Format
 	if !slices.Contains(formats.ImportNames(), format) {
 		bad("format", "Unknown format", fmt.Sprintf("There is no import format %q.%s The formats are: %s.", format, engine.Suggest(format, formats.ImportNames()), strings.Join(formats.ImportNames(), ", ")))
-	} else if _, err := formats.Importer(format, optionsOf(cfg)); err != nil {
+	} else if _, err := formats.Importer(format, set.ingest.Options); err != nil {
 		bad("options", "Invalid format options", err.Error())
 	}
 	switch {
-	case formats.NeedsPath(format) && cfg.String("path") == "":
+	case formats.NeedsPath(format) && set.path == "":
 		bad("format", "Missing source path", fmt.Sprintf("Format %q reads a directory: set path.", format))
 	case !formats.NeedsPath(format) && cfg.Has("path"):
 		bad("path", "Unexpected path", fmt.Sprintf("Format %q reads no directory.", format))
-	case filepath.IsAbs(cfg.String("path")):
+	case filepath.IsAbs(set.path):
 		bad("path", "Absolute source path", "path must be relative to the recipe directory, so that the recipe builds the same anywhere.")
 	}
 	if v := cfg.String("on_error"); v != "fail" && v != "skip" {
@@ -77,12 +101,12 @@ func (Kind) Validate(cfg *engine.Config) hcl.Diagnostics {
 	if v := cfg.String("verify_images"); v != "header" && v != "decode" {
 		bad("verify_images", "Invalid verify_images", fmt.Sprintf("verify_images is %q; use \"header\" or \"decode\".", v))
 	}
-	for from, to := range mapOf(cfg, "classes") {
+	for from, to := range set.ingest.Classes {
 		if from == "" || to == "" {
 			bad("classes", "Invalid class mapping", "class names must not be empty.")
 		}
 	}
-	return diags
+	return set, diags
 }
 
 func mapOf(cfg *engine.Config, name string) map[string]string {
@@ -107,11 +131,12 @@ func optionsOf(cfg *engine.Config) dataset.Options {
 // which images decode is its verdict; and, with clip = true, the rule that
 // clips objects (dataset.ClipRule), which decides their geometry.
 func (Kind) KeyLines(cfg *engine.Config) []string {
+	set := engine.Decoded[*settings](cfg)
 	var lines []string
-	if cfg.String("verify_images") == "decode" {
+	if set.ingest.Decode {
 		lines = append(lines, dataset.ImageDecoder)
 	}
-	if cfg.Bool("clip") {
+	if set.ingest.Clip {
 		lines = append(lines, "clip "+dataset.ClipRule)
 	}
 	return lines
@@ -121,10 +146,11 @@ func (Kind) KeyLines(cfg *engine.Config) []string {
 // it as the link attribute says: a reflink or copy by default, hard links
 // with link = "hard" (engine.HashSource).
 func (Kind) Sources(ctx context.Context, rc *engine.RunContext) (map[string]cache.Digest, error) {
-	if !formats.NeedsPath(rc.Config.String("format")) {
+	set := engine.Decoded[*settings](rc.Config)
+	if !formats.NeedsPath(set.ingest.Format) {
 		return nil, nil
 	}
-	d, err := engine.HashSource(ctx, rc, rc.Config.String("path"), nil, engine.SourceAdopt(rc.Config))
+	d, err := engine.HashSource(ctx, rc, set.path, nil, set.adopt)
 	if err != nil {
 		return nil, err
 	}
@@ -133,15 +159,7 @@ func (Kind) Sources(ctx context.Context, rc *engine.RunContext) (map[string]cach
 
 // Run imports the stored source.
 func (Kind) Run(ctx context.Context, rc *engine.RunContext) (map[string]cache.Digest, error) {
-	set := ingest.Settings{
-		Format:  rc.Config.String("format"),
-		Options: optionsOf(rc.Config),
-		Classes: mapOf(rc.Config, "classes"),
-		Skip:    rc.Config.String("on_error") == "skip",
-		Clip:    rc.Config.Bool("clip"),
-		Decode:  rc.Config.String("verify_images") == "decode",
-		Workers: int(rc.Config.Int("workers")),
-	}
+	set := engine.Decoded[*settings](rc.Config).ingest
 	var src dataset.Source
 	if d, ok := rc.Inputs["source"]; ok {
 		src = rc.Store.TreeFS(d)

@@ -6,7 +6,7 @@ import "dsbuild/engine"
 // format reads a directory), so no step or command may write over or into
 // it.
 func (Kind) Paths(s *engine.Step) []engine.PathUse {
-	if p := s.Config.String("path"); p != "" {
+	if p := engine.Decoded[*settings](s.Config).path; p != "" {
 		return []engine.PathUse{{Attr: "path", Path: p}}
 	}
 	return nil
