@@ -104,10 +104,67 @@ func (Kind) Schema() *engine.Schema {
 	}
 }
 
+// settings are a review step's parameters, decoded when the recipe
+// loads.
+type settings struct {
+	pkg, results          string // as set; "" for the default (Dirs)
+	imageRoot, localFiles string
+	sim                   *simulation // nil when people review
+}
+
+// simulation is a simulate block's parameters.
+type simulation struct {
+	good, bad float64
+	format    string
+	at        hcl.Range // the block's header
+}
+
+// Decode reads and checks the parameters and the simulate block
+// (engine.Decoder).
+func (Kind) Decode(cfg *engine.Config) (any, hcl.Diagnostics) {
+	set := &settings{pkg: cfg.String("package"), results: cfg.String("results"),
+		imageRoot: cfg.String("image_root"), localFiles: cfg.String("local_files")}
+	var diags hcl.Diagnostics
+	if set.imageRoot != "" && set.localFiles != "" {
+		r := cfg.Range("local_files")
+		diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Conflicting image URLs",
+			Detail: "Label Studio tasks name their images either by image_root (a URL) or by local_files (a path below LOCAL_FILES_DOCUMENT_ROOT); set one of them.", Subject: &r})
+	}
+	for _, b := range cfg.Blocks {
+		if b.Type != "simulate" {
+			continue
+		}
+		r := b.Range
+		if set.sim != nil {
+			diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Duplicate simulate block", Detail: "A review has at most one simulate block.", Subject: &r})
+		}
+		sim := &simulation{format: b.Params["format"].AsString(), at: b.Range}
+		sim.good, _ = b.Params["good"].AsBigFloat().Float64()
+		sim.bad, _ = b.Params["bad"].AsBigFloat().Float64()
+		if !(0 <= sim.bad && sim.bad <= sim.good && sim.good <= 1) {
+			diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Invalid IoU bars",
+				Detail: fmt.Sprintf("simulate needs 0 ≤ bad ≤ good ≤ 1; they are bad = %v, good = %v.", sim.bad, sim.good), Subject: &r})
+		}
+		known := false
+		for _, f := range rv.Formats {
+			known = known || f == sim.format
+		}
+		if !known {
+			diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Invalid format",
+				Detail: fmt.Sprintf("simulate format is %q; use \"supervisely\", \"cvat\" or \"label-studio\".", sim.format), Subject: &r})
+		}
+		if set.sim == nil {
+			set.sim = sim
+		}
+	}
+	return set, diags
+}
+
 // Dirs returns the package and results directories of a review step,
 // relative to the recipe.
 func Dirs(s *engine.Step) (pkg, results string) {
-	pkg, results = s.Config.String("package"), s.Config.String("results")
+	set := engine.Decoded[*settings](s.Config)
+	pkg, results = set.pkg, set.results
 	if pkg == "" {
 		pkg = filepath.Join("review", s.Name, "package")
 	}
@@ -132,57 +189,7 @@ func (Kind) Paths(s *engine.Step) []engine.PathUse {
 
 // Simulated says whether a review step plays its reviewer.
 func Simulated(cfg *engine.Config) bool {
-	for _, b := range cfg.Blocks {
-		if b.Type == "simulate" {
-			return true
-		}
-	}
-	return false
-}
-
-func simParams(cfg *engine.Config) (good, bad float64, format string, r hcl.Range) {
-	for _, b := range cfg.Blocks {
-		if b.Type == "simulate" {
-			good, _ = b.Params["good"].AsBigFloat().Float64()
-			bad, _ = b.Params["bad"].AsBigFloat().Float64()
-			return good, bad, b.Params["format"].AsString(), b.Range
-		}
-	}
-	return 0, 0, "", hcl.Range{}
-}
-
-func (Kind) Validate(cfg *engine.Config) hcl.Diagnostics {
-	var diags hcl.Diagnostics
-	if cfg.String("image_root") != "" && cfg.String("local_files") != "" {
-		r := cfg.Range("local_files")
-		diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Conflicting image URLs",
-			Detail: "Label Studio tasks name their images either by image_root (a URL) or by local_files (a path below LOCAL_FILES_DOCUMENT_ROOT); set one of them.", Subject: &r})
-	}
-	n := 0
-	for _, b := range cfg.Blocks {
-		if b.Type != "simulate" {
-			continue
-		}
-		n++
-		r := b.Range
-		if n > 1 {
-			diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Duplicate simulate block", Detail: "A review has at most one simulate block.", Subject: &r})
-		}
-		good, bad, format, _ := simParams(cfg)
-		if !(0 <= bad && bad <= good && good <= 1) {
-			diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Invalid IoU bars",
-				Detail: fmt.Sprintf("simulate needs 0 ≤ bad ≤ good ≤ 1; they are bad = %v, good = %v.", bad, good), Subject: &r})
-		}
-		known := false
-		for _, f := range rv.Formats {
-			known = known || f == format
-		}
-		if !known {
-			diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Invalid format",
-				Detail: fmt.Sprintf("simulate format is %q; use \"supervisely\", \"cvat\" or \"label-studio\".", format), Subject: &r})
-		}
-	}
-	return diags
+	return engine.Decoded[*settings](cfg).sim != nil
 }
 
 // Sources hashes the results directory, when people's results are
@@ -229,19 +236,20 @@ func (Kind) Run(ctx context.Context, rc *engine.RunContext) (map[string]cache.Di
 	defer cache.RemoveAll(tmp)
 	resultsDir := filepath.Join(tmp, "results")
 	pkgRel, resultsRel := Dirs(rc.Step)
+	set := engine.Decoded[*settings](rc.Config)
 	var source string           // what the errors name
 	var ious map[string]float64 // by item, when simulated
 	switch d, ok := rc.Inputs["results"]; {
-	case Simulated(rc.Config):
-		good, bad, format, _ := simParams(rc.Config)
-		truth, err := readTruth(rc, ds)
+	case set.sim != nil:
+		sim := set.sim
+		truth, err := readTruth(rc, ds, sim)
 		if err != nil {
 			return nil, err
 		}
-		if ious, err = rv.Simulate(items, classes, truth, good, bad, format, resultsDir); err != nil {
+		if ious, err = rv.Simulate(items, classes, truth, sim.good, sim.bad, sim.format, resultsDir); err != nil {
 			return nil, err
 		}
-		source = "simulated " + format + " results"
+		source = "simulated " + sim.format + " results"
 	case ok:
 		if err := rc.Store.Materialize(ctx, d, resultsDir, false); err != nil {
 			return nil, err
@@ -263,7 +271,7 @@ func (Kind) Run(ctx context.Context, rc *engine.RunContext) (map[string]cache.Di
 			}
 		}
 		if err := engine.ReplaceDir(dest, func(dir string) error {
-			return rv.WritePackageWith(dir, items, classes, pkgOptions(rc.Config, ds.Meta))
+			return rv.WritePackageWith(dir, items, classes, pkgOptions(set, ds.Meta))
 		}); err != nil {
 			return nil, engine.Errorf(rc.Config.Range("package"), "writing the review package: %w", err)
 		}
@@ -276,16 +284,16 @@ func (Kind) Run(ctx context.Context, rc *engine.RunContext) (map[string]cache.Di
 		msg := strings.ReplaceAll(err.Error(), resultsDir, source)
 		return nil, fmt.Errorf("%s; nothing was accepted", msg)
 	}
-	return accept(rc, ds, items, results, ious, resultsDir, Simulated(rc.Config))
+	return accept(rc, ds, items, results, ious, resultsDir, set.sim != nil)
 }
 
 // pkgOptions are the package's options from the step's attributes and the
 // predictions' meta.
-func pkgOptions(cfg *engine.Config, meta *dataset.Meta) rv.PackageOptions {
-	return rv.PackageOptions{Tags: meta.Tags, ImageRoot: cfg.String("image_root"), LocalFiles: cfg.String("local_files")}
+func pkgOptions(set *settings, meta *dataset.Meta) rv.PackageOptions {
+	return rv.PackageOptions{Tags: meta.Tags, ImageRoot: set.imageRoot, LocalFiles: set.localFiles}
 }
 
-func readTruth(rc *engine.RunContext, ds *dataset.Dataset) (map[string]*dataset.Annotation, error) {
+func readTruth(rc *engine.RunContext, ds *dataset.Dataset, sim *simulation) (map[string]*dataset.Annotation, error) {
 	tds, err := dataset.Open(rc.Store, rc.Inputs["simulate.truth"])
 	if err != nil {
 		return nil, fmt.Errorf("simulate.truth: %w", err)
@@ -309,8 +317,7 @@ func readTruth(rc *engine.RunContext, ds *dataset.Dataset) (map[string]*dataset.
 		truth[e.Name] = a
 	}
 	if len(missing) > 0 {
-		_, _, _, r := simParams(rc.Config)
-		return nil, engine.Errorf(r, "simulate.truth lacks %d of the reviewed items (first: %s)", len(missing), missing[0])
+		return nil, engine.Errorf(sim.at, "simulate.truth lacks %d of the reviewed items (first: %s)", len(missing), missing[0])
 	}
 	return truth, nil
 }
