@@ -86,30 +86,60 @@ func hasInput(cfg *engine.Config, attr string) bool {
 	return false
 }
 
-func (Kind) Validate(cfg *engine.Config) hcl.Diagnostics {
+// settings are a preannotate step's parameters, decoded when the recipe
+// loads.
+type settings struct {
+	boxes      bool     // mode = "boxes"
+	padding    *float64 // nil when not set
+	threshold  float64
+	minArea    int
+	class      string // "" for the first foreground class of the model
+	device     string // "auto", "cpu" or "cuda", as set
+	categories []int  // detection_categories, sorted
+	minScore   float64
+}
+
+// Decode reads and checks the parameters and which inputs the mode takes
+// (engine.Decoder).
+func (Kind) Decode(cfg *engine.Config) (any, hcl.Diagnostics) {
+	mode, minArea := cfg.String("mode"), cfg.Float("min_area")
+	set := &settings{boxes: mode == "boxes", threshold: cfg.Float("threshold"), minArea: int(minArea),
+		class: cfg.String("class"), device: cfg.String("device"), minScore: cfg.Float("min_score")}
+	if cfg.Has("padding") {
+		p := cfg.Float("padding")
+		set.padding = &p
+	}
+	if cfg.Has("detection_categories") {
+		for it := cfg.Params["detection_categories"].ElementIterator(); it.Next(); {
+			_, v := it.Element()
+			c, _ := v.AsBigFloat().Int64()
+			set.categories = append(set.categories, int(c))
+		}
+		sort.Ints(set.categories)
+	}
 	var diags hcl.Diagnostics
 	diag := func(sev hcl.DiagnosticSeverity, attr, summary, msg string) {
 		r := cfg.Range(attr)
 		diags = append(diags, &hcl.Diagnostic{Severity: sev, Summary: summary, Detail: msg, Subject: &r})
 	}
 	bad := func(attr, msg string) { diag(hcl.DiagError, attr, "Invalid "+attr, msg) }
-	if d := cfg.String("device"); d != "auto" && d != "cpu" && d != "cuda" {
+	if d := set.device; d != "auto" && d != "cpu" && d != "cuda" {
 		bad("device", fmt.Sprintf("device is %q; use \"auto\", \"cpu\" or \"cuda\".", d))
 	}
-	if t := cfg.Float("threshold"); !(t > 0 && t < 1) {
+	if t := set.threshold; !(t > 0 && t < 1) {
 		bad("threshold", fmt.Sprintf("threshold is %v; it must lie strictly between 0 and 1.", t))
 	}
-	if a := cfg.Float("min_area"); a < 0 {
-		bad("min_area", fmt.Sprintf("min_area is %v; it must be ≥ 0.", a))
+	if minArea < 0 {
+		bad("min_area", fmt.Sprintf("min_area is %v; it must be ≥ 0.", minArea))
 	}
-	if cfg.Has("padding") {
-		if p := cfg.Float("padding"); p < 0 || p > 4 {
+	if set.padding != nil {
+		if p := *set.padding; p < 0 || p > 4 {
 			bad("padding", fmt.Sprintf("padding is %v; it must be 0 to 4.", p))
 		} else if _, err := annotate.PaddingPercent(p); err != nil {
 			bad("padding", err.Error()+".")
 		}
 	}
-	switch mode := cfg.String("mode"); mode {
+	switch mode {
 	case "scene":
 		if hasInput(cfg, "crop_model") {
 			bad("crop_model", `crop_model is used by mode = "boxes" only; scene mode segments the whole image with model. Set mode = "boxes", or remove crop_model.`)
@@ -117,7 +147,7 @@ func (Kind) Validate(cfg *engine.Config) hcl.Diagnostics {
 		if hasInput(cfg, "detections") {
 			bad("detections", `detections are stage 1 of mode = "boxes"; scene mode finds its instances in the whole image's mask. Set mode = "boxes" with a crop_model, or remove detections.`)
 		}
-		if cfg.Has("padding") {
+		if set.padding != nil {
 			diag(hcl.DiagWarning, "padding", "Attribute padding ignored", `padding pads the boxes of mode = "boxes"; scene mode has no boxes and ignores it. Remove it.`)
 		}
 	case "boxes":
@@ -127,7 +157,7 @@ func (Kind) Validate(cfg *engine.Config) hcl.Diagnostics {
 	default:
 		bad("mode", fmt.Sprintf(`mode is %q; use "scene" (one pass over the whole image) or "boxes" (boxes, then crop_model on each).`, mode))
 	}
-	return diags
+	return set, diags
 }
 
 var probe struct {
@@ -151,8 +181,8 @@ func gpuStatus() (string, error) {
 }
 
 // device resolves the device parameter: "cpu" or "cuda".
-func device(cfg *engine.Config) string {
-	switch d := cfg.String("device"); d {
+func device(set *settings) string {
+	switch d := set.device; d {
 	case "auto":
 		if _, err := gpuStatus(); err != nil {
 			return "cpu"
@@ -167,7 +197,7 @@ func device(cfg *engine.Config) string {
 // differ in the last bits of a logit. So does the image decoder, whose
 // pixels the model sees.
 func (Kind) KeyLines(cfg *engine.Config) []string {
-	return []string{"device " + device(cfg), dataset.ImageDecoder}
+	return []string{"device " + device(engine.Decoded[*settings](cfg)), dataset.ImageDecoder}
 }
 
 // loadModel loads and folds the model of input attr.
@@ -190,8 +220,8 @@ func cropPadding(rc *engine.RunContext, crop *model.Artifact) (float64, error) {
 	if rec <= 0 {
 		return 0, engine.Errorf(rc.Config.Range("crop_model"), "the crop model records no crop padding (its train step did not set crop_padding), so stage 2 cannot pad its boxes as its training crops were padded; train it on instances_crop crops made with pad = \"<n>%%\" and set crop_padding = n/100 on that train step")
 	}
-	if rc.Config.Has("padding") {
-		if set := rc.Config.Float("padding"); set != rec {
+	if p := engine.Decoded[*settings](rc.Config).padding; p != nil {
+		if set := *p; set != rec {
 			return 0, engine.Errorf(rc.Config.Range("padding"), "padding is %v but the crop model was trained on crops padded by %v (its crop_padding); stage 2 must pad as its training crops were: remove padding, or set it to %v", set, rec, rec)
 		}
 	}
@@ -199,7 +229,8 @@ func cropPadding(rc *engine.RunContext, crop *model.Artifact) (float64, error) {
 }
 
 func (Kind) Run(ctx context.Context, rc *engine.RunContext) (map[string]cache.Digest, error) {
-	boxesMode := rc.Config.String("mode") == "boxes"
+	set := engine.Decoded[*settings](rc.Config)
+	boxesMode := set.boxes
 	art, f, err := loadModel(rc, "model")
 	if err != nil {
 		return nil, err
@@ -221,12 +252,11 @@ func (Kind) Run(ctx context.Context, rc *engine.RunContext) (map[string]cache.Di
 		}
 		masks = cropArt
 	}
-	class := rc.Config.String("class")
+	class := set.class
 	if class == "" {
 		class = masks.Config.Foreground[0]
 	}
-	p := annotate.Params{Class: class, Threshold: rc.Config.Float("threshold"),
-		MinArea: int(rc.Config.Float("min_area")), Padding: pad}
+	p := annotate.Params{Class: class, Threshold: set.threshold, MinArea: set.minArea, Padding: pad}
 	var boxes map[string][]annotate.Box
 	detsText := map[string]string{}
 	if d, ok := rc.Inputs["detections"]; ok {
@@ -239,7 +269,7 @@ func (Kind) Run(ctx context.Context, rc *engine.RunContext) (map[string]cache.Di
 		}
 	}
 
-	dev := device(rc.Config)
+	dev := device(set)
 	var seg, cropSeg annotate.Segmenter
 	switch dev {
 	case "cuda":
@@ -249,7 +279,7 @@ func (Kind) Run(ctx context.Context, rc *engine.RunContext) (map[string]cache.Di
 		}
 		defer closeAll()
 	default:
-		if rc.Config.String("device") == "auto" {
+		if set.device == "auto" {
 			_, err := gpuStatus()
 			rc.Logf("no GPU (%v); running on the CPU", err)
 		}
@@ -321,7 +351,7 @@ func gpuSegmenters(rc *engine.RunContext, f, cropF *model.Folded) (seg, cropSeg 
 		eng, err := gpu.NewEngine(f, annotate.DefaultBatch)
 		if err != nil {
 			r := rc.Config.Range("device")
-			return nil, engine.Errorf(r, "device %q: %v; set device = \"cpu\" or \"auto\" to run without a GPU", rc.Config.String("device"), err)
+			return nil, engine.Errorf(r, "device %q: %v; set device = \"cpu\" or \"auto\" to run without a GPU", engine.Decoded[*settings](rc.Config).device, err)
 		}
 		engines = append(engines, eng)
 		return &gpuSegmenter{eng: eng, size: f.Config.InputSize}, nil
@@ -403,14 +433,8 @@ func readDetections(rc *engine.RunContext, tree cache.Digest, ds *dataset.Datase
 	for _, e := range ds.Entries {
 		names = append(names, e.Name)
 	}
-	var cats []int
-	for it := rc.Config.Params["detection_categories"].ElementIterator(); it.Next(); {
-		_, v := it.Element()
-		f, _ := v.AsBigFloat().Int64()
-		cats = append(cats, int(f))
-	}
-	sort.Ints(cats)
-	boxes, err := annotate.ParseDetections(raw, names, cats, rc.Config.Float("min_score"))
+	set := engine.Decoded[*settings](rc.Config)
+	boxes, err := annotate.ParseDetections(raw, names, set.categories, set.minScore)
 	if err != nil {
 		return nil, engine.Errorf(r, "detections file %s: %w", files[0], err)
 	}
