@@ -103,7 +103,8 @@ func (Kind) Schema() *engine.Schema {
 	}
 }
 
-// params are the step's parameters, decoded and checked.
+// params are the step's parameters, decoded and checked when the recipe
+// loads (Decode). Run works on a copy: the decoded value is shared.
 type params struct {
 	opts       mtrain.Options
 	cfg        model.Config
@@ -223,7 +224,7 @@ func divisors(n int) string {
 // attribute selects on this machine: a model trained with another is
 // another artifact. So does the image decoder, whose pixels it trains on.
 func (Kind) KeyLines(cfg *engine.Config) []string {
-	p, _ := decode(cfg)
+	p := engine.Decoded[*params](cfg)
 	g := "unavailable"
 	if b, err := gemm.Select(p.gemm); err == nil {
 		g = b.Name()
@@ -231,21 +232,21 @@ func (Kind) KeyLines(cfg *engine.Config) []string {
 	return []string{fmt.Sprintf("micro_batch_used %d", p.opts.UsedMicroBatch()), "gemm " + g, dataset.ImageDecoder}
 }
 
-func (Kind) Validate(cfg *engine.Config) hcl.Diagnostics {
-	_, errs := decode(cfg)
+// Decode reads the model configuration and the training options and
+// checks them, each error on its attribute (engine.Decoder).
+func (Kind) Decode(cfg *engine.Config) (any, hcl.Diagnostics) {
+	p, errs := decode(cfg)
 	var diags hcl.Diagnostics
 	for _, e := range errs {
 		r := cfg.Range(e.attr)
 		diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Invalid " + e.attr, Detail: e.msg + ".", Subject: &r})
 	}
-	return diags
+	return p, diags
 }
 
 func (Kind) Run(ctx context.Context, rc *engine.RunContext) (map[string]cache.Digest, error) {
-	p, errs := decode(rc.Config)
-	if len(errs) > 0 {
-		return nil, engine.Errorf(rc.Config.Range(errs[0].attr), "%s", errs[0].msg)
-	}
+	p := *engine.Decoded[*params](rc.Config)
+	p.opts.Config = &p.cfg
 	ds, err := dataset.Open(rc.Store, rc.Inputs["data"])
 	if err != nil {
 		return nil, fmt.Errorf("data: %w", err)
@@ -256,10 +257,13 @@ func (Kind) Run(ctx context.Context, rc *engine.RunContext) (map[string]cache.Di
 		classes[c.Title] = true
 		names = append(names, c.Title)
 	}
-	for _, attr := range []string{"foreground", "ignore"} {
-		for _, c := range rc.Config.StringList(attr) {
+	for _, list := range []struct {
+		attr    string
+		classes []string
+	}{{"foreground", p.cfg.Foreground}, {"ignore", p.cfg.Ignore}} {
+		for _, c := range list.classes {
 			if !classes[c] {
-				return nil, engine.Errorf(rc.Config.Range(attr), "class %q is not in the training set; its classes: %s%s", c, strings.Join(names, ", "), suggest(c, names))
+				return nil, engine.Errorf(rc.Config.Range(list.attr), "class %q is not in the training set; its classes: %s%s", c, strings.Join(names, ", "), suggest(c, names))
 			}
 		}
 	}
@@ -279,7 +283,7 @@ func (Kind) Run(ctx context.Context, rc *engine.RunContext) (map[string]cache.Di
 		}
 		init = prev.Weights
 	}
-	samples, err := loadSamples(ctx, rc, ds, p, "data")
+	samples, err := loadSamples(ctx, rc, ds, &p, "data")
 	if err != nil {
 		return nil, err
 	}
@@ -309,7 +313,7 @@ func (Kind) Run(ctx context.Context, rc *engine.RunContext) (map[string]cache.Di
 		if len(unknown) > 0 {
 			return nil, engine.Errorf(rc.Config.Range("validation"), "the validation set has classes the training set lacks: %s; map or drop them with a transform step", strings.Join(unknown, ", "))
 		}
-		if val, err = loadSamples(ctx, rc, vds, p, "validation"); err != nil {
+		if val, err = loadSamples(ctx, rc, vds, &p, "validation"); err != nil {
 			return nil, err
 		}
 	}
@@ -334,7 +338,7 @@ func (Kind) Run(ctx context.Context, rc *engine.RunContext) (map[string]cache.Di
 	if err != nil {
 		return nil, err
 	}
-	training, err := json.Marshal(trainingRecord(p, len(samples), len(val)))
+	training, err := json.Marshal(trainingRecord(&p, len(samples), len(val)))
 	if err != nil {
 		return nil, err
 	}
