@@ -57,14 +57,15 @@ func (o flipOp) Apply(it *Item) ([]*Item, error) {
 	w, h := img.Rect.Dx(), img.Rect.Dy()
 	out := image.NewRGBA(img.Rect)
 	for y := 0; y < h; y++ {
+		dst := out.Pix[y*out.Stride : y*out.Stride+4*w]
+		if !o.leftRight {
+			copy(dst, img.Pix[(h-1-y)*img.Stride:])
+			continue
+		}
+		src := img.Pix[y*img.Stride : y*img.Stride+4*w]
 		for x := 0; x < w; x++ {
-			sx, sy := x, y
-			if o.leftRight {
-				sx = w - 1 - x
-			} else {
-				sy = h - 1 - y
-			}
-			copy(out.Pix[y*out.Stride+4*x:y*out.Stride+4*x+4], img.Pix[sy*img.Stride+4*sx:sy*img.Stride+4*sx+4])
+			s := src[4*(w-1-x) : 4*(w-1-x)+4]
+			copy(dst[4*x:4*x+4], s)
 		}
 	}
 	it.SetPixels(out)

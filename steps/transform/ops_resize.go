@@ -122,6 +122,56 @@ func geoTaps(src, dst int64) []int64 {
 	return out
 }
 
+// geoTap is one output column's or row's bilinear source: the two pixel
+// indices it blends and the weight of the second, in 16 fractional bits.
+type geoTap struct {
+	i0, i1 int
+	a      int64
+}
+
+// geoClampTaps turns geoTaps' positions over n source pixels into taps,
+// clamped to the edges as geoSample clamps them.
+func geoClampTaps(pos []int64, n int64) []geoTap {
+	out := make([]geoTap, len(pos))
+	for i, f := range pos {
+		f = min(max(f, 0), (n-1)<<16)
+		i0 := f >> 16
+		out[i] = geoTap{int(i0), int(min(i0+1, n-1)), f & 0xffff}
+	}
+	return out
+}
+
+// geoResample writes into out, from (ox, oy) on, the bilinear samples of
+// img at the positions xs × ys, with geoSample's arithmetic: the products
+// are exact integers, summed before the one rounding shift, so blending
+// each output row's two source rows first (once per source column) and
+// then its columns gives geoSample's bytes, pixel for pixel.
+func geoResample(img, out *image.RGBA, xs, ys []int64, ox, oy int) {
+	w := img.Rect.Dx()
+	cols := geoClampTaps(xs, int64(w))
+	rows := geoClampTaps(ys, int64(img.Rect.Dy()))
+	v := make([]int64, 4*w) // the current output row's vertical blend
+	for y, ty := range rows {
+		r0 := img.Pix[ty.i0*img.Stride : ty.i0*img.Stride+4*w]
+		r1 := img.Pix[ty.i1*img.Stride : ty.i1*img.Stride+4*w]
+		ay, by := ty.a, 65536-ty.a
+		for i := range v {
+			v[i] = int64(r0[i])*by + int64(r1[i])*ay
+		}
+		dst := out.Pix[(y+oy)*out.Stride+4*ox:]
+		dst = dst[:4*len(cols)]
+		for x, tx := range cols {
+			ax, bx := tx.a, 65536-tx.a
+			p, q := v[4*tx.i0:4*tx.i0+4], v[4*tx.i1:4*tx.i1+4]
+			d := dst[4*x : 4*x+4]
+			d[0] = uint8((p[0]*bx + q[0]*ax + 1<<31) >> 32)
+			d[1] = uint8((p[1]*bx + q[1]*ax + 1<<31) >> 32)
+			d[2] = uint8((p[2]*bx + q[2]*ax + 1<<31) >> 32)
+			d[3] = uint8((p[3]*bx + q[3]*ax + 1<<31) >> 32)
+		}
+	}
+}
+
 func (o *resizeOp) Apply(it *Item) ([]*Item, error) {
 	img, err := it.Pixels()
 	if err != nil {
@@ -145,13 +195,7 @@ func (o *resizeOp) Apply(it *Item) ([]*Item, error) {
 			out.Pix[i] = 255 // opaque black padding
 		}
 	}
-	xs, ys := geoTaps(w, iw), geoTaps(h, ih)
-	for y := int64(0); y < ih; y++ {
-		row := out.Pix[int(y+oy)*out.Stride:]
-		for x := int64(0); x < iw; x++ {
-			geoSample(img, xs[x], ys[y], row[4*(x+ox):])
-		}
-	}
+	geoResample(img, out, geoTaps(w, iw), geoTaps(h, ih), int(ox), int(oy))
 	scaled := objs[:0]
 	for _, ob := range objs {
 		if ob, ok, err := geoScaleObject(ob, w, h, iw, ih, ox, oy); err != nil {

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"image"
 	"image/color"
+	"math/rand/v2"
 	"testing"
 
 	"dsbuild/dataset"
@@ -125,5 +126,59 @@ func TestResizeKeepAspect(t *testing.T) {
 		{map[string]any{"width": 5}, "", "height is missing or -1"},
 		{map[string]any{"width": -1, "height": 5}, "", "width is missing or -1"},
 		{map[string]any{"width": 1 << 20, "height": 1 << 20}, "width", "more than"},
+	})
+}
+
+// geoResample is geoSample's arithmetic with the taps worked out once per
+// column and row: the same bytes, whatever the sizes (shrinking, growing,
+// one-pixel sides, an offset).
+func TestResampleIsSamplePixelForPixel(t *testing.T) {
+	t.Parallel()
+	r := rand.New(rand.NewPCG(1, 2))
+	for _, c := range []struct{ w, h, iw, ih, ox, oy int }{
+		{640, 480, 256, 256, 0, 0}, {37, 29, 256, 200, 3, 5}, {1, 1, 7, 5, 0, 0},
+		{5, 1, 1, 9, 2, 0}, {300, 200, 299, 201, 0, 1}, {64, 64, 64, 64, 0, 0},
+	} {
+		img := image.NewRGBA(image.Rect(0, 0, c.w, c.h))
+		for i := range img.Pix {
+			img.Pix[i] = uint8(r.IntN(256))
+		}
+		want := image.NewRGBA(image.Rect(0, 0, c.iw+2*c.ox, c.ih+2*c.oy))
+		got := image.NewRGBA(want.Rect)
+		xs, ys := geoTaps(int64(c.w), int64(c.iw)), geoTaps(int64(c.h), int64(c.ih))
+		for y := 0; y < c.ih; y++ {
+			for x := 0; x < c.iw; x++ {
+				geoSample(img, xs[x], ys[y], want.Pix[(y+c.oy)*want.Stride+4*(x+c.ox):])
+			}
+		}
+		geoResample(img, got, xs, ys, c.ox, c.oy)
+		if !bytes.Equal(got.Pix, want.Pix) {
+			t.Errorf("%dx%d → %dx%d at (%d, %d): geoResample differs from geoSample", c.w, c.h, c.iw, c.ih, c.ox, c.oy)
+		}
+	}
+}
+
+// BenchmarkResizeCrop: the item-7 workload's resize, a person crop of a
+// 640×480 photo (about 150×330) to 256×256.
+func BenchmarkResizeCrop(b *testing.B) {
+	img := image.NewRGBA(image.Rect(0, 0, 150, 330))
+	for i := range img.Pix {
+		img.Pix[i] = uint8(i * 7)
+	}
+	xs, ys := geoTaps(150, 256), geoTaps(330, 256)
+	out := image.NewRGBA(image.Rect(0, 0, 256, 256))
+	b.Run("sample", func(b *testing.B) {
+		for b.Loop() {
+			for y := 0; y < 256; y++ {
+				for x := 0; x < 256; x++ {
+					geoSample(img, xs[x], ys[y], out.Pix[y*out.Stride+4*x:])
+				}
+			}
+		}
+	})
+	b.Run("resample", func(b *testing.B) {
+		for b.Loop() {
+			geoResample(img, out, xs, ys, 0, 0)
+		}
 	})
 }
