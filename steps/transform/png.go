@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/binary"
 	"image"
+	"sync"
 
 	"github.com/klauspost/compress/zlib"
 
@@ -31,9 +32,12 @@ func encodePNG(img *image.RGBA) ([]byte, error) {
 		bpp, colorType = 3, 2 // RGB
 	}
 	stride := w * bpp
-	raw := make([]byte, (stride+1)*h)
-	prev := make([]byte, stride)
-	cur := make([]byte, stride)
+	e := pngEncoders.Get().(*pngEncoder)
+	defer pngEncoders.Put(e)
+	raw := grow(&e.raw, (stride+1)*h)
+	prev := grow(&e.prev, stride)
+	cur := grow(&e.cur, stride)
+	clear(prev)
 	for y := 0; y < h; y++ {
 		row := img.Pix[y*img.Stride : y*img.Stride+4*w]
 		if opaque {
@@ -52,32 +56,57 @@ func encodePNG(img *image.RGBA) ([]byte, error) {
 				cur[4*x], cur[4*x+1], cur[4*x+2], cur[4*x+3] = r, g, b, a
 			}
 		}
-		out := raw[y*(stride+1):]
+		out := raw[y*(stride+1) : (y+1)*(stride+1)]
 		out[0] = 2 // Up
 		for i, v := range cur {
 			out[1+i] = v - prev[i]
 		}
 		prev, cur = cur, prev
 	}
-	var z bytes.Buffer
-	zw, err := zlib.NewWriterLevel(&z, zlib.BestSpeed)
-	if err != nil {
+	e.z.Reset()
+	if e.zw == nil {
+		zw, err := zlib.NewWriterLevel(&e.z, zlib.BestSpeed)
+		if err != nil {
+			return nil, err
+		}
+		e.zw = zw
+	} else {
+		e.zw.Reset(&e.z)
+	}
+	if _, err := e.zw.Write(raw); err != nil {
 		return nil, err
 	}
-	if _, err := zw.Write(raw); err != nil {
+	if err := e.zw.Close(); err != nil {
 		return nil, err
 	}
-	if err := zw.Close(); err != nil {
-		return nil, err
-	}
-	var b bytes.Buffer
+	// Signature, IHDR, IDAT and IEND: 8 + 25 + 12 + len + 12 bytes.
+	b := bytes.NewBuffer(make([]byte, 0, 57+e.z.Len()))
 	b.Write([]byte{0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n'})
 	ihdr := make([]byte, 13)
 	binary.BigEndian.PutUint32(ihdr[0:], uint32(w))
 	binary.BigEndian.PutUint32(ihdr[4:], uint32(h))
 	ihdr[8], ihdr[9] = 8, colorType
-	dataset.WritePNGChunk(&b, "IHDR", ihdr)
-	dataset.WritePNGChunk(&b, "IDAT", z.Bytes())
-	dataset.WritePNGChunk(&b, "IEND", nil)
+	dataset.WritePNGChunk(b, "IHDR", ihdr)
+	dataset.WritePNGChunk(b, "IDAT", e.z.Bytes())
+	dataset.WritePNGChunk(b, "IEND", nil)
 	return b.Bytes(), nil
+}
+
+// pngEncoder is what encodePNG reuses from one image to the next: the
+// filtered rows, the zlib writer (its compressor is large) and its output.
+// A reset writer writes the same stream as a new one.
+type pngEncoder struct {
+	raw, prev, cur []byte
+	zw             *zlib.Writer
+	z              bytes.Buffer
+}
+
+var pngEncoders = sync.Pool{New: func() any { return new(pngEncoder) }}
+
+// grow returns (*buf)[:n], reallocating *buf when it is too short.
+func grow(buf *[]byte, n int) []byte {
+	if cap(*buf) < n {
+		*buf = make([]byte, n)
+	}
+	return (*buf)[:n]
 }
