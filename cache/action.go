@@ -118,7 +118,7 @@ func (s *Store) getEntry(ns string, key Digest) ([]Output, error) {
 	if err != nil {
 		return nil, fmt.Errorf("reading cache entry %s: %w", key.Short(), err)
 	}
-	outs, err := decodeEntry(ns, key, data)
+	outs, err := decodeAnyEntry(ns, key, data)
 	if err != nil {
 		s.logf("cache: %s entry %s is corrupt (%v): removing it", ns, key.Short(), err)
 		os.Remove(p)
@@ -165,4 +165,129 @@ func (s *Store) PutMemo(key MemoKey, outs []Output) error {
 func IsMiss(err error) bool {
 	var m *MissError
 	return errors.As(err, &m)
+}
+
+// A memo record is an item's result kept in its memo entry itself (one
+// file, not an entry and a blob), with the digests of the blobs it names:
+//
+//	dsbuild memo v2
+//	key <key>
+//	ref <digest>        (sorted, one per blob the result names)
+//	record <data>       (one line: data holds no newline)
+//	check <digest of the lines before>
+//
+// GC keeps the entry while every blob it refers to lives (as it keeps a
+// v1 entry while its outputs live); Check reports refs that are missing.
+
+const memoRecordHeader = "dsbuild memo v2"
+
+// encodeMemoRecord writes a v2 memo entry.
+func encodeMemoRecord(key Digest, record []byte, refs []Digest) ([]byte, error) {
+	if bytes.IndexByte(record, '\n') >= 0 {
+		return nil, errors.New("memo record: the data holds a newline")
+	}
+	sorted := append([]Digest(nil), refs...)
+	sort.Slice(sorted, func(i, j int) bool { return bytes.Compare(sorted[i][:], sorted[j][:]) < 0 })
+	var b bytes.Buffer
+	b.Grow(len(record) + 90*len(refs) + 200)
+	fmt.Fprintf(&b, "%s\nkey %s\n", memoRecordHeader, key)
+	for i, d := range sorted {
+		if i > 0 && sorted[i-1] == d {
+			continue
+		}
+		fmt.Fprintf(&b, "ref %s\n", d)
+	}
+	b.WriteString("record ")
+	b.Write(record)
+	b.WriteByte('\n')
+	fmt.Fprintf(&b, "check %s\n", Sum(b.Bytes()))
+	return b.Bytes(), nil
+}
+
+// decodeMemoRecord reads a v2 memo entry: its record and its refs (as
+// outputs named "ref", for GC and Check).
+func decodeMemoRecord(key Digest, data []byte) ([]byte, []Output, error) {
+	i := bytes.LastIndex(data, []byte("\ncheck "))
+	if i < 0 || !bytes.HasSuffix(data, []byte("\n")) {
+		return nil, nil, errors.New("truncated")
+	}
+	want, err := ParseDigest(strings.TrimSpace(string(data[i+len("\ncheck "):])))
+	if err != nil {
+		return nil, nil, err
+	}
+	body := data[:i+1]
+	if Sum(body) != want {
+		return nil, nil, errors.New("checksum mismatch")
+	}
+	head := memoRecordHeader + "\nkey " + key.String() + "\n"
+	if !bytes.HasPrefix(body, []byte(head)) {
+		return nil, nil, errors.New("wrong header or key")
+	}
+	rest := body[len(head):]
+	var refs []Output
+	for bytes.HasPrefix(rest, []byte("ref ")) {
+		j := bytes.IndexByte(rest, '\n')
+		d, err := ParseDigest(string(rest[len("ref "):j]))
+		if err != nil {
+			return nil, nil, err
+		}
+		refs = append(refs, Output{Name: "ref", Digest: d})
+		rest = rest[j+1:]
+	}
+	if !bytes.HasPrefix(rest, []byte("record ")) || bytes.IndexByte(rest, '\n') != len(rest)-1 {
+		return nil, nil, errors.New("malformed record")
+	}
+	return rest[len("record ") : len(rest)-1], refs, nil
+}
+
+// decodeAnyEntry reads an action entry, or a memo entry of either version
+// (a v2 entry's refs as its outputs).
+func decodeAnyEntry(ns string, key Digest, data []byte) ([]Output, error) {
+	if ns == nsMemo && bytes.HasPrefix(data, []byte(memoRecordHeader+"\n")) {
+		_, refs, err := decodeMemoRecord(key, data)
+		return refs, err
+	}
+	return decodeEntry(ns, key, data)
+}
+
+// PutMemoRecord keeps an item's result, record (one line), in the item
+// memo under key, with the blobs it names.
+func (s *Store) PutMemoRecord(key MemoKey, record []byte, refs []Digest) error {
+	b, err := encodeMemoRecord(Digest(key), record, refs)
+	if err != nil {
+		return err
+	}
+	if err := writeFileAtomic(filepath.Join(s.dir, "tmp"), s.entryPath(nsMemo, Digest(key)), b, 0o644); err != nil {
+		return fmt.Errorf("writing memo record %s: %w", key.Short(), err)
+	}
+	return nil
+}
+
+// GetMemoRecord reads the record PutMemoRecord kept under key, if every
+// blob it names is still stored. A miss (no entry, a v1 entry, a corrupt
+// one, which is removed, or a missing blob) is a *MissError.
+func (s *Store) GetMemoRecord(key MemoKey) ([]byte, error) {
+	p := s.entryPath(nsMemo, Digest(key))
+	data, err := os.ReadFile(p)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, &MissError{Key: Digest(key)}
+	}
+	if err != nil {
+		return nil, fmt.Errorf("reading memo record %s: %w", key.Short(), err)
+	}
+	if !bytes.HasPrefix(data, []byte(memoRecordHeader+"\n")) {
+		return nil, &MissError{Key: Digest(key), Reason: "not a memo record"}
+	}
+	rec, refs, err := decodeMemoRecord(Digest(key), data)
+	if err != nil {
+		s.logf("cache: memo record %s is corrupt (%v): removing it", key.Short(), err)
+		os.Remove(p)
+		return nil, &MissError{Key: Digest(key), Reason: "corrupt entry: " + err.Error()}
+	}
+	for _, r := range refs {
+		if !s.Has(r.Digest) {
+			return nil, &MissError{Key: Digest(key), Reason: "blob " + r.Digest.Short() + " is gone"}
+		}
+	}
+	return rec, nil
 }

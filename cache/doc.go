@@ -9,8 +9,10 @@
 //   - Trees: canonical, sorted directory listings (see [EncodeTree]), stored
 //     as blobs, whose entries name other blobs and trees (a Merkle tree).
 //   - The action cache: step key ([ActionKey]) → named output digests (ac/).
-//   - The item memo: item key ([MemoKey]) → named output digests (memo/),
-//     for steps that work item by item. Keys are types of their own, not
+//   - The item memo: item key ([MemoKey]) → an item's result kept in the
+//     entry itself with the blobs it names (PutMemoRecord; GC keeps it
+//     while they live), or named output digests (memo/), for steps that
+//     work item by item. Keys are types of their own, not
 //     [Digest]s: a content digest cannot be passed for one.
 //   - The stat cache: (path, size, mtime, inode, ctime, mode) → digest for
 //     source files, so that an unchanged source file is never hashed again.

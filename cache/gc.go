@@ -140,7 +140,7 @@ func peekEntry(ns string, e storedBlob) ([]Output, error) {
 	if err != nil {
 		return nil, err
 	}
-	return decodeEntry(ns, e.d, data)
+	return decodeAnyEntry(ns, e.d, data)
 }
 
 // startsWithTreeHeader reads the first bytes of the blob file at p.
@@ -475,7 +475,7 @@ func (s *Store) check(ctx context.Context, repair bool) (CheckReport, error) {
 			data, err := os.ReadFile(e.path)
 			if err == nil {
 				var outs []Output
-				outs, err = decodeEntry(ns, e.d, data)
+				outs, err = decodeAnyEntry(ns, e.d, data)
 				for _, o := range outs {
 					if !quiet.Has(o.Digest) {
 						missing("%s entry %s: output %s names %s, which is missing", ns, e.d.Short(), o.Name, o.Digest.Short())

@@ -26,7 +26,7 @@ import (
 //     digests of what it reads). `dsbuild explain STEP --item NAME` prints
 //     it.
 //   - A memoized result is used when its record decodes and the work's
-//     Complete check passes (its blobs are still stored); anything else is
+//     blobs it names (the work's Refs) are still stored; anything else is
 //     a miss, and the item runs again.
 //   - Misses run on one bounded pool of workers (the work's Workers, else
 //     the build's -j, else one per CPU), reporting progress as items finish;
@@ -93,9 +93,10 @@ type ItemWork[T any] struct {
 	// Workers bounds the items run at once; ≤ 0: the build's -j, else one
 	// per CPU.
 	Workers int
-	// Complete, if set, reports whether a memoized result can be used
-	// (every blob it names is still stored).
-	Complete func(s *cache.Store, v T) bool
+	// Refs, if set, lists the blobs a result names (its images and
+	// annotations). A memoized result is used only while they are all
+	// stored, and a gc keeps its memo entry while they are live.
+	Refs func(v T) []cache.Digest
 	// Tolerate, if set, reports whether err is the item's own outcome
 	// rather than the step's failure.
 	Tolerate func(err error) bool
@@ -248,7 +249,7 @@ func runItems[T any](ctx context.Context, rc *RunContext, w ItemWork[T], total i
 				if memo && j.it.Key != nil {
 					pre = itemPreimage(w.Scheme, salt, j.it)
 					key = itemKeyOf(pre)
-					if v, ok := recallItem(rc.Store, key, w.Complete); ok {
+					if v, ok := recallItem[T](rc.Store, key); ok {
 						res.Value, res.Cached = v, true
 					}
 				}
@@ -258,7 +259,11 @@ func runItems[T any](ctx context.Context, rc *RunContext, w ItemWork[T], total i
 					case err == nil:
 						res.Value = v
 						if !key.IsZero() {
-							if err := rememberItem(rc.Store, key, pre, v); err != nil {
+							var refs []cache.Digest
+							if w.Refs != nil {
+								refs = w.Refs(v)
+							}
+							if err := rememberItem(rc.Store, key, pre, v, refs); err != nil {
 								if memoFails.Add(1) == 1 {
 									mu.Lock()
 									memoErr = err
@@ -344,14 +349,11 @@ func itemPreimage[T any](scheme, salt string, it Item[T]) []string {
 	return append(pre, it.Key...)
 }
 
-// recallItem reads the memoized result of key, if it is whole.
-func recallItem[T any](s *cache.Store, key ItemKey, complete func(*cache.Store, T) bool) (T, bool) {
+// recallItem reads the memoized result of key, if every blob it names is
+// still stored (the store checks its refs).
+func recallItem[T any](s *cache.Store, key ItemKey) (T, bool) {
 	var zero T
-	outs, err := s.GetMemo(key.memo())
-	if err != nil || len(outs) != 1 {
-		return zero, false
-	}
-	raw, err := s.ReadBlob(outs[0].Digest)
+	raw, err := s.GetMemoRecord(key.memo())
 	if err != nil {
 		return zero, false
 	}
@@ -359,23 +361,17 @@ func recallItem[T any](s *cache.Store, key ItemKey, complete func(*cache.Store, 
 	if json.Unmarshal(raw, &rec) != nil {
 		return zero, false
 	}
-	if complete != nil && !complete(s, rec.Value) {
-		return zero, false
-	}
 	return rec.Value, true
 }
 
-// rememberItem memoizes an item's result under key.
-func rememberItem[T any](s *cache.Store, key ItemKey, pre []string, v T) error {
+// rememberItem memoizes an item's result under key, in its memo entry,
+// with the blobs it names.
+func rememberItem[T any](s *cache.Store, key ItemKey, pre []string, v T, refs []cache.Digest) error {
 	raw, err := json.Marshal(itemRecord[T]{Preimage: pre, Value: v})
 	if err != nil {
 		return err
 	}
-	d, err := s.PutBytes(raw)
-	if err != nil {
-		return err
-	}
-	return s.PutMemo(key.memo(), []cache.Output{{Name: "item", Digest: d}})
+	return s.PutMemoRecord(key.memo(), raw, refs)
 }
 
 // writeItemIndex records the memoized items of the step run with key step
@@ -443,13 +439,9 @@ func ItemPreimage(s *cache.Store, step StepKey, name string) ([]string, ItemKey,
 		return nil, ItemKey{}, fmt.Errorf("the step's item index: %w", err)
 	}
 	key := ItemKey(d)
-	outs, err = s.GetMemo(key.memo())
-	if err != nil || len(outs) != 1 {
-		return nil, key, fmt.Errorf("item %q: its memo record %s is gone (a gc, or a failed write); build the step again", name, key.Short())
-	}
-	raw, err = s.ReadBlob(outs[0].Digest)
+	raw, err = s.GetMemoRecord(key.memo())
 	if err != nil {
-		return nil, key, fmt.Errorf("item %q: %w", name, err)
+		return nil, key, fmt.Errorf("item %q: its memo record %s is gone or incomplete (a gc, or a failed write); build the step again", name, key.Short())
 	}
 	var rec struct {
 		Preimage []string `json:"preimage"`
@@ -490,15 +482,14 @@ func PlanOf[T any](w ItemWork[T], items []Item[T]) ItemPlan {
 }
 
 // estimateItems counts the items of p that rc's step would run and those
-// its memo has (without checking that their blobs are all still stored:
-// an estimate).
+// its memo has (an estimate: a record that no longer decodes runs).
 func estimateItems(rc *RunContext, p ItemPlan) ItemCounts {
 	salt := rc.ItemSalt().String()
 	c := ItemCounts{Total: len(p.Items)}
 	for _, it := range p.Items {
 		if it.Key != nil {
 			key := itemKeyOf(itemPreimage(p.Scheme, salt, Item[struct{}]{Name: it.Name, Key: it.Key}))
-			if outs, err := rc.Store.GetMemo(key.memo()); err == nil && len(outs) == 1 && rc.Store.Has(outs[0].Digest) {
+			if _, err := rc.Store.GetMemoRecord(key.memo()); err == nil {
 				c.Cached++
 				continue
 			}

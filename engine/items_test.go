@@ -44,9 +44,7 @@ func upper(name, value string, s *cache.Store, ran *atomic.Int64) engine.Item[ca
 	}}
 }
 
-func stored(s *cache.Store, d cache.Digest) bool { return s.Has(d) }
-
-var upperWork = engine.ItemWork[cache.Digest]{Scheme: "test upper v1", Complete: stored}
+var upperWork = engine.ItemWork[cache.Digest]{Scheme: "test upper v1", Refs: func(d cache.Digest) []cache.Digest { return []cache.Digest{d} }}
 
 func TestItemsMemoizeByKeyNotBySalt(t *testing.T) {
 	t.Parallel()

@@ -108,9 +108,9 @@ type badItem struct {
 // itemWork is how the engine runs an import's items.
 func itemWork(set Settings) engine.ItemWork[item] {
 	return engine.ItemWork[item]{
-		Scheme:   "import item v2",
-		Workers:  set.Workers,
-		Complete: func(s *cache.Store, it item) bool { return s.Has(it.Entry.Image) && s.Has(it.Entry.Ann) },
+		Scheme:  "import item v2",
+		Workers: set.Workers,
+		Refs:    func(it item) []cache.Digest { return []cache.Digest{it.Entry.Image, it.Entry.Ann} },
 		Tolerate: func(err error) bool {
 			var ie *dataset.ItemError
 			return errors.As(err, &ie)

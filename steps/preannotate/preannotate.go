@@ -298,8 +298,8 @@ func (Kind) Run(ctx context.Context, rc *engine.RunContext) (map[string]cache.Di
 	}
 
 	work := engine.ItemWork[dataset.Entry]{
-		Scheme:   "preannotate item v3",
-		Complete: func(s *cache.Store, e dataset.Entry) bool { return s.Has(e.Image) && s.Has(e.Ann) },
+		Scheme: "preannotate item v3",
+		Refs:   func(e dataset.Entry) []cache.Digest { return []cache.Digest{e.Image, e.Ann} },
 	}
 	items := make([]engine.Item[dataset.Entry], len(ds.Entries))
 	for i, e := range ds.Entries {

@@ -119,13 +119,12 @@ func prepare(rc *engine.RunContext) (*work, error) {
 	spec := engine.ItemWork[[]dataset.Entry]{
 		Scheme:  "transform item v2",
 		Workers: int(rc.Config.Int("workers")),
-		Complete: func(s *cache.Store, out []dataset.Entry) bool {
+		Refs: func(out []dataset.Entry) []cache.Digest {
+			refs := make([]cache.Digest, 0, 2*len(out))
 			for _, e := range out {
-				if !s.Has(e.Image) || !s.Has(e.Ann) {
-					return false
-				}
+				refs = append(refs, e.Image, e.Ann)
 			}
-			return true
+			return refs
 		},
 	}
 	if rc.Config.String("on_error") == "skip" {
