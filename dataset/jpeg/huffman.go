@@ -1,5 +1,7 @@
 package jpeg
 
+import "encoding/binary"
+
 // lookBits is the number of bits the fast Huffman lookup table covers.
 const lookBits = 9
 
@@ -8,7 +10,12 @@ type huffman struct {
 	defined bool
 	// fast[code of lookBits bits] = length<<8 | value, or 0 when the code
 	// is longer than lookBits.
-	fast    [1 << lookBits]uint16
+	fast [1 << lookBits]uint16
+	// fastAC[lookBits bits] = value<<16 | run<<8 | length for AC codes
+	// whose symbol has a nonzero size and fits with its value bits in
+	// lookBits (length counts both), or 0: one lookup decodes the
+	// coefficient.
+	fastAC  [1 << lookBits]int32
 	maxcode [18]int32 // largest code of each length, -1 if none
 	valptr  [17]int32 // index in vals of the first code of each length minus that code
 	vals    [256]byte
@@ -77,9 +84,33 @@ func (d *decoder) defineHuffman(p []byte) error {
 			code <<= 1
 		}
 		t.maxcode[17] = 1<<31 - 1 // sentinel
+		if tc == 1 {
+			t.buildFastAC()
+		}
 		t.defined = true
 	}
 	return nil
+}
+
+// buildFastAC fills fastAC from fast.
+func (t *huffman) buildFastAC() {
+	for i, e := range t.fast {
+		if e == 0 {
+			continue
+		}
+		l, rs := uint(e>>8), byte(e)
+		r, s := int32(rs>>4), uint(rs&15)
+		if s == 0 || l+s > lookBits {
+			continue
+		}
+		// The s bits after the code, extended to a signed value (T.81
+		// F.2.2.1).
+		v := int32(i>>(lookBits-l-s)) & (1<<s - 1)
+		if v < 1<<(s-1) {
+			v += -1<<s + 1
+		}
+		t.fastAC[i] = v<<16 | r<<8 | int32(l+s)
+	}
 }
 
 // bitReader reads entropy-coded data: bytes 0xFF 0x00 are a data byte
@@ -100,6 +131,19 @@ func (b *bitReader) overrun() bool { return b.pastEnd && b.fake > b.n }
 
 // fill tops acc up to at least 57 bits.
 func (b *bitReader) fill() {
+	// Fast path: the next 8 bytes hold no 0xFF, so the bytes needed are
+	// data bytes; add them at once.
+	if !b.atMarker && b.pos+8 <= len(b.data) {
+		x := binary.BigEndian.Uint64(b.data[b.pos:])
+		if v := ^x; (v-0x0101010101010101)&^v&0x8080808080808080 == 0 {
+			k := (64 - b.n) >> 3 // whole bytes that fit
+			x = x >> (64 - 8*k) << (64 - 8*k)
+			b.acc |= x >> b.n
+			b.n += 8 * k
+			b.pos += int(k)
+			return
+		}
+	}
 	for b.n <= 56 {
 		var c byte
 		if !b.atMarker {

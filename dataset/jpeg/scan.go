@@ -190,6 +190,16 @@ func (d *decoder) sequentialBlock(br *bitReader, sc scanComp, blk *[64]int16) (b
 		if br.n < 32 {
 			br.fill()
 		}
+		// A short code and its value bits: one lookup.
+		if e := ac.fastAC[br.acc>>(64-lookBits)]; e != 0 {
+			l := uint(e & 255)
+			br.acc <<= l
+			br.n -= l
+			k += int(e>>8) & 15
+			blk[zigzag[k]] = int16(e >> 16)
+			any = true
+			continue
+		}
 		// symbol's fast path, by hand: the compiler does not inline it.
 		var rs byte
 		if e := ac.fast[br.acc>>(64-lookBits)]; e != 0 {
