@@ -68,14 +68,26 @@ func (Kind) Schema() *engine.Schema {
 	}
 }
 
-func (Kind) Validate(cfg *engine.Config) hcl.Diagnostics {
-	_, diags := buildOps(cfg)
-	if v := cfg.String("on_error"); v != "fail" && v != "skip" {
+// settings is a transform's configuration, decoded once when the recipe
+// loads: its ops, built and checked. Ops hold only their parameters, so
+// the runs of one recipe share them.
+type settings struct {
+	ops     []builtOp
+	skip    bool // on_error = "skip"
+	workers int
+}
+
+// Decode builds the ops (diagnostics at their attributes) and checks
+// on_error.
+func (Kind) Decode(cfg *engine.Config) (any, hcl.Diagnostics) {
+	ops, diags := buildOps(cfg)
+	v := cfg.String("on_error")
+	if v != "fail" && v != "skip" {
 		r := cfg.Range("on_error")
 		diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Invalid on_error",
 			Detail: fmt.Sprintf("on_error is %q; use \"fail\" or \"skip\".", v), Subject: &r})
 	}
-	return diags
+	return &settings{ops: ops, skip: v == "skip", workers: int(cfg.Int("workers"))}, diags
 }
 
 // work is a transform run's item work: one item per input item, whose
@@ -89,10 +101,8 @@ type work struct {
 // prepare opens and merges the inputs and lays out the item work; Run and
 // PlanItems share it.
 func prepare(rc *engine.RunContext) (*work, error) {
-	ops, diags := buildOps(rc.Config)
-	if diags.HasErrors() {
-		return nil, diags
-	}
+	set := engine.Decoded[*settings](rc.Config)
+	ops := set.ops
 	var inputs []*dataset.Dataset
 	for _, in := range rc.Config.Inputs {
 		ds, err := dataset.Open(rc.Store, rc.Inputs[in.Name])
@@ -118,7 +128,7 @@ func prepare(rc *engine.RunContext) (*work, error) {
 	// An item's entries: the items the ops made of it.
 	spec := engine.ItemWork[[]dataset.Entry]{
 		Scheme:  "transform item v2",
-		Workers: int(rc.Config.Int("workers")),
+		Workers: set.workers,
 		Refs: func(out []dataset.Entry) []cache.Digest {
 			refs := make([]cache.Digest, 0, 2*len(out))
 			for _, e := range out {
@@ -127,7 +137,7 @@ func prepare(rc *engine.RunContext) (*work, error) {
 			return refs
 		},
 	}
-	if rc.Config.String("on_error") == "skip" {
+	if set.skip {
 		spec.Tolerate = func(err error) bool {
 			var ie *dataset.ItemError
 			return errors.As(err, &ie)
