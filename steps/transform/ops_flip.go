@@ -50,25 +50,30 @@ func (o flipOp) Apply(it *Item) ([]*Item, error) {
 	if o.probability < 1 && it.Rand.Float64() >= o.probability {
 		return []*Item{it}, nil
 	}
-	img, err := it.Pixels()
+	// In place: the item's own pixels (EditPixels).
+	img, err := it.EditPixels()
 	if err != nil {
 		return nil, err
 	}
 	w, h := img.Rect.Dx(), img.Rect.Dy()
-	out := image.NewRGBA(img.Rect)
-	for y := 0; y < h; y++ {
-		dst := out.Pix[y*out.Stride : y*out.Stride+4*w]
-		if !o.leftRight {
-			copy(dst, img.Pix[(h-1-y)*img.Stride:])
-			continue
+	if o.leftRight {
+		for y := 0; y < h; y++ {
+			row := img.Pix[y*img.Stride : y*img.Stride+4*w]
+			for l, r := 0, 4*(w-1); l < r; l, r = l+4, r-4 {
+				a, b := row[l:l+4:l+4], row[r:r+4:r+4]
+				a[0], a[1], a[2], a[3], b[0], b[1], b[2], b[3] = b[0], b[1], b[2], b[3], a[0], a[1], a[2], a[3]
+			}
 		}
-		src := img.Pix[y*img.Stride : y*img.Stride+4*w]
-		for x := 0; x < w; x++ {
-			s := src[4*(w-1-x) : 4*(w-1-x)+4]
-			copy(dst[4*x:4*x+4], s)
+	} else {
+		tmp := make([]uint8, 4*w)
+		for t, b := 0, h-1; t < b; t, b = t+1, b-1 {
+			top := img.Pix[t*img.Stride : t*img.Stride+4*w]
+			bot := img.Pix[b*img.Stride : b*img.Stride+4*w]
+			copy(tmp, top)
+			copy(top, bot)
+			copy(bot, tmp)
 		}
 	}
-	it.SetPixels(out)
 	for i := range it.Ann.Objects {
 		it.Ann.Objects[i] = flipObject(it.Ann.Objects[i], w, h, o.leftRight)
 	}

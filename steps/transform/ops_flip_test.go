@@ -42,3 +42,44 @@ func TestFlipObjects(t *testing.T) {
 		t.Errorf("DTL's axis name was accepted")
 	}
 }
+
+// Flipping mirrors every pixel, in place, for odd and even sides, and
+// marks the item's pixels as changed (so that they are encoded).
+func TestFlipPixels(t *testing.T) {
+	t.Parallel()
+	for _, dir := range []string{"left_right", "up_down"} {
+		for _, size := range [][2]int{{1, 1}, {5, 3}, {6, 4}, {7, 2}} {
+			op, err := buildOp(t, "flip", map[string]any{"direction": dir})
+			if err != nil {
+				t.Fatal(err)
+			}
+			w, h := size[0], size[1]
+			it := testItem(w, h)
+			src, _ := it.Pixels()
+			for i := range src.Pix {
+				src.Pix[i] = uint8(i*37 + 11)
+			}
+			want := image.NewRGBA(src.Rect)
+			for y := 0; y < h; y++ {
+				for x := 0; x < w; x++ {
+					sx, sy := w-1-x, y
+					if dir == "up_down" {
+						sx, sy = x, h-1-y
+					}
+					want.SetRGBA(x, y, src.RGBAAt(sx, sy))
+				}
+			}
+			out, err := op.Apply(it)
+			if err != nil || len(out) != 1 {
+				t.Fatalf("Apply = %d items, %v", len(out), err)
+			}
+			got, _ := out[0].Pixels()
+			if string(got.Pix) != string(want.Pix) {
+				t.Errorf("%s %dx%d: pixels not mirrored", dir, w, h)
+			}
+			if !out[0].changed {
+				t.Errorf("%s %dx%d: the item's pixels are not marked changed", dir, w, h)
+			}
+		}
+	}
+}
