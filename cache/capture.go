@@ -112,7 +112,7 @@ func (s *Store) Capture(ctx context.Context, roots []string, opt CaptureOptions)
 	total := int64(len(all))
 	for _, pass := range [][]*capturedFile{copies, moves} {
 		out := make([]Digest, len(pass))
-		err := ForEach(ctx, len(pass), opt.Workers, func(i int) error {
+		err := parallel(ctx, len(pass), opt.Workers, func(i int) error {
 			f := pass[i]
 			var d Digest
 			var err error

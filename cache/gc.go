@@ -418,7 +418,7 @@ func (s *Store) check(ctx context.Context, repair bool) (CheckReport, error) {
 	}
 	var trees []Digest
 	quiet := &Store{dir: s.dir, logf: func(string, ...any) {}}
-	ForEach(ctx, len(blobs), 0, func(i int) error {
+	parallel(ctx, len(blobs), 0, func(i int) error {
 		b := blobs[i]
 		data, err := quiet.readBlobNoRemove(b.d, b.path)
 		if err != nil {

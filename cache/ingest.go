@@ -191,7 +191,7 @@ func walkDir(abs, rel string, viaLink bool, keep func(string, bool) bool, files 
 func (s *Store) hashFiles(ctx context.Context, files []walkedFile, out []Digest, opt IngestOptions, st *IngestStats) error {
 	var done, hashed, unshared atomic.Int64
 	total := int64(len(files))
-	err := ForEach(ctx, len(files), opt.Workers, func(i int) error {
+	err := parallel(ctx, len(files), opt.Workers, func(i int) error {
 		f := files[i]
 		// Link hard-links only files reached without a symbolic link; the
 		// others are copied (by reflink where possible).
@@ -460,7 +460,7 @@ func (s *Store) Materialize(ctx context.Context, d Digest, dest string, readOnly
 	// second finds it missing. Report the corruption, which is what
 	// happened.
 	corruptFirst := func(a, b error) bool { return IsCorrupt(a) && !IsCorrupt(b) }
-	if err := ForEach(ctx, len(jobs), 0, func(i int) error {
+	if err := parallel(ctx, len(jobs), 0, func(i int) error {
 		return s.writeFile(jobs[i].path, jobs[i].e, readOnly)
 	}, corruptFirst); err != nil {
 		return err

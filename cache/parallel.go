@@ -7,12 +7,15 @@ import (
 	"sync/atomic"
 )
 
-// ForEach calls fn(i) for every i in [0, n) on up to workers goroutines
+// parallel is the store's own I/O parallelism (hashing and copying the
+// files of a directory, checking blobs), not item work, which is the
+// engine's (engine.Items). It calls fn(i) for every i in [0, n) on up to
+// workers goroutines
 // (one per CPU when workers ≤ 0). Once a call fails no new call starts;
 // calls in flight finish. It returns the failure that prefer ranks first
 // (prefer(a, b) reports whether a beats b; nil keeps the first to happen),
 // or else ctx's error.
-func ForEach(ctx context.Context, n, workers int, fn func(i int) error, prefer func(a, b error) bool) error {
+func parallel(ctx context.Context, n, workers int, fn func(i int) error, prefer func(a, b error) bool) error {
 	if workers <= 0 {
 		workers = runtime.NumCPU()
 	}
