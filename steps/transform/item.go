@@ -6,14 +6,14 @@ import (
 	"math/rand/v2"
 	"path"
 	"strings"
-	"sync/atomic"
 
 	"dsbuild/cache"
 	"dsbuild/dataset"
 )
 
-// decodes and encodes count image decodes and encodes, for tests.
-var decodes, encodes atomic.Int64
+// pixelWork counts the image decodes and encodes of one input item and the
+// items made of it (apply's; one goroutine), for tests.
+type pixelWork struct{ decodes, encodes int }
 
 // Item is one image and its annotation travelling through a transform's
 // ops. Its pixels are decoded on first use and encoded once at the end,
@@ -31,6 +31,7 @@ type Item struct {
 	pixels     *image.RGBA // decoded, or nil
 	changed    bool        // pixels differ from the source image
 	derivedSeq int         // numbering of items derived from this one
+	work       *pixelWork  // shared with the items derived from this one; may be nil
 }
 
 // Pixels returns the image, decoding it on first use. The caller may modify
@@ -43,7 +44,9 @@ func (it *Item) Pixels() (*image.RGBA, error) {
 	if err != nil {
 		return nil, err
 	}
-	decodes.Add(1)
+	if it.work != nil {
+		it.work.decodes++
+	}
 	rgba, err := dataset.DecodeImage(raw)
 	if err != nil {
 		return nil, err
@@ -101,7 +104,9 @@ func (it *Item) Derived() string {
 func (it *Item) finish(s dataset.Store) (dataset.Entry, error) {
 	name, img, size := it.Name, it.image, it.imageSize
 	if it.changed {
-		encodes.Add(1)
+		if it.work != nil {
+			it.work.encodes++
+		}
 		raw, err := encodePNG(it.pixels)
 		if err != nil {
 			return dataset.Entry{}, err

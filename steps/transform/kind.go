@@ -149,7 +149,7 @@ func prepare(rc *engine.RunContext) (*work, error) {
 		items[i] = engine.Item[[]dataset.Entry]{
 			Name: e.Name,
 			Key:  []string{"image " + e.Image.String(), "ann " + e.Ann.String()},
-			Run:  func() ([]dataset.Entry, error) { return apply(rc.Store, inMeta, ops, e, itemSeed(salt, e)) },
+			Run:  func() ([]dataset.Entry, error) { return apply(rc.Store, inMeta, ops, e, itemSeed(salt, e), nil) },
 		}
 	}
 	return &work{meta: meta, spec: spec, items: items}, nil
@@ -233,7 +233,7 @@ func itemSeed(salt cache.Digest, e dataset.Entry) [32]byte {
 
 // apply runs one input item through the ops, its random choices drawn
 // from a generator seeded by seed.
-func apply(s *cache.Store, meta *dataset.Meta, ops []builtOp, e dataset.Entry, seed [32]byte) ([]dataset.Entry, error) {
+func apply(s *cache.Store, meta *dataset.Meta, ops []builtOp, e dataset.Entry, seed [32]byte, work *pixelWork) ([]dataset.Entry, error) {
 	raw, err := s.ReadBlob(e.Ann)
 	if err != nil {
 		return nil, err
@@ -242,7 +242,7 @@ func apply(s *cache.Store, meta *dataset.Meta, ops []builtOp, e dataset.Entry, s
 	if err != nil {
 		return nil, &dataset.ItemError{Item: e.Name, Err: err}
 	}
-	first := &Item{Name: e.Name, Ann: ann, Rand: rand.New(rand.NewChaCha8(seed)), store: s, image: e.Image, imageSize: e.ImageSize}
+	first := &Item{Name: e.Name, Ann: ann, Rand: rand.New(rand.NewChaCha8(seed)), store: s, image: e.Image, imageSize: e.ImageSize, work: work}
 	items := []*Item{first}
 	for _, o := range ops {
 		var next []*Item

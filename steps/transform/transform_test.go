@@ -13,7 +13,6 @@ import (
 	"dsbuild/dataset"
 	"dsbuild/engine"
 	"dsbuild/steps"
-	"dsbuild/steps/transform"
 )
 
 type env struct {
@@ -119,31 +118,6 @@ func TestSameResultForAnyWorkerCount(t *testing.T) {
 	}
 	if trees[0] != trees[1] {
 		t.Errorf("-j 1 and -j 4 give different datasets: %s, %s", trees[0].Short(), trees[1].Short())
-	}
-}
-
-// A chain of pixel ops decodes each image once and encodes it once.
-func TestPixelChainDecodesAndEncodesOnce(t *testing.T) {
-	e := newEnv(t)
-	d0, e0 := transform.Decodes.Load(), transform.Encodes.Load()
-	ds := e.build(recipe(10, 2, `flip {
-    direction = "left_right"
-  }
-  noise {
-    std = 3
-  }
-  flip {
-    direction = "up_down"
-  }
-  blur {
-    kind   = "median"
-    kernel = 3
-  }`), "transform.t")
-	if n := transform.Decodes.Load() - d0; n != 10 {
-		t.Errorf("4 pixel ops over 10 items decoded %d images, want 10", n)
-	}
-	if n := transform.Encodes.Load() - e0; n != int64(len(ds.Entries)) || n != 10 {
-		t.Errorf("encoded %d images for %d items, want 10", n, len(ds.Entries))
 	}
 }
 

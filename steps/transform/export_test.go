@@ -1,4 +1,0 @@
-package transform
-
-// Decodes and Encodes count image decodes and encodes.
-var Decodes, Encodes = &decodes, &encodes
