@@ -3,7 +3,7 @@ package jpeg
 import "encoding/binary"
 
 // lookBits is the number of bits the fast Huffman lookup table covers.
-const lookBits = 9
+const lookBits = 10
 
 // huffman is one decoding table (T.81 Annex C and F.2.2.3).
 type huffman struct {

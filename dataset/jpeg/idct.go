@@ -1,5 +1,7 @@
 package jpeg
 
+import "encoding/binary"
+
 // The integer inverse DCT of libjpeg-turbo's "islow" method (the
 // Loeffler–Ligtenberg–Moschytz algorithm with 13-bit fixed-point
 // multipliers; a first pass over columns keeps 2 extra bits, a second over
@@ -43,38 +45,37 @@ var rangeLimit = func() (t [1024]uint8) {
 	return
 }()
 
-// idct transforms one block of dequantizable coefficients (natural order)
-// into 8×8 samples at dst with the given stride.
-func idct(in *[64]int16, q *[64]int32, dst []byte, stride int) {
+// idct transforms one block of dequantized coefficients (natural order;
+// each the coefficient times its quantizer, in 32 bits as libjpeg-turbo
+// multiplies them) into 8×8 samples at dst with the given stride.
+func idct(in *[64]int32, dst []byte, stride int) {
 	var ws [64]int32
 	for col := 0; col < 8; col++ {
-		if in[8+col] == 0 && in[16+col] == 0 && in[24+col] == 0 && in[32+col] == 0 &&
-			in[40+col] == 0 && in[48+col] == 0 && in[56+col] == 0 {
+		if in[8+col]|in[16+col]|in[24+col]|in[32+col]|in[40+col]|in[48+col]|in[56+col] == 0 {
 			// Only the DC term: the column is constant.
-			dc := int32(in[col]) * q[col] << pass1Bits
-			for r := 0; r < 64; r += 8 {
-				ws[r+col] = dc
-			}
+			dc := in[col] << pass1Bits
+			ws[col], ws[8+col], ws[16+col], ws[24+col] = dc, dc, dc, dc
+			ws[32+col], ws[40+col], ws[48+col], ws[56+col] = dc, dc, dc, dc
 			continue
 		}
 		// Even part.
-		z2 := int(int32(in[16+col]) * q[16+col])
-		z3 := int(int32(in[48+col]) * q[48+col])
+		z2 := int(in[16+col])
+		z3 := int(in[48+col])
 		z1 := (z2 + z3) * fix0_541196100
 		tmp2 := z1 - z3*fix1_847759065
 		tmp3 := z1 + z2*fix0_765366865
-		z2 = int(int32(in[col]) * q[col])
-		z3 = int(int32(in[32+col]) * q[32+col])
+		z2 = int(in[col])
+		z3 = int(in[32+col])
 		tmp0 := (z2 + z3) << constBits
 		tmp1 := (z2 - z3) << constBits
 		tmp10, tmp13 := tmp0+tmp3, tmp0-tmp3
 		tmp11, tmp12 := tmp1+tmp2, tmp1-tmp2
 
 		// Odd part.
-		tmp0 = int(int32(in[56+col]) * q[56+col])
-		tmp1 = int(int32(in[40+col]) * q[40+col])
-		tmp2 = int(int32(in[24+col]) * q[24+col])
-		tmp3 = int(int32(in[8+col]) * q[8+col])
+		tmp0 = int(in[56+col])
+		tmp1 = int(in[40+col])
+		tmp2 = int(in[24+col])
+		tmp3 = int(in[8+col])
 		z1 = tmp0 + tmp3
 		z2 = tmp1 + tmp2
 		z3 = tmp0 + tmp2
@@ -106,12 +107,10 @@ func idct(in *[64]int16, q *[64]int32, dst []byte, stride int) {
 
 	for row := 0; row < 8; row++ {
 		w := (*[8]int32)(ws[row*8:])
-		out := dst[row*stride : row*stride+8 : row*stride+8]
-		if w[1] == 0 && w[2] == 0 && w[3] == 0 && w[4] == 0 && w[5] == 0 && w[6] == 0 && w[7] == 0 {
-			v := rangeLimit[((int(w[0])+(1<<(pass1Bits+2)))>>(pass1Bits+3))&1023]
-			for i := range out {
-				out[i] = v
-			}
+		out := (*[8]byte)(dst[row*stride:])
+		if w[1]|w[2]|w[3]|w[4]|w[5]|w[6]|w[7] == 0 {
+			v := uint64(rangeLimit[((int(w[0])+(1<<(pass1Bits+2)))>>(pass1Bits+3))&1023])
+			binary.LittleEndian.PutUint64(out[:], v*0x0101010101010101)
 			continue
 		}
 		// Even part.
@@ -161,14 +160,19 @@ func idct(in *[64]int16, q *[64]int32, dst []byte, stride int) {
 }
 
 // idctDC is idct of a block whose AC coefficients are all zero: one value,
-// computed as idct's two passes compute it.
-func idctDC(dc int16, q int32, dst []byte, stride int) {
-	ws := int32(dc) * q << pass1Bits
-	v := rangeLimit[((int(ws)+(1<<(pass1Bits+2)))>>(pass1Bits+3))&1023]
+// computed as idct's two passes compute it from the dequantized DC term.
+func idctDC(dc int32, dst []byte, stride int) {
+	ws := dc << pass1Bits
+	v := uint64(rangeLimit[((int(ws)+(1<<(pass1Bits+2)))>>(pass1Bits+3))&1023]) * 0x0101010101010101
 	for r := 0; r < 8; r++ {
-		row := dst[r*stride : r*stride+8 : r*stride+8]
-		for i := range row {
-			row[i] = v
-		}
+		binary.LittleEndian.PutUint64(dst[r*stride:], v)
+	}
+}
+
+// dequantize multiplies coefficients by their quantizers, as idct wants
+// them.
+func dequantize(out *[64]int32, in *[64]int16, q *[64]int32) {
+	for k := range out {
+		out[k] = int32(in[k]) * q[k]
 	}
 }

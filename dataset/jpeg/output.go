@@ -35,9 +35,11 @@ func (d *decoder) output() (image.Image, error) {
 		stride := c.bw * 8
 		switch {
 		case d.progressive:
+			var blk [64]int32
 			for by := 0; by < c.nbh; by++ {
 				for bx := 0; bx < c.nbw; bx++ {
-					idct((*[64]int16)(c.coefs[(by*c.bw+bx)*64:]), &c.quant, c.plane[by*8*stride+bx*8:], stride)
+					dequantize(&blk, (*[64]int16)(c.coefs[(by*c.bw+bx)*64:]), &c.quant)
+					idct(&blk, c.plane[by*8*stride+bx*8:], stride)
 				}
 			}
 			c.coefs = nil

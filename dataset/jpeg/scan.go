@@ -90,7 +90,7 @@ func (d *decoder) scan(p []byte) error {
 		mcusx = d.mcusx
 		mcus = mcusx * d.mcusy
 	}
-	var blk [64]int16
+	var blk [64]int32 // dequantized
 	nextRST := 0
 	for m := 0; m < mcus; m++ {
 		if d.restart > 0 && m > 0 && m%d.restart == 0 {
@@ -120,10 +120,10 @@ func (d *decoder) scan(p []byte) error {
 							stride := c.bw * 8
 							dst := c.plane[by*8*stride+bx*8:]
 							if ac {
-								idct(&blk, &c.quant, dst, stride)
-								blk = [64]int16{}
+								idct(&blk, dst, stride)
+								blk = [64]int32{}
 							} else {
-								idctDC(blk[0], c.quant[0], dst, stride)
+								idctDC(blk[0], dst, stride)
 							}
 						}
 					} else {
@@ -170,45 +170,76 @@ func (d *decoder) restartMarker(br *bitReader, n int) error {
 	return nil
 }
 
-// sequentialBlock decodes one block of a sequential scan (T.81 F.2.2). It
-// reports whether any AC coefficient is nonzero.
-func (d *decoder) sequentialBlock(br *bitReader, sc scanComp, blk *[64]int16) (bool, error) {
-	// Each symbol and its value take at most 16+15 bits: one fill check
-	// each.
+// sequentialBlock decodes one block of a sequential scan (T.81 F.2.2) into
+// blk, dequantized (blk's AC terms must be zero). It reports whether any AC
+// coefficient is nonzero.
+func (d *decoder) sequentialBlock(br *bitReader, sc scanComp, blk *[64]int32) (bool, error) {
+	// The bit buffer lives in locals here; br has it around calls.
 	if br.n < 32 {
 		br.fill()
 	}
-	s, err := br.symbol(sc.dc)
-	if err != nil {
-		return false, err
+	acc, n := br.acc, br.n
+	// The DC term: a symbol (its fast path by hand: the compiler does not
+	// inline symbol) and its value; 16+15 bits at most.
+	var s uint
+	if e := sc.dc.fast[acc>>(64-lookBits)]; e != 0 {
+		l := uint(e>>8) & 63
+		acc <<= l
+		n -= l
+		s = uint(e) & 15
+	} else {
+		br.acc, br.n = acc, n
+		v, err := br.slowSymbol(sc.dc)
+		if err != nil {
+			return false, err
+		}
+		acc, n, s = br.acc, br.n, uint(v)&15
 	}
-	// 32-bit wrap-around, as libjpeg-turbo's, for corrupt data.
-	sc.c.dcPred += br.value(uint(s))
-	blk[0] = int16(sc.c.dcPred)
+	if s != 0 {
+		v := int32(acc >> (64 - s))
+		acc <<= s
+		n -= s
+		if v < 1<<(s-1) {
+			v += -1<<s + 1
+		}
+		// 32-bit wrap-around, as libjpeg-turbo's, for corrupt data.
+		sc.c.dcPred += v
+	}
+	q := &sc.c.quant
+	// Coefficients are 16-bit before dequantization, as libjpeg-turbo's.
+	blk[0] = int32(int16(sc.c.dcPred)) * q[0]
 	ac, any := sc.ac, false
 	for k := 1; k < 64; k++ {
-		if br.n < 32 {
+		// Enough bits for a lookup or a code of up to 16 bits.
+		if n < 16 {
+			br.acc, br.n = acc, n
 			br.fill()
+			acc, n = br.acc, br.n
 		}
 		// A short code and its value bits: one lookup.
-		if e := ac.fastAC[br.acc>>(64-lookBits)]; e != 0 {
-			l := uint(e & 255)
-			br.acc <<= l
-			br.n -= l
+		if e := ac.fastAC[acc>>(64-lookBits)]; e != 0 {
+			l := uint(e) & 15
+			acc <<= l
+			n -= l
 			k += int(e>>8) & 15
-			blk[zigzag[k]] = int16(e >> 16)
+			z := zigzag[k] & 63
+			blk[z] = int32(int16(e>>16)) * q[z]
 			any = true
 			continue
 		}
-		// symbol's fast path, by hand: the compiler does not inline it.
 		var rs byte
-		if e := ac.fast[br.acc>>(64-lookBits)]; e != 0 {
-			l := uint(e >> 8)
-			br.acc <<= l
-			br.n -= l
+		if e := ac.fast[acc>>(64-lookBits)]; e != 0 {
+			l := uint(e>>8) & 63
+			acc <<= l
+			n -= l
 			rs = byte(e)
-		} else if rs, err = br.slowSymbol(ac); err != nil {
-			return false, err
+		} else {
+			br.acc, br.n = acc, n
+			var err error
+			if rs, err = br.slowSymbol(ac); err != nil {
+				return false, err
+			}
+			acc, n = br.acc, br.n
 		}
 		r, s := int(rs>>4), uint(rs&15)
 		if s == 0 {
@@ -219,9 +250,22 @@ func (d *decoder) sequentialBlock(br *bitReader, sc scanComp, blk *[64]int16) (b
 			continue
 		}
 		k += r
-		blk[zigzag[k]] = int16(br.value(s))
+		if n < s {
+			br.acc, br.n = acc, n
+			br.fill()
+			acc, n = br.acc, br.n
+		}
+		v := int32(acc >> (64 - s))
+		acc <<= s
+		n -= s
+		if v < 1<<(s-1) {
+			v += -1<<s + 1
+		}
+		z := zigzag[k] & 63
+		blk[z] = int32(int16(v)) * q[z]
 		any = true
 	}
+	br.acc, br.n = acc, n
 	return any, nil
 }
 
