@@ -20,9 +20,9 @@ hashed, nothing is written to the store) and says for each step whether it is
 cached or would run, and why: the line of its key preimage that changed since
 dsbuild.lock ("param command changed: … → …", "input text changed: …"), "new
 step", or "not in the store". A step whose input comes from a step that runs
-first is shown as running, since its key cannot be known yet. A transform
-that would run says how many of its items would run and how many its item
-memo has (an estimate: a memoized item whose blobs were collected runs). A cached step
+first is shown as running, since its key cannot be known yet. A transform or
+preannotate step that would run says how many of its items would run and how
+many its item memo has (an estimate: a memoized item whose blobs were collected runs). A cached step
 whose key is not the one dsbuild.lock records says so: the lockfile is stale
 for it until the next build.
 

@@ -228,6 +228,56 @@ func cropPadding(rc *engine.RunContext, crop *model.Artifact) (float64, error) {
 	return rec, nil
 }
 
+// detectionsOf reads the boxes of the detections input by image name; nil
+// without one.
+func detectionsOf(rc *engine.RunContext, ds *dataset.Dataset) (map[string][]annotate.Box, error) {
+	d, ok := rc.Inputs["detections"]
+	if !ok {
+		return nil, nil
+	}
+	return readDetections(rc, d, ds)
+}
+
+// itemsOf lays out the step's items, one per image of ds: their key lines
+// (the models, the device, the image, its boxes) and, with run, their work.
+// Run and PlanItems share it.
+func itemsOf(rc *engine.RunContext, ds *dataset.Dataset, boxes map[string][]annotate.Box, run func(image.Image, []annotate.Box) ([]dataset.Object, error)) (engine.ItemWork[dataset.Entry], []engine.Item[dataset.Entry]) {
+	work := engine.ItemWork[dataset.Entry]{
+		Scheme: "preannotate item v3",
+		Refs:   func(e dataset.Entry) []cache.Digest { return []cache.Digest{e.Image, e.Ann} },
+	}
+	dev := device(engine.Decoded[*settings](rc.Config))
+	items := make([]engine.Item[dataset.Entry], len(ds.Entries))
+	for i, e := range ds.Entries {
+		dets := ""
+		if bs, ok := boxes[e.Name]; ok {
+			raw, _ := json.Marshal(bs)
+			dets = string(raw)
+		}
+		items[i] = engine.Item[dataset.Entry]{
+			Name: e.Name,
+			Key: []string{"model " + rc.Inputs["model"].String(), "crop_model " + rc.Inputs["crop_model"].String(),
+				"device " + dev, "image " + e.Image.String(), "detections " + dets},
+			Run: func() (dataset.Entry, error) { return item(rc.Store, run, e, boxes[e.Name], boxes != nil) },
+		}
+	}
+	return work, items
+}
+
+// PlanItems lists the images and their key lines, for plan's estimate.
+func (Kind) PlanItems(ctx context.Context, rc *engine.RunContext) (engine.ItemPlan, error) {
+	ds, err := dataset.Open(rc.Store, rc.Inputs["images"])
+	if err != nil {
+		return engine.ItemPlan{}, err
+	}
+	boxes, err := detectionsOf(rc, ds)
+	if err != nil {
+		return engine.ItemPlan{}, err
+	}
+	work, items := itemsOf(rc, ds, boxes, nil)
+	return engine.PlanOf(work, items), nil
+}
+
 func (Kind) Run(ctx context.Context, rc *engine.RunContext) (map[string]cache.Digest, error) {
 	set := engine.Decoded[*settings](rc.Config)
 	boxesMode := set.boxes
@@ -257,16 +307,9 @@ func (Kind) Run(ctx context.Context, rc *engine.RunContext) (map[string]cache.Di
 		class = masks.Config.Foreground[0]
 	}
 	p := annotate.Params{Class: class, Threshold: set.threshold, MinArea: set.minArea, Padding: pad}
-	var boxes map[string][]annotate.Box
-	detsText := map[string]string{}
-	if d, ok := rc.Inputs["detections"]; ok {
-		if boxes, err = readDetections(rc, d, ds); err != nil {
-			return nil, err
-		}
-		for name, bs := range boxes {
-			raw, _ := json.Marshal(bs)
-			detsText[name] = string(raw)
-		}
+	boxes, err := detectionsOf(rc, ds)
+	if err != nil {
+		return nil, err
 	}
 
 	dev := device(set)
@@ -297,19 +340,7 @@ func (Kind) Run(ctx context.Context, rc *engine.RunContext) (map[string]cache.Di
 		return annotate.Scene(seg, img, p)
 	}
 
-	work := engine.ItemWork[dataset.Entry]{
-		Scheme: "preannotate item v3",
-		Refs:   func(e dataset.Entry) []cache.Digest { return []cache.Digest{e.Image, e.Ann} },
-	}
-	items := make([]engine.Item[dataset.Entry], len(ds.Entries))
-	for i, e := range ds.Entries {
-		items[i] = engine.Item[dataset.Entry]{
-			Name: e.Name,
-			Key: []string{"model " + rc.Inputs["model"].String(), "crop_model " + rc.Inputs["crop_model"].String(),
-				"device " + dev, "image " + e.Image.String(), "detections " + detsText[e.Name]},
-			Run: func() (dataset.Entry, error) { return item(rc.Store, run, e, boxes[e.Name], boxes != nil) },
-		}
-	}
+	work, items := itemsOf(rc, ds, boxes, run)
 	results, err := engine.Items(ctx, rc, work, items)
 	if err != nil {
 		return nil, fmt.Errorf("images: %w", err)

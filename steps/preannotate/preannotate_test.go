@@ -68,6 +68,26 @@ func build(t *testing.T, dir string, store *cache.Store, hcl string, jobs int) (
 	return ds, res
 }
 
+// plan builds hcl's import.pool, then plans preannotate.p.
+func plan(t *testing.T, dir string, store *cache.Store, hcl string) *engine.StepResult {
+	t.Helper()
+	if err := os.WriteFile(filepath.Join(dir, "main.hcl"), []byte(hcl), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	r, diags := engine.Load(dir, engine.LoadOptions{Kinds: steps.Kinds(), Macros: steps.Macros()})
+	if diags.HasErrors() {
+		t.Fatal(diags)
+	}
+	if br, err := engine.Build(context.Background(), r, engine.BuildOptions{Store: store, Targets: []*engine.Step{r.Step("import.pool")}}); err != nil || br.FirstError() != nil {
+		t.Fatal(err, br.FirstError())
+	}
+	br, err := engine.Build(context.Background(), r, engine.BuildOptions{Store: store, DryRun: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return br.Result(r.Step("preannotate.p"))
+}
+
 // Pre-annotation is memoized per image: adding images to the pool runs the
 // network on the new ones only; a changed parameter runs it on all.
 func TestMemoPerImage(t *testing.T) {
@@ -80,6 +100,10 @@ func TestMemoPerImage(t *testing.T) {
 	a, res := build(t, dir, store, recipe(6, "0.5"), 0)
 	if n := res.Items.Ran; n != 6 {
 		t.Fatalf("first build annotated %d images, want 6", n)
+	}
+	// Plan estimates it once the pool is imported.
+	if got := plan(t, dir, store, recipe(9, "0.5")); got.Status != engine.WillRun || got.Items == nil || *got.Items != (engine.ItemCounts{Total: 9, Ran: 3, Cached: 6}) {
+		t.Errorf("plan after adding 3 images: %s, items %+v; want 3 of 9 to run", got.Status, got.Items)
 	}
 	b, res := build(t, dir, store, recipe(9, "0.5"), 0)
 	if n := res.Items.Ran; n != 3 {
