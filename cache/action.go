@@ -280,7 +280,7 @@ func (s *Store) GetMemoRecord(key MemoKey) ([]byte, error) {
 	}
 	rec, refs, err := decodeMemoRecord(Digest(key), data)
 	if err != nil {
-		s.logf("cache: memo record %s is corrupt (%v): removing it", key.Short(), err)
+		s.logf("cache: memo entry %s is corrupt (%v): removing it", key.Short(), err)
 		os.Remove(p)
 		return nil, &MissError{Key: Digest(key), Reason: "corrupt entry: " + err.Error()}
 	}
