@@ -1,6 +1,9 @@
 package jpeg
 
-import "image"
+import (
+	"encoding/binary"
+	"image"
+)
 
 // YCbCr→RGB as libjpeg-turbo's tables: 16-bit fixed point, the red and
 // blue terms rounded to integers, the green sum rounded once (the ½ is in
@@ -64,6 +67,10 @@ func (d *decoder) output() (image.Image, error) {
 		ycc = !(d.comps[0].id == 'R' && d.comps[1].id == 'G' && d.comps[2].id == 'B')
 	}
 	img := image.NewRGBA(image.Rect(0, 0, w, h))
+	if ycc && d.fancyH2() {
+		d.outputFancyH2(img)
+		return img, nil
+	}
 	var scratch [3][]byte
 	var rows [3][]byte
 	for i := range scratch {
@@ -84,12 +91,7 @@ func (d *decoder) output() (image.Image, error) {
 			continue
 		}
 		for x := range c0 {
-			yy, cb, cr := int32(c0[x]), c1[x], c2[x]
-			p := out[4*x : 4*x+4 : 4*x+4]
-			p[0] = clampTab[(yy+crR[cr]+384)&1023]
-			p[1] = clampTab[(yy+(cbG[cb]+crG[cr])>>16+384)&1023]
-			p[2] = clampTab[(yy+cbB[cb]+384)&1023]
-			p[3] = 255
+			binary.LittleEndian.PutUint32(out[4*x:], uint32(pixel(c0[x], uint64(c1[x])|uint64(c2[x])<<32)))
 		}
 	}
 	return img, nil
@@ -174,4 +176,153 @@ func (d *decoder) upsampleRow(c *component, y int, buf []byte) []byte {
 		}
 		return out
 	}
+}
+
+// fancyH2 tells whether the image is the common case that outputFancyH2
+// handles: luma at full resolution, both chroma components halved
+// horizontally (and halved vertically or not, the same for both) and more
+// than 2 samples wide, so that upsampleRow would use its h2v1 or h2v2
+// triangle filter.
+func (d *decoder) fancyH2() bool {
+	y, cb, cr := &d.comps[0], &d.comps[1], &d.comps[2]
+	if y.h != d.hmax || y.v != d.vmax || cb.h != cr.h || cb.v != cr.v || d.hmax != 2*cb.h {
+		return false
+	}
+	vr := d.vmax / cb.v
+	return (vr == 1 || vr == 2) && d.vmax%cb.v == 0 && cb.dw > 2 && cb.dw == cr.dw && cb.dh == cr.dh
+}
+
+// cbPack and crPack hold output's color conversion terms side by side in
+// one word, so that cbPack[cb] + crPack[cr] + y×yLanes holds the clampTab
+// index of each channel: bits 0-15 y + crR[cr] + 384, bits 16-47 the green
+// sum (y<<16 + cbG[cb] + crG[cr] + 384<<16, whose bits 32-47 are y + its
+// rounded shift + 384), bits 48-63 y + cbB[cb] + 384. Every field stays in
+// its bits (red at most 817, the green sum between 0 and 2^32, blue at
+// most 866), so the fields are exact and the indices are output's.
+var cbPack, crPack = func() (cb, cr [256]uint64) {
+	for i := range 256 {
+		cb[i] = uint64(cbG[i]+384<<16)<<16 | uint64(cbB[i]+384)<<48
+		cr[i] = uint64(int64(crR[i]+384) + int64(crG[i])<<16)
+	}
+	return
+}()
+
+const yLanes = 1 | 1<<32 | 1<<48
+
+// outputFancyH2 converts the planes of a fancyH2 image to RGBA, row by
+// row: the vertical pass of the triangle filter into column sums (for
+// h2v2, 3 × the nearer chroma row + the farther one; for h2v1 the samples),
+// Cb and Cr side by side in one 64-bit word, with the edge columns
+// repeated; then the horizontal pass and the color conversion in one loop.
+// Its samples are upsampleRow's (h2v1 and h2v2 cases) converted as output's
+// loop converts them.
+func (d *decoder) outputFancyH2(img *image.RGBA) {
+	w, h := d.width, d.height
+	cb, cr := &d.comps[1], &d.comps[2]
+	n := cb.dw
+	v2 := d.vmax/cb.v == 2
+	sums := make([]uint64, n+2)
+	ystride, cstride := d.comps[0].bw*8, cb.bw*8
+	for y := 0; y < h; y++ {
+		luma := d.comps[0].plane[y*ystride : y*ystride+w]
+		out := img.Pix[y*img.Stride : y*img.Stride+4*w]
+		if !v2 {
+			r := min(y, cb.dh-1)
+			cbRow, crRow := cb.plane[r*cstride:r*cstride+n], cr.plane[r*cstride:r*cstride+n]
+			s := sums[1 : n+1]
+			for i := range s {
+				s[i] = uint64(cbRow[i]) | uint64(crRow[i])<<32
+			}
+			sums[0], sums[n+1] = sums[1], sums[n]
+			convertH2V1(out, luma, sums)
+			continue
+		}
+		// The nearer chroma row and the farther one, edge rows repeated.
+		r, far := y/2, y/2+1
+		if y&1 == 0 {
+			far = r - 1
+		}
+		r, far = min(max(r, 0), cb.dh-1), min(max(far, 0), cb.dh-1)
+		cbN, cbF := cb.plane[r*cstride:r*cstride+n], cb.plane[far*cstride:far*cstride+n]
+		crN, crF := cr.plane[r*cstride:r*cstride+n], cr.plane[far*cstride:far*cstride+n]
+		s := sums[1 : n+1]
+		for i := range s {
+			s[i] = uint64(cbN[i])*3 + uint64(cbF[i]) | (uint64(crN[i])*3+uint64(crF[i]))<<32
+		}
+		sums[0], sums[n+1] = sums[1], sums[n]
+		convertH2V2(out, luma, sums)
+	}
+}
+
+// Packed Cb|Cr<<32 lanes: the filter sums stay below 2^16, so the lanes
+// never carry into each other.
+const (
+	lanes = 1 | 1<<32
+	lane  = 0xFF | 0xFF<<32
+)
+
+// convertH2V2 writes one row of RGBA pixels from its luma samples and the
+// packed chroma column sums (one repeated column on each side): each sum
+// gives two chroma samples, (3 × sum + left sum + 8) >> 4 and (3 × sum +
+// right sum + 7) >> 4.
+func convertH2V2(out, luma []byte, sums []uint64) {
+	// Four pairs of pixels at a time, on fixed-size arrays.
+	for len(luma) >= 8 && len(out) >= 32 && len(sums) >= 6 {
+		l, o, s := (*[8]byte)(luma), (*[32]byte)(out), (*[6]uint64)(sums)
+		binary.LittleEndian.PutUint64(o[0:], pairH2V2(l[0], l[1], s[0], s[1], s[2]))
+		binary.LittleEndian.PutUint64(o[8:], pairH2V2(l[2], l[3], s[1], s[2], s[3]))
+		binary.LittleEndian.PutUint64(o[16:], pairH2V2(l[4], l[5], s[2], s[3], s[4]))
+		binary.LittleEndian.PutUint64(o[24:], pairH2V2(l[6], l[7], s[3], s[4], s[5]))
+		luma, out, sums = luma[8:], out[32:], sums[4:]
+	}
+	for len(luma) >= 2 && len(out) >= 8 && len(sums) >= 3 {
+		binary.LittleEndian.PutUint64(out, pairH2V2(luma[0], luma[1], sums[0], sums[1], sums[2]))
+		luma, out, sums = luma[2:], out[8:], sums[1:]
+	}
+	if len(luma) == 1 && len(out) >= 4 && len(sums) >= 2 {
+		// An odd width: the last pixel has only its left-hand sample.
+		binary.LittleEndian.PutUint32(out, uint32(pixel(luma[0], (sums[1]*3+sums[0]+8*lanes)>>4&lane)))
+	}
+}
+
+// pairH2V2 converts two pixels, with the chroma column sums left of,
+// under and right of them.
+func pairH2V2(y0, y1 byte, left, this, next uint64) uint64 {
+	t := this * 3
+	return pixel(y0, (t+left+8*lanes)>>4&lane) | pixel(y1, (t+next+7*lanes)>>4&lane)<<32
+}
+
+// pixel converts luma and packed chroma samples (Cb | Cr<<32) to an opaque
+// RGBA pixel, R in the low byte.
+func pixel(y byte, c uint64) uint64 {
+	v := cbPack[uint8(c)] + crPack[uint8(c>>32)] + uint64(y)*yLanes
+	return uint64(clampTab[v&1023]) | uint64(clampTab[v>>32&1023])<<8 |
+		uint64(clampTab[v>>48&1023])<<16 | 0xFF000000
+}
+
+// convertH2V1 is convertH2V2 for chroma halved horizontally only: the sums
+// are the samples, filtered as (3 × sample + left + 1) >> 2 and (3 ×
+// sample + right + 2) >> 2.
+func convertH2V1(out, luma []byte, sums []uint64) {
+	for len(luma) >= 8 && len(out) >= 32 && len(sums) >= 6 {
+		l, o, s := (*[8]byte)(luma), (*[32]byte)(out), (*[6]uint64)(sums)
+		binary.LittleEndian.PutUint64(o[0:], pairH2V1(l[0], l[1], s[0], s[1], s[2]))
+		binary.LittleEndian.PutUint64(o[8:], pairH2V1(l[2], l[3], s[1], s[2], s[3]))
+		binary.LittleEndian.PutUint64(o[16:], pairH2V1(l[4], l[5], s[2], s[3], s[4]))
+		binary.LittleEndian.PutUint64(o[24:], pairH2V1(l[6], l[7], s[3], s[4], s[5]))
+		luma, out, sums = luma[8:], out[32:], sums[4:]
+	}
+	for len(luma) >= 2 && len(out) >= 8 && len(sums) >= 3 {
+		binary.LittleEndian.PutUint64(out, pairH2V1(luma[0], luma[1], sums[0], sums[1], sums[2]))
+		luma, out, sums = luma[2:], out[8:], sums[1:]
+	}
+	if len(luma) == 1 && len(out) >= 4 && len(sums) >= 2 {
+		binary.LittleEndian.PutUint32(out, uint32(pixel(luma[0], (sums[1]*3+sums[0]+1*lanes)>>2&lane)))
+	}
+}
+
+// pairH2V1 is pairH2V2 for convertH2V1.
+func pairH2V1(y0, y1 byte, left, this, next uint64) uint64 {
+	t := this * 3
+	return pixel(y0, (t+left+1*lanes)>>2&lane) | pixel(y1, (t+next+2*lanes)>>2&lane)<<32
 }
