@@ -10,15 +10,28 @@ type huffman struct {
 	defined bool
 	// fast[code of lookBits bits] = length<<8 | value, or 0 when the code
 	// is longer than lookBits.
-	fast [1 << lookBits]uint16
+	fast    [1 << lookBits]uint16
+	maxcode [18]int32 // largest code of each length, -1 if none
+	valptr  [17]int32 // index in vals of the first code of each length minus that code
+	vals    [256]byte
+}
+
+// acTable is an AC table with its second lookup table.
+type acTable struct {
+	huffman
 	// fastAC[lookBits bits] = value<<16 | run<<8 | length for AC codes
 	// whose symbol has a nonzero size and fits with its value bits in
 	// lookBits (length counts both), or 0: one lookup decodes the
 	// coefficient.
-	fastAC  [1 << lookBits]int32
-	maxcode [18]int32 // largest code of each length, -1 if none
-	valptr  [17]int32 // index in vals of the first code of each length minus that code
-	vals    [256]byte
+	fastAC [1 << lookBits]int32
+}
+
+// tables are a decoder's Huffman tables. A table is only read once
+// defined (defineHuffman rewrites all of it), so that a pooled decoder
+// keeps its tables and only forgets that they are defined.
+type tables struct {
+	dc [4]huffman
+	ac [4]acTable
 }
 
 // defineHuffman parses DHT.
@@ -41,11 +54,16 @@ func (d *decoder) defineHuffman(p []byte) error {
 		if total > 256 || len(p) < total {
 			return errorf("Huffman table of %d codes", total)
 		}
-		t := &d.dc[th]
+		t := &d.tabs.dc[th]
 		if tc == 1 {
-			t = &d.ac[th]
+			t = &d.tabs.ac[th].huffman
 		}
 		*t = huffman{}
+		var fastAC *[1 << lookBits]int32
+		if tc == 1 {
+			fastAC = &d.tabs.ac[th].fastAC
+			clear(fastAC[:])
+		}
 		copy(t.vals[:], p[:total])
 		if tc == 0 {
 			for _, v := range p[:total] {
@@ -69,6 +87,9 @@ func (d *decoder) defineHuffman(p []byte) error {
 					for j := 0; j < 1<<shift; j++ {
 						t.fast[base+j] = uint16(l)<<8 | uint16(t.vals[k])
 					}
+					if fastAC != nil {
+						fillFastAC(fastAC[base:base+1<<shift], uint(l), t.vals[k])
+					}
 				}
 				code++
 				k++
@@ -84,32 +105,31 @@ func (d *decoder) defineHuffman(p []byte) error {
 			code <<= 1
 		}
 		t.maxcode[17] = 1<<31 - 1 // sentinel
-		if tc == 1 {
-			t.buildFastAC()
-		}
 		t.defined = true
 	}
 	return nil
 }
 
-// buildFastAC fills fastAC from fast.
-func (t *huffman) buildFastAC() {
-	for i, e := range t.fast {
-		if e == 0 {
-			continue
-		}
-		l, rs := uint(e>>8), byte(e)
-		r, s := int32(rs>>4), uint(rs&15)
-		if s == 0 || l+s > lookBits {
-			continue
-		}
-		// The s bits after the code, extended to a signed value (T.81
-		// F.2.2.1).
-		v := int32(i>>(lookBits-l-s)) & (1<<s - 1)
+// fillFastAC fills the fastAC entries of one AC code of l bits (dst: the
+// entries that start with it) whose symbol is rs, when the code and the
+// value bits its symbol asks for fit in lookBits: each pattern of those
+// bits gets its entry, the value they code (T.81 F.2.2.1) with the run
+// and the length of both.
+func fillFastAC(dst []int32, l uint, rs byte) {
+	r, s := int32(rs>>4), uint(rs&15)
+	if s == 0 || l+s > lookBits {
+		return
+	}
+	m := len(dst) >> s // entries per pattern
+	for bits := range int32(1) << s {
+		v := bits
 		if v < 1<<(s-1) {
 			v += -1<<s + 1
 		}
-		t.fastAC[i] = v<<16 | r<<8 | int32(l+s)
+		e := v<<16 | r<<8 | int32(l+s)
+		for j := range dst[int(bits)*m : int(bits+1)*m] {
+			dst[int(bits)*m+j] = e
+		}
 	}
 }
 

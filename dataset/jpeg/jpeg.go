@@ -66,7 +66,8 @@ func Decode(r io.Reader) (image.Image, error) {
 
 // DecodeBytes is Decode of a file already in memory.
 func DecodeBytes(data []byte) (image.Image, error) {
-	d := &decoder{data: data}
+	d := newDecoder(data)
+	defer d.free()
 	if err := d.run(false); err != nil {
 		return nil, err
 	}
@@ -97,11 +98,14 @@ func DecodeConfig(r io.Reader) (image.Config, error) {
 			continue
 		}
 		empty = 0
-		d := &decoder{data: buf}
+		d := newDecoder(buf)
 		cerr := d.run(true)
 		if cerr == nil && d.frameSeen {
-			return d.config(), nil
+			cfg := d.config()
+			d.free()
+			return cfg, nil
 		}
+		d.free()
 		if err != nil {
 			if errors.Is(err, io.EOF) {
 				if cerr == nil {
@@ -119,7 +123,8 @@ func DecodeConfig(r io.Reader) (image.Config, error) {
 
 // DecodeConfigBytes is DecodeConfig of a file already in memory.
 func DecodeConfigBytes(data []byte) (image.Config, error) {
-	d := &decoder{data: data}
+	d := newDecoder(data)
+	defer d.free()
 	if err := d.run(true); err != nil {
 		if errors.Is(err, errShort) {
 			return image.Config{}, errorf("truncated before the frame header")

@@ -56,6 +56,8 @@ func (d *decoder) output() (image.Image, error) {
 	w, h := d.width, d.height
 	if len(d.comps) == 1 {
 		c := &d.comps[0]
+		// The plane is the image's: the decoder no longer owns it.
+		d.sampleBuf = nil
 		return &image.Gray{Pix: c.plane, Stride: c.bw * 8, Rect: image.Rect(0, 0, w, h)}, nil
 	}
 	ycc := true

@@ -1,6 +1,9 @@
 package jpeg
 
-import "errors"
+import (
+	"errors"
+	"sync"
+)
 
 // errShort is returned when the data ends inside a marker segment.
 var errShort = FormatError("truncated (the file ends inside a marker segment)")
@@ -37,7 +40,7 @@ type decoder struct {
 
 	qt        [4][64]uint16 // natural order
 	qtDefined [4]bool
-	dc, ac    [4]huffman
+	tabs      *tables
 	restart   int
 
 	jfif           bool
@@ -45,6 +48,48 @@ type decoder struct {
 	adobeTransform byte
 	scans          int
 	eobrun         int
+
+	// The memory of the planes and of the coefficients, kept with the
+	// decoder (as its tables are) when it goes back to the pool (see
+	// newDecoder).
+	sampleBuf []byte
+	coefBuf   []int16
+}
+
+// decoders holds decoders between images, with their sample and
+// coefficient buffers, so that an image of the same size as the last
+// costs neither their allocation nor the page faults of fresh memory.
+var decoders sync.Pool
+
+// maxKept is the largest buffer, in bytes, that a pooled decoder keeps.
+const maxKept = 64 << 20
+
+// newDecoder returns a decoder for data, from the pool when it can; free
+// gives it back.
+func newDecoder(data []byte) *decoder {
+	d, _ := decoders.Get().(*decoder)
+	if d == nil {
+		return &decoder{data: data, tabs: new(tables)}
+	}
+	samples, coefs, tabs := d.sampleBuf, d.coefBuf, d.tabs
+	for i := range tabs.dc {
+		tabs.dc[i].defined, tabs.ac[i].defined = false, false
+	}
+	*d = decoder{data: data, sampleBuf: samples, coefBuf: coefs, tabs: tabs}
+	return d
+}
+
+// free returns d to the pool; d must not be used after. Memory handed to
+// the caller (a grayscale image's plane) must have been detached first.
+func (d *decoder) free() {
+	d.data, d.comps = nil, nil
+	if cap(d.sampleBuf) > maxKept {
+		d.sampleBuf = nil
+	}
+	if 2*cap(d.coefBuf) > maxKept {
+		d.coefBuf = nil
+	}
+	decoders.Put(d)
 }
 
 // Markers.
@@ -261,16 +306,37 @@ func (d *decoder) frame(p []byte, progressive bool) error {
 }
 
 // allocate makes the planes (and coefficient arrays) once the first scan
-// starts, so that a header alone costs no memory.
+// starts, so that a header alone costs no memory. They come from the
+// decoder's buffers, zeroed as fresh memory would be.
 func (d *decoder) allocate() {
+	if d.comps[0].plane != nil {
+		return
+	}
+	samples, coefs := 0, 0
 	for i := range d.comps {
 		c := &d.comps[i]
-		if c.plane != nil {
-			continue
+		samples += c.bw * 8 * c.bh * 8
+		coefs += c.bw * c.bh * 64
+	}
+	if cap(d.sampleBuf) < samples {
+		d.sampleBuf = make([]byte, samples)
+	}
+	buf := d.sampleBuf[:samples]
+	clear(buf)
+	var cbuf []int16
+	if d.progressive {
+		if cap(d.coefBuf) < coefs {
+			d.coefBuf = make([]int16, coefs)
 		}
-		c.plane = make([]byte, c.bw*8*c.bh*8)
+		cbuf = d.coefBuf[:coefs]
+		clear(cbuf)
+	}
+	for i := range d.comps {
+		c := &d.comps[i]
+		n := c.bw * 8 * c.bh * 8
+		c.plane, buf = buf[:n:n], buf[n:]
 		if d.progressive {
-			c.coefs = make([]int16, c.bw*c.bh*64)
+			c.coefs, cbuf = cbuf[:n:n], cbuf[n:]
 		}
 	}
 }

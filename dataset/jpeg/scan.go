@@ -2,8 +2,9 @@ package jpeg
 
 // scanComp is a component of the current scan with its tables.
 type scanComp struct {
-	c      *component
-	dc, ac *huffman
+	c  *component
+	dc *huffman
+	ac *acTable
 }
 
 // scan parses SOS and decodes the scan's entropy-coded data.
@@ -37,7 +38,7 @@ func (d *decoder) scan(p []byte) error {
 		if td > 3 || ta > 3 {
 			return errorf("the scan uses Huffman tables %d/%d", td, ta)
 		}
-		scs[i] = scanComp{c: &d.comps[ci], dc: &d.dc[td], ac: &d.ac[ta]}
+		scs[i] = scanComp{c: &d.comps[ci], dc: &d.tabs.dc[td], ac: &d.tabs.ac[ta]}
 		blocks += d.comps[ci].h * d.comps[ci].v
 	}
 	if ns > 1 && blocks > 10 {
@@ -236,7 +237,7 @@ func (d *decoder) sequentialBlock(br *bitReader, sc scanComp, blk *[64]int32) (b
 		} else {
 			br.acc, br.n = acc, n
 			var err error
-			if rs, err = br.slowSymbol(ac); err != nil {
+			if rs, err = br.slowSymbol(&ac.huffman); err != nil {
 				return false, err
 			}
 			acc, n = br.acc, br.n
@@ -287,7 +288,7 @@ func (d *decoder) acFirst(br *bitReader, sc scanComp, b *[64]int16, ss, se, al i
 		return nil
 	}
 	for k := ss; k <= se; k++ {
-		rs, err := br.decode(sc.ac)
+		rs, err := br.decode(&sc.ac.huffman)
 		if err != nil {
 			return err
 		}
@@ -324,7 +325,7 @@ func (d *decoder) acRefine(br *bitReader, sc scanComp, b *[64]int16, ss, se, al 
 	k := ss
 	if d.eobrun == 0 {
 		for ; k <= se; k++ {
-			rs, err := br.decode(sc.ac)
+			rs, err := br.decode(&sc.ac.huffman)
 			if err != nil {
 				return err
 			}
