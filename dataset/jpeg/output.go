@@ -38,11 +38,12 @@ func (d *decoder) output() (image.Image, error) {
 		stride := c.bw * 8
 		switch {
 		case d.progressive:
-			var blk [64]int32
+			var blk [64]int
+			var ws [8][8]int
 			for by := 0; by < c.nbh; by++ {
 				for bx := 0; bx < c.nbw; bx++ {
-					dequantize(&blk, (*[64]int16)(c.coefs[(by*c.bw+bx)*64:]), &c.quant)
-					idct(&blk, c.plane[by*8*stride+bx*8:], stride)
+					nz := dequantize(&blk, (*[64]int16)(c.coefs[(by*c.bw+bx)*64:]), &c.quant)
+					idct(&blk, nz, c.plane[by*8*stride+bx*8:], stride, &ws)
 				}
 			}
 			c.coefs = nil

@@ -91,7 +91,8 @@ func (d *decoder) scan(p []byte) error {
 		mcusx = d.mcusx
 		mcus = mcusx * d.mcusy
 	}
-	var blk [64]int32 // dequantized
+	var blk [64]int  // dequantized coefficients (32-bit values)
+	var ws [8][8]int // idct's scratch
 	nextRST := 0
 	for m := 0; m < mcus; m++ {
 		if d.restart > 0 && m > 0 && m%d.restart == 0 {
@@ -115,14 +116,14 @@ func (d *decoder) scan(p []byte) error {
 				for bx := bx0; bx < bx0+nh; bx++ {
 					var err error
 					if !d.progressive {
-						var ac bool
-						ac, err = d.sequentialBlock(&br, sc, &blk)
+						var nz uint64
+						nz, err = d.sequentialBlock(&br, sc, &blk)
 						if err == nil {
 							stride := c.bw * 8
 							dst := c.plane[by*8*stride+bx*8:]
-							if ac {
-								idct(&blk, dst, stride)
-								blk = [64]int32{}
+							if nz != 0 {
+								idct(&blk, nz, dst, stride, &ws)
+								blk = [64]int{}
 							} else {
 								idctDC(blk[0], dst, stride)
 							}
@@ -172,9 +173,10 @@ func (d *decoder) restartMarker(br *bitReader, n int) error {
 }
 
 // sequentialBlock decodes one block of a sequential scan (T.81 F.2.2) into
-// blk, dequantized (blk's AC terms must be zero). It reports whether any AC
-// coefficient is nonzero.
-func (d *decoder) sequentialBlock(br *bitReader, sc scanComp, blk *[64]int32) (bool, error) {
+// blk, dequantized (blk's AC terms must be zero). It returns the mask of
+// the positions of the AC coefficients it set (natural order), as idct
+// takes it.
+func (d *decoder) sequentialBlock(br *bitReader, sc scanComp, blk *[64]int) (uint64, error) {
 	// The bit buffer lives in locals here; br has it around calls.
 	if br.n < 32 {
 		br.fill()
@@ -192,7 +194,7 @@ func (d *decoder) sequentialBlock(br *bitReader, sc scanComp, blk *[64]int32) (b
 		br.acc, br.n = acc, n
 		v, err := br.slowSymbol(sc.dc)
 		if err != nil {
-			return false, err
+			return 0, err
 		}
 		acc, n, s = br.acc, br.n, uint(v)&15
 	}
@@ -208,8 +210,8 @@ func (d *decoder) sequentialBlock(br *bitReader, sc scanComp, blk *[64]int32) (b
 	}
 	q := &sc.c.quant
 	// Coefficients are 16-bit before dequantization, as libjpeg-turbo's.
-	blk[0] = int32(int16(sc.c.dcPred)) * q[0]
-	ac, any := sc.ac, false
+	blk[0] = int(int32(int16(sc.c.dcPred)) * q[0])
+	ac, nz := sc.ac, uint64(0)
 	for k := 1; k < 64; k++ {
 		// Enough bits for a lookup or a code of up to 16 bits.
 		if n < 16 {
@@ -224,8 +226,8 @@ func (d *decoder) sequentialBlock(br *bitReader, sc scanComp, blk *[64]int32) (b
 			n -= l
 			k += int(e>>8) & 15
 			z := zigzag[k] & 63
-			blk[z] = int32(int16(e>>16)) * q[z]
-			any = true
+			blk[z] = int(int32(int16(e>>16)) * q[z])
+			nz |= 1 << z
 			continue
 		}
 		var rs byte
@@ -238,7 +240,7 @@ func (d *decoder) sequentialBlock(br *bitReader, sc scanComp, blk *[64]int32) (b
 			br.acc, br.n = acc, n
 			var err error
 			if rs, err = br.slowSymbol(&ac.huffman); err != nil {
-				return false, err
+				return 0, err
 			}
 			acc, n = br.acc, br.n
 		}
@@ -263,11 +265,11 @@ func (d *decoder) sequentialBlock(br *bitReader, sc scanComp, blk *[64]int32) (b
 			v += -1<<s + 1
 		}
 		z := zigzag[k] & 63
-		blk[z] = int32(int16(v)) * q[z]
-		any = true
+		blk[z] = int(int32(int16(v)) * q[z])
+		nz |= 1 << z
 	}
 	br.acc, br.n = acc, n
-	return any, nil
+	return nz, nil
 }
 
 // dcFirst is the first DC scan of a progressive image (G.1.2.1).
