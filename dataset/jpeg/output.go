@@ -199,18 +199,18 @@ func (d *decoder) fancyH2() bool {
 // one word, so that cbPack[cb] + crPack[cr] + y×yLanes holds the clampTab
 // index of each channel: bits 0-15 y + crR[cr] + 384, bits 16-47 the green
 // sum (y<<16 + cbG[cb] + crG[cr] + 384<<16, whose bits 32-47 are y + its
-// rounded shift + 384), bits 48-63 y + cbB[cb] + 384. Every field stays in
+// rounded shift + 384), bits 54-63 y + cbB[cb] + 384. Every field stays in
 // its bits (red at most 817, the green sum between 0 and 2^32, blue at
-// most 866), so the fields are exact and the indices are output's.
+// most 866 < 2^10), so the fields are exact and the indices are output's.
 var cbPack, crPack = func() (cb, cr [256]uint64) {
 	for i := range 256 {
-		cb[i] = uint64(cbG[i]+384<<16)<<16 | uint64(cbB[i]+384)<<48
+		cb[i] = uint64(cbG[i]+384<<16)<<16 | uint64(cbB[i]+384)<<54
 		cr[i] = uint64(int64(crR[i]+384) + int64(crG[i])<<16)
 	}
 	return
 }()
 
-const yLanes = 1 | 1<<32 | 1<<48
+const yLanes = 1 | 1<<32 | 1<<54
 
 // outputFancyH2 converts the planes of a fancyH2 image to RGBA, row by
 // row: the vertical pass of the triangle filter into column sums (for
@@ -258,11 +258,9 @@ func (d *decoder) outputFancyH2(img *image.RGBA) {
 }
 
 // Packed Cb|Cr<<32 lanes: the filter sums stay below 2^16, so the lanes
-// never carry into each other.
-const (
-	lanes = 1 | 1<<32
-	lane  = 0xFF | 0xFF<<32
-)
+// never carry into each other; after the filter's shift, each lane's low
+// byte is its sample (pixel reads no other bits).
+const lanes = 1 | 1<<32
 
 // convertH2V2 writes one row of RGBA pixels from its luma samples and the
 // packed chroma column sums (one repeated column on each side): each sum
@@ -284,7 +282,7 @@ func convertH2V2(out, luma []byte, sums []uint64) {
 	}
 	if len(luma) == 1 && len(out) >= 4 && len(sums) >= 2 {
 		// An odd width: the last pixel has only its left-hand sample.
-		binary.LittleEndian.PutUint32(out, uint32(pixel(luma[0], (sums[1]*3+sums[0]+8*lanes)>>4&lane)))
+		binary.LittleEndian.PutUint32(out, uint32(pixel(luma[0], (sums[1]*3+sums[0]+8*lanes)>>4)))
 	}
 }
 
@@ -292,16 +290,24 @@ func convertH2V2(out, luma []byte, sums []uint64) {
 // under and right of them.
 func pairH2V2(y0, y1 byte, left, this, next uint64) uint64 {
 	t := this * 3
-	return pixel(y0, (t+left+8*lanes)>>4&lane) | pixel(y1, (t+next+7*lanes)>>4&lane)<<32
+	return pixel(y0, (t+left+8*lanes)>>4) | pixel(y1, (t+next+7*lanes)>>4)<<32
 }
 
-// pixel converts luma and packed chroma samples (Cb | Cr<<32) to an opaque
-// RGBA pixel, R in the low byte.
+// pixel converts luma and packed chroma samples (Cb in the low byte of c,
+// Cr in the low byte of c>>32) to an opaque RGBA pixel, R in the low byte.
 func pixel(y byte, c uint64) uint64 {
 	v := cbPack[uint8(c)] + crPack[uint8(c>>32)] + uint64(y)*yLanes
-	return uint64(clampTab[v&1023]) | uint64(clampTab[v>>32&1023])<<8 |
-		uint64(clampTab[v>>48&1023])<<16 | 0xFF000000
+	return uint64(clampR[v&1023] | clampG[v>>32&1023] | clampB[v>>54])
 }
+
+// clampTab's samples placed as pixel wants them: in the red, green and
+// blue bytes of an RGBA pixel (the red one with the opaque alpha).
+var clampR, clampG, clampB = func() (r, g, b [1024]uint32) {
+	for i, v := range clampTab {
+		r[i], g[i], b[i] = uint32(v)|0xFF000000, uint32(v)<<8, uint32(v)<<16
+	}
+	return
+}()
 
 // convertH2V1 is convertH2V2 for chroma halved horizontally only: the sums
 // are the samples, filtered as (3 × sample + left + 1) >> 2 and (3 ×
@@ -320,12 +326,12 @@ func convertH2V1(out, luma []byte, sums []uint64) {
 		luma, out, sums = luma[2:], out[8:], sums[1:]
 	}
 	if len(luma) == 1 && len(out) >= 4 && len(sums) >= 2 {
-		binary.LittleEndian.PutUint32(out, uint32(pixel(luma[0], (sums[1]*3+sums[0]+1*lanes)>>2&lane)))
+		binary.LittleEndian.PutUint32(out, uint32(pixel(luma[0], (sums[1]*3+sums[0]+1*lanes)>>2)))
 	}
 }
 
 // pairH2V1 is pairH2V2 for convertH2V1.
 func pairH2V1(y0, y1 byte, left, this, next uint64) uint64 {
 	t := this * 3
-	return pixel(y0, (t+left+1*lanes)>>2&lane) | pixel(y1, (t+next+2*lanes)>>2&lane)<<32
+	return pixel(y0, (t+left+1*lanes)>>2) | pixel(y1, (t+next+2*lanes)>>2)<<32
 }
