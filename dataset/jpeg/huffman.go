@@ -228,18 +228,6 @@ func (b *bitReader) slowSymbol(t *huffman) (byte, error) {
 	return 0, errorf("corrupt data (bad Huffman code)")
 }
 
-// value reads s bits (s ≤ 16, 0 gives 0) and gives the signed value they
-// code (T.81 F.2.2.1); the caller has made sure that acc holds them.
-func (b *bitReader) value(s uint) int32 {
-	v := int32(b.acc >> (64 - s)) // 0 for s = 0
-	b.acc <<= s
-	b.n -= s
-	if v < 1<<(s-1) { // never for s = 0: 1<<(s-1) is 0
-		v += -1<<s + 1
-	}
-	return v
-}
-
 // receive reads s bits (s ≤ 16) as an unsigned number.
 func (b *bitReader) receive(s uint) int32 {
 	if s == 0 {
