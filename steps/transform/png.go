@@ -12,11 +12,13 @@ import (
 )
 
 // encodePNG writes img as an 8-bit PNG: RGB when every pixel is opaque,
-// else RGBA (non-premultiplied). Every row uses the Up filter and the zlib
-// stream klauspost/compress's fastest level: image/png tries five filters
-// on every row and compresses with the standard library, which made it
-// most of a transform's time. The bytes are a pure function of the pixels
-// for a given build.
+// else RGBA (non-premultiplied). Every row uses the Up filter, and the
+// zlib stream is klauspost/compress's Huffman-only deflate (no LZ77
+// matching): on photo crops it is 4× faster than its fastest matching
+// level for files about 8 % larger (55 % of the raw rows against 51 %).
+// image/png tries five filters on every row and compresses with the
+// standard library, which made it most of a transform's time. The bytes
+// are a pure function of the pixels for a given build.
 func encodePNG(img *image.RGBA) ([]byte, error) {
 	w, h := img.Rect.Dx(), img.Rect.Dy()
 	opaque := true
@@ -65,7 +67,7 @@ func encodePNG(img *image.RGBA) ([]byte, error) {
 	}
 	e.z.Reset()
 	if e.zw == nil {
-		zw, err := zlib.NewWriterLevel(&e.z, zlib.BestSpeed)
+		zw, err := zlib.NewWriterLevel(&e.z, zlib.HuffmanOnly)
 		if err != nil {
 			return nil, err
 		}
