@@ -19,11 +19,11 @@ type huffman struct {
 // acTable is an AC table with its second lookup table.
 type acTable struct {
 	huffman
-	// fastAC[lookBits bits] = value<<16 | run<<8 | length for AC codes
-	// whose symbol has a nonzero size and fits with its value bits in
-	// lookBits (length counts both), or 0: one lookup decodes the
-	// coefficient.
-	fastAC [1 << lookBits]int32
+	// fastAC[lookBits bits] = value<<16 | run<<8 | length (the value as
+	// 16-bit two's complement) for AC codes whose symbol has a nonzero
+	// size and fits with its value bits in lookBits (length counts both),
+	// or 0: one lookup decodes the coefficient.
+	fastAC [1 << lookBits]uint32
 }
 
 // tables are a decoder's Huffman tables. A table is only read once
@@ -59,7 +59,7 @@ func (d *decoder) defineHuffman(p []byte) error {
 			t = &d.tabs.ac[th].huffman
 		}
 		*t = huffman{}
-		var fastAC *[1 << lookBits]int32
+		var fastAC *[1 << lookBits]uint32
 		if tc == 1 {
 			fastAC = &d.tabs.ac[th].fastAC
 			clear(fastAC[:])
@@ -115,8 +115,8 @@ func (d *decoder) defineHuffman(p []byte) error {
 // value bits its symbol asks for fit in lookBits: each pattern of those
 // bits gets its entry, the value they code (T.81 F.2.2.1) with the run
 // and the length of both.
-func fillFastAC(dst []int32, l uint, rs byte) {
-	r, s := int32(rs>>4), uint(rs&15)
+func fillFastAC(dst []uint32, l uint, rs byte) {
+	r, s := uint32(rs>>4), uint(rs&15)
 	if s == 0 || l+s > lookBits {
 		return
 	}
@@ -126,7 +126,7 @@ func fillFastAC(dst []int32, l uint, rs byte) {
 		if v < 1<<(s-1) {
 			v += -1<<s + 1
 		}
-		e := v<<16 | r<<8 | int32(l+s)
+		e := uint32(uint16(v))<<16 | r<<8 | uint32(l+s)
 		for j := range dst[int(bits)*m : int(bits+1)*m] {
 			dst[int(bits)*m+j] = e
 		}

@@ -194,10 +194,10 @@ func idctDC(dc int, dst []byte, stride int) {
 
 // dequantize multiplies coefficients by their quantizers, as idct wants
 // them, and returns the mask of nonzero positions that idct takes.
-func dequantize(out *[64]int, in *[64]int16, q *[64]int32) uint64 {
+func dequantize(out *[64]int, in *[64]int16, q *[64]int) uint64 {
 	var nz uint64
 	for k := range out {
-		v := int(int32(in[k]) * q[k])
+		v := int(in[k]) * q[k]
 		out[k] = v
 		if v != 0 {
 			nz |= 1 << k

@@ -19,7 +19,7 @@ type component struct {
 	// Samples of the component before upsampling: ceil(width*h/hmax) etc.
 	dw, dh int
 
-	quant   [64]int32 // latched at the component's first scan, natural order
+	quant   [64]int // latched at the component's first scan, natural order
 	latched bool
 	coefs   []int16 // progressive: bw*bh blocks of 64, natural order
 	plane   []byte  // bw*8 × bh*8 samples
@@ -374,9 +374,11 @@ func (d *decoder) defineQuant(p []byte) error {
 	return nil
 }
 
-// zigzag maps the zig-zag index to the natural (row-major) index; the 16
-// entries past 63 absorb the overruns of corrupt data, as libjpeg's do.
-var zigzag = [80]int{
+// zigzag maps the zig-zag index to the natural (row-major) index; the
+// entries past 63 absorb the overruns of corrupt data, as libjpeg's do (a
+// run can take the index to 78; the table has 128 entries so that an index
+// masked with 127 needs no bounds check).
+var zigzag = [128]uint8{
 	0, 1, 8, 16, 9, 2, 3, 10,
 	17, 24, 32, 25, 18, 11, 4, 5,
 	12, 19, 26, 33, 40, 48, 41, 34,
@@ -385,6 +387,8 @@ var zigzag = [80]int{
 	29, 22, 15, 23, 30, 37, 44, 51,
 	58, 59, 52, 45, 38, 31, 39, 46,
 	53, 60, 61, 54, 47, 55, 62, 63,
-	63, 63, 63, 63, 63, 63, 63, 63,
-	63, 63, 63, 63, 63, 63, 63, 63,
+	63, 63, 63, 63, 63, 63, 63, 63, 63, 63, 63, 63, 63, 63, 63, 63,
+	63, 63, 63, 63, 63, 63, 63, 63, 63, 63, 63, 63, 63, 63, 63, 63,
+	63, 63, 63, 63, 63, 63, 63, 63, 63, 63, 63, 63, 63, 63, 63, 63,
+	63, 63, 63, 63, 63, 63, 63, 63, 63, 63, 63, 63, 63, 63, 63, 63,
 }

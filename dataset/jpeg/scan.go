@@ -68,7 +68,7 @@ func (d *decoder) scan(p []byte) error {
 			}
 			for k := range c.quant {
 				// libjpeg-turbo keeps the multipliers as 16-bit signed.
-				c.quant[k] = int32(int16(d.qt[c.tq][k]))
+				c.quant[k] = int(int16(d.qt[c.tq][k]))
 			}
 			c.latched = true
 		}
@@ -209,9 +209,11 @@ func (d *decoder) sequentialBlock(br *bitReader, sc scanComp, blk *[64]int) (uin
 		sc.c.dcPred += v
 	}
 	q := &sc.c.quant
-	// Coefficients are 16-bit before dequantization, as libjpeg-turbo's.
-	blk[0] = int(int32(int16(sc.c.dcPred)) * q[0])
+	// Coefficients are 16-bit before dequantization, as libjpeg-turbo's;
+	// a product of two 16-bit numbers is the same in 32 bits as in int.
+	blk[0] = int(int16(sc.c.dcPred)) * q[0]
 	ac, nz := sc.ac, uint64(0)
+	fastAC := &ac.fastAC
 	for k := 1; k < 64; k++ {
 		// Enough bits for a lookup or a code of up to 16 bits.
 		if n < 16 {
@@ -220,13 +222,13 @@ func (d *decoder) sequentialBlock(br *bitReader, sc scanComp, blk *[64]int) (uin
 			acc, n = br.acc, br.n
 		}
 		// A short code and its value bits: one lookup.
-		if e := ac.fastAC[acc>>(64-lookBits)]; e != 0 {
+		if e := fastAC[acc>>(64-lookBits)]; e != 0 {
 			l := uint(e) & 15
 			acc <<= l
 			n -= l
 			k += int(e>>8) & 15
-			z := zigzag[k] & 63
-			blk[z] = int(int32(int16(e>>16)) * q[z])
+			z := zigzag[k&127] & 63
+			blk[z] = int(int16(e>>16)) * q[z]
 			nz |= 1 << z
 			continue
 		}
@@ -264,8 +266,8 @@ func (d *decoder) sequentialBlock(br *bitReader, sc scanComp, blk *[64]int) (uin
 		if v < 1<<(s-1) {
 			v += -1<<s + 1
 		}
-		z := zigzag[k] & 63
-		blk[z] = int(int32(int16(v)) * q[z])
+		z := zigzag[k&127] & 63
+		blk[z] = int(int16(v)) * q[z]
 		nz |= 1 << z
 	}
 	br.acc, br.n = acc, n
