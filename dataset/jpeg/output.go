@@ -212,6 +212,14 @@ var cbPack, crPack = func() (cb, cr [256]uint64) {
 
 const yLanes = 1 | 1<<32 | 1<<54
 
+// yPack[y] is y×yLanes.
+var yPack = func() (t [256]uint64) {
+	for i := range t {
+		t[i] = uint64(i) * yLanes
+	}
+	return
+}()
+
 // outputFancyH2 converts the planes of a fancyH2 image to RGBA, row by
 // row: the vertical pass of the triangle filter into column sums (for
 // h2v2, 3 × the nearer chroma row + the farther one; for h2v1 the samples),
@@ -296,7 +304,7 @@ func pairH2V2(y0, y1 byte, left, this, next uint64) uint64 {
 // pixel converts luma and packed chroma samples (Cb in the low byte of c,
 // Cr in the low byte of c>>32) to an opaque RGBA pixel, R in the low byte.
 func pixel(y byte, c uint64) uint64 {
-	v := cbPack[uint8(c)] + crPack[uint8(c>>32)] + uint64(y)*yLanes
+	v := cbPack[uint8(c)] + crPack[uint8(c>>32)] + yPack[y]
 	return uint64(clampR[v&1023] | clampG[v>>32&1023] | clampB[v>>54])
 }
 
