@@ -172,7 +172,8 @@ func IsMiss(err error) bool {
 //
 //	dsbuild memo v2
 //	key <key>
-//	ref <digest>        (sorted, one per blob the result names)
+//	ref <digest>[ zst]  (sorted, one per blob the result names; zst: stored
+//	                    compressed when the record was written)
 //	record <data>       (one line: data holds no newline)
 //	check <digest of the lines before>
 //
@@ -182,7 +183,8 @@ func IsMiss(err error) bool {
 const memoRecordHeader = "dsbuild memo v2"
 
 // encodeMemoRecord writes a v2 memo entry.
-func encodeMemoRecord(key Digest, record []byte, refs []Digest) ([]byte, error) {
+// zst marks the refs stored compressed, so that a read checks one path.
+func encodeMemoRecord(key Digest, record []byte, refs []Digest, zst map[Digest]bool) ([]byte, error) {
 	if bytes.IndexByte(record, '\n') >= 0 {
 		return nil, errors.New("memo record: the data holds a newline")
 	}
@@ -195,7 +197,11 @@ func encodeMemoRecord(key Digest, record []byte, refs []Digest) ([]byte, error) 
 		if i > 0 && sorted[i-1] == d {
 			continue
 		}
-		fmt.Fprintf(&b, "ref %s\n", d)
+		fmt.Fprintf(&b, "ref %s", d)
+		if zst[d] {
+			b.WriteString(" zst")
+		}
+		b.WriteByte('\n')
 	}
 	b.WriteString("record ")
 	b.Write(record)
@@ -205,7 +211,8 @@ func encodeMemoRecord(key Digest, record []byte, refs []Digest) ([]byte, error) 
 }
 
 // decodeMemoRecord reads a v2 memo entry: its record and its refs (as
-// outputs named "ref", for GC and Check).
+// outputs named "ref", or "ref-zst" for one stored compressed; GC and Check
+// read their digests).
 func decodeMemoRecord(key Digest, data []byte) ([]byte, []Output, error) {
 	i := bytes.LastIndex(data, []byte("\ncheck "))
 	if i < 0 || !bytes.HasSuffix(data, []byte("\n")) {
@@ -227,11 +234,15 @@ func decodeMemoRecord(key Digest, data []byte) ([]byte, []Output, error) {
 	var refs []Output
 	for bytes.HasPrefix(rest, []byte("ref ")) {
 		j := bytes.IndexByte(rest, '\n')
-		d, err := ParseDigest(string(rest[len("ref "):j]))
+		line, name := rest[len("ref "):j], "ref"
+		if l, ok := bytes.CutSuffix(line, []byte(" zst")); ok {
+			line, name = l, "ref-zst"
+		}
+		d, err := ParseDigest(string(line))
 		if err != nil {
 			return nil, nil, err
 		}
-		refs = append(refs, Output{Name: "ref", Digest: d})
+		refs = append(refs, Output{Name: name, Digest: d})
 		rest = rest[j+1:]
 	}
 	if !bytes.HasPrefix(rest, []byte("record ")) || bytes.IndexByte(rest, '\n') != len(rest)-1 {
@@ -253,7 +264,13 @@ func decodeAnyEntry(ns string, key Digest, data []byte) ([]Output, error) {
 // PutMemoRecord keeps an item's result, record (one line), in the item
 // memo under key, with the blobs it names.
 func (s *Store) PutMemoRecord(key MemoKey, record []byte, refs []Digest) error {
-	b, err := encodeMemoRecord(Digest(key), record, refs)
+	zst := map[Digest]bool{}
+	for _, d := range refs {
+		if _, compressed, ok := s.stat(d); ok && compressed {
+			zst[d] = true
+		}
+	}
+	b, err := encodeMemoRecord(Digest(key), record, refs, zst)
 	if err != nil {
 		return err
 	}
@@ -268,7 +285,7 @@ func (s *Store) PutMemoRecord(key MemoKey, record []byte, refs []Digest) error {
 // one, which is removed, or a missing blob) is a *MissError.
 func (s *Store) GetMemoRecord(key MemoKey) ([]byte, error) {
 	p := s.entryPath(nsMemo, Digest(key))
-	data, err := os.ReadFile(p)
+	data, err := readSmallFile(p)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, &MissError{Key: Digest(key)}
 	}
@@ -285,6 +302,11 @@ func (s *Store) GetMemoRecord(key MemoKey) ([]byte, error) {
 		return nil, &MissError{Key: Digest(key), Reason: "corrupt entry: " + err.Error()}
 	}
 	for _, r := range refs {
+		// One stat where the blob was when the record was written; the
+		// other form too if it moved (a repair may store it anew).
+		if _, err := os.Lstat(s.blobPath(r.Digest, r.Name == "ref-zst")); err == nil {
+			continue
+		}
 		if !s.Has(r.Digest) {
 			return nil, &MissError{Key: Digest(key), Reason: "blob " + r.Digest.Short() + " is gone"}
 		}

@@ -57,6 +57,22 @@ func TestMemoRecord(t *testing.T) {
 		t.Errorf("after a gc that drops its refs: %v, want a miss", err)
 	}
 
+	// A ref stored compressed is marked so (one stat to check it), and
+	// still found if it is later stored raw.
+	big, _ := s.PutBytes([]byte(strings.Repeat(`{"compressible": true}`, 100)))
+	img, _ = s.PutBytes([]byte("image bytes")) // the gc above took it
+	if err := s.PutMemoRecord(key, rec, []cache.Digest{img, big}); err != nil {
+		t.Fatal(err)
+	}
+	kh0 := cache.Digest(key).Hex()
+	raw0, _ := os.ReadFile(filepath.Join(s.Dir(), "memo", kh0[:2], kh0))
+	if !strings.Contains(string(raw0), "ref "+big.String()+" zst\n") || !strings.Contains(string(raw0), "ref "+img.String()+"\n") {
+		t.Errorf("refs not marked by how they are stored:\n%s", raw0)
+	}
+	if got, err := s.GetMemoRecord(key); err != nil || string(got) != string(rec) {
+		t.Errorf("with a compressed ref: %q, %v", got, err)
+	}
+
 	// A record whose blob went missing is a miss; a damaged one is removed.
 	img2, _ := s.PutBytes([]byte("another image"))
 	if err := s.PutMemoRecord(key, rec, []cache.Digest{img2}); err != nil {
