@@ -40,8 +40,8 @@ preannotate "p" {
 `)
 }
 
-// build builds hcl and returns preannotate.p's dataset and result.
-func build(t *testing.T, dir string, store *cache.Store, hcl string, jobs int) (*dataset.Dataset, *engine.StepResult) {
+// load writes hcl into dir and loads it.
+func load(t *testing.T, dir, hcl string) *engine.Recipe {
 	t.Helper()
 	if err := os.WriteFile(filepath.Join(dir, "main.hcl"), []byte(hcl), 0o644); err != nil {
 		t.Fatal(err)
@@ -50,6 +50,13 @@ func build(t *testing.T, dir string, store *cache.Store, hcl string, jobs int) (
 	if diags.HasErrors() {
 		t.Fatal(diags)
 	}
+	return r
+}
+
+// build builds hcl and returns preannotate.p's dataset and result.
+func build(t *testing.T, dir string, store *cache.Store, hcl string, jobs int) (*dataset.Dataset, *engine.StepResult) {
+	t.Helper()
+	r := load(t, dir, hcl)
 	br, err := engine.Build(context.Background(), r, engine.BuildOptions{Store: store, Jobs: jobs})
 	if err != nil {
 		t.Fatal(err)
@@ -71,13 +78,7 @@ func build(t *testing.T, dir string, store *cache.Store, hcl string, jobs int) (
 // plan builds hcl's import.pool, then plans preannotate.p.
 func plan(t *testing.T, dir string, store *cache.Store, hcl string) *engine.StepResult {
 	t.Helper()
-	if err := os.WriteFile(filepath.Join(dir, "main.hcl"), []byte(hcl), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	r, diags := engine.Load(dir, engine.LoadOptions{Kinds: steps.Kinds(), Macros: steps.Macros()})
-	if diags.HasErrors() {
-		t.Fatal(diags)
-	}
+	r := load(t, dir, hcl)
 	if br, err := engine.Build(context.Background(), r, engine.BuildOptions{Store: store, Targets: []*engine.Step{r.Step("import.pool")}}); err != nil || br.FirstError() != nil {
 		t.Fatal(err, br.FirstError())
 	}
