@@ -17,7 +17,6 @@ import (
 	"dsbuild/dataset/ingest"
 	"dsbuild/dataset/report"
 	"dsbuild/engine"
-	"dsbuild/steps/export"
 )
 
 // keyValues parses repeated KEY=VALUE flags.
@@ -107,7 +106,7 @@ Export formats: %s`, strings.Join(formats.ImportNames(), ", "), strings.Join(for
 			if err := os.MkdirAll(dstAbs, 0o755); err != nil {
 				return err
 			}
-			if err := export.Write(cmd.Context(), store, res.Dataset, to, to2, dstAbs); err != nil {
+			if err := formats.Export(cmd.Context(), store, res.Dataset, to, to2, dstAbs); err != nil {
 				return err
 			}
 			fmt.Fprintf(cmd.OutOrStdout(), "%d items: %s %s → %s %s (dataset %s)\n", len(res.Dataset.Entries), from, src, to, dst, res.Dataset.Tree.Short())

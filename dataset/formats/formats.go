@@ -4,10 +4,12 @@
 package formats
 
 import (
+	"context"
 	"fmt"
 	"sort"
 	"strings"
 
+	"dsbuild/cache"
 	"dsbuild/dataset"
 	"dsbuild/dataset/cityscapes"
 	"dsbuild/dataset/coco"
@@ -85,4 +87,17 @@ func names[F any](m map[string]F) []string {
 	}
 	sort.Strings(out)
 	return out
+}
+
+// Export writes ds in format into dir (existing and empty): the export
+// step's work, and dsbuild convert's.
+func Export(ctx context.Context, s *cache.Store, ds *dataset.Dataset, format string, opt dataset.Options, dir string) error {
+	exp, err := Exporter(format, opt)
+	if err != nil {
+		return err
+	}
+	if err := exp.Export(ctx, ds, s, dir); err != nil {
+		return fmt.Errorf("exporting as %s: %w", format, err)
+	}
+	return nil
 }

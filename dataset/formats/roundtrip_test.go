@@ -13,7 +13,6 @@ import (
 	"dsbuild/dataset/formats"
 	"dsbuild/dataset/ingest"
 	"dsbuild/engine"
-	"dsbuild/steps/export"
 )
 
 var ctx = context.Background()
@@ -32,7 +31,7 @@ func importDir(t *testing.T, s *cache.Store, format, dir string, opt dataset.Opt
 func exportTo(t *testing.T, s *cache.Store, ds *dataset.Dataset, format string, opt dataset.Options) string {
 	t.Helper()
 	dir := t.TempDir()
-	if err := export.Write(ctx, s, ds, format, opt, dir); err != nil {
+	if err := formats.Export(ctx, s, ds, format, opt, dir); err != nil {
 		t.Fatalf("export %s: %v", format, err)
 	}
 	return dir

@@ -106,7 +106,7 @@ func (Kind) Run(ctx context.Context, rc *engine.RunContext) (map[string]cache.Di
 		return nil, err
 	}
 	set := engine.Decoded[*settings](rc.Config)
-	if err := Write(ctx, rc.Store, ds, set.format, set.options, dir); err != nil {
+	if err := formats.Export(ctx, rc.Store, ds, set.format, set.options, dir); err != nil {
 		return nil, err
 	}
 	d, _, err := rc.Store.PutDir(ctx, dir, cache.IngestOptions{KeepEmptyDirs: true, Adopt: cache.Move})
@@ -114,16 +114,4 @@ func (Kind) Run(ctx context.Context, rc *engine.RunContext) (map[string]cache.Di
 		return nil, err
 	}
 	return map[string]cache.Digest{"out": d}, nil
-}
-
-// Write exports ds in format into dir (existing and empty).
-func Write(ctx context.Context, s *cache.Store, ds *dataset.Dataset, format string, opt dataset.Options, dir string) error {
-	exp, err := formats.Exporter(format, opt)
-	if err != nil {
-		return err
-	}
-	if err := exp.Export(ctx, ds, s, dir); err != nil {
-		return fmt.Errorf("exporting as %s: %w", format, err)
-	}
-	return nil
 }

@@ -7,10 +7,10 @@ import (
 	"testing"
 
 	"dsbuild/cache"
+	"dsbuild/dataset/formats"
 	"dsbuild/dataset/ingest"
 	"dsbuild/engine"
 	"dsbuild/steps"
-	"dsbuild/steps/export"
 )
 
 // A Supervisely source with one more image re-reads one annotation: the
@@ -33,7 +33,7 @@ func TestImportMemoizesItems(t *testing.T) {
 	if err := os.Mkdir(proj, 0o755); err != nil {
 		t.Fatal(err)
 	}
-	if err := export.Write(ctx, s, res.Dataset, "supervisely", nil, proj); err != nil {
+	if err := formats.Export(ctx, s, res.Dataset, "supervisely", nil, proj); err != nil {
 		t.Fatal(err)
 	}
 	last := filepath.Join(proj, "synthetic")
