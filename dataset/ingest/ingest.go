@@ -106,11 +106,11 @@ type badItem struct {
 }
 
 // itemWork is how the engine runs an import's items.
-func itemWork(set Settings) engine.ItemWork[item] {
-	return engine.ItemWork[item]{
+func itemWork(set Settings) engine.ItemWork[*item] {
+	return engine.ItemWork[*item]{
 		Scheme:  "import item v2",
 		Workers: set.Workers,
-		Refs:    func(it item) []cache.Digest { return []cache.Digest{it.Entry.Image, it.Entry.Ann} },
+		Refs:    func(it *item) []cache.Digest { return []cache.Digest{it.Entry.Image, it.Entry.Ann} },
 		Tolerate: func(err error) bool {
 			var ie *dataset.ItemError
 			return errors.As(err, &ie)
@@ -131,12 +131,12 @@ func Import(ctx context.Context, rc *engine.RunContext, src dataset.Source, set 
 // importWith runs imp with every check of the import step.
 func importWith(ctx context.Context, rc *engine.RunContext, src dataset.Source, imp dataset.Importer, set Settings) (*Result, error) {
 	var meta *dataset.Meta
-	results, err := engine.StreamItems(ctx, rc, itemWork(set), func(emit func(engine.Item[item]) error) error {
+	results, err := engine.StreamItems(ctx, rc, itemWork(set), func(emit func(engine.Item[*item]) error) error {
 		var err error
 		meta, err = imp.Import(ctx, src, func(it *dataset.SourceItem) error {
-			return emit(engine.Item[item]{Name: it.Name, Key: keyLines(src, it), Run: func() (item, error) {
+			return emit(engine.Item[*item]{Name: it.Name, Key: keyLines(src, it), Run: func() (*item, error) {
 				it.Resolve()
-				return checkItem(rc.Store, src, it, set)
+				return check(rc.Store, src, it, set)
 			}})
 		})
 		return err
@@ -156,7 +156,7 @@ func importWith(ctx context.Context, rc *engine.RunContext, src dataset.Source, 
 			bad = append(bad, badItem{i, ie})
 			continue
 		}
-		done = append(done, pending{i, r.Value})
+		done = append(done, pending{i, *r.Value})
 	}
 	return finish(rc.Store, set, meta, done, bad)
 }
@@ -285,15 +285,7 @@ func outputMeta(src *dataset.Meta, mapping map[string]string) *dataset.Meta {
 	return out
 }
 
-// checkItem runs every check on an item whose annotation is loaded.
-func checkItem(store *cache.Store, src dataset.Source, it *dataset.SourceItem, set Settings) (item, error) {
-	p, err := check(store, src, it, set)
-	if err != nil {
-		return item{}, err
-	}
-	return *p, nil
-}
-
+// check runs every check on an item whose annotation is loaded.
 func check(store *cache.Store, src dataset.Source, it *dataset.SourceItem, set Settings) (*item, error) {
 	if it.Err != nil {
 		var ie *dataset.ItemError
