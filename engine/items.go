@@ -235,6 +235,13 @@ func runItems[T any](ctx context.Context, rc *RunContext, w ItemWork[T], total i
 		defer mu.Unlock()
 		return failedAt >= 0 && seq > failedAt
 	}
+	memoFailed := func(err error) {
+		if memoFails.Add(1) == 1 {
+			mu.Lock()
+			memoErr = err
+			mu.Unlock()
+		}
+	}
 	for range workers {
 		wg.Add(1)
 		go func() {
@@ -243,45 +250,10 @@ func runItems[T any](ctx context.Context, rc *RunContext, w ItemWork[T], total i
 				if stopped(j.seq) || ctx.Err() != nil {
 					continue
 				}
-				res := ItemResult[T]{Name: j.it.Name}
-				var key ItemKey
-				var pre []string
-				if memo && j.it.Key != nil {
-					pre = itemPreimage(w.Scheme, salt, j.it)
-					key = itemKeyOf(pre)
-					if v, ok := recallItem[T](rc.Store, key); ok {
-						res.Value, res.Cached = v, true
-					}
-				}
-				if !res.Cached {
-					v, err := j.it.Run()
-					switch {
-					case err == nil:
-						res.Value = v
-						if !key.IsZero() {
-							var refs []cache.Digest
-							if w.Refs != nil {
-								refs = w.Refs(v)
-							}
-							if err := rememberItem(rc.Store, key, pre, v, refs); err != nil {
-								if memoFails.Add(1) == 1 {
-									mu.Lock()
-									memoErr = err
-									mu.Unlock()
-								}
-							}
-						}
-					case w.Tolerate != nil && w.Tolerate(err):
-						res.Err = err
-						key = ItemKey{}
-					default:
-						var named itemNamer
-						if j.it.Name != "" && !(errors.As(err, &named) && named.ItemName() == j.it.Name) {
-							err = fmt.Errorf("item %s: %w", j.it.Name, err)
-						}
-						fail(j.seq, err)
-						continue
-					}
+				res, key, err := runItem(rc.Store, w, memo, salt, j.it, memoFailed)
+				if err != nil {
+					fail(j.seq, err)
+					continue
 				}
 				switch {
 				case tally == nil:
@@ -340,6 +312,47 @@ func runItems[T any](ctx context.Context, rc *RunContext, w ItemWork[T], total i
 		rc.Logf("%d item result(s) could not be remembered (%v); the next build runs them again", n, memoErr)
 	}
 	return results, nil
+}
+
+// runItem recalls one item from the memo or runs it (and memoizes a
+// success, reporting a failed write to memoFailed). A tolerated error is
+// the result's; any other is returned, naming the item. The key is zero
+// when the result is not memoized.
+func runItem[T any](s *cache.Store, w ItemWork[T], memo bool, salt string, it Item[T], memoFailed func(error)) (ItemResult[T], ItemKey, error) {
+	res := ItemResult[T]{Name: it.Name}
+	var key ItemKey
+	var pre []string
+	if memo && it.Key != nil {
+		pre = itemPreimage(w.Scheme, salt, it)
+		key = itemKeyOf(pre)
+		if v, ok := recallItem[T](s, key); ok {
+			res.Value, res.Cached = v, true
+			return res, key, nil
+		}
+	}
+	v, err := it.Run()
+	switch {
+	case err == nil:
+		res.Value = v
+		if !key.IsZero() {
+			var refs []cache.Digest
+			if w.Refs != nil {
+				refs = w.Refs(v)
+			}
+			if err := rememberItem(s, key, pre, v, refs); err != nil {
+				memoFailed(err)
+			}
+		}
+		return res, key, nil
+	case w.Tolerate != nil && w.Tolerate(err):
+		res.Err = err
+		return res, ItemKey{}, nil
+	}
+	var named itemNamer
+	if it.Name != "" && !(errors.As(err, &named) && named.ItemName() == it.Name) {
+		err = fmt.Errorf("item %s: %w", it.Name, err)
+	}
+	return res, ItemKey{}, err
 }
 
 // itemPreimage is the preimage of an item's key.
