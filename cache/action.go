@@ -110,21 +110,37 @@ func decodeEntry(ns string, key Digest, data []byte) ([]Output, error) {
 }
 
 func (s *Store) getEntry(ns string, key Digest) ([]Output, error) {
+	var outs []Output
+	err := s.readEntry(ns, key, func(data []byte) (err error) {
+		outs, err = decodeAnyEntry(ns, key, data)
+		return err
+	})
+	return outs, err
+}
+
+// readEntry reads the entry of key in ns and hands it to decode. A missing
+// entry is a miss; one that decode rejects is corrupt: reported, removed,
+// and a miss (decode may also return a *MissError of its own for an entry
+// that is sound but not what it reads: it is left in place).
+func (s *Store) readEntry(ns string, key Digest, decode func([]byte) error) error {
 	p := s.entryPath(ns, key)
-	data, err := os.ReadFile(p)
+	data, err := readSmallFile(p)
 	if errors.Is(err, fs.ErrNotExist) {
-		return nil, &MissError{Key: key}
+		return &MissError{Key: key}
 	}
 	if err != nil {
-		return nil, fmt.Errorf("reading cache entry %s: %w", key.Short(), err)
+		return fmt.Errorf("reading cache entry %s: %w", key.Short(), err)
 	}
-	outs, err := decodeAnyEntry(ns, key, data)
-	if err != nil {
+	if err := decode(data); err != nil {
+		var miss *MissError
+		if errors.As(err, &miss) {
+			return err
+		}
 		s.logf("cache: %s entry %s is corrupt (%v): removing it", ns, key.Short(), err)
 		os.Remove(p)
-		return nil, &MissError{Key: key, Reason: "corrupt entry: " + err.Error()}
+		return &MissError{Key: key, Reason: "corrupt entry: " + err.Error()}
 	}
-	return outs, nil
+	return nil
 }
 
 func (s *Store) putEntry(ns string, key Digest, outs []Output) error {
@@ -284,22 +300,17 @@ func (s *Store) PutMemoRecord(key MemoKey, record []byte, refs []Digest) error {
 // blob it names is still stored. A miss (no entry, a v1 entry, a corrupt
 // one, which is removed, or a missing blob) is a *MissError.
 func (s *Store) GetMemoRecord(key MemoKey) ([]byte, error) {
-	p := s.entryPath(nsMemo, Digest(key))
-	data, err := readSmallFile(p)
-	if errors.Is(err, fs.ErrNotExist) {
-		return nil, &MissError{Key: Digest(key)}
-	}
+	var rec []byte
+	var refs []Output
+	err := s.readEntry(nsMemo, Digest(key), func(data []byte) (err error) {
+		if !bytes.HasPrefix(data, []byte(memoRecordHeader+"\n")) {
+			return &MissError{Key: Digest(key), Reason: "not a memo record"}
+		}
+		rec, refs, err = decodeMemoRecord(Digest(key), data)
+		return err
+	})
 	if err != nil {
-		return nil, fmt.Errorf("reading memo record %s: %w", key.Short(), err)
-	}
-	if !bytes.HasPrefix(data, []byte(memoRecordHeader+"\n")) {
-		return nil, &MissError{Key: Digest(key), Reason: "not a memo record"}
-	}
-	rec, refs, err := decodeMemoRecord(Digest(key), data)
-	if err != nil {
-		s.logf("cache: memo entry %s is corrupt (%v): removing it", key.Short(), err)
-		os.Remove(p)
-		return nil, &MissError{Key: Digest(key), Reason: "corrupt entry: " + err.Error()}
+		return nil, err
 	}
 	for _, r := range refs {
 		// One stat where the blob was when the record was written; the
