@@ -31,6 +31,9 @@ type Store struct {
 	// no layout; badVersion is what it holds.
 	damagedVersion bool
 	badVersion     string
+	// remote, if set, is where blobs missing here are fetched from and
+	// where results go (SetRemote).
+	remote *remoteLink
 }
 
 // DefaultDir is the store used when neither --cache nor DSBUILD_CACHE says
@@ -343,6 +346,23 @@ var bufPool = sync.Pool{New: func() any { b := make([]byte, 1<<20); return &b }}
 // PutReader stores the bytes of r; size is a hint used to choose the
 // encoding (pass -1 when unknown).
 func (s *Store) PutReader(r io.Reader, size int64) (Digest, int64, error) {
+	return s.putReader(r, size, nil)
+}
+
+// errWrongContent is putReader's error for bytes that are not the blob
+// they were fetched as; nothing was stored.
+type errWrongContent struct {
+	want, got Digest
+	n         int64
+}
+
+func (e *errWrongContent) Error() string {
+	return fmt.Sprintf("%d bytes that hash to %s, not %s", e.n, e.got.Short(), e.want.Short())
+}
+
+// putReader is PutReader; with want set, bytes that do not hash to *want
+// are not stored (an *errWrongContent).
+func (s *Store) putReader(r io.Reader, size int64, want *Digest) (Digest, int64, error) {
 	bp := bufPool.Get().(*[]byte)
 	defer bufPool.Put(bp)
 	buf := *bp
@@ -353,6 +373,11 @@ func (s *Store) PutReader(r io.Reader, size int64) (Digest, int64, error) {
 	sample := buf[:n]
 	if n < sampleSize {
 		// Small blob: all of it is in memory.
+		if want != nil {
+			if got := Sum(sample); got != *want {
+				return Digest{}, int64(n), &errWrongContent{*want, got, int64(n)}
+			}
+		}
 		d, err := s.PutBytes(sample)
 		return d, int64(n), err
 	}
@@ -406,6 +431,9 @@ func (s *Store) PutReader(r io.Reader, size int64) (Digest, int64, error) {
 	}
 	var d Digest
 	h.Sum(d[:0])
+	if want != nil && d != *want {
+		return Digest{}, total, &errWrongContent{*want, d, total}
+	}
 	if err := tmp.Chmod(0o444); err != nil {
 		return d, 0, err
 	}
@@ -431,6 +459,9 @@ func (s *Store) PutReader(r io.Reader, size int64) (Digest, int64, error) {
 // ReadBlob returns the bytes of blob d after checking that they hash to d.
 func (s *Store) ReadBlob(d Digest) ([]byte, error) {
 	p, comp, ok := s.stat(d)
+	if !ok && s.fetch(d) {
+		p, comp, ok = s.stat(d)
+	}
 	if !ok {
 		return nil, &NotFoundError{d}
 	}
@@ -482,6 +513,9 @@ func (v *verifyingReader) Close() error { return v.closer() }
 // openVerified streams blob d, checking its hash at the end (see TreeFS.Open).
 func (s *Store) openVerified(d Digest) (io.ReadCloser, error) {
 	p, comp, ok := s.stat(d)
+	if !ok && s.fetch(d) {
+		p, comp, ok = s.stat(d)
+	}
 	if !ok {
 		return nil, &NotFoundError{d}
 	}
@@ -507,6 +541,9 @@ func (s *Store) openVerified(d Digest) (io.ReadCloser, error) {
 // *CorruptError: the caller must discard w's content.
 func (s *Store) CopyBlob(w io.Writer, d Digest) (int64, error) {
 	p, comp, ok := s.stat(d)
+	if !ok && s.fetch(d) {
+		p, comp, ok = s.stat(d)
+	}
 	if !ok {
 		return 0, &NotFoundError{d}
 	}

@@ -43,6 +43,9 @@ type StepResult struct {
 	// them for a step that would run and can plan its items (ItemPlanner);
 	// nil otherwise.
 	Items *ItemCounts
+	// Remote: the step is cached because the store's remote holds its
+	// result (checked, not downloaded); its outputs are fetched when read.
+	Remote bool
 }
 
 // Reporter receives build events; methods may be called from several
@@ -377,8 +380,8 @@ func (b *builder) execute(ctx context.Context, s *Step, attempt int) (out *StepR
 		}
 	}
 
-	if outs, miss := b.lookup(s, res.Key, fresh); miss == "" {
-		res.Status, res.Outputs = Cached, outs
+	if outs, miss, remote := b.lookup(ctx, s, res.Key, fresh); miss == "" {
+		res.Status, res.Outputs, res.Remote = Cached, outs, remote
 		return res
 	} else if res.Reason == "" {
 		res.Reason = miss
@@ -426,6 +429,13 @@ func (b *builder) execute(ctx context.Context, s *Step, attempt int) (out *StepR
 	if err := b.opt.Store.PutAction(res.Key.action(), ar); err != nil {
 		return fail(err)
 	}
+	if b.opt.Store.RemoteUploads() {
+		// Blobs first, the entry last; a failed upload costs the next
+		// machine a rebuild, never this build its result.
+		if err := b.opt.Store.UploadAction(ctx, res.Key.action(), ar.Outputs); err != nil {
+			b.opt.Reporter.Warn(fmt.Sprintf("%s: its result was not uploaded to remote %s: %v", s.Addr, b.opt.Store.RemoteName(), err))
+		}
+	}
 	res.Status, res.Outputs = Ran, outs
 	return res
 }
@@ -465,8 +475,34 @@ func (b *builder) repair(ctx context.Context, s *Step) error {
 	return nil
 }
 
-// lookup consults the action cache; the miss reason is "" on a hit.
-func (b *builder) lookup(s *Step, key StepKey, fresh map[cache.Digest]bool) (map[string]cache.Digest, string) {
+// lookup consults the local action cache, then the store's remote (remote
+// is true for a hit there); the miss reason is "" on a hit, else the
+// local one.
+func (b *builder) lookup(ctx context.Context, s *Step, key StepKey, fresh map[cache.Digest]bool) (outs map[string]cache.Digest, miss string, remote bool) {
+	outs, miss = b.lookupLocal(s, key, fresh)
+	if miss == "" || !b.opt.Store.HasRemote() {
+		return outs, miss, false
+	}
+	routs, err := b.opt.Store.RemoteAction(ctx, key.action())
+	if err != nil {
+		var m *cache.MissError
+		if errors.As(err, &m) && m.Reason != "" {
+			b.opt.Reporter.Warn(fmt.Sprintf("%s: the remote's result is not used: %s", s.Addr, m.Reason))
+		}
+		return nil, miss, false
+	}
+	outs = map[string]cache.Digest{}
+	for _, o := range routs {
+		outs[o.Name] = o.Digest
+	}
+	if checkOutputs(s, outs) != nil {
+		return nil, miss, false
+	}
+	return outs, "", true
+}
+
+// lookupLocal consults the local action cache.
+func (b *builder) lookupLocal(s *Step, key StepKey, fresh map[cache.Digest]bool) (map[string]cache.Digest, string) {
 	ar, err := b.opt.Store.GetAction(key.action())
 	if err != nil {
 		var m *cache.MissError

@@ -98,11 +98,11 @@ func (b *builder) follow(ctx context.Context, s *Step, res *StepResult, f *fligh
 	case Ran, Cached:
 		// The owner's action cache entry, checked like any cache hit: a
 		// repair may have re-run the owner since it settled.
-		outs, miss := b.lookup(s, res.Key, nil)
+		outs, miss, remote := b.lookup(ctx, s, res.Key, nil)
 		if miss != "" {
 			return nil, false
 		}
-		res.Status, res.Outputs = Cached, outs
+		res.Status, res.Outputs, res.Remote = Cached, outs, remote
 		if f.status == Ran {
 			res.Reason = "same key as " + f.owner.Addr + ", which ran in this build"
 		}

@@ -1,0 +1,555 @@
+package cache
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"sort"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// How a store uses a remote (SetRemote):
+//
+//   - Lookups: the engine asks the local action cache first, then the
+//     remote (RemoteAction). A remote entry names the step's outputs and
+//     a closure manifest: one blob listing every blob the outputs reach,
+//     with its size. The store downloads the manifest (metadata, a few
+//     bytes per file), verifies it, and asks the remote in one batched
+//     call whether it holds everything listed; only then is the step
+//     cached. No output bytes move.
+//   - Lazy reads: a blob missing here that a verified manifest listed is
+//     fetched on first read (ReadBlob, TreeFS, CopyBlob), verified
+//     against its digest before it enters the store, and kept. Bytes that
+//     do not hash to their name are never stored: the blob counts as
+//     missing, is never fetched again in this run, and any remote entry
+//     whose closure names it is a miss, so the step that made it runs
+//     here instead.
+//   - Uploads (RemoteOptions.Upload): after a step runs, UploadAction
+//     sends the blobs the remote lacks (one batched existence check), the
+//     manifest, and the action entry last, so that no reader sees an entry
+//     whose blobs are missing.
+//   - Failures: every call has a timeout and is retried with backoff; after
+//     three calls in a row fail, the remote is given up for the rest of
+//     the run (one warning) and the build goes on locally. A remote can
+//     make a build slower, never wrong.
+
+// RemoteOptions say how a store uses its remote.
+type RemoteOptions struct {
+	// Upload sends the results of the steps that run (UploadAction);
+	// false leaves the remote read-only, as for CI jobs that only consume.
+	Upload bool
+	// Workers is the number of concurrent transfers; 0 means 16.
+	Workers int
+	// Timeout bounds one metadata call (0: 30 s); a transfer gets this
+	// plus one second per MiB.
+	Timeout time.Duration
+	// Warn receives what the user should know: the remote given up, an
+	// object that failed verification.
+	Warn func(msg string)
+	// Progress, if set, is called after each blob moved: up is true for
+	// uploads; bytes is the blob's size.
+	Progress func(up bool, bytes int64)
+}
+
+// RemoteStats counts what a store moved to and from its remote.
+type RemoteStats struct {
+	Downloads     int64 `json:"downloads"`      // blobs fetched (manifests included)
+	DownloadBytes int64 `json:"download_bytes"` // their uncompressed size
+	Uploads       int64 `json:"uploads"`        // blobs sent
+	UploadBytes   int64 `json:"upload_bytes"`
+	Hits          int64 `json:"hits"`     // steps found on the remote
+	Rejected      int64 `json:"rejected"` // objects that failed verification
+	Down          bool  `json:"down"`     // the remote was given up during the run
+}
+
+// closureOutput is the name, in a remote action entry, of the closure
+// manifest; step outputs never start with a dot.
+const closureOutput = ".closure"
+
+const closureHeader = "dsbuild closure v1\n"
+
+type remoteLink struct {
+	r   Remote
+	opt RemoteOptions
+
+	mu    sync.Mutex
+	sizes map[Digest]int64  // blobs a verified manifest listed
+	bad   map[Digest]string // blobs the remote served wrong, with why
+
+	downloads, downloadBytes, uploads, uploadBytes, hits, rejected atomic.Int64
+	failures                                                       atomic.Int32 // calls in a row that failed
+	down                                                           atomic.Bool
+}
+
+// SetRemote makes r the store's remote (nil: none). Call it before use.
+func (s *Store) SetRemote(r Remote, opt RemoteOptions) {
+	if r == nil {
+		s.remote = nil
+		return
+	}
+	if opt.Workers <= 0 {
+		opt.Workers = 16
+	}
+	if opt.Timeout <= 0 {
+		opt.Timeout = 30 * time.Second
+	}
+	s.remote = &remoteLink{r: r, opt: opt, sizes: map[Digest]int64{}, bad: map[Digest]string{}}
+}
+
+// HasRemote reports whether the store has a remote it has not given up.
+func (s *Store) HasRemote() bool { return s.remote != nil && !s.remote.down.Load() }
+
+// RemoteUploads reports whether results go to the remote.
+func (s *Store) RemoteUploads() bool { return s.HasRemote() && s.remote.opt.Upload }
+
+// RemoteName names the remote for messages ("" when there is none).
+func (s *Store) RemoteName() string {
+	if s.remote == nil {
+		return ""
+	}
+	return s.remote.r.String()
+}
+
+// RemoteStats returns what the store moved so far.
+func (s *Store) RemoteStats() RemoteStats {
+	l := s.remote
+	if l == nil {
+		return RemoteStats{}
+	}
+	return RemoteStats{
+		Downloads: l.downloads.Load(), DownloadBytes: l.downloadBytes.Load(),
+		Uploads: l.uploads.Load(), UploadBytes: l.uploadBytes.Load(),
+		Hits: l.hits.Load(), Rejected: l.rejected.Load(), Down: l.down.Load(),
+	}
+}
+
+var errRemoteDown = errors.New("the remote was given up for this run after repeated failures")
+
+// call runs f with a timeout, retrying transient failures with backoff, and
+// trips the breaker after three failed calls in a row. A miss, a
+// verification failure and refused credentials are answers, not failures
+// of the connection: they are neither retried nor counted.
+func (l *remoteLink) call(ctx context.Context, op string, timeout time.Duration, f func(context.Context) error) error {
+	if l.down.Load() {
+		return errRemoteDown
+	}
+	var err error
+	for attempt := range 3 {
+		if attempt > 0 {
+			t := time.NewTimer(time.Duration(100<<(2*(attempt-1))) * time.Millisecond)
+			select {
+			case <-ctx.Done():
+				t.Stop()
+				return ctx.Err()
+			case <-t.C:
+			}
+		}
+		cctx, cancel := context.WithTimeout(ctx, timeout)
+		err = f(cctx)
+		cancel()
+		var wrong *errWrongContent
+		var auth *RemoteAuthError
+		var local *errLocal
+		switch {
+		case err == nil, errors.Is(err, ErrRemoteMiss), errors.As(err, &wrong), errors.As(err, &local):
+			l.failures.Store(0)
+			return err
+		case errors.As(err, &auth), ctx.Err() != nil:
+			return err
+		}
+	}
+	if l.failures.Add(1) >= 3 && l.down.CompareAndSwap(false, true) {
+		l.warn(fmt.Sprintf("remote %s: %s failed (%v); giving the remote up for the rest of this run and working locally", l.r, op, err))
+	}
+	return fmt.Errorf("remote %s: %s: %w", l.r, op, err)
+}
+
+func (l *remoteLink) warn(msg string) {
+	if l.opt.Warn != nil {
+		l.opt.Warn(msg)
+	}
+}
+
+func (l *remoteLink) transferTimeout(size int64) time.Duration {
+	return l.opt.Timeout + time.Duration(size>>20)*time.Second
+}
+
+// known returns the size of d if a verified manifest listed it and the
+// remote has not served it wrong.
+func (l *remoteLink) known(d Digest) (int64, bool) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if _, bad := l.bad[d]; bad {
+		return 0, false
+	}
+	n, ok := l.sizes[d]
+	return n, ok
+}
+
+func (l *remoteLink) reject(d Digest, why string) {
+	l.mu.Lock()
+	_, seen := l.bad[d]
+	l.bad[d] = why
+	l.mu.Unlock()
+	if !seen {
+		l.rejected.Add(1)
+		l.warn(fmt.Sprintf("remote %s: blob %s is corrupt there (%s): not used; whatever made it runs here", l.r, d.Short(), why))
+	}
+}
+
+// fetch downloads blob d into the store if a verified manifest listed it,
+// reporting whether it is now stored. Bytes that do not hash to d are not
+// stored (the blob is marked bad for the run).
+func (s *Store) fetch(d Digest) bool {
+	l := s.remote
+	if l == nil {
+		return false
+	}
+	size, ok := l.known(d)
+	if !ok {
+		return false
+	}
+	err := l.call(context.Background(), "download "+d.Short(), l.transferTimeout(size), func(ctx context.Context) error {
+		rc, err := l.r.Get(ctx, Ref{d, size})
+		if err != nil {
+			return err
+		}
+		defer rc.Close()
+		_, _, err = s.putReader(io.LimitReader(rc, size+1), size, &d)
+		return err
+	})
+	var wrong *errWrongContent
+	switch {
+	case err == nil:
+		l.downloads.Add(1)
+		l.downloadBytes.Add(size)
+		if l.opt.Progress != nil {
+			l.opt.Progress(false, size)
+		}
+		return true
+	case errors.As(err, &wrong):
+		why := "content hashes to " + wrong.got.Short()
+		if wrong.n != size {
+			why = fmt.Sprintf("%d bytes where %d were listed", wrong.n, size)
+		}
+		l.reject(d, why)
+	case errors.Is(err, ErrRemoteMiss):
+		l.reject(d, "gone from the remote")
+	default:
+		s.logf("cache: %v", err)
+	}
+	return false
+}
+
+// RemoteAction looks key up on the remote. The entry is used only when its
+// closure manifest downloads and verifies, lists every output, and the
+// remote holds every blob listed that this store lacks (one batched
+// check), none of which this run found corrupt; the outputs (sorted by
+// name) are returned and their blobs become fetchable on first read.
+// Anything else is a *MissError saying why. Only the manifest is
+// downloaded.
+func (s *Store) RemoteAction(ctx context.Context, key ActionKey) ([]Output, error) {
+	outs, _, err := s.remoteAction(ctx, key)
+	return outs, err
+}
+
+// PullAction is RemoteAction followed by the download of everything the
+// outputs reach, after which the step's entry is written to the local
+// action cache: the store then holds the result as if it had built it.
+func (s *Store) PullAction(ctx context.Context, key ActionKey) ([]Output, error) {
+	outs, refs, err := s.remoteAction(ctx, key)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.Fetch(ctx, refs); err != nil {
+		return nil, err
+	}
+	if err := s.PutAction(key, &ActionResult{Outputs: outs}); err != nil {
+		return nil, err
+	}
+	return outs, nil
+}
+
+func (s *Store) remoteAction(ctx context.Context, key ActionKey) ([]Output, []Ref, error) {
+	l := s.remote
+	miss := func(why string) error { return &MissError{Key: Digest(key), Reason: why} }
+	if l == nil || l.down.Load() {
+		return nil, nil, miss("")
+	}
+	var entry []RemoteOutput
+	err := l.call(ctx, "action lookup", l.opt.Timeout, func(ctx context.Context) (err error) {
+		entry, err = l.r.GetAction(ctx, key)
+		return err
+	})
+	if errors.Is(err, ErrRemoteMiss) {
+		return nil, nil, miss("")
+	}
+	if err != nil {
+		return nil, nil, miss(err.Error())
+	}
+	var outs []Output
+	var manifest Ref
+	for _, o := range entry {
+		if o.Name == closureOutput {
+			manifest = o.Ref
+			continue
+		}
+		outs = append(outs, Output{Name: o.Name, Digest: o.Ref.Digest})
+	}
+	if manifest.Digest.IsZero() {
+		return nil, nil, miss("the remote entry has no closure manifest")
+	}
+	sort.Slice(outs, func(i, j int) bool { return outs[i].Name < outs[j].Name })
+	l.mu.Lock()
+	if _, bad := l.bad[manifest.Digest]; !bad {
+		l.sizes[manifest.Digest] = manifest.Size
+	}
+	l.mu.Unlock()
+	raw, err := s.ReadBlob(manifest.Digest)
+	if err != nil {
+		return nil, nil, miss("its closure manifest could not be read: " + err.Error())
+	}
+	refs, err := decodeClosure(raw)
+	if err != nil {
+		return nil, nil, miss("its closure manifest is malformed: " + err.Error())
+	}
+	listed := make(map[Digest]bool, len(refs))
+	var ask []Ref
+	l.mu.Lock()
+	for _, r := range refs {
+		listed[r.Digest] = true
+		if why, bad := l.bad[r.Digest]; bad {
+			l.mu.Unlock()
+			return nil, nil, miss("blob " + r.Digest.Short() + " on the remote is unusable (" + why + ")")
+		}
+	}
+	l.mu.Unlock()
+	for _, o := range outs {
+		if !listed[o.Digest] {
+			return nil, nil, miss("its closure manifest does not list output " + o.Name)
+		}
+	}
+	for _, r := range refs {
+		if !s.Has(r.Digest) {
+			ask = append(ask, r)
+		}
+	}
+	if len(ask) > 0 {
+		var missing []Ref
+		err := l.call(ctx, "existence check", l.opt.Timeout+time.Duration(len(ask)/1000)*time.Second, func(ctx context.Context) (err error) {
+			missing, err = l.r.Missing(ctx, ask)
+			return err
+		})
+		if err != nil {
+			return nil, nil, miss(err.Error())
+		}
+		if len(missing) > 0 {
+			return nil, nil, miss(fmt.Sprintf("the remote lacks %d of the %d blobs it names (%s first)", len(missing), len(refs), missing[0].Digest.Short()))
+		}
+	}
+	l.mu.Lock()
+	for _, r := range ask {
+		l.sizes[r.Digest] = r.Size
+	}
+	l.mu.Unlock()
+	l.hits.Add(1)
+	return outs, refs, nil
+}
+
+// closure lists every blob that outs reach (trees and files, with their
+// sizes), sorted by digest; every tree must be stored here.
+func (s *Store) closure(outs []Output) ([]Ref, error) {
+	seen := map[Digest]int64{}
+	var walk func(d Digest) error
+	walk = func(d Digest) error {
+		if _, ok := seen[d]; ok {
+			return nil
+		}
+		b, err := s.ReadBlob(d)
+		if err != nil {
+			return err
+		}
+		seen[d] = int64(len(b))
+		entries, err := DecodeTree(b)
+		if err != nil {
+			return fmt.Errorf("tree %s: %w", d.Short(), err)
+		}
+		for _, e := range entries {
+			if e.Kind == Dir {
+				if err := walk(e.Digest); err != nil {
+					return err
+				}
+			} else {
+				seen[e.Digest] = e.Size
+			}
+		}
+		return nil
+	}
+	for _, o := range outs {
+		if err := walk(o.Digest); err != nil {
+			return nil, fmt.Errorf("output %s: %w", o.Name, err)
+		}
+	}
+	refs := make([]Ref, 0, len(seen))
+	for d, n := range seen {
+		refs = append(refs, Ref{d, n})
+	}
+	sort.Slice(refs, func(i, j int) bool { return bytes.Compare(refs[i].Digest[:], refs[j].Digest[:]) < 0 })
+	return refs, nil
+}
+
+func encodeClosure(refs []Ref) []byte {
+	var b bytes.Buffer
+	b.Grow(len(closureHeader) + 80*len(refs))
+	b.WriteString(closureHeader)
+	for _, r := range refs {
+		b.WriteString(r.Digest.Hex())
+		b.WriteByte(' ')
+		b.WriteString(strconv.FormatInt(r.Size, 10))
+		b.WriteByte('\n')
+	}
+	return b.Bytes()
+}
+
+func decodeClosure(b []byte) ([]Ref, error) {
+	rest, ok := bytes.CutPrefix(b, []byte(closureHeader))
+	if !ok {
+		return nil, errors.New("wrong header")
+	}
+	var refs []Ref
+	for len(rest) > 0 {
+		i := bytes.IndexByte(rest, '\n')
+		if i < 0 {
+			return nil, errors.New("truncated")
+		}
+		hexd, num, ok := bytes.Cut(rest[:i], []byte(" "))
+		if !ok {
+			return nil, fmt.Errorf("line %d: want <digest> <size>", len(refs)+2)
+		}
+		d, err := ParseDigest(string(hexd))
+		if err != nil {
+			return nil, fmt.Errorf("line %d: %w", len(refs)+2, err)
+		}
+		n, err := strconv.ParseInt(string(num), 10, 64)
+		if err != nil || n < 0 {
+			return nil, fmt.Errorf("line %d: bad size %q", len(refs)+2, num)
+		}
+		refs = append(refs, Ref{d, n})
+		rest = rest[i+1:]
+	}
+	return refs, nil
+}
+
+// UploadAction sends a step's result to the remote: the blobs its outputs
+// reach that the remote lacks, the closure manifest, and then the action
+// entry. Every blob is read (and verified) from this store; a blob that
+// is missing or corrupt here fails the upload before the entry is
+// written.
+func (s *Store) UploadAction(ctx context.Context, key ActionKey, outs []Output) error {
+	l := s.remote
+	if l == nil || l.down.Load() {
+		return errRemoteDown
+	}
+	refs, err := s.closure(outs)
+	if err != nil {
+		return err
+	}
+	manifest := encodeClosure(refs)
+	md, err := s.PutBytes(manifest)
+	if err != nil {
+		return err
+	}
+	mref := Ref{md, int64(len(manifest))}
+	if err := s.Upload(ctx, append(refs, mref)); err != nil {
+		return err
+	}
+	entry := make([]RemoteOutput, 0, len(outs)+1)
+	entry = append(entry, RemoteOutput{Name: closureOutput, Ref: mref})
+	for _, o := range outs {
+		var size int64
+		for _, r := range refs {
+			if r.Digest == o.Digest {
+				size = r.Size
+				break
+			}
+		}
+		entry = append(entry, RemoteOutput{Name: o.Name, Ref: Ref{o.Digest, size}})
+	}
+	sort.Slice(entry, func(i, j int) bool { return entry[i].Name < entry[j].Name })
+	return l.call(ctx, "writing the action entry", l.opt.Timeout, func(ctx context.Context) error {
+		return l.r.PutAction(ctx, key, entry)
+	})
+}
+
+// Upload sends those of refs the remote lacks (one batched existence
+// check), reading each from this store, RemoteOptions.Workers at a time.
+func (s *Store) Upload(ctx context.Context, refs []Ref) error {
+	l := s.remote
+	if l == nil || l.down.Load() {
+		return errRemoteDown
+	}
+	var missing []Ref
+	err := l.call(ctx, "existence check", l.opt.Timeout+time.Duration(len(refs)/1000)*time.Second, func(ctx context.Context) (err error) {
+		missing, err = l.r.Missing(ctx, refs)
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	return parallel(ctx, len(missing), l.opt.Workers, func(i int) error {
+		r := missing[i]
+		err := l.call(ctx, "upload "+r.Digest.Short(), l.transferTimeout(r.Size), func(ctx context.Context) error {
+			rc, err := s.openVerified(r.Digest)
+			if err != nil {
+				return &errLocal{err}
+			}
+			defer rc.Close()
+			return l.r.Put(ctx, r, rc)
+		})
+		var local *errLocal
+		if errors.As(err, &local) {
+			return local.err
+		}
+		if err != nil {
+			return err
+		}
+		l.uploads.Add(1)
+		l.uploadBytes.Add(r.Size)
+		if l.opt.Progress != nil {
+			l.opt.Progress(true, r.Size)
+		}
+		return nil
+	}, nil)
+}
+
+// errLocal marks a failure of the local store during an upload: not the
+// remote's fault, so call returns it at once.
+type errLocal struct{ err error }
+
+func (e *errLocal) Error() string { return e.err.Error() }
+
+// Fetch downloads those of refs not stored here, RemoteOptions.Workers at
+// a time, verifying each; refs must come from a verified manifest
+// (RemoteAction). It fails naming the first blob it could not get.
+func (s *Store) Fetch(ctx context.Context, refs []Ref) error {
+	if s.remote == nil {
+		return errors.New("no remote")
+	}
+	var need []Ref
+	for _, r := range refs {
+		if !s.Has(r.Digest) {
+			need = append(need, r)
+		}
+	}
+	return parallel(ctx, len(need), s.remote.opt.Workers, func(i int) error {
+		if !s.fetch(need[i].Digest) && !s.Has(need[i].Digest) {
+			return &NotFoundError{need[i].Digest}
+		}
+		return nil
+	}, nil)
+}
