@@ -80,6 +80,10 @@ type BuildOptions struct {
 type BuildResult struct {
 	Steps  []*StepResult // in build order (a topological order)
 	Counts map[Status]int
+	// Remote names the store's remote ("" when none) and Transfer says
+	// what moved to and from it during the build.
+	Remote   string
+	Transfer cache.RemoteStats
 }
 
 // Result returns the result of step s, or nil.
@@ -283,7 +287,7 @@ func Build(ctx context.Context, r *Recipe, opt BuildOptions) (*BuildResult, erro
 	for _, s := range order {
 		skip(s, why)
 	}
-	br := &BuildResult{Counts: map[Status]int{}}
+	br := &BuildResult{Counts: map[Status]int{}, Remote: opt.Store.RemoteName(), Transfer: opt.Store.RemoteStats()}
 	for _, s := range order {
 		res := b.results[s]
 		br.Steps = append(br.Steps, res)

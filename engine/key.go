@@ -125,6 +125,10 @@ func (k *StepKey) UnmarshalText(b []byte) error {
 // action is the action cache's key for the step.
 func (k StepKey) action() cache.ActionKey { return cache.ActionKey(k) }
 
+// ActionKey is the action cache's key for the step, for commands that move
+// results between stores (push, pull).
+func (k StepKey) ActionKey() cache.ActionKey { return cache.ActionKey(k) }
+
 // Platform names the architecture and micro-architecture level this binary
 // was built for, e.g. "amd64 v1": float results of the same code can differ
 // between levels (FMA), so platform-dependent keys carry it.

@@ -42,6 +42,9 @@ func statusLine(r *engine.StepResult) string {
 	if r.Status == engine.Ran && r.Duration > 0 {
 		facts = append(facts, r.Duration.Round(time.Millisecond).String())
 	}
+	if r.Remote {
+		facts = append(facts, "on the remote")
+	}
 	if c := r.Items; c != nil {
 		facts = append(facts, itemCounts(c))
 	}
@@ -72,6 +75,17 @@ func summaryLine(br *engine.BuildResult) string {
 	for _, st := range []engine.Status{engine.WillRun, engine.Failed, engine.Waiting, engine.Skipped} {
 		if c[st] > 0 {
 			s += fmt.Sprintf(", %d %s", c[st], st)
+		}
+	}
+	if br.Remote != "" {
+		t := br.Transfer
+		s += fmt.Sprintf("\nremote %s: %d cached there; downloaded %d blobs (%s), uploaded %d blobs (%s)",
+			br.Remote, t.Hits, t.Downloads, humanBytes(t.DownloadBytes), t.Uploads, humanBytes(t.UploadBytes))
+		if t.Rejected > 0 {
+			s += fmt.Sprintf("; %d objects rejected (failed verification)", t.Rejected)
+		}
+		if t.Down {
+			s += "; given up after repeated failures"
 		}
 	}
 	return s
@@ -126,6 +140,8 @@ type stepEvent struct {
 	Items       *int `json:"items,omitempty"`
 	ItemsRan    *int `json:"items_ran,omitempty"`
 	ItemsCached *int `json:"items_cached,omitempty"`
+	// Remote: cached because the remote holds the result.
+	Remote bool `json:"remote,omitempty"`
 }
 
 func (j *jsonReporter) StepStarted(*engine.Step)                {}
@@ -141,7 +157,7 @@ func (j *jsonReporter) StepStatus(s *engine.Step, msg string, fields map[string]
 	j.emit(ev)
 }
 func (j *jsonReporter) StepFinished(r *engine.StepResult) {
-	ev := stepEvent{Event: "step", Step: r.Step.Addr, Status: r.Status, Reason: r.Reason}
+	ev := stepEvent{Event: "step", Step: r.Step.Addr, Status: r.Status, Reason: r.Reason, Remote: r.Remote}
 	if !r.Key.IsZero() {
 		ev.Key = r.Key.String()
 	}
@@ -164,9 +180,13 @@ func (j *jsonReporter) Warn(msg string) {
 }
 func (j *jsonReporter) Summary(br *engine.BuildResult) {
 	c := br.Counts
-	j.emit(map[string]any{"event": "summary", "steps": len(br.Steps),
+	ev := map[string]any{"event": "summary", "steps": len(br.Steps),
 		"ran": c[engine.Ran], "cached": c[engine.Cached], "failed": c[engine.Failed],
-		"waiting": c[engine.Waiting], "skipped": c[engine.Skipped], "runs": c[engine.WillRun]})
+		"waiting": c[engine.Waiting], "skipped": c[engine.Skipped], "runs": c[engine.WillRun]}
+	if br.Remote != "" {
+		ev["remote"], ev["transfer"] = br.Remote, br.Transfer
+	}
+	j.emit(ev)
 }
 func (j *jsonReporter) Close() {}
 
