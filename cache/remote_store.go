@@ -58,9 +58,11 @@ type RemoteOptions struct {
 
 // RemoteStats counts what a store moved to and from its remote.
 type RemoteStats struct {
-	Downloads     int64 `json:"downloads"`      // blobs fetched (manifests included)
+	Downloads     int64 `json:"downloads"`      // blobs fetched: outputs' files and trees
 	DownloadBytes int64 `json:"download_bytes"` // their uncompressed size
-	Uploads       int64 `json:"uploads"`        // blobs sent
+	Manifests     int64 `json:"manifests"`      // closure manifests fetched (metadata)
+	ManifestBytes int64 `json:"manifest_bytes"`
+	Uploads       int64 `json:"uploads"` // blobs sent
 	UploadBytes   int64 `json:"upload_bytes"`
 	Hits          int64 `json:"hits"`     // steps found on the remote
 	Rejected      int64 `json:"rejected"` // objects that failed verification
@@ -80,10 +82,12 @@ type remoteLink struct {
 	mu    sync.Mutex
 	sizes map[Digest]int64  // blobs a verified manifest listed
 	bad   map[Digest]string // blobs the remote served wrong, with why
+	meta  map[Digest]bool   // closure manifests (counted apart)
 
-	downloads, downloadBytes, uploads, uploadBytes, hits, rejected atomic.Int64
-	failures                                                       atomic.Int32 // calls in a row that failed
-	down                                                           atomic.Bool
+	downloads, downloadBytes, manifests, manifestBytes atomic.Int64
+	uploads, uploadBytes, hits, rejected               atomic.Int64
+	failures                                           atomic.Int32 // calls in a row that failed
+	down                                               atomic.Bool
 }
 
 // SetRemote makes r the store's remote (nil: none). Call it before use.
@@ -98,7 +102,7 @@ func (s *Store) SetRemote(r Remote, opt RemoteOptions) {
 	if opt.Timeout <= 0 {
 		opt.Timeout = 30 * time.Second
 	}
-	s.remote = &remoteLink{r: r, opt: opt, sizes: map[Digest]int64{}, bad: map[Digest]string{}}
+	s.remote = &remoteLink{r: r, opt: opt, sizes: map[Digest]int64{}, bad: map[Digest]string{}, meta: map[Digest]bool{}}
 }
 
 // HasRemote reports whether the store has a remote it has not given up.
@@ -123,6 +127,7 @@ func (s *Store) RemoteStats() RemoteStats {
 	}
 	return RemoteStats{
 		Downloads: l.downloads.Load(), DownloadBytes: l.downloadBytes.Load(),
+		Manifests: l.manifests.Load(), ManifestBytes: l.manifestBytes.Load(),
 		Uploads: l.uploads.Load(), UploadBytes: l.uploadBytes.Load(),
 		Hits: l.hits.Load(), Rejected: l.rejected.Load(), Down: l.down.Load(),
 	}
@@ -226,6 +231,14 @@ func (s *Store) fetch(d Digest) bool {
 	var wrong *errWrongContent
 	switch {
 	case err == nil:
+		l.mu.Lock()
+		meta := l.meta[d]
+		l.mu.Unlock()
+		if meta {
+			l.manifests.Add(1)
+			l.manifestBytes.Add(size)
+			return true
+		}
 		l.downloads.Add(1)
 		l.downloadBytes.Add(size)
 		if l.opt.Progress != nil {
@@ -308,6 +321,7 @@ func (s *Store) remoteAction(ctx context.Context, key ActionKey) ([]Output, []Re
 	l.mu.Lock()
 	if _, bad := l.bad[manifest.Digest]; !bad {
 		l.sizes[manifest.Digest] = manifest.Size
+		l.meta[manifest.Digest] = true
 	}
 	l.mu.Unlock()
 	raw, err := s.ReadBlob(manifest.Digest)

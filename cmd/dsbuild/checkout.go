@@ -54,6 +54,7 @@ the recipe again, or check out a tag or digest.`,
 				return err
 			}
 			fmt.Fprintf(cmd.OutOrStdout(), "%s (%s) → %s\n", args[len(args)-2], d.Short(), dest)
+			reportTransfer(store)
 			return nil
 		},
 	}

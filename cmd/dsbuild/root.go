@@ -1,6 +1,8 @@
 package main
 
 import (
+	"context"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -13,6 +15,7 @@ import (
 
 	"dsbuild/cache"
 	"dsbuild/engine"
+	"dsbuild/remote"
 	"dsbuild/steps"
 )
 
@@ -20,6 +23,14 @@ import (
 type globalFlags struct {
 	cacheDir string
 	json     bool
+	// the remote cache: --remote (else $DSBUILD_REMOTE), --remote-upload,
+	// --remote-header
+	remoteURL     string
+	remoteUpload  bool
+	remoteHeaders []string
+	// progress, if set before openStore, receives each blob moved to or
+	// from the remote (push and pull draw bars with it).
+	progress func(up bool, bytes int64)
 }
 
 // recipeFlags are shared by the commands that load a recipe.
@@ -65,6 +76,9 @@ func newRootCmd() *cobra.Command {
 	}
 	root.PersistentFlags().StringVar(&g.cacheDir, "cache", "", "store directory (default $DSBUILD_CACHE, else the user cache directory)")
 	root.PersistentFlags().BoolVar(&g.json, "json", false, "print one JSON object per line instead of text")
+	root.PersistentFlags().StringVar(&g.remoteURL, "remote", "", "remote cache shared by machines: s3://BUCKET/PREFIX or grpc[s]://HOST:PORT (default $"+remote.EnvURL+"; see dsbuild help remote)")
+	root.PersistentFlags().BoolVar(&g.remoteUpload, "remote-upload", true, "upload the results of steps that run to the remote (false: read-only, as for CI jobs that only consume; also $"+remote.EnvUpload+"=false)")
+	root.PersistentFlags().StringArrayVar(&g.remoteHeaders, "remote-header", nil, "send NAME=VALUE with every call to a grpc remote, as for auth tokens (repeatable; also $"+remote.EnvHeaders+", one NAME: VALUE per line)")
 	root.AddCommand(
 		newBuildCmd(g),
 		newPlanCmd(g),
@@ -83,16 +97,76 @@ func newRootCmd() *cobra.Command {
 		newLogCmd(g),
 		newShowCmd(g),
 		newReviewCmd(g),
+		newPushCmd(g),
+		newPullCmd(g),
+		&cobra.Command{Use: "remote", Short: "How machines share results through a remote cache (S3, Bazel remote cache)", Long: remoteHelp},
 	)
 	return root
 }
 
+// openStore opens the store and attaches the remote that --remote or the
+// environment names. A remote that refuses the credentials, or a URL that
+// is wrong, is an error; one that does not answer is a warning, and the
+// command goes on without it.
 func (g *globalFlags) openStore(logf func(string, ...any)) (*cache.Store, error) {
 	dir, err := g.storeDir()
 	if err != nil {
 		return nil, err
 	}
-	return cache.Open(dir, logf)
+	s, err := cache.Open(dir, logf)
+	if err != nil {
+		return nil, err
+	}
+	r, upload, err := g.openRemote()
+	var down *remote.UnreachableError
+	switch {
+	case errors.As(err, &down):
+		logf("%v; going on without it", err)
+	case err != nil:
+		return nil, err
+	case r != nil:
+		s.SetRemote(r, cache.RemoteOptions{
+			Upload:   upload,
+			Warn:     func(msg string) { logf("%s", msg) },
+			Progress: g.progress,
+		})
+	}
+	return s, nil
+}
+
+// openRemote opens the remote the flags or the environment name (nil when
+// none does).
+func (g *globalFlags) openRemote() (cache.Remote, bool, error) {
+	rawURL, upload, opt, err := remote.FromEnv(nil)
+	if err != nil {
+		return nil, false, err
+	}
+	if g.remoteURL != "" {
+		rawURL = g.remoteURL
+	}
+	if !g.remoteUpload {
+		upload = false
+	}
+	if len(g.remoteHeaders) > 0 {
+		h, err := remote.ParseHeaders(g.remoteHeaders)
+		if err != nil {
+			return nil, false, fmt.Errorf("--remote-header: %w", err)
+		}
+		if opt.Headers == nil {
+			opt.Headers = map[string]string{}
+		}
+		for k, v := range h {
+			opt.Headers[k] = v
+		}
+	}
+	if rawURL == "" {
+		return nil, false, nil
+	}
+	r, err := remote.Open(context.Background(), rawURL, opt)
+	if err != nil {
+		return nil, false, err
+	}
+	return r, upload, nil
 }
 
 // storeDir is the store's directory: --cache, else the default.

@@ -59,6 +59,7 @@ verifies; a step that writes timestamps or random bytes does not.`,
 				return err
 			}
 			rep.Summary(br)
+			reportTransfer(store)
 			if g.json {
 				for _, d := range diffs {
 					(&jsonReporter{w: os.Stdout}).emit(map[string]string{"event": "difference", "step": d.Step, "finding": string(d.Finding), "detail": d.Detail})

@@ -1,0 +1,235 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"sort"
+	"sync/atomic"
+	"time"
+
+	"github.com/spf13/cobra"
+	"github.com/vbauerster/mpb/v8"
+	"github.com/vbauerster/mpb/v8/decor"
+	"golang.org/x/term"
+
+	"dsbuild/cache"
+	"dsbuild/engine"
+)
+
+const remoteHelp = `A remote cache lets machines share results: a step built on one machine
+is cached on every other machine that uses the same remote, and its outputs
+are downloaded only when something reads them.
+
+Name the remote with --remote URL or DSBUILD_REMOTE:
+
+  s3://BUCKET/PREFIX           an S3 bucket (AWS, MinIO, Ceph, R2, GCS interop).
+                               Credentials and endpoint come from the standard
+                               AWS variables and files: AWS_ACCESS_KEY_ID,
+                               AWS_SECRET_ACCESS_KEY, AWS_REGION, AWS_PROFILE,
+                               and AWS_ENDPOINT_URL_S3 (or AWS_ENDPOINT_URL) for
+                               a server that is not AWS, e.g. http://127.0.0.1:7070.
+  grpc://HOST:PORT[/INSTANCE]  a Bazel remote cache (REAPI v2: bazel-remote,
+  grpcs://HOST:PORT[/INSTANCE] BuildBuddy, NativeLink…), plaintext or TLS;
+                               user:password@ in the URL for basic auth,
+                               --remote-header NAME=VALUE for tokens,
+                               DSBUILD_REMOTE_CA for a private CA.
+
+build looks each step up in the local store, then on the remote; a step the
+remote holds counts as cached once its closure (every blob its outputs reach)
+is confirmed there, without downloading it. Steps that run upload their
+results (blobs first, the entry last), unless --remote-upload=false or
+DSBUILD_REMOTE_UPLOAD=false (read-only, for CI jobs that only consume).
+checkout, diff, stats, show and verify download what they read, on demand.
+Every downloaded blob is verified against its digest before it is stored; a
+corrupt, truncated or missing object counts as a miss and the step runs here.
+A remote that stops answering is given up for the rest of the command, with a
+warning, and the work goes on locally.
+
+push and pull move whole results: push uploads what the local store holds
+for the steps of dsbuild.lock; pull downloads them so that the local store
+holds them completely (for offline work).`
+
+func newPushCmd(g *globalFlags) *cobra.Command {
+	return newTransferCmd(g, true)
+}
+
+func newPullCmd(g *globalFlags) *cobra.Command {
+	return newTransferCmd(g, false)
+}
+
+// newTransferCmd is push (up) or pull.
+func newTransferCmd(g *globalFlags, up bool) *cobra.Command {
+	use, short, long := "push [RECIPE] [STEP...]", "Upload the results dsbuild.lock names to the remote cache",
+		`Push uploads, for every step dsbuild.lock records (or the steps named), the
+step's result as the local store holds it: every blob its outputs reach that
+the remote lacks (one batched existence check), then the step's entry. A step
+whose result is not complete in the local store is an error naming it.
+
+`
+	if !up {
+		use, short, long = "pull [RECIPE] [STEP...]", "Download the results dsbuild.lock names from the remote cache",
+			`Pull downloads, for every step dsbuild.lock records (or the steps named), the
+step's result from the remote cache into the local store, verifying every
+blob, so that the store holds it completely (a build, checkout or verify then
+needs no network). A step the remote lacks, or whose blobs are missing or
+corrupt there, is an error naming it.
+
+`
+	}
+	cmd := &cobra.Command{
+		Use:     use,
+		Short:   short,
+		Long:    long + remoteHelp,
+		Example: "  DSBUILD_REMOTE=grpc://127.0.0.1:9092 dsbuild " + map[bool]string{true: "push", false: "pull"}[up] + " recipes/datasets",
+		RunE: func(cmd *cobra.Command, args []string) error {
+			dir, names := splitRecipeArgs(args)
+			lock, err := engine.ReadLockfile(dir)
+			if err != nil {
+				return err
+			}
+			addrs, err := lockedSteps(lock, names, dir)
+			if err != nil {
+				return err
+			}
+			meter := newTransferMeter(g, up)
+			g.progress = meter.add
+			store, err := g.openStore(func(f string, a ...any) { warnf(f, a...) })
+			if err != nil {
+				return err
+			}
+			if !store.HasRemote() {
+				if g.remoteURL == "" && os.Getenv("DSBUILD_REMOTE") == "" {
+					return fmt.Errorf("no remote: name one with --remote URL or DSBUILD_REMOTE (see dsbuild %s --help)", cmd.Name())
+				}
+				return fmt.Errorf("the remote is not reachable")
+			}
+			unlock, err := store.LockShared()
+			if err != nil {
+				return err
+			}
+			defer unlock()
+			start := time.Now()
+			for _, addr := range addrs {
+				ls := lock.Steps[addr]
+				if up {
+					var outs []cache.Output
+					for _, name := range sortedNames(ls.Outputs) {
+						outs = append(outs, cache.Output{Name: name, Digest: ls.Outputs[name]})
+					}
+					if err := store.UploadAction(cmd.Context(), ls.Key.ActionKey(), outs); err != nil {
+						meter.close()
+						return fmt.Errorf("pushing %s: %w", addr, err)
+					}
+					continue
+				}
+				outs, err := store.PullAction(cmd.Context(), ls.Key.ActionKey())
+				if err != nil {
+					meter.close()
+					return fmt.Errorf("pulling %s: %w (the remote %s does not hold its result whole; build it and push it, or build it here)", addr, err, store.RemoteName())
+				}
+				for _, o := range outs {
+					if ls.Outputs[o.Name] != o.Digest {
+						meter.close()
+						return fmt.Errorf("pulling %s: the remote records output %s %s for its key, %s names %s", addr, o.Name, o.Digest.Short(), engine.LockfileName, ls.Outputs[o.Name].Short())
+					}
+				}
+			}
+			meter.close()
+			st := store.RemoteStats()
+			if g.json {
+				return json.NewEncoder(cmd.OutOrStdout()).Encode(map[string]any{"event": "summary", "remote": store.RemoteName(), "steps": len(addrs), "transfer": st})
+			}
+			verb, n, b := "uploaded", st.Uploads, st.UploadBytes
+			if !up {
+				verb, n, b = "downloaded", st.Downloads, st.DownloadBytes
+			}
+			secs := time.Since(start).Seconds()
+			fmt.Fprintf(cmd.OutOrStdout(), "%d steps: %s %d blobs (%s) %s %s in %.1fs\n", len(addrs), verb, n, humanBytes(b),
+				map[bool]string{true: "to", false: "from"}[up], store.RemoteName(), secs)
+			return nil
+		},
+	}
+	return cmd
+}
+
+// lockedSteps are the step addresses of lock that names selects (all when
+// empty), sorted.
+func lockedSteps(lock *engine.Lockfile, names []string, dir string) ([]string, error) {
+	if len(names) == 0 {
+		if len(lock.Steps) == 0 {
+			return nil, fmt.Errorf("%s has no %s: build it first", dir, engine.LockfileName)
+		}
+		return sortedNames(lock.Steps), nil
+	}
+	var out []string
+	for _, n := range names {
+		if _, ok := lock.Steps[n]; !ok {
+			return nil, fmt.Errorf("%s is not in %s/%s: build it first", n, dir, engine.LockfileName)
+		}
+		out = append(out, n)
+	}
+	sort.Strings(out)
+	return out, nil
+}
+
+func sortedNames[V any](m map[string]V) []string {
+	names := make([]string, 0, len(m))
+	for k := range m {
+		names = append(names, k)
+	}
+	sort.Strings(names)
+	return names
+}
+
+// transferMeter draws a bar of blobs and bytes moved on a terminal.
+type transferMeter struct {
+	p            *mpb.Progress
+	bar          *mpb.Bar
+	blobs, bytes atomic.Int64
+}
+
+func newTransferMeter(g *globalFlags, up bool) *transferMeter {
+	m := &transferMeter{}
+	if g.json || !term.IsTerminal(int(os.Stderr.Fd())) {
+		return m
+	}
+	name := map[bool]string{true: "push", false: "pull"}[up]
+	m.p = mpb.New(mpb.WithOutput(os.Stderr), mpb.WithWidth(30), mpb.WithRefreshRate(150*time.Millisecond))
+	m.bar = m.p.New(0, mpb.SpinnerStyle(),
+		mpb.PrependDecorators(decor.Name(name+" ")),
+		mpb.AppendDecorators(
+			decor.Any(func(decor.Statistics) string { return fmt.Sprintf("%d blobs", m.blobs.Load()) }, decor.WCSyncSpaceR),
+			decor.Current(decor.SizeB1024(0), "% .1f", decor.WCSyncSpaceR),
+			decor.AverageSpeed(decor.SizeB1024(0), "% .1f", decor.WCSyncSpace),
+		))
+	return m
+}
+
+func (m *transferMeter) add(_ bool, n int64) {
+	m.blobs.Add(1)
+	m.bytes.Add(n)
+	if m.bar != nil {
+		m.bar.IncrInt64(n)
+	}
+}
+
+func (m *transferMeter) close() {
+	if m.p == nil {
+		return
+	}
+	m.bar.Abort(false)
+	m.p.Wait()
+	m.p = nil
+}
+
+// reportTransfer tells, on stderr, what a command that reads outputs
+// downloaded from the remote (nothing when it has none or moved nothing).
+func reportTransfer(store *cache.Store) {
+	st := store.RemoteStats()
+	if st.Downloads == 0 && st.Manifests == 0 {
+		return
+	}
+	fmt.Fprintf(os.Stderr, "dsbuild: downloaded %d blobs (%d bytes) and %d closure manifests (%d bytes) from remote %s\n",
+		st.Downloads, st.DownloadBytes, st.Manifests, st.ManifestBytes, store.RemoteName())
+}
