@@ -470,11 +470,13 @@ func (b *builder) repair(ctx context.Context, s *Step) error {
 			}
 			return fmt.Errorf("%s: %s", d.Addr, res.Status)
 		}
-		res.Reason = "repaired: its stored output was corrupt or missing"
 		b.mu.Lock()
 		b.results[d] = res
 		b.mu.Unlock()
-		b.opt.Reporter.Warn(fmt.Sprintf("%s: rebuilt (its stored output was corrupt or missing)", d.Addr))
+		if res.Status == Ran {
+			res.Reason = "repaired: its stored output was corrupt or missing"
+			b.opt.Reporter.Warn(fmt.Sprintf("%s: rebuilt (its stored output was corrupt or missing)", d.Addr))
+		}
 	}
 	return nil
 }

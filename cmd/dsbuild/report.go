@@ -79,8 +79,14 @@ func summaryLine(br *engine.BuildResult) string {
 	}
 	if br.Remote != "" {
 		t := br.Transfer
+		there := 0
+		for _, r := range br.Steps {
+			if r.Remote {
+				there++
+			}
+		}
 		s += fmt.Sprintf("\nremote %s: %d cached there; downloaded %d blobs (%s), uploaded %d blobs (%s)",
-			br.Remote, t.Hits, t.Downloads, humanBytes(t.DownloadBytes), t.Uploads, humanBytes(t.UploadBytes))
+			br.Remote, there, t.Downloads, humanBytes(t.DownloadBytes), t.Uploads, humanBytes(t.UploadBytes))
 		if t.Rejected > 0 {
 			s += fmt.Sprintf("; %d objects rejected (failed verification)", t.Rejected)
 		}
