@@ -3,6 +3,7 @@ package s3
 import (
 	"fmt"
 	"net/url"
+	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -171,27 +172,31 @@ func credentialChain(env func(string) string) (*credentials.Credentials, string)
 	}
 
 	providers := []credentials.Provider{envCreds}
-	var files []string
+	var files []string // those that exist, for the hint
 	for _, f := range []string{credsFile, configFile} {
-		if f != "" {
-			// Filename set: minio-go reads that one file, for the profile
-			// named (as [name] or [profile name]), and no variable.
-			providers = append(providers, &credentials.FileAWSCredentials{Filename: f, Profile: profile})
+		if f == "" {
+			continue
+		}
+		// Filename set: minio-go reads that one file, for the profile
+		// named (as [name] or [profile name]), and no variable.
+		providers = append(providers, &credentials.FileAWSCredentials{Filename: f, Profile: profile})
+		if _, err := os.Stat(f); err == nil {
 			files = append(files, f)
 		}
 	}
 
+	const check = "check AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY"
 	var hint string
 	switch {
 	case id != "" && secret != "":
-		hint = "check AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (set in the environment)"
+		hint = check + " (set in the environment)"
 		if env("AWS_SESSION_TOKEN") != "" {
 			hint += " and AWS_SESSION_TOKEN"
 		}
 	case len(files) > 0:
-		hint = fmt.Sprintf("check AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY: they are not both set in the environment, so profile %q of %s was used, if it exists", profile, strings.Join(files, " or "))
+		hint = fmt.Sprintf("%s: they are not both set in the environment, so profile %q of %s was used", check, profile, strings.Join(files, " or "))
 	default:
-		hint = "check AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY: they are not set, and no credentials file was found"
+		hint = check + ": they are not set and there is no credentials file, so the requests were not signed"
 	}
 	return credentials.NewChainCredentials(providers), hint
 }

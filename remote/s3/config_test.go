@@ -170,7 +170,8 @@ func TestCredentialChain(t *testing.T) {
 		{"AWS_PROFILE", []string{"AWS_SHARED_CREDENTIALS_FILE", credsFile, "AWS_PROFILE", "team"}, "file-team", "tok", `profile "team"`},
 		{"config file profile", []string{"AWS_SHARED_CREDENTIALS_FILE", credsFile, "AWS_CONFIG_FILE", configFile, "AWS_PROFILE", "ci"}, "config-ci", "", configFile},
 		{"HOME's file", []string{"HOME", home}, "home-default", "", filepath.Join(home, ".aws", "credentials")},
-		{"nothing: anonymous", []string{"HOME", ""}, "", "", "they are not set, and no credentials file was found"},
+		{"nothing: anonymous", []string{"HOME", ""}, "", "", "they are not set and there is no credentials file, so the requests were not signed"},
+		{"files that do not exist", []string{"AWS_SHARED_CREDENTIALS_FILE", credsFile + ".absent"}, "", "", "there is no credentials file"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			c, err := loadConfig("s3://cas", envOf(t, tc.env...))

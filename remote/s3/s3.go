@@ -51,6 +51,11 @@ func Open(ctx context.Context, rawURL string, env func(string) string) (*Remote,
 	if env == nil {
 		env = os.Getenv
 	}
+	return open(rawURL, env, nil)
+}
+
+// open is Open; tests may wrap the transport to watch the requests.
+func open(rawURL string, env func(string) string, wrap func(http.RoundTripper) http.RoundTripper) (*Remote, error) {
 	c, err := loadConfig(rawURL, env)
 	if err != nil {
 		return nil, err
@@ -63,10 +68,14 @@ func Open(ctx context.Context, rawURL string, env func(string) string) (*Remote,
 		host, secure, lookup = c.endpoint.Host, c.endpoint.Scheme == "https", minio.BucketLookupPath
 	}
 	tr := newTransport()
+	var rt http.RoundTripper = tr
+	if wrap != nil {
+		rt = wrap(tr)
+	}
 	client, err := minio.New(host, &minio.Options{
 		Creds:        c.creds,
 		Secure:       secure,
-		Transport:    tr,
+		Transport:    rt,
 		Region:       c.region,
 		BucketLookup: lookup,
 		MaxRetries:   maxAttempts,
@@ -156,9 +165,14 @@ func sizeMismatch(got, want int64) string {
 }
 
 // authCodes are the S3 error codes of refused credentials.
+// XAdminUserNotFound is versitygw's answer (HTTP 404) to an unknown access
+// key, where AWS says 403 InvalidAccessKeyId. (A HEAD has no body, so a
+// HEAD that versitygw answers so looks like a missing object: Missing with
+// few refs reports them missing, and the Put that follows is refused.)
 var authCodes = []string{
 	"AccessDenied", "InvalidAccessKeyId", "SignatureDoesNotMatch",
 	"ExpiredToken", "InvalidToken", "TokenRefreshRequired", "AllAccessDisabled",
+	"XAdminUserNotFound",
 }
 
 // wrap gives err the operation and the object key, or turns refused
@@ -180,50 +194,88 @@ func (r *Remote) wrap(op, key string, err error) error {
 	return fmt.Errorf("%s %s on %s: %w", op, key, r, err)
 }
 
-// Put stores a blob under cas/ with If-None-Match: *, so that an object
-// once written is never replaced: a 412 (the object exists) is success,
-// after a HEAD shows that it has the blob's size. An object of the wrong
-// size is replaced when r can be read again from its start (it seeks, as
-// files do), and is an error otherwise. Blobs over 16 MiB go up in parts
-// (minio-go's multipart upload), read straight from r.
+// singlePutMax is the largest blob that minio-go's PutObject sends in one
+// PUT (its minPartSize); larger ones go up in parts.
+const singlePutMax = 16 << 20
+
+// Put stores a blob under cas/, create-only.
+//
+// A blob of up to 16 MiB goes up in one PUT with If-None-Match: *, so that
+// an object once written is never replaced: a 412 (the object exists) is
+// success, after a HEAD shows that the object has the blob's size.
+//
+// A larger blob goes up in parts (minio-go's multipart upload, read
+// straight from rd, parts in parallel when rd can read at offsets).
+// minio-go v7.4.1 drops If-None-Match from CompleteMultipartUpload, so
+// Put asks with a HEAD first and uploads only when the object is absent:
+// two machines uploading the same large blob at the same moment both write
+// it, and S3 keeps one of the two identical objects.
+//
+// An object of the wrong size under the blob's key is replaced when rd can
+// be read again from its start (it seeks, as files do); otherwise Put
+// fails and says why.
 func (r *Remote) Put(ctx context.Context, ref cache.Ref, rd io.Reader) error {
 	key := r.blobKey(ref.Digest)
 	body, rewind := uploadBody(rd, ref.Size)
-	opts := minio.PutObjectOptions{ContentType: "application/octet-stream"}
-	opts.SetMatchETagExcept("*")
-	_, err := r.client.PutObject(ctx, r.bucket, key, body, ref.Size, opts)
-	if err == nil {
-		return nil
+	var found *minio.ObjectInfo
+	if ref.Size > singlePutMax {
+		info, err := r.client.StatObject(ctx, r.bucket, key, minio.StatObjectOptions{})
+		switch {
+		case err == nil && info.Size == ref.Size:
+			return nil
+		case err == nil:
+			found = &info
+		case !isNoSuchKey(err):
+			return r.wrap("put (stat)", key, err)
+		}
+	} else {
+		err := r.upload(ctx, key, body, ref.Size, true)
+		if err == nil {
+			return nil
+		}
+		e := s3Error(err)
+		exists := e.StatusCode == http.StatusPreconditionFailed || e.Code == "PreconditionFailed"
+		// AWS answers 409 ConditionalRequestConflict while another
+		// conditional write of the key is in flight; the HEAD tells how it
+		// ended.
+		racing := e.StatusCode == http.StatusConflict && e.Code == "ConditionalRequestConflict"
+		if !exists && !racing {
+			return r.wrap("put", key, err)
+		}
+		info, serr := r.client.StatObject(ctx, r.bucket, key, minio.StatObjectOptions{})
+		switch {
+		case serr == nil && info.Size == ref.Size:
+			return nil
+		case serr != nil && !isNoSuchKey(serr):
+			return r.wrap("put (stat after "+e.Code+")", key, serr)
+		case serr != nil:
+			return r.wrap("put", key, err) // racing, and the other writer failed
+		}
+		found = &info
 	}
-	e := s3Error(err)
-	exists := e.StatusCode == http.StatusPreconditionFailed || e.Code == "PreconditionFailed"
-	// AWS answers 409 ConditionalRequestConflict while another conditional
-	// write of the key is in flight; the HEAD below tells how it ended.
-	racing := e.StatusCode == http.StatusConflict && e.Code == "ConditionalRequestConflict"
-	if !exists && !racing {
+	if found != nil {
+		// The object exists with the wrong size: replace it.
+		if rewind == nil {
+			return fmt.Errorf("put %s on %s: the remote holds an object of %d bytes under the key of a blob of %d, and the upload cannot be repeated to replace it", key, r, found.Size, ref.Size)
+		}
+		if err := rewind(); err != nil {
+			return fmt.Errorf("put %s on %s: rewinding to replace a wrong-size object: %w", key, r, err)
+		}
+	}
+	if err := r.upload(ctx, key, body, ref.Size, false); err != nil {
 		return r.wrap("put", key, err)
 	}
-	info, serr := r.client.StatObject(ctx, r.bucket, key, minio.StatObjectOptions{})
-	switch {
-	case serr == nil && info.Size == ref.Size:
-		return nil
-	case serr != nil && !isNoSuchKey(serr):
-		return r.wrap("put (stat after "+e.Code+")", key, serr)
-	case serr != nil:
-		return r.wrap("put", key, err) // racing, and the other writer failed
-	}
-	// The object exists with the wrong size: replace it (a plain PUT).
-	if rewind == nil {
-		return fmt.Errorf("put %s on %s: the remote holds an object of %d bytes under the key of a blob of %d and the upload cannot be repeated", key, r, info.Size, ref.Size)
-	}
-	if err := rewind(); err != nil {
-		return fmt.Errorf("put %s on %s: rewinding to replace a wrong-size object: %w", key, r, err)
-	}
-	opts = minio.PutObjectOptions{ContentType: "application/octet-stream"}
-	if _, err := r.client.PutObject(ctx, r.bucket, key, body, ref.Size, opts); err != nil {
-		return r.wrap("put (replacing a wrong-size object)", key, err)
-	}
 	return nil
+}
+
+// upload PUTs body, create-only when createOnly (for single PUTs only).
+func (r *Remote) upload(ctx context.Context, key string, body io.Reader, size int64, createOnly bool) error {
+	opts := minio.PutObjectOptions{ContentType: "application/octet-stream"}
+	if createOnly {
+		opts.SetMatchETagExcept("*")
+	}
+	_, err := r.client.PutObject(ctx, r.bucket, key, body, size, opts)
+	return err
 }
 
 // uploadBody gives minio-go a reader of the blob's size bytes from rd's
