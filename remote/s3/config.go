@@ -26,6 +26,7 @@ type config struct {
 	prefix   string   // object key prefix without leading or trailing "/"; "" for none
 	endpoint *url.URL // scheme and host of a non-AWS server; nil for AWS
 	region   string
+	caFile   string // AWS_CA_BUNDLE: PEM CAs trusted besides the system's
 	creds    *credentials.Credentials
 	credHint string // what to check when the server refuses the credentials; no secrets
 }
@@ -106,7 +107,8 @@ func parseEndpoint(raw, from string) (*url.URL, error) {
 //
 // Precedence: the URL's endpoint= over AWS_ENDPOINT_URL_S3 over
 // AWS_ENDPOINT_URL; the URL's region= over AWS_REGION over
-// AWS_DEFAULT_REGION over us-east-1. Credentials: AWS_ACCESS_KEY_ID and
+// AWS_DEFAULT_REGION over us-east-1. AWS_CA_BUNDLE names a PEM file of CAs
+// that an https endpoint's certificate may chain to. Credentials: AWS_ACCESS_KEY_ID and
 // AWS_SECRET_ACCESS_KEY (with AWS_SESSION_TOKEN), else the profile
 // AWS_PROFILE (else "default") of the shared credentials file
 // (AWS_SHARED_CREDENTIALS_FILE, else ~/.aws/credentials), else of the
@@ -141,6 +143,7 @@ func loadConfig(raw string, env func(string) string) (*config, error) {
 		}
 	}
 
+	c.caFile = env("AWS_CA_BUNDLE")
 	c.creds, c.credHint = credentialChain(env)
 	return c, nil
 }

@@ -2,10 +2,19 @@ package s3
 
 import (
 	"context"
+	"encoding/pem"
+	"errors"
+	"fmt"
+	"io"
+	"log"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"dsbuild/cache"
 )
 
 // envOf makes an env function from pairs; HOME points at an empty
@@ -189,5 +198,55 @@ func TestCredentialChain(t *testing.T) {
 				t.Errorf("hint %q does not contain %q", c.credHint, tc.inHint)
 			}
 		})
+	}
+}
+
+// TestCABundle: an https endpoint whose certificate chains to a CA in
+// AWS_CA_BUNDLE is trusted; without the bundle it is not; a bundle that
+// is not PEM is an error at Open.
+func TestCABundle(t *testing.T) {
+	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/xml")
+		w.WriteHeader(http.StatusNotFound)
+		fmt.Fprint(w, `<?xml version="1.0" encoding="UTF-8"?><Error><Code>NoSuchKey</Code><Message>no such key</Message></Error>`)
+	}))
+	srv.Config.ErrorLog = log.New(io.Discard, "", 0) // the refused handshakes
+	srv.StartTLS()
+	defer srv.Close()
+	dir := t.TempDir()
+	bundle := filepath.Join(dir, "ca.pem")
+	cert := pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: srv.Certificate().Raw})
+	if err := os.WriteFile(bundle, cert, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	key := cache.ActionKey(cache.Sum([]byte("k")))
+	creds := []string{"AWS_ENDPOINT_URL_S3", srv.URL, "AWS_ACCESS_KEY_ID", "id", "AWS_SECRET_ACCESS_KEY", "secret"}
+
+	r, err := Open(context.Background(), "s3://cas", envOf(t, append(creds, "AWS_CA_BUNDLE", bundle)...))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := r.GetAction(context.Background(), key); !errors.Is(err, cache.ErrRemoteMiss) {
+		t.Errorf("with the bundle: %v, want a miss", err)
+	}
+	r.Close()
+
+	r, err = Open(context.Background(), "s3://cas", envOf(t, creds...))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := r.GetAction(context.Background(), key); err == nil || errors.Is(err, cache.ErrRemoteMiss) || !strings.Contains(err.Error(), "certificate") {
+		t.Errorf("without the bundle: %v, want a certificate error", err)
+	}
+	r.Close()
+
+	notPEM := filepath.Join(dir, "not.pem")
+	if err := os.WriteFile(notPEM, []byte("not a certificate"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range []string{notPEM, filepath.Join(dir, "absent.pem")} {
+		if _, err := Open(context.Background(), "s3://cas", envOf(t, append(creds, "AWS_CA_BUNDLE", f)...)); err == nil || !strings.Contains(err.Error(), "AWS_CA_BUNDLE") {
+			t.Errorf("AWS_CA_BUNDLE=%s: %v, want an error naming it", f, err)
+		}
 	}
 }

@@ -11,7 +11,8 @@
 //   - endpoint: the URL's endpoint=, else AWS_ENDPOINT_URL_S3, else
 //     AWS_ENDPOINT_URL, else AWS itself. An endpoint is
 //     http(s)://HOST[:PORT]; http means no TLS. Custom endpoints are
-//     addressed path-style (http://host/bucket/key).
+//     addressed path-style (http://host/bucket/key). AWS_CA_BUNDLE names
+//     a PEM file of CAs trusted besides the system's.
 //   - region: the URL's region=, else AWS_REGION, else
 //     AWS_DEFAULT_REGION, else us-east-1.
 //   - credentials, in minio-go's chain of providers: AWS_ACCESS_KEY_ID and

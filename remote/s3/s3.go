@@ -3,6 +3,8 @@ package s3
 import (
 	"bytes"
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"io"
@@ -67,7 +69,10 @@ func open(rawURL string, env func(string) string, wrap func(http.RoundTripper) h
 		// addressing: their host names rarely resolve per bucket.
 		host, secure, lookup = c.endpoint.Host, c.endpoint.Scheme == "https", minio.BucketLookupPath
 	}
-	tr := newTransport()
+	tr, err := newTransport(c.caFile)
+	if err != nil {
+		return nil, err
+	}
 	var rt http.RoundTripper = tr
 	if wrap != nil {
 		rt = wrap(tr)
@@ -102,9 +107,25 @@ func open(rawURL string, env func(string) string, wrap func(http.RoundTripper) h
 	}, nil
 }
 
-func newTransport() *http.Transport {
+func newTransport(caFile string) (*http.Transport, error) {
+	var tlsConfig *tls.Config
+	if caFile != "" {
+		pem, err := os.ReadFile(caFile)
+		if err != nil {
+			return nil, fmt.Errorf("AWS_CA_BUNDLE: %w", err)
+		}
+		pool, err := x509.SystemCertPool()
+		if err != nil {
+			pool = x509.NewCertPool()
+		}
+		if !pool.AppendCertsFromPEM(pem) {
+			return nil, fmt.Errorf("AWS_CA_BUNDLE %s: no PEM certificate in it", caFile)
+		}
+		tlsConfig = &tls.Config{RootCAs: pool}
+	}
 	dialer := &net.Dialer{Timeout: connectTimeout, KeepAlive: 30 * time.Second}
 	return &http.Transport{
+		TLSClientConfig:       tlsConfig,
 		Proxy:                 http.ProxyFromEnvironment,
 		DialContext:           dialer.DialContext,
 		TLSHandshakeTimeout:   connectTimeout,
@@ -112,11 +133,11 @@ func newTransport() *http.Transport {
 		ExpectContinueTimeout: time.Second,
 		IdleConnTimeout:       90 * time.Second,
 		MaxIdleConns:          256,
-		MaxIdleConnsPerHost:   2 * missingWorkers,
+		MaxIdleConnsPerHost:   64,
 		// Objects are mostly compressed media or zstd; gzip on the wire
 		// would only cost CPU (and hide Content-Length).
 		DisableCompression: true,
-	}
+	}, nil
 }
 
 // String names the remote: s3://bucket/prefix, plus "at host:port" for a
