@@ -23,6 +23,9 @@ import (
 	"strings"
 	"time"
 
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+
 	"dsbuild/cache"
 	"dsbuild/remote/reapi"
 	"dsbuild/remote/s3"
@@ -131,6 +134,10 @@ func openS3(ctx context.Context, rawURL string) (cache.Remote, error) {
 func openREAPI(ctx context.Context, rawURL string, opt Options) (cache.Remote, error) {
 	r, err := reapi.Open(ctx, rawURL, reapi.Options{Headers: opt.Headers, CAFile: opt.CAFile})
 	if err != nil {
+		switch status.Code(err) {
+		case codes.Unavailable, codes.DeadlineExceeded:
+			return nil, &UnreachableError{Remote: redactURL(rawURL), Err: err}
+		}
 		return nil, err
 	}
 	return r, nil
