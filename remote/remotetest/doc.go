@@ -1,5 +1,7 @@
 // Package remotetest is what the tests of dsbuild's remote cache share:
-// real servers to test backends against.
+// real servers to test backends against, an in-memory reference remote
+// with fault injection, and the conformance suite every cache.Remote
+// backend passes.
 //
 // Servers. StartVersitygw (an S3 server) and StartBazelRemote (a Bazel
 // remote cache speaking REAPI v2) run the binaries that tools/build.sh
@@ -15,6 +17,15 @@
 // Stop kills a server with SIGKILL (a remote dying mid-build) and Restart
 // brings it back on the same port with the same data.
 //
-// An in-memory reference remote with fault injection (Memory) and the
-// conformance suite (Run) follow.
+// Memory returns a cache.Remote that keeps everything in memory, safe for
+// concurrent use. It is the reference implementation of the interface
+// and passes Run; its knobs corrupt, truncate or delete stored blobs,
+// take the remote down, slow it, or fail chosen calls, and it counts the
+// calls and bytes it served.
+//
+// Run (and RunWith) is the conformance suite: what every backend of
+// cache.Remote must do, stated as tests (round trips of empty, small and
+// streamed large blobs, misses, exact Missing sets, idempotent and
+// concurrent puts, failed uploads that leave nothing readable, action
+// entries, secrets kept out of String, prompt cancellation).
 package remotetest
