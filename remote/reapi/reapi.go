@@ -323,6 +323,9 @@ func (r *Remote) fail(ctx context.Context, op string, err error) error {
 			return fmt.Errorf("remote %s: %s: %w", r.name, op, cause)
 		}
 	}
+	if status.Code(err) == codes.Unavailable && strings.Contains(err.Error(), "x509: ") {
+		return fmt.Errorf("remote %s: %s: %w (the server's certificate is not trusted: give the CA that signed it as the CA file)", r.name, op, err)
+	}
 	switch status.Code(err) {
 	case codes.Unauthenticated, codes.PermissionDenied:
 		return &cache.RemoteAuthError{Remote: r.name,
