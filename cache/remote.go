@@ -12,7 +12,7 @@ import (
 // step key, the two things REAPI's ContentAddressableStorage and
 // ActionCache carry. Remote is what the store needs of one; the backends
 // live in their own packages (remote/s3, remote/reapi) and pass the
-// conformance suite of cache/remotetest.
+// conformance suite of remote/remotetest.
 //
 // A remote is never trusted: the store verifies every blob it downloads
 // against its digest, and checks that an action entry's blobs exist
