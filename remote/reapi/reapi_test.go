@@ -264,6 +264,14 @@ func (f *fake) Write(s bytestream.ByteStream_WriteServer) error {
 	if _, err := s.Recv(); err != nil {
 		return err
 	}
+	if f.stall != nil {
+		// Read nothing more: the client's sends block once gRPC's
+		// flow-control window is full.
+		select {
+		case <-f.stall:
+		case <-s.Context().Done():
+		}
+	}
 	return f.writeErr
 }
 
@@ -409,8 +417,9 @@ func TestBatchUpdateStatus(t *testing.T) {
 }
 
 // A stream is bounded by its progress: a server that stops sending makes
-// the read fail after the timeout, with DeadlineExceeded.
-func TestReadStall(t *testing.T) {
+// the read fail after the timeout, with DeadlineExceeded; so does one that
+// stops reading a write.
+func TestStreamStall(t *testing.T) {
 	f := &fake{caps: sha256Caps(), stall: make(chan struct{})}
 	defer close(f.stall)
 	r := open(t, "grpc://"+serve(t, f), Options{Timeout: 300 * time.Millisecond})
@@ -427,6 +436,16 @@ func TestReadStall(t *testing.T) {
 	}
 	if d := time.Since(start); d > 5*time.Second {
 		t.Errorf("the stalled read took %v", d)
+	}
+
+	data := random(32<<20, 4) // more than the flow-control windows hold
+	start = time.Now()
+	err = r.Put(context.Background(), ref(data), bytes.NewReader(data))
+	if !errors.Is(err, context.DeadlineExceeded) || !strings.Contains(err.Error(), "ByteStream Write uploads/") || !strings.Contains(err.Error(), "no progress for 300ms") {
+		t.Errorf("Put to a server that stopped reading = %v; want no progress for 300ms", err)
+	}
+	if d := time.Since(start); d > 5*time.Second {
+		t.Errorf("the stalled write took %v", d)
 	}
 }
 
