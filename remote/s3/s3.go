@@ -223,7 +223,9 @@ const singlePutMax = 16 << 20
 //
 // A blob of up to 16 MiB goes up in one PUT with If-None-Match: *, so that
 // an object once written is never replaced: a 412 (the object exists) is
-// success, after a HEAD shows that the object has the blob's size.
+// success, after a HEAD shows that the object has the blob's size. So is
+// any other failed PUT after which a HEAD finds the object, of the blob's
+// size: a writer that got there first.
 //
 // A larger blob goes up in parts (minio-go's multipart upload, read
 // straight from rd, parts in parallel when rd can read at offsets).
@@ -254,23 +256,25 @@ func (r *Remote) Put(ctx context.Context, ref cache.Ref, rd io.Reader) error {
 		if err == nil {
 			return nil
 		}
+		var auth *cache.RemoteAuthError
+		if werr := r.wrap("put", key, err); ctx.Err() != nil || errors.As(werr, &auth) {
+			return werr
+		}
+		// 412: the object exists. 409 ConditionalRequestConflict (AWS):
+		// another conditional write of the key is in flight. Any other
+		// failure may be a server that answered 412 before it read the
+		// body and closed the connection under it (versitygw does), or a
+		// writer that got there first. A HEAD tells.
 		e := s3Error(err)
 		exists := e.StatusCode == http.StatusPreconditionFailed || e.Code == "PreconditionFailed"
-		// AWS answers 409 ConditionalRequestConflict while another
-		// conditional write of the key is in flight; the HEAD tells how it
-		// ended.
-		racing := e.StatusCode == http.StatusConflict && e.Code == "ConditionalRequestConflict"
-		if !exists && !racing {
-			return r.wrap("put", key, err)
-		}
 		info, serr := r.client.StatObject(ctx, r.bucket, key, minio.StatObjectOptions{})
 		switch {
 		case serr == nil && info.Size == ref.Size:
 			return nil
-		case serr != nil && !isNoSuchKey(serr):
-			return r.wrap("put (stat after "+e.Code+")", key, serr)
-		case serr != nil:
-			return r.wrap("put", key, err) // racing, and the other writer failed
+		case serr != nil && exists && !isNoSuchKey(serr):
+			return r.wrap("put (stat after 412)", key, serr)
+		case serr != nil || !exists:
+			return r.wrap("put", key, err)
 		}
 		found = &info
 	}
