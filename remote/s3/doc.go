@@ -37,14 +37,18 @@
 //
 // # Guarantees
 //
-//   - Blobs are created, never replaced: Put sends If-None-Match: *, and
-//     a 412 (the object exists) is success once a HEAD shows the object
-//     has the blob's size. Two machines putting the same blob at once both
-//     succeed and the bucket holds one copy. The one exception is repair:
-//     an object of the wrong size under a blob's key is replaced by Put
-//     when the reader can be read again from its start.
-//   - Blobs are streamed in both directions; those over 16 MiB are
-//     uploaded in parts (minio-go's multipart upload).
+//   - Blobs are created, never replaced. A blob of up to 16 MiB goes up
+//     in one PUT with If-None-Match: *; a 412 (the object exists) is
+//     success once a HEAD shows the object has the blob's size. Two
+//     machines putting the same blob at once both succeed and the bucket
+//     holds one copy. A larger blob goes up in parts (minio-go's multipart
+//     upload), which minio-go v7.4.1 cannot make conditional, so Put
+//     HEADs it first and uploads only an absent one: two machines that
+//     start the same large upload in the same moment both write it, and
+//     the bucket keeps one of the two identical objects. The one exception
+//     is repair: an object of the wrong size under a blob's key is
+//     replaced by Put when the reader can be read again from its start.
+//   - Blobs are streamed in both directions, never held whole in memory.
 //   - Action entries are plain PUTs: a later entry replaces an earlier one.
 //     Readers see one whole entry or the other (S3 PUTs are atomic).
 //   - Missing batches its questions: it lists the cas/<xx>/ shards that
