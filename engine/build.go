@@ -473,7 +473,9 @@ func (b *builder) repair(ctx context.Context, s *Step) error {
 		b.mu.Lock()
 		b.results[d] = res
 		b.mu.Unlock()
-		if res.Status == Ran {
+		if !res.Remote {
+			// It ran, or re-storing its sources while keying it repaired
+			// its entry; a result found intact on the remote was not.
 			res.Reason = "repaired: its stored output was corrupt or missing"
 			b.opt.Reporter.Warn(fmt.Sprintf("%s: rebuilt (its stored output was corrupt or missing)", d.Addr))
 		}
