@@ -64,7 +64,6 @@ type RemoteStats struct {
 	ManifestBytes int64 `json:"manifest_bytes"`
 	Uploads       int64 `json:"uploads"` // blobs sent
 	UploadBytes   int64 `json:"upload_bytes"`
-	Hits          int64 `json:"hits"`     // steps found on the remote
 	Rejected      int64 `json:"rejected"` // objects that failed verification
 	Down          bool  `json:"down"`     // the remote was given up during the run
 }
@@ -85,7 +84,7 @@ type remoteLink struct {
 	meta  map[Digest]bool   // closure manifests (counted apart)
 
 	downloads, downloadBytes, manifests, manifestBytes atomic.Int64
-	uploads, uploadBytes, hits, rejected               atomic.Int64
+	uploads, uploadBytes, rejected                     atomic.Int64
 	failures                                           atomic.Int32 // calls in a row that failed
 	down                                               atomic.Bool
 }
@@ -129,7 +128,7 @@ func (s *Store) RemoteStats() RemoteStats {
 		Downloads: l.downloads.Load(), DownloadBytes: l.downloadBytes.Load(),
 		Manifests: l.manifests.Load(), ManifestBytes: l.manifestBytes.Load(),
 		Uploads: l.uploads.Load(), UploadBytes: l.uploadBytes.Load(),
-		Hits: l.hits.Load(), Rejected: l.rejected.Load(), Down: l.down.Load(),
+		Rejected: l.rejected.Load(), Down: l.down.Load(),
 	}
 }
 
@@ -182,6 +181,16 @@ func (l *remoteLink) warn(msg string) {
 
 func (l *remoteLink) transferTimeout(size int64) time.Duration {
 	return l.opt.Timeout + time.Duration(size>>20)*time.Second
+}
+
+// missing asks the remote which of refs it lacks, in one call (the backend
+// batches), given a second per thousand refs beyond the call's timeout.
+func (l *remoteLink) missing(ctx context.Context, refs []Ref) (missing []Ref, err error) {
+	err = l.call(ctx, "existence check", l.opt.Timeout+time.Duration(len(refs)/1000)*time.Second, func(ctx context.Context) (err error) {
+		missing, err = l.r.Missing(ctx, refs)
+		return err
+	})
+	return missing, err
 }
 
 // known returns the size of d if a verified manifest listed it and the
@@ -354,11 +363,7 @@ func (s *Store) remoteAction(ctx context.Context, key ActionKey) ([]Output, []Re
 		}
 	}
 	if len(ask) > 0 {
-		var missing []Ref
-		err := l.call(ctx, "existence check", l.opt.Timeout+time.Duration(len(ask)/1000)*time.Second, func(ctx context.Context) (err error) {
-			missing, err = l.r.Missing(ctx, ask)
-			return err
-		})
+		missing, err := l.missing(ctx, ask)
 		if err != nil {
 			return nil, nil, miss(err.Error())
 		}
@@ -371,7 +376,6 @@ func (s *Store) remoteAction(ctx context.Context, key ActionKey) ([]Output, []Re
 		l.sizes[r.Digest] = r.Size
 	}
 	l.mu.Unlock()
-	l.hits.Add(1)
 	return outs, refs, nil
 }
 
@@ -485,14 +489,9 @@ func (s *Store) UploadAction(ctx context.Context, key ActionKey, outs []Output) 
 	entry := make([]RemoteOutput, 0, len(outs)+1)
 	entry = append(entry, RemoteOutput{Name: closureOutput, Ref: mref})
 	for _, o := range outs {
-		var size int64
-		for _, r := range refs {
-			if r.Digest == o.Digest {
-				size = r.Size
-				break
-			}
-		}
-		entry = append(entry, RemoteOutput{Name: o.Name, Ref: Ref{o.Digest, size}})
+		// refs is sorted by digest and holds every output.
+		i := sort.Search(len(refs), func(i int) bool { return bytes.Compare(refs[i].Digest[:], o.Digest[:]) >= 0 })
+		entry = append(entry, RemoteOutput{Name: o.Name, Ref: refs[i]})
 	}
 	sort.Slice(entry, func(i, j int) bool { return entry[i].Name < entry[j].Name })
 	return l.call(ctx, "writing the action entry", l.opt.Timeout, func(ctx context.Context) error {
@@ -507,11 +506,7 @@ func (s *Store) Upload(ctx context.Context, refs []Ref) error {
 	if l == nil || l.down.Load() {
 		return errRemoteDown
 	}
-	var missing []Ref
-	err := l.call(ctx, "existence check", l.opt.Timeout+time.Duration(len(refs)/1000)*time.Second, func(ctx context.Context) (err error) {
-		missing, err = l.r.Missing(ctx, refs)
-		return err
-	})
+	missing, err := l.missing(ctx, refs)
 	if err != nil {
 		return err
 	}
