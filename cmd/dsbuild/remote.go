@@ -15,6 +15,7 @@ import (
 
 	"dsbuild/cache"
 	"dsbuild/engine"
+	"dsbuild/remote"
 )
 
 const remoteHelp = `A remote cache lets machines share results: a step built on one machine
@@ -99,8 +100,8 @@ corrupt there, is an error naming it.
 				return err
 			}
 			if !store.HasRemote() {
-				if g.remoteURL == "" && os.Getenv("DSBUILD_REMOTE") == "" {
-					return fmt.Errorf("no remote: name one with --remote URL or DSBUILD_REMOTE (see dsbuild %s --help)", cmd.Name())
+				if g.remoteURL == "" && os.Getenv(remote.EnvURL) == "" {
+					return fmt.Errorf("no remote: name one with --remote URL or %s (see dsbuild %s --help)", remote.EnvURL, cmd.Name())
 				}
 				return fmt.Errorf("the remote is not reachable")
 			}

@@ -109,11 +109,7 @@ func newRootCmd() *cobra.Command {
 // is wrong, is an error; one that does not answer is a warning, and the
 // command goes on without it.
 func (g *globalFlags) openStore(logf func(string, ...any)) (*cache.Store, error) {
-	dir, err := g.storeDir()
-	if err != nil {
-		return nil, err
-	}
-	s, err := cache.Open(dir, logf)
+	s, err := g.openLocalStore(logf)
 	if err != nil {
 		return nil, err
 	}
@@ -132,6 +128,17 @@ func (g *globalFlags) openStore(logf func(string, ...any)) (*cache.Store, error)
 		})
 	}
 	return s, nil
+}
+
+// openLocalStore opens the store without its remote, for commands that
+// only look at what is stored here (gc): no network, and a remote that is
+// down or refuses the credentials cannot stop them.
+func (g *globalFlags) openLocalStore(logf func(string, ...any)) (*cache.Store, error) {
+	dir, err := g.storeDir()
+	if err != nil {
+		return nil, err
+	}
+	return cache.Open(dir, logf)
 }
 
 // openRemote opens the remote the flags or the environment name (nil when

@@ -115,7 +115,7 @@ removing anything.`,
   dsbuild gc --keep-builds 3`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			store, err := g.openStore(func(f string, a ...any) { warnf(f, a...) })
+			store, err := g.openLocalStore(func(f string, a ...any) { warnf(f, a...) })
 			if err != nil {
 				return err
 			}
