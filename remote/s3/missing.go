@@ -10,6 +10,7 @@ import (
 	"sync"
 
 	"github.com/minio/minio-go/v7"
+	"golang.org/x/sync/errgroup"
 
 	"dsbuild/cache"
 )
@@ -90,46 +91,32 @@ func (r *Remote) Missing(ctx context.Context, refs []cache.Ref) ([]cache.Ref, er
 	return out, nil
 }
 
-// runTasks runs tasks on n workers and gathers what they return; the first
-// error cancels the rest and is returned.
+// runTasks runs tasks, n at a time, and gathers what they return; the first
+// error cancels the others and no task starts after it.
 func runTasks[T any](ctx context.Context, n int, tasks []func(context.Context) ([]T, error)) ([]T, error) {
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	var (
-		mu       sync.Mutex
-		out      []T
-		firstErr error
-		wg       sync.WaitGroup
-	)
-	next := make(chan func(context.Context) ([]T, error))
-	for range min(n, len(tasks)) {
-		wg.Go(func() {
-			for t := range next {
-				got, err := t(ctx)
-				mu.Lock()
-				if err != nil && firstErr == nil {
-					firstErr = err
-					cancel()
-				}
-				out = append(out, got...)
-				mu.Unlock()
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(n)
+	var mu sync.Mutex
+	var out []T
+	for _, t := range tasks {
+		if gctx.Err() != nil {
+			break
+		}
+		g.Go(func() error {
+			got, err := t(gctx)
+			if err != nil {
+				return err
 			}
+			mu.Lock()
+			out = append(out, got...)
+			mu.Unlock()
+			return nil
 		})
 	}
-feed:
-	for _, t := range tasks {
-		select {
-		case next <- t:
-		case <-ctx.Done():
-			break feed
-		}
+	if err := g.Wait(); err != nil {
+		return out, err
 	}
-	close(next)
-	wg.Wait()
-	if firstErr == nil && ctx.Err() != nil {
-		firstErr = context.Cause(ctx)
-	}
-	return out, firstErr
+	return out, ctx.Err()
 }
 
 // head asks for one object: it is missing when absent or of another size.
