@@ -3,7 +3,9 @@ package main
 import (
 	"encoding/json"
 	"fmt"
+	"maps"
 	"os"
+	"slices"
 	"sort"
 	"sync/atomic"
 	"time"
@@ -82,7 +84,7 @@ corrupt there, is an error naming it.
 		Use:     use,
 		Short:   short,
 		Long:    long + remoteHelp,
-		Example: "  DSBUILD_REMOTE=grpc://127.0.0.1:9092 dsbuild " + map[bool]string{true: "push", false: "pull"}[up] + " recipes/datasets",
+		Example: "  DSBUILD_REMOTE=grpc://127.0.0.1:9092 dsbuild " + transferName(up) + " recipes/datasets",
 		RunE: func(cmd *cobra.Command, args []string) error {
 			dir, names := splitRecipeArgs(args)
 			lock, err := engine.ReadLockfile(dir)
@@ -94,6 +96,7 @@ corrupt there, is an error naming it.
 				return err
 			}
 			meter := newTransferMeter(g, up)
+			defer meter.close()
 			g.progress = meter.add
 			store, err := g.openStore(func(f string, a ...any) { warnf(f, a...) })
 			if err != nil {
@@ -115,23 +118,20 @@ corrupt there, is an error naming it.
 				ls := lock.Steps[addr]
 				if up {
 					var outs []cache.Output
-					for _, name := range sortedNames(ls.Outputs) {
+					for _, name := range slices.Sorted(maps.Keys(ls.Outputs)) {
 						outs = append(outs, cache.Output{Name: name, Digest: ls.Outputs[name]})
 					}
 					if err := store.UploadAction(cmd.Context(), ls.Key.ActionKey(), outs); err != nil {
-						meter.close()
 						return fmt.Errorf("pushing %s: %w", addr, err)
 					}
 					continue
 				}
 				outs, err := store.PullAction(cmd.Context(), ls.Key.ActionKey())
 				if err != nil {
-					meter.close()
 					return fmt.Errorf("pulling %s: %w (the remote %s does not hold its result whole; build it and push it, or build it here)", addr, err, store.RemoteName())
 				}
 				for _, o := range outs {
 					if ls.Outputs[o.Name] != o.Digest {
-						meter.close()
 						return fmt.Errorf("pulling %s: the remote records output %s %s for its key, %s names %s", addr, o.Name, o.Digest.Short(), engine.LockfileName, ls.Outputs[o.Name].Short())
 					}
 				}
@@ -141,17 +141,24 @@ corrupt there, is an error naming it.
 			if g.json {
 				return json.NewEncoder(cmd.OutOrStdout()).Encode(map[string]any{"event": "summary", "remote": store.RemoteName(), "steps": len(addrs), "transfer": st})
 			}
-			verb, n, b := "uploaded", st.Uploads, st.UploadBytes
+			verb, n, b, dir := "uploaded", st.Uploads, st.UploadBytes, "to"
 			if !up {
-				verb, n, b = "downloaded", st.Downloads, st.DownloadBytes
+				verb, n, b, dir = "downloaded", st.Downloads, st.DownloadBytes, "from"
 			}
-			secs := time.Since(start).Seconds()
 			fmt.Fprintf(cmd.OutOrStdout(), "%d steps: %s %d blobs (%s) %s %s in %.1fs\n", len(addrs), verb, n, humanBytes(b),
-				map[bool]string{true: "to", false: "from"}[up], store.RemoteName(), secs)
+				dir, store.RemoteName(), time.Since(start).Seconds())
 			return nil
 		},
 	}
 	return cmd
+}
+
+// transferName is the command's name: push (up) or pull.
+func transferName(up bool) string {
+	if up {
+		return "push"
+	}
+	return "pull"
 }
 
 // lockedSteps are the step addresses of lock that names selects (all when
@@ -161,7 +168,7 @@ func lockedSteps(lock *engine.Lockfile, names []string, dir string) ([]string, e
 		if len(lock.Steps) == 0 {
 			return nil, fmt.Errorf("%s has no %s: build it first", dir, engine.LockfileName)
 		}
-		return sortedNames(lock.Steps), nil
+		return slices.Sorted(maps.Keys(lock.Steps)), nil
 	}
 	var out []string
 	for _, n := range names {
@@ -172,15 +179,6 @@ func lockedSteps(lock *engine.Lockfile, names []string, dir string) ([]string, e
 	}
 	sort.Strings(out)
 	return out, nil
-}
-
-func sortedNames[V any](m map[string]V) []string {
-	names := make([]string, 0, len(m))
-	for k := range m {
-		names = append(names, k)
-	}
-	sort.Strings(names)
-	return names
 }
 
 // transferMeter draws a bar of blobs and bytes moved on a terminal.
@@ -195,7 +193,7 @@ func newTransferMeter(g *globalFlags, up bool) *transferMeter {
 	if g.json || !term.IsTerminal(int(os.Stderr.Fd())) {
 		return m
 	}
-	name := map[bool]string{true: "push", false: "pull"}[up]
+	name := transferName(up)
 	m.p = mpb.New(mpb.WithOutput(os.Stderr), mpb.WithWidth(30), mpb.WithRefreshRate(150*time.Millisecond))
 	m.bar = m.p.New(0, mpb.SpinnerStyle(),
 		mpb.PrependDecorators(decor.Name(name+" ")),
