@@ -47,6 +47,8 @@ type Recipe struct {
 	// RecordedVars names, sorted, the variables whose value came from
 	// LoadOptions.Recorded.
 	RecordedVars []string
+	// Remote is the recipe's remote block, nil when it has none.
+	Remote *RemoteConfig
 
 	byAddr map[string]*Step
 }
@@ -70,19 +72,31 @@ type LoadOptions struct {
 // Files set, for printing diagnostics); the recipe is usable only if the
 // diagnostics have no error.
 func Load(dir string, opt LoadOptions) (*Recipe, hcl.Diagnostics) {
+	r, files, diags := parseRecipe(dir)
+	if diags.HasErrors() {
+		return r, diags
+	}
+	l := &loader{r: r, opt: opt, vars: map[string]cty.Value{}, locals: map[string]cty.Value{}}
+	diags = append(diags, l.load(files)...)
+	return r, diags
+}
+
+// parseRecipe reads and parses the *.hcl files of the recipe in dir, in
+// name order, within the size limits.
+func parseRecipe(dir string) (*Recipe, []*hcl.File, hcl.Diagnostics) {
 	r := &Recipe{Files: map[string]*hcl.File{}, byAddr: map[string]*Step{}}
 	abs, err := filepath.Abs(dir)
 	if err != nil {
-		return r, hcl.Diagnostics{{Severity: hcl.DiagError, Summary: "Cannot read recipe", Detail: err.Error()}}
+		return r, nil, hcl.Diagnostics{{Severity: hcl.DiagError, Summary: "Cannot read recipe", Detail: err.Error()}}
 	}
 	r.Dir = abs
 	matches, err := filepath.Glob(filepath.Join(abs, "*.hcl"))
 	if err != nil || len(matches) == 0 {
 		if fi, serr := os.Stat(abs); serr != nil || !fi.IsDir() {
-			return r, hcl.Diagnostics{{Severity: hcl.DiagError, Summary: "No recipe here",
+			return r, nil, hcl.Diagnostics{{Severity: hcl.DiagError, Summary: "No recipe here",
 				Detail: fmt.Sprintf("%s is not a directory. A recipe is a directory of *.hcl files; pass its path, as in: dsbuild build recipes/hello", dir)}}
 		}
-		return r, hcl.Diagnostics{{Severity: hcl.DiagError, Summary: "No recipe here",
+		return r, nil, hcl.Diagnostics{{Severity: hcl.DiagError, Summary: "No recipe here",
 			Detail: fmt.Sprintf("%s has no *.hcl files. A recipe is a directory of *.hcl files; pass its path, as in: dsbuild build recipes/hello", dir)}}
 	}
 	sort.Strings(matches)
@@ -116,12 +130,7 @@ func Load(dir string, opt LoadOptions) (*Recipe, hcl.Diagnostics) {
 			files = append(files, f)
 		}
 	}
-	if diags.HasErrors() {
-		return r, diags
-	}
-	l := &loader{r: r, opt: opt, vars: map[string]cty.Value{}, locals: map[string]cty.Value{}}
-	diags = append(diags, l.load(files)...)
-	return r, diags
+	return r, files, diags
 }
 
 // displayPath shortens p relative to the working directory when it is below
@@ -151,14 +160,14 @@ func (l *loader) load(files []*hcl.File) hcl.Diagnostics {
 	var diags hcl.Diagnostics
 	var varBlocks []*hclsyntax.Block
 	var localAttrs []*hclsyntax.Attribute
-	var stepBlocks, macroBlocks []*hclsyntax.Block
+	var stepBlocks, macroBlocks, remoteBlocks []*hclsyntax.Block
 	for _, f := range files {
 		body := f.Body.(*hclsyntax.Body)
 		for _, a := range sortedAttrs(body.Attributes) {
 			diags = append(diags, &hcl.Diagnostic{
 				Severity: hcl.DiagError,
 				Summary:  "Unexpected attribute at top level",
-				Detail:   fmt.Sprintf("A recipe holds blocks only: step blocks like `exec \"name\" { ... }`, `variable` and `locals`. Move %q into a block.", a.Name),
+				Detail:   fmt.Sprintf("A recipe holds blocks only: step blocks like `exec \"name\" { ... }`, `variable`, `locals` and `remote`. Move %q into a block.", a.Name),
 				Subject:  a.NameRange.Ptr(),
 			})
 		}
@@ -170,6 +179,8 @@ func (l *loader) load(files []*hcl.File) hcl.Diagnostics {
 					continue
 				}
 				varBlocks = append(varBlocks, b)
+			case "remote":
+				remoteBlocks = append(remoteBlocks, b)
 			case "locals":
 				if d := wantLabels(b, 0, "locals"); d != nil {
 					diags = append(diags, d)
@@ -193,7 +204,7 @@ func (l *loader) load(files []*hcl.File) hcl.Diagnostics {
 					d := &hcl.Diagnostic{
 						Severity: hcl.DiagError,
 						Summary:  "Unknown step kind",
-						Detail:   fmt.Sprintf("There is no step kind %q.%s The kinds are: %s.", b.Type, Suggest(b.Type, append(l.opt.Kinds.Names(), append(keys(l.opt.Macros), "variable", "locals")...)), strings.Join(l.opt.Kinds.Names(), ", ")),
+						Detail:   fmt.Sprintf("There is no step kind %q.%s The kinds are: %s.", b.Type, Suggest(b.Type, append(l.opt.Kinds.Names(), append(keys(l.opt.Macros), "variable", "locals", "remote")...)), strings.Join(l.opt.Kinds.Names(), ", ")),
 						Subject:  b.TypeRange.Ptr(),
 					}
 					diags = append(diags, d)
@@ -207,6 +218,9 @@ func (l *loader) load(files []*hcl.File) hcl.Diagnostics {
 			}
 		}
 	}
+	var d hcl.Diagnostics
+	l.r.Remote, d = decodeRemote(l.r.Dir, remoteBlocks)
+	diags = append(diags, d...)
 	diags = append(diags, l.loadVariables(varBlocks)...)
 	diags = append(diags, l.loadLocals(localAttrs)...)
 	if diags.HasErrors() {

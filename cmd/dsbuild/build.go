@@ -43,7 +43,7 @@ concurrent dsbuild gc cannot remove what the build reports.`,
 			}
 			rep := newReporter(g, "build", r)
 			defer rep.Close()
-			store, err := g.openStore(func(f string, a ...any) { rep.Warn(fmt.Sprintf(f, a...)) })
+			store, err := g.openStore(func(f string, a ...any) { rep.Warn(fmt.Sprintf(f, a...)) }, dir)
 			if err != nil {
 				return err
 			}

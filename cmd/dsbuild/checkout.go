@@ -28,7 +28,8 @@ the recipe again, or check out a tag or digest.`,
 		Args:    cobra.RangeArgs(2, 3),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			dest := args[len(args)-1]
-			store, err := g.openStore(func(f string, a ...any) { warnf(f, a...) })
+			recipeDir, _ := splitRecipeArgs(args[:len(args)-1])
+			store, err := g.openStore(func(f string, a ...any) { warnf(f, a...) }, recipeDir)
 			if err != nil {
 				return err
 			}
@@ -42,7 +43,6 @@ the recipe again, or check out a tag or digest.`,
 			if err != nil {
 				return err
 			}
-			recipeDir, _ := splitRecipeArgs(args[:len(args)-1])
 			abs, err := outputRules(store, recipeDir, rf).UserDir(dest)
 			if err != nil {
 				return err

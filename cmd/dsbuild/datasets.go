@@ -76,7 +76,7 @@ Export formats: %s`, strings.Join(formats.ImportNames(), ", "), strings.Join(for
 			if _, err := formats.Exporter(to, to2); err != nil {
 				return err
 			}
-			store, err := g.openStore(func(f string, a ...any) { warnf(f, a...) })
+			store, err := g.openStore(func(f string, a ...any) { warnf(f, a...) }, "")
 			if err != nil {
 				return err
 			}
@@ -145,7 +145,14 @@ charts of objects per class, object sizes, image sizes and image tags.`,
   dsbuild stats --json --format coco data/coco`,
 		Args: cobra.RangeArgs(1, 2),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			store, err := g.openStore(func(f string, a ...any) { warnf(f, a...) })
+			recipeDir := ""
+			if format == "" {
+				recipeDir = "."
+				if len(args) == 2 {
+					recipeDir = args[0]
+				}
+			}
+			store, err := g.openStore(func(f string, a ...any) { warnf(f, a...) }, recipeDir)
 			if err != nil {
 				return err
 			}

@@ -38,7 +38,7 @@ recipe state that was built.`,
 				return err
 			}
 			rep := newPlanReporter(g, r)
-			store, err := g.openStore(func(f string, a ...any) { warnf(f, a...) })
+			store, err := g.openStore(func(f string, a ...any) { warnf(f, a...) }, dir)
 			if err != nil {
 				return err
 			}

@@ -38,6 +38,19 @@ Name the remote with --remote URL or DSBUILD_REMOTE:
                                --remote-header NAME=VALUE for tokens,
                                DSBUILD_REMOTE_CA for a private CA.
 
+Or name it in the recipe, for everyone who builds it (no secrets there:
+credentials always come from the environment):
+
+  remote {
+    url    = "s3://team-datasets/dsbuild"
+    upload = false      # optional (default true): only CI uploads, say
+    # ca_file = "ca.pem"  optional: a private CA for grpcs://
+  }
+
+--remote (even --remote '' for none) wins over DSBUILD_REMOTE, which wins
+over the recipe's block; --remote-upload and DSBUILD_REMOTE_UPLOAD, when
+given, win over the block's upload.
+
 build looks each step up in the local store, then on the remote; a step the
 remote holds counts as cached once its closure (every blob its outputs reach)
 is confirmed there, without downloading it. Steps that run upload their
@@ -98,13 +111,13 @@ corrupt there, is an error naming it.
 			meter := newTransferMeter(g, up)
 			defer meter.close()
 			g.progress = meter.add
-			store, err := g.openStore(func(f string, a ...any) { warnf(f, a...) })
+			store, err := g.openStore(func(f string, a ...any) { warnf(f, a...) }, dir)
 			if err != nil {
 				return err
 			}
 			if !store.HasRemote() {
-				if g.remoteURL == "" && os.Getenv(remote.EnvURL) == "" {
-					return fmt.Errorf("no remote: name one with --remote URL or %s (see dsbuild %s --help)", remote.EnvURL, cmd.Name())
+				if c, err := g.chooseRemote(dir); err == nil && c.url == "" {
+					return fmt.Errorf("no remote: name one with --remote URL, %s or a remote block in the recipe (see dsbuild help remote)", remote.EnvURL)
 				}
 				return fmt.Errorf("the remote is not reachable")
 			}

@@ -90,6 +90,8 @@ func runRemoteScript(t *testing.T, backend, script string) {
 						"datasets":  string(recipe),
 						"datasets2": strings.Replace(string(recipe), "mkdir -p out && for d", "mkdir -p out  && for d", 1),
 					}
+					// recipes/pinned names the remote in a remote block.
+					variants["pinned"] = string(recipe) + "\nremote {\n  url = \"" + env["DSBUILD_REMOTE"] + "\"\n}\n"
 					if variants["datasets2"] == variants["datasets"] {
 						return fmt.Errorf("recipes/datasets changed: the variant's edit no longer applies")
 					}

@@ -81,7 +81,7 @@ func newReviewStatusCmd(g *globalFlags) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			store, err := g.openStore(func(f string, a ...any) { warnf(f, a...) })
+			store, err := g.openStore(func(f string, a ...any) { warnf(f, a...) }, dir)
 			if err != nil {
 				return err
 			}

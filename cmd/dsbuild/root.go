@@ -31,6 +31,8 @@ type globalFlags struct {
 	// progress, if set before openStore, receives each blob moved to or
 	// from the remote (push and pull draw bars with it).
 	progress func(up bool, bytes int64)
+	// flags are the root's persistent flags: whether --remote was given.
+	flags interface{ Changed(name string) bool }
 }
 
 // recipeFlags are shared by the commands that load a recipe.
@@ -79,6 +81,7 @@ func newRootCmd() *cobra.Command {
 	root.PersistentFlags().StringVar(&g.remoteURL, "remote", "", "remote cache shared by machines: s3://BUCKET/PREFIX or grpc[s]://HOST:PORT (default $"+remote.EnvURL+"; see dsbuild help remote)")
 	root.PersistentFlags().BoolVar(&g.remoteUpload, "remote-upload", true, "upload the results of steps that run to the remote (false: read-only, as for CI jobs that only consume; also $"+remote.EnvUpload+"=false)")
 	root.PersistentFlags().StringArrayVar(&g.remoteHeaders, "remote-header", nil, "send NAME=VALUE with every call to a grpc remote, as for auth tokens (repeatable; also $"+remote.EnvHeaders+", one NAME: VALUE per line)")
+	g.flags = root.PersistentFlags()
 	root.AddCommand(
 		newBuildCmd(g),
 		newPlanCmd(g),
@@ -104,16 +107,17 @@ func newRootCmd() *cobra.Command {
 	return root
 }
 
-// openStore opens the store and attaches the remote that --remote or the
-// environment names. A remote that refuses the credentials, or a URL that
-// is wrong, is an error; one that does not answer is a warning, and the
+// openStore opens the store and attaches the remote that --remote, the
+// environment or the remote block of the recipe in recipeDir ("" for
+// none) names. A remote that refuses the credentials, or a URL that is
+// wrong, is an error; one that does not answer is a warning, and the
 // command goes on without it.
-func (g *globalFlags) openStore(logf func(string, ...any)) (*cache.Store, error) {
+func (g *globalFlags) openStore(logf func(string, ...any), recipeDir string) (*cache.Store, error) {
 	s, err := g.openLocalStore(logf)
 	if err != nil {
 		return nil, err
 	}
-	r, upload, err := g.openRemote()
+	r, upload, err := g.openRemote(recipeDir)
 	var down *remote.UnreachableError
 	switch {
 	case errors.As(err, &down):
@@ -141,39 +145,95 @@ func (g *globalFlags) openLocalStore(logf func(string, ...any)) (*cache.Store, e
 	return cache.Open(dir, logf)
 }
 
-// openRemote opens the remote the flags or the environment name (nil when
-// none does).
-func (g *globalFlags) openRemote() (cache.Remote, bool, error) {
-	rawURL, upload, opt, err := remote.FromEnv(nil)
+// remoteChoice is the remote a command uses and where it was named.
+type remoteChoice struct {
+	url    string
+	upload bool
+	opt    remote.Options
+	from   string // "--remote", "$DSBUILD_REMOTE" or "the remote block at FILE:LINE"
+}
+
+// chooseRemote decides the remote: --remote when given (an empty value
+// means none) over $DSBUILD_REMOTE over the recipe's remote block. Uploads are
+// on unless --remote-upload, $DSBUILD_REMOTE_UPLOAD or the remote block
+// (for its own URL) turn them off; an explicit flag or variable wins.
+func (g *globalFlags) chooseRemote(recipeDir string) (remoteChoice, error) {
+	envURL, envUpload, opt, err := remote.FromEnv(nil)
 	if err != nil {
-		return nil, false, err
+		return remoteChoice{}, err
 	}
-	if g.remoteURL != "" {
-		rawURL = g.remoteURL
+	c := remoteChoice{upload: true, opt: opt}
+	switch {
+	case g.flags != nil && g.flags.Changed("remote"):
+		c.url, c.from = g.remoteURL, "--remote"
+	case envURL != "":
+		c.url, c.from = envURL, "$"+remote.EnvURL
+	case recipeDir != "":
+		rc, err := recipeRemote(recipeDir)
+		if err != nil {
+			return remoteChoice{}, err
+		}
+		if rc != nil {
+			c.url, c.upload = rc.URL, rc.Upload
+			c.from = "the remote block at " + rc.Range.Filename + ":" + fmt.Sprint(rc.Range.Start.Line)
+			if c.opt.CAFile == "" {
+				c.opt.CAFile = rc.CAFile
+			}
+		}
 	}
-	if !g.remoteUpload {
-		upload = false
+	if _, set := os.LookupEnv(remote.EnvUpload); set {
+		c.upload = envUpload
+	}
+	if g.flags != nil && g.flags.Changed("remote-upload") {
+		c.upload = g.remoteUpload
 	}
 	if len(g.remoteHeaders) > 0 {
 		h, err := remote.ParseHeaders(g.remoteHeaders)
 		if err != nil {
-			return nil, false, fmt.Errorf("--remote-header: %w", err)
+			return remoteChoice{}, fmt.Errorf("--remote-header: %w", err)
 		}
-		if opt.Headers == nil {
-			opt.Headers = map[string]string{}
+		if c.opt.Headers == nil {
+			c.opt.Headers = map[string]string{}
 		}
 		for k, v := range h {
-			opt.Headers[k] = v
+			c.opt.Headers[k] = v
 		}
 	}
-	if rawURL == "" {
-		return nil, false, nil
+	return c, nil
+}
+
+// recipeRemote reads the remote block of the recipe in dir; a directory
+// without *.hcl files (a store digest or tag given where a recipe may be)
+// has none.
+func recipeRemote(dir string) (*engine.RemoteConfig, error) {
+	if m, _ := filepath.Glob(filepath.Join(dir, "*.hcl")); len(m) == 0 {
+		return nil, nil
 	}
-	r, err := remote.Open(context.Background(), rawURL, opt)
-	if err != nil {
+	rc, diags, files := engine.LoadRemote(dir)
+	if len(diags) > 0 {
+		printDiags(files, diags)
+	}
+	if diags.HasErrors() {
+		return nil, errReported
+	}
+	return rc, nil
+}
+
+// openRemote opens the remote chooseRemote names (nil when none does).
+func (g *globalFlags) openRemote(recipeDir string) (cache.Remote, bool, error) {
+	c, err := g.chooseRemote(recipeDir)
+	if err != nil || c.url == "" {
 		return nil, false, err
 	}
-	return r, upload, nil
+	r, err := remote.Open(context.Background(), c.url, c.opt)
+	if err != nil {
+		var down *remote.UnreachableError
+		if c.from != "--remote" && c.from != "$"+remote.EnvURL && !errors.As(err, &down) {
+			err = fmt.Errorf("%s: %w", c.from, err)
+		}
+		return nil, false, err
+	}
+	return r, c.upload, nil
 }
 
 // storeDir is the store's directory: --cache, else the default.

@@ -29,13 +29,13 @@ weights.safetensors, metrics.json, curve.svg) come out with dsbuild checkout.`,
   dsbuild show --json sha256:3f2a`,
 		Args: cobra.RangeArgs(1, 2),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			store, err := g.openStore(func(f string, a ...any) { warnf(f, a...) })
-			if err != nil {
-				return err
-			}
 			dir, ref := ".", args[0]
 			if len(args) == 2 {
 				dir, ref = args[0], args[1]
+			}
+			store, err := g.openStore(func(f string, a ...any) { warnf(f, a...) }, dir)
+			if err != nil {
+				return err
 			}
 			var tree cache.Digest
 			if strings.HasPrefix(ref, cache.Prefix) {

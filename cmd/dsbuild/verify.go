@@ -50,7 +50,7 @@ verifies; a step that writes timestamps or random bytes does not.`,
 			}
 			rep := newReporter(g, "verify", r)
 			defer rep.Close()
-			store, err := g.openStore(func(f string, a ...any) { rep.Warn(fmt.Sprintf(f, a...)) })
+			store, err := g.openStore(func(f string, a ...any) { rep.Warn(fmt.Sprintf(f, a...)) }, r.Dir)
 			if err != nil {
 				return err
 			}
