@@ -3,6 +3,7 @@ package cache
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
 	"errors"
 	"fmt"
 	"io"
@@ -380,7 +381,8 @@ func (s *Store) remoteAction(ctx context.Context, key ActionKey) ([]Output, []Re
 }
 
 // closure lists every blob that outs reach (trees and files, with their
-// sizes), sorted by digest; every tree must be stored here.
+// sizes), sorted by digest; every tree must be stored here. An output
+// that is not a tree (a tag's release record) reaches only itself.
 func (s *Store) closure(outs []Output) ([]Ref, error) {
 	seen := map[Digest]int64{}
 	var walk func(d Digest) error
@@ -393,6 +395,9 @@ func (s *Store) closure(outs []Output) ([]Ref, error) {
 			return err
 		}
 		seen[d] = int64(len(b))
+		if !bytes.HasPrefix(b, []byte(treeHeader)) {
+			return nil // a root that is a plain blob (a tag's release record)
+		}
 		entries, err := DecodeTree(b)
 		if err != nil {
 			return fmt.Errorf("tree %s: %w", d.Short(), err)
@@ -561,4 +566,81 @@ func (s *Store) Fetch(ctx context.Context, refs []Ref) error {
 		}
 		return nil
 	}, nil)
+}
+
+// TagKey is the key of the remote entry that carries tag name: the hash of
+// "dsbuild tag v1\n" and the name, which no step key equals (step keys
+// hash a different header).
+func TagKey(name string) ActionKey {
+	return ActionKey(sha256.Sum256([]byte("dsbuild tag v1\n" + name)))
+}
+
+// tagOutputs names a tag's roots as entry outputs that sort in their order.
+func tagOutputs(roots []Digest) []Output {
+	outs := make([]Output, len(roots))
+	for i, d := range roots {
+		outs[i] = Output{Name: fmt.Sprintf("root%04d", i), Digest: d}
+	}
+	return outs
+}
+
+// UploadTag sends tag name to the remote like a step's result: every blob
+// its roots reach, the closure manifest, then the entry under
+// TagKey(name), which replaces the remote's tag of that name.
+func (s *Store) UploadTag(ctx context.Context, name string) error {
+	roots, err := s.Tag(name)
+	if err != nil {
+		return err
+	}
+	return s.UploadAction(ctx, TagKey(name), tagOutputs(roots))
+}
+
+// RemoteTag returns the roots of the remote's tag name, in order, once its
+// closure is confirmed there (as RemoteAction); a *MissError when the
+// remote has no usable tag of that name.
+func (s *Store) RemoteTag(ctx context.Context, name string) ([]Digest, error) {
+	outs, _, err := s.remoteAction(ctx, TagKey(name))
+	if err != nil {
+		return nil, err
+	}
+	return tagRoots(TagKey(name), outs)
+}
+
+// PullTag downloads everything the remote's tag name reaches, verifying
+// every blob, and then sets the tag here to the remote's roots.
+func (s *Store) PullTag(ctx context.Context, name string) ([]Digest, error) {
+	if err := ValidName(name); err != nil {
+		return nil, err
+	}
+	outs, refs, err := s.remoteAction(ctx, TagKey(name))
+	if err != nil {
+		return nil, err
+	}
+	if err := s.Fetch(ctx, refs); err != nil {
+		return nil, err
+	}
+	roots, err := tagRoots(TagKey(name), outs)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.SetTag(name, roots); err != nil {
+		return nil, err
+	}
+	return roots, nil
+}
+
+// tagRoots reads a tag entry's outputs (sorted by name) back into roots;
+// an entry that tagOutputs did not write is a miss.
+func tagRoots(key ActionKey, outs []Output) ([]Digest, error) {
+	roots := make([]Digest, len(outs))
+	for i, o := range outs {
+		if want := fmt.Sprintf("root%04d", i); o.Name != want {
+			return nil, &MissError{Key: Digest(key), Reason: fmt.Sprintf("the remote's tag entry names output %q where %q belongs", o.Name, want)}
+		}
+		roots[i] = o.Digest
+	}
+	if len(roots) == 0 {
+		return nil, &MissError{Key: Digest(key), Reason: "the remote's tag entry names no roots"}
+	}
+	return roots, nil
 }

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"maps"
@@ -76,11 +77,16 @@ func newPullCmd(g *globalFlags) *cobra.Command {
 
 // newTransferCmd is push (up) or pull.
 func newTransferCmd(g *globalFlags, up bool) *cobra.Command {
+	var tags []string
+	var force bool
 	use, short, long := "push [RECIPE] [STEP...]", "Upload the results dsbuild.lock names to the remote cache",
 		`Push uploads, for every step dsbuild.lock records (or the steps named), the
 step's result as the local store holds it: every blob its outputs reach that
 the remote lacks (one batched existence check), then the step's entry. A step
 whose result is not complete in the local store is an error naming it.
+--tag NAME pushes a release (dsbuild tag) the same way: its record and
+everything its dataset reaches, then the tag; a tag of that name on the
+remote that names something else is replaced only with --force.
 
 `
 	if !up {
@@ -89,7 +95,10 @@ whose result is not complete in the local store is an error naming it.
 step's result from the remote cache into the local store, verifying every
 blob, so that the store holds it completely (a build, checkout or verify then
 needs no network). A step the remote lacks, or whose blobs are missing or
-corrupt there, is an error naming it.
+corrupt there, is an error naming it. --tag NAME pulls a release that
+another machine pushed and sets the tag here (dsbuild diff, stats and log
+then know it); a tag of that name here that names something else is
+replaced only with --force.
 
 `
 	}
@@ -97,16 +106,26 @@ corrupt there, is an error naming it.
 		Use:     use,
 		Short:   short,
 		Long:    long + remoteHelp,
-		Example: "  DSBUILD_REMOTE=grpc://127.0.0.1:9092 dsbuild " + transferName(up) + " recipes/datasets",
+		Example: "  DSBUILD_REMOTE=grpc://127.0.0.1:9092 dsbuild " + transferName(up) + " recipes/datasets\n  dsbuild " + transferName(up) + " --tag person-v1",
 		RunE: func(cmd *cobra.Command, args []string) error {
 			dir, names := splitRecipeArgs(args)
-			lock, err := engine.ReadLockfile(dir)
-			if err != nil {
-				return err
+			lock := &engine.Lockfile{}
+			var addrs []string
+			if len(args) > 0 || len(tags) == 0 {
+				var err error
+				if lock, err = engine.ReadLockfile(dir); err != nil {
+					return err
+				}
+				if addrs, err = lockedSteps(lock, names, dir); err != nil {
+					return err
+				}
+			} else {
+				dir = ""
 			}
-			addrs, err := lockedSteps(lock, names, dir)
-			if err != nil {
-				return err
+			for _, t := range tags {
+				if err := cache.ValidName(t); err != nil {
+					return fmt.Errorf("--tag: %w", err)
+				}
 			}
 			meter := newTransferMeter(g, up)
 			defer meter.close()
@@ -149,21 +168,66 @@ corrupt there, is an error naming it.
 					}
 				}
 			}
+			for _, t := range tags {
+				if err := transferTag(cmd.Context(), store, t, up, force); err != nil {
+					return err
+				}
+			}
 			meter.close()
 			st := store.RemoteStats()
 			if g.json {
-				return json.NewEncoder(cmd.OutOrStdout()).Encode(map[string]any{"event": "summary", "remote": store.RemoteName(), "steps": len(addrs), "transfer": st})
+				return json.NewEncoder(cmd.OutOrStdout()).Encode(map[string]any{"event": "summary", "remote": store.RemoteName(), "steps": len(addrs), "tags": len(tags), "transfer": st})
 			}
 			verb, n, b, dir := "uploaded", st.Uploads, st.UploadBytes, "to"
 			if !up {
 				verb, n, b, dir = "downloaded", st.Downloads, st.DownloadBytes, "from"
 			}
-			fmt.Fprintf(cmd.OutOrStdout(), "%d steps: %s %d blobs (%s) %s %s in %.1fs\n", len(addrs), verb, n, humanBytes(b),
+			what := fmt.Sprintf("%d steps", len(addrs))
+			if len(tags) > 0 {
+				what += fmt.Sprintf(", %d tags", len(tags))
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "%s: %s %d blobs (%s) %s %s in %.1fs\n", what, verb, n, humanBytes(b),
 				dir, store.RemoteName(), time.Since(start).Seconds())
 			return nil
 		},
 	}
+	cmd.Flags().StringArrayVar(&tags, "tag", nil, "also "+transferName(up)+" the release tagged NAME (dsbuild tag): its record and dataset (repeatable; with --tag alone no recipe is needed)")
+	cmd.Flags().BoolVar(&force, "force", false, "replace a tag of the same name that names something else "+map[bool]string{true: "on the remote", false: "here"}[up])
 	return cmd
+}
+
+// transferTag pushes (up) or pulls the release tag name. A tag of that
+// name that names other roots where it goes is replaced only with force:
+// a release, once shared, should not change under its readers.
+func transferTag(ctx context.Context, store *cache.Store, name string, up, force bool) error {
+	if up {
+		local, err := store.Tag(name)
+		if err != nil {
+			return fmt.Errorf("pushing tag %s: %w (dsbuild log lists the tags here)", name, err)
+		}
+		if theirs, err := store.RemoteTag(ctx, name); err == nil && !slices.Equal(theirs, local) && !force {
+			return fmt.Errorf("pushing tag %s: the remote %s already has a tag %s naming %s, this store's names %s; --force replaces it", name, store.RemoteName(), name, theirs[0].Short(), local[0].Short())
+		}
+		if err := store.UploadTag(ctx, name); err != nil {
+			return fmt.Errorf("pushing tag %s: %w", name, err)
+		}
+		return nil
+	}
+	if !force {
+		if local, err := store.Tag(name); err == nil {
+			theirs, err := store.RemoteTag(ctx, name)
+			if err != nil {
+				return fmt.Errorf("pulling tag %s: %w", name, err)
+			}
+			if !slices.Equal(theirs, local) {
+				return fmt.Errorf("pulling tag %s: this store has a tag %s naming %s, the remote's names %s; --force replaces it", name, name, local[0].Short(), theirs[0].Short())
+			}
+		}
+	}
+	if _, err := store.PullTag(ctx, name); err != nil {
+		return fmt.Errorf("pulling tag %s: %w (the remote %s does not hold it whole; push it from a machine that has it)", name, err, store.RemoteName())
+	}
+	return nil
 }
 
 // transferName is the command's name: push (up) or pull.
