@@ -67,6 +67,9 @@ type RemoteStats struct {
 	UploadBytes   int64 `json:"upload_bytes"`
 	Rejected      int64 `json:"rejected"` // objects that failed verification
 	Down          bool  `json:"down"`     // the remote was given up during the run
+	// LastError is the last call that failed after its retries ("" when
+	// none did): why a result the remote holds could not be used.
+	LastError string `json:"last_error,omitempty"`
 }
 
 // closureOutput is the name, in a remote action entry, of the closure
@@ -88,6 +91,7 @@ type remoteLink struct {
 	uploads, uploadBytes, rejected                     atomic.Int64
 	failures                                           atomic.Int32 // calls in a row that failed
 	down                                               atomic.Bool
+	lastErr                                            atomic.Pointer[string]
 }
 
 // SetRemote makes r the store's remote (nil: none). Call it before use.
@@ -130,6 +134,7 @@ func (s *Store) RemoteStats() RemoteStats {
 		Manifests: l.manifests.Load(), ManifestBytes: l.manifestBytes.Load(),
 		Uploads: l.uploads.Load(), UploadBytes: l.uploadBytes.Load(),
 		Rejected: l.rejected.Load(), Down: l.down.Load(),
+		LastError: deref(l.lastErr.Load()),
 	}
 }
 
@@ -168,10 +173,20 @@ func (l *remoteLink) call(ctx context.Context, op string, timeout time.Duration,
 			return err
 		}
 	}
+	err = fmt.Errorf("remote %s: %s: %w", l.r, op, err)
+	msg := err.Error()
+	l.lastErr.Store(&msg)
 	if l.failures.Add(1) >= 3 && l.down.CompareAndSwap(false, true) {
-		l.warn(fmt.Sprintf("remote %s: %s failed (%v); giving the remote up for the rest of this run and working locally", l.r, op, err))
+		l.warn(msg + "; giving the remote up for the rest of this run and working locally")
 	}
-	return fmt.Errorf("remote %s: %s: %w", l.r, op, err)
+	return err
+}
+
+func deref(p *string) string {
+	if p == nil {
+		return ""
+	}
+	return *p
 }
 
 func (l *remoteLink) warn(msg string) {
@@ -263,6 +278,8 @@ func (s *Store) fetch(d Digest) bool {
 		l.reject(d, why)
 	case errors.Is(err, ErrRemoteMiss):
 		l.reject(d, "gone from the remote")
+	case errors.Is(err, errRemoteDown):
+		// said once, when the remote was given up
 	default:
 		s.logf("cache: %v", err)
 	}

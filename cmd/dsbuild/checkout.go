@@ -41,7 +41,7 @@ the recipe again, or check out a tag or digest.`,
 			defer unlock()
 			d, err := lockedOutput(cmd.Context(), store, args[:len(args)-1], rf, "")
 			if err != nil {
-				return err
+				return withRemoteFailure(store, err)
 			}
 			abs, err := outputRules(store, recipeDir, rf).UserDir(dest)
 			if err != nil {
@@ -51,7 +51,7 @@ the recipe again, or check out a tag or digest.`,
 				if cache.IsCorrupt(err) {
 					return fmt.Errorf("%w: build the recipe again to rebuild it", err)
 				}
-				return err
+				return withRemoteFailure(store, err)
 			}
 			fmt.Fprintf(cmd.OutOrStdout(), "%s (%s) → %s\n", args[len(args)-2], d.Short(), dest)
 			reportTransfer(store)

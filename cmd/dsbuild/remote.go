@@ -299,6 +299,19 @@ func (m *transferMeter) close() {
 	m.p = nil
 }
 
+// withRemoteFailure adds to err the last call to the remote that failed
+// during the command, if one did: the likely reason why a result the
+// remote holds was not found.
+func withRemoteFailure(store *cache.Store, err error) error {
+	if err == nil {
+		return nil
+	}
+	if last := store.RemoteStats().LastError; last != "" {
+		return fmt.Errorf("%w\n(the remote failed during this command: %s; try again when it answers, or work without it: --remote '')", err, last)
+	}
+	return err
+}
+
 // reportTransfer tells, on stderr, what a command that reads outputs
 // downloaded from the remote (nothing when it has none or moved nothing).
 func reportTransfer(store *cache.Store) {

@@ -3,7 +3,9 @@ package main
 import (
 	"fmt"
 	"os"
+	"net/url"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -39,22 +41,34 @@ func TestRemoteScripts(t *testing.T) {
 func runRemoteScript(t *testing.T, backend, script string) {
 	{
 		{
+			// dsbuild talks to the server through a proxy that can kill
+			// it at an exact byte of a transfer (remote cut).
 			env := map[string]string{}
 			var stop, restart func()
 			var s3srv *remotetest.S3Server
+			var proxy *remotetest.Proxy
 			switch backend {
 			case "s3":
 				s3srv = remotetest.StartVersitygw(t)
+				proxy = remotetest.StartProxy(t, strings.TrimPrefix(s3srv.Endpoint, "http://"))
 				for k, v := range s3srv.Env() {
 					env[k] = v
 				}
+				env["AWS_ENDPOINT_URL_S3"] = "http://" + proxy.Addr()
 				env["DSBUILD_REMOTE"] = s3srv.URL("cache")
 				stop, restart = s3srv.Stop, s3srv.Restart
 			case "reapi":
 				b := remotetest.StartBazelRemote(t)
-				env["DSBUILD_REMOTE"] = b.URL()
+				u, err := url.Parse(b.URL())
+				if err != nil {
+					t.Fatal(err)
+				}
+				proxy = remotetest.StartProxy(t, u.Host)
+				u.Host = proxy.Addr()
+				env["DSBUILD_REMOTE"] = u.String()
 				stop, restart = b.Stop, b.Restart
 			}
+			proxy.OnCut = stop
 			recipe, err := os.ReadFile("../../recipes/datasets/main.hcl")
 			if err != nil {
 				t.Fatal(err)
@@ -90,6 +104,8 @@ func runRemoteScript(t *testing.T, backend, script string) {
 						"datasets":  string(recipe),
 						"datasets2": strings.Replace(string(recipe), "mkdir -p out && for d", "mkdir -p out  && for d", 1),
 					}
+					// recipes/datasets3: another such variant.
+					variants["datasets3"] = strings.Replace(string(recipe), "mkdir -p out && for d", "mkdir -p out   && for d", 1)
 					// recipes/pinned names the remote in a remote block.
 					variants["pinned"] = string(recipe) + "\nremote {\n  url = \"" + env["DSBUILD_REMOTE"] + "\"\n}\n"
 					if variants["datasets2"] == variants["datasets"] {
@@ -107,19 +123,38 @@ func runRemoteScript(t *testing.T, backend, script string) {
 					return nil
 				},
 				Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
-					// remote stop|restart: kill the server (SIGKILL) or
-					// bring it back with its data.
+					// remote stop|restart|cut up|down BYTES: kill the
+					// server (SIGKILL); bring it back with its data; or
+					// arm a kill after BYTES more bytes of uploads (up)
+					// or downloads (down), as dsbuild sends and receives
+					// them on the wire.
 					"remote": func(ts *testscript.TestScript, neg bool, args []string) {
-						if neg || len(args) != 1 {
-							ts.Fatalf("usage: remote stop|restart")
+						usage := "usage: remote stop|restart|cut up|down BYTES"
+						if neg || len(args) < 1 {
+							ts.Fatalf("%s", usage)
 						}
-						switch args[0] {
-						case "stop":
+						switch {
+						case args[0] == "stop" && len(args) == 1:
 							stop()
-						case "restart":
+						case args[0] == "restart" && len(args) == 1:
 							restart()
+							proxy.Restore()
+						case args[0] == "cut" && len(args) == 3:
+							n, err := strconv.ParseInt(args[2], 10, 64)
+							if err != nil || (args[1] != "up" && args[1] != "down") {
+								ts.Fatalf("%s", usage)
+							}
+							if args[1] == "up" {
+								proxy.CutAfter(n, -1)
+							} else {
+								proxy.CutAfter(-1, n)
+							}
+						case args[0] == "cuts" && len(args) == 2:
+							if got := fmt.Sprint(proxy.Cuts()); got != args[1] {
+								ts.Fatalf("the remote was cut %s times, want %s", got, args[1])
+							}
 						default:
-							ts.Fatalf("usage: remote stop|restart")
+							ts.Fatalf("%s", usage)
 						}
 					},
 					"needbytes": cmdNeedBytes,
