@@ -521,16 +521,42 @@ func (s *Store) UploadAction(ctx context.Context, key ActionKey, outs []Output) 
 	})
 }
 
+// Replacer is what a Remote implements when it can overwrite an object
+// unconditionally (S3): Upload uses it to repair a blob that this run
+// found corrupt there, which a create-only Put would leave in place.
+type Replacer interface {
+	Replace(ctx context.Context, ref Ref, r io.Reader) error
+}
+
 // Upload sends those of refs the remote lacks (one batched existence
 // check), reading each from this store, RemoteOptions.Workers at a time.
+// A ref whose object this run found corrupt, truncated or gone on the
+// remote is sent again whatever the existence check says, replacing the
+// object (Replacer), so the next machine finds it whole.
 func (s *Store) Upload(ctx context.Context, refs []Ref) error {
 	l := s.remote
 	if l == nil || l.down.Load() {
 		return errRemoteDown
 	}
-	missing, err := l.missing(ctx, refs)
+	var ask []Ref
+	repair := map[Digest]bool{}
+	l.mu.Lock()
+	for _, r := range refs {
+		if _, bad := l.bad[r.Digest]; bad {
+			repair[r.Digest] = true
+		} else {
+			ask = append(ask, r)
+		}
+	}
+	l.mu.Unlock()
+	missing, err := l.missing(ctx, ask)
 	if err != nil {
 		return err
+	}
+	for _, r := range refs {
+		if repair[r.Digest] {
+			missing = append(missing, r)
+		}
 	}
 	return parallel(ctx, len(missing), l.opt.Workers, func(i int) error {
 		r := missing[i]
@@ -540,6 +566,9 @@ func (s *Store) Upload(ctx context.Context, refs []Ref) error {
 				return &errLocal{err}
 			}
 			defer rc.Close()
+			if rp, ok := l.r.(Replacer); ok && repair[r.Digest] {
+				return rp.Replace(ctx, r, rc)
+			}
 			return l.r.Put(ctx, r, rc)
 		})
 		var local *errLocal

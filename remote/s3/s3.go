@@ -294,6 +294,19 @@ func (r *Remote) Put(ctx context.Context, ref cache.Ref, rd io.Reader) error {
 }
 
 // upload PUTs body, create-only when createOnly (for single PUTs only).
+// Replace overwrites the blob's object unconditionally: the store calls it
+// for a blob it found corrupt on the remote (cache.Replacer), which
+// create-only Put would keep. Writing the right bytes over any object is
+// safe: a blob's key admits only one content.
+func (r *Remote) Replace(ctx context.Context, ref cache.Ref, rd io.Reader) error {
+	key := r.blobKey(ref.Digest)
+	body, _ := uploadBody(rd, ref.Size)
+	if err := r.upload(ctx, key, body, ref.Size, false); err != nil {
+		return r.wrap("replace", key, err)
+	}
+	return nil
+}
+
 func (r *Remote) upload(ctx context.Context, key string, body io.Reader, size int64, createOnly bool) error {
 	opts := minio.PutObjectOptions{ContentType: "application/octet-stream"}
 	if createOnly {
