@@ -106,6 +106,8 @@ func runRemoteScript(t *testing.T, backend, script string) {
 					}
 					// recipes/datasets3: another such variant.
 					variants["datasets3"] = strings.Replace(string(recipe), "mkdir -p out && for d", "mkdir -p out   && for d", 1)
+					// recipes/train: a small training recipe.
+					variants["train"] = remoteTrainRecipe
 					// recipes/pinned names the remote in a remote block.
 					variants["pinned"] = string(recipe) + "\nremote {\n  url = \"" + env["DSBUILD_REMOTE"] + "\"\n}\n"
 					if variants["datasets2"] == variants["datasets"] {
@@ -169,6 +171,28 @@ func runRemoteScript(t *testing.T, backend, script string) {
 		}
 	}
 }
+
+// remoteTrainRecipe trains a small UNet (as testdata/script/train.txtar's
+// rec): the two-machine script shares a model, not only datasets.
+const remoteTrainRecipe = `import "syn" {
+  format  = "synthetic"
+  options = { count = "16", width = "32", height = "32", figures = "1-2", seed = "1" }
+}
+split "s" {
+  from  = import.syn
+  parts = { train = 0.75, val = 0.25 }
+}
+train "small" {
+  data          = split.s.train
+  validation    = split.s.val
+  input_size    = 32
+  depth         = 1
+  width         = 4
+  epochs        = 2
+  batch         = 4
+  learning_rate = 0.003
+}
+`
 
 // lockedTree opens the store at storeDir (no remote) and returns the
 // digest dsbuild.lock of recipe records for step's output.
