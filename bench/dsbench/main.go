@@ -6,6 +6,10 @@
 //	dsbench gen-noop DIR    a 200-step recipe over a 10,000-file source
 //	dsbench gen-hash DIR    1 GiB of files (1,024 × 1 MiB, incompressible) and a
 //	                        recipe with one files step over them
+//	dsbench gen-images DIR [N]
+//	                        N JPEG images (default 10,000, ≈ 25 KB each, 100 to
+//	                        a directory) and a recipe with one files step over
+//	                        them; prints their count and total size
 //	dsbench time N [--prepare SHELL] CMD...
 //	                        run CMD N times (after SHELL each time, untimed);
 //	                        print median/min/max wall time and peak RSS
@@ -29,7 +33,7 @@ import (
 
 func main() {
 	if len(os.Args) < 3 {
-		fmt.Fprintln(os.Stderr, "usage: dsbench gen-noop DIR | gen-hash DIR | time N CMD...")
+		fmt.Fprintln(os.Stderr, "usage: dsbench gen-noop DIR | gen-hash DIR | gen-images DIR [N] | time N CMD...")
 		os.Exit(2)
 	}
 	var err error
@@ -38,6 +42,8 @@ func main() {
 		err = gen.NoopRecipe(os.Args[2], 10_000, 10, 190)
 	case "gen-hash":
 		err = gen.HashFiles(os.Args[2], 1024, 1<<20)
+	case "gen-images":
+		err = genImages(os.Args[2:])
 	case "time":
 		n, perr := strconv.Atoi(os.Args[2])
 		if perr != nil || len(os.Args) < 4 {
@@ -52,6 +58,27 @@ func main() {
 		fmt.Fprintln(os.Stderr, "dsbench:", err)
 		os.Exit(1)
 	}
+}
+
+// genImages is gen-images DIR [N].
+func genImages(args []string) error {
+	n := 10_000
+	if len(args) > 2 {
+		return fmt.Errorf("usage: dsbench gen-images DIR [N]")
+	}
+	if len(args) == 2 {
+		v, err := strconv.Atoi(args[1])
+		if err != nil || v < 1 {
+			return fmt.Errorf("gen-images: image count %q is not a positive integer", args[1])
+		}
+		n = v
+	}
+	total, err := gen.Images(args[0], n, 100)
+	if err != nil {
+		return fmt.Errorf("gen-images %s: %w", args[0], err)
+	}
+	fmt.Printf("images %d  bytes %d\n", n, total)
+	return nil
 }
 
 func timeCmd(n int, argv []string) error {

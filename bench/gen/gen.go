@@ -4,7 +4,10 @@
 package gen
 
 import (
+	"bytes"
 	"fmt"
+	"image"
+	"image/jpeg"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
@@ -67,4 +70,51 @@ func HashFiles(dir string, n, size int) error {
 		}
 	}
 	return os.WriteFile(filepath.Join(dir, "main.hcl"), []byte("files \"images\" {\n  path = \"data\"\n}\n"), 0o644)
+}
+
+// Images writes n JPEG images (image/jpeg, 320×240, quality 85; 20–29 KB,
+// about 25 KB on average) under dir/data, perDir to a directory (dir/data/dNNN/imgNNNNN.jpg), and a
+// recipe with one files step over them; it returns their total size in
+// bytes. Each image is a smooth colour gradient whose direction and colours
+// come from a generator seeded with the image's index, plus seeded noise,
+// so sizes vary a little, like photographs, and every run of every machine
+// writes the same bytes (for one Go version's JPEG encoder).
+func Images(dir string, n, perDir int) (int64, error) {
+	const w, h = 320, 240
+	img := image.NewRGBA(image.Rect(0, 0, w, h))
+	var buf bytes.Buffer
+	var total int64
+	for i := 0; i < n; i++ {
+		rng := rand.New(rand.NewPCG(5, uint64(i)))
+		var c0, c1 [3]float64
+		for k := range c0 {
+			c0[k], c1[k] = rng.Float64()*255, rng.Float64()*255
+		}
+		dx, dy := rng.Float64()*2-1, rng.Float64()*2-1
+		amp := 22 + rng.IntN(12) // noise amplitude: the main driver of size
+		for y := 0; y < h; y++ {
+			for x := 0; x < w; x++ {
+				t := (dx*float64(x)/w + dy*float64(y)/h + 2) / 4 // in [0, 1]
+				o := img.PixOffset(x, y)
+				for k := 0; k < 3; k++ {
+					v := c0[k] + (c1[k]-c0[k])*t + float64(rng.IntN(2*amp+1)-amp)
+					img.Pix[o+k] = uint8(max(0, min(255, v)))
+				}
+				img.Pix[o+3] = 255
+			}
+		}
+		buf.Reset()
+		if err := jpeg.Encode(&buf, img, &jpeg.Options{Quality: 85}); err != nil {
+			return 0, fmt.Errorf("encoding image %d: %w", i, err)
+		}
+		p := filepath.Join(dir, "data", fmt.Sprintf("d%03d", i/perDir), fmt.Sprintf("img%05d.jpg", i))
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			return 0, err
+		}
+		if err := os.WriteFile(p, buf.Bytes(), 0o644); err != nil {
+			return 0, err
+		}
+		total += int64(buf.Len())
+	}
+	return total, os.WriteFile(filepath.Join(dir, "main.hcl"), []byte("files \"images\" {\n  path = \"data\"\n}\n"), 0o644)
 }
