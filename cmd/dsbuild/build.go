@@ -43,6 +43,9 @@ concurrent dsbuild gc cannot remove what the build reports.`,
 			}
 			rep := newReporter(g, "build", r)
 			defer rep.Close()
+			if tr, ok := rep.(transferShower); ok {
+				g.progress = tr.Transfer
+			}
 			store, err := g.openStore(func(f string, a ...any) { rep.Warn(fmt.Sprintf(f, a...)) }, dir)
 			if err != nil {
 				return err

@@ -7,6 +7,7 @@ import (
 	"os"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/vbauerster/mpb/v8"
@@ -27,6 +28,12 @@ func newReporter(g *globalFlags, verb string, r *engine.Recipe) reporter {
 	default:
 		return &plainReporter{w: os.Stdout, verb: verb, view: viewOn(r, os.Stdout)}
 	}
+}
+
+// transferShower is a reporter that shows the remote's transfers live
+// (the terminal's).
+type transferShower interface {
+	Transfer(up bool, bytes int64)
 }
 
 // reporter is an engine.Reporter that can also print the summary.
@@ -206,6 +213,11 @@ type ttyReporter struct {
 	units  map[*engine.Step]string // what progress counts, when not items
 	verb   string
 	view   recipeView // for failures at a place in the recipe
+	// the remote's line: blobs and bytes moved, shown from the first one
+	xfer         *mpb.Bar
+	xferStart    time.Time
+	downN, downB atomic.Int64
+	upN, upB     atomic.Int64
 }
 
 func newTTYReporter(w io.Writer, verb string, view recipeView) *ttyReporter {
@@ -309,6 +321,42 @@ func (t *ttyReporter) StepFinished(r *engine.StepResult) {
 	fmt.Fprintln(t.p, t.view.stepReport(r))
 }
 
+// Transfer counts a blob moved to (up) or from the remote; a line under
+// the steps' bars shows the totals and rates from the first one on.
+func (t *ttyReporter) Transfer(up bool, n int64) {
+	if up {
+		t.upN.Add(1)
+		t.upB.Add(n)
+	} else {
+		t.downN.Add(1)
+		t.downB.Add(n)
+	}
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.p == nil || t.xfer != nil {
+		return
+	}
+	t.xferStart = time.Now()
+	t.xfer = t.p.AddBar(0,
+		mpb.PrependDecorators(decor.Name("remote", decor.WCSyncSpaceR)),
+		mpb.AppendDecorators(decor.Any(func(decor.Statistics) string { return t.transferText() }, decor.WCSyncSpace)),
+		mpb.BarRemoveOnComplete(),
+	)
+}
+
+// transferText is "↓ 12 blobs 3.4 MiB 1.1 MiB/s  ↑ 2 blobs 40.0 KiB 13.3 KiB/s".
+func (t *ttyReporter) transferText() string {
+	el := time.Since(t.xferStart).Seconds()
+	part := func(arrow string, n, b int64) string {
+		rate := ""
+		if el > 0 {
+			rate = "  " + humanBytes(int64(float64(b)/el)) + "/s"
+		}
+		return fmt.Sprintf("%s %d blobs %s%s", arrow, n, humanBytes(b), rate)
+	}
+	return part("↓", t.downN.Load(), t.downB.Load()) + "   " + part("↑", t.upN.Load(), t.upB.Load())
+}
+
 func (t *ttyReporter) Warn(msg string) { fmt.Fprintln(t.p, "warning: "+msg) }
 
 func (t *ttyReporter) Summary(br *engine.BuildResult) {
@@ -318,9 +366,12 @@ func (t *ttyReporter) Summary(br *engine.BuildResult) {
 
 func (t *ttyReporter) Close() {
 	t.mu.Lock()
-	p := t.p
-	t.p = nil
+	p, xfer := t.p, t.xfer
+	t.p, t.xfer = nil, nil
 	t.mu.Unlock()
+	if xfer != nil {
+		xfer.Abort(true)
+	}
 	if p != nil {
 		p.Wait()
 	}

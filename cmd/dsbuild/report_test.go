@@ -1,6 +1,8 @@
 package main
 
 import (
+	"bytes"
+	"strings"
 	"testing"
 	"time"
 )
@@ -27,4 +29,23 @@ func TestProgressText(t *testing.T) {
 	if got := progressText(2, 10, 36800*time.Millisecond, "steps"); got != "2/10 steps  18.4s/step  eta 2m27s  36.8s" {
 		t.Errorf("slow steps: %q", got)
 	}
+}
+
+// The terminal reporter shows the remote's transfers on a line of their
+// own from the first blob moved, with counts, bytes and rates.
+func TestTransferLine(t *testing.T) {
+	var buf bytes.Buffer
+	tr := newTTYReporter(&buf, "build", recipeView{})
+	var _ transferShower = tr
+	tr.Transfer(false, 2048)
+	tr.Transfer(false, 2048)
+	tr.Transfer(true, 100)
+	text := tr.transferText()
+	for _, want := range []string{"↓ 2 blobs 4.0 KiB  ", "↑ 1 blobs 100 B  ", "/s"} {
+		if !strings.Contains(text, want) {
+			t.Errorf("transferText() = %q, want it to hold %q", text, want)
+		}
+	}
+	tr.Close() // removes the line; must not hang
+	tr.Transfer(false, 1) // after Close: counted, nothing drawn, no panic
 }

@@ -50,6 +50,9 @@ verifies; a step that writes timestamps or random bytes does not.`,
 			}
 			rep := newReporter(g, "verify", r)
 			defer rep.Close()
+			if tr, ok := rep.(transferShower); ok {
+				g.progress = tr.Transfer
+			}
 			store, err := g.openStore(func(f string, a ...any) { rep.Warn(fmt.Sprintf(f, a...)) }, r.Dir)
 			if err != nil {
 				return err
