@@ -46,6 +46,6 @@ func TestTransferLine(t *testing.T) {
 			t.Errorf("transferText() = %q, want it to hold %q", text, want)
 		}
 	}
-	tr.Close() // removes the line; must not hang
+	tr.Close()            // removes the line; must not hang
 	tr.Transfer(false, 1) // after Close: counted, nothing drawn, no panic
 }
