@@ -39,137 +39,142 @@ func TestRemoteScripts(t *testing.T) {
 // runRemoteScript runs one script against a server of its own (scripts
 // stop the server and plant objects in it).
 func runRemoteScript(t *testing.T, backend, script string) {
-	{
-		{
-			// dsbuild talks to the server through a proxy that can kill
-			// it at an exact byte of a transfer (remote cut).
-			env := map[string]string{}
-			var stop, restart func()
-			var s3srv *remotetest.S3Server
-			var proxy *remotetest.Proxy
-			switch backend {
-			case "s3":
-				s3srv = remotetest.StartVersitygw(t)
-				proxy = remotetest.StartProxy(t, strings.TrimPrefix(s3srv.Endpoint, "http://"))
-				for k, v := range s3srv.Env() {
-					env[k] = v
+	// dsbuild talks to the server through a proxy that can kill
+	// it at an exact byte of a transfer (remote cut).
+	env := map[string]string{}
+	var stop, restart func()
+	var s3srv *remotetest.S3Server
+	var proxy *remotetest.Proxy
+	switch backend {
+	case "s3":
+		s3srv = remotetest.StartVersitygw(t)
+		proxy = remotetest.StartProxy(t, strings.TrimPrefix(s3srv.Endpoint, "http://"))
+		for k, v := range s3srv.Env() {
+			env[k] = v
+		}
+		env["AWS_ENDPOINT_URL_S3"] = "http://" + proxy.Addr()
+		env["DSBUILD_REMOTE"] = s3srv.URL("cache")
+		stop, restart = s3srv.Stop, s3srv.Restart
+	case "reapi":
+		b := remotetest.StartBazelRemote(t)
+		u, err := url.Parse(b.URL())
+		if err != nil {
+			t.Fatal(err)
+		}
+		proxy = remotetest.StartProxy(t, u.Host)
+		u.Host = proxy.Addr()
+		env["DSBUILD_REMOTE"] = u.String()
+		stop, restart = b.Stop, b.Restart
+	}
+	proxy.OnCut = stop
+	testscript.Run(t, testscript.Params{
+		Files:               []string{script},
+		RequireExplicitExec: true,
+		Condition: func(cond string) (bool, error) {
+			switch cond {
+			case "s3", "reapi":
+				return cond == backend, nil
+			}
+			return false, fmt.Errorf("unknown condition %q", cond)
+		},
+		Setup: func(e *testscript.Env) error {
+			for k, v := range env {
+				e.Setenv(k, v)
+			}
+			e.Setenv("DSBUILD_CACHE", filepath.Join(e.WorkDir, "store"))
+			return writeRemoteRecipes(e, env["DSBUILD_REMOTE"])
+		},
+		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
+			// remote stop|restart|cut up|down BYTES: kill the
+			// server (SIGKILL); bring it back with its data; or
+			// arm a kill after BYTES more bytes of uploads (up)
+			// or downloads (down), as dsbuild sends and receives
+			// them on the wire.
+			"remote": func(ts *testscript.TestScript, neg bool, args []string) {
+				usage := "usage: remote stop|restart|cut up|down BYTES"
+				if neg || len(args) < 1 {
+					ts.Fatalf("%s", usage)
 				}
-				env["AWS_ENDPOINT_URL_S3"] = "http://" + proxy.Addr()
-				env["DSBUILD_REMOTE"] = s3srv.URL("cache")
-				stop, restart = s3srv.Stop, s3srv.Restart
-			case "reapi":
-				b := remotetest.StartBazelRemote(t)
-				u, err := url.Parse(b.URL())
-				if err != nil {
-					t.Fatal(err)
+				switch {
+				case args[0] == "stop" && len(args) == 1:
+					stop()
+				case args[0] == "restart" && len(args) == 1:
+					restart()
+					proxy.Restore()
+				case args[0] == "cut" && len(args) == 3:
+					n, err := strconv.ParseInt(args[2], 10, 64)
+					if err != nil || (args[1] != "up" && args[1] != "down") {
+						ts.Fatalf("%s", usage)
+					}
+					if args[1] == "up" {
+						proxy.CutAfter(n, -1)
+					} else {
+						proxy.CutAfter(-1, n)
+					}
+				case args[0] == "cuts" && len(args) == 2:
+					if got := fmt.Sprint(proxy.Cuts()); got != args[1] {
+						ts.Fatalf("the remote was cut %s times, want %s", got, args[1])
+					}
+				default:
+					ts.Fatalf("%s", usage)
 				}
-				proxy = remotetest.StartProxy(t, u.Host)
-				u.Host = proxy.Addr()
-				env["DSBUILD_REMOTE"] = u.String()
-				stop, restart = b.Stop, b.Restart
-			}
-			proxy.OnCut = stop
-			recipe, err := os.ReadFile("../../recipes/datasets/main.hcl")
-			if err != nil {
-				t.Fatal(err)
-			}
-			fixtures, err := filepath.Abs("../../testdata/fixtures")
-			if err != nil {
-				t.Fatal(err)
-			}
-			testscript.Run(t, testscript.Params{
-				Files:               []string{script},
-				RequireExplicitExec: true,
-				Condition: func(cond string) (bool, error) {
-					switch cond {
-					case "s3", "reapi":
-						return cond == backend, nil
-					}
-					return false, fmt.Errorf("unknown condition %q", cond)
-				},
-				Setup: func(e *testscript.Env) error {
-					for k, v := range env {
-						e.Setenv(k, v)
-					}
-					e.Setenv("DSBUILD_CACHE", filepath.Join(e.WorkDir, "store"))
-					if err := os.MkdirAll(filepath.Join(e.WorkDir, "testdata"), 0o755); err != nil {
-						return err
-					}
-					if err := os.Symlink(fixtures, filepath.Join(e.WorkDir, "testdata", "fixtures")); err != nil {
-						return err
-					}
-					// recipes/datasets, and recipes/datasets2 whose exec.count
-					// differs by a space: it runs and reads its inputs.
-					variants := map[string]string{
-						"datasets":  string(recipe),
-						"datasets2": strings.Replace(string(recipe), "mkdir -p out && for d", "mkdir -p out  && for d", 1),
-					}
-					// recipes/datasets3: another such variant.
-					variants["datasets3"] = strings.Replace(string(recipe), "mkdir -p out && for d", "mkdir -p out   && for d", 1)
-					// recipes/train: a small training recipe.
-					variants["train"] = remoteTrainRecipe
-					// recipes/pinned names the remote in a remote block.
-					variants["pinned"] = string(recipe) + "\nremote {\n  url = \"" + env["DSBUILD_REMOTE"] + "\"\n}\n"
-					if variants["datasets2"] == variants["datasets"] {
-						return fmt.Errorf("recipes/datasets changed: the variant's edit no longer applies")
-					}
-					for name, text := range variants {
-						dir := filepath.Join(e.WorkDir, "recipes", name)
-						if err := os.MkdirAll(dir, 0o755); err != nil {
-							return err
-						}
-						if err := os.WriteFile(filepath.Join(dir, "main.hcl"), []byte(text), 0o644); err != nil {
-							return err
-						}
-					}
-					return nil
-				},
-				Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
-					// remote stop|restart|cut up|down BYTES: kill the
-					// server (SIGKILL); bring it back with its data; or
-					// arm a kill after BYTES more bytes of uploads (up)
-					// or downloads (down), as dsbuild sends and receives
-					// them on the wire.
-					"remote": func(ts *testscript.TestScript, neg bool, args []string) {
-						usage := "usage: remote stop|restart|cut up|down BYTES"
-						if neg || len(args) < 1 {
-							ts.Fatalf("%s", usage)
-						}
-						switch {
-						case args[0] == "stop" && len(args) == 1:
-							stop()
-						case args[0] == "restart" && len(args) == 1:
-							restart()
-							proxy.Restore()
-						case args[0] == "cut" && len(args) == 3:
-							n, err := strconv.ParseInt(args[2], 10, 64)
-							if err != nil || (args[1] != "up" && args[1] != "down") {
-								ts.Fatalf("%s", usage)
-							}
-							if args[1] == "up" {
-								proxy.CutAfter(n, -1)
-							} else {
-								proxy.CutAfter(-1, n)
-							}
-						case args[0] == "cuts" && len(args) == 2:
-							if got := fmt.Sprint(proxy.Cuts()); got != args[1] {
-								ts.Fatalf("the remote was cut %s times, want %s", got, args[1])
-							}
-						default:
-							ts.Fatalf("%s", usage)
-						}
-					},
-					"needbytes": cmdNeedBytes,
-					"plant": func(ts *testscript.TestScript, neg bool, args []string) {
-						if s3srv == nil {
-							ts.Fatalf("plant needs the s3 backend: guard it with [s3]")
-						}
-						cmdPlant(ts, neg, args, filepath.Join(s3srv.DataDir(), s3srv.Bucket, "cache"))
-					},
-				},
-			})
+			},
+			"needbytes": cmdNeedBytes,
+			"plant": func(ts *testscript.TestScript, neg bool, args []string) {
+				if s3srv == nil {
+					ts.Fatalf("plant needs the s3 backend: guard it with [s3]")
+				}
+				cmdPlant(ts, neg, args, filepath.Join(s3srv.DataDir(), s3srv.Bucket, "cache"))
+			},
+		},
+	})
+}
+
+// writeRemoteRecipes links testdata/fixtures into the script's work
+// directory and writes recipes/datasets (as the repository has it) and its
+// variants: datasets2 and datasets3, whose exec.count differs by spaces
+// (it runs and reads its inputs); train, a small training recipe; pinned,
+// datasets naming remoteURL in a remote block.
+func writeRemoteRecipes(e *testscript.Env, remoteURL string) error {
+	recipe, err := os.ReadFile("../../recipes/datasets/main.hcl")
+	if err != nil {
+		return err
+	}
+	fixtures, err := filepath.Abs("../../testdata/fixtures")
+	if err != nil {
+		return err
+	}
+	if err := os.MkdirAll(filepath.Join(e.WorkDir, "testdata"), 0o755); err != nil {
+		return err
+	}
+	if err := os.Symlink(fixtures, filepath.Join(e.WorkDir, "testdata", "fixtures")); err != nil {
+		return err
+	}
+	// recipes/datasets, and recipes/datasets2 whose exec.count
+	// differs by a space: it runs and reads its inputs.
+	variants := map[string]string{
+		"datasets":  string(recipe),
+		"datasets2": strings.Replace(string(recipe), "mkdir -p out && for d", "mkdir -p out  && for d", 1),
+	}
+	// recipes/datasets3: another such variant.
+	variants["datasets3"] = strings.Replace(string(recipe), "mkdir -p out && for d", "mkdir -p out   && for d", 1)
+	// recipes/train: a small training recipe.
+	variants["train"] = remoteTrainRecipe
+	// recipes/pinned names the remote in a remote block.
+	variants["pinned"] = string(recipe) + "\nremote {\n  url = \"" + remoteURL + "\"\n}\n"
+	if variants["datasets2"] == variants["datasets"] {
+		return fmt.Errorf("recipes/datasets changed: the variant's edit no longer applies")
+	}
+	for name, text := range variants {
+		dir := filepath.Join(e.WorkDir, "recipes", name)
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			return err
+		}
+		if err := os.WriteFile(filepath.Join(dir, "main.hcl"), []byte(text), 0o644); err != nil {
+			return err
 		}
 	}
+	return nil
 }
 
 // remoteTrainRecipe trains a small UNet (as testdata/script/train.txtar's
