@@ -69,6 +69,12 @@ type BuildOptions struct {
 	Reporter  Reporter
 	Lock      *Lockfile // the previous lockfile, for reasons; may be nil
 	DryRun    bool      // plan: compute keys and consult the cache, run nothing
+	// Sources, if not nil, gives the source digests of Sourced steps by
+	// step address (StoreSources computed them, perhaps on another
+	// machine): such a step takes them instead of reading its directory,
+	// so a worker that lacks the recipe's data can run it. A Sourced step
+	// missing from the map reads its directory as usual.
+	Sources map[string]map[string]cache.Digest
 	// Record, if not nil, is called once with the result of a build (not
 	// of a DryRun) while Build still holds the store's shared lock. It
 	// makes the results reachable (RecordBuild), so that a gc, which
@@ -354,9 +360,12 @@ func (b *builder) execute(ctx context.Context, s *Step, attempt int) (out *StepR
 	// so the cache hit below need not check them again.
 	fresh := map[cache.Digest]bool{}
 	if src, ok := s.Kind.(Sourced); ok {
-		extra, err := src.Sources(ctx, rc)
-		if err != nil {
-			return fail(err)
+		extra, given := b.opt.Sources[s.Addr]
+		if !given {
+			var err error
+			if extra, err = src.Sources(ctx, rc); err != nil {
+				return fail(err)
+			}
 		}
 		for k, v := range extra {
 			inputs[k] = v
@@ -619,4 +628,28 @@ func RecordBuild(store *cache.Store, r *Recipe, br *BuildResult) error {
 		return err
 	}
 	return store.RegisterLockfile(filepath.Join(r.Dir, LockfileName))
+}
+
+// StoreSources hashes and stores the sources of every Sourced step that
+// targets need (all steps when nil), as a build would, and returns their
+// digests by step address: what BuildOptions.Sources takes on a machine
+// that lacks the recipe's directories.
+func StoreSources(ctx context.Context, r *Recipe, store *cache.Store, targets []*Step) (map[string]map[string]cache.Digest, error) {
+	out := map[string]map[string]cache.Digest{}
+	for _, s := range Order(r, targets) {
+		src, ok := s.Kind.(Sourced)
+		if !ok {
+			continue
+		}
+		rc := &RunContext{Step: s, Config: s.Config, Store: store, RecipeDir: r.Dir, Recipe: r, Inputs: map[string]cache.Digest{},
+			Progress: func(int64, int64) {}, Status: func(string, map[string]any) {}, Logf: func(string, ...any) {}}
+		ds, err := src.Sources(ctx, rc)
+		if err != nil {
+			return nil, &StepError{Step: s, Err: err}
+		}
+		if len(ds) > 0 {
+			out[s.Addr] = ds
+		}
+	}
+	return out, nil
 }

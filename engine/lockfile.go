@@ -122,6 +122,20 @@ func (lf *Lockfile) setVars(vals map[string]cty.Value) error {
 	return nil
 }
 
+// VarsJSON encodes variable values (Recipe.Vars) as the lockfile records
+// them; VarsFromJSON decodes them for LoadOptions.Recorded. A recipe
+// loaded elsewhere with them has the same variables.
+func VarsJSON(vals map[string]cty.Value) (map[string]json.RawMessage, error) {
+	lf := &Lockfile{}
+	err := lf.setVars(vals)
+	return lf.Vars, err
+}
+
+// VarsFromJSON decodes what VarsJSON encoded.
+func VarsFromJSON(raw map[string]json.RawMessage) (map[string]cty.Value, error) {
+	return (&Lockfile{Vars: raw}).VarValues()
+}
+
 // DescribeVars lists recorded values as name=value, for messages.
 func DescribeVars(vals map[string]cty.Value, names []string) string {
 	var parts []string

@@ -1,7 +1,9 @@
 package main
 
 import (
+	"errors"
 	"fmt"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -12,6 +14,8 @@ func newBuildCmd(g *globalFlags) *cobra.Command {
 	rf := &recipeFlags{}
 	var jobs int
 	var keepGoing bool
+	var executor string
+	var tOpt temporalOptions
 	cmd := &cobra.Command{
 		Use:   "build [RECIPE] [TARGET...]",
 		Short: "Build a recipe, running only the steps whose inputs changed",
@@ -50,10 +54,21 @@ concurrent dsbuild gc cannot remove what the build reports.`,
 			if err != nil {
 				return err
 			}
-			br, err := engine.Build(cmd.Context(), r, engine.BuildOptions{
-				Store: store, Jobs: jobs, KeepGoing: keepGoing, Targets: targets, Reporter: rep, Lock: lock,
-				Record: func(br *engine.BuildResult) error { return engine.RecordBuild(store, r, br) },
-			})
+			var br *engine.BuildResult
+			switch executor {
+			case "local":
+				br, err = engine.Build(cmd.Context(), r, engine.BuildOptions{
+					Store: store, Jobs: jobs, KeepGoing: keepGoing, Targets: targets, Reporter: rep, Lock: lock,
+					Record: func(br *engine.BuildResult) error { return engine.RecordBuild(store, r, br) },
+				})
+			case "temporal":
+				br, err = buildOnTemporal(cmd.Context(), g, tOpt, r, targets, lock, rep, store, jobs)
+				if errors.Is(err, errDetached) {
+					return nil
+				}
+			default:
+				return fmt.Errorf("--executor %q: want local or temporal", executor)
+			}
 			if err != nil {
 				if br != nil {
 					rep.Summary(br)
@@ -67,6 +82,10 @@ concurrent dsbuild gc cannot remove what the build reports.`,
 	rf.register(cmd)
 	cmd.Flags().IntVarP(&jobs, "jobs", "j", defaultJobs(), "steps to run at once")
 	cmd.Flags().BoolVarP(&keepGoing, "keep-going", "k", false, "after a failure, go on with the steps that do not depend on it")
+	cmd.Flags().StringVar(&executor, "executor", "local", "where steps run: local, or temporal (on the workers of a Temporal cluster; see dsbuild worker --help)")
+	cmd.Flags().StringVar(&tOpt.addr, "temporal", "", "with --executor temporal: the Temporal frontend, HOST:PORT (default $DSBUILD_TEMPORAL)")
+	cmd.Flags().BoolVar(&tOpt.detach, "detach", false, "with --executor temporal: submit the build and return (dsbuild status follows it)")
+	cmd.Flags().DurationVar(&tOpt.heartbeat, "heartbeat-timeout", 30*time.Second, "with --executor temporal: a worker silent this long is taken for dead and its step runs elsewhere")
 	return cmd
 }
 

@@ -102,6 +102,8 @@ func newRootCmd() *cobra.Command {
 		newReviewCmd(g),
 		newPushCmd(g),
 		newPullCmd(g),
+		newWorkerCmd(g),
+		newStatusCmd(g),
 		&cobra.Command{Use: "remote", Short: "How machines share results through a remote cache (S3, Bazel remote cache)", Long: remoteHelp},
 	)
 	return root

@@ -1,0 +1,382 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/spf13/cobra"
+	"github.com/zclconf/go-cty/cty"
+
+	"dsbuild/cache"
+	"dsbuild/engine"
+	"dsbuild/steps"
+	"dsbuild/temporal"
+)
+
+const workerLong = `Worker runs the steps of distributed builds (dsbuild build --executor
+temporal) for a Temporal cluster: it polls the task queues named by --queue
+(cpu by default; gpu for steps with device = "cuda"), and for each step it
+fetches the build's recipe and inputs from the remote store, runs the step,
+uploads the result, and returns its digests. It is the same dsbuild binary,
+with its own store (--cache) and the build's remote (--remote or
+DSBUILD_REMOTE, uploads on).
+
+A worker only serves builds whose client has its step kinds and platform:
+its queues' names carry a fingerprint of them, and it refuses a step of
+another fingerprint with an error that says so. A worker that dies stops
+heartbeating; Temporal then gives its steps to another worker. Stop a
+worker with Ctrl-C (SIGINT or SIGTERM).`
+
+func newWorkerCmd(g *globalFlags) *cobra.Command {
+	var addr, dir, name string
+	var queues []string
+	var slots, jobs int
+	cmd := &cobra.Command{
+		Use:   "worker",
+		Short: "Run the steps of distributed builds for a Temporal cluster",
+		Long:  workerLong,
+		Example: `  dsbuild worker --temporal 127.0.0.1:7233 --remote s3://team/dsbuild
+  dsbuild worker --temporal temporal.internal:7233 --queue gpu -j 8`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if addr == "" {
+				addr = os.Getenv(temporal.EnvAddress)
+			}
+			logf := func(f string, a ...any) { fmt.Fprintf(os.Stderr, "dsbuild worker: "+f+"\n", a...) }
+			store, err := g.openStore(func(f string, a ...any) { warnf(f, a...) }, "")
+			if err != nil {
+				return err
+			}
+			if !store.RemoteUploads() {
+				return fmt.Errorf("a worker needs a remote store it can write to: --remote URL or %s (and not --remote-upload=false)", "DSBUILD_REMOTE")
+			}
+			if dir == "" {
+				sd, err := g.storeDir()
+				if err != nil {
+					return err
+				}
+				dir = filepath.Join(filepath.Dir(sd), filepath.Base(sd)+"-worker")
+			}
+			if name == "" {
+				host, _ := os.Hostname()
+				name = fmt.Sprintf("%s-%d", host, os.Getpid())
+			}
+			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
+			defer stop()
+			c, err := temporal.Dial(ctx, addr, logf)
+			if err != nil {
+				return err
+			}
+			defer c.Close()
+			w := &temporal.Worker{Store: store, Dir: dir, Kinds: steps.Kinds(), Macros: steps.Macros(), Jobs: jobs, Name: name, Logf: logf}
+			fp := temporal.Fingerprint(w.Kinds)
+			logf("%s polling %v at %s (fingerprint %s, remote %s, %d step(s) at once)", name, queues, addr, fp, store.RemoteName(), slots)
+			return temporal.Serve(ctx, c, w, queues, slots)
+		},
+	}
+	cmd.Flags().StringVar(&addr, "temporal", "", "the Temporal frontend, HOST:PORT (default $"+temporal.EnvAddress+")")
+	cmd.Flags().StringArrayVar(&queues, "queue", []string{temporal.DefaultQueue}, "task queue to serve: cpu, gpu or a name steps choose with queue = \"…\" (repeatable)")
+	cmd.Flags().IntVar(&slots, "slots", 1, "steps to run at once")
+	cmd.Flags().IntVarP(&jobs, "jobs", "j", defaultJobs(), "items a step works on at once")
+	cmd.Flags().StringVar(&dir, "work-dir", "", "where the worker keeps the recipes it loads (default: beside the store)")
+	cmd.Flags().StringVar(&name, "name", "", "the worker's name in progress and errors (default HOST-PID)")
+	return cmd
+}
+
+// temporalOptions are build's flags for --executor temporal.
+type temporalOptions struct {
+	addr      string
+	detach    bool
+	heartbeat time.Duration
+}
+
+// queueOf is the task queue a step runs on: gpu for a step that asks for
+// a GPU (device = "cuda"), else cpu.
+func queueOf(s *engine.Step) string {
+	if v, ok := s.Config.Params["device"]; ok && v.Type() == cty.String && v.IsKnown() && !v.IsNull() && v.AsString() == "cuda" {
+		return "gpu"
+	}
+	return temporal.DefaultQueue
+}
+
+// buildOnTemporal runs a build as a Temporal workflow: it puts the recipe
+// and the sources into the remote store, starts (or attaches to) the
+// workflow, shows its progress, and when it is done writes the lockfile
+// through a local build that finds every step on the remote.
+func buildOnTemporal(ctx context.Context, g *globalFlags, opt temporalOptions, r *engine.Recipe, targets []*engine.Step, lock *engine.Lockfile, rep reporter, store *cache.Store, jobs int) (*engine.BuildResult, error) {
+	if !store.RemoteUploads() {
+		return nil, fmt.Errorf("--executor temporal needs a remote store that workers share and this machine can write to: --remote URL, %s or a remote block (and not --remote-upload=false)", "DSBUILD_REMOTE")
+	}
+	if opt.addr == "" {
+		opt.addr = os.Getenv(temporal.EnvAddress)
+	}
+	fp := temporal.Fingerprint(steps.Kinds())
+	// The recipe's *.hcl files, as a tree.
+	var entries []cache.TreeEntry
+	for _, rel := range r.Sources {
+		data, err := os.ReadFile(filepath.Join(r.Dir, rel))
+		if err != nil {
+			return nil, err
+		}
+		d, err := store.PutBytes(data)
+		if err != nil {
+			return nil, err
+		}
+		entries = append(entries, cache.TreeEntry{Name: rel, Kind: cache.File, Digest: d, Size: int64(len(data))})
+	}
+	recipeTree, err := store.PutTree(entries)
+	if err != nil {
+		return nil, err
+	}
+	sources, err := engine.StoreSources(ctx, r, store, targets)
+	if err != nil {
+		return nil, err
+	}
+	vars, err := engine.VarsJSON(r.Vars)
+	if err != nil {
+		return nil, err
+	}
+	var names []string
+	for _, t := range targets {
+		names = append(names, t.Addr)
+	}
+	id := temporal.BuildID(fp, recipeTree, vars, sources, names)
+	if err := store.UploadAction(ctx, temporal.InputsKey(id), temporal.InputOutputs(recipeTree, sources)); err != nil {
+		return nil, fmt.Errorf("putting the recipe and its sources on the remote %s: %w", store.RemoteName(), err)
+	}
+	spec := temporal.BuildSpec{ID: id, Fingerprint: fp, InputsKey: fmt.Sprintf("%x", temporal.InputsKey(id)), Vars: vars,
+		Heartbeat: temporal.Duration(opt.heartbeat.Seconds()), Jobs: jobs, Targets: names}
+	order := engine.Order(r, targets)
+	for _, s := range order {
+		ss := temporal.StepSpec{Addr: s.Addr, Queue: queueOf(s)}
+		for _, d := range s.Deps {
+			ss.Deps = append(ss.Deps, d.Addr)
+		}
+		spec.Steps = append(spec.Steps, ss)
+	}
+	c, err := temporal.Dial(ctx, opt.addr, func(f string, a ...any) { rep.Warn(fmt.Sprintf(f, a...)) })
+	if err != nil {
+		return nil, err
+	}
+	defer c.Close()
+	run, err := temporal.Start(ctx, c, spec)
+	if err != nil {
+		return nil, err
+	}
+	if opt.detach {
+		fmt.Fprintf(os.Stderr, "dsbuild: build %s submitted to %s; follow it with: dsbuild status --temporal %s %s\n", id, opt.addr, opt.addr, id)
+		return nil, errDetached
+	}
+	fmt.Fprintf(os.Stderr, "dsbuild: build %s on %s (workers of fingerprint %s)\n", id, opt.addr, fp)
+	out, err := temporal.Watch(ctx, c, run, 300*time.Millisecond, newOutcomeShower(r, rep).show)
+	if err != nil {
+		return nil, fmt.Errorf("build %s: %w", id, err)
+	}
+	newOutcomeShower(r, rep).finish(out)
+	br := outcomeResult(r, order, out)
+	br.Remote = store.RemoteName()
+	if br.Counts[engine.Failed] > 0 || br.Counts[engine.Skipped] > 0 || br.Counts[engine.Waiting] > 0 {
+		br.Transfer = store.RemoteStats()
+		return br, nil
+	}
+	// Every step is on the remote: a local build finds them all there and
+	// writes the lockfile. A step it has to run was computed with another
+	// key by the workers: said, and run here, so the lockfile is right.
+	local, err := engine.Build(ctx, r, engine.BuildOptions{
+		Store: store, Jobs: jobs, Targets: targets, Reporter: quietReporter{rep}, Lock: lock, Sources: sources,
+		Record: func(lbr *engine.BuildResult) error { return engine.RecordBuild(store, r, lbr) },
+	})
+	if err != nil {
+		return nil, err
+	}
+	for _, lr := range local.Steps {
+		if lr.Status == engine.Ran {
+			rep.Warn(fmt.Sprintf("%s: this machine computed key %s, which the workers did not build; it ran here (are the workers' dsbuild and platform this one's?)", lr.Step.Addr, lr.Key.Short()))
+		}
+		if lr.Status == engine.Failed {
+			return local, lr.Err
+		}
+	}
+	br.Transfer = store.RemoteStats()
+	return br, nil
+}
+
+// errDetached ends a build submitted with --detach (exit 0).
+var errDetached = fmt.Errorf("detached")
+
+// outcomeResult turns a workflow's outcome into the BuildResult the
+// reporter summarizes.
+func outcomeResult(r *engine.Recipe, order []*engine.Step, out temporal.BuildOutcome) *engine.BuildResult {
+	br := &engine.BuildResult{Counts: map[engine.Status]int{}}
+	for _, o := range out.Steps {
+		s := r.Step(o.Addr)
+		if s == nil {
+			continue
+		}
+		res := outcomeStep(s, o)
+		br.Steps = append(br.Steps, res)
+		br.Counts[res.Status]++
+	}
+	return br
+}
+
+func outcomeStep(s *engine.Step, o temporal.StepOutcome) *engine.StepResult {
+	res := &engine.StepResult{Step: s, Duration: time.Duration(o.Seconds * float64(time.Second)), Items: o.Items}
+	switch o.Status {
+	case temporal.StatusRan:
+		res.Status = engine.Ran
+	case temporal.StatusCached:
+		res.Status, res.Remote = engine.Cached, true
+	case temporal.StatusWaiting:
+		res.Status = engine.Waiting
+	case temporal.StatusSkipped:
+		res.Status, res.Reason = engine.Skipped, o.Error
+	default:
+		res.Status, res.Err = engine.Failed, &engine.StepError{Step: s, Err: fmt.Errorf("%s", o.Error)}
+	}
+	if o.Worker != "" {
+		res.Reason = "on worker " + o.Worker
+		if o.Attempt > 1 {
+			res.Reason += fmt.Sprintf(", attempt %d", o.Attempt)
+		}
+	}
+	if k, err := cache.ParseDigest(o.Key); err == nil {
+		res.Key = engine.StepKey(k)
+	}
+	return res
+}
+
+// outcomeShower turns progress snapshots into reporter events: a step's
+// start, its heartbeats' progress, its end.
+type outcomeShower struct {
+	r       *engine.Recipe
+	rep     reporter
+	started map[string]bool
+	ended   map[string]bool
+}
+
+func newOutcomeShower(r *engine.Recipe, rep reporter) *outcomeShower {
+	return &outcomeShower{r: r, rep: rep, started: map[string]bool{}, ended: map[string]bool{}}
+}
+
+func (o *outcomeShower) show(p temporal.Progress) {
+	for _, so := range p.Outcome.Steps {
+		o.step(so, p)
+	}
+}
+
+func (o *outcomeShower) finish(out temporal.BuildOutcome) {
+	for _, so := range out.Steps {
+		o.step(so, temporal.Progress{})
+	}
+}
+
+func (o *outcomeShower) step(so temporal.StepOutcome, p temporal.Progress) {
+	s := o.r.Step(so.Addr)
+	if s == nil || o.ended[so.Addr] || so.Status == temporal.StatusPending {
+		return
+	}
+	if !o.started[so.Addr] {
+		o.started[so.Addr] = true
+		o.rep.StepStarted(s)
+	}
+	if so.Status == temporal.StatusRunning {
+		if hb, ok := p.Heartbeats[so.Addr]; ok {
+			if hb.Total > 0 {
+				o.rep.StepProgress(s, hb.Done, hb.Total)
+			}
+			msg := hb.Status
+			if w := p.Workers[so.Addr]; w != "" {
+				msg = "on " + w + " " + msg
+			}
+			o.rep.StepStatus(s, msg, map[string]any{"worker": p.Workers[so.Addr], "attempt": p.Attempts[so.Addr]})
+		}
+		return
+	}
+	o.ended[so.Addr] = true
+	o.rep.StepFinished(outcomeStep(s, so))
+}
+
+// quietReporter passes on only warnings: the local build that writes the
+// lockfile after a distributed one is not news.
+type quietReporter struct{ rep reporter }
+
+func (quietReporter) StepStarted(*engine.Step)                        {}
+func (quietReporter) StepProgress(*engine.Step, int64, int64)         {}
+func (quietReporter) StepStatus(*engine.Step, string, map[string]any) {}
+func (quietReporter) StepFinished(*engine.StepResult)                 {}
+func (q quietReporter) Warn(msg string)                               { q.rep.Warn(msg) }
+
+func newStatusCmd(g *globalFlags) *cobra.Command {
+	var addr string
+	cmd := &cobra.Command{
+		Use:   "status BUILD",
+		Short: "Follow a distributed build (dsbuild build --executor temporal) until it ends",
+		Long: `Status attaches to the distributed build BUILD (the id that build
+--executor temporal prints, dsbuild-build-…), shows each step's state as it
+changes, and when the build ends prints what became of every step. To write
+the lockfile, run the same dsbuild build --executor temporal again: it
+attaches to the build if it still runs, and finds every step on the remote
+if it is done.`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if addr == "" {
+				addr = os.Getenv(temporal.EnvAddress)
+			}
+			c, err := temporal.Dial(cmd.Context(), addr, func(f string, a ...any) { warnf(f, a...) })
+			if err != nil {
+				return err
+			}
+			defer c.Close()
+			run, err := temporal.Attach(cmd.Context(), c, args[0])
+			if err != nil {
+				return err
+			}
+			seen := map[string]string{}
+			print := func(out temporal.BuildOutcome) {
+				for _, so := range out.Steps {
+					if seen[so.Addr] == so.Status {
+						continue
+					}
+					seen[so.Addr] = so.Status
+					line := fmt.Sprintf("%-8s %s", so.Status, so.Addr)
+					if so.Worker != "" {
+						line += " (on " + so.Worker + ")"
+					}
+					if so.Error != "" {
+						line += ": " + so.Error
+					}
+					fmt.Fprintln(cmd.OutOrStdout(), line)
+				}
+			}
+			out, err := temporal.Watch(cmd.Context(), c, run, 500*time.Millisecond, func(p temporal.Progress) { print(p.Outcome) })
+			if err != nil {
+				return fmt.Errorf("build %s: %w", args[0], err)
+			}
+			print(out)
+			counts := map[string]int{}
+			for _, so := range out.Steps {
+				counts[so.Status]++
+			}
+			var parts []string
+			for _, st := range []string{temporal.StatusRan, temporal.StatusCached, temporal.StatusFailed, temporal.StatusWaiting, temporal.StatusSkipped} {
+				if counts[st] > 0 || st == temporal.StatusRan || st == temporal.StatusCached {
+					parts = append(parts, fmt.Sprintf("%d %s", counts[st], st))
+				}
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "build %s done: %d steps: %s\n", args[0], len(out.Steps), strings.Join(parts, ", "))
+			if counts[temporal.StatusFailed] > 0 {
+				return &exitCodeError{code: exitError, err: fmt.Errorf("%d step(s) failed", counts[temporal.StatusFailed])}
+			}
+			return nil
+		},
+	}
+	cmd.Flags().StringVar(&addr, "temporal", "", "the Temporal frontend, HOST:PORT (default $"+temporal.EnvAddress+")")
+	return cmd
+}

@@ -1,0 +1,223 @@
+// Package temporal runs a recipe's build on a Temporal cluster: one
+// durable workflow per build walks the recipe's DAG and schedules each
+// step as an activity on a task queue that dsbuild workers poll; the
+// content stays in the shared remote store (cache.Remote), and Temporal
+// carries only digests and keys.
+//
+// What it guarantees:
+//
+//   - The same results as a local build. A worker loads the same recipe
+//     (its *.hcl files travel as a tree in the store), with the same
+//     variable values and the client's source digests, and runs the step
+//     through engine.Build: the step's key, and so its outputs, are the
+//     ones a local build computes. The client writes the lockfile through
+//     a local engine.Build that finds every step on the remote.
+//   - Workers only serve steps they compute the same way. A task queue's
+//     name carries a fingerprint of the step kinds' versions and the
+//     platform (Fingerprint); a worker of another dsbuild polls other
+//     queues, and a task that reaches it anyway is refused.
+//   - No lost or wrong work. A step's result counts once it is on the
+//     remote (blobs, then the entry); a worker that dies stops
+//     heartbeating and its step is retried on another; the client can
+//     die or detach and the workflow goes on; submitting the same build
+//     twice attaches to the one workflow (its id is a hash of what the
+//     build is: recipe, variables, sources, targets).
+package temporal
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"maps"
+	"slices"
+	"strings"
+	"time"
+
+	"dsbuild/cache"
+	"dsbuild/engine"
+)
+
+// Names registered with Temporal.
+const (
+	WorkflowName  = "dsbuild.Build"
+	ActivityName  = "dsbuild.RunStep"
+	QueryProgress = "progress"
+
+	// Error types of failed activities that retrying cannot fix.
+	ErrStepFailed = "StepFailed"
+	ErrVersion    = "WorkerVersion"
+)
+
+// DefaultQueue is the task queue of steps that do not need a GPU.
+const DefaultQueue = "cpu"
+
+// BuildSpec is the workflow's input: everything a worker needs, by digest.
+type BuildSpec struct {
+	ID          string     `json:"id"`          // the workflow id (BuildID)
+	Fingerprint string     `json:"fingerprint"` // the kinds and platform that compute these steps
+	InputsKey   string     `json:"inputs_key"`  // the remote entry holding the recipe and the sources (hex)
+	Vars        VarValues  `json:"vars,omitempty"`
+	Steps       []StepSpec `json:"steps"` // in topological order
+	Heartbeat   Duration   `json:"heartbeat"`
+	Jobs        int        `json:"jobs,omitempty"` // -j of each step on its worker (0: the worker's)
+	Targets     []string   `json:"targets,omitempty"`
+	Recipe      cache.Ref  `json:"-"` // the recipe tree (known to the client only)
+	Sources     SourceMap  `json:"-"`
+	_           struct{}   `json:"-"`
+}
+
+// VarValues are variable values as the lockfile encodes them.
+type VarValues = map[string]json.RawMessage
+
+// SourceMap holds source digests by step address and input name.
+type SourceMap = map[string]map[string]cache.Digest
+
+// Duration is a time.Duration that travels as seconds.
+type Duration float64
+
+// D is the duration.
+func (d Duration) D() time.Duration { return time.Duration(float64(d) * float64(time.Second)) }
+
+// StepSpec is one step of the DAG: its address, the steps it reads, and
+// the queue it runs on.
+type StepSpec struct {
+	Addr  string   `json:"addr"`
+	Deps  []string `json:"deps,omitempty"`
+	Queue string   `json:"queue"`
+}
+
+// StepTask is an activity's input.
+type StepTask struct {
+	Build       string    `json:"build"`
+	Fingerprint string    `json:"fingerprint"`
+	InputsKey   string    `json:"inputs_key"`
+	Vars        VarValues `json:"vars,omitempty"`
+	Addr        string    `json:"addr"`
+	Jobs        int       `json:"jobs,omitempty"`
+}
+
+// Step statuses in outcomes and progress.
+const (
+	StatusPending = "pending"
+	StatusRunning = "running"
+	StatusRan     = "ran"
+	StatusCached  = "cached"
+	StatusFailed  = "failed"
+	StatusWaiting = "waiting"
+	StatusSkipped = "skipped"
+)
+
+// StepOutcome is what became of one step.
+type StepOutcome struct {
+	Addr    string             `json:"addr"`
+	Status  string             `json:"status"`
+	Key     string             `json:"key,omitempty"`
+	Outputs map[string]string  `json:"outputs,omitempty"`
+	Worker  string             `json:"worker,omitempty"`
+	Error   string             `json:"error,omitempty"`
+	Seconds float64            `json:"seconds,omitempty"` // the step's run on its worker
+	Items   *engine.ItemCounts `json:"items,omitempty"`
+	Attempt int32              `json:"attempt,omitempty"`
+}
+
+// BuildOutcome is the workflow's result (and its progress query's
+// answer while it runs): one outcome per step of the spec, in its order.
+type BuildOutcome struct {
+	Steps []StepOutcome `json:"steps"`
+}
+
+// Heartbeat is what a running step reports through its heartbeats.
+type Heartbeat struct {
+	Done   int64  `json:"done"`
+	Total  int64  `json:"total"`
+	Status string `json:"status,omitempty"`
+}
+
+// Fingerprint names what computes a step's key on this binary: every step
+// kind with its version, and the platform line of platform-dependent
+// kinds. Two binaries with the same fingerprint compute the same keys.
+func Fingerprint(kinds engine.Kinds) string {
+	var b strings.Builder
+	b.WriteString("dsbuild worker protocol 1\n")
+	for _, name := range kinds.Names() {
+		fmt.Fprintf(&b, "kind %s %d\n", name, kinds[name].Version())
+	}
+	fmt.Fprintf(&b, "platform %s\n", engine.Platform())
+	sum := sha256.Sum256([]byte(b.String()))
+	return hex.EncodeToString(sum[:6])
+}
+
+// TaskQueue is the Temporal task queue of a dsbuild queue (cpu, gpu…) for
+// workers of fingerprint fp.
+func TaskQueue(queue, fp string) string { return "dsbuild-" + queue + "-" + fp }
+
+// WorkflowQueue is the task queue of the build workflows themselves.
+func WorkflowQueue(fp string) string { return TaskQueue("workflow", fp) }
+
+// BuildID derives the workflow id from what the build is, so that two
+// clients submitting the same build attach to one workflow.
+func BuildID(fp string, recipe cache.Digest, vars VarValues, sources SourceMap, targets []string) string {
+	h := sha256.New()
+	fmt.Fprintf(h, "dsbuild build v1\nfingerprint %s\nrecipe %s\n", fp, recipe)
+	for _, k := range slices.Sorted(maps.Keys(vars)) {
+		fmt.Fprintf(h, "var %s %s\n", k, vars[k])
+	}
+	for _, addr := range slices.Sorted(maps.Keys(sources)) {
+		for _, name := range slices.Sorted(maps.Keys(sources[addr])) {
+			fmt.Fprintf(h, "source %s %s %s\n", addr, name, sources[addr][name])
+		}
+	}
+	for _, t := range targets {
+		fmt.Fprintf(h, "target %s\n", t)
+	}
+	return "dsbuild-build-" + hex.EncodeToString(h.Sum(nil)[:12])
+}
+
+// InputsKey is the remote entry that carries a build's recipe tree and
+// source trees (cache.Store.UploadAction with InputOutputs).
+func InputsKey(buildID string) cache.ActionKey {
+	return cache.ActionKey(sha256.Sum256([]byte("dsbuild build inputs v1\n" + buildID)))
+}
+
+// recipeOutput and sourceOutput name the inputs entry's outputs.
+const recipeOutput = "recipe"
+
+func sourceOutput(addr, name string) string { return "source/" + addr + "/" + name }
+
+// InputOutputs lists the inputs entry's outputs: the recipe tree and every
+// source tree.
+func InputOutputs(recipe cache.Digest, sources SourceMap) []cache.Output {
+	outs := []cache.Output{{Name: recipeOutput, Digest: recipe}}
+	for _, addr := range slices.Sorted(maps.Keys(sources)) {
+		for _, name := range slices.Sorted(maps.Keys(sources[addr])) {
+			outs = append(outs, cache.Output{Name: sourceOutput(addr, name), Digest: sources[addr][name]})
+		}
+	}
+	return outs
+}
+
+// splitInputs reads an inputs entry's outputs back.
+func splitInputs(outs []cache.Output) (recipe cache.Digest, sources SourceMap, err error) {
+	sources = SourceMap{}
+	for _, o := range outs {
+		if o.Name == recipeOutput {
+			recipe = o.Digest
+			continue
+		}
+		rest, ok := strings.CutPrefix(o.Name, "source/")
+		i := strings.LastIndexByte(rest, '/')
+		if !ok || i <= 0 {
+			return cache.Digest{}, nil, fmt.Errorf("the build's inputs entry has an output %q", o.Name)
+		}
+		addr, name := rest[:i], rest[i+1:]
+		if sources[addr] == nil {
+			sources[addr] = map[string]cache.Digest{}
+		}
+		sources[addr][name] = o.Digest
+	}
+	if recipe.IsZero() {
+		return cache.Digest{}, nil, fmt.Errorf("the build's inputs entry names no recipe")
+	}
+	return recipe, sources, nil
+}

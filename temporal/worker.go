@@ -1,0 +1,278 @@
+package temporal
+
+import (
+	"context"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sync"
+	"time"
+
+	"go.temporal.io/sdk/activity"
+	tsdk "go.temporal.io/sdk/temporal"
+
+	"dsbuild/cache"
+	"dsbuild/engine"
+)
+
+// Worker runs steps for build workflows: the activity behind ActivityName.
+type Worker struct {
+	// Store is the worker's own store, with the build's remote attached
+	// and uploads on: inputs come from it, results go to it.
+	Store *cache.Store
+	// Dir holds the recipes the worker loads (one directory per recipe
+	// tree digest); the worker creates it and what is below.
+	Dir    string
+	Kinds  engine.Kinds
+	Macros map[string]engine.Macro
+	// Jobs is the -j of a step run here when the build does not set it.
+	Jobs int
+	// Name identifies the worker in outcomes and messages.
+	Name string
+	// Logf receives what the worker does (one line per step).
+	Logf func(format string, args ...any)
+
+	mu      sync.Mutex // serializes recipe materialization
+	fpCache string
+}
+
+func (w *Worker) fingerprint() string {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.fpCache == "" {
+		w.fpCache = Fingerprint(w.Kinds)
+	}
+	return w.fpCache
+}
+
+// RunStep runs one step of a build: it loads the build's recipe from the
+// store, builds the step with engine.Build (its upstream steps are on the
+// remote already), makes sure the result is on the remote, and returns
+// its key and outputs. A step that fails is a non-retryable error with
+// the step's message; a failure of the worker's machinery (the remote, the
+// disk) is a plain error, which Temporal retries, perhaps elsewhere.
+func (w *Worker) RunStep(ctx context.Context, t StepTask) (StepOutcome, error) {
+	if fp := w.fingerprint(); t.Fingerprint != fp {
+		return StepOutcome{}, tsdk.NewNonRetryableApplicationError(
+			fmt.Sprintf("worker %s refuses %s: its step kinds or platform (fingerprint %s) differ from the build's (%s), so it would compute other keys; run a worker of the client's dsbuild version", w.Name, t.Addr, fp, t.Fingerprint),
+			ErrVersion, nil)
+	}
+	if !w.Store.HasRemote() {
+		return StepOutcome{}, fmt.Errorf("worker %s has no remote store (it was given up); retrying", w.Name)
+	}
+	raw, err := hex.DecodeString(t.InputsKey)
+	if err != nil || len(raw) != len(cache.ActionKey{}) {
+		return StepOutcome{}, tsdk.NewNonRetryableApplicationError("bad inputs key "+t.InputsKey, "BadSpec", nil)
+	}
+	var key cache.ActionKey
+	copy(key[:], raw)
+	ins, err := w.Store.RemoteAction(ctx, key)
+	if err != nil {
+		return StepOutcome{}, fmt.Errorf("worker %s: the build's recipe and sources are not on the remote %s: %w", w.Name, w.Store.RemoteName(), err)
+	}
+	recipeTree, sources, err := splitInputs(ins)
+	if err != nil {
+		return StepOutcome{}, tsdk.NewNonRetryableApplicationError(err.Error(), "BadSpec", nil)
+	}
+	dir, err := w.recipeDir(ctx, recipeTree)
+	if err != nil {
+		return StepOutcome{}, err
+	}
+	vars, err := engine.VarsFromJSON(t.Vars)
+	if err != nil {
+		return StepOutcome{}, tsdk.NewNonRetryableApplicationError("variables: "+err.Error(), "BadSpec", nil)
+	}
+	r, diags := engine.Load(dir, engine.LoadOptions{Kinds: w.Kinds, Macros: w.Macros, Recorded: vars})
+	if diags.HasErrors() {
+		return StepOutcome{}, tsdk.NewNonRetryableApplicationError("the recipe does not load on worker "+w.Name+": "+diags.Error(), ErrStepFailed, nil)
+	}
+	step := r.Step(t.Addr)
+	if step == nil {
+		return StepOutcome{}, tsdk.NewNonRetryableApplicationError("the recipe has no step "+t.Addr, "BadSpec", nil)
+	}
+	jobs := t.Jobs
+	if jobs <= 0 {
+		jobs = w.Jobs
+	}
+	rep := newHeartbeats(ctx, step)
+	defer rep.stop()
+	start := time.Now()
+	w.logf("%s: %s (attempt %d)", t.Addr, "running", activity.GetInfo(ctx).Attempt)
+	br, err := engine.Build(ctx, r, engine.BuildOptions{
+		Store: w.Store, Jobs: jobs, KeepGoing: false, Targets: []*engine.Step{step}, Reporter: rep, Sources: sources,
+	})
+	if err != nil {
+		return StepOutcome{}, fmt.Errorf("worker %s: %s: %w", w.Name, t.Addr, err)
+	}
+	res := br.Result(step)
+	if res == nil {
+		return StepOutcome{}, fmt.Errorf("worker %s: %s was not built", w.Name, t.Addr)
+	}
+	out := StepOutcome{Addr: t.Addr, Worker: w.Name, Seconds: time.Since(start).Seconds(), Items: res.Items, Attempt: activity.GetInfo(ctx).Attempt}
+	switch res.Status {
+	case engine.Ran, engine.Cached:
+	case engine.Waiting:
+		out.Status = StatusWaiting
+		if res.Err != nil {
+			out.Error = res.Err.Error()
+		}
+		return out, nil
+	default:
+		// Failed, or skipped because an upstream step failed here: the
+		// step's own error when it has one.
+		msg := fmt.Sprintf("%s did not build on worker %s", t.Addr, w.Name)
+		if err := br.FirstError(); err != nil {
+			msg = err.Error()
+		}
+		if ctx.Err() != nil {
+			return StepOutcome{}, ctx.Err()
+		}
+		if isMachinery(br) {
+			return StepOutcome{}, errors.New(msg)
+		}
+		return StepOutcome{}, tsdk.NewNonRetryableApplicationError(msg, ErrStepFailed, nil)
+	}
+	out.Status, out.Key = StatusCached, res.Key.String()
+	if res.Status == engine.Ran {
+		out.Status = StatusRan
+	}
+	out.Outputs = map[string]string{}
+	var outs []cache.Output
+	for name, d := range res.Outputs {
+		out.Outputs[name] = d.String()
+		outs = append(outs, cache.Output{Name: name, Digest: d})
+	}
+	// The result counts once it is on the remote: a step found in this
+	// worker's own store, or one whose upload failed during the build, is
+	// sent now (only what the remote lacks moves). Failing here is the
+	// worker's problem: retried.
+	if !res.Remote {
+		if err := w.Store.UploadAction(ctx, res.Key.ActionKey(), sortOutputs(outs)); err != nil {
+			return StepOutcome{}, fmt.Errorf("worker %s: uploading %s: %w", w.Name, t.Addr, err)
+		}
+	}
+	w.logf("%s: %s in %.1fs", t.Addr, out.Status, out.Seconds)
+	return out, nil
+}
+
+// isMachinery reports whether a failed build failed for the worker's own
+// reasons (the store, a cancelled context) rather than the step's.
+func isMachinery(br *engine.BuildResult) bool {
+	err := br.FirstError()
+	return err != nil && (cache.IsCorrupt(err) || cache.IsNotFound(err) || errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded))
+}
+
+func sortOutputs(outs []cache.Output) []cache.Output {
+	for i := 1; i < len(outs); i++ {
+		for j := i; j > 0 && outs[j].Name < outs[j-1].Name; j-- {
+			outs[j], outs[j-1] = outs[j-1], outs[j]
+		}
+	}
+	return outs
+}
+
+// recipeDir materializes the recipe tree d under Dir (once per digest:
+// written to a temporary directory, then renamed into place).
+func (w *Worker) recipeDir(ctx context.Context, d cache.Digest) (string, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	dir := filepath.Join(w.Dir, "recipes", d.Hex())
+	if _, err := os.Stat(dir); err == nil {
+		return dir, nil
+	}
+	if err := os.MkdirAll(filepath.Dir(dir), 0o755); err != nil {
+		return "", fmt.Errorf("worker %s: %w", w.Name, err)
+	}
+	tmp, err := os.MkdirTemp(filepath.Dir(dir), ".tmp-")
+	if err != nil {
+		return "", fmt.Errorf("worker %s: %w", w.Name, err)
+	}
+	if err := w.Store.Materialize(ctx, d, filepath.Join(tmp, "r"), false); err != nil {
+		os.RemoveAll(tmp)
+		return "", fmt.Errorf("worker %s: fetching the recipe %s: %w", w.Name, d.Short(), err)
+	}
+	if err := os.Rename(filepath.Join(tmp, "r"), dir); err != nil {
+		os.RemoveAll(tmp)
+		return "", fmt.Errorf("worker %s: %w", w.Name, err)
+	}
+	os.RemoveAll(tmp)
+	return dir, nil
+}
+
+func (w *Worker) logf(format string, args ...any) {
+	if w.Logf != nil {
+		w.Logf(format, args...)
+	}
+}
+
+// heartbeats is the engine.Reporter of a step run by a worker: it keeps
+// the step's progress and sends it as the activity's heartbeat, at least
+// every few seconds, so that Temporal notices a worker that died.
+type heartbeats struct {
+	ctx  context.Context
+	step *engine.Step
+	mu   sync.Mutex
+	last Heartbeat
+	done chan struct{}
+	wg   sync.WaitGroup
+}
+
+func newHeartbeats(ctx context.Context, step *engine.Step) *heartbeats {
+	h := &heartbeats{ctx: ctx, step: step, done: make(chan struct{})}
+	interval := activity.GetInfo(ctx).HeartbeatTimeout / 3
+	if interval <= 0 || interval > 10*time.Second {
+		interval = 10 * time.Second
+	}
+	h.beat()
+	h.wg.Add(1)
+	go func() {
+		defer h.wg.Done()
+		t := time.NewTicker(interval)
+		defer t.Stop()
+		for {
+			select {
+			case <-h.done:
+				return
+			case <-ctx.Done():
+				return
+			case <-t.C:
+				h.beat()
+			}
+		}
+	}()
+	return h
+}
+
+func (h *heartbeats) beat() {
+	h.mu.Lock()
+	hb := h.last
+	h.mu.Unlock()
+	activity.RecordHeartbeat(h.ctx, hb)
+}
+
+func (h *heartbeats) stop() {
+	close(h.done)
+	h.wg.Wait()
+}
+
+func (h *heartbeats) StepStarted(*engine.Step) {}
+func (h *heartbeats) StepProgress(s *engine.Step, done, total int64) {
+	if s != h.step {
+		return
+	}
+	h.mu.Lock()
+	h.last.Done, h.last.Total = done, total
+	h.mu.Unlock()
+}
+func (h *heartbeats) StepStatus(s *engine.Step, msg string, _ map[string]any) {
+	if s != h.step {
+		return
+	}
+	h.mu.Lock()
+	h.last.Status = msg
+	h.mu.Unlock()
+}
+func (h *heartbeats) StepFinished(*engine.StepResult) {}
+func (h *heartbeats) Warn(string)                     {}

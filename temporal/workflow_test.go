@@ -1,0 +1,119 @@
+package temporal
+
+import (
+	"context"
+	"strings"
+	"sync"
+	"testing"
+
+	"go.temporal.io/sdk/activity"
+	tsdk "go.temporal.io/sdk/temporal"
+	"go.temporal.io/sdk/testsuite"
+)
+
+// The workflow in Temporal's in-process test environment, with a fake
+// activity: every step runs after its dependencies, on its queue; a failed
+// or waiting step skips what is below it and nothing else.
+func TestBuildWorkflowDAG(t *testing.T) {
+	spec := BuildSpec{ID: "b", Fingerprint: "fp", InputsKey: "00", Steps: []StepSpec{
+		{Addr: "import.a", Queue: "cpu"},
+		{Addr: "import.b", Queue: "cpu"},
+		{Addr: "train.m", Deps: []string{"import.a"}, Queue: "gpu"},
+		{Addr: "exec.bad", Deps: []string{"import.b"}, Queue: "cpu"},
+		{Addr: "exec.after_bad", Deps: []string{"exec.bad"}, Queue: "cpu"},
+		{Addr: "review.r", Deps: []string{"train.m"}, Queue: "cpu"},
+		{Addr: "merge.m", Deps: []string{"review.r", "import.b"}, Queue: "cpu"},
+		{Addr: "export.e", Deps: []string{"train.m", "import.b"}, Queue: "cpu"},
+	}}
+	var mu sync.Mutex
+	var order []string
+	queues := map[string]string{}
+	run := func(ctx context.Context, task StepTask) (StepOutcome, error) {
+		mu.Lock()
+		order = append(order, task.Addr)
+		queues[task.Addr] = activity.GetInfo(ctx).TaskQueue
+		mu.Unlock()
+		switch task.Addr {
+		case "exec.bad":
+			return StepOutcome{}, tsdk.NewNonRetryableApplicationError("exec.bad: exit status 1", ErrStepFailed, nil)
+		case "review.r":
+			return StepOutcome{Status: StatusWaiting, Error: "waiting for reviews"}, nil
+		}
+		return StepOutcome{Status: StatusRan, Key: "k-" + task.Addr, Worker: "w"}, nil
+	}
+	var s testsuite.WorkflowTestSuite
+	env := s.NewTestWorkflowEnvironment()
+	env.RegisterActivityWithOptions(run, activity.RegisterOptions{Name: ActivityName})
+	env.ExecuteWorkflow(BuildWorkflow, spec)
+	if !env.IsWorkflowCompleted() || env.GetWorkflowError() != nil {
+		t.Fatalf("workflow: completed %v, error %v", env.IsWorkflowCompleted(), env.GetWorkflowError())
+	}
+	var out BuildOutcome
+	if err := env.GetWorkflowResult(&out); err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]string{
+		"import.a": StatusRan, "import.b": StatusRan, "train.m": StatusRan, "exec.bad": StatusFailed,
+		"exec.after_bad": StatusSkipped, "review.r": StatusWaiting, "merge.m": StatusSkipped, "export.e": StatusRan,
+	}
+	for i, o := range out.Steps {
+		if o.Addr != spec.Steps[i].Addr {
+			t.Errorf("outcome %d is %s, want %s (the spec's order)", i, o.Addr, spec.Steps[i].Addr)
+		}
+		if o.Status != want[o.Addr] {
+			t.Errorf("%s: %s, want %s (%s)", o.Addr, o.Status, want[o.Addr], o.Error)
+		}
+	}
+	if got := out.Steps[3].Error; got != "exec.bad: exit status 1" {
+		t.Errorf("the failure's message is %q, want the step's own", got)
+	}
+	if got := out.Steps[4].Error; got != "exec.bad failed" {
+		t.Errorf("a skipped step says %q", got)
+	}
+	pos := map[string]int{}
+	for i, a := range order {
+		pos[a] = i
+	}
+	for _, s := range spec.Steps {
+		if _, ran := pos[s.Addr]; !ran {
+			continue
+		}
+		for _, d := range s.Deps {
+			if pos[d] > pos[s.Addr] {
+				t.Errorf("%s ran before its dependency %s: %v", s.Addr, d, order)
+			}
+		}
+	}
+	for _, skipped := range []string{"exec.after_bad", "merge.m"} {
+		if _, ran := pos[skipped]; ran {
+			t.Errorf("%s ran after its dependency failed or waited", skipped)
+		}
+	}
+	if q := queues["train.m"]; q != TaskQueue("gpu", "fp") {
+		t.Errorf("train.m ran on queue %q, want %q", q, TaskQueue("gpu", "fp"))
+	}
+	if q := queues["import.a"]; q != TaskQueue("cpu", "fp") {
+		t.Errorf("import.a ran on queue %q", q)
+	}
+}
+
+// A spec naming a dependency it does not have fails at once, saying so.
+func TestBuildWorkflowBadSpec(t *testing.T) {
+	var s testsuite.WorkflowTestSuite
+	env := s.NewTestWorkflowEnvironment()
+	env.RegisterActivityWithOptions(func(context.Context, StepTask) (StepOutcome, error) { return StepOutcome{}, nil }, activity.RegisterOptions{Name: ActivityName})
+	env.ExecuteWorkflow(BuildWorkflow, BuildSpec{Steps: []StepSpec{{Addr: "a.b", Deps: []string{"x.y"}, Queue: "cpu"}}})
+	if err := env.GetWorkflowError(); err == nil || !strings.Contains(err.Error(), "a.b depends on x.y, which the build does not have") {
+		t.Fatalf("error %v", err)
+	}
+}
+
+func TestFingerprintAndIDs(t *testing.T) {
+	if a, b := TaskQueue("cpu", "abc"), TaskQueue("gpu", "abc"); a == b || !strings.Contains(a, "abc") {
+		t.Errorf("queues %q %q", a, b)
+	}
+	k1 := InputsKey("dsbuild-build-1")
+	if k1 == InputsKey("dsbuild-build-2") {
+		t.Error("two builds share an inputs key")
+	}
+}
