@@ -116,41 +116,15 @@ func buildOnTemporal(ctx context.Context, g *globalFlags, opt temporalOptions, r
 	if opt.addr == "" {
 		opt.addr = os.Getenv(temporal.EnvAddress)
 	}
-	fp := temporal.Fingerprint(steps.Kinds())
-	// The recipe's *.hcl files, as a tree.
-	var entries []cache.TreeEntry
-	for _, rel := range r.Sources {
-		data, err := os.ReadFile(filepath.Join(r.Dir, rel))
-		if err != nil {
-			return nil, err
-		}
-		d, err := store.PutBytes(data)
-		if err != nil {
-			return nil, err
-		}
-		entries = append(entries, cache.TreeEntry{Name: rel, Kind: cache.File, Digest: d, Size: int64(len(data))})
-	}
-	recipeTree, err := store.PutTree(entries)
+	sub, err := prepareBuild(ctx, r, targets, store)
 	if err != nil {
 		return nil, err
 	}
-	sources, err := engine.StoreSources(ctx, r, store, targets)
-	if err != nil {
-		return nil, err
-	}
-	vars, err := engine.VarsJSON(r.Vars)
-	if err != nil {
-		return nil, err
-	}
-	var names []string
-	for _, t := range targets {
-		names = append(names, t.Addr)
-	}
-	id := temporal.BuildID(fp, recipeTree, vars, sources, names)
+	fp, id, recipeTree, sources, vars, names := sub.fp, sub.id, sub.recipe, sub.sources, sub.vars, sub.targets
 	if err := store.UploadAction(ctx, temporal.InputsKey(id), temporal.InputOutputs(recipeTree, sources)); err != nil {
 		return nil, fmt.Errorf("putting the recipe and its sources on the remote %s: %w", store.RemoteName(), err)
 	}
-	spec := temporal.BuildSpec{ID: id, Fingerprint: fp, InputsKey: fmt.Sprintf("%x", temporal.InputsKey(id)), Vars: vars,
+	spec := temporal.BuildSpec{ID: id, Fingerprint: fp, InputsKey: cache.Digest(temporal.InputsKey(id)).Hex(), Vars: vars,
 		Heartbeat: temporal.Duration(opt.heartbeat.Seconds()), Jobs: jobs, Targets: names}
 	order := engine.Order(r, targets)
 	for _, s := range order {
@@ -174,11 +148,12 @@ func buildOnTemporal(ctx context.Context, g *globalFlags, opt temporalOptions, r
 		return nil, errDetached
 	}
 	fmt.Fprintf(os.Stderr, "dsbuild: build %s on %s (workers of fingerprint %s)\n", id, opt.addr, fp)
-	out, err := temporal.Watch(ctx, c, run, 300*time.Millisecond, newOutcomeShower(r, rep).show)
+	shower := newOutcomeShower(r, rep)
+	out, err := temporal.Watch(ctx, c, run, 300*time.Millisecond, shower.show)
 	if err != nil {
 		return nil, fmt.Errorf("build %s: %w", id, err)
 	}
-	newOutcomeShower(r, rep).finish(out)
+	shower.finish(out)
 	br := outcomeResult(r, order, out)
 	br.Remote = store.RemoteName()
 	if br.Counts[engine.Failed] > 0 || br.Counts[engine.Skipped] > 0 || br.Counts[engine.Waiting] > 0 {
@@ -205,6 +180,50 @@ func buildOnTemporal(ctx context.Context, g *globalFlags, opt temporalOptions, r
 	}
 	br.Transfer = store.RemoteStats()
 	return br, nil
+}
+
+// preparedBuild is what identifies a distributed build: the workers'
+// fingerprint, the recipe tree, the sources, the variables, the targets,
+// and the build id derived from them.
+type preparedBuild struct {
+	fp, id  string
+	recipe  cache.Digest
+	sources temporal.SourceMap
+	vars    temporal.VarValues
+	targets []string
+}
+
+// prepareBuild stores the recipe's *.hcl files as a tree and its sources
+// (as a build would), and derives the build's id.
+func prepareBuild(ctx context.Context, r *engine.Recipe, targets []*engine.Step, store *cache.Store) (*preparedBuild, error) {
+	p := &preparedBuild{fp: temporal.Fingerprint(steps.Kinds())}
+	var entries []cache.TreeEntry
+	for _, rel := range r.Sources {
+		data, err := os.ReadFile(filepath.Join(r.Dir, rel))
+		if err != nil {
+			return nil, err
+		}
+		d, err := store.PutBytes(data)
+		if err != nil {
+			return nil, err
+		}
+		entries = append(entries, cache.TreeEntry{Name: rel, Kind: cache.File, Digest: d, Size: int64(len(data))})
+	}
+	var err error
+	if p.recipe, err = store.PutTree(entries); err != nil {
+		return nil, err
+	}
+	if p.sources, err = engine.StoreSources(ctx, r, store, targets); err != nil {
+		return nil, err
+	}
+	if p.vars, err = engine.VarsJSON(r.Vars); err != nil {
+		return nil, err
+	}
+	for _, t := range targets {
+		p.targets = append(p.targets, t.Addr)
+	}
+	p.id = temporal.BuildID(p.fp, p.recipe, p.vars, p.sources, p.targets)
+	return p, nil
 }
 
 // errDetached ends a build submitted with --detach (exit 0).
@@ -315,17 +334,40 @@ func (q quietReporter) Warn(msg string)                               { q.rep.Wa
 
 func newStatusCmd(g *globalFlags) *cobra.Command {
 	var addr string
+	rf := &recipeFlags{}
 	cmd := &cobra.Command{
-		Use:   "status BUILD",
+		Use:   "status BUILD | [RECIPE] [TARGET...]",
 		Short: "Follow a distributed build (dsbuild build --executor temporal) until it ends",
-		Long: `Status attaches to the distributed build BUILD (the id that build
---executor temporal prints, dsbuild-build-…), shows each step's state as it
-changes, and when the build ends prints what became of every step. To write
-the lockfile, run the same dsbuild build --executor temporal again: it
-attaches to the build if it still runs, and finds every step on the remote
-if it is done.`,
-		Args: cobra.ExactArgs(1),
+		Long: `Status attaches to a distributed build (dsbuild build --executor temporal),
+shows each step's state as it changes, and when the build ends prints what
+became of every step. Name the build by its id (dsbuild-build-…, which build
+prints), or as build was given it: the recipe, its targets and -var values
+(the id is derived from them). To write the lockfile, run the same dsbuild
+build --executor temporal again: it attaches to the build if it still runs,
+and finds every step on the remote if it is done.`,
+		Example: `  dsbuild status dsbuild-build-3b8c15527c652d20687db6a0
+  dsbuild status recipes/person`,
 		RunE: func(cmd *cobra.Command, args []string) error {
+			id := ""
+			if len(args) == 1 && strings.HasPrefix(args[0], "dsbuild-build-") {
+				id = args[0]
+			} else {
+				dir, names := splitRecipeArgs(args)
+				r, targets, _, err := loadTargets(dir, names, rf, false)
+				if err != nil {
+					return err
+				}
+				store, err := g.openLocalStore(func(f string, a ...any) { warnf(f, a...) })
+				if err != nil {
+					return err
+				}
+				p, err := prepareBuild(cmd.Context(), r, targets, store)
+				if err != nil {
+					return err
+				}
+				id = p.id
+			}
+			args = []string{id}
 			if addr == "" {
 				addr = os.Getenv(temporal.EnvAddress)
 			}
@@ -378,5 +420,6 @@ if it is done.`,
 		},
 	}
 	cmd.Flags().StringVar(&addr, "temporal", "", "the Temporal frontend, HOST:PORT (default $"+temporal.EnvAddress+")")
+	rf.register(cmd)
 	return cmd
 }
