@@ -26,6 +26,12 @@ type Step struct {
 	Outputs  []string // output names, sorted
 	Deps     []*Step  // upstream steps, sorted by address, no duplicates
 
+	// Queue is the step's queue attribute ("" when not set): where a
+	// distributed build runs it (cpu, gpu, a name of the user's). Where a
+	// step runs never changes what it computes: the queue is not in the
+	// key.
+	Queue string
+
 	DeclRange      hcl.Range // the block header
 	NameRange      hcl.Range // the label
 	body           *hclsyntax.Body
@@ -403,9 +409,28 @@ func (l *loader) decodeStep(s *Step) hcl.Diagnostics {
 	for _, b := range schema.Blocks {
 		bs.Blocks = append(bs.Blocks, hcl.BlockHeaderSchema{Type: b.Type})
 	}
+	ownQueue := false
+	for _, a := range schema.Attrs {
+		ownQueue = ownQueue || a.Name == QueueAttr
+	}
+	if !ownQueue {
+		bs.Attributes = append(bs.Attributes, hcl.AttributeSchema{Name: QueueAttr})
+	}
 	content, diags := s.body.Content(bs)
 	cfg := &Config{Params: map[string]cty.Value{}, Ranges: map[string]hcl.Range{}, Block: s.DeclRange}
 	s.Config = cfg
+	if attr, ok := content.Attributes[QueueAttr]; ok && !ownQueue {
+		v, d := l.decodeParam(AttrSpec{Name: QueueAttr, Type: cty.String}, attr)
+		diags = append(diags, d...)
+		if !d.HasErrors() && !v.IsNull() {
+			s.Queue = v.AsString()
+			if !validQueue(s.Queue) {
+				diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Invalid queue",
+					Detail:  fmt.Sprintf("queue %q: a queue name is lower-case letters, digits and dashes, like \"gpu\" or \"gpu-h100\".", s.Queue),
+					Subject: attr.Expr.Range().Ptr()})
+			}
+		}
+	}
 	deps := map[*Step]bool{}
 	for _, b := range content.Blocks { // in the order written
 		spec := schema.block(b.Type)
@@ -794,4 +819,20 @@ func traversalString(t hcl.Traversal) string {
 		}
 	}
 	return b.String()
+}
+
+// QueueAttr is the attribute every step may have that names the task
+// queue of distributed builds (Step.Queue).
+const QueueAttr = "queue"
+
+func validQueue(q string) bool {
+	if q == "" || len(q) > 64 {
+		return false
+	}
+	for _, c := range q {
+		if !(c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '-') {
+			return false
+		}
+	}
+	return true
 }

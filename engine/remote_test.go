@@ -89,3 +89,32 @@ func TestLoadRemoteAlone(t *testing.T) {
 		t.Fatalf("a bad block loaded: %+v %v", rc, diags)
 	}
 }
+
+// Any step may name its queue for distributed builds; it is not part of
+// the key (where a step runs never changes what it computes).
+func TestQueueAttribute(t *testing.T) {
+	r, diags := loadOps(t, "ops \"a\" {\n  queue = \"gpu-h100\"\n}\nops \"b\" {}\n")
+	if diags != "" {
+		t.Fatal(diags)
+	}
+	if q := r.Step("ops.a").Queue; q != "gpu-h100" {
+		t.Errorf("queue %q", q)
+	}
+	if q := r.Step("ops.b").Queue; q != "" {
+		t.Errorf("unset queue %q", q)
+	}
+	pa, err := engine.Preimage(r.Step("ops.a"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pb, err := engine.Preimage(r.Step("ops.b"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Join(pa, "\n") != strings.Join(pb, "\n") {
+		t.Errorf("the queue entered the key:\n%s\n---\n%s", strings.Join(pa, "\n"), strings.Join(pb, "\n"))
+	}
+	if _, diags := loadOps(t, "ops \"a\" {\n  queue = \"GPU!\"\n}\n"); !strings.Contains(diags, "Invalid queue") {
+		t.Errorf("a bad queue name: %s", diags)
+	}
+}

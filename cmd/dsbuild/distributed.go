@@ -96,9 +96,12 @@ type temporalOptions struct {
 	heartbeat time.Duration
 }
 
-// queueOf is the task queue a step runs on: gpu for a step that asks for
-// a GPU (device = "cuda"), else cpu.
+// queueOf is the task queue a step runs on: its queue attribute if it has
+// one, else gpu for a step that asks for a GPU (device = "cuda"), else cpu.
 func queueOf(s *engine.Step) string {
+	if s.Queue != "" {
+		return s.Queue
+	}
 	if v, ok := s.Config.Params["device"]; ok && v.Type() == cty.String && v.IsKnown() && !v.IsNull() && v.AsString() == "cuda" {
 		return "gpu"
 	}
