@@ -2,6 +2,7 @@ package temporal
 
 import (
 	"context"
+	"errors"
 	"strings"
 	"sync"
 	"testing"
@@ -9,6 +10,9 @@ import (
 	"go.temporal.io/sdk/activity"
 	tsdk "go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/testsuite"
+
+	"dsbuild/cache"
+	"dsbuild/engine"
 )
 
 // The workflow in Temporal's in-process test environment, with a fake
@@ -115,5 +119,36 @@ func TestFingerprintAndIDs(t *testing.T) {
 	k1 := InputsKey("dsbuild-build-1")
 	if k1 == InputsKey("dsbuild-build-2") {
 		t.Error("two builds share an inputs key")
+	}
+}
+
+type fakeKind struct{ v int }
+
+func (fakeKind) Name() string           { return "fake" }
+func (k fakeKind) Version() int         { return k.v }
+func (fakeKind) Schema() *engine.Schema { return &engine.Schema{} }
+func (fakeKind) Run(context.Context, *engine.RunContext) (map[string]cache.Digest, error) {
+	return nil, nil
+}
+
+// A kind's version is in the fingerprint; a worker refuses a step of
+// another fingerprint, before it touches anything, with an error that
+// Temporal does not retry and that says why.
+func TestWorkerRefusesOtherVersions(t *testing.T) {
+	v1, v2 := engine.NewKinds(fakeKind{1}), engine.NewKinds(fakeKind{2})
+	if Fingerprint(v1) == Fingerprint(v2) {
+		t.Fatal("two kind versions share a fingerprint")
+	}
+	if Fingerprint(v1) != Fingerprint(engine.NewKinds(fakeKind{1})) {
+		t.Fatal("the fingerprint is not a function of the kinds")
+	}
+	w := &Worker{Kinds: v2, Name: "w-old"}
+	_, err := w.RunStep(context.Background(), StepTask{Addr: "fake.x", Fingerprint: Fingerprint(v1)})
+	var app *tsdk.ApplicationError
+	if !errors.As(err, &app) || app.Type() != ErrVersion || !app.NonRetryable() {
+		t.Fatalf("error %v, want a non-retryable %s", err, ErrVersion)
+	}
+	if !strings.Contains(err.Error(), "worker w-old refuses fake.x: its step kinds or platform") {
+		t.Errorf("message: %v", err)
 	}
 }
