@@ -124,9 +124,14 @@ func Snapshot(ctx context.Context, c client.Client, id string) (Progress, error)
 	return p, nil
 }
 
+// ErrQuiet is what Watch returns when stop said to stop watching a build
+// that goes on (one waiting for reviews).
+var ErrQuiet = errors.New("the build waits")
+
 // Watch calls show with the build's progress every interval until the
-// workflow ends, then returns its outcome.
-func Watch(ctx context.Context, c client.Client, run client.WorkflowRun, interval time.Duration, show func(Progress)) (BuildOutcome, error) {
+// workflow ends, then returns its outcome; when show returns true, Watch
+// returns at once with the last progress's outcome and ErrQuiet.
+func Watch(ctx context.Context, c client.Client, run client.WorkflowRun, interval time.Duration, show func(Progress) bool) (BuildOutcome, error) {
 	type result struct {
 		out BuildOutcome
 		err error
@@ -146,8 +151,8 @@ func Watch(ctx context.Context, c client.Client, run client.WorkflowRun, interva
 		case <-ctx.Done():
 			return BuildOutcome{}, ctx.Err()
 		case <-t.C:
-			if p, err := Snapshot(ctx, c, run.GetID()); err == nil {
-				show(p)
+			if p, err := Snapshot(ctx, c, run.GetID()); err == nil && show(p) {
+				return p.Outcome, ErrQuiet
 			}
 		}
 	}
@@ -188,3 +193,13 @@ func (h *logfHandler) WithAttrs(attrs []slog.Attr) slog.Handler {
 	return &logfHandler{logf: h.logf, attrs: append(append([]slog.Attr(nil), h.attrs...), attrs...)}
 }
 func (h *logfHandler) WithGroup(string) slog.Handler { return h }
+
+// SubmitReview sends a review step's results to the build id: the build,
+// if it waits for them, goes on by itself. Each digest must be on the
+// remote under SourceKey.
+func SubmitReview(ctx context.Context, c client.Client, id string, sig ReviewSignal) error {
+	if err := c.SignalWorkflow(ctx, id, "", SignalReview, sig); err != nil {
+		return fmt.Errorf("build %s: sending %s's results: %w", id, sig.Addr, err)
+	}
+	return nil
+}

@@ -43,6 +43,9 @@ const (
 	WorkflowName  = "dsbuild.Build"
 	ActivityName  = "dsbuild.RunStep"
 	QueryProgress = "progress"
+	// SignalReview carries a review step's results (ReviewSignal): a build
+	// that waits for them goes on by itself.
+	SignalReview = "review-results"
 
 	// Error types of failed activities that retrying cannot fix.
 	ErrStepFailed = "StepFailed"
@@ -95,6 +98,23 @@ type StepTask struct {
 	Vars        VarValues `json:"vars,omitempty"`
 	Addr        string    `json:"addr"`
 	Jobs        int       `json:"jobs,omitempty"`
+	// Reviews are the review results signalled so far, by step address
+	// and input name (each on the remote under SourceKey): this step's
+	// own, and its upstream reviews', whose keys depend on them.
+	Reviews map[string]map[string]string `json:"reviews,omitempty"`
+}
+
+// ReviewSignal is SignalReview's payload: the step, and its results'
+// digests by input name ("results"), each on the remote under SourceKey.
+type ReviewSignal struct {
+	Addr    string            `json:"addr"`
+	Results map[string]string `json:"results"`
+}
+
+// SourceKey is the remote entry under which a source tree sent during a
+// build (a review's results) is found: one output, "tree".
+func SourceKey(d cache.Digest) cache.ActionKey {
+	return cache.ActionKey(sha256.Sum256([]byte("dsbuild build source v1\n" + d.String())))
 }
 
 // Step statuses in outcomes and progress.
@@ -125,6 +145,26 @@ type StepOutcome struct {
 // answer while it runs): one outcome per step of the spec, in its order.
 type BuildOutcome struct {
 	Steps []StepOutcome `json:"steps"`
+	// Reviews are the review results signalled during the build, by step
+	// address: the client's final local build needs them to find the
+	// same keys.
+	Reviews map[string]map[string]string `json:"reviews,omitempty"`
+}
+
+// Quiet reports whether nothing runs and nothing can start until review
+// results arrive: at least one step waits, and every other step is done
+// or below a waiting one.
+func (o BuildOutcome) Quiet() bool {
+	waiting := false
+	for _, s := range o.Steps {
+		switch s.Status {
+		case StatusRunning:
+			return false
+		case StatusWaiting:
+			waiting = true
+		}
+	}
+	return waiting
 }
 
 // Heartbeat is what a running step reports through its heartbeats.

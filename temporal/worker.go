@@ -76,6 +76,22 @@ func (w *Worker) RunStep(ctx context.Context, t StepTask) (StepOutcome, error) {
 	if err != nil {
 		return StepOutcome{}, tsdk.NewNonRetryableApplicationError(err.Error(), "BadSpec", nil)
 	}
+	// Sources sent during the build: review results.
+	for addr, m := range t.Reviews {
+		for name, ds := range m {
+			d, err := cache.ParseDigest(ds)
+			if err != nil {
+				return StepOutcome{}, tsdk.NewNonRetryableApplicationError(fmt.Sprintf("review results %s of %s: %v", name, addr, err), "BadSpec", nil)
+			}
+			if _, err := w.Store.RemoteAction(ctx, SourceKey(d)); err != nil {
+				return StepOutcome{}, fmt.Errorf("worker %s: review results %s of %s (%s) are not on the remote %s: %w", w.Name, name, addr, d.Short(), w.Store.RemoteName(), err)
+			}
+			if sources[addr] == nil {
+				sources[addr] = map[string]cache.Digest{}
+			}
+			sources[addr][name] = d
+		}
+	}
 	dir, err := w.recipeDir(ctx, recipeTree)
 	if err != nil {
 		return StepOutcome{}, err
@@ -87,6 +103,13 @@ func (w *Worker) RunStep(ctx context.Context, t StepTask) (StepOutcome, error) {
 	r, diags := engine.Load(dir, engine.LoadOptions{Kinds: w.Kinds, Macros: w.Macros, Recorded: vars})
 	if diags.HasErrors() {
 		return StepOutcome{}, tsdk.NewNonRetryableApplicationError("the recipe does not load on worker "+w.Name+": "+diags.Error(), ErrStepFailed, nil)
+	}
+	// A worker never reads its own disk for sources: a Sourced step the
+	// client gave no digests for has none (a review without results).
+	for _, s := range r.Steps {
+		if _, ok := s.Kind.(engine.Sourced); ok && sources[s.Addr] == nil {
+			sources[s.Addr] = map[string]cache.Digest{}
+		}
 	}
 	step := r.Step(t.Addr)
 	if step == nil {

@@ -10,10 +10,13 @@ import (
 
 // BuildWorkflow walks the DAG of spec: every step whose dependencies are
 // done is scheduled as an activity on its queue, and when it completes
-// the steps that waited for it become ready. A step that fails (or
-// waits for a review) skips the steps below it; the others go on, as with
-// --keep-going. The outcome lists every step in the spec's order; the
-// progress query returns it while the build runs.
+// the steps that waited for it become ready. A step that fails skips the
+// steps below it; the others go on, as with --keep-going. A step that
+// waits for review results (a review step without them) holds the steps
+// below it, and the workflow waits, as long as it takes, for a
+// SignalReview that brings them; then the step runs again with them and
+// the build goes on by itself. The outcome lists every step in the
+// spec's order; the progress query returns it while the build runs.
 //
 // It is deterministic, as Temporal requires: it iterates slices in order,
 // takes no clock and no randomness, and reacts to completions through a
@@ -47,6 +50,12 @@ func BuildWorkflow(ctx workflow.Context, spec BuildSpec) (BuildOutcome, error) {
 	}
 	sel := workflow.NewSelector(ctx)
 	running := 0
+	// Review results signalled so far, by step; a waiting step runs again
+	// with them. again marks a running step to run once more when it ends
+	// (results arrived while it ran).
+	reviews := map[string]map[string]string{}
+	again := make([]bool, n)
+	waitingNow := 0
 	var skip func(i int, why string)
 	skip = func(i int, why string) {
 		for _, k := range dependents[i] {
@@ -74,8 +83,12 @@ func BuildWorkflow(ctx workflow.Context, spec BuildSpec) (BuildOutcome, error) {
 				NonRetryableErrorTypes: []string{ErrStepFailed, ErrVersion},
 			},
 		})
-		task := StepTask{Build: spec.ID, Fingerprint: spec.Fingerprint, InputsKey: spec.InputsKey, Vars: spec.Vars, Addr: s.Addr, Jobs: spec.Jobs}
-		out.Steps[i].Status = StatusRunning
+		task := StepTask{Build: spec.ID, Fingerprint: spec.Fingerprint, InputsKey: spec.InputsKey, Vars: spec.Vars, Addr: s.Addr, Jobs: spec.Jobs,
+			Reviews: copyReviews(reviews)}
+		if out.Steps[i].Status == StatusWaiting {
+			waitingNow--
+		}
+		out.Steps[i] = StepOutcome{Addr: s.Addr, Status: StatusRunning}
 		running++
 		sel.AddFuture(workflow.ExecuteActivity(actx, ActivityName, task), func(f workflow.Future) {
 			running--
@@ -88,7 +101,14 @@ func BuildWorkflow(ctx workflow.Context, spec BuildSpec) (BuildOutcome, error) {
 			res.Addr = s.Addr
 			out.Steps[i] = res
 			if res.Status == StatusWaiting {
-				skip(i, s.Addr+" waits for input")
+				if again[i] {
+					again[i] = false
+					schedule(i)
+					return
+				}
+				// The steps below wait too, until a review signal
+				// brings its results.
+				waitingNow++
 				return
 			}
 			for _, k := range dependents[i] {
@@ -99,15 +119,63 @@ func BuildWorkflow(ctx workflow.Context, spec BuildSpec) (BuildOutcome, error) {
 			}
 		})
 	}
+	sel.AddReceive(workflow.GetSignalChannel(ctx, SignalReview), func(c workflow.ReceiveChannel, _ bool) {
+		var sig ReviewSignal
+		c.Receive(ctx, &sig)
+		i, ok := index[sig.Addr]
+		if !ok || len(sig.Results) == 0 || sameSources(reviews[sig.Addr], sig.Results) {
+			return
+		}
+		reviews[sig.Addr] = sig.Results
+		if out.Reviews == nil {
+			out.Reviews = map[string]map[string]string{}
+		}
+		out.Reviews[sig.Addr] = sig.Results
+		switch out.Steps[i].Status {
+		case StatusWaiting:
+			schedule(i)
+		case StatusRunning:
+			again[i] = true
+		}
+		// pending: the results go with it when it is scheduled; done:
+		// the build has used other results, and keeps them.
+	})
 	for i := range spec.Steps {
 		if waiting[i] == 0 {
 			schedule(i)
 		}
 	}
-	for running > 0 {
+	// A build whose only steps left wait for reviews waits for their
+	// signal, for as long as the reviews take.
+	for running > 0 || waitingNow > 0 {
 		sel.Select(ctx)
 	}
 	return out, nil
+}
+
+// copyReviews copies the reviews so far into a task (a map shared with a
+// scheduled activity must not change under it).
+func copyReviews(m map[string]map[string]string) map[string]map[string]string {
+	if len(m) == 0 {
+		return nil
+	}
+	out := make(map[string]map[string]string, len(m))
+	for addr, r := range m {
+		out[addr] = r
+	}
+	return out
+}
+
+func sameSources(a, b map[string]string) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for k, v := range a {
+		if b[k] != v {
+			return false
+		}
+	}
+	return true
 }
 
 // activityMessage is the step's own error message when the activity

@@ -6,6 +6,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"go.temporal.io/sdk/activity"
 	tsdk "go.temporal.io/sdk/temporal"
@@ -17,7 +18,8 @@ import (
 
 // The workflow in Temporal's in-process test environment, with a fake
 // activity: every step runs after its dependencies, on its queue; a failed
-// or waiting step skips what is below it and nothing else.
+// step skips what is below it and nothing else; a waiting review holds
+// what is below it until a signal brings its results.
 func TestBuildWorkflowDAG(t *testing.T) {
 	spec := BuildSpec{ID: "b", Fingerprint: "fp", InputsKey: "00", Steps: []StepSpec{
 		{Addr: "import.a", Queue: "cpu"},
@@ -31,9 +33,13 @@ func TestBuildWorkflowDAG(t *testing.T) {
 	}}
 	var mu sync.Mutex
 	var order []string
+	var reviewed, mergeSaw string
 	queues := map[string]string{}
 	run := func(ctx context.Context, task StepTask) (StepOutcome, error) {
 		mu.Lock()
+		if task.Addr == "merge.m" {
+			mergeSaw = task.Reviews["review.r"]["results"]
+		}
 		order = append(order, task.Addr)
 		queues[task.Addr] = activity.GetInfo(ctx).TaskQueue
 		mu.Unlock()
@@ -41,13 +47,32 @@ func TestBuildWorkflowDAG(t *testing.T) {
 		case "exec.bad":
 			return StepOutcome{}, tsdk.NewNonRetryableApplicationError("exec.bad: exit status 1", ErrStepFailed, nil)
 		case "review.r":
-			return StepOutcome{Status: StatusWaiting, Error: "waiting for reviews"}, nil
+			if task.Reviews["review.r"]["results"] == "" {
+				return StepOutcome{Status: StatusWaiting, Error: "waiting for reviews"}, nil
+			}
+			mu.Lock()
+			reviewed = task.Reviews["review.r"]["results"]
+			mu.Unlock()
 		}
 		return StepOutcome{Status: StatusRan, Key: "k-" + task.Addr, Worker: "w"}, nil
 	}
 	var s testsuite.WorkflowTestSuite
 	env := s.NewTestWorkflowEnvironment()
 	env.RegisterActivityWithOptions(run, activity.RegisterOptions{Name: ActivityName})
+	// An hour in (the test clock skips), the build is quiet, waiting for
+	// review.r's results; the signal brings them and it goes on.
+	var quiet BuildOutcome
+	env.RegisterDelayedCallback(func() {
+		v, err := env.QueryWorkflow(QueryProgress)
+		if err != nil {
+			t.Errorf("query: %v", err)
+			return
+		}
+		if err := v.Get(&quiet); err != nil {
+			t.Errorf("query: %v", err)
+		}
+		env.SignalWorkflow(SignalReview, ReviewSignal{Addr: "review.r", Results: map[string]string{"results": "sha256:d1"}})
+	}, time.Hour)
 	env.ExecuteWorkflow(BuildWorkflow, spec)
 	if !env.IsWorkflowCompleted() || env.GetWorkflowError() != nil {
 		t.Fatalf("workflow: completed %v, error %v", env.IsWorkflowCompleted(), env.GetWorkflowError())
@@ -56,9 +81,27 @@ func TestBuildWorkflowDAG(t *testing.T) {
 	if err := env.GetWorkflowResult(&out); err != nil {
 		t.Fatal(err)
 	}
+	if !quiet.Quiet() {
+		t.Errorf("before the review signal the build is not quiet: %+v", quiet.Steps)
+	}
+	if st := quiet.Steps[5].Status; st != StatusWaiting {
+		t.Errorf("review.r is %s before its results", st)
+	}
+	if st := quiet.Steps[6].Status; st != StatusPending {
+		t.Errorf("merge.m is %s before review.r's results, want pending", st)
+	}
+	if mergeSaw != "sha256:d1" {
+		t.Errorf("merge.m, below review.r, got review results %q: it needs them for review.r's key", mergeSaw)
+	}
+	if reviewed != "sha256:d1" {
+		t.Errorf("review.r ran again with results %q", reviewed)
+	}
+	if got := out.Reviews["review.r"]["results"]; got != "sha256:d1" {
+		t.Errorf("the outcome records review results %q", got)
+	}
 	want := map[string]string{
 		"import.a": StatusRan, "import.b": StatusRan, "train.m": StatusRan, "exec.bad": StatusFailed,
-		"exec.after_bad": StatusSkipped, "review.r": StatusWaiting, "merge.m": StatusSkipped, "export.e": StatusRan,
+		"exec.after_bad": StatusSkipped, "review.r": StatusRan, "merge.m": StatusRan, "export.e": StatusRan,
 	}
 	for i, o := range out.Steps {
 		if o.Addr != spec.Steps[i].Addr {
@@ -88,7 +131,10 @@ func TestBuildWorkflowDAG(t *testing.T) {
 			}
 		}
 	}
-	for _, skipped := range []string{"exec.after_bad", "merge.m"} {
+	if n := strings.Count(strings.Join(order, " "), "review.r"); n != 2 {
+		t.Errorf("review.r ran %d times, want 2 (waiting, then with its results): %v", n, order)
+	}
+	for _, skipped := range []string{"exec.after_bad"} {
 		if _, ran := pos[skipped]; ran {
 			t.Errorf("%s ran after its dependency failed or waited", skipped)
 		}

@@ -2,20 +2,26 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"maps"
 	"os"
 	"os/signal"
 	"path/filepath"
+	"slices"
 	"strings"
 	"syscall"
 	"time"
 
 	"github.com/spf13/cobra"
 	"github.com/zclconf/go-cty/cty"
+	"go.temporal.io/sdk/client"
 
 	"dsbuild/cache"
+	rv "dsbuild/dataset/review"
 	"dsbuild/engine"
 	"dsbuild/steps"
+	"dsbuild/steps/review"
 	"dsbuild/temporal"
 )
 
@@ -146,15 +152,46 @@ func buildOnTemporal(ctx context.Context, g *globalFlags, opt temporalOptions, r
 	if err != nil {
 		return nil, err
 	}
+	for _, addr := range slices.Sorted(maps.Keys(sub.reviews)) {
+		if err := submitReview(ctx, c, store, id, addr, sub.reviews[addr]); err != nil {
+			return nil, err
+		}
+	}
 	if opt.detach {
 		fmt.Fprintf(os.Stderr, "dsbuild: build %s submitted to %s; follow it with: dsbuild status --temporal %s %s\n", id, opt.addr, opt.addr, id)
 		return nil, errDetached
 	}
 	fmt.Fprintf(os.Stderr, "dsbuild: build %s on %s (workers of fingerprint %s)\n", id, opt.addr, fp)
 	shower := newOutcomeShower(r, rep)
-	out, err := temporal.Watch(ctx, c, run, 300*time.Millisecond, shower.show)
-	if err != nil {
+	out, err := temporal.Watch(ctx, c, run, 300*time.Millisecond, func(p temporal.Progress) bool {
+		shower.show(p)
+		return p.Outcome.Quiet()
+	})
+	quiet := errors.Is(err, temporal.ErrQuiet)
+	if err != nil && !quiet {
 		return nil, fmt.Errorf("build %s: %w", id, err)
+	}
+	// The sources the workers used: the build's, and the reviews the
+	// workflow received.
+	all := temporal.SourceMap{}
+	for addr, m := range sources {
+		all[addr] = m
+	}
+	for addr, m := range out.Reviews {
+		all[addr] = map[string]cache.Digest{}
+		for name, ds := range m {
+			d, err := cache.ParseDigest(ds)
+			if err != nil {
+				return nil, fmt.Errorf("build %s: review results of %s: %w", id, addr, err)
+			}
+			all[addr][name] = d
+		}
+	}
+	if quiet {
+		// Waiting for reviews: the review packages are written here,
+		// where the reviewers are, by a local build of the waiting steps
+		// (their inputs are on the remote); the workflow waits on.
+		return waitForReviews(ctx, r, out, rep, store, jobs, all, shower, id, opt.addr)
 	}
 	shower.finish(out)
 	br := outcomeResult(r, order, out)
@@ -167,7 +204,7 @@ func buildOnTemporal(ctx context.Context, g *globalFlags, opt temporalOptions, r
 	// writes the lockfile. A step it has to run was computed with another
 	// key by the workers: said, and run here, so the lockfile is right.
 	local, err := engine.Build(ctx, r, engine.BuildOptions{
-		Store: store, Jobs: jobs, Targets: targets, Reporter: quietReporter{rep}, Lock: lock, Sources: sources,
+		Store: store, Jobs: jobs, Targets: targets, Reporter: quietReporter{rep}, Lock: lock, Sources: all,
 		Record: func(lbr *engine.BuildResult) error { return engine.RecordBuild(store, r, lbr) },
 	})
 	if err != nil {
@@ -192,6 +229,7 @@ type preparedBuild struct {
 	fp, id  string
 	recipe  cache.Digest
 	sources temporal.SourceMap
+	reviews temporal.SourceMap // review results found here, sent once the build runs
 	vars    temporal.VarValues
 	targets []string
 }
@@ -219,6 +257,17 @@ func prepareBuild(ctx context.Context, r *engine.Recipe, targets []*engine.Step,
 	if p.sources, err = engine.StoreSources(ctx, r, store, targets); err != nil {
 		return nil, err
 	}
+	// A review's results are not part of what the build is: they arrive
+	// while it runs (SignalReview), and the build waits for them.
+	p.reviews = temporal.SourceMap{}
+	for _, s := range engine.Order(r, targets) {
+		if s.KindName == "review" {
+			if src, ok := p.sources[s.Addr]; ok {
+				p.reviews[s.Addr] = src
+				delete(p.sources, s.Addr)
+			}
+		}
+	}
 	if p.vars, err = engine.VarsJSON(r.Vars); err != nil {
 		return nil, err
 	}
@@ -227,6 +276,50 @@ func prepareBuild(ctx context.Context, r *engine.Recipe, targets []*engine.Step,
 	}
 	p.id = temporal.BuildID(p.fp, p.recipe, p.vars, p.sources, p.targets)
 	return p, nil
+}
+
+// submitReview puts a review step's results on the remote (under
+// temporal.SourceKey) and signals them to the build id.
+func submitReview(ctx context.Context, c client.Client, store *cache.Store, id, addr string, results map[string]cache.Digest) error {
+	sig := temporal.ReviewSignal{Addr: addr, Results: map[string]string{}}
+	for _, name := range slices.Sorted(maps.Keys(results)) {
+		d := results[name]
+		if err := store.UploadAction(ctx, temporal.SourceKey(d), []cache.Output{{Name: "tree", Digest: d}}); err != nil {
+			return fmt.Errorf("sending %s's results to the remote %s: %w", addr, store.RemoteName(), err)
+		}
+		sig.Results[name] = d.String()
+	}
+	return temporal.SubmitReview(ctx, c, id, sig)
+}
+
+// waitForReviews ends the client's part of a build that waits for review
+// results: every waiting review step is built here (which writes its
+// package for the reviewers and waits), and the build ends with exit 2,
+// while the workflow waits on for dsbuild review submit.
+func waitForReviews(ctx context.Context, r *engine.Recipe, out temporal.BuildOutcome, rep reporter, store *cache.Store, jobs int, sources temporal.SourceMap, shower *outcomeShower, id, addr string) (*engine.BuildResult, error) {
+	var waiting []*engine.Step
+	for _, so := range out.Steps {
+		if so.Status == temporal.StatusWaiting {
+			if s := r.Step(so.Addr); s != nil {
+				waiting = append(waiting, s)
+			}
+		}
+	}
+	local, err := engine.Build(ctx, r, engine.BuildOptions{Store: store, Jobs: jobs, Targets: waiting, Reporter: quietReporter{rep}, Sources: sources, KeepGoing: true})
+	if err != nil {
+		return nil, err
+	}
+	for i, so := range out.Steps {
+		if so.Status != temporal.StatusWaiting {
+			continue
+		}
+		if lr := local.Result(r.Step(so.Addr)); lr != nil && lr.Err != nil {
+			out.Steps[i].Error = lr.Err.Error()
+		}
+	}
+	shower.finish(out)
+	rep.Warn(fmt.Sprintf("build %s waits for review results; it goes on by itself once they are sent: put the reviewers' export where the message above says and run dsbuild review submit RECIPE STEP (--temporal %s)", id, addr))
+	return outcomeResult(r, nil, out), nil
 }
 
 // errDetached ends a build submitted with --detach (exit 0).
@@ -257,8 +350,14 @@ func outcomeStep(s *engine.Step, o temporal.StepOutcome) *engine.StepResult {
 		res.Status, res.Remote = engine.Cached, true
 	case temporal.StatusWaiting:
 		res.Status = engine.Waiting
+		if o.Error != "" {
+			res.Err = errors.New(o.Error)
+		}
 	case temporal.StatusSkipped:
 		res.Status, res.Reason = engine.Skipped, o.Error
+	case temporal.StatusPending:
+		// Below a step that waits for review results.
+		res.Status, res.Reason = engine.Skipped, "waits for an upstream review"
 	default:
 		res.Status, res.Err = engine.Failed, &engine.StepError{Step: s, Err: fmt.Errorf("%s", o.Error)}
 	}
@@ -289,19 +388,21 @@ func newOutcomeShower(r *engine.Recipe, rep reporter) *outcomeShower {
 
 func (o *outcomeShower) show(p temporal.Progress) {
 	for _, so := range p.Outcome.Steps {
-		o.step(so, p)
+		o.step(so, p, false)
 	}
 }
 
 func (o *outcomeShower) finish(out temporal.BuildOutcome) {
 	for _, so := range out.Steps {
-		o.step(so, temporal.Progress{})
+		o.step(so, temporal.Progress{}, true)
 	}
 }
 
-func (o *outcomeShower) step(so temporal.StepOutcome, p temporal.Progress) {
+// step reports one step's news. A waiting step is reported only at the
+// end (final): its message is the client's, who writes the package.
+func (o *outcomeShower) step(so temporal.StepOutcome, p temporal.Progress, final bool) {
 	s := o.r.Step(so.Addr)
-	if s == nil || o.ended[so.Addr] || so.Status == temporal.StatusPending {
+	if s == nil || o.ended[so.Addr] || (so.Status == temporal.StatusPending && !final) || (so.Status == temporal.StatusWaiting && !final) {
 		return
 	}
 	if !o.started[so.Addr] {
@@ -400,7 +501,14 @@ and finds every step on the remote if it is done.`,
 					fmt.Fprintln(cmd.OutOrStdout(), line)
 				}
 			}
-			out, err := temporal.Watch(cmd.Context(), c, run, 500*time.Millisecond, func(p temporal.Progress) { print(p.Outcome) })
+			out, err := temporal.Watch(cmd.Context(), c, run, 500*time.Millisecond, func(p temporal.Progress) bool {
+				print(p.Outcome)
+				return p.Outcome.Quiet()
+			})
+			if errors.Is(err, temporal.ErrQuiet) {
+				fmt.Fprintf(cmd.OutOrStdout(), "build %s waits for review results (dsbuild review submit)\n", args[0])
+				return &exitCodeError{code: exitWaiting, err: fmt.Errorf("waiting for review results")}
+			}
 			if err != nil {
 				return fmt.Errorf("build %s: %w", args[0], err)
 			}
@@ -423,6 +531,88 @@ and finds every step on the remote if it is done.`,
 		},
 	}
 	cmd.Flags().StringVar(&addr, "temporal", "", "the Temporal frontend, HOST:PORT (default $"+temporal.EnvAddress+")")
+	rf.register(cmd)
+	return cmd
+}
+
+func newReviewSubmitCmd(g *globalFlags) *cobra.Command {
+	var addr, build string
+	rf := &recipeFlags{}
+	cmd := &cobra.Command{
+		Use:   "submit RECIPE STEP [DIR]",
+		Short: "Send a review's results to a distributed build that waits for them",
+		Long: `Submit sends the reviewers' results for review step STEP to the distributed
+build of RECIPE (dsbuild build --executor temporal) that waits for them: the
+results directory (DIR, default the step's results directory, where a local
+build reads them) is stored, uploaded to the remote store, and signalled to
+the build, which then runs the review and everything below it by itself.
+
+The build is the one of the whole recipe with these -var values, or the one
+--build names (for a build of some targets: its id, which build prints).
+Run dsbuild build --executor temporal RECIPE again afterwards to follow it
+and write the lockfile.`,
+		Example: `  dsbuild review submit recipes/person review.person_round1
+  dsbuild review submit --build dsbuild-build-3b8c15527c652d20687db6a0 recipes/person review.person_round1 ~/exports/round1`,
+		Args: cobra.RangeArgs(2, 3),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if addr == "" {
+				addr = os.Getenv(temporal.EnvAddress)
+			}
+			r, err := loadRecipe(args[0], rf)
+			if err != nil {
+				return err
+			}
+			step := r.Step(args[1])
+			if step == nil || step.KindName != "review" {
+				return fmt.Errorf("%s: no review step %s in %s", args[1], args[1], args[0])
+			}
+			_, rel := review.Dirs(step)
+			if len(args) == 3 {
+				abs, err := filepath.Abs(args[2])
+				if err != nil {
+					return err
+				}
+				if rel, err = filepath.Rel(r.Dir, abs); err != nil {
+					return err
+				}
+			}
+			if !rv.HasResults(filepath.Join(r.Dir, rel)) {
+				return fmt.Errorf("%s: no review results there (a Supervisely, CVAT or Label Studio export; see the package's README.txt)", filepath.Join(r.Dir, rel))
+			}
+			store, err := g.openStore(func(f string, a ...any) { warnf(f, a...) }, args[0])
+			if err != nil {
+				return err
+			}
+			if !store.RemoteUploads() {
+				return fmt.Errorf("submit needs the build's remote store, writable: --remote URL, DSBUILD_REMOTE or a remote block")
+			}
+			if build == "" {
+				p, err := prepareBuild(cmd.Context(), r, nil, store)
+				if err != nil {
+					return err
+				}
+				build = p.id
+			}
+			rc := &engine.RunContext{Step: step, Config: step.Config, Store: store, RecipeDir: r.Dir, Recipe: r, Inputs: map[string]cache.Digest{},
+				Progress: func(int64, int64) {}, Status: func(string, map[string]any) {}, Logf: func(string, ...any) {}}
+			d, err := engine.HashSource(cmd.Context(), rc, rel, nil, cache.Copy)
+			if err != nil {
+				return err
+			}
+			c, err := temporal.Dial(cmd.Context(), addr, func(f string, a ...any) { warnf(f, a...) })
+			if err != nil {
+				return err
+			}
+			defer c.Close()
+			if err := submitReview(cmd.Context(), c, store, build, step.Addr, map[string]cache.Digest{"results": d}); err != nil {
+				return err
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "%s: results %s sent to build %s; it goes on by itself\n", step.Addr, d.Short(), build)
+			return nil
+		},
+	}
+	cmd.Flags().StringVar(&addr, "temporal", "", "the Temporal frontend, HOST:PORT (default $"+temporal.EnvAddress+")")
+	cmd.Flags().StringVar(&build, "build", "", "the build's id (default: the build of the whole recipe)")
 	rf.register(cmd)
 	return cmd
 }

@@ -18,7 +18,7 @@ func newReviewCmd(g *globalFlags) *cobra.Command {
 		Use:   "review",
 		Short: "Inspect review steps: what waits for people, and the verdicts so far",
 	}
-	cmd.AddCommand(newReviewStatusCmd(g))
+	cmd.AddCommand(newReviewStatusCmd(g), newReviewSubmitCmd(g))
 	return cmd
 }
 
