@@ -133,8 +133,9 @@ func runRemoteScript(t *testing.T, backend, script string) {
 // writeRemoteRecipes links testdata/fixtures into the script's work
 // directory and writes recipes/datasets (as the repository has it) and its
 // variants: datasets2 and datasets3, whose exec.count differs by spaces
-// (it runs and reads its inputs); train, a small training recipe; pinned,
-// datasets naming remoteURL in a remote block.
+// (it runs and reads its inputs); train, a small training recipe; person
+// (as the repository has it); pinned, datasets naming remoteURL in a
+// remote block.
 func writeRemoteRecipes(e *testscript.Env, remoteURL string) error {
 	recipe, err := os.ReadFile("../../recipes/datasets/main.hcl")
 	if err != nil {
@@ -160,6 +161,12 @@ func writeRemoteRecipes(e *testscript.Env, remoteURL string) error {
 	variants["datasets3"] = strings.Replace(string(recipe), "mkdir -p out && for d", "mkdir -p out   && for d", 1)
 	// recipes/train: a small training recipe.
 	variants["train"] = remoteTrainRecipe
+	// recipes/person: the bootstrap loop (scripts reduce it with -var).
+	person, err := os.ReadFile("../../recipes/person/main.hcl")
+	if err != nil {
+		return err
+	}
+	variants["person"] = string(person)
 	// recipes/pinned names the remote in a remote block.
 	variants["pinned"] = string(recipe) + "\nremote {\n  url = \"" + remoteURL + "\"\n}\n"
 	if variants["datasets2"] == variants["datasets"] {
