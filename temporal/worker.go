@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -119,7 +121,7 @@ func (w *Worker) RunStep(ctx context.Context, t StepTask) (StepOutcome, error) {
 	if jobs <= 0 {
 		jobs = w.Jobs
 	}
-	rep := newHeartbeats(ctx, step)
+	rep := newHeartbeats(ctx, step, w.logf)
 	defer rep.stop()
 	start := time.Now()
 	w.logf("%s: %s (attempt %d)", t.Addr, "running", activity.GetInfo(ctx).Attempt)
@@ -188,11 +190,7 @@ func isMachinery(br *engine.BuildResult) bool {
 }
 
 func sortOutputs(outs []cache.Output) []cache.Output {
-	for i := 1; i < len(outs); i++ {
-		for j := i; j > 0 && outs[j].Name < outs[j-1].Name; j-- {
-			outs[j], outs[j-1] = outs[j-1], outs[j]
-		}
-	}
+	slices.SortFunc(outs, func(a, b cache.Output) int { return strings.Compare(a.Name, b.Name) })
 	return outs
 }
 
@@ -240,10 +238,11 @@ type heartbeats struct {
 	last Heartbeat
 	done chan struct{}
 	wg   sync.WaitGroup
+	logf func(string, ...any)
 }
 
-func newHeartbeats(ctx context.Context, step *engine.Step) *heartbeats {
-	h := &heartbeats{ctx: ctx, step: step, done: make(chan struct{})}
+func newHeartbeats(ctx context.Context, step *engine.Step, logf func(string, ...any)) *heartbeats {
+	h := &heartbeats{ctx: ctx, step: step, done: make(chan struct{}), logf: logf}
 	interval := activity.GetInfo(ctx).HeartbeatTimeout / 3
 	if interval <= 0 || interval > 10*time.Second {
 		interval = 10 * time.Second
