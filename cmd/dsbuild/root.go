@@ -183,7 +183,7 @@ func (g *globalFlags) chooseRemote(recipeDir string) (remoteChoice, error) {
 			}
 		}
 	}
-	if _, set := os.LookupEnv(remote.EnvUpload); set {
+	if os.Getenv(remote.EnvUpload) != "" {
 		c.upload = envUpload
 	}
 	if g.flags != nil && g.flags.Changed("remote-upload") {
