@@ -169,6 +169,8 @@ func writeRemoteRecipes(e *testscript.Env, remoteURL string) error {
 	variants["person"] = string(person)
 	// recipes/pinned names the remote in a remote block.
 	variants["pinned"] = string(recipe) + "\nremote {\n  url = \"" + remoteURL + "\"\n}\n"
+	// recipes/pinnedro: datasets3 naming the remote read-only.
+	variants["pinnedro"] = variants["datasets3"] + "\nremote {\n  url    = \"" + remoteURL + "\"\n  upload = false\n}\n"
 	if variants["datasets2"] == variants["datasets"] {
 		return fmt.Errorf("recipes/datasets changed: the variant's edit no longer applies")
 	}
