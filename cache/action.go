@@ -297,7 +297,8 @@ func (s *Store) PutMemoRecord(key MemoKey, record []byte, refs []Digest) error {
 }
 
 // GetMemoRecord reads the record PutMemoRecord kept under key, if every
-// blob it names is still stored. A miss (no entry, a v1 entry, a corrupt
+// blob it names is still stored (or, for a record ImportMemos took, known
+// to be on the remote: fetched when read). A miss (no entry, a v1 entry, a corrupt
 // one, which is removed, or a missing blob) is a *MissError.
 func (s *Store) GetMemoRecord(key MemoKey) ([]byte, error) {
 	var rec []byte
@@ -318,7 +319,7 @@ func (s *Store) GetMemoRecord(key MemoKey) ([]byte, error) {
 		if _, err := os.Lstat(s.blobPath(r.Digest, r.Name == "ref-zst")); err == nil {
 			continue
 		}
-		if !s.Has(r.Digest) {
+		if !s.Has(r.Digest) && !s.onRemote(r.Digest) {
 			return nil, &MissError{Key: Digest(key), Reason: "blob " + r.Digest.Short() + " is gone"}
 		}
 	}

@@ -75,6 +75,12 @@ type BuildOptions struct {
 	// so a worker that lacks the recipe's data can run it. A Sourced step
 	// missing from the map reads its directory as usual.
 	Sources map[string]map[string]cache.Digest
+	// Shard, if not nil, runs only one shard of its step's items
+	// (ShardRun): the step is built as far as its Run, which stops with
+	// ErrShardDone; its result is then Ran with no outputs, nothing is
+	// committed for it, and Shard.Keys lists the items the shard
+	// memoized. A step found in the cache is not run at all.
+	Shard *ShardRun
 	// Record, if not nil, is called once with the result of a build (not
 	// of a DryRun) while Build still holds the store's shared lock. It
 	// makes the results reachable (RecordBuild), so that a gc, which
@@ -410,9 +416,18 @@ func (b *builder) execute(ctx context.Context, s *Step, attempt int) (out *StepR
 		}
 		return res
 	}
+	if sh := b.opt.Shard; sh != nil && sh.Step == s {
+		rc.shard = sh
+	}
 	outs, err := s.Kind.Run(ctx, rc)
-	if c, ok := rc.items.counts(); ok && err == nil {
+	if c, ok := rc.items.counts(); ok && (err == nil || rc.shard != nil) {
 		res.Items = &c
+	}
+	if rc.shard != nil && (err == nil || errors.Is(err, ErrShardDone)) {
+		// One shard's items are memoized; the step's outputs are the
+		// full run's. (A step that did its work without Items has none.)
+		res.Status = Ran
+		return res
 	}
 	if err != nil {
 		var w *WaitingError

@@ -47,6 +47,24 @@ import (
 // Items are memoized only where the run has a step key: a RunContext made
 // by BareRun (the CLI's convert and stats) runs items without a memo.
 
+// ShardRun runs one shard of a step's items (a distributed build splits
+// a large step this way): Items and StreamItems run only the items whose
+// position (in the order the step gives them) is Index modulo Count,
+// memoize them, record their keys in Keys, and return ErrShardDone, which
+// the step passes on, so that it stops without outputs. The step run in
+// full afterwards finds those items in the memo: its outputs do not depend
+// on how its items were sharded.
+type ShardRun struct {
+	Step         *Step
+	Index, Count int
+
+	mu   sync.Mutex
+	Keys []ItemKey // memoized by the shard, in item order
+}
+
+// ErrShardDone ends a step run for one shard of its items.
+var ErrShardDone = errors.New("engine: shard done")
+
 // ItemKey is the key of one item's memoized result. It is not a step key
 // (StepKey) or a content digest (cache.Digest), and cannot be passed for
 // one; the item memo is keyed by it (cache.MemoKey).
@@ -271,10 +289,14 @@ func runItems[T any](ctx context.Context, rc *RunContext, w ItemWork[T], total i
 			}
 		}()
 	}
-	seq := 0
+	seq, pos := 0, -1
+	shard := rc.shard
 	perr := produce(func(it Item[T]) error {
 		if ctx.Err() != nil {
 			return ctx.Err()
+		}
+		if pos++; shard != nil && pos%shard.Count != shard.Index {
+			return nil // another shard's
 		}
 		mu.Lock()
 		if failedAt >= 0 {
@@ -302,6 +324,19 @@ func runItems[T any](ctx context.Context, rc *RunContext, w ItemWork[T], total i
 	}
 	if err := ctx.Err(); err != nil {
 		return nil, err
+	}
+	if shard != nil {
+		shard.mu.Lock()
+		for _, k := range keys {
+			if !k.IsZero() {
+				shard.Keys = append(shard.Keys, k)
+			}
+		}
+		shard.mu.Unlock()
+		if n := memoFails.Load(); n > 0 {
+			return nil, fmt.Errorf("%d item result(s) of the shard could not be remembered: %v", n, memoErr)
+		}
+		return nil, ErrShardDone
 	}
 	if memo {
 		if err := writeItemIndex(rc.Store, rc.Key, results, keys); err != nil && memoFails.Add(1) == 1 {

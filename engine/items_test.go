@@ -349,3 +349,62 @@ func TestBuildCountsItems(t *testing.T) {
 		t.Errorf("third build: %s, items %+v", res.Status, res.Items)
 	}
 }
+
+// A step's items run in shards (as a distributed build runs them, each
+// shard perhaps elsewhere) are memoized; the full run then runs none of
+// them again, and its output is the output of a run without shards.
+func TestShardsFillTheMemoAndChangeNothing(t *testing.T) {
+	t.Parallel()
+	var ran atomic.Int64
+	f := newFixture(t, `items "x" { items = ["a", "b", "c", "d", "e", "f", "g"] }`)
+	f.kinds = engine.NewKinds(itemsKind{&ran})
+	r, diags := engine.Load(f.dir, engine.LoadOptions{Kinds: f.kinds})
+	if diags.HasErrors() {
+		t.Fatal(diags)
+	}
+	step := r.Step("items.x")
+	var all []engine.ItemKey
+	for i := range 3 {
+		sh := &engine.ShardRun{Step: step, Index: i, Count: 3}
+		br, err := engine.Build(context.Background(), r, engine.BuildOptions{Store: f.store, Shard: sh})
+		if err != nil {
+			t.Fatal(err)
+		}
+		res := br.Result(step)
+		if res.Status != engine.Ran || len(res.Outputs) != 0 {
+			t.Fatalf("shard %d: %s, outputs %v, err %v", i, res.Status, res.Outputs, res.Err)
+		}
+		want := []int{3, 2, 2}[i] // items i, i+3, i+6
+		if len(sh.Keys) != want || res.Items == nil || res.Items.Ran != want {
+			t.Fatalf("shard %d: %d keys, items %+v; want %d", i, len(sh.Keys), res.Items, want)
+		}
+		all = append(all, sh.Keys...)
+		if _, err := f.store.GetAction(res.Key.ActionKey()); err == nil {
+			t.Fatalf("shard %d committed an entry for the step", i)
+		}
+	}
+	if ran.Load() != 7 {
+		t.Fatalf("the shards ran %d items, want 7 (each once)", ran.Load())
+	}
+	br, err := engine.Build(context.Background(), r, engine.BuildOptions{Store: f.store})
+	if err != nil {
+		t.Fatal(err)
+	}
+	res := br.Result(step)
+	if res.Status != engine.Ran || res.Items == nil || *res.Items != (engine.ItemCounts{Total: 7, Cached: 7}) {
+		t.Fatalf("full run: %s, items %+v", res.Status, res.Items)
+	}
+	if ran.Load() != 7 {
+		t.Errorf("the full run ran items again: %d runs in all", ran.Load())
+	}
+	if got := readTree(t, f.store, res.Outputs["out"]); got != "A B C D E F G" {
+		t.Errorf("output %q", got)
+	}
+	// Without shards, on another store: the same output digest.
+	plain := newFixture(t, `items "x" { items = ["a", "b", "c", "d", "e", "f", "g"] }`)
+	plain.kinds = engine.NewKinds(itemsKind{&atomic.Int64{}})
+	pr, pbr := plain.build(engine.BuildOptions{})
+	if d := status(t, pr, pbr, "items.x").Outputs["out"]; d != res.Outputs["out"] {
+		t.Errorf("sharded output %s, plain %s", res.Outputs["out"].Short(), d.Short())
+	}
+}

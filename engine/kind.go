@@ -270,6 +270,9 @@ type RunContext struct {
 	Logf func(format string, args ...any)
 
 	items itemTally // the counts of Items and StreamItems
+	// shard, when set, makes Items and StreamItems run only this shard's
+	// items, memoize them, and stop the step (ErrShardDone).
+	shard *ShardRun
 }
 
 // ForEach runs fn(i) for every item i in [0, n) on the engine's item pool

@@ -1,0 +1,157 @@
+package cache
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"strings"
+)
+
+// Item memos travel between stores in bundles: a distributed build runs a
+// step's items in shards on several machines, and the machine that then
+// runs the step in full takes their results from the memo instead of
+// computing them again.
+//
+// A bundle is a tree with, for each memoized item, an entry "m-<key hex>"
+// whose content is the item's memo record as this store keeps it, and for
+// each blob a record names, an entry "r-<digest hex>" (a file, or a
+// directory for a tree). It travels like a step's result: UploadAction
+// under a key the caller chooses (blobs first, the entry last), and
+// RemoteAction, which verifies the closure, on the way back.
+
+// bundleOutput is the bundle entry's one output.
+const bundleOutput = "memos"
+
+// UploadMemos sends the memo records of keys (this store's) and the blobs
+// they name to the remote as one bundle under key.
+func (s *Store) UploadMemos(ctx context.Context, key ActionKey, keys []MemoKey) error {
+	var entries []TreeEntry
+	seen := map[Digest]bool{}
+	for _, k := range keys {
+		raw, err := readSmallFile(s.entryPath(nsMemo, Digest(k)))
+		if err != nil {
+			return fmt.Errorf("memo %s: %w", k.Short(), err)
+		}
+		_, refs, err := decodeMemoRecord(Digest(k), raw)
+		if err != nil {
+			return fmt.Errorf("memo %s: %w", k.Short(), err)
+		}
+		d, err := s.PutBytes(raw)
+		if err != nil {
+			return err
+		}
+		entries = append(entries, TreeEntry{Name: "m-" + Digest(k).Hex(), Kind: File, Digest: d, Size: int64(len(raw))})
+		for _, r := range refs {
+			if seen[r.Digest] {
+				continue
+			}
+			seen[r.Digest] = true
+			e, err := s.refEntry(r.Digest)
+			if err != nil {
+				return fmt.Errorf("memo %s: %w", k.Short(), err)
+			}
+			entries = append(entries, e)
+		}
+	}
+	tree, err := s.PutTree(entries)
+	if err != nil {
+		return err
+	}
+	return s.UploadAction(ctx, key, []Output{{Name: bundleOutput, Digest: tree}})
+}
+
+// refEntry is the bundle entry of a blob a memo record names: a file of
+// its size, or a directory when it is a tree (its size the total below).
+func (s *Store) refEntry(d Digest) (TreeEntry, error) {
+	name := "r-" + d.Hex()
+	p, _, ok := s.stat(d)
+	if !ok {
+		return TreeEntry{}, fmt.Errorf("blob %s is not stored", d.Short())
+	}
+	if s.startsWithTreeHeader(p) {
+		b, err := s.ReadBlob(d)
+		if err != nil {
+			return TreeEntry{}, err
+		}
+		ents, err := DecodeTree(b)
+		if err != nil {
+			return TreeEntry{}, err
+		}
+		var total int64
+		for _, e := range ents {
+			total += e.Size
+		}
+		return TreeEntry{Name: name, Kind: Dir, Digest: d, Size: total}, nil
+	}
+	rc, err := s.openVerified(d)
+	if err != nil {
+		return TreeEntry{}, err
+	}
+	defer rc.Close()
+	size, err := io.Copy(io.Discard, rc)
+	if err != nil {
+		return TreeEntry{}, err
+	}
+	return TreeEntry{Name: name, Kind: File, Digest: d, Size: size}, nil
+}
+
+// ImportMemos takes the bundle stored under key on the remote into this
+// store's memo: each record is downloaded (verified) and kept; the blobs
+// the records name stay on the remote, fetched when something reads them
+// (the memo counts a blob the remote is known to hold as stored). It
+// returns the number of records taken.
+func (s *Store) ImportMemos(ctx context.Context, key ActionKey) (int, error) {
+	outs, err := s.RemoteAction(ctx, key)
+	if err != nil {
+		return 0, err
+	}
+	if len(outs) != 1 || outs[0].Name != bundleOutput {
+		return 0, fmt.Errorf("memo bundle %s: not a bundle", key.Short())
+	}
+	b, err := s.ReadBlob(outs[0].Digest)
+	if err != nil {
+		return 0, fmt.Errorf("memo bundle %s: %w", key.Short(), err)
+	}
+	ents, err := DecodeTree(b)
+	if err != nil {
+		return 0, fmt.Errorf("memo bundle %s: %w", key.Short(), err)
+	}
+	n := 0
+	for _, e := range ents {
+		hexKey, ok := strings.CutPrefix(e.Name, "m-")
+		if !ok {
+			continue
+		}
+		mk, err := ParseDigest(hexKey)
+		if err != nil {
+			return n, fmt.Errorf("memo bundle %s: entry %s: %w", key.Short(), e.Name, err)
+		}
+		raw, err := s.ReadBlob(e.Digest)
+		if err != nil {
+			return n, fmt.Errorf("memo bundle %s: %w", key.Short(), err)
+		}
+		rec, refs, err := decodeMemoRecord(mk, raw)
+		if err != nil {
+			return n, fmt.Errorf("memo bundle %s: entry %s: %w", key.Short(), e.Name, err)
+		}
+		ds := make([]Digest, len(refs))
+		for i, r := range refs {
+			ds[i] = r.Digest
+		}
+		if err := s.PutMemoRecord(MemoKey(mk), rec, ds); err != nil {
+			return n, err
+		}
+		n++
+	}
+	return n, nil
+}
+
+// onRemote reports whether the remote is known (from a verified closure
+// manifest) to hold d, which can then be fetched when read.
+func (s *Store) onRemote(d Digest) bool {
+	if s.remote == nil || s.remote.down.Load() {
+		return false
+	}
+	_, ok := s.remote.known(d)
+	return ok
+}
