@@ -295,8 +295,8 @@ func runItems[T any](ctx context.Context, rc *RunContext, w ItemWork[T], total i
 		if ctx.Err() != nil {
 			return ctx.Err()
 		}
-		if pos++; shard != nil && pos%shard.Count != shard.Index {
-			return nil // another shard's
+		if pos++; shard != nil && (pos%shard.Count != shard.Index || it.Key == nil) {
+			return nil // another shard's, or not memoized: nothing to share
 		}
 		mu.Lock()
 		if failedAt >= 0 {

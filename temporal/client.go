@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strings"
 	"time"
 
 	enumspb "go.temporal.io/api/enums/v1"
@@ -54,6 +55,7 @@ func Serve(ctx context.Context, c client.Client, w *Worker, queues []string, slo
 			WorkerStopTimeout: 5 * time.Second,
 		})
 		aw.RegisterActivityWithOptions(w.RunStep, activity.RegisterOptions{Name: ActivityName})
+		aw.RegisterActivityWithOptions(w.RunShard, activity.RegisterOptions{Name: ShardActivity})
 		ws = append(ws, aw)
 	}
 	for i, x := range ws {
@@ -112,14 +114,26 @@ func Snapshot(ctx context.Context, c client.Client, id string) (Progress, error)
 	}
 	dc := converter.GetDefaultDataConverter()
 	for _, a := range desc.GetPendingActivities() {
+		// A shard's activity is "ADDR#K": its progress adds to its step's.
+		id, _, shard := strings.Cut(a.GetActivityId(), "#")
 		var hb Heartbeat
 		if d := a.GetHeartbeatDetails(); d != nil && len(d.GetPayloads()) > 0 {
 			if err := dc.FromPayloads(d, &hb); err == nil {
-				p.Heartbeats[a.GetActivityId()] = hb
+				sum := p.Heartbeats[id]
+				sum.Done, sum.Total = sum.Done+hb.Done, sum.Total+hb.Total
+				if sum.Status == "" || !shard {
+					sum.Status = hb.Status
+				}
+				p.Heartbeats[id] = sum
 			}
 		}
-		p.Attempts[a.GetActivityId()] = a.GetAttempt()
-		p.Workers[a.GetActivityId()] = a.GetLastWorkerIdentity()
+		p.Attempts[id] = max(p.Attempts[id], a.GetAttempt())
+		if w := a.GetLastWorkerIdentity(); w != "" {
+			if prev := p.Workers[id]; prev != "" && prev != w && shard {
+				w = prev + ", " + w
+			}
+			p.Workers[id] = w
+		}
 	}
 	return p, nil
 }

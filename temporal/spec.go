@@ -42,6 +42,7 @@ import (
 const (
 	WorkflowName  = "dsbuild.Build"
 	ActivityName  = "dsbuild.RunStep"
+	ShardActivity = "dsbuild.RunShard"
 	QueryProgress = "progress"
 	// SignalReview carries a review step's results (ReviewSignal): a build
 	// that waits for them goes on by itself.
@@ -88,6 +89,10 @@ type StepSpec struct {
 	Addr  string   `json:"addr"`
 	Deps  []string `json:"deps,omitempty"`
 	Queue string   `json:"queue"`
+	// Shards > 1 splits the step's items into that many shards, each an
+	// activity of its own (ShardActivity), before the step runs in full
+	// with their results (StepTask.Bundles).
+	Shards int `json:"shards,omitempty"`
 }
 
 // StepTask is an activity's input.
@@ -102,6 +107,28 @@ type StepTask struct {
 	// and input name (each on the remote under SourceKey): this step's
 	// own, and its upstream reviews', whose keys depend on them.
 	Reviews map[string]map[string]string `json:"reviews,omitempty"`
+	// Shard and Shards name the shard a ShardActivity runs.
+	Shard  int `json:"shard,omitempty"`
+	Shards int `json:"shards,omitempty"`
+	// Bundles are the memo bundles (remote entry keys, hex) of the step's
+	// shards, which its full run takes into its memo first.
+	Bundles []string `json:"bundles,omitempty"`
+}
+
+// ShardOutcome is what a shard activity returns: its memo bundle ("" when
+// it memoized nothing) and its item counts.
+type ShardOutcome struct {
+	Bundle  string             `json:"bundle,omitempty"`
+	Items   *engine.ItemCounts `json:"items,omitempty"`
+	Cached  bool               `json:"cached,omitempty"` // the step was cached: nothing to shard
+	Worker  string             `json:"worker,omitempty"`
+	Seconds float64            `json:"seconds,omitempty"`
+}
+
+// BundleKey is the remote entry of shard index of count of the build's
+// step addr.
+func BundleKey(build, addr string, index, count int) cache.ActionKey {
+	return cache.ActionKey(sha256.Sum256([]byte(fmt.Sprintf("dsbuild memo bundle v1\n%s\n%s\n%d/%d", build, addr, index, count))))
 }
 
 // ReviewSignal is SignalReview's payload: the step, and its results'

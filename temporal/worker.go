@@ -55,38 +55,40 @@ func (w *Worker) fingerprint() string {
 // its key and outputs. A step that fails is a non-retryable error with
 // the step's message; a failure of the worker's machinery (the remote, the
 // disk) is a plain error, which Temporal retries, perhaps elsewhere.
-func (w *Worker) RunStep(ctx context.Context, t StepTask) (StepOutcome, error) {
+// prepare is what every task starts with: the fingerprint check, the
+// build's recipe loaded from the remote store with its variables, the
+// source digests (the client's, and review results sent since), and the
+// step.
+func (w *Worker) prepare(ctx context.Context, t StepTask) (*engine.Recipe, *engine.Step, SourceMap, int, error) {
 	if fp := w.fingerprint(); t.Fingerprint != fp {
-		return StepOutcome{}, tsdk.NewNonRetryableApplicationError(
+		return nil, nil, nil, 0, tsdk.NewNonRetryableApplicationError(
 			fmt.Sprintf("worker %s refuses %s: its step kinds or platform (fingerprint %s) differ from the build's (%s), so it would compute other keys; run a worker of the client's dsbuild version", w.Name, t.Addr, fp, t.Fingerprint),
 			ErrVersion, nil)
 	}
 	if !w.Store.HasRemote() {
-		return StepOutcome{}, fmt.Errorf("worker %s has no remote store (it was given up); retrying", w.Name)
+		return nil, nil, nil, 0, fmt.Errorf("worker %s has no remote store (it was given up); retrying", w.Name)
 	}
-	raw, err := hex.DecodeString(t.InputsKey)
-	if err != nil || len(raw) != len(cache.ActionKey{}) {
-		return StepOutcome{}, tsdk.NewNonRetryableApplicationError("bad inputs key "+t.InputsKey, "BadSpec", nil)
+	key, err := parseKey(t.InputsKey)
+	if err != nil {
+		return nil, nil, nil, 0, tsdk.NewNonRetryableApplicationError("bad inputs key "+t.InputsKey, "BadSpec", nil)
 	}
-	var key cache.ActionKey
-	copy(key[:], raw)
 	ins, err := w.Store.RemoteAction(ctx, key)
 	if err != nil {
-		return StepOutcome{}, fmt.Errorf("worker %s: the build's recipe and sources are not on the remote %s: %w", w.Name, w.Store.RemoteName(), err)
+		return nil, nil, nil, 0, fmt.Errorf("worker %s: the build's recipe and sources are not on the remote %s: %w", w.Name, w.Store.RemoteName(), err)
 	}
 	recipeTree, sources, err := splitInputs(ins)
 	if err != nil {
-		return StepOutcome{}, tsdk.NewNonRetryableApplicationError(err.Error(), "BadSpec", nil)
+		return nil, nil, nil, 0, tsdk.NewNonRetryableApplicationError(err.Error(), "BadSpec", nil)
 	}
 	// Sources sent during the build: review results.
 	for addr, m := range t.Reviews {
 		for name, ds := range m {
 			d, err := cache.ParseDigest(ds)
 			if err != nil {
-				return StepOutcome{}, tsdk.NewNonRetryableApplicationError(fmt.Sprintf("review results %s of %s: %v", name, addr, err), "BadSpec", nil)
+				return nil, nil, nil, 0, tsdk.NewNonRetryableApplicationError(fmt.Sprintf("review results %s of %s: %v", name, addr, err), "BadSpec", nil)
 			}
 			if _, err := w.Store.RemoteAction(ctx, SourceKey(d)); err != nil {
-				return StepOutcome{}, fmt.Errorf("worker %s: review results %s of %s (%s) are not on the remote %s: %w", w.Name, name, addr, d.Short(), w.Store.RemoteName(), err)
+				return nil, nil, nil, 0, fmt.Errorf("worker %s: review results %s of %s (%s) are not on the remote %s: %w", w.Name, name, addr, d.Short(), w.Store.RemoteName(), err)
 			}
 			if sources[addr] == nil {
 				sources[addr] = map[string]cache.Digest{}
@@ -96,15 +98,15 @@ func (w *Worker) RunStep(ctx context.Context, t StepTask) (StepOutcome, error) {
 	}
 	dir, err := w.recipeDir(ctx, recipeTree)
 	if err != nil {
-		return StepOutcome{}, err
+		return nil, nil, nil, 0, err
 	}
 	vars, err := engine.VarsFromJSON(t.Vars)
 	if err != nil {
-		return StepOutcome{}, tsdk.NewNonRetryableApplicationError("variables: "+err.Error(), "BadSpec", nil)
+		return nil, nil, nil, 0, tsdk.NewNonRetryableApplicationError("variables: "+err.Error(), "BadSpec", nil)
 	}
 	r, diags := engine.Load(dir, engine.LoadOptions{Kinds: w.Kinds, Macros: w.Macros, Recorded: vars})
 	if diags.HasErrors() {
-		return StepOutcome{}, tsdk.NewNonRetryableApplicationError("the recipe does not load on worker "+w.Name+": "+diags.Error(), ErrStepFailed, nil)
+		return nil, nil, nil, 0, tsdk.NewNonRetryableApplicationError("the recipe does not load on worker "+w.Name+": "+diags.Error(), ErrStepFailed, nil)
 	}
 	// A worker never reads its own disk for sources: a Sourced step the
 	// client gave no digests for has none (a review without results).
@@ -115,11 +117,29 @@ func (w *Worker) RunStep(ctx context.Context, t StepTask) (StepOutcome, error) {
 	}
 	step := r.Step(t.Addr)
 	if step == nil {
-		return StepOutcome{}, tsdk.NewNonRetryableApplicationError("the recipe has no step "+t.Addr, "BadSpec", nil)
+		return nil, nil, nil, 0, tsdk.NewNonRetryableApplicationError("the recipe has no step "+t.Addr, "BadSpec", nil)
 	}
 	jobs := t.Jobs
 	if jobs <= 0 {
 		jobs = w.Jobs
+	}
+	return r, step, sources, jobs, nil
+}
+
+func (w *Worker) RunStep(ctx context.Context, t StepTask) (StepOutcome, error) {
+	r, step, sources, jobs, err := w.prepare(ctx, t)
+	if err != nil {
+		return StepOutcome{}, err
+	}
+	// The shards' item results, into this store's memo.
+	for _, b := range t.Bundles {
+		key, err := parseKey(b)
+		if err != nil {
+			return StepOutcome{}, tsdk.NewNonRetryableApplicationError("bad bundle key "+b, "BadSpec", nil)
+		}
+		if _, err := w.Store.ImportMemos(ctx, key); err != nil {
+			return StepOutcome{}, fmt.Errorf("worker %s: %s: taking a shard's results: %w", w.Name, t.Addr, err)
+		}
 	}
 	rep := newHeartbeats(ctx, step, w.logf)
 	defer rep.stop()
@@ -298,3 +318,74 @@ func (h *heartbeats) StepStatus(s *engine.Step, msg string, _ map[string]any) {
 }
 func (h *heartbeats) StepFinished(*engine.StepResult) {}
 func (h *heartbeats) Warn(string)                     {}
+
+// parseKey reads a remote entry key written as hex.
+func parseKey(h string) (cache.ActionKey, error) {
+	var key cache.ActionKey
+	raw, err := hex.DecodeString(h)
+	if err != nil || len(raw) != len(key) {
+		return key, fmt.Errorf("bad key %q", h)
+	}
+	copy(key[:], raw)
+	return key, nil
+}
+
+// RunShard runs one shard of a step's items (t.Shard of t.Shards): its
+// upstream steps come from the remote, its items run here and are
+// memoized, and their results go to the remote as one memo bundle, whose
+// key it returns. A step already cached has nothing to shard.
+func (w *Worker) RunShard(ctx context.Context, t StepTask) (ShardOutcome, error) {
+	r, step, sources, jobs, err := w.prepare(ctx, t)
+	if err != nil {
+		return ShardOutcome{}, err
+	}
+	if t.Shards < 2 || t.Shard < 0 || t.Shard >= t.Shards {
+		return ShardOutcome{}, tsdk.NewNonRetryableApplicationError(fmt.Sprintf("bad shard %d of %d", t.Shard, t.Shards), "BadSpec", nil)
+	}
+	rep := newHeartbeats(ctx, step, w.logf)
+	defer rep.stop()
+	start := time.Now()
+	sh := &engine.ShardRun{Step: step, Index: t.Shard, Count: t.Shards}
+	br, err := engine.Build(ctx, r, engine.BuildOptions{
+		Store: w.Store, Jobs: jobs, Targets: []*engine.Step{step}, Reporter: rep, Sources: sources, Shard: sh,
+	})
+	if err != nil {
+		return ShardOutcome{}, fmt.Errorf("worker %s: %s shard %d: %w", w.Name, t.Addr, t.Shard, err)
+	}
+	res := br.Result(step)
+	out := ShardOutcome{Worker: w.Name}
+	switch {
+	case res == nil:
+		return out, fmt.Errorf("worker %s: %s was not built", w.Name, t.Addr)
+	case res.Status == engine.Cached:
+		out.Cached = true
+		return out, nil
+	case res.Status != engine.Ran:
+		msg := fmt.Sprintf("%s shard %d did not build on worker %s", t.Addr, t.Shard, w.Name)
+		if err := br.FirstError(); err != nil {
+			msg = err.Error()
+		}
+		if ctx.Err() != nil {
+			return out, ctx.Err()
+		}
+		if isMachinery(br) {
+			return out, errors.New(msg)
+		}
+		return out, tsdk.NewNonRetryableApplicationError(msg, ErrStepFailed, nil)
+	}
+	out.Items = res.Items
+	if len(sh.Keys) > 0 {
+		keys := make([]cache.MemoKey, len(sh.Keys))
+		for i, k := range sh.Keys {
+			keys[i] = cache.MemoKey(k)
+		}
+		bk := BundleKey(t.Build, t.Addr, t.Shard, t.Shards)
+		if err := w.Store.UploadMemos(ctx, bk, keys); err != nil {
+			return out, fmt.Errorf("worker %s: %s shard %d: uploading its results: %w", w.Name, t.Addr, t.Shard, err)
+		}
+		out.Bundle = cache.Digest(bk).Hex()
+	}
+	out.Seconds = time.Since(start).Seconds()
+	w.logf("%s: shard %d/%d: %d items in %.1fs", t.Addr, t.Shard+1, t.Shards, len(sh.Keys), out.Seconds)
+	return out, nil
+}

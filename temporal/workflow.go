@@ -2,6 +2,7 @@ package temporal
 
 import (
 	"errors"
+	"fmt"
 	"time"
 
 	tsdk "go.temporal.io/sdk/temporal"
@@ -65,12 +66,10 @@ func BuildWorkflow(ctx workflow.Context, spec BuildSpec) (BuildOutcome, error) {
 			}
 		}
 	}
-	var schedule func(i int)
-	schedule = func(i int) {
-		s := spec.Steps[i]
-		actx := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
+	options := func(s StepSpec, id string) workflow.Context {
+		return workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
 			TaskQueue:  TaskQueue(s.Queue, spec.Fingerprint),
-			ActivityID: s.Addr, // progress finds a running step's heartbeats by it
+			ActivityID: id, // progress finds a running step's heartbeats by it
 			// A step may wait for a worker of its queue for as long as
 			// it takes (a GPU worker that is not up yet).
 			ScheduleToStartTimeout: 0,
@@ -83,14 +82,58 @@ func BuildWorkflow(ctx workflow.Context, spec BuildSpec) (BuildOutcome, error) {
 				NonRetryableErrorTypes: []string{ErrStepFailed, ErrVersion},
 			},
 		})
-		task := StepTask{Build: spec.ID, Fingerprint: spec.Fingerprint, InputsKey: spec.InputsKey, Vars: spec.Vars, Addr: s.Addr, Jobs: spec.Jobs,
-			Reviews: copyReviews(reviews)}
+	}
+	var schedule, runFull func(i int, bundles []string)
+	// schedule starts step i: its shards first when it has them, then
+	// (runFull) the step itself.
+	schedule = func(i int, _ []string) {
+		s := spec.Steps[i]
 		if out.Steps[i].Status == StatusWaiting {
 			waitingNow--
 		}
 		out.Steps[i] = StepOutcome{Addr: s.Addr, Status: StatusRunning}
+		if s.Shards <= 1 {
+			runFull(i, nil)
+			return
+		}
+		bundles := make([]string, s.Shards)
+		left, failed := s.Shards, ""
+		for k := range s.Shards {
+			task := StepTask{Build: spec.ID, Fingerprint: spec.Fingerprint, InputsKey: spec.InputsKey, Vars: spec.Vars, Addr: s.Addr, Jobs: spec.Jobs,
+				Reviews: copyReviews(reviews), Shard: k, Shards: s.Shards}
+			running++
+			sel.AddFuture(workflow.ExecuteActivity(options(s, fmt.Sprintf("%s#%d", s.Addr, k)), ShardActivity, task), func(f workflow.Future) {
+				running--
+				left--
+				var res ShardOutcome
+				if err := f.Get(ctx, &res); err != nil && failed == "" {
+					failed = activityMessage(err)
+				}
+				bundles[k] = res.Bundle
+				if left > 0 {
+					return
+				}
+				if failed != "" {
+					out.Steps[i].Status, out.Steps[i].Error = StatusFailed, failed
+					skip(i, s.Addr+" failed")
+					return
+				}
+				var have []string
+				for _, b := range bundles {
+					if b != "" {
+						have = append(have, b)
+					}
+				}
+				runFull(i, have)
+			})
+		}
+	}
+	runFull = func(i int, bundles []string) {
+		s := spec.Steps[i]
+		task := StepTask{Build: spec.ID, Fingerprint: spec.Fingerprint, InputsKey: spec.InputsKey, Vars: spec.Vars, Addr: s.Addr, Jobs: spec.Jobs,
+			Reviews: copyReviews(reviews), Bundles: bundles}
 		running++
-		sel.AddFuture(workflow.ExecuteActivity(actx, ActivityName, task), func(f workflow.Future) {
+		sel.AddFuture(workflow.ExecuteActivity(options(s, s.Addr), ActivityName, task), func(f workflow.Future) {
 			running--
 			var res StepOutcome
 			if err := f.Get(ctx, &res); err != nil {
@@ -103,7 +146,7 @@ func BuildWorkflow(ctx workflow.Context, spec BuildSpec) (BuildOutcome, error) {
 			if res.Status == StatusWaiting {
 				if again[i] {
 					again[i] = false
-					schedule(i)
+					schedule(i, nil)
 					return
 				}
 				// The steps below wait too, until a review signal
@@ -114,7 +157,7 @@ func BuildWorkflow(ctx workflow.Context, spec BuildSpec) (BuildOutcome, error) {
 			for _, k := range dependents[i] {
 				waiting[k]--
 				if waiting[k] == 0 && out.Steps[k].Status == StatusPending {
-					schedule(k)
+					schedule(k, nil)
 				}
 			}
 		})
@@ -133,7 +176,7 @@ func BuildWorkflow(ctx workflow.Context, spec BuildSpec) (BuildOutcome, error) {
 		out.Reviews[sig.Addr] = sig.Results
 		switch out.Steps[i].Status {
 		case StatusWaiting:
-			schedule(i)
+			schedule(i, nil)
 		case StatusRunning:
 			again[i] = true
 		}
@@ -142,7 +185,7 @@ func BuildWorkflow(ctx workflow.Context, spec BuildSpec) (BuildOutcome, error) {
 	})
 	for i := range spec.Steps {
 		if waiting[i] == 0 {
-			schedule(i)
+			schedule(i, nil)
 		}
 	}
 	// A build whose only steps left wait for reviews waits for their
