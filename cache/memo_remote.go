@@ -96,17 +96,23 @@ func (s *Store) refEntry(d Digest) (TreeEntry, error) {
 }
 
 // ImportMemos takes the bundle stored under key on the remote into this
-// store's memo: each record is downloaded (verified) and kept; the blobs
-// the records name stay on the remote, fetched when something reads them
-// (the memo counts a blob the remote is known to hold as stored). It
-// returns the number of records taken.
+// store's memo: the records and the blobs they name are downloaded
+// (verified, in parallel) and the records kept. It returns the number of
+// records taken. (A record whose blobs were not stored here would still
+// count them as stored while the remote is known to hold them.)
 func (s *Store) ImportMemos(ctx context.Context, key ActionKey) (int, error) {
-	outs, err := s.RemoteAction(ctx, key)
+	outs, refs, err := s.remoteAction(ctx, key)
 	if err != nil {
 		return 0, err
 	}
 	if len(outs) != 1 || outs[0].Name != bundleOutput {
 		return 0, fmt.Errorf("memo bundle %s: not a bundle", key.Short())
+	}
+	// The step that takes the bundle reads its records, and assembles its
+	// output from the blobs they name: all of it is downloaded now,
+	// RemoteOptions.Workers at a time, rather than one blob per read.
+	if err := s.Fetch(ctx, refs); err != nil {
+		return 0, fmt.Errorf("memo bundle %s: %w", key.Short(), err)
 	}
 	b, err := s.ReadBlob(outs[0].Digest)
 	if err != nil {
@@ -154,4 +160,24 @@ func (s *Store) onRemote(d Digest) bool {
 	}
 	_, ok := s.remote.known(d)
 	return ok
+}
+
+// Prefetch downloads everything the trees roots reach that this store
+// lacks, RemoteOptions.Workers blobs at a time: for a machine that is about
+// to read all of them (a worker running a step over a dataset on the
+// remote), instead of one blob per read. The roots must be known to the
+// remote (from a verified manifest) or stored here.
+func (s *Store) Prefetch(ctx context.Context, roots []Digest) error {
+	if s.remote == nil {
+		return nil
+	}
+	outs := make([]Output, len(roots))
+	for i, d := range roots {
+		outs[i] = Output{Name: d.Hex(), Digest: d}
+	}
+	refs, err := s.closure(outs)
+	if err != nil {
+		return err
+	}
+	return s.Fetch(ctx, refs)
 }

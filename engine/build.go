@@ -75,6 +75,10 @@ type BuildOptions struct {
 	// so a worker that lacks the recipe's data can run it. A Sourced step
 	// missing from the map reads its directory as usual.
 	Sources map[string]map[string]cache.Digest
+	// Prefetch downloads, before a step runs, everything its inputs reach
+	// that the store lacks, many blobs at a time (a worker whose inputs
+	// are on the remote), rather than one blob per read.
+	Prefetch bool
 	// Shard, if not nil, runs only one shard of its step's items
 	// (ShardRun): the step is built as far as its Run, which stops with
 	// ErrShardDone; its result is then Ran with no outputs, nothing is
@@ -418,6 +422,16 @@ func (b *builder) execute(ctx context.Context, s *Step, attempt int) (out *StepR
 	}
 	if sh := b.opt.Shard; sh != nil && sh.Step == s {
 		rc.shard = sh
+	}
+	if b.opt.Prefetch && b.opt.Store.HasRemote() {
+		var roots []cache.Digest
+		for _, in := range s.Config.Inputs {
+			roots = append(roots, inputs[in.Name])
+		}
+		if err := b.opt.Store.Prefetch(ctx, roots); err != nil {
+			// Reads fetch what they need one by one instead.
+			b.opt.Reporter.Warn(fmt.Sprintf("%s: prefetching its inputs: %v", s.Addr, err))
+		}
 	}
 	outs, err := s.Kind.Run(ctx, rc)
 	if c, ok := rc.items.counts(); ok && (err == nil || rc.shard != nil) {

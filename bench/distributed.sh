@@ -1,0 +1,166 @@
+#!/usr/bin/env bash
+# Benchmark of issue 17 (distributed builds on Temporal), in one run on one
+# machine, with a Temporal dev server, versitygw and the workers on loopback:
+#
+#   a transform of N items (default 20,000 synthetic 48×48 images, resized
+#   to 24×24 with their masks) built
+#     - locally (dsbuild build, -j W: the baseline),
+#     - with --executor temporal on 1, 2 and 4 workers (-j 1 each), the
+#       step split into as many shards as workers (--shards),
+#   each time on a fresh remote prefix with the import already there (built
+#   and timed apart), so that only the transform and its lockfile are timed.
+#   It prints the wall time, items/s, the speed-up over 1 worker, the
+#   overhead per item against the local build at the same parallelism, and
+#   the Temporal history of each build (events and bytes, per step and per
+#   shard), with the lockfiles compared to the local one.
+#
+# Usage: bench/distributed.sh [WORKDIR [N [WORKERS]]]
+#   WORKDIR: default a temporary directory.   N: items (default 20000).
+#   WORKERS: the worker counts (default "1 2 4").
+# Needs bin/temporal and bin/versitygw (tools/build.sh builds them).
+# Results go to stdout; record them in docs/benchmarks.md.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+repo=$(pwd)
+work=${1:-$(mktemp -d)}
+count=${2:-20000}
+counts=${3:-"1 2 4"}
+mkdir -p "$work"
+work=$(cd "$work" && pwd)
+export GOAMD64=v1
+unset DSBUILD_REMOTE DSBUILD_REMOTE_UPLOAD DSBUILD_REMOTE_HEADERS DSBUILD_CACHE DSBUILD_TEMPORAL \
+  AWS_PROFILE AWS_ENDPOINT_URL AWS_CONFIG_FILE AWS_SHARED_CREDENTIALS_FILE AWS_CA_BUNDLE
+if [ ! -x bin/versitygw ] || [ ! -x bin/temporal ]; then
+  echo "# building the servers into bin/ (tools/build.sh; minutes the first time)" >&2
+  bash tools/build.sh
+fi
+go build -o "$work/dsbuild" ./cmd/dsbuild
+ds="$work/dsbuild"
+
+echo "# machine: $(nproc) cores, $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo), $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), $(uname -sr)"
+echo "# go: $(go version), GOAMD64=$GOAMD64, commit $(git rev-parse --short HEAD 2> /dev/null || echo unknown)"
+echo "# temporal: $("$repo/bin/temporal" --version 2>&1 | head -n 1)"
+echo "# workdir: $work, load average $(cut -d' ' -f1-3 /proc/loadavg)"
+
+pids=()
+cleanup() {
+  local p
+  for p in "${pids[@]}"; do
+    kill "$p" 2> /dev/null || true
+    wait "$p" 2> /dev/null || true
+  done
+}
+trap cleanup EXIT
+
+free_port() {
+  local p
+  for ((p = 20000 + RANDOM % 20000; ; p++)); do
+    if ! (: < "/dev/tcp/127.0.0.1/$p") 2> /dev/null; then
+      echo "$p"
+      return
+    fi
+  done
+}
+wait_port() { # PORT NAME
+  local i
+  for ((i = 0; i < 400; i++)); do
+    if (: < "/dev/tcp/127.0.0.1/$1") 2> /dev/null; then return; fi
+    sleep 0.05
+  done
+  echo "bench/distributed.sh: $2 does not listen on port $1" >&2
+  exit 1
+}
+now_ms() { date +%s%3N; }
+
+# ---- servers -------------------------------------------------------------
+rm -rf "$work/s3" "$work/temporal.db"
+mkdir -p "$work/s3/dsbuild"
+s3port=$(free_port)
+ROOT_ACCESS_KEY=dsbuild ROOT_SECRET_KEY=dsbuild-secret \
+  "$repo/bin/versitygw" --port "127.0.0.1:$s3port" --region us-east-1 --quiet posix "$work/s3" > "$work/versitygw.log" 2>&1 &
+pids+=($!)
+wait_port "$s3port" versitygw
+tport=$(free_port)
+"$repo/bin/temporal" server start-dev --ip 127.0.0.1 --port "$tport" --headless \
+  --db-filename "$work/temporal.db" --log-level error > "$work/temporal.log" 2>&1 &
+pids+=($!)
+wait_port "$tport" temporal
+for ((i = 0; i < 100; i++)); do
+  "$repo/bin/temporal" operator cluster health --address "127.0.0.1:$tport" 2> /dev/null | grep -q SERVING && break
+  sleep 0.2
+done
+export AWS_ACCESS_KEY_ID=dsbuild AWS_SECRET_ACCESS_KEY=dsbuild-secret AWS_REGION=us-east-1
+export AWS_ENDPOINT_URL_S3="http://127.0.0.1:$s3port" DSBUILD_TEMPORAL="127.0.0.1:$tport"
+
+# ---- the recipe ----------------------------------------------------------
+rec="$work/rec"
+mkdir -p "$rec"
+cat > "$rec/main.hcl" << EOF
+variable "run" {
+  default = "0"
+}
+import "syn" {
+  format  = "synthetic"
+  options = { count = "$count", width = "48", height = "48", figures = "1-2", seed = var.run }
+}
+transform "small" {
+  from = [import.syn]
+  poly2bitmap {}
+  resize {
+    width  = 24
+    height = 24
+  }
+}
+EOF
+
+# ---- local baseline ------------------------------------------------------
+echo "## transform of $count items"
+maxw=$(echo "$counts" | tr ' ' '\n' | sort -n | tail -n 1)
+for j in 1 "$maxw"; do
+  rm -rf "$work/local-$j" "$rec/dsbuild.lock"
+  "$ds" --remote '' --cache "$work/local-$j" build -j "$j" -var run=7 "$rec" import.syn > /dev/null
+  t0=$(now_ms)
+  "$ds" --remote '' --cache "$work/local-$j" build -j "$j" -var run=7 "$rec" transform.small > "$work/local-$j.out"
+  t1=$(now_ms)
+  grep -q '^ran .*transform.small' "$work/local-$j.out" || { cat "$work/local-$j.out"; exit 1; }
+  echo "local -j $j                 $((t1 - t0)) ms   $(awk -v n="$count" -v ms=$((t1 - t0)) 'BEGIN {printf "%.0f items/s", n / ms * 1000}')"
+  eval "local_ms_$j=$((t1 - t0))"
+  cp "$rec/dsbuild.lock" "$work/lock-local"
+done
+
+# ---- distributed ---------------------------------------------------------
+one_ms=""
+for n in $counts; do
+  prefix="run$n"
+  export DSBUILD_REMOTE="s3://dsbuild/$prefix"
+  wp=()
+  for ((w = 1; w <= n; w++)); do
+    "$ds" worker --cache "$work/w$n-$w" --work-dir "$work/w$n-$w-dir" --name "w$w" -j 1 > "$work/w$n-$w.log" 2>&1 &
+    wp+=($!)
+    pids+=($!)
+  done
+  rm -f "$rec/dsbuild.lock"
+  # The import, apart (its items are not memoized, so not sharded).
+  "$ds" --cache "$work/client-$n" build --executor temporal -var run=7 "$rec" import.syn > "$work/dist-$n-import.out" 2>&1
+  t0=$(now_ms)
+  "$ds" --cache "$work/client-$n" build --executor temporal --shards "$n" -var run=7 "$rec" transform.small > "$work/dist-$n.out" 2> "$work/dist-$n.err"
+  t1=$(now_ms)
+  grep -q "transform.small (.*$count items: 0 ran, $count cached)" "$work/dist-$n.out" ||
+    grep -q "transform.small" "$work/dist-$n.out" || { cat "$work/dist-$n.out" "$work/dist-$n.err"; exit 1; }
+  ms=$((t1 - t0))
+  [ -z "$one_ms" ] && one_ms=$ms
+  same="differs"
+  cmp -s "$rec/dsbuild.lock" "$work/lock-local" && same="= local"
+  id=$(grep -o 'dsbuild-build-[0-9a-f]*' "$work/dist-$n.err" | head -n 1)
+  hist=$("$repo/bin/temporal" workflow describe --workflow-id "$id" --address "$DSBUILD_TEMPORAL" -o json 2> /dev/null |
+    awk -F'[:,]' '/"historyLength"/ {gsub(/[" ]/, "", $2); l=$2} /"historySizeBytes"/ {gsub(/[" ]/, "", $2); b=$2} END {printf "%s events, %s bytes", l, b}')
+  printf '%-26s %6d ms   %s   speed-up %s   lockfile %s   history %s\n' "temporal, $n worker(s)" "$ms" \
+    "$(awk -v n="$count" -v ms="$ms" 'BEGIN {printf "%.0f items/s", n / ms * 1000}')" \
+    "$(awk -v a="$one_ms" -v b="$ms" 'BEGIN {printf "%.2f×", a / b}')" "$same" "$hist"
+  grep -h 'shard' "$work"/w"$n"-*.log | sed 's/^/    /' || true
+  for p in "${wp[@]}"; do
+    kill -INT "$p" 2> /dev/null || true
+    wait "$p" 2> /dev/null || true
+  done
+done
+echo "overhead per item vs local -j 1: $(awk -v a="$one_ms" -v b="$local_ms_1" -v n="$count" 'BEGIN {printf "%.2f ms (%d ms vs %d ms)", (a - b) / n, a, b}')"
