@@ -181,3 +181,29 @@ func (s *Store) Prefetch(ctx context.Context, roots []Digest) error {
 	}
 	return s.Fetch(ctx, refs)
 }
+
+// FetchBlobs downloads those of ds that this store lacks and its remote is
+// known to hold (from a verified manifest), RemoteOptions.Workers at a
+// time. It is a hint: a blob it does not get is fetched when read, as
+// usual, and a failure is not reported here.
+func (s *Store) FetchBlobs(ctx context.Context, ds []Digest) {
+	l := s.remote
+	if l == nil || l.down.Load() || len(ds) == 0 {
+		return
+	}
+	var need []Digest
+	seen := map[Digest]bool{}
+	for _, d := range ds {
+		if seen[d] {
+			continue
+		}
+		seen[d] = true
+		if _, ok := l.known(d); ok && !s.Has(d) {
+			need = append(need, d)
+		}
+	}
+	parallel(ctx, len(need), l.opt.Workers, func(i int) error {
+		s.fetch(need[i])
+		return nil
+	}, nil)
+}

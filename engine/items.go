@@ -101,6 +101,11 @@ type Item[T any] struct {
 	// Run computes the item's result. It must be deterministic and must not
 	// depend on other items.
 	Run func() (T, error)
+	// Reads, if set, lists the blobs Run reads (its image, its
+	// annotation). When the store's remote holds them, the items that are
+	// not in the memo get them fetched ahead, many at a time, instead of
+	// one blob per read.
+	Reads []cache.Digest
 }
 
 // ItemWork describes how a step's items run.
@@ -291,6 +296,43 @@ func runItems[T any](ctx context.Context, rc *RunContext, w ItemWork[T], total i
 	}
 	seq, pos := 0, -1
 	shard := rc.shard
+	send := func(j job) error {
+		select {
+		case queue <- j:
+			return nil
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+	// With a remote, items go to the pool in batches whose reads (of the
+	// items not in the memo) are fetched first, many blobs at a time.
+	batch := 0
+	if rc.Store != nil && rc.Store.HasRemote() {
+		batch = max(4*workers, 32)
+	}
+	var pending []job
+	flush := func() error {
+		var reads []cache.Digest
+		for _, j := range pending {
+			if len(j.it.Reads) == 0 {
+				continue
+			}
+			if memo && j.it.Key != nil {
+				if _, err := rc.Store.GetMemoRecord(itemKeyOf(itemPreimage(w.Scheme, salt, j.it)).memo()); err == nil {
+					continue
+				}
+			}
+			reads = append(reads, j.it.Reads...)
+		}
+		rc.Store.FetchBlobs(ctx, reads)
+		for _, j := range pending {
+			if err := send(j); err != nil {
+				return err
+			}
+		}
+		pending = pending[:0]
+		return nil
+	}
 	perr := produce(func(it Item[T]) error {
 		if ctx.Err() != nil {
 			return ctx.Err()
@@ -306,14 +348,19 @@ func runItems[T any](ctx context.Context, rc *RunContext, w ItemWork[T], total i
 		results = append(results, ItemResult[T]{})
 		keys = append(keys, ItemKey{})
 		mu.Unlock()
-		select {
-		case queue <- job{seq, it}:
-			seq++
-			return nil
-		case <-ctx.Done():
-			return ctx.Err()
+		j := job{seq, it}
+		seq++
+		if batch == 0 {
+			return send(j)
 		}
+		if pending = append(pending, j); len(pending) >= batch {
+			return flush()
+		}
+		return nil
 	})
+	if perr == nil && len(pending) > 0 {
+		perr = flush()
+	}
 	close(queue)
 	wg.Wait()
 	if failure != nil {

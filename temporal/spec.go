@@ -53,6 +53,12 @@ const (
 	ErrVersion    = "WorkerVersion"
 )
 
+// Shardable reports whether steps of kind can run in shards: their Run
+// hands its items to engine.Items or engine.StreamItems first.
+func Shardable(kind string) bool {
+	return kind == "import" || kind == "transform" || kind == "preannotate"
+}
+
 // DefaultQueue is the task queue of steps that do not need a GPU.
 const DefaultQueue = "cpu"
 

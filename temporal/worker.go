@@ -146,7 +146,10 @@ func (w *Worker) RunStep(ctx context.Context, t StepTask) (StepOutcome, error) {
 	start := time.Now()
 	w.logf("%s: %s (attempt %d)", t.Addr, "running", activity.GetInfo(ctx).Attempt)
 	br, err := engine.Build(ctx, r, engine.BuildOptions{
-		Store: w.Store, Jobs: jobs, KeepGoing: false, Targets: []*engine.Step{step}, Reporter: rep, Sources: sources, Prefetch: true,
+		Store: w.Store, Jobs: jobs, KeepGoing: false, Targets: []*engine.Step{step}, Reporter: rep, Sources: sources,
+		// A step over items fetches what its items that run read
+		// (Item.Reads); any other reads its inputs whole: all at once.
+		Prefetch: !Shardable(step.KindName),
 	})
 	if err != nil {
 		return StepOutcome{}, fmt.Errorf("worker %s: %s: %w", w.Name, t.Addr, err)
@@ -347,7 +350,7 @@ func (w *Worker) RunShard(ctx context.Context, t StepTask) (ShardOutcome, error)
 	start := time.Now()
 	sh := &engine.ShardRun{Step: step, Index: t.Shard, Count: t.Shards}
 	br, err := engine.Build(ctx, r, engine.BuildOptions{
-		Store: w.Store, Jobs: jobs, Targets: []*engine.Step{step}, Reporter: rep, Sources: sources, Shard: sh, Prefetch: true,
+		Store: w.Store, Jobs: jobs, Targets: []*engine.Step{step}, Reporter: rep, Sources: sources, Shard: sh,
 	})
 	if err != nil {
 		return ShardOutcome{}, fmt.Errorf("worker %s: %s shard %d: %w", w.Name, t.Addr, t.Shard, err)

@@ -103,10 +103,6 @@ type temporalOptions struct {
 	shards    int
 }
 
-// shardable are the kinds whose items can run in shards (their Run hands
-// its items to engine.Items or engine.StreamItems first).
-var shardable = map[string]bool{"import": true, "transform": true, "preannotate": true}
-
 // queueOf is the task queue a step runs on: its queue attribute if it has
 // one, else gpu for a step that asks for a GPU (device = "cuda"), else cpu.
 func queueOf(s *engine.Step) string {
@@ -143,7 +139,7 @@ func buildOnTemporal(ctx context.Context, g *globalFlags, opt temporalOptions, r
 	order := engine.Order(r, targets)
 	for _, s := range order {
 		ss := temporal.StepSpec{Addr: s.Addr, Queue: queueOf(s)}
-		if opt.shards > 1 && shardable[s.KindName] {
+		if opt.shards > 1 && temporal.Shardable(s.KindName) {
 			ss.Shards = opt.shards
 		}
 		for _, d := range s.Deps {

@@ -258,7 +258,8 @@ func itemsOf(rc *engine.RunContext, ds *dataset.Dataset, boxes map[string][]anno
 			Name: e.Name,
 			Key: []string{"model " + rc.Inputs["model"].String(), "crop_model " + rc.Inputs["crop_model"].String(),
 				"device " + dev, "image " + e.Image.String(), "detections " + dets},
-			Run: func() (dataset.Entry, error) { return item(rc.Store, run, e, boxes[e.Name], boxes != nil) },
+			Run:   func() (dataset.Entry, error) { return item(rc.Store, run, e, boxes[e.Name], boxes != nil) },
+			Reads: []cache.Digest{e.Image},
 		}
 	}
 	return work, items

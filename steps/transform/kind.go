@@ -150,9 +150,10 @@ func prepare(rc *engine.RunContext) (*work, error) {
 	items := make([]engine.Item[[]dataset.Entry], len(entries))
 	for i, e := range entries {
 		items[i] = engine.Item[[]dataset.Entry]{
-			Name: e.Name,
-			Key:  []string{"image " + e.Image.String(), "ann " + e.Ann.String()},
-			Run:  func() ([]dataset.Entry, error) { return apply(rc.Store, inMeta, ops, e, itemSeed(salt, e), nil) },
+			Name:  e.Name,
+			Key:   []string{"image " + e.Image.String(), "ann " + e.Ann.String()},
+			Run:   func() ([]dataset.Entry, error) { return apply(rc.Store, inMeta, ops, e, itemSeed(salt, e), nil) },
+			Reads: []cache.Digest{e.Image, e.Ann},
 		}
 	}
 	return &work{meta: meta, spec: spec, items: items}, nil
