@@ -491,9 +491,21 @@ type verifyingReader struct {
 	r      io.Reader
 	h      hash.Hash
 	closer func() error
+	// mu and closed make a Read after (or during) Close an error, never a
+	// verdict on the blob: an HTTP client may still read a request body
+	// in its own goroutine after the request returned (a server that
+	// answered before it read it all), and a closed zstd decoder's error
+	// must not pass for a corrupt blob, which would be removed.
+	mu     sync.Mutex
+	closed bool
 }
 
 func (v *verifyingReader) Read(b []byte) (int, error) {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	if v.closed {
+		return 0, os.ErrClosed
+	}
 	n, err := v.r.Read(b)
 	v.h.Write(b[:n])
 	if err == io.EOF {
@@ -508,7 +520,15 @@ func (v *verifyingReader) Read(b []byte) (int, error) {
 	return n, err
 }
 
-func (v *verifyingReader) Close() error { return v.closer() }
+func (v *verifyingReader) Close() error {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	if v.closed {
+		return nil
+	}
+	v.closed = true
+	return v.closer()
+}
 
 // openVerified streams blob d, checking its hash at the end (see TreeFS.Open).
 func (s *Store) openVerified(d Digest) (io.ReadCloser, error) {
