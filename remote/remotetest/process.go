@@ -202,3 +202,40 @@ func dialable(addr string) error {
 	}
 	return c.Close()
 }
+
+// ProcessSpec describes a server process that a test runs (StartProcess):
+// test servers beside this package's, such as temporaltest's.
+type ProcessSpec struct {
+	Name    string                     // for messages
+	Bin     string                     // the binary (RequireTool finds it)
+	Ports   int                        // free loopback ports to pick for it
+	Args    func(ports []int) []string // its arguments, given the ports picked
+	Env     []string                   // added to the environment
+	LogPath string                     // its stdout and stderr, appended by every start
+	Ready   func() error               // nil once it serves
+	Timeout time.Duration              // for Ready; 0 means a minute
+}
+
+// Process is a server process started by StartProcess. Its methods are
+// safe for concurrent use, except Restart (the test's goroutine).
+type Process struct{ s *server }
+
+// StartProcess starts the server spec describes on fresh loopback ports
+// (a start that loses a port to another process is tried again on new
+// ones) and waits until Ready answers nil; a server that exits first, or
+// is not ready in time, fails the test with its output. When the test
+// ends it is killed and, if the test failed, its output logged.
+func StartProcess(t testing.TB, spec ProcessSpec) *Process {
+	t.Helper()
+	s := &server{t: t, name: spec.Name, bin: spec.Bin, env: spec.Env, logPath: spec.LogPath, ready: spec.Ready, timeout: spec.Timeout}
+	launch(t, s, spec.Ports, func(ports []int) { s.args = spec.Args(ports) })
+	return &Process{s}
+}
+
+// Stop kills the process (SIGKILL) and waits for it; stopping a stopped
+// one does nothing.
+func (p *Process) Stop() { p.s.stop() }
+
+// Restart starts it again with the same arguments (killing it first if
+// it runs) and waits until it is ready; it fails the test if it is not.
+func (p *Process) Restart() { p.s.restart() }

@@ -39,7 +39,7 @@ type S3Server struct {
 // SecretKey; it is stopped when the test ends.
 func StartVersitygw(t testing.TB) *S3Server {
 	t.Helper()
-	bin := requireTool(t, "versitygw")
+	bin := RequireTool(t, "versitygw")
 	base := t.TempDir()
 	s := &S3Server{
 		Bucket:    "dsbuild",
@@ -156,7 +156,7 @@ func StartBazelRemote(t testing.TB, opts ...BazelOption) *BazelServer {
 	for _, o := range opts {
 		o(&cfg)
 	}
-	bin := requireTool(t, "bazel-remote")
+	bin := RequireTool(t, "bazel-remote")
 	base := t.TempDir()
 	b := &BazelServer{data: filepath.Join(base, "data")}
 	if err := os.MkdirAll(b.data, 0o755); err != nil {

@@ -90,7 +90,10 @@ func skipMissing() bool {
 
 // requireTool returns the path of the binary name, or ends the test: a
 // skip naming tools/build.sh on a developer's machine, a failure in CI.
-func requireTool(t testing.TB, name string) string {
+// RequireTool returns the path of tool name (FindTool), or ends the test:
+// a skip naming tools/build.sh on a developer's machine, a failure in CI
+// or when DSBUILD_TOOLS_BIN is set.
+func RequireTool(t testing.TB, name string) string {
 	t.Helper()
 	if p, ok := FindTool(name); ok {
 		return p

@@ -40,7 +40,7 @@ func TestStartStopRestart(t *testing.T) {
 	if err != nil || host != "127.0.0.1" {
 		t.Fatalf("Addr() = %q, want 127.0.0.1:PORT", addr)
 	}
-	if err := s.healthy(nil); err != nil {
+	if err := s.healthy(); err != nil {
 		t.Fatalf("after Start: %v", err)
 	}
 	if got := s.Namespace(); got != "default" {
@@ -61,7 +61,7 @@ func TestStartStopRestart(t *testing.T) {
 	if s.Addr() != addr {
 		t.Fatalf("Restart moved the server from %s to %s", addr, s.Addr())
 	}
-	if err := s.healthy(nil); err != nil {
+	if err := s.healthy(); err != nil {
 		t.Fatalf("after Restart: %v", err)
 	}
 	if out := cli(t, s, "operator", "namespace", "describe", "--namespace", "survives-restart"); !bytes.Contains([]byte(out), []byte("survives-restart")) {
@@ -79,7 +79,7 @@ func TestTwoServersAtOnce(t *testing.T) {
 	}
 	cli(t, a, "operator", "namespace", "create", "--namespace", "only-on-a")
 	for _, s := range []*Server{a, b} {
-		if err := s.healthy(nil); err != nil {
+		if err := s.healthy(); err != nil {
 			t.Fatalf("server on %s: %v", s.Addr(), err)
 		}
 	}
@@ -89,7 +89,7 @@ func TestTwoServersAtOnce(t *testing.T) {
 	}
 	// Killing one leaves the other serving.
 	a.Stop()
-	if err := b.healthy(nil); err != nil {
+	if err := b.healthy(); err != nil {
 		t.Fatalf("server b after a stopped: %v", err)
 	}
 }
