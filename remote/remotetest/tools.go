@@ -88,8 +88,6 @@ func skipMissing() bool {
 	return os.Getenv("CI") == "" && os.Getenv(EnvToolsBin) == ""
 }
 
-// requireTool returns the path of the binary name, or ends the test: a
-// skip naming tools/build.sh on a developer's machine, a failure in CI.
 // RequireTool returns the path of tool name (FindTool), or ends the test:
 // a skip naming tools/build.sh on a developer's machine, a failure in CI
 // or when DSBUILD_TOOLS_BIN is set.
