@@ -168,19 +168,7 @@ func (w *Worker) RunStep(ctx context.Context, t StepTask) (StepOutcome, error) {
 		}
 		return out, nil
 	default:
-		// Failed, or skipped because an upstream step failed here: the
-		// step's own error when it has one.
-		msg := fmt.Sprintf("%s did not build on worker %s", t.Addr, w.Name)
-		if err := br.FirstError(); err != nil {
-			msg = err.Error()
-		}
-		if ctx.Err() != nil {
-			return StepOutcome{}, ctx.Err()
-		}
-		if isMachinery(br) {
-			return StepOutcome{}, errors.New(msg)
-		}
-		return StepOutcome{}, tsdk.NewNonRetryableApplicationError(msg, ErrStepFailed, nil)
+		return StepOutcome{}, w.failure(ctx, br, t.Addr)
 	}
 	out.Status, out.Key = StatusCached, res.Key.String()
 	if res.Status == engine.Ran {
@@ -205,11 +193,23 @@ func (w *Worker) RunStep(ctx context.Context, t StepTask) (StepOutcome, error) {
 	return out, nil
 }
 
-// isMachinery reports whether a failed build failed for the worker's own
-// reasons (the store, a cancelled context) rather than the step's.
-func isMachinery(br *engine.BuildResult) bool {
+// failure is the activity's error for a build of what (a step, or one of
+// its shards) that did not succeed (failed, or skipped below a failure
+// here): the step's own error when it has one. A cancelled activity, or
+// a failure of the worker's machinery (the store), is retryable, perhaps
+// elsewhere; the step's own failure is not.
+func (w *Worker) failure(ctx context.Context, br *engine.BuildResult, what string) error {
+	if ctx.Err() != nil {
+		return ctx.Err()
+	}
 	err := br.FirstError()
-	return err != nil && (cache.IsCorrupt(err) || cache.IsNotFound(err) || errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded))
+	if err == nil {
+		return tsdk.NewNonRetryableApplicationError(fmt.Sprintf("%s did not build on worker %s", what, w.Name), ErrStepFailed, nil)
+	}
+	if cache.IsCorrupt(err) || cache.IsNotFound(err) || errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+		return errors.New(err.Error())
+	}
+	return tsdk.NewNonRetryableApplicationError(err.Error(), ErrStepFailed, nil)
 }
 
 func sortOutputs(outs []cache.Output) []cache.Output {
@@ -364,17 +364,7 @@ func (w *Worker) RunShard(ctx context.Context, t StepTask) (ShardOutcome, error)
 		out.Cached = true
 		return out, nil
 	case res.Status != engine.Ran:
-		msg := fmt.Sprintf("%s shard %d did not build on worker %s", t.Addr, t.Shard, w.Name)
-		if err := br.FirstError(); err != nil {
-			msg = err.Error()
-		}
-		if ctx.Err() != nil {
-			return out, ctx.Err()
-		}
-		if isMachinery(br) {
-			return out, errors.New(msg)
-		}
-		return out, tsdk.NewNonRetryableApplicationError(msg, ErrStepFailed, nil)
+		return out, w.failure(ctx, br, fmt.Sprintf("%s shard %d", t.Addr, t.Shard))
 	}
 	out.Items = res.Items
 	if len(sh.Keys) > 0 {
