@@ -50,7 +50,7 @@ concurrent dsbuild gc cannot remove what the build reports.`,
 			if tr, ok := rep.(transferShower); ok {
 				g.progress = tr.Transfer
 			}
-			store, err := g.openStore(func(f string, a ...any) { rep.Warn(fmt.Sprintf(f, a...)) }, dir)
+			store, err := g.openStore(func(f string, a ...any) { rep.Warn(fmt.Sprintf(f, a...)) }, ofRecipe(r))
 			if err != nil {
 				return err
 			}

@@ -29,7 +29,7 @@ the recipe again, or check out a tag or digest.`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			dest := args[len(args)-1]
 			recipeDir, _ := splitRecipeArgs(args[:len(args)-1])
-			store, err := g.openStore(func(f string, a ...any) { warnf(f, a...) }, recipeDir)
+			store, err := g.openStore(func(f string, a ...any) { warnf(f, a...) }, inDir(recipeDir))
 			if err != nil {
 				return err
 			}

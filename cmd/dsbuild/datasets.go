@@ -76,7 +76,7 @@ Export formats: %s`, strings.Join(formats.ImportNames(), ", "), strings.Join(for
 			if _, err := formats.Exporter(to, to2); err != nil {
 				return err
 			}
-			store, err := g.openStore(func(f string, a ...any) { warnf(f, a...) }, "")
+			store, err := g.openStore(func(f string, a ...any) { warnf(f, a...) }, nil)
 			if err != nil {
 				return err
 			}
@@ -152,7 +152,7 @@ charts of objects per class, object sizes, image sizes and image tags.`,
 					recipeDir = args[0]
 				}
 			}
-			store, err := g.openStore(func(f string, a ...any) { warnf(f, a...) }, recipeDir)
+			store, err := g.openStore(func(f string, a ...any) { warnf(f, a...) }, inDir(recipeDir))
 			if err != nil {
 				return err
 			}

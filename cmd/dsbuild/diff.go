@@ -53,7 +53,7 @@ a page (--html-per-page), thumbnails at most 256 px (--html-thumb).`,
 			if len(args) == 3 {
 				dir, args = args[0], args[1:]
 			}
-			store, err := g.openStore(func(f string, a ...any) { warnf(f, a...) }, dir)
+			store, err := g.openStore(func(f string, a ...any) { warnf(f, a...) }, inDir(dir))
 			if err != nil {
 				return err
 			}

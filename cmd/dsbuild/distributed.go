@@ -55,7 +55,7 @@ func newWorkerCmd(g *globalFlags) *cobra.Command {
 				addr = os.Getenv(temporal.EnvAddress)
 			}
 			logf := func(f string, a ...any) { fmt.Fprintf(os.Stderr, "dsbuild worker: "+f+"\n", a...) }
-			store, err := g.openStore(func(f string, a ...any) { warnf(f, a...) }, "")
+			store, err := g.openStore(func(f string, a ...any) { warnf(f, a...) }, nil)
 			if err != nil {
 				return err
 			}
@@ -583,7 +583,7 @@ and write the lockfile.`,
 			if !rv.HasResults(filepath.Join(r.Dir, rel)) {
 				return fmt.Errorf("%s: no review results there (a Supervisely, CVAT or Label Studio export; see the package's README.txt)", filepath.Join(r.Dir, rel))
 			}
-			store, err := g.openStore(func(f string, a ...any) { warnf(f, a...) }, args[0])
+			store, err := g.openStore(func(f string, a ...any) { warnf(f, a...) }, ofRecipe(r))
 			if err != nil {
 				return err
 			}

@@ -40,7 +40,7 @@ these lines change. They are recorded when the step runs, so build it first.`,
 			if err != nil {
 				return err
 			}
-			store, err := g.openStore(func(f string, a ...any) { warnf(f, a...) }, dir)
+			store, err := g.openStore(func(f string, a ...any) { warnf(f, a...) }, ofRecipe(r))
 			if err != nil {
 				return err
 			}

@@ -38,7 +38,7 @@ recipe state that was built.`,
 				return err
 			}
 			rep := newPlanReporter(g, r)
-			store, err := g.openStore(func(f string, a ...any) { warnf(f, a...) }, dir)
+			store, err := g.openStore(func(f string, a ...any) { warnf(f, a...) }, ofRecipe(r))
 			if err != nil {
 				return err
 			}

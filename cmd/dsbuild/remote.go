@@ -130,12 +130,12 @@ replaced only with --force.
 			meter := newTransferMeter(g, up)
 			defer meter.close()
 			g.progress = meter.add
-			store, err := g.openStore(func(f string, a ...any) { warnf(f, a...) }, dir)
+			store, err := g.openStore(func(f string, a ...any) { warnf(f, a...) }, inDir(dir))
 			if err != nil {
 				return err
 			}
 			if !store.HasRemote() {
-				if c, err := g.chooseRemote(dir); err == nil && c.url == "" {
+				if c, err := g.chooseRemote(inDir(dir)); err == nil && c.url == "" {
 					return fmt.Errorf("no remote: name one with --remote URL, %s or a remote block in the recipe (see dsbuild help remote)", remote.EnvURL)
 				}
 				return fmt.Errorf("the remote is not reachable")

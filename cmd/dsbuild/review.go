@@ -81,7 +81,7 @@ func newReviewStatusCmd(g *globalFlags) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			store, err := g.openStore(func(f string, a ...any) { warnf(f, a...) }, dir)
+			store, err := g.openStore(func(f string, a ...any) { warnf(f, a...) }, ofRecipe(r))
 			if err != nil {
 				return err
 			}

@@ -109,17 +109,34 @@ func newRootCmd() *cobra.Command {
 	return root
 }
 
+// remoteSource gives the recipe's remote block (nil for none): read from
+// the recipe's directory (inDir), or as an already loaded recipe has it
+// (ofRecipe), which is not parsed again.
+type remoteSource func() (*engine.RemoteConfig, error)
+
+// inDir reads the remote block of the recipe in dir ("": no recipe).
+func inDir(dir string) remoteSource {
+	if dir == "" {
+		return nil
+	}
+	return func() (*engine.RemoteConfig, error) { return recipeRemote(dir) }
+}
+
+// ofRecipe is the remote block of a loaded recipe.
+func ofRecipe(r *engine.Recipe) remoteSource {
+	return func() (*engine.RemoteConfig, error) { return r.Remote, nil }
+}
+
 // openStore opens the store and attaches the remote that --remote, the
-// environment or the remote block of the recipe in recipeDir ("" for
-// none) names. A remote that refuses the credentials, or a URL that is
+// environment or the recipe's remote block (src; nil for none) names. A remote that refuses the credentials, or a URL that is
 // wrong, is an error; one that does not answer is a warning, and the
 // command goes on without it.
-func (g *globalFlags) openStore(logf func(string, ...any), recipeDir string) (*cache.Store, error) {
+func (g *globalFlags) openStore(logf func(string, ...any), src remoteSource) (*cache.Store, error) {
 	s, err := g.openLocalStore(logf)
 	if err != nil {
 		return nil, err
 	}
-	r, upload, err := g.openRemote(recipeDir)
+	r, upload, err := g.openRemote(src)
 	var down *remote.UnreachableError
 	switch {
 	case errors.As(err, &down):
@@ -159,7 +176,7 @@ type remoteChoice struct {
 // means none) over $DSBUILD_REMOTE over the recipe's remote block. Uploads are
 // on unless --remote-upload, $DSBUILD_REMOTE_UPLOAD or the remote block
 // (for its own URL) turn them off; an explicit flag or variable wins.
-func (g *globalFlags) chooseRemote(recipeDir string) (remoteChoice, error) {
+func (g *globalFlags) chooseRemote(src remoteSource) (remoteChoice, error) {
 	envURL, envUpload, opt, err := remote.FromEnv(nil)
 	if err != nil {
 		return remoteChoice{}, err
@@ -170,8 +187,8 @@ func (g *globalFlags) chooseRemote(recipeDir string) (remoteChoice, error) {
 		c.url, c.from = g.remoteURL, "--remote"
 	case envURL != "":
 		c.url, c.from = envURL, "$"+remote.EnvURL
-	case recipeDir != "":
-		rc, err := recipeRemote(recipeDir)
+	case src != nil:
+		rc, err := src()
 		if err != nil {
 			return remoteChoice{}, err
 		}
@@ -222,8 +239,8 @@ func recipeRemote(dir string) (*engine.RemoteConfig, error) {
 }
 
 // openRemote opens the remote chooseRemote names (nil when none does).
-func (g *globalFlags) openRemote(recipeDir string) (cache.Remote, bool, error) {
-	c, err := g.chooseRemote(recipeDir)
+func (g *globalFlags) openRemote(src remoteSource) (cache.Remote, bool, error) {
+	c, err := g.chooseRemote(src)
 	if err != nil || c.url == "" {
 		return nil, false, err
 	}

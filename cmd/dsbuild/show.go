@@ -33,7 +33,7 @@ weights.safetensors, metrics.json, curve.svg) come out with dsbuild checkout.`,
 			if len(args) == 2 {
 				dir, ref = args[0], args[1]
 			}
-			store, err := g.openStore(func(f string, a ...any) { warnf(f, a...) }, dir)
+			store, err := g.openStore(func(f string, a ...any) { warnf(f, a...) }, inDir(dir))
 			if err != nil {
 				return err
 			}

@@ -34,7 +34,7 @@ replaced only with --force.`,
 			if err := cache.ValidName(name); err != nil {
 				return fmt.Errorf("tag name: %w", err)
 			}
-			store, err := g.openStore(func(f string, a ...any) { warnf(f, a...) }, dir)
+			store, err := g.openStore(func(f string, a ...any) { warnf(f, a...) }, inDir(dir))
 			if err != nil {
 				return err
 			}
@@ -73,7 +73,7 @@ func newLogCmd(g *globalFlags) *cobra.Command {
 		Short: "List the releases recorded by dsbuild tag, oldest first",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			store, err := g.openStore(func(f string, a ...any) { warnf(f, a...) }, "")
+			store, err := g.openStore(func(f string, a ...any) { warnf(f, a...) }, nil)
 			if err != nil {
 				return err
 			}

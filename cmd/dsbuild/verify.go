@@ -53,7 +53,7 @@ verifies; a step that writes timestamps or random bytes does not.`,
 			if tr, ok := rep.(transferShower); ok {
 				g.progress = tr.Transfer
 			}
-			store, err := g.openStore(func(f string, a ...any) { rep.Warn(fmt.Sprintf(f, a...)) }, r.Dir)
+			store, err := g.openStore(func(f string, a ...any) { rep.Warn(fmt.Sprintf(f, a...)) }, ofRecipe(r))
 			if err != nil {
 				return err
 			}
