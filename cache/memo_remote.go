@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"os"
 	"strings"
 )
 
@@ -64,7 +65,7 @@ func (s *Store) UploadMemos(ctx context.Context, key ActionKey, keys []MemoKey) 
 // its size, or a directory when it is a tree (its size the total below).
 func (s *Store) refEntry(d Digest) (TreeEntry, error) {
 	name := "r-" + d.Hex()
-	p, _, ok := s.stat(d)
+	p, compressed, ok := s.stat(d)
 	if !ok {
 		return TreeEntry{}, fmt.Errorf("blob %s is not stored", d.Short())
 	}
@@ -82,6 +83,14 @@ func (s *Store) refEntry(d Digest) (TreeEntry, error) {
 			total += e.Size
 		}
 		return TreeEntry{Name: name, Kind: Dir, Digest: d, Size: total}, nil
+	}
+	if !compressed {
+		// A raw blob's size is its file's.
+		fi, err := os.Stat(p)
+		if err != nil {
+			return TreeEntry{}, err
+		}
+		return TreeEntry{Name: name, Kind: File, Digest: d, Size: fi.Size()}, nil
 	}
 	rc, err := s.openVerified(d)
 	if err != nil {
