@@ -42,25 +42,8 @@ echo "# go: $(go version), GOAMD64=$GOAMD64, commit $(git rev-parse --short HEAD
 echo "# temporal: $("$repo/bin/temporal" --version 2>&1 | head -n 1)"
 echo "# workdir: $work, load average $(cut -d' ' -f1-3 /proc/loadavg)"
 
-pids=()
-cleanup() {
-  local p
-  for p in "${pids[@]}"; do
-    kill "$p" 2> /dev/null || true
-    wait "$p" 2> /dev/null || true
-  done
-}
-trap cleanup EXIT
-
-free_port() {
-  local p
-  for ((p = 20000 + RANDOM % 20000; ; p++)); do
-    if ! (: < "/dev/tcp/127.0.0.1/$p") 2> /dev/null; then
-      echo "$p"
-      return
-    fi
-  done
-}
+# pids, cleanup on exit, free_port
+. "$repo/bench/servers.sh"
 wait_port() { # PORT NAME
   local i
   for ((i = 0; i < 400; i++)); do

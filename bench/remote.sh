@@ -61,26 +61,8 @@ echo "# workdir: $work ($(df -T "$work" | awk 'NR == 2 {print $2}')), load avera
 
 # ---- servers -------------------------------------------------------------
 
-pids=()
-cleanup() {
-  local p
-  for p in "${pids[@]}"; do
-    kill "$p" 2> /dev/null || true
-    wait "$p" 2> /dev/null || true
-  done
-}
-trap cleanup EXIT
-
-# free_port prints a loopback TCP port that nothing listens on.
-free_port() {
-  local p
-  for ((p = 20000 + RANDOM % 20000; ; p++)); do
-    if ! (: < "/dev/tcp/127.0.0.1/$p") 2> /dev/null; then
-      echo "$p"
-      return
-    fi
-  done
-}
+# pids, cleanup on exit, free_port
+. "$repo/bench/servers.sh"
 
 # wait_port PID PORT NAME LOG: wait until PORT accepts connections.
 wait_port() {
