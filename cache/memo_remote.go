@@ -1,11 +1,13 @@
 package cache
 
 import (
+	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"os"
-	"strings"
+	"strconv"
 )
 
 // Item memos travel between stores in bundles: a distributed build runs a
@@ -13,19 +15,32 @@ import (
 // runs the step in full takes their results from the memo instead of
 // computing them again.
 //
-// A bundle is a tree with, for each memoized item, an entry "m-<key hex>"
-// whose content is the item's memo record as this store keeps it, and for
-// each blob a record names, an entry "r-<digest hex>" (a file, or a
-// directory for a tree). It travels like a step's result: UploadAction
-// under a key the caller chooses (blobs first, the entry last), and
-// RemoteAction, which verifies the closure, on the way back.
+// A bundle is a remote action entry (under a key the caller chooses) with
+// two outputs: "records", one blob that packs every item's memo record as
+// this store keeps it, and "refs", a tree with an entry "r-<digest hex>"
+// for each blob the records name (a file, or a directory for a tree), so
+// that the bundle's closure manifest lists them. It travels like a step's
+// result (UploadAction: blobs first, the entry last). The machine that
+// takes it downloads the records blob and nothing else: the blobs the
+// records name stay on the remote, fetched if and when something reads
+// them (the step that assembles its output from the records needs only
+// their digests).
+//
+// The records blob: the line "dsbuild memo bundle v1", then for each
+// record the line "<memo key hex> <length>" followed by that many bytes.
 
-// bundleOutput is the bundle entry's one output.
-const bundleOutput = "memos"
+// Bundle outputs.
+const (
+	bundleRecords = "records"
+	bundleRefs    = "refs"
+	bundleHeader  = "dsbuild memo bundle v1\n"
+)
 
 // UploadMemos sends the memo records of keys (this store's) and the blobs
 // they name to the remote as one bundle under key.
 func (s *Store) UploadMemos(ctx context.Context, key ActionKey, keys []MemoKey) error {
+	var records bytes.Buffer
+	records.WriteString(bundleHeader)
 	var entries []TreeEntry
 	seen := map[Digest]bool{}
 	for _, k := range keys {
@@ -37,11 +52,8 @@ func (s *Store) UploadMemos(ctx context.Context, key ActionKey, keys []MemoKey) 
 		if err != nil {
 			return fmt.Errorf("memo %s: %w", k.Short(), err)
 		}
-		d, err := s.PutBytes(raw)
-		if err != nil {
-			return err
-		}
-		entries = append(entries, TreeEntry{Name: "m-" + Digest(k).Hex(), Kind: File, Digest: d, Size: int64(len(raw))})
+		fmt.Fprintf(&records, "%s %d\n", Digest(k).Hex(), len(raw))
+		records.Write(raw)
 		for _, r := range refs {
 			if seen[r.Digest] {
 				continue
@@ -54,11 +66,15 @@ func (s *Store) UploadMemos(ctx context.Context, key ActionKey, keys []MemoKey) 
 			entries = append(entries, e)
 		}
 	}
+	rd, err := s.PutBytes(records.Bytes())
+	if err != nil {
+		return err
+	}
 	tree, err := s.PutTree(entries)
 	if err != nil {
 		return err
 	}
-	return s.UploadAction(ctx, key, []Output{{Name: bundleOutput, Digest: tree}})
+	return s.UploadAction(ctx, key, []Output{{Name: bundleRecords, Digest: rd}, {Name: bundleRefs, Digest: tree}})
 }
 
 // refEntry is the bundle entry of a blob a memo record names: a file of
@@ -104,61 +120,150 @@ func (s *Store) refEntry(d Digest) (TreeEntry, error) {
 	return TreeEntry{Name: name, Kind: File, Digest: d, Size: size}, nil
 }
 
-// ImportMemos takes the bundle stored under key on the remote into this
-// store's memo: the records and the blobs they name are downloaded
-// (verified, in parallel) and the records kept. It returns the number of
-// records taken. (A record whose blobs were not stored here would still
-// count them as stored while the remote is known to hold them.)
-func (s *Store) ImportMemos(ctx context.Context, key ActionKey) (int, error) {
-	outs, refs, err := s.remoteAction(ctx, key)
-	if err != nil {
-		return 0, err
+// MemoImport counts what ImportMemos took.
+type MemoImport struct {
+	Records int // memo records taken
+	// Skipped counts the records not taken because a blob they name is
+	// not on the remote (their items run again), and Unusable the bundles
+	// not taken at all (gone, corrupt, unreadable: their items run again).
+	Skipped, Unusable int
+}
+
+// ImportMemos takes the bundles stored under keys on the remote into this
+// store's memo: their records blobs are downloaded (verified), one
+// existence check covers every blob all their records name, and each
+// record whose blobs the remote holds is kept, its blobs fetchable on
+// first read. A bundle or record that cannot be used is skipped with a
+// warning (its items then run again); only a failure of this store, or
+// an entry under key that is not a bundle, is an error.
+func (s *Store) ImportMemos(ctx context.Context, keys []ActionKey) (MemoImport, error) {
+	var res MemoImport
+	l := s.remote
+	if l == nil || l.down.Load() {
+		return res, errRemoteDown
 	}
-	if len(outs) != 1 || outs[0].Name != bundleOutput {
-		return 0, fmt.Errorf("memo bundle %s: not a bundle", key.Short())
+	type bundle struct {
+		key     ActionKey
+		records Ref
 	}
-	// The step that takes the bundle reads its records, and assembles its
-	// output from the blobs they name: all of it is downloaded now,
-	// RemoteOptions.Workers at a time, rather than one blob per read.
-	if err := s.Fetch(ctx, refs); err != nil {
-		return 0, fmt.Errorf("memo bundle %s: %w", key.Short(), err)
-	}
-	b, err := s.ReadBlob(outs[0].Digest)
-	if err != nil {
-		return 0, fmt.Errorf("memo bundle %s: %w", key.Short(), err)
-	}
-	ents, err := DecodeTree(b)
-	if err != nil {
-		return 0, fmt.Errorf("memo bundle %s: %w", key.Short(), err)
-	}
-	n := 0
-	for _, e := range ents {
-		hexKey, ok := strings.CutPrefix(e.Name, "m-")
-		if !ok {
+	var bundles []bundle
+	var ask []Ref
+	asked := map[Digest]bool{}
+	for _, key := range keys {
+		outs, refs, err := s.remoteEntry(ctx, key)
+		if err != nil {
+			res.Unusable++
+			l.warn(fmt.Sprintf("memo bundle %s is not usable (%v): its items run again", key.Short(), err))
 			continue
 		}
-		mk, err := ParseDigest(hexKey)
-		if err != nil {
-			return n, fmt.Errorf("memo bundle %s: entry %s: %w", key.Short(), e.Name, err)
+		if len(outs) != 2 || outs[0].Name != bundleRecords || outs[1].Name != bundleRefs {
+			return res, fmt.Errorf("memo bundle %s: not a bundle", key.Short())
 		}
-		raw, err := s.ReadBlob(e.Digest)
-		if err != nil {
-			return n, fmt.Errorf("memo bundle %s: %w", key.Short(), err)
+		b := bundle{key: key, records: Ref{Digest: outs[0].Digest, Size: -1}}
+		for _, r := range refs {
+			if r.Digest == b.records.Digest {
+				b.records.Size = r.Size
+			} else if !asked[r.Digest] && !s.Has(r.Digest) {
+				asked[r.Digest] = true
+				ask = append(ask, r)
+			}
 		}
-		rec, refs, err := decodeMemoRecord(mk, raw)
+		bundles = append(bundles, b)
+	}
+	// The records blobs, now, many at a time (fetch verifies each).
+	l.mu.Lock()
+	for _, b := range bundles {
+		l.sizes[b.records.Digest] = b.records.Size
+	}
+	l.mu.Unlock()
+	parallel(ctx, len(bundles), l.opt.Workers, func(i int) error {
+		s.fetch(bundles[i].records.Digest)
+		return nil
+	}, nil)
+	gone := map[Digest]bool{}
+	if len(ask) > 0 {
+		missing, err := l.missing(ctx, ask)
 		if err != nil {
-			return n, fmt.Errorf("memo bundle %s: entry %s: %w", key.Short(), e.Name, err)
+			res.Unusable += len(bundles)
+			l.warn(fmt.Sprintf("memo bundles: the remote did not say which blobs it holds (%v): their items run again", err))
+			return res, nil
 		}
+		for _, r := range missing {
+			gone[r.Digest] = true
+		}
+		held := make([]Ref, 0, len(ask)-len(missing))
+		for _, r := range ask {
+			if !gone[r.Digest] {
+				held = append(held, r)
+			}
+		}
+		l.confirm(held)
+	}
+	for _, b := range bundles {
+		raw, err := s.ReadBlob(b.records.Digest)
+		if err != nil {
+			res.Unusable++
+			l.warn(fmt.Sprintf("memo bundle %s: its records are not readable (%v): its items run again", b.key.Short(), err))
+			continue
+		}
+		n, skipped, err := s.takeRecords(raw, gone)
+		res.Records += n
+		res.Skipped += skipped
+		if err != nil {
+			var local *errLocal
+			if errors.As(err, &local) {
+				return res, local.err
+			}
+			res.Unusable++
+			l.warn(fmt.Sprintf("memo bundle %s: %v: the rest of its items run again", b.key.Short(), err))
+		}
+	}
+	if res.Skipped > 0 {
+		l.warn(fmt.Sprintf("memo bundles: %d item result(s) name blobs the remote does not hold: those items run again", res.Skipped))
+	}
+	return res, nil
+}
+
+// takeRecords keeps the records a bundle's records blob packs, except
+// those that name a blob in gone. A failure to write the memo is an
+// *errLocal; any other error is the blob's (malformed).
+func (s *Store) takeRecords(raw []byte, gone map[Digest]bool) (taken, skipped int, err error) {
+	rest, ok := bytes.CutPrefix(raw, []byte(bundleHeader))
+	if !ok {
+		return 0, 0, errors.New("records: wrong header")
+	}
+	for len(rest) > 0 {
+		line, after, ok := bytes.Cut(rest, []byte("\n"))
+		if !ok {
+			return taken, skipped, errors.New("records: truncated")
+		}
+		hexKey, num, ok := bytes.Cut(line, []byte(" "))
+		mk, kerr := ParseDigest(string(hexKey))
+		n, nerr := strconv.Atoi(string(num))
+		if !ok || kerr != nil || nerr != nil || n < 0 || n > len(after) {
+			return taken, skipped, fmt.Errorf("records: bad record line %q", line)
+		}
+		rec, refs, err := decodeMemoRecord(mk, after[:n])
+		if err != nil {
+			return taken, skipped, fmt.Errorf("records: record %s: %w", mk.Short(), err)
+		}
+		rest = after[n:]
 		ds := make([]Digest, len(refs))
+		usable := true
 		for i, r := range refs {
 			ds[i] = r.Digest
+			usable = usable && !gone[r.Digest]
+		}
+		if !usable {
+			skipped++
+			continue
 		}
 		if err := s.PutMemoRecord(MemoKey(mk), rec, ds); err != nil {
-			return n, err
+			return taken, skipped, &errLocal{err}
 		}
-		n++
+		taken++
 	}
-	return n, nil
+	return taken, skipped, nil
 }
 
 // onRemote reports whether the remote is known (from a verified closure

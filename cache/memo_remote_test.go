@@ -49,16 +49,22 @@ func TestMemoBundleTravels(t *testing.T) {
 	if _, err := b.GetMemoRecord(k1); !cache.IsMiss(err) {
 		t.Fatalf("before the import: %v", err)
 	}
-	n, err := b.ImportMemos(ctx, bundle)
-	if err != nil || n != 2 {
-		t.Fatalf("ImportMemos: %d, %v", n, err)
+	before := mem.Stats()
+	n, err := b.ImportMemos(ctx, []cache.ActionKey{bundle})
+	if err != nil || n != (cache.MemoImport{Records: 2}) {
+		t.Fatalf("ImportMemos: %+v, %v", n, err)
 	}
 	rec, err := b.GetMemoRecord(k2)
 	if err != nil || string(rec) != `{"value":"two"}` {
 		t.Fatalf("record %q, %v", rec, err)
 	}
-	if !b.Has(d) || !b.Has(sub) {
-		t.Fatal("the import did not download the blobs the records name")
+	// Only the records moved: the blobs they name stay on the remote
+	// until something reads them.
+	if b.Has(d) || b.Has(sub) {
+		t.Fatal("the import downloaded the blobs the records name")
+	}
+	if got := mem.Stats().Gets - before.Gets; got != 2 {
+		t.Errorf("the import made %d GETs, want 2 (the closure manifest and the records)", got)
 	}
 	got, err := b.ReadBlob(d)
 	if err != nil || string(got) != string(img) {
@@ -95,7 +101,95 @@ func TestMemoBundleTravels(t *testing.T) {
 	if err := a.UploadAction(ctx, other, []cache.Output{{Name: "out", Digest: sub}}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := b.ImportMemos(ctx, other); err == nil || !strings.Contains(err.Error(), "not a bundle") {
+	if _, err := b.ImportMemos(ctx, []cache.ActionKey{other}); err == nil || !strings.Contains(err.Error(), "not a bundle") {
 		t.Errorf("importing a step entry as a bundle: %v", err)
+	}
+}
+
+// Bundles the remote cannot fully serve are taken as far as they can be:
+// a record that names a blob the remote lost is skipped (its item runs
+// again), a bundle that is gone or corrupt is skipped whole, and neither
+// is an error; the others are taken, with one existence check for all.
+func TestMemoBundlesPartlyLost(t *testing.T) {
+	ctx := context.Background()
+	mem := remotetest.Memory()
+	a, err := cache.Open(t.TempDir(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a.SetRemote(mem, cache.RemoteOptions{Upload: true})
+	put := func(s string) cache.Digest {
+		d, err := a.PutBytes([]byte(s))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return d
+	}
+	memo := func(name string, refs ...cache.Digest) cache.MemoKey {
+		k := cache.MemoKey(cache.Sum([]byte(name)))
+		if err := a.PutMemoRecord(k, []byte(`{"item":"`+name+`"}`), refs); err != nil {
+			t.Fatal(err)
+		}
+		return k
+	}
+	kept, lost := put("kept image"), put("lost image")
+	k1, k2, k3, k4 := memo("one", kept), memo("two", lost), memo("three", kept), memo("four", put("four's"))
+	b1 := cache.ActionKey(cache.Sum([]byte("shard 0")))
+	b2 := cache.ActionKey(cache.Sum([]byte("shard 1")))
+	b3 := cache.ActionKey(cache.Sum([]byte("shard 2")))
+	if err := a.UploadMemos(ctx, b1, []cache.MemoKey{k1, k2}); err != nil {
+		t.Fatal(err)
+	}
+	if err := a.UploadMemos(ctx, b2, []cache.MemoKey{k3}); err != nil {
+		t.Fatal(err)
+	}
+	if err := a.UploadMemos(ctx, b3, []cache.MemoKey{k4}); err != nil {
+		t.Fatal(err)
+	}
+	if !mem.Delete(lost) {
+		t.Fatal("the lost image was not uploaded")
+	}
+	// Shard 2's records blob is corrupt on the remote.
+	outs, err := a.RemoteAction(ctx, b3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !mem.Corrupt(outs[0].Digest) {
+		t.Fatal("no records blob to corrupt")
+	}
+
+	b, err := cache.Open(t.TempDir(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var warnings []string
+	b.SetRemote(mem, cache.RemoteOptions{Warn: func(m string) { warnings = append(warnings, m) }})
+	missing := cache.ActionKey(cache.Sum([]byte("a shard that never finished")))
+	before := mem.Stats()
+	got, err := b.ImportMemos(ctx, []cache.ActionKey{b1, missing, b2, b3})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := (cache.MemoImport{Records: 2, Skipped: 1, Unusable: 2}); got != want {
+		t.Errorf("ImportMemos = %+v, want %+v", got, want)
+	}
+	if n := mem.Stats().MissingCalls - before.MissingCalls; n != 1 {
+		t.Errorf("%d existence checks, want one for all the bundles", n)
+	}
+	for _, k := range []cache.MemoKey{k1, k3} {
+		if _, err := b.GetMemoRecord(k); err != nil {
+			t.Errorf("record %s: %v", k.Short(), err)
+		}
+	}
+	for _, k := range []cache.MemoKey{k2, k4} {
+		if _, err := b.GetMemoRecord(k); !cache.IsMiss(err) {
+			t.Errorf("record %s, whose blob or bundle is lost: %v", k.Short(), err)
+		}
+	}
+	all := strings.Join(warnings, "\n")
+	for _, w := range []string{"1 item result(s) name blobs the remote does not hold", missing.Short(), b3.Short()} {
+		if !strings.Contains(all, w) {
+			t.Errorf("no warning says %q:\n%s", w, all)
+		}
 	}
 }

@@ -316,6 +316,47 @@ func (s *Store) PullAction(ctx context.Context, key ActionKey) ([]Output, error)
 }
 
 func (s *Store) remoteAction(ctx context.Context, key ActionKey) ([]Output, []Ref, error) {
+	outs, refs, err := s.remoteEntry(ctx, key)
+	if err != nil {
+		return nil, nil, err
+	}
+	l := s.remote
+	var ask []Ref
+	for _, r := range refs {
+		if !s.Has(r.Digest) {
+			ask = append(ask, r)
+		}
+	}
+	if len(ask) > 0 {
+		missing, err := l.missing(ctx, ask)
+		if err != nil {
+			return nil, nil, &MissError{Key: Digest(key), Reason: err.Error()}
+		}
+		if len(missing) > 0 {
+			return nil, nil, &MissError{Key: Digest(key), Reason: fmt.Sprintf("the remote lacks %d of the %d blobs it names (%s first)", len(missing), len(refs), missing[0].Digest.Short())}
+		}
+	}
+	l.confirm(ask)
+	return outs, refs, nil
+}
+
+// confirm records refs as held by the remote (an existence check or an
+// upload of this run said so): fetchable on first read, and not asked
+// about again by Upload.
+func (l *remoteLink) confirm(refs []Ref) {
+	l.mu.Lock()
+	for _, r := range refs {
+		l.sizes[r.Digest] = r.Size
+	}
+	l.mu.Unlock()
+}
+
+// remoteEntry reads the remote entry under key and its closure manifest
+// (downloaded and verified), checking that the manifest lists every
+// output and nothing this run found corrupt. It does not ask whether the
+// remote holds the blobs listed: remoteAction does, and ImportMemos asks
+// for several entries at once.
+func (s *Store) remoteEntry(ctx context.Context, key ActionKey) ([]Output, []Ref, error) {
 	l := s.remote
 	miss := func(why string) error { return &MissError{Key: Digest(key), Reason: why} }
 	if l == nil || l.down.Load() {
@@ -360,7 +401,6 @@ func (s *Store) remoteAction(ctx context.Context, key ActionKey) ([]Output, []Re
 		return nil, nil, miss("its closure manifest is malformed: " + err.Error())
 	}
 	listed := make(map[Digest]bool, len(refs))
-	var ask []Ref
 	l.mu.Lock()
 	for _, r := range refs {
 		listed[r.Digest] = true
@@ -375,25 +415,6 @@ func (s *Store) remoteAction(ctx context.Context, key ActionKey) ([]Output, []Re
 			return nil, nil, miss("its closure manifest does not list output " + o.Name)
 		}
 	}
-	for _, r := range refs {
-		if !s.Has(r.Digest) {
-			ask = append(ask, r)
-		}
-	}
-	if len(ask) > 0 {
-		missing, err := l.missing(ctx, ask)
-		if err != nil {
-			return nil, nil, miss(err.Error())
-		}
-		if len(missing) > 0 {
-			return nil, nil, miss(fmt.Sprintf("the remote lacks %d of the %d blobs it names (%s first)", len(missing), len(refs), missing[0].Digest.Short()))
-		}
-	}
-	l.mu.Lock()
-	for _, r := range ask {
-		l.sizes[r.Digest] = r.Size
-	}
-	l.mu.Unlock()
 	return outs, refs, nil
 }
 
@@ -529,7 +550,9 @@ type Replacer interface {
 }
 
 // Upload sends those of refs the remote lacks (one batched existence
-// check), reading each from this store, RemoteOptions.Workers at a time.
+// check, which skips the blobs this run already knows the remote holds:
+// checked or uploaded before), reading each from this store,
+// RemoteOptions.Workers at a time.
 // A ref whose object this run found corrupt, truncated or gone on the
 // remote is sent again whatever the existence check says, replacing the
 // object (Replacer), so the next machine finds it whole.
@@ -544,14 +567,18 @@ func (s *Store) Upload(ctx context.Context, refs []Ref) error {
 	for _, r := range refs {
 		if _, bad := l.bad[r.Digest]; bad {
 			repair[r.Digest] = true
-		} else {
+		} else if n, ok := l.sizes[r.Digest]; !ok || n != r.Size {
+			// Not confirmed on the remote by this run: ask.
 			ask = append(ask, r)
 		}
 	}
 	l.mu.Unlock()
-	missing, err := l.missing(ctx, ask)
-	if err != nil {
-		return err
+	var missing []Ref
+	if len(ask) > 0 {
+		var err error
+		if missing, err = l.missing(ctx, ask); err != nil {
+			return err
+		}
 	}
 	for _, r := range refs {
 		if repair[r.Digest] {
@@ -578,6 +605,7 @@ func (s *Store) Upload(ctx context.Context, refs []Ref) error {
 		if err != nil {
 			return err
 		}
+		l.confirm([]Ref{r})
 		l.uploads.Add(1)
 		l.uploadBytes.Add(r.Size)
 		if l.opt.Progress != nil {
