@@ -54,12 +54,24 @@ import (
 // the step passes on, so that it stops without outputs. The step run in
 // full afterwards finds those items in the memo: its outputs do not depend
 // on how its items were sharded.
+//
+// With Count 0 the run only counts: no item runs, and Total says how many
+// memoized items the step has (how many a split would share out).
 type ShardRun struct {
 	Step         *Step
 	Index, Count int
 
-	mu   sync.Mutex
-	Keys []ItemKey // memoized by the shard, in item order
+	mu    sync.Mutex
+	Keys  []ItemKey // memoized by the shard, in item order
+	Total int       // the step's memoized items, over all shards
+}
+
+// Itemwise is implemented by the kinds whose Run hands its work to Items or
+// StreamItems before doing anything else that costs: their steps can run
+// in shards (BuildOptions.Shard) and may set shard_size.
+type Itemwise interface {
+	Kind
+	Itemwise()
 }
 
 // ErrShardDone ends a step run for one shard of its items.
@@ -337,8 +349,13 @@ func runItems[T any](ctx context.Context, rc *RunContext, w ItemWork[T], total i
 		if ctx.Err() != nil {
 			return ctx.Err()
 		}
-		if pos++; shard != nil && (pos%shard.Count != shard.Index || it.Key == nil) {
-			return nil // another shard's, or not memoized: nothing to share
+		if shard != nil && it.Key != nil {
+			shard.mu.Lock()
+			shard.Total++
+			shard.mu.Unlock()
+		}
+		if pos++; shard != nil && (shard.Count == 0 || pos%shard.Count != shard.Index || it.Key == nil) {
+			return nil // counting only, another shard's, or not memoized: nothing to share
 		}
 		mu.Lock()
 		if failedAt >= 0 {

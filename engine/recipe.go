@@ -31,6 +31,10 @@ type Step struct {
 	// step runs never changes what it computes: the queue is not in the
 	// key.
 	Queue string
+	// ShardSize is the step's shard_size attribute (0 when not set): how
+	// many items a shard of a distributed build holds (Itemwise kinds
+	// only). Like the queue, it is not in the key.
+	ShardSize int
 
 	DeclRange      hcl.Range // the block header
 	NameRange      hcl.Range // the label
@@ -409,12 +413,16 @@ func (l *loader) decodeStep(s *Step) hcl.Diagnostics {
 	for _, b := range schema.Blocks {
 		bs.Blocks = append(bs.Blocks, hcl.BlockHeaderSchema{Type: b.Type})
 	}
-	ownQueue := false
+	ownQueue, ownShardSize := false, false
 	for _, a := range schema.Attrs {
 		ownQueue = ownQueue || a.Name == QueueAttr
+		ownShardSize = ownShardSize || a.Name == ShardSizeAttr
 	}
 	if !ownQueue {
 		bs.Attributes = append(bs.Attributes, hcl.AttributeSchema{Name: QueueAttr})
+	}
+	if _, ok := s.Kind.(Itemwise); ok && !ownShardSize {
+		bs.Attributes = append(bs.Attributes, hcl.AttributeSchema{Name: ShardSizeAttr})
 	}
 	content, diags := s.body.Content(bs)
 	cfg := &Config{Params: map[string]cty.Value{}, Ranges: map[string]hcl.Range{}, Block: s.DeclRange}
@@ -430,6 +438,9 @@ func (l *loader) decodeStep(s *Step) hcl.Diagnostics {
 					Subject: attr.Expr.Range().Ptr()})
 			}
 		}
+	}
+	if attr, ok := content.Attributes[ShardSizeAttr]; ok && !ownShardSize {
+		diags = append(diags, l.decodeShardSize(s, attr)...)
 	}
 	deps := map[*Step]bool{}
 	for _, b := range content.Blocks { // in the order written
@@ -824,6 +835,29 @@ func traversalString(t hcl.Traversal) string {
 // QueueAttr is the attribute every step may have that names the task
 // queue of distributed builds (Step.Queue).
 const QueueAttr = "queue"
+
+// ShardSizeAttr is the attribute of Itemwise steps that sets how many
+// items a shard of a distributed build holds (Step.ShardSize).
+const ShardSizeAttr = "shard_size"
+
+// MaxShardSize bounds shard_size.
+const MaxShardSize = 10_000_000
+
+func (l *loader) decodeShardSize(s *Step, attr *hcl.Attribute) hcl.Diagnostics {
+	v, diags := l.decodeParam(AttrSpec{Name: ShardSizeAttr, Type: cty.Number}, attr)
+	if diags.HasErrors() || v.IsNull() {
+		return diags
+	}
+	bf := v.AsBigFloat()
+	n, acc := bf.Int64()
+	if !bf.IsInt() || acc != 0 || n < 1 || n > MaxShardSize {
+		return append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Invalid shard_size",
+			Detail:  fmt.Sprintf("shard_size = %s: the items a shard of a distributed build holds, a whole number from 1 to %d (without it, dsbuild chooses from the item count: docs/distributed.md).", bf.Text('g', -1), MaxShardSize),
+			Subject: attr.Expr.Range().Ptr()})
+	}
+	s.ShardSize = int(n)
+	return diags
+}
 
 func validQueue(q string) bool {
 	if q == "" || len(q) > 64 {

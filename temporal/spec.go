@@ -53,10 +53,33 @@ const (
 	ErrVersion    = "WorkerVersion"
 )
 
-// Shardable reports whether steps of kind can run in shards: their Run
-// hands its items to engine.Items or engine.StreamItems first.
-func Shardable(kind string) bool {
-	return kind == "import" || kind == "transform" || kind == "preannotate"
+// Shardable reports whether s can run in shards: its kind's Run hands its
+// items to engine.Items or engine.StreamItems first (engine.Itemwise).
+func Shardable(s *engine.Step) bool {
+	_, ok := s.Kind.(engine.Itemwise)
+	return ok
+}
+
+// Shard sizes. A step over items that must run is split when it has more
+// items than its shard size: the step's shard_size, else DefaultShardSize.
+// DefaultShardSize items are a few seconds of work at 1–5 ms an item (a
+// small transform) and minutes at 50–100 ms (a photo through a model),
+// while a shard's fixed cost (an activity, the recipe, one bundle) is tens
+// of milliseconds. MaxShards bounds a step's shards (and so its share of
+// the workflow's history): past DefaultShardSize × MaxShards items, shards
+// grow instead.
+const (
+	DefaultShardSize = 1000
+	MaxShards        = 256
+)
+
+// ShardCount is the number of shards for items items at size items a
+// shard: ⌈items/size⌉, at most MaxShards; 1 means the step runs whole.
+func ShardCount(items, size int) int {
+	if size <= 0 || items <= size {
+		return 1
+	}
+	return min((items+size-1)/size, MaxShards)
 }
 
 // DefaultQueue is the task queue of steps that do not need a GPU.
@@ -99,6 +122,10 @@ type StepSpec struct {
 	// activity of its own (ShardActivity), before the step runs in full
 	// with their results (StepTask.Bundles).
 	Shards int `json:"shards,omitempty"`
+	// ShardSize > 0 (with Shards 0) lets the step's first activity split
+	// it: a step that must run and has more items than ShardSize answers
+	// StatusSplit with its item count, and runs in ShardCount shards.
+	ShardSize int `json:"shard_size,omitempty"`
 }
 
 // StepTask is an activity's input.
@@ -119,6 +146,9 @@ type StepTask struct {
 	// Bundles are the memo bundles (remote entry keys, hex) of the step's
 	// shards, which its full run takes into its memo first.
 	Bundles []string `json:"bundles,omitempty"`
+	// Split > 0: if the step must run and has more than Split items, do
+	// not run it; answer StatusSplit with the item count (StepSpec.ShardSize).
+	Split int `json:"split,omitempty"`
 }
 
 // ShardOutcome is what a shard activity returns: its memo bundle ("" when
@@ -159,6 +189,10 @@ const (
 	StatusFailed  = "failed"
 	StatusWaiting = "waiting"
 	StatusSkipped = "skipped"
+	// StatusSplit is a step activity's answer that the step must run and
+	// is large: its items (Items.Total) are to be run in shards first.
+	// A step's outcome in the build never has it.
+	StatusSplit = "split"
 )
 
 // StepOutcome is what became of one step.

@@ -131,28 +131,54 @@ func (w *Worker) RunStep(ctx context.Context, t StepTask) (StepOutcome, error) {
 	if err != nil {
 		return StepOutcome{}, err
 	}
-	// The shards' item results, into this store's memo.
-	for _, b := range t.Bundles {
-		key, err := parseKey(b)
+	// The shards' item results, into this store's memo: their records
+	// only; the blobs they name stay on the remote (the step assembles its
+	// output from their digests).
+	if len(t.Bundles) > 0 {
+		keys := make([]cache.ActionKey, len(t.Bundles))
+		for i, b := range t.Bundles {
+			if keys[i], err = parseKey(b); err != nil {
+				return StepOutcome{}, tsdk.NewNonRetryableApplicationError("bad bundle key "+b, "BadSpec", nil)
+			}
+		}
+		got, err := w.Store.ImportMemos(ctx, keys)
 		if err != nil {
-			return StepOutcome{}, tsdk.NewNonRetryableApplicationError("bad bundle key "+b, "BadSpec", nil)
+			return StepOutcome{}, fmt.Errorf("worker %s: %s: taking its shards' results: %w", w.Name, t.Addr, err)
 		}
-		if _, err := w.Store.ImportMemos(ctx, key); err != nil {
-			return StepOutcome{}, fmt.Errorf("worker %s: %s: taking a shard's results: %w", w.Name, t.Addr, err)
-		}
+		w.logf("%s: %d item results from %d shards (%d to run again)", t.Addr, got.Records, len(keys), got.Skipped)
 	}
 	rep := newHeartbeats(ctx, step, w.logf)
 	defer rep.stop()
 	start := time.Now()
 	w.logf("%s: %s (attempt %d)", t.Addr, "running", activity.GetInfo(ctx).Attempt)
-	br, err := engine.Build(ctx, r, engine.BuildOptions{
+	opt := engine.BuildOptions{
 		Store: w.Store, Jobs: jobs, KeepGoing: false, Targets: []*engine.Step{step}, Reporter: rep, Sources: sources,
 		// A step over items fetches what its items that run read
 		// (Item.Reads); any other reads its inputs whole: all at once.
-		Prefetch: !Shardable(step.KindName),
-	})
-	if err != nil {
-		return StepOutcome{}, fmt.Errorf("worker %s: %s: %w", w.Name, t.Addr, err)
+		Prefetch: !Shardable(step),
+	}
+	var br *engine.BuildResult
+	if t.Split > 0 && Shardable(step) {
+		// Count the items first (a step found cached is simply done).
+		count := &engine.ShardRun{Step: step}
+		opt.Shard = count
+		if br, err = engine.Build(ctx, r, opt); err != nil {
+			return StepOutcome{}, fmt.Errorf("worker %s: %s: %w", w.Name, t.Addr, err)
+		}
+		res := br.Result(step)
+		if res != nil && res.Status == engine.Ran {
+			if n := ShardCount(count.Total, t.Split); n > 1 {
+				w.logf("%s: %d items: %d shards", t.Addr, count.Total, n)
+				return StepOutcome{Addr: t.Addr, Status: StatusSplit, Worker: w.Name, Items: &engine.ItemCounts{Total: count.Total}}, nil
+			}
+			br = nil // small: run it whole, here
+		}
+		opt.Shard = nil
+	}
+	if br == nil {
+		if br, err = engine.Build(ctx, r, opt); err != nil {
+			return StepOutcome{}, fmt.Errorf("worker %s: %s: %w", w.Name, t.Addr, err)
+		}
 	}
 	res := br.Result(step)
 	if res == nil {

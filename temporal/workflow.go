@@ -83,24 +83,30 @@ func BuildWorkflow(ctx workflow.Context, spec BuildSpec) (BuildOutcome, error) {
 			},
 		})
 	}
-	var schedule, runFull func(i int, bundles []string)
-	// schedule starts step i: its shards first when it has them, then
-	// (runFull) the step itself.
-	schedule = func(i int, _ []string) {
+	var schedule func(i int)
+	var runShards func(i, count int)
+	var runFull func(i int, bundles []string, split int)
+	// schedule starts step i: its shards first when it has them (or when
+	// its first run says it is large), then (runFull) the step itself.
+	schedule = func(i int) {
 		s := spec.Steps[i]
 		if out.Steps[i].Status == StatusWaiting {
 			waitingNow--
 		}
 		out.Steps[i] = StepOutcome{Addr: s.Addr, Status: StatusRunning}
-		if s.Shards <= 1 {
-			runFull(i, nil)
+		if s.Shards > 1 {
+			runShards(i, s.Shards)
 			return
 		}
-		bundles := make([]string, s.Shards)
-		left, failed := s.Shards, ""
-		for k := range s.Shards {
+		runFull(i, nil, s.ShardSize)
+	}
+	runShards = func(i, count int) {
+		s := spec.Steps[i]
+		bundles := make([]string, count)
+		left, failed := count, ""
+		for k := range count {
 			task := StepTask{Build: spec.ID, Fingerprint: spec.Fingerprint, InputsKey: spec.InputsKey, Vars: spec.Vars, Addr: s.Addr, Jobs: spec.Jobs,
-				Reviews: copyReviews(reviews), Shard: k, Shards: s.Shards}
+				Reviews: copyReviews(reviews), Shard: k, Shards: count}
 			running++
 			sel.AddFuture(workflow.ExecuteActivity(options(s, fmt.Sprintf("%s#%d", s.Addr, k)), ShardActivity, task), func(f workflow.Future) {
 				running--
@@ -124,14 +130,14 @@ func BuildWorkflow(ctx workflow.Context, spec BuildSpec) (BuildOutcome, error) {
 						have = append(have, b)
 					}
 				}
-				runFull(i, have)
+				runFull(i, have, 0)
 			})
 		}
 	}
-	runFull = func(i int, bundles []string) {
+	runFull = func(i int, bundles []string, split int) {
 		s := spec.Steps[i]
 		task := StepTask{Build: spec.ID, Fingerprint: spec.Fingerprint, InputsKey: spec.InputsKey, Vars: spec.Vars, Addr: s.Addr, Jobs: spec.Jobs,
-			Reviews: copyReviews(reviews), Bundles: bundles}
+			Reviews: copyReviews(reviews), Bundles: bundles, Split: split}
 		running++
 		sel.AddFuture(workflow.ExecuteActivity(options(s, s.Addr), ActivityName, task), func(f workflow.Future) {
 			running--
@@ -141,12 +147,24 @@ func BuildWorkflow(ctx workflow.Context, spec BuildSpec) (BuildOutcome, error) {
 				skip(i, s.Addr+" failed")
 				return
 			}
+			if res.Status == StatusSplit {
+				total := 0
+				if res.Items != nil {
+					total = res.Items.Total
+				}
+				if n := ShardCount(total, split); n > 1 {
+					runShards(i, n)
+				} else {
+					runFull(i, nil, 0)
+				}
+				return
+			}
 			res.Addr = s.Addr
 			out.Steps[i] = res
 			if res.Status == StatusWaiting {
 				if again[i] {
 					again[i] = false
-					schedule(i, nil)
+					schedule(i)
 					return
 				}
 				// The steps below wait too, until a review signal
@@ -157,7 +175,7 @@ func BuildWorkflow(ctx workflow.Context, spec BuildSpec) (BuildOutcome, error) {
 			for _, k := range dependents[i] {
 				waiting[k]--
 				if waiting[k] == 0 && out.Steps[k].Status == StatusPending {
-					schedule(k, nil)
+					schedule(k)
 				}
 			}
 		})
@@ -176,7 +194,7 @@ func BuildWorkflow(ctx workflow.Context, spec BuildSpec) (BuildOutcome, error) {
 		out.Reviews[sig.Addr] = sig.Results
 		switch out.Steps[i].Status {
 		case StatusWaiting:
-			schedule(i, nil)
+			schedule(i)
 		case StatusRunning:
 			again[i] = true
 		}
@@ -185,7 +203,7 @@ func BuildWorkflow(ctx workflow.Context, spec BuildSpec) (BuildOutcome, error) {
 	})
 	for i := range spec.Steps {
 		if waiting[i] == 0 {
-			schedule(i, nil)
+			schedule(i)
 		}
 	}
 	// A build whose only steps left wait for reviews waits for their

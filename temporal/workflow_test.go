@@ -3,6 +3,8 @@ package temporal
 import (
 	"context"
 	"errors"
+	"fmt"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -144,6 +146,108 @@ func TestBuildWorkflowDAG(t *testing.T) {
 	}
 	if q := queues["import.a"]; q != TaskQueue("cpu", "fp") {
 		t.Errorf("import.a ran on queue %q", q)
+	}
+}
+
+// A step with a shard size is asked first; one that answers StatusSplit
+// with its item count runs in ShardCount shards, then in full with their
+// bundles (in shard order), and the step below it waits for that; a step
+// under its size runs at once; a failed shard fails its step, not the
+// build.
+func TestBuildWorkflowSplits(t *testing.T) {
+	spec := BuildSpec{ID: "b", Fingerprint: "fp", InputsKey: "00", Steps: []StepSpec{
+		{Addr: "import.big", Queue: "cpu", ShardSize: 1000},
+		{Addr: "transform.t", Deps: []string{"import.big"}, Queue: "cpu", ShardSize: 1000},
+		{Addr: "exec.after", Deps: []string{"transform.t"}, Queue: "cpu"},
+		{Addr: "import.small", Queue: "cpu", ShardSize: 1000},
+		{Addr: "transform.broken", Deps: []string{"import.small"}, Queue: "cpu", ShardSize: 10},
+		{Addr: "exec.below_broken", Deps: []string{"transform.broken"}, Queue: "cpu"},
+	}}
+	items := map[string]int{"import.big": 2500, "transform.t": 2500, "import.small": 40, "transform.broken": 25}
+	var mu sync.Mutex
+	var calls []string
+	bundles := map[string][]string{}
+	splitAsked := map[string]int{}
+	run := func(ctx context.Context, task StepTask) (StepOutcome, error) {
+		mu.Lock()
+		defer mu.Unlock()
+		calls = append(calls, task.Addr)
+		if task.Split > 0 {
+			splitAsked[task.Addr] = task.Split
+			if n := items[task.Addr]; n > task.Split {
+				return StepOutcome{Status: StatusSplit, Items: &engine.ItemCounts{Total: n}}, nil
+			}
+		}
+		bundles[task.Addr] = task.Bundles
+		return StepOutcome{Status: StatusRan, Key: "k-" + task.Addr}, nil
+	}
+	shards := map[string][]int{}
+	shard := func(ctx context.Context, task StepTask) (ShardOutcome, error) {
+		mu.Lock()
+		defer mu.Unlock()
+		shards[task.Addr] = append(shards[task.Addr], task.Shard)
+		if task.Addr == "transform.broken" && task.Shard == 1 {
+			return ShardOutcome{}, tsdk.NewNonRetryableApplicationError("item 7: bad polygon", ErrStepFailed, nil)
+		}
+		if task.Shards != ShardCount(items[task.Addr], 1000) && task.Addr != "transform.broken" {
+			t.Errorf("%s shard %d of %d", task.Addr, task.Shard, task.Shards)
+		}
+		return ShardOutcome{Bundle: fmt.Sprintf("%s-%d", task.Addr, task.Shard)}, nil
+	}
+	var s testsuite.WorkflowTestSuite
+	env := s.NewTestWorkflowEnvironment()
+	env.RegisterActivityWithOptions(run, activity.RegisterOptions{Name: ActivityName})
+	env.RegisterActivityWithOptions(shard, activity.RegisterOptions{Name: ShardActivity})
+	env.ExecuteWorkflow(BuildWorkflow, spec)
+	if !env.IsWorkflowCompleted() || env.GetWorkflowError() != nil {
+		t.Fatalf("workflow: completed %v, error %v", env.IsWorkflowCompleted(), env.GetWorkflowError())
+	}
+	var out BuildOutcome
+	if err := env.GetWorkflowResult(&out); err != nil {
+		t.Fatal(err)
+	}
+	status := map[string]string{}
+	for _, o := range out.Steps {
+		status[o.Addr] = o.Status
+	}
+	want := map[string]string{"import.big": StatusRan, "transform.t": StatusRan, "exec.after": StatusRan,
+		"import.small": StatusRan, "transform.broken": StatusFailed, "exec.below_broken": StatusSkipped}
+	for a, st := range want {
+		if status[a] != st {
+			t.Errorf("%s: %s, want %s", a, status[a], st)
+		}
+	}
+	if got := slices.Sorted(slices.Values(shards["transform.t"])); !slices.Equal(got, []int{0, 1, 2}) {
+		t.Errorf("transform.t ran shards %v, want 0 1 2 (2,500 items at 1,000 a shard)", got)
+	}
+	if want := []string{"transform.t-0", "transform.t-1", "transform.t-2"}; !slices.Equal(bundles["transform.t"], want) {
+		t.Errorf("transform.t's full run got bundles %v, want %v", bundles["transform.t"], want)
+	}
+	if len(shards["import.small"]) != 0 || bundles["import.small"] != nil {
+		t.Errorf("import.small (40 items) was split: shards %v, bundles %v", shards["import.small"], bundles["import.small"])
+	}
+	if splitAsked["exec.after"] != 0 || splitAsked["transform.broken"] != 10 {
+		t.Errorf("split sizes asked: %v", splitAsked)
+	}
+	// The plan call, then the full run: twice per split step, once per
+	// step that ran whole.
+	count := map[string]int{}
+	for _, c := range calls {
+		count[c]++
+	}
+	if count["transform.t"] != 2 || count["import.small"] != 1 || count["exec.after"] != 1 {
+		t.Errorf("step activities per step: %v", count)
+	}
+}
+
+func TestShardCount(t *testing.T) {
+	for _, c := range []struct{ items, size, want int }{
+		{0, 1000, 1}, {1000, 1000, 1}, {1001, 1000, 2}, {20_000, 1000, 20},
+		{1_000_000, 1000, MaxShards}, {50, 0, 1}, {50, 10, 5},
+	} {
+		if got := ShardCount(c.items, c.size); got != c.want {
+			t.Errorf("ShardCount(%d, %d) = %d, want %d", c.items, c.size, got, c.want)
+		}
 	}
 }
 

@@ -85,7 +85,7 @@ concurrent dsbuild gc cannot remove what the build reports.`,
 	cmd.Flags().StringVar(&executor, "executor", "local", "where steps run: local, or temporal (on the workers of a Temporal cluster; see dsbuild worker --help)")
 	cmd.Flags().StringVar(&tOpt.addr, "temporal", "", "with --executor temporal: the Temporal frontend, HOST:PORT (default $DSBUILD_TEMPORAL)")
 	cmd.Flags().BoolVar(&tOpt.detach, "detach", false, "with --executor temporal: submit the build and return (dsbuild status follows it)")
-	cmd.Flags().IntVar(&tOpt.shards, "shards", 1, "with --executor temporal: split the items of each import, transform and preannotate step into this many shards, run on any workers (the outputs do not depend on it)")
+	cmd.Flags().IntVar(&tOpt.shards, "shards", 0, "with --executor temporal: split the items of each import, transform and preannotate step that must run into this many shards, run on any workers (the outputs do not depend on it); 0: a step with more items than its shard_size (default 1000) is split into ⌈items/shard_size⌉ shards, at most 256; 1: never split")
 	cmd.Flags().DurationVar(&tOpt.heartbeat, "heartbeat-timeout", 30*time.Second, "with --executor temporal: a worker silent this long is taken for dead and its step runs elsewhere")
 	return cmd
 }

@@ -126,6 +126,9 @@ func buildOnTemporal(ctx context.Context, g *globalFlags, opt temporalOptions, r
 	if opt.addr == "" {
 		opt.addr = os.Getenv(temporal.EnvAddress)
 	}
+	if opt.shards < 0 {
+		return nil, fmt.Errorf("--shards %d: give a number of shards (1: never split), or 0 to let each step's item count and shard_size decide", opt.shards)
+	}
 	sub, err := prepareBuild(ctx, r, targets, store)
 	if err != nil {
 		return nil, err
@@ -139,8 +142,15 @@ func buildOnTemporal(ctx context.Context, g *globalFlags, opt temporalOptions, r
 	order := engine.Order(r, targets)
 	for _, s := range order {
 		ss := temporal.StepSpec{Addr: s.Addr, Queue: queueOf(s)}
-		if opt.shards > 1 && temporal.Shardable(s.KindName) {
-			ss.Shards = opt.shards
+		if temporal.Shardable(s) {
+			switch {
+			case opt.shards > 1:
+				ss.Shards = opt.shards
+			case opt.shards == 0 && s.ShardSize > 0:
+				ss.ShardSize = s.ShardSize
+			case opt.shards == 0:
+				ss.ShardSize = temporal.DefaultShardSize
+			}
 		}
 		for _, d := range s.Deps {
 			ss.Deps = append(ss.Deps, d.Addr)

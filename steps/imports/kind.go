@@ -157,6 +157,9 @@ func (Kind) Sources(ctx context.Context, rc *engine.RunContext) (map[string]cach
 	return map[string]cache.Digest{"source": d}, nil
 }
 
+// Itemwise: a step's items can run in shards (engine.ShardRun).
+func (Kind) Itemwise() {}
+
 // Run imports the stored source.
 func (Kind) Run(ctx context.Context, rc *engine.RunContext) (map[string]cache.Digest, error) {
 	set := engine.Decoded[*settings](rc.Config).ingest

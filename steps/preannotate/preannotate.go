@@ -279,6 +279,9 @@ func (Kind) PlanItems(ctx context.Context, rc *engine.RunContext) (engine.ItemPl
 	return engine.PlanOf(work, items), nil
 }
 
+// Itemwise: a step's items can run in shards (engine.ShardRun).
+func (Kind) Itemwise() {}
+
 func (Kind) Run(ctx context.Context, rc *engine.RunContext) (map[string]cache.Digest, error) {
 	set := engine.Decoded[*settings](rc.Config)
 	boxesMode := set.boxes

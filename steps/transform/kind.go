@@ -168,6 +168,9 @@ func (Kind) PlanItems(ctx context.Context, rc *engine.RunContext) (engine.ItemPl
 	return engine.PlanOf(w.spec, w.items), nil
 }
 
+// Itemwise: a step's items can run in shards (engine.ShardRun).
+func (Kind) Itemwise() {}
+
 func (Kind) Run(ctx context.Context, rc *engine.RunContext) (map[string]cache.Digest, error) {
 	w, err := prepare(rc)
 	if err != nil {
