@@ -2,17 +2,24 @@
 # Benchmark of issue 17 (distributed builds on Temporal), in one run on one
 # machine, with a Temporal dev server, versitygw and the workers on loopback:
 #
-#   a transform of N items (default 20,000 synthetic 48×48 images, resized
-#   to 24×24 with their masks) built
+#   a transform of N items (default 20,000 synthetic SIZE×SIZE images,
+#   SIZE 48 by default, resized to half their side with their masks) built
 #     - locally (dsbuild build, -j W: the baseline),
 #     - with --executor temporal on 1, 2 and 4 workers (-j 1 each), the
-#       step split into as many shards as workers (--shards),
+#       step split as the design chooses (shard_size, default 1000 items;
+#       SHARD_SIZE sets it),
 #   each time on a fresh remote prefix with the import already there (built
 #   and timed apart), so that only the transform and its lockfile are timed.
 #   It prints the wall time, items/s, the speed-up over 1 worker, the
 #   overhead per item against the local build at the same parallelism, and
 #   the Temporal history of each build (events and bytes, per step and per
-#   shard), with the lockfiles compared to the local one.
+#   shard), with the lockfiles compared to the local one, and the CPU
+#   seconds each process spent (the workers, versitygw, the Temporal
+#   server, the client): on a machine with fewer cores than processes the
+#   wall time cannot scale, and the CPU per item says what would.
+#
+# versitygw runs with --keep-alive, as S3 and MinIO keep connections open
+# (without it every request pays a new TCP connection).
 #
 # Usage: bench/distributed.sh [WORKDIR [N [WORKERS]]]
 #   WORKDIR: default a temporary directory.   N: items (default 20000).
@@ -25,6 +32,8 @@ repo=$(pwd)
 work=${1:-$(mktemp -d)}
 count=${2:-20000}
 counts=${3:-"1 2 4"}
+size=${SIZE:-48}
+shard_size=${SHARD_SIZE:-1000}
 mkdir -p "$work"
 work=$(cd "$work" && pwd)
 export GOAMD64=v1
@@ -60,13 +69,15 @@ rm -rf "$work/s3" "$work/temporal.db"
 mkdir -p "$work/s3/dsbuild"
 s3port=$(free_port)
 ROOT_ACCESS_KEY=dsbuild ROOT_SECRET_KEY=dsbuild-secret \
-  "$repo/bin/versitygw" --port "127.0.0.1:$s3port" --region us-east-1 --quiet posix "$work/s3" > "$work/versitygw.log" 2>&1 &
+  "$repo/bin/versitygw" --port "127.0.0.1:$s3port" --region us-east-1 --quiet --keep-alive posix "$work/s3" > "$work/versitygw.log" 2>&1 &
 pids+=($!)
+s3pid=$!
 wait_port "$s3port" versitygw
 tport=$(free_port)
 "$repo/bin/temporal" server start-dev --ip 127.0.0.1 --port "$tport" --headless \
   --db-filename "$work/temporal.db" --log-level error > "$work/temporal.log" 2>&1 &
 pids+=($!)
+tpid=$!
 wait_port "$tport" temporal
 for ((i = 0; i < 100; i++)); do
   "$repo/bin/temporal" operator cluster health --address "127.0.0.1:$tport" 2> /dev/null | grep -q SERVING && break
@@ -84,29 +95,34 @@ variable "run" {
 }
 import "syn" {
   format  = "synthetic"
-  options = { count = "$count", width = "48", height = "48", figures = "1-2", seed = var.run }
+  options = { count = "$count", width = "$size", height = "$size", figures = "1-2", seed = var.run }
 }
 transform "small" {
-  from = [import.syn]
+  from       = [import.syn]
+  shard_size = $shard_size
   poly2bitmap {}
   resize {
-    width  = 24
-    height = 24
+    width  = $((size / 2))
+    height = $((size / 2))
   }
 }
 EOF
+# cpu PID: the user + system CPU seconds of a process (and its waited-for
+# children) so far.
+cpu() { awk -v t="$(getconf CLK_TCK)" '{printf "%.1f", ($14 + $15 + $16 + $17) / t}' "/proc/$1/stat" 2> /dev/null || echo 0; }
 
 # ---- local baseline ------------------------------------------------------
-echo "## transform of $count items"
+echo "## transform of $count items (${size}×${size} to $((size / 2))×$((size / 2)), shard_size $shard_size)"
 maxw=$(echo "$counts" | tr ' ' '\n' | sort -n | tail -n 1)
 for j in 1 "$maxw"; do
   rm -rf "$work/local-$j" "$rec/dsbuild.lock"
   "$ds" --remote '' --cache "$work/local-$j" build -j "$j" -var run=7 "$rec" import.syn > /dev/null
   t0=$(now_ms)
-  "$ds" --remote '' --cache "$work/local-$j" build -j "$j" -var run=7 "$rec" transform.small > "$work/local-$j.out"
+  /usr/bin/time -f '%U %S' -o "$work/local-$j.cpu" "$ds" --remote '' --cache "$work/local-$j" build -j "$j" -var run=7 "$rec" transform.small > "$work/local-$j.out"
   t1=$(now_ms)
   grep -q '^ran .*transform.small' "$work/local-$j.out" || { cat "$work/local-$j.out"; exit 1; }
-  echo "local -j $j                 $((t1 - t0)) ms   $(awk -v n="$count" -v ms=$((t1 - t0)) 'BEGIN {printf "%.0f items/s", n / ms * 1000}')"
+  lcpu=$(awk '{printf "%.1f", $1 + $2}' "$work/local-$j.cpu")
+  echo "local -j $j                 $((t1 - t0)) ms   $(awk -v n="$count" -v ms=$((t1 - t0)) 'BEGIN {printf "%.0f items/s", n / ms * 1000}')   cpu ${lcpu} s ($(awk -v c="$lcpu" -v n="$count" 'BEGIN {printf "%.2f ms/item", c * 1000 / n}'))"
   eval "local_ms_$j=$((t1 - t0))"
   cp "$rec/dsbuild.lock" "$work/lock-local"
 done
@@ -125,9 +141,18 @@ for n in $counts; do
   rm -f "$rec/dsbuild.lock"
   # The import, apart (its items are not memoized, so not sharded).
   "$ds" --cache "$work/client-$n" build --executor temporal -var run=7 "$rec" import.syn > "$work/dist-$n-import.out" 2>&1
+  s3c0=$(cpu "$s3pid") tc0=$(cpu "$tpid")
+  wc0=0
+  for p in "${wp[@]}"; do wc0=$(awk -v a="$wc0" -v b="$(cpu "$p")" 'BEGIN {print a + b}'); done
   t0=$(now_ms)
-  "$ds" --cache "$work/client-$n" build --executor temporal --shards "$n" -var run=7 "$rec" transform.small > "$work/dist-$n.out" 2> "$work/dist-$n.err"
+  /usr/bin/time -f '%U %S' -o "$work/dist-$n.cpu" "$ds" --cache "$work/client-$n" build --executor temporal -var run=7 "$rec" transform.small > "$work/dist-$n.out" 2> "$work/dist-$n.err"
   t1=$(now_ms)
+  wc1=0
+  for p in "${wp[@]}"; do wc1=$(awk -v a="$wc1" -v b="$(cpu "$p")" 'BEGIN {print a + b}'); done
+  s3c=$(awk -v a="$s3c0" -v b="$(cpu "$s3pid")" 'BEGIN {printf "%.1f", b - a}')
+  tc=$(awk -v a="$tc0" -v b="$(cpu "$tpid")" 'BEGIN {printf "%.1f", b - a}')
+  wc=$(awk -v a="$wc0" -v b="$wc1" 'BEGIN {printf "%.1f", b - a}')
+  cc=$(awk '{printf "%.1f", $1 + $2}' "$work/dist-$n.cpu")
   grep -q "transform.small (.*$count items: 0 ran, $count cached)" "$work/dist-$n.out" ||
     grep -q "transform.small" "$work/dist-$n.out" || { cat "$work/dist-$n.out" "$work/dist-$n.err"; exit 1; }
   ms=$((t1 - t0))
@@ -140,7 +165,8 @@ for n in $counts; do
   printf '%-26s %6d ms   %s   speed-up %s   lockfile %s   history %s\n' "temporal, $n worker(s)" "$ms" \
     "$(awk -v n="$count" -v ms="$ms" 'BEGIN {printf "%.0f items/s", n / ms * 1000}')" \
     "$(awk -v a="$one_ms" -v b="$ms" 'BEGIN {printf "%.2f×", a / b}')" "$same" "$hist"
-  grep -h 'shard' "$work"/w"$n"-*.log | sed 's/^/    /' || true
+  echo "    cpu: workers $wc s ($(awk -v c="$wc" -v n="$count" 'BEGIN {printf "%.2f ms/item", c * 1000 / n}')), versitygw $s3c s, temporal $tc s, client $cc s"
+  grep -h 'shard\|item results' "$work"/w"$n"-*.log | sed 's/^.*worker: /    /' | sort -V | head -n 40 || true
   for p in "${wp[@]}"; do
     kill -INT "$p" 2> /dev/null || true
     wait "$p" 2> /dev/null || true
