@@ -45,6 +45,7 @@ func Serve(ctx context.Context, c client.Client, w *Worker, queues []string, slo
 	var ws []worker.Worker
 	wf := worker.New(c, WorkflowQueue(fp), worker.Options{Identity: w.Name})
 	wf.RegisterWorkflowWithOptions(BuildWorkflow, workflow.RegisterOptions{Name: WorkflowName})
+	wf.RegisterWorkflowWithOptions(ShardsWorkflow, workflow.RegisterOptions{Name: ShardsWorkflowName})
 	ws = append(ws, wf)
 	for _, q := range queues {
 		aw := worker.New(c, TaskQueue(q, fp), worker.Options{
@@ -112,8 +113,16 @@ func Snapshot(ctx context.Context, c client.Client, id string) (Progress, error)
 	if err != nil {
 		return p, err
 	}
+	pending := desc.GetPendingActivities()
+	// A split step's shards run in a child workflow: their activities are
+	// pending there.
+	for _, ch := range desc.GetPendingChildren() {
+		if cd, err := c.DescribeWorkflowExecution(ctx, ch.GetWorkflowId(), ch.GetRunId()); err == nil {
+			pending = append(pending, cd.GetPendingActivities()...)
+		}
+	}
 	dc := converter.GetDefaultDataConverter()
-	for _, a := range desc.GetPendingActivities() {
+	for _, a := range pending {
 		// A shard's activity is "ADDR#K": its progress adds to its step's.
 		id, _, shard := strings.Cut(a.GetActivityId(), "#")
 		var hb Heartbeat

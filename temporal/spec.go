@@ -40,10 +40,12 @@ import (
 
 // Names registered with Temporal.
 const (
-	WorkflowName  = "dsbuild.Build"
-	ActivityName  = "dsbuild.RunStep"
-	ShardActivity = "dsbuild.RunShard"
-	QueryProgress = "progress"
+	WorkflowName = "dsbuild.Build"
+	// ShardsWorkflowName is the child workflow that runs one step's shards.
+	ShardsWorkflowName = "dsbuild.Shards"
+	ActivityName       = "dsbuild.RunStep"
+	ShardActivity      = "dsbuild.RunShard"
+	QueryProgress      = "progress"
 	// SignalReview carries a review step's results (ReviewSignal): a build
 	// that waits for them goes on by itself.
 	SignalReview = "review-results"

@@ -67,22 +67,9 @@ func BuildWorkflow(ctx workflow.Context, spec BuildSpec) (BuildOutcome, error) {
 		}
 	}
 	options := func(s StepSpec, id string) workflow.Context {
-		return workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
-			TaskQueue:  TaskQueue(s.Queue, spec.Fingerprint),
-			ActivityID: id, // progress finds a running step's heartbeats by it
-			// A step may wait for a worker of its queue for as long as
-			// it takes (a GPU worker that is not up yet).
-			ScheduleToStartTimeout: 0,
-			StartToCloseTimeout:    30 * 24 * time.Hour,
-			HeartbeatTimeout:       heartbeat,
-			RetryPolicy: &tsdk.RetryPolicy{
-				InitialInterval:        time.Second,
-				BackoffCoefficient:     2,
-				MaximumInterval:        time.Minute,
-				NonRetryableErrorTypes: []string{ErrStepFailed, ErrVersion},
-			},
-		})
+		return workflow.WithActivityOptions(ctx, stepActivity(s.Queue, spec.Fingerprint, id, heartbeat))
 	}
+	splits := make([]int, n) // shard runs so far, by step: the child's id
 	var schedule func(i int)
 	var runShards func(i, count int)
 	var runFull func(i int, bundles []string, split int)
@@ -100,39 +87,32 @@ func BuildWorkflow(ctx workflow.Context, spec BuildSpec) (BuildOutcome, error) {
 		}
 		runFull(i, nil, s.ShardSize)
 	}
+	// runShards runs step i's shards in a child workflow (ShardsWorkflow),
+	// so that a build's history grows by a few events per split step
+	// however many shards it has; then the step in full with their bundles.
 	runShards = func(i, count int) {
 		s := spec.Steps[i]
-		bundles := make([]string, count)
-		left, failed := count, ""
-		for k := range count {
-			task := StepTask{Build: spec.ID, Fingerprint: spec.Fingerprint, InputsKey: spec.InputsKey, Vars: spec.Vars, Addr: s.Addr, Jobs: spec.Jobs,
-				Reviews: copyReviews(reviews), Shard: k, Shards: count}
-			running++
-			sel.AddFuture(workflow.ExecuteActivity(options(s, fmt.Sprintf("%s#%d", s.Addr, k)), ShardActivity, task), func(f workflow.Future) {
-				running--
-				left--
-				var res ShardOutcome
-				if err := f.Get(ctx, &res); err != nil && failed == "" {
-					failed = activityMessage(err)
-				}
-				bundles[k] = res.Bundle
-				if left > 0 {
-					return
-				}
-				if failed != "" {
-					out.Steps[i].Status, out.Steps[i].Error = StatusFailed, failed
-					skip(i, s.Addr+" failed")
-					return
-				}
-				var have []string
-				for _, b := range bundles {
-					if b != "" {
-						have = append(have, b)
-					}
-				}
-				runFull(i, have, 0)
-			})
+		splits[i]++
+		task := ShardsTask{
+			Step: StepTask{Build: spec.ID, Fingerprint: spec.Fingerprint, InputsKey: spec.InputsKey, Vars: spec.Vars, Addr: s.Addr, Jobs: spec.Jobs,
+				Reviews: copyReviews(reviews)},
+			Count: count, Queue: s.Queue, Heartbeat: Duration(heartbeat.Seconds()),
 		}
+		cctx := workflow.WithChildOptions(ctx, workflow.ChildWorkflowOptions{
+			WorkflowID: fmt.Sprintf("%s/%s/shards-%d", spec.ID, s.Addr, splits[i]),
+			TaskQueue:  WorkflowQueue(spec.Fingerprint),
+		})
+		running++
+		sel.AddFuture(workflow.ExecuteChildWorkflow(cctx, ShardsWorkflowName, task), func(f workflow.Future) {
+			running--
+			var bundles []string
+			if err := f.Get(ctx, &bundles); err != nil {
+				out.Steps[i].Status, out.Steps[i].Error = StatusFailed, activityMessage(err)
+				skip(i, s.Addr+" failed")
+				return
+			}
+			runFull(i, bundles, 0)
+		})
 	}
 	runFull = func(i int, bundles []string, split int) {
 		s := spec.Steps[i]
@@ -212,6 +192,76 @@ func BuildWorkflow(ctx workflow.Context, spec BuildSpec) (BuildOutcome, error) {
 		sel.Select(ctx)
 	}
 	return out, nil
+}
+
+// stepActivity is the options of a step's or a shard's activity.
+func stepActivity(queue, fingerprint, id string, heartbeat time.Duration) workflow.ActivityOptions {
+	return workflow.ActivityOptions{
+		TaskQueue:  TaskQueue(queue, fingerprint),
+		ActivityID: id, // progress finds a running step's heartbeats by it
+		// A step may wait for a worker of its queue for as long as it
+		// takes (a GPU worker that is not up yet).
+		ScheduleToStartTimeout: 0,
+		StartToCloseTimeout:    30 * 24 * time.Hour,
+		HeartbeatTimeout:       heartbeat,
+		RetryPolicy: &tsdk.RetryPolicy{
+			InitialInterval:        time.Second,
+			BackoffCoefficient:     2,
+			MaximumInterval:        time.Minute,
+			NonRetryableErrorTypes: []string{ErrStepFailed, ErrVersion},
+		},
+	}
+}
+
+// ShardsTask is the input of ShardsWorkflow: the step's task (without its
+// shard), how many shards, and where they run.
+type ShardsTask struct {
+	Step      StepTask `json:"step"`
+	Count     int      `json:"count"`
+	Queue     string   `json:"queue"`
+	Heartbeat Duration `json:"heartbeat"`
+}
+
+// ShardsWorkflow runs the Count shards of one step as activities
+// (ShardActivity, activity ids "ADDR#K") and returns their memo bundles in
+// shard order, leaving out shards that memoized nothing. The first shard
+// that fails (after its retries) fails it, with that shard's message,
+// once every shard has ended. BuildWorkflow runs it as a child workflow,
+// so that the shards' events are in its history, not the build's.
+func ShardsWorkflow(ctx workflow.Context, t ShardsTask) ([]string, error) {
+	bundles := make([]string, t.Count)
+	futures := make([]workflow.Future, t.Count)
+	for k := range t.Count {
+		task := t.Step
+		task.Shard, task.Shards = k, t.Count
+		actx := workflow.WithActivityOptions(ctx, stepActivity(t.Queue, task.Fingerprint, fmt.Sprintf("%s#%d", task.Addr, k), t.Heartbeat.D()))
+		futures[k] = workflow.ExecuteActivity(actx, ShardActivity, task)
+	}
+	var failed error
+	for k, f := range futures {
+		var res ShardOutcome
+		if err := f.Get(ctx, &res); err != nil {
+			if failed == nil {
+				failed = err
+			}
+			continue
+		}
+		bundles[k] = res.Bundle
+	}
+	if failed != nil {
+		var app *tsdk.ApplicationError
+		if errors.As(failed, &app) {
+			return nil, tsdk.NewNonRetryableApplicationError(app.Message(), app.Type(), nil)
+		}
+		return nil, failed
+	}
+	var have []string
+	for _, b := range bundles {
+		if b != "" {
+			have = append(have, b)
+		}
+	}
+	return have, nil
 }
 
 // copyReviews copies the reviews so far into a task (a map shared with a

@@ -13,6 +13,7 @@ import (
 	"go.temporal.io/sdk/activity"
 	tsdk "go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/testsuite"
+	"go.temporal.io/sdk/workflow"
 
 	"dsbuild/cache"
 	"dsbuild/engine"
@@ -198,6 +199,7 @@ func TestBuildWorkflowSplits(t *testing.T) {
 	env := s.NewTestWorkflowEnvironment()
 	env.RegisterActivityWithOptions(run, activity.RegisterOptions{Name: ActivityName})
 	env.RegisterActivityWithOptions(shard, activity.RegisterOptions{Name: ShardActivity})
+	env.RegisterWorkflowWithOptions(ShardsWorkflow, workflow.RegisterOptions{Name: ShardsWorkflowName})
 	env.ExecuteWorkflow(BuildWorkflow, spec)
 	if !env.IsWorkflowCompleted() || env.GetWorkflowError() != nil {
 		t.Fatalf("workflow: completed %v, error %v", env.IsWorkflowCompleted(), env.GetWorkflowError())
@@ -215,6 +217,11 @@ func TestBuildWorkflowSplits(t *testing.T) {
 	for a, st := range want {
 		if status[a] != st {
 			t.Errorf("%s: %s, want %s", a, status[a], st)
+		}
+	}
+	for _, o := range out.Steps {
+		if o.Addr == "transform.broken" && o.Error != "item 7: bad polygon" {
+			t.Errorf("transform.broken's error %q, want the shard's", o.Error)
 		}
 	}
 	if got := slices.Sorted(slices.Values(shards["transform.t"])); !slices.Equal(got, []int{0, 1, 2}) {
