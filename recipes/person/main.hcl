@@ -66,6 +66,11 @@ variable "gemm" {
   description = "the trainer's matrix products: OpenBLAS's AVX2 kernel gives this lockfile's models on any x86 CPU with AVX2 and Debian 12's OpenBLAS; without them, gonum's pure Go (slower, other models)"
 }
 
+variable "ablation" {
+  default     = true
+  description = "also run the rounds without merging (bootstrap person_nomerge), to show what the loop buys; false halves the training"
+}
+
 variable "device" {
   default     = "cpu"
   description = "where pre-annotation runs: cpu, cuda or auto (the device is part of the key)"
@@ -150,7 +155,7 @@ bootstrap "person" {
   # (bootstrap person_nomerge: each round trains on the seed data again),
   # to show what the loop itself buys; its round 0 is train.person_round0's
   # twin (the same key, built once).
-  ablation   = true
+  ablation = var.ablation
 
   train {
     foreground    = ["person"]
