@@ -74,7 +74,10 @@ func (s *Store) UploadMemos(ctx context.Context, key ActionKey, keys []MemoKey) 
 	if err != nil {
 		return err
 	}
-	return s.UploadAction(ctx, key, []Output{{Name: bundleRecords, Digest: rd}, {Name: bundleRefs, Digest: tree}})
+	// The items' outputs are new (the shard has just made them): sent
+	// without an existence check, which over a bucket of a large dataset
+	// costs more than the uploads.
+	return s.uploadAction(ctx, key, []Output{{Name: bundleRecords, Digest: rd}, {Name: bundleRefs, Digest: tree}}, false)
 }
 
 // refEntry is the bundle entry of a blob a memo record names: a file of

@@ -37,8 +37,13 @@ func TestMemoBundleTravels(t *testing.T) {
 		t.Fatal(err)
 	}
 	bundle := cache.ActionKey(cache.Sum([]byte("shard 0 of step s")))
+	up := mem.Stats()
 	if err := a.UploadMemos(ctx, bundle, []cache.MemoKey{k1, k2}); err != nil {
 		t.Fatal(err)
+	}
+	// A shard's outputs are new: sent without asking the remote first.
+	if n := mem.Stats().MissingCalls - up.MissingCalls; n != 0 {
+		t.Errorf("UploadMemos made %d existence checks, want none", n)
 	}
 
 	b, err := cache.Open(t.TempDir(), nil)

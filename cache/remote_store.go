@@ -512,6 +512,12 @@ func decodeClosure(b []byte) ([]Ref, error) {
 // is missing or corrupt here fails the upload before the entry is
 // written.
 func (s *Store) UploadAction(ctx context.Context, key ActionKey, outs []Output) error {
+	return s.uploadAction(ctx, key, outs, true)
+}
+
+// uploadAction is UploadAction; check false sends every blob without
+// asking the remote first (for blobs that are new: see upload).
+func (s *Store) uploadAction(ctx context.Context, key ActionKey, outs []Output, check bool) error {
 	l := s.remote
 	if l == nil || l.down.Load() {
 		return errRemoteDown
@@ -526,7 +532,7 @@ func (s *Store) UploadAction(ctx context.Context, key ActionKey, outs []Output) 
 		return err
 	}
 	mref := Ref{md, int64(len(manifest))}
-	if err := s.Upload(ctx, append(refs, mref)); err != nil {
+	if err := s.upload(ctx, append(refs, mref), check); err != nil {
 		return err
 	}
 	entry := make([]RemoteOutput, 0, len(outs)+1)
@@ -557,6 +563,15 @@ type Replacer interface {
 // remote is sent again whatever the existence check says, replacing the
 // object (Replacer), so the next machine finds it whole.
 func (s *Store) Upload(ctx context.Context, refs []Ref) error {
+	return s.upload(ctx, refs, true)
+}
+
+// upload is Upload; check false skips the existence check and sends every
+// ref this run has not confirmed on the remote: for blobs the caller has
+// just made, which the remote almost surely lacks. Puts are create-only,
+// so one the remote has after all costs a refused request, as its check
+// would have; a listing-based check over a full bucket costs far more.
+func (s *Store) upload(ctx context.Context, refs []Ref, check bool) error {
 	l := s.remote
 	if l == nil || l.down.Load() {
 		return errRemoteDown
@@ -574,7 +589,10 @@ func (s *Store) Upload(ctx context.Context, refs []Ref) error {
 	}
 	l.mu.Unlock()
 	var missing []Ref
-	if len(ask) > 0 {
+	switch {
+	case !check:
+		missing = ask
+	case len(ask) > 0:
 		var err error
 		if missing, err = l.missing(ctx, ask); err != nil {
 			return err
