@@ -28,7 +28,8 @@
 #   WORKDIR: default a temporary directory.   N: items (default 20000).
 #   WORKERS: the worker counts (default "1 2 4").
 #   Environment: WORKLOAD=small (default) or photos; SIZE (small images'
-#   side, default 48); SHARD_SIZE (items a shard, default 1000).
+#   side, default 48); SHARD_SIZE (items a shard, default 1000); PROFILE=1
+#   writes each worker's CPU profile to WORKDIR/wN-K.prof.
 # Needs bin/temporal and bin/versitygw (tools/build.sh builds them).
 # Results go to stdout; record them in docs/benchmarks.md.
 set -euo pipefail
@@ -71,7 +72,9 @@ wait_port() { # PORT NAME
 now_ms() { date +%s%3N; }
 
 # ---- servers -------------------------------------------------------------
-rm -rf "$work/s3" "$work/temporal.db"
+# Every store starts empty: a worker or client store left by an earlier
+# run would hold the results.
+rm -rf "$work/s3" "$work/temporal.db" "$work"/w[0-9]* "$work"/client-* "$work"/local-*
 mkdir -p "$work/s3/dsbuild"
 s3port=$(free_port)
 ROOT_ACCESS_KEY=dsbuild ROOT_SECRET_KEY=dsbuild-secret \
@@ -169,7 +172,9 @@ for n in $counts; do
   export DSBUILD_REMOTE="s3://dsbuild/$prefix"
   wp=()
   for ((w = 1; w <= n; w++)); do
-    "$ds" worker --cache "$work/w$n-$w" --work-dir "$work/w$n-$w-dir" --name "w$w" -j 1 > "$work/w$n-$w.log" 2>&1 &
+    prof=""
+    [ -n "${PROFILE:-}" ] && prof="$work/w$n-$w.prof"
+    DSBUILD_CPUPROFILE="$prof" "$ds" worker --cache "$work/w$n-$w" --work-dir "$work/w$n-$w-dir" --name "w$w" -j 1 > "$work/w$n-$w.log" 2>&1 &
     wp+=($!)
     pids+=($!)
   done
@@ -197,7 +202,7 @@ for n in $counts; do
   id=$(grep -o 'dsbuild-build-[0-9a-f]*' "$work/dist-$n.err" | head -n 1)
   history() { # WORKFLOW-ID: its history's events and bytes
     "$repo/bin/temporal" workflow describe --workflow-id "$1" --address "$DSBUILD_TEMPORAL" -o json 2> /dev/null |
-      awk -F'[:,]' '/"historyLength"/ {gsub(/[" ]/, "", $2); l=$2} /"historySizeBytes"/ {gsub(/[" ]/, "", $2); b=$2} END {if (l == "") print "none"; else printf "%s events, %s bytes", l, b}'
+      awk -F'[:,]' '/"historyLength"/ {gsub(/[" ]/, "", $2); l=$2} /"historySizeBytes"/ {gsub(/[" ]/, "", $2); b=$2} END {if (l == "") print "none"; else printf "%s events, %s bytes", l, b}' || true
   }
   hist="build $(history "$id"); shards (child workflow) $(history "$id/transform.small/shards-1")"
   printf '%-26s %6d ms   %s   speed-up %s   lockfile %s   history %s\n' "temporal, $n worker(s)" "$ms" \
