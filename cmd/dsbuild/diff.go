@@ -21,7 +21,7 @@ func newDiffCmd(g *globalFlags) *cobra.Command {
 	var htmlOpt report.Options
 	cmd := &cobra.Command{
 		Use:   "diff [RECIPE] A B",
-		Short: "Say what changed between two dataset versions, per item and per object",
+		Short: "Say what changed between two dataset versions (per item and per object) or two models",
 		Long: `Diff compares two datasets: items added, removed and changed (image or
 annotation); within a changed item, objects matched by mask IoU (at least
 0.5) into added, removed and modified (with their IoU, and class changes);
@@ -37,7 +37,13 @@ A and B are each:
   sha256:<hex>      a dataset by digest, or by a prefix of at least 4 digits
   FORMAT:PATH       a directory in an import format (coco:data/coco)
 
---exit-code exits 1 when the datasets differ, for CI. --json prints the diff
+When A and B are both models (a train step, or a model's digest), diff
+compares them as models instead: their formats, their files (by content),
+config.json's settings, and their per-epoch metrics side by side, with the
+epoch each kept. Any model that keeps the artifact contract works, whoever
+trained it (docs/model.md).
+
+--exit-code exits 1 when the datasets (or models) differ, for CI. --json prints the diff
 as one JSON object. --html FILE also writes the diff as one self-contained
 HTML page (no network, no JavaScript): a summary, per-class count deltas, and
 every added, removed and changed item with side-by-side thumbnails of A and B,
@@ -67,6 +73,25 @@ a page (--html-per-page), thumbnails at most 256 px (--html-thumb).`,
 				return err
 			}
 			defer unlock()
+			if ma, mb, ok := modelSides(cmd, store, dir, args, rf); ok {
+				if htmlOut != "" {
+					return fmt.Errorf("--html compares datasets; %s and %s are models", args[0], args[1])
+				}
+				md := diffModels(ma, mb)
+				if g.json {
+					enc := json.NewEncoder(cmd.OutOrStdout())
+					enc.SetEscapeHTML(false)
+					if err := enc.Encode(md); err != nil {
+						return err
+					}
+				} else {
+					printModelDiff(cmd.OutOrStdout(), args[0], args[1], md)
+				}
+				if exitCode && md.Differ {
+					return &exitCodeError{code: exitError}
+				}
+				return nil
+			}
 			var sides [2]*dataset.Dataset
 			for i, ref := range args {
 				if sides[i], err = resolveDataset(cmd, store, dir, ref, rf); err != nil {

@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"maps"
+	"slices"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -19,12 +21,19 @@ func newShowCmd(g *globalFlags) *cobra.Command {
 		Short: "Print a model's architecture, training settings and metrics",
 		Long: `Show prints what a model artifact holds: REF is a built step (as recorded
 in dsbuild.lock and checked against the recipe, like train.person) or a
-digest (sha256:<prefix>). It lists the architecture, how the model was
-trained, the per-epoch training loss and validation IoU, dice and pixel
-accuracy, and which epoch was kept. --json
-prints config.json and metrics.json as one object {"config", "training",
-"metrics", "tree"}. The artifact's files (config.json,
-weights.safetensors, metrics.json, curve.svg) come out with dsbuild checkout.`,
+digest (sha256:<prefix>).
+
+For dsbuild's own models (format dsbuild-model/1) it lists the
+architecture, how the model was trained, the per-epoch training loss and
+validation IoU, dice and pixel accuracy, and which epoch was kept. For any
+other model that keeps the artifact contract (docs/model.md: a config.json
+that declares its "format", weight files, an optional metrics.json) it
+lists the format, the files and config.json's settings, and the per-epoch
+figures its metrics.json has.
+
+--json prints one object {"tree", "format", "files", "config", "metrics"}
+(and "training" for dsbuild's models). The artifact's files come out with
+dsbuild checkout.`,
 		Example: `  dsbuild show recipes/person train.round0
   dsbuild show --json sha256:3f2a`,
 		Args: cobra.RangeArgs(1, 2),
@@ -46,16 +55,24 @@ weights.safetensors, metrics.json, curve.svg) come out with dsbuild checkout.`,
 			if err != nil {
 				return fmt.Errorf("%s: %w", ref, err)
 			}
-			a, err := model.Load(store, tree)
+			info, err := model.Inspect(store, tree)
 			if err != nil {
 				return fmt.Errorf("%s: %w", ref, err)
 			}
 			if g.json {
 				enc := json.NewEncoder(cmd.OutOrStdout())
 				enc.SetEscapeHTML(false)
-				return enc.Encode(map[string]any{"tree": tree.String(), "config": a.Config, "training": a.Training, "metrics": a.Metrics})
+				out := map[string]any{"tree": tree.String(), "format": info.Format, "files": info.Files, "config": info.Config, "metrics": info.Metrics}
+				if a := info.Native; a != nil {
+					out["config"], out["training"] = a.Config, a.Training
+				}
+				return enc.Encode(out)
 			}
-			printModel(cmd.OutOrStdout(), ref, tree, a)
+			if info.Native != nil {
+				printModel(cmd.OutOrStdout(), ref, tree, info.Native)
+				return nil
+			}
+			printForeignModel(cmd.OutOrStdout(), ref, tree, info)
 			return nil
 		},
 	}
@@ -109,5 +126,66 @@ func printModel(w io.Writer, ref string, tree cache.Digest, a *model.Artifact) {
 		} else {
 			fmt.Fprintf(w, "%5d %6d %10.4f%s\n", e.Epoch, e.Steps, e.TrainLoss, mark)
 		}
+	}
+}
+
+// printForeignModel prints a model of another format than dsbuild's: its
+// format, files, config.json's top-level settings and its metrics.
+func printForeignModel(w io.Writer, ref string, tree cache.Digest, info *model.Info) {
+	fmt.Fprintf(w, "%s  %s\n", ref, tree)
+	fmt.Fprintf(w, "format      %s\n", info.Format)
+	fmt.Fprintf(w, "files      ")
+	for i, f := range info.Files {
+		if i > 0 {
+			fmt.Fprint(w, ",")
+		}
+		fmt.Fprintf(w, " %s (%s)", f.Name, humanBytes(f.Size))
+	}
+	fmt.Fprintln(w)
+	var cfg map[string]json.RawMessage
+	if json.Unmarshal(info.Config, &cfg) == nil {
+		for _, k := range slices.Sorted(maps.Keys(cfg)) {
+			if k == "format" {
+				continue
+			}
+			v := string(cfg[k])
+			if len(v) > 100 {
+				v = v[:97] + "…"
+			}
+			fmt.Fprintf(w, "config      %s = %s\n", k, v)
+		}
+	}
+	printEpochs(w, info)
+}
+
+// printEpochs prints a model's per-epoch figures: those its metrics.json
+// has, in dsbuild's order, the kept epoch marked.
+func printEpochs(w io.Writer, info *model.Info) {
+	m := info.Metrics
+	if m == nil || len(m.Epochs) == 0 {
+		return
+	}
+	fmt.Fprintln(w)
+	fmt.Fprintf(w, "%5s", "epoch")
+	for _, f := range info.Fields {
+		fmt.Fprintf(w, " %18s", f)
+	}
+	fmt.Fprintln(w)
+	for _, e := range m.Epochs {
+		fmt.Fprintf(w, "%5d", e.Epoch)
+		for _, f := range info.Fields {
+			switch {
+			case !info.Has(e.Epoch, f):
+				fmt.Fprintf(w, " %18s", "–")
+			case f == "steps":
+				fmt.Fprintf(w, " %18d", e.Steps)
+			default:
+				fmt.Fprintf(w, " %18.4f", e.Figure(f))
+			}
+		}
+		if e.Epoch == m.BestEpoch {
+			fmt.Fprint(w, "  ← kept")
+		}
+		fmt.Fprintln(w)
 	}
 }
