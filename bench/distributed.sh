@@ -98,19 +98,11 @@ export AWS_ENDPOINT_URL_S3="http://127.0.0.1:$s3port" DSBUILD_TEMPORAL="127.0.0.
 # ---- the recipe ----------------------------------------------------------
 rec="$work/rec"
 mkdir -p "$rec"
+# The workload: the image size and figures the import makes, and the ops
+# the transform runs on them.
 if [ "$workload" = photos ]; then
-  cat > "$rec/main.hcl" << EOF
-variable "run" {
-  default = "0"
-}
-import "syn" {
-  format  = "synthetic"
-  options = { count = "$count", width = "640", height = "480", figures = "1-3", seed = var.run }
-}
-transform "small" {
-  from       = [import.syn]
-  shard_size = $shard_size
-  instances_crop {
+  w=640 h=480 figures=1-3
+  ops='instances_crop {
     classes = ["person"]
     pad     = "10%"
   }
@@ -120,31 +112,31 @@ transform "small" {
   }
   flip {
     direction = "left_right"
-  }
-}
-EOF
+  }'
   what="640×480 photos: person crops, padded 10 %, to 256×256, mirrored"
 else
-  cat > "$rec/main.hcl" << EOF
+  w=$size h=$size figures=1-2
+  ops="poly2bitmap {}
+  resize {
+    width  = $((size / 2))
+    height = $((size / 2))
+  }"
+  what="${size}×${size} to $((size / 2))×$((size / 2))"
+fi
+cat > "$rec/main.hcl" << EOF
 variable "run" {
   default = "0"
 }
 import "syn" {
   format  = "synthetic"
-  options = { count = "$count", width = "$size", height = "$size", figures = "1-2", seed = var.run }
+  options = { count = "$count", width = "$w", height = "$h", figures = "$figures", seed = var.run }
 }
 transform "small" {
   from       = [import.syn]
   shard_size = $shard_size
-  poly2bitmap {}
-  resize {
-    width  = $((size / 2))
-    height = $((size / 2))
-  }
+  $ops
 }
 EOF
-  what="${size}×${size} to $((size / 2))×$((size / 2))"
-fi
 # cpu PID: the user + system CPU seconds of a process (and its waited-for
 # children) so far.
 cpu() { awk -v t="$(getconf CLK_TCK)" '{printf "%.1f", ($14 + $15 + $16 + $17) / t}' "/proc/$1/stat" 2> /dev/null || echo 0; }
