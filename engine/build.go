@@ -628,7 +628,7 @@ func UpdateLockfile(lf *Lockfile, r *Recipe, br *BuildResult) error {
 		if res.Status != Ran && res.Status != Cached {
 			continue
 		}
-		lf.Steps[res.Step.Addr] = &LockStep{Key: res.Key, Outputs: res.Outputs, Preimage: res.Preimage}
+		lf.Steps[res.Step.Addr] = &LockStep{Key: res.Key, Outputs: res.Outputs, Preimage: res.Preimage, Nondeterministic: res.Step.Nondeterministic}
 	}
 	return lf.setVars(r.Vars)
 }

@@ -47,6 +47,10 @@ type LockStep struct {
 	Key      StepKey                 `json:"key"`
 	Outputs  map[string]cache.Digest `json:"outputs"`
 	Preimage []string                `json:"preimage"`
+	// Nondeterministic records the step's deterministic = false: its
+	// outputs may differ from one run to the next, and verify reports
+	// such a difference apart instead of failing.
+	Nondeterministic bool `json:"nondeterministic,omitempty"`
 }
 
 // ReadLockfile reads the lockfile of the recipe in dir; a missing lockfile

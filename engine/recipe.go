@@ -31,6 +31,11 @@ type Step struct {
 	// step runs never changes what it computes: the queue is not in the
 	// key.
 	Queue string
+	// Nondeterministic is the step's deterministic = false (Commander
+	// kinds only): its command may give other outputs from the same
+	// inputs. Not in the key; the lockfile records it and verify reports
+	// its differences apart.
+	Nondeterministic bool
 	// ShardSize is the step's shard_size attribute (0 when not set): how
 	// many items a shard of a distributed build holds (Itemwise kinds
 	// only). Like the queue, it is not in the key.
@@ -424,6 +429,9 @@ func (l *loader) decodeStep(s *Step) hcl.Diagnostics {
 	if _, ok := s.Kind.(Itemwise); ok && !ownShardSize {
 		bs.Attributes = append(bs.Attributes, hcl.AttributeSchema{Name: ShardSizeAttr})
 	}
+	if _, ok := s.Kind.(Commander); ok {
+		bs.Attributes = append(bs.Attributes, hcl.AttributeSchema{Name: DeterministicAttr})
+	}
 	content, diags := s.body.Content(bs)
 	cfg := &Config{Params: map[string]cty.Value{}, Ranges: map[string]hcl.Range{}, Block: s.DeclRange}
 	s.Config = cfg
@@ -441,6 +449,13 @@ func (l *loader) decodeStep(s *Step) hcl.Diagnostics {
 	}
 	if attr, ok := content.Attributes[ShardSizeAttr]; ok && !ownShardSize {
 		diags = append(diags, l.decodeShardSize(s, attr)...)
+	}
+	if attr, ok := content.Attributes[DeterministicAttr]; ok {
+		v, d := l.decodeParam(AttrSpec{Name: DeterministicAttr, Type: cty.Bool}, attr)
+		diags = append(diags, d...)
+		if !d.HasErrors() && !v.IsNull() && v.False() {
+			s.Nondeterministic = true
+		}
 	}
 	deps := map[*Step]bool{}
 	for _, b := range content.Blocks { // in the order written
@@ -835,6 +850,17 @@ func traversalString(t hcl.Traversal) string {
 // QueueAttr is the attribute every step may have that names the task
 // queue of distributed builds (Step.Queue).
 const QueueAttr = "queue"
+
+// Commander is implemented by the kinds that run a user's command (exec):
+// their steps may declare deterministic = false (Step.Nondeterministic).
+type Commander interface {
+	Kind
+	Commander()
+}
+
+// DeterministicAttr is the attribute of Commander steps that declares
+// whether their command gives the same outputs from the same inputs.
+const DeterministicAttr = "deterministic"
 
 // ShardSizeAttr is the attribute of Itemwise steps that sets how many
 // items a shard of a distributed build holds (Step.ShardSize).

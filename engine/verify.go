@@ -22,6 +22,12 @@ const (
 	// gives now is not what the lockfile recorded, through no fault of its
 	// own.
 	NotCompared Finding = "not compared"
+	// Nondeterministic: a step declared deterministic = false rebuilt with
+	// its lockfile's key and other outputs. Reported apart, not a failure.
+	// The steps below it are compared by content: one whose outputs are
+	// still the locked ones agrees (and so do the steps below it, whose
+	// inputs are the locked ones again); the others are NotCompared.
+	Nondeterministic Finding = "nondeterministic"
 )
 
 // Difference is one way a rebuild disagrees with the lockfile.
@@ -98,6 +104,12 @@ func Verify(ctx context.Context, r *Recipe, lf *Lockfile, userStore *cache.Store
 			}
 		case !ok:
 			own = &Difference{addr, Differs, "not in " + LockfileName + ": build the recipe and commit the lockfile"}
+		case res.Key != locked.Key && why[cause] == Nondeterministic && sameOutputs(s, locked, res):
+			// Its inputs changed only because a step declared
+			// nondeterministic gave other outputs, and its own outputs
+			// are the locked ones, by content: it agrees, and the steps
+			// below it see the locked inputs again.
+			continue
 		case res.Key != locked.Key:
 			own = &Difference{addr, Differs, fmt.Sprintf("key differs from the lockfile (%s): the recipe or its sources changed since it was written", diffPreimage(locked.Preimage, res.Preimage))}
 		default:
@@ -120,10 +132,17 @@ func Verify(ctx context.Context, r *Recipe, lf *Lockfile, userStore *cache.Store
 		if own == nil {
 			continue // agrees with the lockfile
 		}
+		if own.Finding == Differs && s.Nondeterministic && cause == "" && ok && res.Key == locked.Key {
+			own.Finding = Nondeterministic
+			own.Detail += " (declared deterministic = false: not a failure)"
+		}
 		if cause != "" && own.Finding != FailedToRebuild {
 			verb := "differs"
-			if why[cause] == FailedToRebuild {
+			switch why[cause] {
+			case FailedToRebuild:
 				verb = "failed to rebuild"
+			case Nondeterministic:
+				verb = "is declared nondeterministic and gave other outputs"
 			}
 			own.Finding = NotCompared
 			own.Detail = fmt.Sprintf("upstream %s %s", cause, verb)
@@ -140,6 +159,16 @@ func Verify(ctx context.Context, r *Recipe, lf *Lockfile, userStore *cache.Store
 		}
 	}
 	return diffs, br, nil
+}
+
+// sameOutputs reports whether a rebuilt step's outputs are the locked ones.
+func sameOutputs(s *Step, locked *LockStep, res *StepResult) bool {
+	for _, name := range s.Outputs {
+		if locked.Outputs[name] != res.Outputs[name] {
+			return false
+		}
+	}
+	return true
 }
 
 // posOf is the build-order position of the step addr in br.
@@ -172,7 +201,7 @@ func (e *VerifyError) Error() string {
 func Judge(diffs []Difference) error {
 	var e *VerifyError
 	for _, d := range diffs {
-		if d.Finding == NotCompared {
+		if d.Finding == NotCompared || d.Finding == Nondeterministic {
 			continue
 		}
 		if e == nil {

@@ -28,7 +28,13 @@ dsbuild.lock, in build order. Variables take the values dsbuild.lock records
                 is in only one of the recipe and dsbuild.lock
   FAILED        the step could not be rebuilt: it failed, or it waits for
                 an input that is not there (review results)
-  NOT COMPARED  a step upstream of it differs or failed, so it is not blamed
+  NONDETERMINISTIC
+                an exec step that declares deterministic = false rebuilt
+                with its locked key and gave other outputs: reported, not
+                a failure; the steps below it are compared where their
+                inputs still agree, and NOT COMPARED where they do not
+  NOT COMPARED  a step upstream of it differs, failed or is declared
+                nondeterministic, so it is not blamed
 
 It exits 0 when everything matches, 3 when some step differs, and 1 when a
 step could not be rebuilt (the verification is incomplete), naming it.
@@ -37,7 +43,8 @@ The temporary store lives in the store's tmp/ while verify runs (holding the
 store's shared lock); dsbuild gc removes what a killed verify left there.
 
 Run it in CI on a release: a recipe whose steps are deterministic always
-verifies; a step that writes timestamps or random bytes does not.`,
+verifies; a step that writes timestamps or random bytes does not, unless
+it says so with deterministic = false (dsbuild.lock records it).`,
 		Example: `  dsbuild verify recipes/hello`,
 		Args:    cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -85,7 +92,21 @@ verifies; a step that writes timestamps or random bytes does not.`,
 				return &exitCodeError{code: exitDiffers, err: verr}
 			}
 			if !g.json {
-				fmt.Fprintf(os.Stdout, "verified: all %d steps rebuilt bit for bit\n", len(br.Steps))
+				nondet, below := 0, 0
+				for _, d := range diffs {
+					switch d.Finding {
+					case engine.Nondeterministic:
+						nondet++
+					case engine.NotCompared:
+						below++
+					}
+				}
+				if nondet == 0 {
+					fmt.Fprintf(os.Stdout, "verified: all %d steps rebuilt bit for bit\n", len(br.Steps))
+				} else {
+					fmt.Fprintf(os.Stdout, "verified: %d of %d steps rebuilt bit for bit; %d declared deterministic = false gave other outputs and %d below them were not compared (listed above)\n",
+						len(br.Steps)-nondet-below, len(br.Steps), nondet, below)
+				}
 			}
 			return nil
 		},

@@ -180,6 +180,9 @@ func (t *tailBuffer) tail(n int) string {
 }
 
 // Run materializes the inputs, runs the command and stores the outputs.
+// Commander: an exec step may declare deterministic = false.
+func (Kind) Commander() {}
+
 func (Kind) Run(ctx context.Context, rc *engine.RunContext) (map[string]cache.Digest, error) {
 	scratch, err := rc.Store.TempDir("exec-")
 	if err != nil {
