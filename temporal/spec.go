@@ -53,6 +53,9 @@ const (
 	// Error types of failed activities that retrying cannot fix.
 	ErrStepFailed = "StepFailed"
 	ErrVersion    = "WorkerVersion"
+	// ErrWrongRemote: the worker's remote is not the client's, and the
+	// build's inputs are not on it.
+	ErrWrongRemote = "WrongRemote"
 )
 
 // Shardable reports whether s can run in shards: its kind's Run hands its
@@ -89,9 +92,10 @@ const DefaultQueue = "cpu"
 
 // BuildSpec is the workflow's input: everything a worker needs, by digest.
 type BuildSpec struct {
-	ID          string     `json:"id"`          // the workflow id (BuildID)
-	Fingerprint string     `json:"fingerprint"` // the kinds and platform that compute these steps
-	InputsKey   string     `json:"inputs_key"`  // the remote entry holding the recipe and the sources (hex)
+	ID          string     `json:"id"`               // the workflow id (BuildID)
+	Fingerprint string     `json:"fingerprint"`      // the kinds and platform that compute these steps
+	InputsKey   string     `json:"inputs_key"`       // the remote entry holding the recipe and the sources (hex)
+	Remote      string     `json:"remote,omitempty"` // the client's remote, as it names it (cache.Store.RemoteName)
 	Vars        VarValues  `json:"vars,omitempty"`
 	Steps       []StepSpec `json:"steps"` // in topological order
 	Heartbeat   Duration   `json:"heartbeat"`
@@ -135,6 +139,7 @@ type StepTask struct {
 	Build       string    `json:"build"`
 	Fingerprint string    `json:"fingerprint"`
 	InputsKey   string    `json:"inputs_key"`
+	Remote      string    `json:"remote,omitempty"` // BuildSpec.Remote
 	Vars        VarValues `json:"vars,omitempty"`
 	Addr        string    `json:"addr"`
 	Jobs        int       `json:"jobs,omitempty"`

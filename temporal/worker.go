@@ -73,6 +73,13 @@ func (w *Worker) prepare(ctx context.Context, t StepTask) (*engine.Recipe, *engi
 		return nil, nil, nil, 0, tsdk.NewNonRetryableApplicationError("bad inputs key "+t.InputsKey, "BadSpec", nil)
 	}
 	ins, err := w.Store.RemoteAction(ctx, key)
+	if err != nil && t.Remote != "" && t.Remote != w.Store.RemoteName() {
+		// Not a passing failure: this worker looks in another store
+		// than the client wrote to, and would retry for ever.
+		return nil, nil, nil, 0, tsdk.NewNonRetryableApplicationError(
+			fmt.Sprintf("worker %s cannot run %s: the build's recipe and sources are not on its remote %s; the client put them on %s: start the worker with the client's remote (--remote or DSBUILD_REMOTE)", w.Name, t.Addr, w.Store.RemoteName(), t.Remote),
+			ErrWrongRemote, nil)
+	}
 	if err != nil {
 		return nil, nil, nil, 0, fmt.Errorf("worker %s: the build's recipe and sources are not on the remote %s: %w", w.Name, w.Store.RemoteName(), err)
 	}

@@ -94,7 +94,7 @@ func BuildWorkflow(ctx workflow.Context, spec BuildSpec) (BuildOutcome, error) {
 		s := spec.Steps[i]
 		splits[i]++
 		task := ShardsTask{
-			Step: StepTask{Build: spec.ID, Fingerprint: spec.Fingerprint, InputsKey: spec.InputsKey, Vars: spec.Vars, Addr: s.Addr, Jobs: spec.Jobs,
+			Step: StepTask{Build: spec.ID, Fingerprint: spec.Fingerprint, InputsKey: spec.InputsKey, Remote: spec.Remote, Vars: spec.Vars, Addr: s.Addr, Jobs: spec.Jobs,
 				Reviews: copyReviews(reviews)},
 			Count: count, Queue: s.Queue, Heartbeat: Duration(heartbeat.Seconds()),
 		}
@@ -116,7 +116,7 @@ func BuildWorkflow(ctx workflow.Context, spec BuildSpec) (BuildOutcome, error) {
 	}
 	runFull = func(i int, bundles []string, split int) {
 		s := spec.Steps[i]
-		task := StepTask{Build: spec.ID, Fingerprint: spec.Fingerprint, InputsKey: spec.InputsKey, Vars: spec.Vars, Addr: s.Addr, Jobs: spec.Jobs,
+		task := StepTask{Build: spec.ID, Fingerprint: spec.Fingerprint, InputsKey: spec.InputsKey, Remote: spec.Remote, Vars: spec.Vars, Addr: s.Addr, Jobs: spec.Jobs,
 			Reviews: copyReviews(reviews), Bundles: bundles, Split: split}
 		running++
 		sel.AddFuture(workflow.ExecuteActivity(options(s, s.Addr), ActivityName, task), func(f workflow.Future) {

@@ -137,7 +137,7 @@ func buildOnTemporal(ctx context.Context, g *globalFlags, opt temporalOptions, r
 	if err := store.UploadAction(ctx, temporal.InputsKey(id), temporal.InputOutputs(recipeTree, sources)); err != nil {
 		return nil, fmt.Errorf("putting the recipe and its sources on the remote %s: %w", store.RemoteName(), err)
 	}
-	spec := temporal.BuildSpec{ID: id, Fingerprint: fp, InputsKey: cache.Digest(temporal.InputsKey(id)).Hex(), Vars: vars,
+	spec := temporal.BuildSpec{ID: id, Fingerprint: fp, InputsKey: cache.Digest(temporal.InputsKey(id)).Hex(), Remote: store.RemoteName(), Vars: vars,
 		Heartbeat: temporal.Duration(opt.heartbeat.Seconds()), Jobs: jobs, Targets: names}
 	order := engine.Order(r, targets)
 	for _, s := range order {
