@@ -150,8 +150,7 @@ func (s *Store) ImportMemos(ctx context.Context, keys []ActionKey) (MemoImport, 
 		records Ref
 	}
 	var bundles []bundle
-	var ask []Ref
-	asked := map[Digest]bool{}
+	var named []Ref // the blobs the records name, of all bundles
 	for _, key := range keys {
 		outs, refs, err := s.remoteEntry(ctx, key)
 		if err != nil {
@@ -166,9 +165,8 @@ func (s *Store) ImportMemos(ctx context.Context, keys []ActionKey) (MemoImport, 
 		for _, r := range refs {
 			if r.Digest == b.records.Digest {
 				b.records.Size = r.Size
-			} else if !asked[r.Digest] && !s.Has(r.Digest) {
-				asked[r.Digest] = true
-				ask = append(ask, r)
+			} else {
+				named = append(named, r)
 			}
 		}
 		bundles = append(bundles, b)
@@ -183,24 +181,15 @@ func (s *Store) ImportMemos(ctx context.Context, keys []ActionKey) (MemoImport, 
 		s.fetch(bundles[i].records.Digest)
 		return nil
 	}, nil)
-	gone := map[Digest]bool{}
-	if len(ask) > 0 {
-		missing, err := l.missing(ctx, ask)
-		if err != nil {
-			res.Unusable += len(bundles)
-			l.warn(fmt.Sprintf("memo bundles: the remote did not say which blobs it holds (%v): their items run again", err))
-			return res, nil
-		}
-		for _, r := range missing {
-			gone[r.Digest] = true
-		}
-		held := make([]Ref, 0, len(ask)-len(missing))
-		for _, r := range ask {
-			if !gone[r.Digest] {
-				held = append(held, r)
-			}
-		}
-		l.confirm(held)
+	missing, err := s.heldRemotely(ctx, named)
+	if err != nil {
+		res.Unusable += len(bundles)
+		l.warn(fmt.Sprintf("memo bundles: the remote did not say which blobs it holds (%v): their items run again", err))
+		return res, nil
+	}
+	gone := make(map[Digest]bool, len(missing))
+	for _, r := range missing {
+		gone[r.Digest] = true
 	}
 	for _, b := range bundles {
 		raw, err := s.ReadBlob(b.records.Digest)

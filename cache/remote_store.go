@@ -320,24 +320,48 @@ func (s *Store) remoteAction(ctx context.Context, key ActionKey) ([]Output, []Re
 	if err != nil {
 		return nil, nil, err
 	}
-	l := s.remote
+	missing, err := s.heldRemotely(ctx, refs)
+	if err != nil {
+		return nil, nil, &MissError{Key: Digest(key), Reason: err.Error()}
+	}
+	if len(missing) > 0 {
+		return nil, nil, &MissError{Key: Digest(key), Reason: fmt.Sprintf("the remote lacks %d of the %d blobs it names (%s first)", len(missing), len(refs), missing[0].Digest.Short())}
+	}
+	return outs, refs, nil
+}
+
+// heldRemotely asks the remote, in one batched check, about those of refs
+// this store lacks, confirms the ones it holds (fetchable on first read,
+// not asked about again by Upload), and returns the ones it lacks.
+func (s *Store) heldRemotely(ctx context.Context, refs []Ref) ([]Ref, error) {
 	var ask []Ref
+	asked := map[Digest]bool{}
 	for _, r := range refs {
-		if !s.Has(r.Digest) {
+		if !asked[r.Digest] && !s.Has(r.Digest) {
+			asked[r.Digest] = true
 			ask = append(ask, r)
 		}
 	}
-	if len(ask) > 0 {
-		missing, err := l.missing(ctx, ask)
-		if err != nil {
-			return nil, nil, &MissError{Key: Digest(key), Reason: err.Error()}
-		}
-		if len(missing) > 0 {
-			return nil, nil, &MissError{Key: Digest(key), Reason: fmt.Sprintf("the remote lacks %d of the %d blobs it names (%s first)", len(missing), len(refs), missing[0].Digest.Short())}
+	if len(ask) == 0 {
+		return nil, nil
+	}
+	l := s.remote
+	missing, err := l.missing(ctx, ask)
+	if err != nil {
+		return nil, err
+	}
+	gone := make(map[Digest]bool, len(missing))
+	for _, r := range missing {
+		gone[r.Digest] = true
+	}
+	held := make([]Ref, 0, len(ask)-len(missing))
+	for _, r := range ask {
+		if !gone[r.Digest] {
+			held = append(held, r)
 		}
 	}
-	l.confirm(ask)
-	return outs, refs, nil
+	l.confirm(held)
+	return missing, nil
 }
 
 // confirm records refs as held by the remote (an existence check or an
