@@ -70,6 +70,11 @@ func BuildWorkflow(ctx workflow.Context, spec BuildSpec) (BuildOutcome, error) {
 		return workflow.WithActivityOptions(ctx, stepActivity(s.Queue, spec.Fingerprint, id, heartbeat))
 	}
 	splits := make([]int, n) // shard runs so far, by step: the child's id
+	// task is step s's task, with the review results so far.
+	task := func(s StepSpec) StepTask {
+		return StepTask{Build: spec.ID, Fingerprint: spec.Fingerprint, InputsKey: spec.InputsKey, Remote: spec.Remote, Vars: spec.Vars, Addr: s.Addr, Jobs: spec.Jobs,
+			Reviews: copyReviews(reviews)}
+	}
 	var schedule func(i int)
 	var runShards func(i, count int)
 	var runFull func(i int, bundles []string, split int)
@@ -93,17 +98,13 @@ func BuildWorkflow(ctx workflow.Context, spec BuildSpec) (BuildOutcome, error) {
 	runShards = func(i, count int) {
 		s := spec.Steps[i]
 		splits[i]++
-		task := ShardsTask{
-			Step: StepTask{Build: spec.ID, Fingerprint: spec.Fingerprint, InputsKey: spec.InputsKey, Remote: spec.Remote, Vars: spec.Vars, Addr: s.Addr, Jobs: spec.Jobs,
-				Reviews: copyReviews(reviews)},
-			Count: count, Queue: s.Queue, Heartbeat: Duration(heartbeat.Seconds()),
-		}
+		st := ShardsTask{Step: task(s), Count: count, Queue: s.Queue, Heartbeat: Duration(heartbeat.Seconds())}
 		cctx := workflow.WithChildOptions(ctx, workflow.ChildWorkflowOptions{
 			WorkflowID: fmt.Sprintf("%s/%s/shards-%d", spec.ID, s.Addr, splits[i]),
 			TaskQueue:  WorkflowQueue(spec.Fingerprint),
 		})
 		running++
-		sel.AddFuture(workflow.ExecuteChildWorkflow(cctx, ShardsWorkflowName, task), func(f workflow.Future) {
+		sel.AddFuture(workflow.ExecuteChildWorkflow(cctx, ShardsWorkflowName, st), func(f workflow.Future) {
 			running--
 			var bundles []string
 			if err := f.Get(ctx, &bundles); err != nil {
@@ -116,10 +117,10 @@ func BuildWorkflow(ctx workflow.Context, spec BuildSpec) (BuildOutcome, error) {
 	}
 	runFull = func(i int, bundles []string, split int) {
 		s := spec.Steps[i]
-		task := StepTask{Build: spec.ID, Fingerprint: spec.Fingerprint, InputsKey: spec.InputsKey, Remote: spec.Remote, Vars: spec.Vars, Addr: s.Addr, Jobs: spec.Jobs,
-			Reviews: copyReviews(reviews), Bundles: bundles, Split: split}
+		t := task(s)
+		t.Bundles, t.Split = bundles, split
 		running++
-		sel.AddFuture(workflow.ExecuteActivity(options(s, s.Addr), ActivityName, task), func(f workflow.Future) {
+		sel.AddFuture(workflow.ExecuteActivity(options(s, s.Addr), ActivityName, t), func(f workflow.Future) {
 			running--
 			var res StepOutcome
 			if err := f.Get(ctx, &res); err != nil {
@@ -229,7 +230,6 @@ type ShardsTask struct {
 // once every shard has ended. BuildWorkflow runs it as a child workflow,
 // so that the shards' events are in its history, not the build's.
 func ShardsWorkflow(ctx workflow.Context, t ShardsTask) ([]string, error) {
-	bundles := make([]string, t.Count)
 	futures := make([]workflow.Future, t.Count)
 	for k := range t.Count {
 		task := t.Step
@@ -238,7 +238,8 @@ func ShardsWorkflow(ctx workflow.Context, t ShardsTask) ([]string, error) {
 		futures[k] = workflow.ExecuteActivity(actx, ShardActivity, task)
 	}
 	var failed error
-	for k, f := range futures {
+	var bundles []string
+	for _, f := range futures {
 		var res ShardOutcome
 		if err := f.Get(ctx, &res); err != nil {
 			if failed == nil {
@@ -246,7 +247,9 @@ func ShardsWorkflow(ctx workflow.Context, t ShardsTask) ([]string, error) {
 			}
 			continue
 		}
-		bundles[k] = res.Bundle
+		if res.Bundle != "" {
+			bundles = append(bundles, res.Bundle)
+		}
 	}
 	if failed != nil {
 		var app *tsdk.ApplicationError
@@ -255,13 +258,7 @@ func ShardsWorkflow(ctx workflow.Context, t ShardsTask) ([]string, error) {
 		}
 		return nil, failed
 	}
-	var have []string
-	for _, b := range bundles {
-		if b != "" {
-			have = append(have, b)
-		}
-	}
-	return have, nil
+	return bundles, nil
 }
 
 // copyReviews copies the reviews so far into a task (a map shared with a
