@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
 	"os"
 	"path/filepath"
 	"slices"
@@ -192,10 +193,10 @@ func validFormat(f string) bool {
 // 1 up, figures that are numbers, best_epoch one of the epochs.
 func decodeMetrics(b []byte) (*Metrics, []string, map[int]map[string]bool, error) {
 	var raw struct {
-		Params     int                          `json:"params"`
-		Validation bool                         `json:"validation"`
-		BestEpoch  int                          `json:"best_epoch"`
-		Epochs     []map[string]json.RawMessage `json:"epochs"`
+		Params     int               `json:"params"`
+		Validation bool              `json:"validation"`
+		BestEpoch  int               `json:"best_epoch"`
+		Epochs     []json.RawMessage `json:"epochs"`
 	}
 	if err := json.Unmarshal(b, &raw); err != nil {
 		return nil, nil, nil, err
@@ -205,29 +206,32 @@ func decodeMetrics(b []byte) (*Metrics, []string, map[int]map[string]bool, error
 	byEpoch := map[int]map[string]bool{}
 	prev := 0
 	for i, e := range raw.Epochs {
-		var ep Epoch
-		n, ok := e["epoch"]
-		if !ok || json.Unmarshal(n, &ep.Epoch) != nil || ep.Epoch <= prev {
+		var fields map[string]json.RawMessage
+		var n int
+		if json.Unmarshal(e, &fields) != nil || json.Unmarshal(fields["epoch"], &n) != nil || n <= prev {
 			return nil, nil, nil, fmt.Errorf("epochs[%d]: \"epoch\" must be a whole number above the previous epoch's (%d)", i, prev)
 		}
-		prev = ep.Epoch
-		fields := map[string]any{
-			"steps": &ep.Steps, "train_loss": &ep.TrainLoss, "train_bce": &ep.TrainBCE, "train_dice_loss": &ep.TrainDice,
-			"val_iou": &ep.ValIoU, "val_dice": &ep.ValDice, "val_pixel_accuracy": &ep.ValAcc,
-		}
+		prev = n
+		// Each figure it has must be a number (steps a whole one); then
+		// the epoch decodes into Epoch, absent figures 0.
 		for _, name := range MetricFields {
-			v, ok := e[name]
+			v, ok := fields[name]
 			if !ok || string(v) == "null" {
 				continue
 			}
-			if err := json.Unmarshal(v, fields[name]); err != nil {
-				return nil, nil, nil, fmt.Errorf("epoch %d: %s: %s is not a number of that kind", ep.Epoch, name, v)
+			var f float64
+			if json.Unmarshal(v, &f) != nil || name == "steps" && f != math.Trunc(f) {
+				return nil, nil, nil, fmt.Errorf("epoch %d: %s: %s is not a number of that kind", n, name, v)
 			}
 			has[name] = true
-			if byEpoch[ep.Epoch] == nil {
-				byEpoch[ep.Epoch] = map[string]bool{}
+			if byEpoch[n] == nil {
+				byEpoch[n] = map[string]bool{}
 			}
-			byEpoch[ep.Epoch][name] = true
+			byEpoch[n][name] = true
+		}
+		var ep Epoch
+		if err := json.Unmarshal(e, &ep); err != nil {
+			return nil, nil, nil, fmt.Errorf("epoch %d: %w", n, err)
 		}
 		m.Epochs = append(m.Epochs, ep)
 	}
