@@ -51,15 +51,14 @@ func modelSides(cmd *cobra.Command, store *cache.Store, dir string, refs []strin
 
 // ModelDiff is what diff reports of two models (--json prints it).
 type ModelDiff struct {
-	Differ  bool            `json:"differ"`
-	Format  [2]string       `json:"format"`
-	Tree    [2]string       `json:"tree"`
-	Files   []fileChange    `json:"files,omitempty"`  // files that differ
-	Config  []configChange  `json:"config,omitempty"` // config.json settings that differ
-	Kept    [2]int          `json:"kept_epoch"`       // 0: not said
-	Fields  []string        `json:"fields,omitempty"` // the figures either side has
-	Epochs  []epochPair     `json:"epochs,omitempty"`
-	Summary [2]*model.Epoch `json:"kept,omitempty"`
+	Differ bool           `json:"differ"`
+	Format [2]string      `json:"format"`
+	Tree   [2]string      `json:"tree"`
+	Files  []fileChange   `json:"files,omitempty"`  // files that differ
+	Config []configChange `json:"config,omitempty"` // config.json settings that differ
+	Kept   [2]int         `json:"kept_epoch"`       // 0: not said
+	Fields []string       `json:"fields,omitempty"` // the figures either side has
+	Epochs []epochPair    `json:"epochs,omitempty"`
 }
 
 type fileChange struct {
@@ -125,10 +124,6 @@ func diffModels(a, b modelSide) *ModelDiff {
 			continue
 		}
 		d.Kept[i] = m.BestEpoch
-		if m.BestEpoch != 0 {
-			best := m.Best()
-			d.Summary[i] = &best
-		}
 		for _, e := range m.Epochs {
 			p := epochs[e.Epoch]
 			if p == nil {
@@ -190,13 +185,13 @@ func printModelDiff(w io.Writer, a, b string, d *ModelDiff) {
 	for _, c := range d.Config {
 		fmt.Fprintf(w, "config   %s: %s → %s\n", c.Key, orAbsent(c.Value[0]), orAbsent(c.Value[1]))
 	}
-	for i, s := range d.Summary {
-		if s == nil {
+	for i, kept := range d.Kept {
+		if kept == 0 {
 			continue
 		}
 		side := [2]string{a, b}[i]
-		fmt.Fprintf(w, "kept     %s: epoch %d", side, d.Kept[i])
-		if e := d.epoch(d.Kept[i], i); e != nil {
+		fmt.Fprintf(w, "kept     %s: epoch %d", side, kept)
+		if e := d.epoch(kept, i); e != nil {
 			if v, ok := e["val_iou"]; ok {
 				fmt.Fprintf(w, " (val_iou %.4f)", v)
 			}
@@ -215,7 +210,9 @@ func printModelDiff(w io.Writer, a, b string, d *ModelDiff) {
 	for _, e := range d.Epochs {
 		fmt.Fprintf(w, "%5d", e.Epoch)
 		for _, f := range d.Fields {
-			fmt.Fprintf(w, " %23s", figure(e.A, f)+" → "+figure(e.B, f))
+			va, oka := e.A[f]
+			vb, okb := e.B[f]
+			fmt.Fprintf(w, " %23s", formatFigure(f, va, oka)+" → "+formatFigure(f, vb, okb))
 		}
 		fmt.Fprintln(w)
 	}
@@ -228,17 +225,6 @@ func (d *ModelDiff) epoch(n, side int) map[string]float64 {
 		}
 	}
 	return nil
-}
-
-func figure(vals map[string]float64, f string) string {
-	v, ok := vals[f]
-	switch {
-	case !ok:
-		return "–"
-	case f == "steps":
-		return fmt.Sprintf("%.0f", v)
-	}
-	return fmt.Sprintf("%.4f", v)
 }
 
 func orAbsent(v json.RawMessage) string {

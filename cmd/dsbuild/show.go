@@ -158,6 +158,18 @@ func printForeignModel(w io.Writer, ref string, tree cache.Digest, info *model.I
 	printEpochs(w, info)
 }
 
+// formatFigure writes an epoch's figure (steps whole, the others to four
+// places), or – when the epoch does not have it.
+func formatFigure(field string, v float64, has bool) string {
+	switch {
+	case !has:
+		return "–"
+	case field == "steps":
+		return fmt.Sprintf("%.0f", v)
+	}
+	return fmt.Sprintf("%.4f", v)
+}
+
 // printEpochs prints a model's per-epoch figures: those its metrics.json
 // has, in dsbuild's order, the kept epoch marked.
 func printEpochs(w io.Writer, info *model.Info) {
@@ -174,14 +186,7 @@ func printEpochs(w io.Writer, info *model.Info) {
 	for _, e := range m.Epochs {
 		fmt.Fprintf(w, "%5d", e.Epoch)
 		for _, f := range info.Fields {
-			switch {
-			case !info.Has(e.Epoch, f):
-				fmt.Fprintf(w, " %18s", "–")
-			case f == "steps":
-				fmt.Fprintf(w, " %18d", e.Steps)
-			default:
-				fmt.Fprintf(w, " %18.4f", e.Figure(f))
-			}
+			fmt.Fprintf(w, " %18s", formatFigure(f, e.Figure(f), info.Has(e.Epoch, f)))
 		}
 		if e.Epoch == m.BestEpoch {
 			fmt.Fprint(w, "  ← kept")
