@@ -73,28 +73,17 @@ a page (--html-per-page), thumbnails at most 256 px (--html-thumb).`,
 				return err
 			}
 			defer unlock()
-			if ma, mb, ok := modelSides(cmd, store, dir, args, rf); ok {
-				if htmlOut != "" {
-					return fmt.Errorf("--html compares datasets; %s and %s are models", args[0], args[1])
-				}
-				md := diffModels(ma, mb)
-				if g.json {
-					enc := json.NewEncoder(cmd.OutOrStdout())
-					enc.SetEscapeHTML(false)
-					if err := enc.Encode(md); err != nil {
-						return err
-					}
-				} else {
-					printModelDiff(cmd.OutOrStdout(), args[0], args[1], md)
-				}
-				if exitCode && md.Differ {
-					return &exitCodeError{code: exitError}
-				}
-				return nil
-			}
 			var sides [2]*dataset.Dataset
 			for i, ref := range args {
 				if sides[i], err = resolveDataset(cmd, store, dir, ref, rf); err != nil {
+					// Not a dataset: both may be models.
+					if ma, mb, ok := modelSides(cmd, store, dir, args, rf); ok {
+						if htmlOut != "" {
+							return fmt.Errorf("--html compares datasets; %s and %s are models", args[0], args[1])
+						}
+						md := diffModels(ma, mb)
+						return emitDiff(cmd, g, exitCode && md.Differ, md, func(w io.Writer) { printModelDiff(w, args[0], args[1], md) })
+					}
 					return fmt.Errorf("%s: %w", ref, err)
 				}
 			}
@@ -111,19 +100,7 @@ a page (--html-per-page), thumbnails at most 256 px (--html-thumb).`,
 					return err
 				}
 			}
-			if g.json {
-				enc := json.NewEncoder(cmd.OutOrStdout())
-				enc.SetEscapeHTML(false)
-				if err := enc.Encode(d); err != nil {
-					return err
-				}
-			} else {
-				printDiff(cmd.OutOrStdout(), args[0], args[1], d)
-			}
-			if exitCode && !d.Empty() {
-				return &exitCodeError{code: exitError}
-			}
-			return nil
+			return emitDiff(cmd, g, exitCode && !d.Empty(), d, func(w io.Writer) { printDiff(w, args[0], args[1], d) })
 		},
 	}
 	rf.register(cmd)
@@ -132,6 +109,24 @@ a page (--html-per-page), thumbnails at most 256 px (--html-thumb).`,
 	cmd.Flags().IntVar(&htmlOpt.Thumb, "html-thumb", report.DefaultThumb, "longer side of the HTML page's thumbnails, in pixels")
 	cmd.Flags().IntVar(&htmlOpt.PerPage, "html-per-page", report.DefaultPerPage, "items per page of the HTML page")
 	return cmd
+}
+
+// emitDiff prints a diff (d as JSON with --json, else print's text) and
+// exits 1 when fail (--exit-code and the sides differ).
+func emitDiff(cmd *cobra.Command, g *globalFlags, fail bool, d any, print func(io.Writer)) error {
+	if g.json {
+		enc := json.NewEncoder(cmd.OutOrStdout())
+		enc.SetEscapeHTML(false)
+		if err := enc.Encode(d); err != nil {
+			return err
+		}
+	} else {
+		print(cmd.OutOrStdout())
+	}
+	if fail {
+		return &exitCodeError{code: exitError}
+	}
+	return nil
 }
 
 func printDiff(w io.Writer, a, b string, d *dataset.DatasetDiff) {
