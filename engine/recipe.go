@@ -418,15 +418,14 @@ func (l *loader) decodeStep(s *Step) hcl.Diagnostics {
 	for _, b := range schema.Blocks {
 		bs.Blocks = append(bs.Blocks, hcl.BlockHeaderSchema{Type: b.Type})
 	}
-	ownQueue, ownShardSize := false, false
+	ownQueue := false
 	for _, a := range schema.Attrs {
 		ownQueue = ownQueue || a.Name == QueueAttr
-		ownShardSize = ownShardSize || a.Name == ShardSizeAttr
 	}
 	if !ownQueue {
 		bs.Attributes = append(bs.Attributes, hcl.AttributeSchema{Name: QueueAttr})
 	}
-	if _, ok := s.Kind.(Itemwise); ok && !ownShardSize {
+	if _, ok := s.Kind.(Itemwise); ok {
 		bs.Attributes = append(bs.Attributes, hcl.AttributeSchema{Name: ShardSizeAttr})
 	}
 	if _, ok := s.Kind.(Commander); ok {
@@ -447,7 +446,7 @@ func (l *loader) decodeStep(s *Step) hcl.Diagnostics {
 			}
 		}
 	}
-	if attr, ok := content.Attributes[ShardSizeAttr]; ok && !ownShardSize {
+	if attr, ok := content.Attributes[ShardSizeAttr]; ok {
 		diags = append(diags, l.decodeShardSize(s, attr)...)
 	}
 	if attr, ok := content.Attributes[DeterministicAttr]; ok {
