@@ -107,15 +107,7 @@ func (Kind) Decode(cfg *engine.Config) (any, hcl.Diagnostics) {
 
 // KeyLines puts the value of every allow-listed variable in the key.
 func (Kind) KeyLines(cfg *engine.Config) []string {
-	var lines []string
-	for _, name := range sortedUnique(engine.Decoded[*settings](cfg).env) {
-		if v, ok := os.LookupEnv(name); ok {
-			lines = append(lines, fmt.Sprintf("env %s %q", name, v))
-		} else {
-			lines = append(lines, fmt.Sprintf("env %s unset", name))
-		}
-	}
-	return lines
+	return EnvKeyLines(engine.Decoded[*settings](cfg).env)
 }
 
 func sortedUnique(in []string) []string {
@@ -211,13 +203,8 @@ func (Kind) Run(ctx context.Context, rc *engine.RunContext) (map[string]cache.Di
 	}
 	set := engine.Decoded[*settings](rc.Config)
 	argv := set.command
-	out := &tailBuffer{max: 16 << 10}
-	res, err := runCommand(ctx, command{argv: argv, dir: scratch, env: environment(set.env, scratch), out: out})
-	if msg := failure(ctx, argv[0], res, err); msg != "" {
-		if t := out.tail(20); t != "" {
-			msg += "; its output ended with:\n" + indent(t)
-		}
-		return nil, errors.New(msg)
+	if err := (&Scratch{Dir: scratch}).Run(ctx, Command{Argv: argv, Env: set.env}); err != nil {
+		return nil, err
 	}
 	return captureOutputs(ctx, rc, scratch, set)
 }
