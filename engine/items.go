@@ -215,6 +215,40 @@ func StreamItems[T any](ctx context.Context, rc *RunContext, w ItemWork[T], prod
 	return runItems(ctx, rc, w, 0, &rc.items, produce)
 }
 
+// Misses reports, for each of items (in the order Items would be given
+// them), whether Items with the same rc and w would run it rather than
+// recall it: the item is not memoized (no Key, or a run without a memo),
+// or its memo record is missing, no longer decodes or names a blob that
+// is gone (recallItem's rules). In a shard run only the shard's own
+// items can miss (those Items would run), and in a counting run (Count 0)
+// none does. A step whose work for its items happens outside them in one
+// batch (a user's command run once over the missing images) uses it to
+// do that work for the misses only, then passes every item to Items,
+// which recalls the others and counts the misses as ran. Misses neither
+// runs, counts nor memoizes anything. (A record that disappears between
+// Misses and Items, a gc's doing, makes that item run anyway.)
+func Misses[T any](rc *RunContext, w ItemWork[T], items []Item[T]) []bool {
+	out := make([]bool, len(items))
+	memo := rc.Preimage != nil
+	var salt string
+	if memo {
+		salt = rc.ItemSalt().String()
+	}
+	shard := rc.shard
+	for i, it := range items {
+		if shard != nil && (shard.Count == 0 || i%shard.Count != shard.Index || it.Key == nil) {
+			continue // counting only, or another shard's: Items does not run it
+		}
+		if !memo || it.Key == nil {
+			out[i] = true
+			continue
+		}
+		_, ok := recallItem[T](rc.Store, itemKeyOf(itemPreimage(w.Scheme, salt, it)))
+		out[i] = !ok
+	}
+	return out
+}
+
 // itemNamer is an error that names its item itself (dataset.ItemError):
 // the engine does not name it again.
 type itemNamer interface{ ItemName() string }
