@@ -165,6 +165,9 @@ type Config struct {
 	Params map[string]cty.Value
 	Blocks []BlockConfig // nested blocks, in the order written
 	Inputs []Input       // sorted by Name
+	// Ranges holds the range of each attribute written in the block
+	// (defaults have none), the engine's deterministic included: a kind
+	// tells a written attribute from a default by it.
 	Ranges map[string]hcl.Range
 	Block  hcl.Range // the block header, for errors about the whole step
 	// Value is what the kind's Decode made of the configuration when the

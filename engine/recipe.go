@@ -450,6 +450,9 @@ func (l *loader) decodeStep(s *Step) hcl.Diagnostics {
 		diags = append(diags, l.decodeShardSize(s, attr)...)
 	}
 	if attr, ok := content.Attributes[DeterministicAttr]; ok {
+		// Its range is in cfg.Ranges, so that a kind's Decode can tell it
+		// was written (train refuses it without a command).
+		cfg.Ranges[DeterministicAttr] = attr.Expr.Range()
 		v, d := l.decodeParam(AttrSpec{Name: DeterministicAttr, Type: cty.Bool}, attr)
 		diags = append(diags, d...)
 		if !d.HasErrors() && !v.IsNull() && v.False() {
