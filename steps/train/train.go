@@ -33,6 +33,61 @@
 //
 // The same inputs and parameters give the same weights to the bit on a
 // given platform; the platform (GOARCH, GOAMD64) is part of the key.
+//
+// # Your own trainer: command
+//
+// With command, the step runs the user's trainer instead of the built-in
+// UNet, as an exec step runs its command (package exec: a scratch
+// directory of its own, only the allow-listed env variables, whose values
+// are in the key, no process left behind), and stores the model it writes:
+//
+//	train "m" {
+//	  command     = ["sh", "inputs/code/train.sh", "--epochs", "3"]
+//	  inputs      = { code = files.trainer }
+//	  data        = split.people.train
+//	  validation  = split.people.val     # optional
+//	  from        = train.previous       # optional
+//	  data_format = "coco"               # "supervisely" (default), "coco" or "masks"
+//	  env         = ["OMP_NUM_THREADS"]
+//	}
+//
+// The command runs in the scratch directory, which holds, read-only:
+//
+//	inputs/data/        the training set, exported in data_format as an
+//	                    export step writes it: supervisely's meta.json and
+//	                    <dataset>/img/, <dataset>/ann/; coco's
+//	                    annotations/instances_<dataset>.json and
+//	                    <dataset>/<images>; masks' classes.json,
+//	                    <dataset>/<item>.png and <dataset>/images/
+//	inputs/validation/  the validation set, likewise (with validation)
+//	inputs/from/        the model to continue from, as stored (with from;
+//	                    any model that keeps the contract)
+//	inputs/<name>/      each entry of inputs (data, validation and from are
+//	                    reserved names)
+//
+// and .tmp/, its TMPDIR and HOME's neighbour (HOME is the scratch
+// directory). It must create the directory model/ that keeps the model
+// artifact contract (docs/model.md: config.json declaring its "format",
+// weight files, optionally metrics.json); model/ is checked
+// (model.InspectDir) before it is stored as the output model, and a
+// command that exits non-zero, or whose model/ breaks the contract, stores
+// nothing. Its error says how the command ended and ends with the last
+// lines it printed.
+//
+// A line the command prints (on stdout or stderr) of the form
+//
+//	dsbuild:progress epoch=3/30 loss=0.41 val_iou=0.62
+//
+// drives the step's progress bar (epoch=a/b, else step=a/b) and is a
+// --json progress event whose fields are the line's (epoch 3, epochs 30,
+// loss 0.41, …; exec.ParseProgress).
+//
+// A step with a command takes its parameters in command: the built-in
+// trainer's (input_size, epochs, …) are errors there, and data_format,
+// env and inputs are errors without a command. Such a step may declare
+// deterministic = false, as an exec step may; the built-in trainer cannot.
+// The built-in trainer continues only from dsbuild-model/1 models; a step
+// with a command from any model.
 package train
 
 import (
@@ -98,6 +153,12 @@ func (Kind) Schema() *engine.Schema {
 			{Name: "crop_padding", Type: cty.Number, Doc: `makes a crop model for preannotate's mode = "boxes": the padding, in whole percent of a box's width (left, right) and height (top, bottom), with which instances_crop cut the training images (0.1 for pad = "10%"); recorded in the model, and stage 2 pads its boxes by it. Unset or 0: not a crop model`},
 			{Name: "gemm", Type: cty.String, Default: cty.StringVal("auto"), NotInKey: true, Doc: `the matrix products' arithmetic, which decides the weights' bits: "auto" (OpenBLAS with the kernel it picks for this CPU, else gonum), "gonum" (pure Go, the same on every amd64), "openblas", or "openblas:KERNEL" (e.g. "openblas:Haswell": the same bits on every CPU that can run the kernel); a comma-separated list takes the first available. Not in the key itself: the backend it selects is`},
 			{Name: "memory_limit", Type: cty.Number, Int: true, Default: num(1536), NotInKey: true, Doc: "soft limit on the heap while training, MiB (0: none); the collector works harder near it; results do not change"},
+			// Command mode. No defaults: absent, they stay out of the key
+			// of a built-in step.
+			{Name: "command", Type: cty.List(cty.String), Doc: "your own trainer instead of the built-in UNet: program and arguments, run like exec's in a scratch directory with the training set exported to inputs/data/ (validation to inputs/validation/, the from model at inputs/from/); it writes the model into model/ (docs/model.md's contract)"},
+			{Name: "inputs", Kind: engine.InputMap, Doc: "with command: map of names to step outputs (the trainer's code, say), materialized read-only at inputs/<name>/"},
+			{Name: "data_format", Type: cty.String, Doc: `with command: the format data and validation are exported in, "supervisely" (the default), "coco" or "masks"`},
+			{Name: "env", Type: cty.List(cty.String), Doc: "with command: environment variables passed through (their values enter the key)"},
 		},
 		Outputs: []string{"model"},
 	}
@@ -112,6 +173,9 @@ type params struct {
 	edgeBand   int
 	seedString string
 	gemm       string // the gemm attribute's spec
+	// command is set in command mode: the step runs the user's trainer,
+	// and the fields above are unused.
+	command *commandSettings
 }
 
 // Seed turns a recipe's seed string into the generator seed.
@@ -223,8 +287,14 @@ func divisors(n int) string {
 // (OpenBLAS with its version and CPU kernel, or gonum) that the gemm
 // attribute selects on this machine: a model trained with another is
 // another artifact. So does the image decoder, whose pixels it trains on.
+//
+// A step with a command has none of those: its key holds the values of its
+// allow-listed variables and the export that writes its data (keyLines).
 func (Kind) KeyLines(cfg *engine.Config) []string {
 	p := engine.Decoded[*params](cfg)
+	if p.command != nil {
+		return p.command.keyLines()
+	}
 	g := "unavailable"
 	if b, err := gemm.Select(p.gemm); err == nil {
 		g = b.Name()
@@ -234,9 +304,15 @@ func (Kind) KeyLines(cfg *engine.Config) []string {
 
 // Decode reads the model configuration and the training options and
 // checks them, each error on its attribute (engine.Decoder).
+//
+// A step with a command is decoded by decodeCommand; without one, the
+// command mode's attributes (and deterministic) are errors.
 func (Kind) Decode(cfg *engine.Config) (any, hcl.Diagnostics) {
+	if cfg.Has("command") {
+		return decodeCommand(cfg)
+	}
+	diags := commandOnly(cfg)
 	p, errs := decode(cfg)
-	var diags hcl.Diagnostics
 	for _, e := range errs {
 		r := cfg.Range(e.attr)
 		diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Invalid " + e.attr, Detail: e.msg + ".", Subject: &r})
@@ -244,7 +320,15 @@ func (Kind) Decode(cfg *engine.Config) (any, hcl.Diagnostics) {
 	return p, diags
 }
 
+// Commander: a train step with a command may declare deterministic =
+// false (Decode refuses it on the built-in trainer, which is
+// deterministic).
+func (Kind) Commander() {}
+
 func (Kind) Run(ctx context.Context, rc *engine.RunContext) (map[string]cache.Digest, error) {
+	if set := engine.Decoded[*params](rc.Config).command; set != nil {
+		return runCommand(ctx, rc, set)
+	}
 	p := *engine.Decoded[*params](rc.Config)
 	p.opts.Config = &p.cfg
 	ds, err := dataset.Open(rc.Store, rc.Inputs["data"])
@@ -276,6 +360,9 @@ func (Kind) Run(ctx context.Context, rc *engine.RunContext) (map[string]cache.Di
 	if d, ok := rc.Inputs["from"]; ok {
 		prev, err := model.Load(rc.Store, d)
 		if err != nil {
+			if info, ierr := model.Inspect(rc.Store, d); ierr == nil && info.Format != model.Format {
+				return nil, engine.Errorf(rc.Config.Range("from"), "the model to continue from is a %q model, not %q: the built-in trainer continues only its own models; a train step with a command can continue from it (it gets it at inputs/from/)", info.Format, model.Format)
+			}
 			return nil, engine.Errorf(rc.Config.Range("from"), "the model to continue from: %v", err)
 		}
 		if diff := model.SameArchitecture(&p.cfg, &prev.Config); diff != "" {
