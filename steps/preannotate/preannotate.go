@@ -26,6 +26,83 @@
 // parameters, the device and the image's digest, so a rerun with more
 // images computes only the new ones. The device is part of the key: GPU
 // and CPU logits may differ in the last bits.
+//
+// # Command mode: your own predictor
+//
+//	preannotate "r1" {
+//	  command            = ["sh", "inputs/code/predict.sh"]
+//	  inputs             = { code = files.predictor }
+//	  model              = train.m    # any model artifact (docs/model.md)
+//	  images             = take.r1
+//	  predictions_format = "coco"     # or "supervisely"
+//	  classes            = ["person"] # default: the model's
+//	  env                = ["OMP_NUM_THREADS"]
+//	  deterministic      = false      # optional
+//	}
+//
+// With command, the step runs the user's predictor instead of the built-in
+// network, as exec runs a command (steps/exec: a scratch directory, the
+// allow-listed environment env, whose values enter the key, no process
+// left behind, progress lines "dsbuild:progress k=v …" shown as the
+// step's status). The built-in network's attributes (threshold, min_area,
+// device, padding, class, detection_categories, min_score, detections,
+// crop_model, a mode other than "scene") are refused with it, and
+// command mode's (inputs, predictions_format, classes, env, deterministic)
+// without it.
+//
+// model is any artifact that keeps the model contract (model.Inspect,
+// checked before the command runs). classes are the classes of category
+// ids 1, 2, …: as set, else the model's config.json "classes" list, else
+// its "foreground" list (a dsbuild-model/1 model's config.foreground);
+// none is an error asking to set classes.
+//
+// Results are memoized per image, under their own item scheme ("preannotate
+// command item v1"): the step's parameters and env values (the salt), the
+// model's digest, the other inputs' digests and the image's digest. Before
+// the command runs, the images whose results are memoized are set aside
+// (engine.Misses); the command runs once, over the others only, and not at
+// all when there are none: a rerun with more images predicts the new ones.
+// The command's directory holds, read-only:
+//
+//	inputs/model/            the model tree
+//	inputs/images/<item>     the images to predict, as stored ("<dataset>/<file>")
+//	inputs/images.json       {"images": [{"id": 1, "file_name": "<dataset>/<file>",
+//	                          "width": W, "height": H}, …],
+//	                          "categories": [{"id": 1, "name": "person"}, …]}
+//	inputs/<name>/           each of inputs
+//
+// Image ids are 1, 2, … in item name order (of the images given, not of
+// the whole dataset); categories follow classes. The command writes
+// predictions/:
+//
+//   - predictions_format = "coco" (the default): predictions/results.json,
+//     a COCO results list [{"image_id", "category_id", "segmentation",
+//     "score"}, …]. segmentation is an RLE {"size": [h, w], "counts": a
+//     compressed string or a list of run lengths} (column-major, runs
+//     starting with 0s, as pycocotools), whose size must be the image's,
+//     or polygons [[x1, y1, x2, y2, …], …] in pixels from the image's
+//     top-left corner (at least 3 points each, within a pixel of the
+//     image; their union, rasterized by pixel centres). bbox and any
+//     other key are ignored.
+//   - predictions_format = "supervisely": predictions/ is a Supervisely
+//     project: meta.json (optional; it decides a class's geometry as in
+//     the SDK) and <dataset>/ann/<file>.json for image <dataset>/<file>,
+//     of the image's size, each object's score in its tag "confidence"
+//     (or "score"); any geometry that covers pixels (bitmap, polygon,
+//     rectangle).
+//
+// Validation is strict and names the file, the result (or image and
+// object) and what to do: an unknown image_id or annotation file, a
+// category id or class not in classes, an RLE of another size, a
+// malformed segmentation, a score that is not a number from 0 to 1, no
+// predictions/ at all. One error fails the step before anything is
+// memoized. An image no result names has no objects; a mask without a
+// pixel gives no object.
+//
+// The output has the built-in mode's shape, so review and merge-back work
+// alike: every object a bitmap of its class cropped to its box, tagged
+// "confidence" = its score, objects ordered by (top, left, area); the meta
+// has every class of classes (bitmap) and the tag "confidence".
 package preannotate
 
 import (
@@ -46,6 +123,7 @@ import (
 	"dsbuild/model"
 	"dsbuild/model/annotate"
 	"dsbuild/model/gpu"
+	"dsbuild/steps/exec"
 )
 
 // Kind is the preannotate step kind.
@@ -71,6 +149,13 @@ func (Kind) Schema() *engine.Schema {
 			{Name: "min_area", Type: cty.Number, Default: cty.NumberIntVal(16), Doc: "instances (and stage 1's components) of fewer image pixels are dropped"},
 			{Name: "padding", Type: cty.Number, Doc: `mode = "boxes" only: box padding in whole percent of the box's width (left, right) and height (top, bottom), as instances_crop's pad = "<padding·100>%"; default and only allowed value: the crop model's crop_padding`},
 			{Name: "device", Type: cty.String, Default: cty.StringVal("auto"), Doc: `"cpu", "cuda", or "auto" (cuda when a GPU answers, else the CPU)`},
+			// Command mode. No defaults: an absent attribute stays out of
+			// the key, so built-in steps keep theirs.
+			{Name: "command", Type: cty.List(cty.String), Doc: "your predictor: program and arguments (no shell unless you call one), run once over the images not yet predicted, instead of the built-in network; model is then any model artifact (docs/model.md)"},
+			{Name: "inputs", Kind: engine.InputMap, Doc: "command only: more step outputs, materialized read-only at inputs/<name>/ (model and images are taken)"},
+			{Name: "predictions_format", Type: cty.String, Doc: `command only: what the command writes, "coco" (default: predictions/results.json, a COCO results list) or "supervisely" (predictions/ as a Supervisely project, scores in the objects' "confidence" tags)`},
+			{Name: "classes", Type: cty.List(cty.String), Doc: `command only: the classes of category ids 1, 2, … (default: the model's config.json "classes", else its "foreground")`},
+			{Name: "env", Type: cty.List(cty.String), Doc: "command only: environment variables passed to the command (their values enter the key)"},
 		},
 		Outputs: []string{"dataset"},
 	}
@@ -97,6 +182,26 @@ type settings struct {
 	device     string // "auto", "cpu" or "cuda", as set
 	categories []int  // detection_categories, sorted
 	minScore   float64
+
+	// Command mode (command set).
+	command []string // the predictor; nil in built-in mode
+	format  string   // predictions_format: FormatCOCO or FormatSupervisely
+	classes []string // as set; nil: the model's
+	env     []string // allow-listed variables
+}
+
+// builtinOnly are the attributes of the built-in network, which command
+// mode refuses; commandOnly those of command mode.
+var (
+	builtinOnly = []string{"threshold", "min_area", "device", "padding", "class", "detection_categories", "min_score", "detections", "crop_model"}
+	commandOnly = []string{"inputs", "predictions_format", "classes", "env", engine.DeterministicAttr}
+)
+
+// written reports whether the step's block sets attribute attr (a default
+// is not written).
+func written(cfg *engine.Config, attr string) bool {
+	_, ok := cfg.Ranges[attr]
+	return ok || hasInput(cfg, attr)
 }
 
 // Decode reads and checks the parameters and which inputs the mode takes
@@ -123,6 +228,9 @@ func (Kind) Decode(cfg *engine.Config) (any, hcl.Diagnostics) {
 		diags = append(diags, &hcl.Diagnostic{Severity: sev, Summary: summary, Detail: msg, Subject: &r})
 	}
 	bad := func(attr, msg string) { diag(hcl.DiagError, attr, "Invalid "+attr, msg) }
+	if cfg.Has("command") {
+		return set, append(diags, decodeCommand(cfg, set, mode)...)
+	}
 	if d := set.device; d != "auto" && d != "cpu" && d != "cuda" {
 		bad("device", fmt.Sprintf("device is %q; use \"auto\", \"cpu\" or \"cuda\".", d))
 	}
@@ -138,6 +246,16 @@ func (Kind) Decode(cfg *engine.Config) (any, hcl.Diagnostics) {
 		} else if _, err := annotate.PaddingPercent(p); err != nil {
 			bad("padding", err.Error()+".")
 		}
+	}
+	for _, attr := range commandOnly {
+		if !written(cfg, attr) {
+			continue
+		}
+		what := "an attribute of command mode"
+		if attr == engine.DeterministicAttr {
+			what = "for a command that may give other outputs from the same inputs"
+		}
+		bad(attr, fmt.Sprintf("%s is %s; without command, the step runs dsbuild's network on model. Set command = [...] to run your own predictor, or remove %s.", attr, what, attr))
 	}
 	switch mode {
 	case "scene":
@@ -196,8 +314,15 @@ func device(set *settings) string {
 // KeyLines puts the resolved device in the key: CPU and GPU results may
 // differ in the last bits of a logit. So does the image decoder, whose
 // pixels the model sees.
+//
+// In command mode the key has the allow-listed variables' values instead:
+// the command reads the image files, not dsbuild's pixels, and no device.
 func (Kind) KeyLines(cfg *engine.Config) []string {
-	return []string{"device " + device(engine.Decoded[*settings](cfg)), dataset.ImageDecoder}
+	set := engine.Decoded[*settings](cfg)
+	if set.command != nil {
+		return exec.EnvKeyLines(set.env)
+	}
+	return []string{"device " + device(set), dataset.ImageDecoder}
 }
 
 // loadModel loads and folds the model of input attr.
@@ -271,6 +396,10 @@ func (Kind) PlanItems(ctx context.Context, rc *engine.RunContext) (engine.ItemPl
 	if err != nil {
 		return engine.ItemPlan{}, err
 	}
+	if engine.Decoded[*settings](rc.Config).command != nil {
+		work, items := commandItems(rc, ds, nil)
+		return engine.PlanOf(work, items), nil
+	}
 	boxes, err := detectionsOf(rc, ds)
 	if err != nil {
 		return engine.ItemPlan{}, err
@@ -282,8 +411,14 @@ func (Kind) PlanItems(ctx context.Context, rc *engine.RunContext) (engine.ItemPl
 // Itemwise: a step's items can run in shards (engine.ShardRun).
 func (Kind) Itemwise() {}
 
+// Commander: a step with command may declare deterministic = false.
+func (Kind) Commander() {}
+
 func (Kind) Run(ctx context.Context, rc *engine.RunContext) (map[string]cache.Digest, error) {
 	set := engine.Decoded[*settings](rc.Config)
+	if set.command != nil {
+		return runCommand(ctx, rc, set)
+	}
 	boxesMode := set.boxes
 	art, f, err := loadModel(rc, "model")
 	if err != nil {
