@@ -165,43 +165,53 @@ func storeEntry(s *cache.Store, e dataset.Entry, a *dataset.Annotation) (dataset
 // predict runs the command over the images of ds at the indices missing
 // and returns their annotations by index.
 func predict(ctx context.Context, rc *engine.RunContext, set *settings, ds *dataset.Dataset, missing []int, classes []string) (map[int]*dataset.Annotation, error) {
+	out := make(map[int]*dataset.Annotation, len(missing))
+	err := runPredictor(ctx, rc, set, ds, missing, classes, func(dir string, images []predImage) error {
+		objs, err := readPredictions(dir, set.format, images, classes)
+		if err != nil {
+			return err
+		}
+		for k, i := range missing {
+			out[i] = &dataset.Annotation{Width: images[k].W, Height: images[k].H, Objects: objs[k]}
+		}
+		return nil
+	})
+	return out, err
+}
+
+// runPredictor runs the command in a scratch directory laid out for the
+// images of ds at the indices missing, then read on its directory and
+// the images it was given.
+func runPredictor(ctx context.Context, rc *engine.RunContext, set *settings, ds *dataset.Dataset, missing []int, classes []string, read func(dir string, images []predImage) error) error {
 	sc, err := exec.NewScratch(rc.Store, "preannotate-")
 	if err != nil {
-		return nil, err
+		return err
 	}
 	defer sc.Close()
 	if err := sc.Materialize(ctx, rc.Store, "model", rc.Inputs["model"]); err != nil {
-		return nil, err
+		return err
 	}
 	for _, in := range rc.Config.Inputs {
 		if in.Attr == "inputs" {
 			if err := sc.Materialize(ctx, rc.Store, in.Name, rc.Inputs[in.Name]); err != nil {
-				return nil, err
+				return err
 			}
 		}
 	}
 	images, err := writeImages(ctx, rc.Store, sc, ds, missing, classes)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	if err := sc.Seal(); err != nil {
-		return nil, err
+		return err
 	}
 	if rc.Status != nil {
 		rc.Status(fmt.Sprintf("predicting %d of %d images", len(missing), len(ds.Entries)), map[string]any{"images": len(missing), "of": len(ds.Entries)})
 	}
 	if err := sc.Run(ctx, exec.Command{Argv: set.command, Env: set.env, Progress: exec.StatusOf(rc)}); err != nil {
-		return nil, err
+		return err
 	}
-	objs, err := readPredictions(sc.Dir, set.format, images, classes)
-	if err != nil {
-		return nil, err
-	}
-	out := make(map[int]*dataset.Annotation, len(missing))
-	for k, i := range missing {
-		out[i] = &dataset.Annotation{Width: images[k].W, Height: images[k].H, Objects: objs[k]}
-	}
-	return out, nil
+	return read(sc.Dir, images)
 }
 
 // writeImages puts the images at the indices missing at
@@ -305,13 +315,27 @@ func decodeCommand(cfg *engine.Config, set *settings, mode string) hcl.Diagnosti
 		diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Empty command",
 			Detail: "command must name a program, as in [\"sh\", \"predict.sh\"].", Subject: &r})
 	}
-	for _, attr := range builtinOnly {
-		if written(cfg, attr) {
-			bad(attr, fmt.Sprintf("%s is an attribute of the built-in network; with command, your predictor makes the masks and scores. Remove %s, or remove command to run the built-in network.", attr, attr))
+	switch {
+	case mode == "boxes":
+		// The command is stage 1's detector: its results' bbox are the
+		// boxes that crop_model segments, as a detections file's are.
+		if written(cfg, "detections") {
+			bad("detections", `detections are stage 1's boxes, which the command gives in mode = "boxes"; remove detections, or remove command to use the file.`)
 		}
-	}
-	if written(cfg, "mode") && mode != "scene" {
-		bad("mode", fmt.Sprintf("mode is %q; with command, the predictor's masks are the instances (mode = \"scene\", the default). Remove mode.", mode))
+		if !written(cfg, "crop_model") {
+			bad("mode", `mode = "boxes" with command needs crop_model: the command is stage 1's detector (its COCO results' bbox are the boxes) and crop_model, a train step's model trained on instances_crop crops with crop_padding set, segments each padded box. Add crop_model = train.<name>, or remove mode to take the command's masks.`)
+		}
+		if set.format == FormatSupervisely {
+			bad("predictions_format", fmt.Sprintf(`predictions_format is %q; in mode = "boxes" the command is a detector that writes %s, COCO results with a "bbox" each: remove predictions_format.`, set.format, ResultsFile))
+		}
+	case mode != "scene":
+		bad("mode", fmt.Sprintf(`mode is %q; use "scene" (the default: the command's masks are the instances) or "boxes" (the command's boxes, each segmented by crop_model).`, mode))
+	default:
+		for _, attr := range builtinOnly {
+			if written(cfg, attr) {
+				bad(attr, fmt.Sprintf("%s is an attribute of the built-in network; with command, your predictor makes the masks and scores. Remove %s, or remove command to run the built-in network (or set mode = \"boxes\" and crop_model to segment the command's boxes).", attr, attr))
+			}
+		}
 	}
 	if f := set.format; f != FormatCOCO && f != FormatSupervisely {
 		bad("predictions_format", fmt.Sprintf("predictions_format is %q; use %q (predictions/results.json, a COCO results list) or %q (predictions/ as a Supervisely project).", f, FormatCOCO, FormatSupervisely))

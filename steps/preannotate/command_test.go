@@ -54,7 +54,7 @@ func TestCommandModeValidation(t *testing.T) {
 		want        string
 	}{
 		{"threshold with command", cmd + "  threshold = 0.3\n", first + 1,
-			"Invalid threshold: threshold is an attribute of the built-in network; with command, your predictor makes the masks and scores. Remove threshold, or remove command to run the built-in network."},
+			"Invalid threshold: threshold is an attribute of the built-in network; with command, your predictor makes the masks and scores. Remove threshold, or remove command to run the built-in network (or set mode = \"boxes\" and crop_model to segment the command's boxes)."},
 		{"device with command", cmd + "  device = \"cpu\"\n", first + 1, "Invalid device: device is an attribute of the built-in network"},
 		{"min_area with command", cmd + "  min_area = 3\n", first + 1, "Invalid min_area: min_area is an attribute of the built-in network"},
 		{"class with command", cmd + "  class = \"x\"\n", first + 1, "Invalid class: class is an attribute of the built-in network"},
@@ -62,7 +62,11 @@ func TestCommandModeValidation(t *testing.T) {
 		{"detection_categories with command", cmd + "  detection_categories = [1]\n", first + 1, "Invalid detection_categories: detection_categories is an attribute of the built-in network"},
 		{"padding with command", cmd + "  padding = 0.1\n", first + 1, "Invalid padding: padding is an attribute of the built-in network"},
 		{"detections with command", cmd + "  detections = files.m\n", first + 1, "Invalid detections: detections is an attribute of the built-in network"},
-		{"boxes with command", cmd + "  mode = \"boxes\"\n", first + 1, `Invalid mode: mode is "boxes"; with command, the predictor's masks are the instances (mode = "scene", the default). Remove mode.`},
+		{"boxes with command, no crop_model", cmd + "  mode = \"boxes\"\n", first + 1, `Invalid mode: mode = "boxes" with command needs crop_model: the command is stage 1's detector (its COCO results' bbox are the boxes)`},
+		{"boxes with command and detections", cmd + "  mode = \"boxes\"\n  crop_model = files.m\n  detections = files.m\n", first + 3, `Invalid detections: detections are stage 1's boxes, which the command gives in mode = "boxes"`},
+		{"boxes with command, supervisely", cmd + "  mode = \"boxes\"\n  crop_model = files.m\n  predictions_format = \"supervisely\"\n", first + 3, `Invalid predictions_format: predictions_format is "supervisely"; in mode = "boxes" the command is a detector that writes predictions/results.json`},
+		{"boxes with command, bad threshold", cmd + "  mode = \"boxes\"\n  crop_model = files.m\n  threshold = 2\n", first + 3, `Invalid threshold: threshold is 2; it must lie strictly between 0 and 1.`},
+		{"unknown mode with command", cmd + "  mode = \"crops\"\n", first + 1, `Invalid mode: mode is "crops"; use "scene" (the default: the command's masks are the instances) or "boxes"`},
 		{"empty command", "  command = []\n", first, `Empty command: command must name a program, as in ["sh", "predict.sh"].`},
 		{"unknown format", cmd + "  predictions_format = \"voc\"\n", first + 1,
 			`Invalid predictions_format: predictions_format is "voc"; use "coco" (predictions/results.json, a COCO results list) or "supervisely" (predictions/ as a Supervisely project).`},
@@ -99,6 +103,11 @@ func TestCommandModeValidation(t *testing.T) {
 	}
 	if !s.Nondeterministic {
 		t.Error("deterministic = false was not recorded")
+	}
+	// Boxes mode with a command (a detector) takes the built-in crop
+	// model's attributes.
+	if _, diags := loadStep(t, cmd+"  mode = \"boxes\"\n  crop_model = files.m\n  threshold = 0.3\n  min_area = 0\n  device = \"cpu\"\n  padding = 0.1\n  class = \"person\"\n  min_score = 0.2\n  detection_categories = [1]\n  classes = [\"person\"]\n"); len(diags) != 0 {
+		t.Error(diags)
 	}
 }
 
@@ -156,5 +165,20 @@ func TestKeys(t *testing.T) {
 	}
 	if strings.Contains(got, "device cpu") || strings.Contains(got, "jpeg ") {
 		t.Errorf("command preimage has the built-in network's lines:\n%s", got)
+	}
+	// A detector's boxes are segmented by the built-in crop model: its
+	// device and image decoder are in the key too.
+	s, diags = loadStep(t, `  command = ["sh", "p.sh"]`+"\n  mode = \"boxes\"\n  crop_model = files.m\n  device = \"cpu\"\n")
+	if diags.HasErrors() {
+		t.Fatal(diags)
+	}
+	if pre, err = engine.Preimage(s, inputs); err != nil {
+		t.Fatal(err)
+	}
+	got = strings.Join(pre, "\n")
+	for _, line := range []string{`param command ["sh","p.sh"]`, `param mode "boxes"`, "device cpu", "jpeg "} {
+		if !strings.Contains(got, "\n"+line) {
+			t.Errorf("detector preimage lacks %q:\n%s", line, got)
+		}
 	}
 }

@@ -46,9 +46,9 @@
 // left behind, progress lines "dsbuild:progress k=v …" shown as the
 // step's status). The built-in network's attributes (threshold, min_area,
 // device, padding, class, detection_categories, min_score, detections,
-// crop_model, a mode other than "scene") are refused with it, and
-// command mode's (inputs, predictions_format, classes, env, deterministic)
-// without it.
+// crop_model) are refused with it (but see boxes mode below), and command
+// mode's (inputs, predictions_format, classes, env, deterministic) without
+// it.
 //
 // model is any artifact that keeps the model contract (model.Inspect,
 // checked before the command runs). classes are the classes of category
@@ -103,6 +103,31 @@
 // alike: every object a bitmap of its class cropped to its box, tagged
 // "confidence" = its score, objects ordered by (top, left, area); the meta
 // has every class of classes (bitmap) and the tag "confidence".
+//
+// # Boxes mode with a command: your detector, dsbuild's crop model
+//
+//	preannotate "r1" {
+//	  mode       = "boxes"
+//	  command    = ["python3", "inputs/code/detect.py"]
+//	  inputs     = { code = files.detector }
+//	  model      = files.detector_weights  # the detector: any model artifact
+//	  crop_model = train.crops0            # trained with crop_padding
+//	  images     = take.r1
+//	  min_score  = 0.3                     # optional, as for detections
+//	}
+//
+// The command is stage 1: laid out and run as above (once, over the images
+// not memoized), it writes predictions/results.json, COCO results whose
+// "bbox" [x, y, width, height] (pixels; the pixels it touches, which must
+// overlap the image) and "score" are each a box; segmentation is ignored.
+// Boxes of a category not in detection_categories (when set) or scoring
+// below min_score are dropped; then crop_model segments each padded box as
+// it does a detections file's (annotate.Boxes), with threshold, min_area,
+// padding, class and device as in the built-in boxes mode. Objects carry
+// "confidence" and the detector's "score". The items' scheme is
+// "preannotate command boxes item v1"; their key lines add the crop
+// model's digest and the device, and the key the image decoder.
+// predictions_format must be "coco" and detections is refused.
 package preannotate
 
 import (
@@ -228,7 +253,8 @@ func (Kind) Decode(cfg *engine.Config) (any, hcl.Diagnostics) {
 		diags = append(diags, &hcl.Diagnostic{Severity: sev, Summary: summary, Detail: msg, Subject: &r})
 	}
 	bad := func(attr, msg string) { diag(hcl.DiagError, attr, "Invalid "+attr, msg) }
-	if cfg.Has("command") {
+	command := cfg.Has("command")
+	if command && mode != "boxes" {
 		return set, append(diags, decodeCommand(cfg, set, mode)...)
 	}
 	if d := set.device; d != "auto" && d != "cpu" && d != "cuda" {
@@ -246,6 +272,9 @@ func (Kind) Decode(cfg *engine.Config) (any, hcl.Diagnostics) {
 		} else if _, err := annotate.PaddingPercent(p); err != nil {
 			bad("padding", err.Error()+".")
 		}
+	}
+	if command { // the command is boxes mode's detector
+		return set, append(diags, decodeCommand(cfg, set, mode)...)
 	}
 	for _, attr := range commandOnly {
 		if !written(cfg, attr) {
@@ -319,10 +348,14 @@ func device(set *settings) string {
 // the command reads the image files, not dsbuild's pixels, and no device.
 func (Kind) KeyLines(cfg *engine.Config) []string {
 	set := engine.Decoded[*settings](cfg)
-	if set.command != nil {
+	builtin := []string{"device " + device(set), dataset.ImageDecoder}
+	switch {
+	case set.command != nil && set.boxes: // the command's boxes, the crop model's masks
+		return append(exec.EnvKeyLines(set.env), builtin...)
+	case set.command != nil:
 		return exec.EnvKeyLines(set.env)
 	}
-	return []string{"device " + device(set), dataset.ImageDecoder}
+	return builtin
 }
 
 // loadModel loads and folds the model of input attr.
@@ -396,8 +429,11 @@ func (Kind) PlanItems(ctx context.Context, rc *engine.RunContext) (engine.ItemPl
 	if err != nil {
 		return engine.ItemPlan{}, err
 	}
-	if engine.Decoded[*settings](rc.Config).command != nil {
+	if set := engine.Decoded[*settings](rc.Config); set.command != nil {
 		work, items := commandItems(rc, ds, nil)
+		if set.boxes {
+			work, items = detectorItems(rc, ds, device(set), nil)
+		}
 		return engine.PlanOf(work, items), nil
 	}
 	boxes, err := detectionsOf(rc, ds)
@@ -416,7 +452,10 @@ func (Kind) Commander() {}
 
 func (Kind) Run(ctx context.Context, rc *engine.RunContext) (map[string]cache.Digest, error) {
 	set := engine.Decoded[*settings](rc.Config)
-	if set.command != nil {
+	switch {
+	case set.command != nil && set.boxes:
+		return runDetector(ctx, rc, set)
+	case set.command != nil:
 		return runCommand(ctx, rc, set)
 	}
 	boxesMode := set.boxes

@@ -18,6 +18,7 @@ import (
 
 	"dsbuild/dataset"
 	"dsbuild/dataset/supervisely"
+	"dsbuild/model/annotate"
 )
 
 // A predictor's output, checked strictly: every error names the file, the
@@ -146,25 +147,11 @@ func parseResult(raw json.RawMessage, images []predImage, byID map[int]int, clas
 	if err := json.Unmarshal(raw, &r); err != nil {
 		return 0, ob, false, err
 	}
-	if absent(r.ImageID) {
-		return 0, ob, false, errors.New("no image_id: give the id of an image in inputs/images.json")
+	img, cat, err := resultImageCategory(r, images, byID, classes)
+	if err != nil {
+		return 0, ob, false, err
 	}
-	id, isInt := wholeNumber(r.ImageID)
-	if !isInt {
-		return 0, ob, false, fmt.Errorf("image_id %s is not a whole number: give the id of an image in inputs/images.json", r.ImageID)
-	}
-	img, known := byID[id]
-	if !known {
-		return 0, ob, false, fmt.Errorf("image_id %d is not %s", id, imagesNote(len(images)))
-	}
-	im := images[img]
-	if absent(r.CategoryID) {
-		return 0, ob, false, fmt.Errorf("no category_id: give the id of a category in inputs/images.json (1 to %d: %s)", len(classes), categoryList(classes))
-	}
-	cat, isInt := wholeNumber(r.CategoryID)
-	if !isInt || cat < 1 || cat > len(classes) {
-		return 0, ob, false, fmt.Errorf("category_id %s is not a category of inputs/images.json (1 to %d: %s); a class the model predicts must be in the step's classes", r.CategoryID, len(classes), categoryList(classes))
-	}
+	im, id := images[img], images[img].ID
 	score, err := parseScore(r.Score)
 	if err != nil {
 		return 0, ob, false, err
@@ -178,6 +165,30 @@ func parseResult(raw json.RawMessage, images []predImage, byID map[int]int, clas
 	}
 	ob, ok, err = bitmapObject(m, classes[cat-1], score)
 	return img, ob, ok, err
+}
+
+// resultImageCategory checks a result's image_id and category_id: the
+// image's index in images, and the category id.
+func resultImageCategory(r rawResult, images []predImage, byID map[int]int, classes []string) (img, cat int, err error) {
+	if absent(r.ImageID) {
+		return 0, 0, errors.New("no image_id: give the id of an image in inputs/images.json")
+	}
+	id, isInt := wholeNumber(r.ImageID)
+	if !isInt {
+		return 0, 0, fmt.Errorf("image_id %s is not a whole number: give the id of an image in inputs/images.json", r.ImageID)
+	}
+	img, known := byID[id]
+	if !known {
+		return 0, 0, fmt.Errorf("image_id %d is not %s", id, imagesNote(len(images)))
+	}
+	if absent(r.CategoryID) {
+		return 0, 0, fmt.Errorf("no category_id: give the id of a category in inputs/images.json (1 to %d: %s)", len(classes), categoryList(classes))
+	}
+	cat, isInt = wholeNumber(r.CategoryID)
+	if !isInt || cat < 1 || cat > len(classes) {
+		return 0, 0, fmt.Errorf("category_id %s is not a category of inputs/images.json (1 to %d: %s); a class the model predicts must be in the step's classes", r.CategoryID, len(classes), categoryList(classes))
+	}
+	return img, cat, nil
 }
 
 // categoryList is "1 person, 2 car".
@@ -463,4 +474,82 @@ func objectScore(tags []dataset.Tag) (float64, error) {
 		}
 	}
 	return 0, errors.New("no tag \"confidence\" (nor \"score\"): give each object its score, {\"name\": \"confidence\", \"value\": 0.9}")
+}
+
+// maxBoxCoord bounds bbox coordinates, in pixels.
+const maxBoxCoord = 1 << 29
+
+// parseBoxes reads a detector's COCO results list, [{"image_id",
+// "category_id", "bbox": [x, y, w, h], "score"}, …] (segmentation and
+// other keys ignored), checked as parseResults checks masks, and returns
+// each image's boxes in file order: those of a category in categories
+// (all when empty) scoring at least minScore. A box covers the pixels it
+// touches, [⌊x⌋, ⌈x+w⌉) × [⌊y⌋, ⌈y+h⌉), and must overlap its image. Every
+// image gets a non-nil slice (no boxes: no objects).
+func parseBoxes(data []byte, images []predImage, classes []string, categories []int, minScore float64) ([][]annotate.Box, error) {
+	if t := bytes.TrimSpace(data); len(t) == 0 || t[0] != '[' {
+		return nil, fmt.Errorf("%s: not a JSON list; write a COCO results list, [{\"image_id\": 1, \"category_id\": 1, \"bbox\": [x, y, width, height], \"score\": 0.9}, …]", ResultsFile)
+	}
+	var entries []json.RawMessage
+	if err := json.Unmarshal(data, &entries); err != nil {
+		return nil, fmt.Errorf("%s: not valid JSON: %v", ResultsFile, err)
+	}
+	byID := make(map[int]int, len(images))
+	out := make([][]annotate.Box, len(images))
+	for i, im := range images {
+		byID[im.ID] = i
+		out[i] = []annotate.Box{}
+	}
+	for i, raw := range entries {
+		img, cat, box, err := parseBox(raw, images, byID, classes)
+		if err != nil {
+			return nil, fmt.Errorf("%s: result %d: %w", ResultsFile, i, err)
+		}
+		if box.Score < minScore || len(categories) > 0 && !slices.Contains(categories, cat) {
+			continue
+		}
+		out[img] = append(out[img], box)
+	}
+	return out, nil
+}
+
+// parseBox checks one detection.
+func parseBox(raw json.RawMessage, images []predImage, byID map[int]int, classes []string) (img, cat int, box annotate.Box, err error) {
+	var r struct {
+		rawResult
+		BBox json.RawMessage `json:"bbox"`
+	}
+	if t := bytes.TrimSpace(raw); len(t) == 0 || t[0] != '{' {
+		return 0, 0, box, errors.New("not a JSON object")
+	}
+	if err := json.Unmarshal(raw, &r); err != nil {
+		return 0, 0, box, err
+	}
+	if img, cat, err = resultImageCategory(r.rawResult, images, byID, classes); err != nil {
+		return 0, 0, box, err
+	}
+	if box.Score, err = parseScore(r.Score); err != nil {
+		return 0, 0, box, err
+	}
+	im := images[img]
+	var bb []float64
+	if absent(r.BBox) {
+		return 0, 0, box, errors.New("no bbox: in mode = \"boxes\" each result is a box, \"bbox\": [x, y, width, height] in pixels")
+	}
+	if err := json.Unmarshal(r.BBox, &bb); err != nil || len(bb) != 4 {
+		return 0, 0, box, fmt.Errorf("bbox %s is not [x, y, width, height] in pixels", clip(r.BBox))
+	}
+	for _, v := range bb {
+		if math.Abs(v) > maxBoxCoord {
+			return 0, 0, box, fmt.Errorf("bbox %v is out of range (±%d)", bb, maxBoxCoord)
+		}
+	}
+	if bb[2] < 0 || bb[3] < 0 {
+		return 0, 0, box, fmt.Errorf("bbox %v has a negative size", bb)
+	}
+	box.Rect = image.Rect(int(math.Floor(bb[0])), int(math.Floor(bb[1])), int(math.Ceil(bb[0]+bb[2])), int(math.Ceil(bb[1]+bb[3])))
+	if !box.Rect.Overlaps(image.Rect(0, 0, im.W, im.H)) {
+		return 0, 0, box, fmt.Errorf("image_id %d (%s): bbox %v lies outside the %d×%d image; a box is [x, y, width, height] in pixels from its top-left corner", images[img].ID, im.Name, bb, im.W, im.H)
+	}
+	return img, cat, box, nil
 }

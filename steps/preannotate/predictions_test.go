@@ -4,12 +4,14 @@ import (
 	"image"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strconv"
 	"strings"
 	"testing"
 	"testing/fstest"
 
 	"dsbuild/dataset"
+	"dsbuild/model/annotate"
 )
 
 // Two images: 1 is 4 wide and 3 high, 2 is 5×5.
@@ -219,5 +221,47 @@ func TestReadPredictionsMissing(t *testing.T) {
 	_, err = readPredictions(dir, FormatCOCO, testImages, []string{"person"})
 	if want := "predictions/results.json: not found: the command wrote predictions/ but no results.json in it"; err == nil || !strings.Contains(err.Error(), want) {
 		t.Errorf("got %v, want …%s…", err, want)
+	}
+}
+
+// A detector's results: each result's bbox is a box of its image (the
+// pixels it touches), filtered by category and score; every image gets a
+// list; errors are checked as for masks.
+func TestParseBoxes(t *testing.T) {
+	t.Parallel()
+	results := `[
+	  {"image_id": 2, "category_id": 1, "bbox": [0.5, 1, 2, 2.5], "score": 0.9, "segmentation": "ignored"},
+	  {"image_id": 2, "category_id": 2, "bbox": [0, 0, 1, 1], "score": 0.9},
+	  {"image_id": 2, "category_id": 1, "bbox": [3, 3, 1, 1], "score": 0.1},
+	  {"image_id": 2, "category_id": 1, "bbox": [3, 3, 4, 4], "score": 0.6}
+	]`
+	got, err := parseBoxes([]byte(results), testImages, []string{"person", "car"}, []int{1}, 0.5)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got[0] == nil || len(got[0]) != 0 {
+		t.Errorf("image 1: %v, want an empty list", got[0])
+	}
+	want := []annotate.Box{{Rect: image.Rect(0, 1, 3, 4), Score: 0.9}, {Rect: image.Rect(3, 3, 7, 7), Score: 0.6}}
+	if !reflect.DeepEqual(got[1], want) {
+		t.Errorf("image 2: %v, want %v", got[1], want)
+	}
+	for _, tc := range []struct{ name, results, want string }{
+		{"unknown image", `[{"image_id": 3, "category_id": 1, "bbox": [0, 0, 1, 1], "score": 0.5}]`, "predictions/results.json: result 0: image_id 3 is not one of the 2 images in inputs/images.json"},
+		{"unknown category", `[{"image_id": 1, "category_id": 3, "bbox": [0, 0, 1, 1], "score": 0.5}]`, "result 0: category_id 3 is not a category of inputs/images.json (1 to 2: 1 person, 2 car)"},
+		{"no bbox", `[{"image_id": 1, "category_id": 1, "score": 0.5}]`, `result 0: no bbox: in mode = "boxes" each result is a box`},
+		{"short bbox", `[{"image_id": 1, "category_id": 1, "bbox": [0, 0, 1], "score": 0.5}]`, "result 0: bbox [0, 0, 1] is not [x, y, width, height] in pixels"},
+		{"negative size", `[{"image_id": 1, "category_id": 1, "bbox": [0, 0, -1, 1], "score": 0.5}]`, "result 0: bbox [0 0 -1 1] has a negative size"},
+		{"huge", `[{"image_id": 1, "category_id": 1, "bbox": [0, 0, 1e12, 1], "score": 0.5}]`, "is out of range"},
+		{"outside", `[{"image_id": 1, "category_id": 1, "bbox": [4, 0, 2, 2], "score": 0.5}]`, "result 0: image_id 1 (ds/a.png): bbox [4 0 2 2] lies outside the 4×3 image"},
+		{"bad score", `[{"image_id": 1, "category_id": 1, "bbox": [0, 0, 1, 1], "score": 2}]`, "result 0: score 2 is not a number from 0 to 1"},
+		{"not a list", `{}`, "predictions/results.json: not a JSON list"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := parseBoxes([]byte(tc.results), testImages, []string{"person", "car"}, nil, 0)
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Errorf("got %v\nwant …%s…", err, tc.want)
+			}
+		})
 	}
 }

@@ -1,0 +1,162 @@
+package preannotate
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"image"
+	"os"
+	"path/filepath"
+
+	"dsbuild/cache"
+	"dsbuild/dataset"
+	"dsbuild/engine"
+	"dsbuild/model"
+	"dsbuild/model/annotate"
+)
+
+// Boxes mode with a command: the command is stage 1's detector, run once
+// over the images not memoized; its COCO results' bbox are their boxes,
+// which crop_model segments as a detections file's boxes are (annotate.Boxes).
+
+// detectorScheme is the item scheme of boxes mode with a command.
+const detectorScheme = "preannotate command boxes item v1"
+
+// detectorItems lays out the items, one per image of ds: their key lines
+// (the detector model, the crop model, the device, the other inputs, the
+// image) and, with result, their work (the entry of image i).
+func detectorItems(rc *engine.RunContext, ds *dataset.Dataset, dev string, result func(i int) (dataset.Entry, error)) (engine.ItemWork[dataset.Entry], []engine.Item[dataset.Entry]) {
+	work := engine.ItemWork[dataset.Entry]{
+		Scheme: detectorScheme,
+		Refs:   func(e dataset.Entry) []cache.Digest { return []cache.Digest{e.Image, e.Ann} },
+	}
+	shared := []string{"model " + rc.Inputs["model"].String(), "crop_model " + rc.Inputs["crop_model"].String(), "device " + dev}
+	for _, in := range rc.Config.Inputs { // sorted by name
+		if in.Attr == "inputs" {
+			shared = append(shared, "input "+in.Name+" "+rc.Inputs[in.Name].String())
+		}
+	}
+	items := make([]engine.Item[dataset.Entry], len(ds.Entries))
+	for i, e := range ds.Entries {
+		items[i] = engine.Item[dataset.Entry]{
+			Name:  e.Name,
+			Key:   append(append([]string(nil), shared...), "image "+e.Image.String()),
+			Run:   func() (dataset.Entry, error) { return result(i) },
+			Reads: []cache.Digest{e.Image},
+		}
+	}
+	return work, items
+}
+
+// runDetector is Run in boxes mode with a command.
+func runDetector(ctx context.Context, rc *engine.RunContext, set *settings) (map[string]cache.Digest, error) {
+	info, err := model.Inspect(rc.Store, rc.Inputs["model"])
+	if err != nil {
+		return nil, engine.Errorf(rc.Config.Range("model"), "model: %w", err)
+	}
+	classes, err := classesOf(rc, set, info)
+	if err != nil {
+		return nil, err
+	}
+	cropArt, cropF, err := loadModel(rc, "crop_model")
+	if err != nil {
+		return nil, err
+	}
+	pad, err := cropPadding(rc, cropArt)
+	if err != nil {
+		return nil, err
+	}
+	class := set.class
+	if class == "" {
+		class = cropArt.Config.Foreground[0]
+	}
+	p := annotate.Params{Class: class, Threshold: set.threshold, MinArea: set.minArea, Padding: pad}
+	ds, err := dataset.Open(rc.Store, rc.Inputs["images"])
+	if err != nil {
+		return nil, fmt.Errorf("images: %w", err)
+	}
+	dev := device(set)
+	var (
+		boxes map[int][]annotate.Box // the missing images', by entry index
+		crop  annotate.Segmenter
+	)
+	run := func(img image.Image, bs []annotate.Box) ([]dataset.Object, error) {
+		return annotate.Boxes(nil, crop, img, bs, p)
+	}
+	work, items := detectorItems(rc, ds, dev, func(i int) (dataset.Entry, error) {
+		bs, ok := boxes[i]
+		if !ok {
+			return dataset.Entry{}, errors.New("its memoized prediction disappeared while the command ran (a gc?); build again")
+		}
+		return item(rc.Store, run, ds.Entries[i], bs, true)
+	})
+	var missing []int
+	for i, miss := range engine.Misses(rc, work, items) {
+		if miss {
+			missing = append(missing, i)
+		}
+	}
+	if len(missing) > 0 {
+		if boxes, err = detect(ctx, rc, set, ds, missing, classes); err != nil {
+			return nil, err
+		}
+		switch dev {
+		case "cuda":
+			var closeAll func()
+			if crop, _, closeAll, err = gpuSegmenters(rc, cropF, nil); err != nil {
+				return nil, err
+			}
+			defer closeAll()
+		default:
+			if set.device == "auto" {
+				_, err := gpuStatus()
+				rc.Logf("no GPU (%v); running on the CPU", err)
+			}
+			crop = annotate.CPU(cropF)
+		}
+	}
+	results, err := engine.Items(ctx, rc, work, items)
+	if err != nil {
+		return nil, fmt.Errorf("images: %w", err)
+	}
+	b := dataset.NewBuilder(rc.Store)
+	for _, r := range results {
+		if err := b.AddEntry(r.Value); err != nil {
+			return nil, err
+		}
+	}
+	meta := &dataset.Meta{
+		Classes: []dataset.Class{{Title: class, Shape: dataset.ShapeBitmap, Color: classColor(ds.Meta, class)}},
+		Tags: []dataset.TagMeta{{Name: "confidence", ValueType: dataset.TagAnyNumber, Color: "#1F77B4"},
+			{Name: "score", ValueType: dataset.TagAnyNumber, Color: "#FF7F0E"}},
+	}
+	out, err := b.Finish(meta)
+	if err != nil {
+		return nil, err
+	}
+	return map[string]cache.Digest{"dataset": out.Tree}, nil
+}
+
+// detect runs the detector over the images of ds at the indices missing
+// and returns their boxes by index.
+func detect(ctx context.Context, rc *engine.RunContext, set *settings, ds *dataset.Dataset, missing []int, classes []string) (map[int][]annotate.Box, error) {
+	out := make(map[int][]annotate.Box, len(missing))
+	err := runPredictor(ctx, rc, set, ds, missing, classes, func(dir string, images []predImage) error {
+		raw, err := os.ReadFile(filepath.Join(dir, ResultsFile))
+		if err != nil {
+			if _, serr := os.Stat(filepath.Join(dir, PredictionsDir)); serr != nil {
+				return fmt.Errorf("the command wrote no %s/ directory: a detector writes %s (COCO results with a \"bbox\" each), for the images listed in %s", PredictionsDir, ResultsFile, ImagesFile)
+			}
+			return fmt.Errorf("%s: not found: the command wrote %s/ but no results.json in it", ResultsFile, PredictionsDir)
+		}
+		bs, err := parseBoxes(raw, images, classes, set.categories, set.minScore)
+		if err != nil {
+			return err
+		}
+		for k, i := range missing {
+			out[i] = bs[k]
+		}
+		return nil
+	})
+	return out, err
+}
