@@ -208,7 +208,7 @@ def main():
 
     os.makedirs(a.out, exist_ok=True)
     unet.save_safetensors(os.path.join(a.out, unet.WEIGHTS), best_state,
-                          {"format": "pt", "producer": "recipes/person-torch/train.py", "arch": "unet"})
+                          {"format": "pt", "producer": "recipes/person-torch/torch/train.py", "arch": "unet"})
     config = {
         "format": unet.FORMAT,
         "arch": "unet",
