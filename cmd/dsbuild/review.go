@@ -10,6 +10,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"dsbuild/engine"
+	"dsbuild/model"
 	"dsbuild/steps/review"
 )
 
@@ -148,11 +149,17 @@ func writeReviewStates(out io.Writer, states []review.Status) {
 }
 
 func describeModel(m *review.ModelStatus) string {
+	foreign := ""
+	if m.Format != "" && m.Format != model.Format {
+		foreign = m.Format + ", "
+	}
 	switch {
 	case m.ValIoU != nil:
-		return fmt.Sprintf("val IoU %.3f (epoch %d of %d)", *m.ValIoU, m.BestEpoch, m.Epochs)
+		return fmt.Sprintf("%sval IoU %.3f (epoch %d of %d)", foreign, *m.ValIoU, m.BestEpoch, m.Epochs)
 	case m.Epochs > 0:
-		return "trained without validation"
+		return foreign + "trained without validation"
+	case m.Format != "":
+		return foreign + "no metrics.json"
 	}
 	return "not confirmed by " + engine.LockfileName
 }

@@ -53,6 +53,10 @@ type ModelStatus struct {
 	ValIoU    *float64 `json:"val_iou,omitempty"`
 	BestEpoch int      `json:"best_epoch,omitempty"`
 	Epochs    int      `json:"epochs,omitempty"`
+	// Format is the model's declared format (docs/model.md), once the
+	// lockfile confirms the train step: "dsbuild-model/1" for the built-in
+	// trainer's, the trainer's own for a command's.
+	Format string `json:"format,omitempty"`
 }
 
 // roundName matches the review steps a bootstrap block expands into:
@@ -141,15 +145,28 @@ func trainedModel(store *cache.Store, s *engine.Step, resolve func(*engine.Step)
 	if outs == nil {
 		return m
 	}
-	a, err := model.Load(store, outs["model"])
+	// Any model that keeps the contract: dsbuild's own or a command's.
+	info, err := model.Inspect(store, outs["model"])
 	if err != nil {
 		return m
 	}
-	m.Epochs = len(a.Metrics.Epochs)
-	if a.Metrics.Validation {
-		best := a.Metrics.Best()
-		v := best.ValIoU
-		m.ValIoU, m.BestEpoch = &v, best.Epoch
+	m.Format = info.Format
+	if info.Metrics == nil {
+		return m
+	}
+	mt := info.Metrics
+	m.Epochs = len(mt.Epochs)
+	kept := mt.BestEpoch
+	if kept == 0 && len(mt.Epochs) > 0 {
+		kept = mt.Epochs[len(mt.Epochs)-1].Epoch // no best_epoch: the weights are the last epoch's
+	}
+	if mt.Validation && info.Has(kept, "val_iou") {
+		for _, e := range mt.Epochs {
+			if e.Epoch == kept {
+				v := e.Figure("val_iou")
+				m.ValIoU, m.BestEpoch = &v, kept
+			}
+		}
 	}
 	return m
 }
