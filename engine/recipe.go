@@ -496,9 +496,19 @@ func (l *loader) decodeStep(s *Step) hcl.Diagnostics {
 	}
 	sort.Slice(cfg.Inputs, func(i, j int) bool { return cfg.Inputs[i].Name < cfg.Inputs[j].Name })
 	for i := 1; i < len(cfg.Inputs); i++ {
-		if cfg.Inputs[i].Name == cfg.Inputs[i-1].Name {
+		if a, b := cfg.Inputs[i-1], cfg.Inputs[i]; a.Name == b.Name {
+			detail := fmt.Sprintf("Input %q is given twice.", b.Name)
+			if a.Attr != b.Attr {
+				// A map entry that takes the name of an input attribute
+				// (exec-like inputs = { data = … } beside data = …).
+				m, own := a, b
+				if a.Name == a.Attr {
+					m, own = b, a
+				}
+				detail = fmt.Sprintf("%s has an entry named %q, the name of the step's own input %s, which is materialized as inputs/%s/; give the entry another name.", m.Attr, own.Name, own.Attr, own.Name)
+			}
 			diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Duplicate input name",
-				Detail: fmt.Sprintf("Input %q is given twice.", cfg.Inputs[i].Name), Subject: cfg.Inputs[i].Range.Ptr()})
+				Detail: detail, Subject: b.Range.Ptr()})
 		}
 	}
 	for d := range deps {
