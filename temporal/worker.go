@@ -380,6 +380,7 @@ func (w *Worker) RunShard(ctx context.Context, t StepTask) (ShardOutcome, error)
 	}
 	rep := newHeartbeats(ctx, step, w.logf)
 	defer rep.stop()
+	w.logf("%s: shard %d/%d: running (attempt %d)", t.Addr, t.Shard+1, t.Shards, activity.GetInfo(ctx).Attempt)
 	start := time.Now()
 	sh := &engine.ShardRun{Step: step, Index: t.Shard, Count: t.Shards}
 	br, err := engine.Build(ctx, r, engine.BuildOptions{

@@ -1,9 +1,12 @@
 package main
 
 import (
+	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/rogpeppe/go-internal/testscript"
 
@@ -39,7 +42,8 @@ func TestDistributedScripts(t *testing.T) {
 					return writeRemoteRecipes(e, env["DSBUILD_REMOTE"])
 				},
 				Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
-					"sleep": cmdSleep,
+					"sleep":   cmdSleep,
+					"waitlog": cmdWaitlog,
 					// temporal stop|restart: kill the Temporal server
 					// (SIGKILL) or start it again with its state.
 					"temporal": func(ts *testscript.TestScript, neg bool, args []string) {
@@ -59,4 +63,22 @@ func TestDistributedScripts(t *testing.T) {
 			})
 		})
 	}
+}
+
+// cmdWaitlog is "waitlog FILE REGEXP": wait (at most 60 s) until a line of
+// FILE, which a background command writes, matches REGEXP.
+func cmdWaitlog(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) != 2 {
+		ts.Fatalf("usage: waitlog FILE REGEXP")
+	}
+	re, err := regexp.Compile("(?m)" + args[1])
+	ts.Check(err)
+	p := ts.MkAbs(args[0])
+	for deadline := time.Now().Add(60 * time.Second); time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
+		if b, err := os.ReadFile(p); err == nil && re.Match(b) {
+			return
+		}
+	}
+	b, _ := os.ReadFile(p)
+	ts.Fatalf("no line of %s matched %q within 60 s; it holds:\n%s", args[0], args[1], b)
 }
