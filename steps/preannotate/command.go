@@ -36,11 +36,18 @@ const ImagesFile = "inputs/images.json"
 // key lines (the model, the step's other inputs, the image) and, with
 // result, their work (the entry of image i). Run and PlanItems share it.
 func commandItems(rc *engine.RunContext, ds *dataset.Dataset, result func(i int) (dataset.Entry, error)) (engine.ItemWork[dataset.Entry], []engine.Item[dataset.Entry]) {
+	return commandWork(rc, ds, commandScheme, []string{"model " + rc.Inputs["model"].String()}, false, result)
+}
+
+// commandWork lays out the items of a mode with a command, one per image
+// of ds: their key lines (shared, then the step's other inputs, then the
+// image) and, with result, their work (the entry of image i), which reads
+// the image itself when reads is set (the command's own reads are its).
+func commandWork(rc *engine.RunContext, ds *dataset.Dataset, scheme string, shared []string, reads bool, result func(i int) (dataset.Entry, error)) (engine.ItemWork[dataset.Entry], []engine.Item[dataset.Entry]) {
 	work := engine.ItemWork[dataset.Entry]{
-		Scheme: commandScheme,
+		Scheme: scheme,
 		Refs:   func(e dataset.Entry) []cache.Digest { return []cache.Digest{e.Image, e.Ann} },
 	}
-	shared := []string{"model " + rc.Inputs["model"].String()}
 	for _, in := range rc.Config.Inputs { // sorted by name
 		if in.Attr == "inputs" {
 			shared = append(shared, "input "+in.Name+" "+rc.Inputs[in.Name].String())
@@ -52,6 +59,9 @@ func commandItems(rc *engine.RunContext, ds *dataset.Dataset, result func(i int)
 			Name: e.Name,
 			Key:  append(append([]string(nil), shared...), "image "+e.Image.String()),
 			Run:  func() (dataset.Entry, error) { return result(i) },
+		}
+		if reads {
+			items[i].Reads = []cache.Digest{e.Image}
 		}
 	}
 	return work, items

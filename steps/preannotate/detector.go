@@ -26,26 +26,8 @@ const detectorScheme = "preannotate command boxes item v1"
 // (the detector model, the crop model, the device, the other inputs, the
 // image) and, with result, their work (the entry of image i).
 func detectorItems(rc *engine.RunContext, ds *dataset.Dataset, dev string, result func(i int) (dataset.Entry, error)) (engine.ItemWork[dataset.Entry], []engine.Item[dataset.Entry]) {
-	work := engine.ItemWork[dataset.Entry]{
-		Scheme: detectorScheme,
-		Refs:   func(e dataset.Entry) []cache.Digest { return []cache.Digest{e.Image, e.Ann} },
-	}
 	shared := []string{"model " + rc.Inputs["model"].String(), "crop_model " + rc.Inputs["crop_model"].String(), "device " + dev}
-	for _, in := range rc.Config.Inputs { // sorted by name
-		if in.Attr == "inputs" {
-			shared = append(shared, "input "+in.Name+" "+rc.Inputs[in.Name].String())
-		}
-	}
-	items := make([]engine.Item[dataset.Entry], len(ds.Entries))
-	for i, e := range ds.Entries {
-		items[i] = engine.Item[dataset.Entry]{
-			Name:  e.Name,
-			Key:   append(append([]string(nil), shared...), "image "+e.Image.String()),
-			Run:   func() (dataset.Entry, error) { return result(i) },
-			Reads: []cache.Digest{e.Image},
-		}
-	}
-	return work, items
+	return commandWork(rc, ds, detectorScheme, shared, true, result)
 }
 
 // runDetector is Run in boxes mode with a command.
@@ -100,20 +82,11 @@ func runDetector(ctx context.Context, rc *engine.RunContext, set *settings) (map
 		if boxes, err = detect(ctx, rc, set, ds, missing, classes); err != nil {
 			return nil, err
 		}
-		switch dev {
-		case "cuda":
-			var closeAll func()
-			if crop, _, closeAll, err = gpuSegmenters(rc, cropF, nil); err != nil {
-				return nil, err
-			}
-			defer closeAll()
-		default:
-			if set.device == "auto" {
-				_, err := gpuStatus()
-				rc.Logf("no GPU (%v); running on the CPU", err)
-			}
-			crop = annotate.CPU(cropF)
+		var closeAll func()
+		if crop, _, closeAll, err = segmenters(rc, set, dev, cropF, nil); err != nil {
+			return nil, err
 		}
+		defer closeAll()
 	}
 	results, err := engine.Items(ctx, rc, work, items)
 	if err != nil {

@@ -490,27 +490,11 @@ func (Kind) Run(ctx context.Context, rc *engine.RunContext) (map[string]cache.Di
 		return nil, err
 	}
 
-	dev := device(set)
-	var seg, cropSeg annotate.Segmenter
-	switch dev {
-	case "cuda":
-		var closeAll func()
-		if seg, cropSeg, closeAll, err = gpuSegmenters(rc, f, cropF); err != nil {
-			return nil, err
-		}
-		defer closeAll()
-	default:
-		if set.device == "auto" {
-			_, err := gpuStatus()
-			rc.Logf("no GPU (%v); running on the CPU", err)
-		}
-		// Segmenters run on the calling goroutine: the items run in
-		// parallel on the engine's pool.
-		seg = annotate.CPU(f)
-		if cropF != nil {
-			cropSeg = annotate.CPU(cropF)
-		}
+	seg, cropSeg, closeAll, err := segmenters(rc, set, device(set), f, cropF)
+	if err != nil {
+		return nil, err
 	}
+	defer closeAll()
 	run := func(img image.Image, bs []annotate.Box) ([]dataset.Object, error) {
 		if boxesMode {
 			return annotate.Boxes(seg, cropSeg, img, bs, p)
@@ -545,6 +529,24 @@ func (Kind) Run(ctx context.Context, rc *engine.RunContext) (map[string]cache.Di
 		return nil, err
 	}
 	return map[string]cache.Digest{"dataset": out.Tree}, nil
+}
+
+// segmenters opens the segmenters of f and of cropF (nil: none) on dev:
+// GPU engines, which closeAll closes, or the CPU's. CPU segmenters run on
+// the calling goroutine: the items run in parallel on the engine's pool.
+func segmenters(rc *engine.RunContext, set *settings, dev string, f, cropF *model.Folded) (seg, cropSeg annotate.Segmenter, closeAll func(), err error) {
+	if dev == "cuda" {
+		return gpuSegmenters(rc, f, cropF)
+	}
+	if set.device == "auto" {
+		_, err := gpuStatus()
+		rc.Logf("no GPU (%v); running on the CPU", err)
+	}
+	seg = annotate.CPU(f)
+	if cropF != nil {
+		cropSeg = annotate.CPU(cropF)
+	}
+	return seg, cropSeg, func() {}, nil
 }
 
 // gpuSegmenters opens a GPU engine for the model and one for the crop
