@@ -97,6 +97,28 @@ func ParseDetections(data []byte, items []string, categories []int, minScore flo
 	return out, nil
 }
 
+// ParseBBox reads a COCO bbox, [x, y, width, height] in pixels (each
+// coordinate within ±2^29, the size not negative), and the pixels it
+// touches: [⌊x⌋, ⌈x+width⌉) × [⌊y⌋, ⌈y+height⌉).
+func ParseBBox(raw json.RawMessage) (bb [4]float64, rect image.Rectangle, err error) {
+	var vs []float64
+	if err := json.Unmarshal(raw, &vs); err != nil || len(vs) != 4 {
+		return bb, rect, fmt.Errorf("bbox %s is not [x, y, width, height] in pixels: it must be [x, y, width, height], four numbers", raw)
+	}
+	copy(bb[:], vs)
+	for _, v := range bb {
+		if math.Abs(v) > maxCoord {
+			return bb, rect, fmt.Errorf("bbox %v is out of range (±%d)", bb, maxCoord)
+		}
+	}
+	if bb[2] < 0 || bb[3] < 0 {
+		return bb, rect, fmt.Errorf("bbox %v has a negative size", bb)
+	}
+	rect = image.Rect(int(math.Floor(bb[0])), int(math.Floor(bb[1])),
+		int(math.Ceil(bb[0]+bb[2])), int(math.Ceil(bb[1]+bb[3])))
+	return bb, rect, nil
+}
+
 // detection is one checked entry.
 type detection struct {
 	image    string
@@ -141,20 +163,10 @@ func parseDetection(raw json.RawMessage, needCategory bool) (detection, error) {
 	if missing(r.BBox) {
 		return d, errors.New("missing bbox")
 	}
-	var bb []float64
-	if err := json.Unmarshal(r.BBox, &bb); err != nil || len(bb) != 4 {
-		return d, fmt.Errorf("bbox is %s; it must be [x, y, width, height] in pixels", r.BBox)
+	var err error
+	if _, d.rect, err = ParseBBox(r.BBox); err != nil {
+		return d, err
 	}
-	for _, v := range bb {
-		if math.Abs(v) > maxCoord {
-			return d, fmt.Errorf("bbox %v is out of range (±%d)", bb, maxCoord)
-		}
-	}
-	if bb[2] < 0 || bb[3] < 0 {
-		return d, fmt.Errorf("bbox %v has a negative size", bb)
-	}
-	d.rect = image.Rect(int(math.Floor(bb[0])), int(math.Floor(bb[1])),
-		int(math.Ceil(bb[0]+bb[2])), int(math.Ceil(bb[1]+bb[3])))
 	// score.
 	if missing(r.Score) {
 		return d, errors.New("missing score")

@@ -476,9 +476,6 @@ func objectScore(tags []dataset.Tag) (float64, error) {
 	return 0, errors.New("no tag \"confidence\" (nor \"score\"): give each object its score, {\"name\": \"confidence\", \"value\": 0.9}")
 }
 
-// maxBoxCoord bounds bbox coordinates, in pixels.
-const maxBoxCoord = 1 << 29
-
 // parseBoxes reads a detector's COCO results list, [{"image_id",
 // "category_id", "bbox": [x, y, w, h], "score"}, …] (segmentation and
 // other keys ignored), checked as parseResults checks masks, and returns
@@ -532,22 +529,14 @@ func parseBox(raw json.RawMessage, images []predImage, byID map[int]int, classes
 		return 0, 0, box, err
 	}
 	im := images[img]
-	var bb []float64
 	if absent(r.BBox) {
 		return 0, 0, box, errors.New("no bbox: in mode = \"boxes\" each result is a box, \"bbox\": [x, y, width, height] in pixels")
 	}
-	if err := json.Unmarshal(r.BBox, &bb); err != nil || len(bb) != 4 {
-		return 0, 0, box, fmt.Errorf("bbox %s is not [x, y, width, height] in pixels", clip(r.BBox))
+	bb, rect, err := annotate.ParseBBox(r.BBox)
+	if err != nil {
+		return 0, 0, box, err
 	}
-	for _, v := range bb {
-		if math.Abs(v) > maxBoxCoord {
-			return 0, 0, box, fmt.Errorf("bbox %v is out of range (±%d)", bb, maxBoxCoord)
-		}
-	}
-	if bb[2] < 0 || bb[3] < 0 {
-		return 0, 0, box, fmt.Errorf("bbox %v has a negative size", bb)
-	}
-	box.Rect = image.Rect(int(math.Floor(bb[0])), int(math.Floor(bb[1])), int(math.Ceil(bb[0]+bb[2])), int(math.Ceil(bb[1]+bb[3])))
+	box.Rect = rect
 	if !box.Rect.Overlaps(image.Rect(0, 0, im.W, im.H)) {
 		return 0, 0, box, fmt.Errorf("image_id %d (%s): bbox %v lies outside the %d×%d image; a box is [x, y, width, height] in pixels from its top-left corner", images[img].ID, im.Name, bb, im.W, im.H)
 	}
