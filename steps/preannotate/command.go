@@ -122,41 +122,33 @@ func runCommand(ctx context.Context, rc *engine.RunContext, set *settings) (map[
 	work, items := commandItems(rc, ds, func(i int) (dataset.Entry, error) {
 		a, ok := preds[i]
 		if !ok {
-			// Its memo record went between Misses and Items (a gc).
-			return dataset.Entry{}, errors.New("its memoized prediction disappeared while the command ran (a gc?); build again")
+			return dataset.Entry{}, errGone
 		}
 		return storeEntry(rc.Store, ds.Entries[i], a)
 	})
+	if missing := missingItems(rc, work, items); len(missing) > 0 {
+		if preds, err = predict(ctx, rc, set, ds, missing, classes); err != nil {
+			return nil, err
+		}
+	}
+	return runItems(ctx, rc, work, items, predictionsMeta(ds.Meta, classes, false))
+}
+
+// errGone is the error of an item whose memo record went between
+// missingItems and engine.Items (a gc), so that the command did not
+// predict it.
+var errGone = errors.New("its memoized prediction disappeared while the command ran (a gc?); build again")
+
+// missingItems lists the indices of the items engine.Items would run: the
+// images the command must predict.
+func missingItems(rc *engine.RunContext, work engine.ItemWork[dataset.Entry], items []engine.Item[dataset.Entry]) []int {
 	var missing []int
 	for i, miss := range engine.Misses(rc, work, items) {
 		if miss {
 			missing = append(missing, i)
 		}
 	}
-	if len(missing) > 0 {
-		if preds, err = predict(ctx, rc, set, ds, missing, classes); err != nil {
-			return nil, err
-		}
-	}
-	results, err := engine.Items(ctx, rc, work, items)
-	if err != nil {
-		return nil, fmt.Errorf("images: %w", err)
-	}
-	b := dataset.NewBuilder(rc.Store)
-	for _, r := range results {
-		if err := b.AddEntry(r.Value); err != nil {
-			return nil, err
-		}
-	}
-	meta := &dataset.Meta{Tags: []dataset.TagMeta{{Name: "confidence", ValueType: dataset.TagAnyNumber, Color: "#1F77B4"}}}
-	for _, c := range classes {
-		meta.Classes = append(meta.Classes, dataset.Class{Title: c, Shape: dataset.ShapeBitmap, Color: classColor(ds.Meta, c)})
-	}
-	out, err := b.Finish(meta)
-	if err != nil {
-		return nil, err
-	}
-	return map[string]cache.Digest{"dataset": out.Tree}, nil
+	return missing
 }
 
 // storeEntry stores an image's annotation and returns its entry.

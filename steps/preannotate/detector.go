@@ -2,7 +2,6 @@ package preannotate
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"image"
 	"os"
@@ -68,17 +67,11 @@ func runDetector(ctx context.Context, rc *engine.RunContext, set *settings) (map
 	work, items := detectorItems(rc, ds, dev, func(i int) (dataset.Entry, error) {
 		bs, ok := boxes[i]
 		if !ok {
-			return dataset.Entry{}, errors.New("its memoized prediction disappeared while the command ran (a gc?); build again")
+			return dataset.Entry{}, errGone
 		}
 		return item(rc.Store, run, ds.Entries[i], bs, true)
 	})
-	var missing []int
-	for i, miss := range engine.Misses(rc, work, items) {
-		if miss {
-			missing = append(missing, i)
-		}
-	}
-	if len(missing) > 0 {
+	if missing := missingItems(rc, work, items); len(missing) > 0 {
 		if boxes, err = detect(ctx, rc, set, ds, missing, classes); err != nil {
 			return nil, err
 		}
@@ -88,26 +81,7 @@ func runDetector(ctx context.Context, rc *engine.RunContext, set *settings) (map
 		}
 		defer closeAll()
 	}
-	results, err := engine.Items(ctx, rc, work, items)
-	if err != nil {
-		return nil, fmt.Errorf("images: %w", err)
-	}
-	b := dataset.NewBuilder(rc.Store)
-	for _, r := range results {
-		if err := b.AddEntry(r.Value); err != nil {
-			return nil, err
-		}
-	}
-	meta := &dataset.Meta{
-		Classes: []dataset.Class{{Title: class, Shape: dataset.ShapeBitmap, Color: classColor(ds.Meta, class)}},
-		Tags: []dataset.TagMeta{{Name: "confidence", ValueType: dataset.TagAnyNumber, Color: "#1F77B4"},
-			{Name: "score", ValueType: dataset.TagAnyNumber, Color: "#FF7F0E"}},
-	}
-	out, err := b.Finish(meta)
-	if err != nil {
-		return nil, err
-	}
-	return map[string]cache.Digest{"dataset": out.Tree}, nil
+	return runItems(ctx, rc, work, items, predictionsMeta(ds.Meta, []string{class}, true))
 }
 
 // detect runs the detector over the images of ds at the indices missing

@@ -503,26 +503,36 @@ func (Kind) Run(ctx context.Context, rc *engine.RunContext) (map[string]cache.Di
 	}
 
 	work, items := itemsOf(rc, ds, boxes, run)
+	meta := predictionsMeta(ds.Meta, []string{class}, boxes != nil)
+	return runItems(ctx, rc, work, items, meta)
+}
+
+// predictionsMeta is the meta of a predictions dataset: each class a
+// bitmap (in its colour in the images' meta), the confidence tag, and
+// with scores the detector's score tag.
+func predictionsMeta(images *dataset.Meta, classes []string, scores bool) *dataset.Meta {
+	meta := &dataset.Meta{Tags: []dataset.TagMeta{{Name: "confidence", ValueType: dataset.TagAnyNumber, Color: "#1F77B4"}}}
+	for _, c := range classes {
+		meta.Classes = append(meta.Classes, dataset.Class{Title: c, Shape: dataset.ShapeBitmap, Color: classColor(images, c)})
+	}
+	if scores {
+		meta.Tags = append(meta.Tags, dataset.TagMeta{Name: "score", ValueType: dataset.TagAnyNumber, Color: "#FF7F0E"})
+	}
+	return meta
+}
+
+// runItems runs (or recalls) the items, one entry each, and stores their
+// entries, in order, as the step's dataset with meta.
+func runItems(ctx context.Context, rc *engine.RunContext, work engine.ItemWork[dataset.Entry], items []engine.Item[dataset.Entry], meta *dataset.Meta) (map[string]cache.Digest, error) {
 	results, err := engine.Items(ctx, rc, work, items)
 	if err != nil {
 		return nil, fmt.Errorf("images: %w", err)
 	}
-	entries := make([]dataset.Entry, len(results))
-	for i, r := range results {
-		entries[i] = r.Value
-	}
 	b := dataset.NewBuilder(rc.Store)
-	for _, e := range entries {
-		if err := b.AddEntry(e); err != nil {
+	for _, r := range results {
+		if err := b.AddEntry(r.Value); err != nil {
 			return nil, err
 		}
-	}
-	meta := &dataset.Meta{
-		Classes: []dataset.Class{{Title: class, Shape: dataset.ShapeBitmap, Color: classColor(ds.Meta, class)}},
-		Tags:    []dataset.TagMeta{{Name: "confidence", ValueType: dataset.TagAnyNumber, Color: "#1F77B4"}},
-	}
-	if boxes != nil {
-		meta.Tags = append(meta.Tags, dataset.TagMeta{Name: "score", ValueType: dataset.TagAnyNumber, Color: "#FF7F0E"})
 	}
 	out, err := b.Finish(meta)
 	if err != nil {
