@@ -59,6 +59,19 @@ func (sc *Scratch) Materialize(ctx context.Context, s *cache.Store, name string,
 	return nil
 }
 
+// MaterializeMap puts every input of the step's map attribute attr
+// (inputs = { name = … }) at inputs/<name>, read-only.
+func (sc *Scratch) MaterializeMap(ctx context.Context, rc *engine.RunContext, attr string) error {
+	for _, in := range rc.Config.Inputs {
+		if in.Attr == attr {
+			if err := sc.Materialize(ctx, rc.Store, in.Name, rc.Inputs[in.Name]); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
 // Seal makes inputs/ read-only: the command can neither add nor remove an
 // input. (Files a caller wrote itself under inputs/ keep their modes; use
 // ReadOnlyTree on them first.)

@@ -193,12 +193,8 @@ func runPredictor(ctx context.Context, rc *engine.RunContext, set *settings, ds 
 	if err := sc.Materialize(ctx, rc.Store, "model", rc.Inputs["model"]); err != nil {
 		return err
 	}
-	for _, in := range rc.Config.Inputs {
-		if in.Attr == "inputs" {
-			if err := sc.Materialize(ctx, rc.Store, in.Name, rc.Inputs[in.Name]); err != nil {
-				return err
-			}
-		}
+	if err := sc.MaterializeMap(ctx, rc, "inputs"); err != nil {
+		return err
 	}
 	images, err := writeImages(ctx, rc.Store, sc, ds, missing, classes)
 	if err != nil {

@@ -8,7 +8,6 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
-	"strings"
 
 	"github.com/hashicorp/hcl/v2"
 
@@ -138,10 +137,7 @@ func quotedList(names []string) string {
 	for i, n := range names {
 		q[i] = fmt.Sprintf("%q", n)
 	}
-	if len(q) == 1 {
-		return q[0]
-	}
-	return strings.Join(q[:len(q)-1], ", ") + " or " + q[len(q)-1]
+	return orList(q)
 }
 
 // runCommand prepares the scratch directory, runs the trainer, checks its
@@ -169,13 +165,8 @@ func runCommand(ctx context.Context, rc *engine.RunContext, set *commandSettings
 			return nil, err
 		}
 	}
-	for _, in := range rc.Config.Inputs {
-		if in.Attr != "inputs" {
-			continue
-		}
-		if err := sc.Materialize(ctx, rc.Store, in.Name, rc.Inputs[in.Name]); err != nil {
-			return nil, err
-		}
+	if err := sc.MaterializeMap(ctx, rc, "inputs"); err != nil {
+		return nil, err
 	}
 	if err := sc.Seal(); err != nil {
 		return nil, err

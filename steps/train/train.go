@@ -275,10 +275,15 @@ func divisors(n int) string {
 			ds = append(ds, strconv.Itoa(d))
 		}
 	}
-	if len(ds) == 1 {
-		return ds[0]
+	return orList(ds)
+}
+
+// orList writes "a, b or c" ("a" for one).
+func orList(items []string) string {
+	if len(items) == 1 {
+		return items[0]
 	}
-	return strings.Join(ds[:len(ds)-1], ", ") + " or " + ds[len(ds)-1]
+	return strings.Join(items[:len(items)-1], ", ") + " or " + items[len(items)-1]
 }
 
 // KeyLines puts the micro-batch actually used in the key: with
