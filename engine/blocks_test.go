@@ -134,3 +134,33 @@ func TestNestedBlockDiagnostics(t *testing.T) {
 		}
 	}
 }
+
+// A parameter set to null is unset, as in Terraform: its default applies
+// (in the step and in its nested blocks) and it keys like an absent one,
+// so `x = cond ? null : v` leaves a step's key as it was without x. A
+// required parameter must not be null.
+func TestNullIsUnset(t *testing.T) {
+	preimage := func(src string) []string {
+		t.Helper()
+		r, diags := loadOps(t, src)
+		if diags != "" {
+			t.Fatal(diags)
+		}
+		pre, err := engine.Preimage(r.Step("ops.a"), nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return pre
+	}
+	absent := preimage("ops \"a\" {\n  mul {}\n}\n")
+	null := preimage("ops \"a\" {\n  start = true ? null : 5\n  mul {\n    n = null\n  }\n}\n")
+	if strings.Join(absent, "\n") != strings.Join(null, "\n") {
+		t.Errorf("null parameters key differently from absent ones:\nabsent %q\nnull   %q", absent, null)
+	}
+	if !strings.Contains(strings.Join(null, "\n"), "param start 0") {
+		t.Errorf("start = null did not take the default 0: %q", null)
+	}
+	if _, diags := loadOps(t, "ops \"a\" {\n  add {\n    n = null\n  }\n}\n"); !strings.Contains(diags, `"n" must not be null`) {
+		t.Errorf("a required parameter set to null: diagnostics %q, want \"n\" must not be null", diags)
+	}
+}

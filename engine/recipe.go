@@ -478,15 +478,23 @@ func (l *loader) decodeStep(s *Step) hcl.Diagnostics {
 			}
 			continue
 		}
-		cfg.Ranges[spec.Name] = attr.Expr.Range()
 		if spec.Kind == Param {
 			v, d := l.decodeParam(spec, attr)
 			diags = append(diags, d...)
-			if !d.HasErrors() {
+			switch {
+			case d.HasErrors():
+				cfg.Ranges[spec.Name] = attr.Expr.Range()
+			case v.IsNull(): // null is unset, as in Terraform: the default applies
+				if spec.Default != cty.NilVal {
+					cfg.Params[spec.Name] = spec.Default
+				}
+			default:
+				cfg.Ranges[spec.Name] = attr.Expr.Range()
 				cfg.Params[spec.Name] = v
 			}
 			continue
 		}
+		cfg.Ranges[spec.Name] = attr.Expr.Range()
 		ins, d := l.decodeInputs(spec, attr)
 		diags = append(diags, d...)
 		for _, in := range ins {
@@ -604,7 +612,14 @@ func (l *loader) decodeBlock(spec *BlockSpec, b *hcl.Block) (BlockConfig, []Inpu
 		}
 		v, d := l.decodeParam(a, attr)
 		diags = append(diags, d...)
-		if !d.HasErrors() {
+		switch {
+		case d.HasErrors():
+		case v.IsNull(): // unset: the default applies
+			delete(bc.Ranges, a.Name)
+			if a.Default != cty.NilVal {
+				bc.Params[a.Name] = a.Default
+			}
+		default:
 			bc.Params[a.Name] = v
 		}
 	}
