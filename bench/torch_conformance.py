@@ -18,7 +18,9 @@ Each variant trains in float64 with augmentation off: for every step, the
 gradient is zeroed, each micro-batch runs forward and backward with the
 whole batch's normalisers (1 / the batch's total pixel weight for BCE,
 1 / batch for dice), so the micro-batch gradients sum to the whole batch's,
-and Adam (betas 0.9/0.999, eps 1e-8) steps once. BatchNorm runs in training
+and Adam (betas 0.9/0.999, eps 1e-8) steps once; a variant with
+"schedule": "cosine" sets Adam's rate with CosineAnnealingLR (T_max = the
+steps, eta_min 0), stepped after every optimizer step. BatchNorm runs in training
 mode: normalised with the micro-batch's biased variance, running statistics
 updated per micro-batch as running = 0.9 * running + 0.1 * batch, with the
 unbiased variance for running_var.
@@ -64,6 +66,11 @@ def train(man, variant, x, y, w, init, keep_grad, dtype=torch.float64):
     model.load_state_dict({k: torch.from_numpy(a) for k, a in init.items()}, strict=True)
     model.train()
     opt = torch.optim.Adam(model.parameters(), lr=man["lr"], betas=(0.9, 0.999), eps=1e-8)
+    sched = None
+    if variant.get("schedule", "constant") == "cosine":
+        sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=man["steps"], eta_min=0)
+    elif variant.get("schedule", "constant") != "constant":
+        sys.exit(f"variant {variant['name']}: unknown schedule {variant['schedule']!r}")
     batch, micro = variant["batch"], variant["micro_batch"]
     if batch % micro:
         sys.exit(f"variant {variant['name']}: micro_batch {micro} does not divide batch {batch}")
@@ -83,6 +90,8 @@ def train(man, variant, x, y, w, init, keep_grad, dtype=torch.float64):
             loss.backward()
             total += loss.item()
         opt.step()
+        if sched is not None:
+            sched.step()
         losses.append(total)
     out = {k: v.detach().float().numpy() for k, v in model.state_dict().items()}
     return losses, out

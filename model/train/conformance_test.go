@@ -50,13 +50,15 @@ type confVariant struct {
 	Batch     int    `json:"batch"`
 	Micro     int    `json:"micro_batch"`
 	Init      string `json:"init"`
+	Schedule  string `json:"schedule,omitempty"` // the learning-rate schedule; "" is constant
 }
 
 var confVariants = []confVariant{
-	{"plain", false, confBatch, confBatch, "init_plain.safetensors"},
-	{"micro", false, confBatch, 1, "init_plain.safetensors"},
-	{"bn", true, confBatch, confBatch, "init_bn.safetensors"},
-	{"bn_micro", true, confBatch, 2, "init_bn.safetensors"},
+	{"plain", false, confBatch, confBatch, "init_plain.safetensors", ""},
+	{"micro", false, confBatch, 1, "init_plain.safetensors", ""},
+	{"bn", true, confBatch, confBatch, "init_bn.safetensors", ""},
+	{"bn_micro", true, confBatch, 2, "init_bn.safetensors", ""},
+	{"bn_cosine", true, confBatch, confBatch, "init_bn.safetensors", ScheduleCosine},
 }
 
 func confConfig(bn bool) *model.Config {
@@ -83,7 +85,7 @@ func confData() []*Sample {
 
 func confOptions(v confVariant) Options {
 	return Options{Config: confConfig(v.BatchNorm), Batch: v.Batch, MicroBatch: v.Micro, Steps: confSteps,
-		LR: confLR, WBCE: confWBCE, WDice: confWDice, EdgeWeight: confEdge, Seed: confSeed}
+		LR: confLR, Schedule: v.Schedule, WBCE: confWBCE, WDice: confWDice, EdgeWeight: confEdge, Seed: confSeed}
 }
 
 // confFiles returns the inputs PyTorch trains on, by file name: the

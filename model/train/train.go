@@ -18,6 +18,9 @@
 // nor how many micro-batches run together in one pass changes a bit;
 // every buffer a matrix kernel sees starts 64-byte aligned.
 //
+// The optimizer is Adam, at a constant learning rate or on a cosine
+// schedule over the run's steps (Options.LearningRate).
+//
 // The loss is the seed's UNet_v2 loss: (w_bce·BCE + w_dice·(1 − dice)) /
 // (w_bce + w_dice), where BCE is the pixel-weighted binary cross-entropy
 // with logits over the whole batch and dice is the mean per-sample soft
@@ -57,7 +60,11 @@ type Options struct {
 	MicroBatch int     // samples per forward/backward pass; 0 picks one from the input size
 	Epochs     int     // passes over the training set
 	Steps      int     // if > 0, stop after this many steps instead
-	LR         float64 // Adam's learning rate
+	LR         float64 // Adam's learning rate (the peak rate under a schedule)
+	// Schedule is how the learning rate moves over the run's steps:
+	// ScheduleConstant ("" too) keeps LR; ScheduleCosine anneals it
+	// (LearningRate).
+	Schedule   string
 	WBCE       float64 // loss weights
 	WDice      float64
 	EdgeWeight float64 // extra pixel weight in the edge band
@@ -121,6 +128,28 @@ func DefaultMicroBatch(batch, size int) int {
 	return 1
 }
 
+// The learning-rate schedules.
+const (
+	ScheduleConstant = "constant"
+	ScheduleCosine   = "cosine"
+)
+
+// Schedules lists the schedule names Options.Schedule accepts.
+func Schedules() []string { return []string{ScheduleConstant, ScheduleCosine} }
+
+// LearningRate is the rate of optimizer step t (0-based) of a run of total
+// steps. The constant schedule gives LR at every step. The cosine schedule
+// gives LR·(1 + cos(π·t/total))/2: LR at the first step, falling along a
+// half cosine towards 0, which the last step approaches but never reaches
+// (it is PyTorch's CosineAnnealingLR with T_max = total and eta_min = 0,
+// stepped after every optimizer step).
+func (o *Options) LearningRate(t, total int) float64 {
+	if o.Schedule != ScheduleCosine || total <= 0 {
+		return o.LR
+	}
+	return o.LR * (1 + math.Cos(math.Pi*float64(t)/float64(total))) / 2
+}
+
 // UsedMicroBatch is the micro-batch a run uses: MicroBatch, or
 // DefaultMicroBatch for the batch and input size when that is 0.
 func (o *Options) UsedMicroBatch() int {
@@ -168,6 +197,9 @@ func Train(ctx context.Context, opts Options, samples, val []*Sample, init model
 	}
 	if opts.Batch < 1 || opts.LR <= 0 || opts.WBCE < 0 || opts.WDice < 0 || opts.WBCE+opts.WDice <= 0 {
 		return nil, fmt.Errorf("invalid options: batch %d, lr %v, loss weights %v/%v", opts.Batch, opts.LR, opts.WBCE, opts.WDice)
+	}
+	if opts.Schedule != "" && opts.Schedule != ScheduleConstant && opts.Schedule != ScheduleCosine {
+		return nil, fmt.Errorf("unknown learning-rate schedule %q; use %q or %q", opts.Schedule, ScheduleConstant, ScheduleCosine)
 	}
 	g := opts.GEMM
 	if g == nil {
@@ -243,6 +275,7 @@ func Train(ctx context.Context, opts Options, samples, val []*Sample, init model
 				return nil, fmt.Errorf("step %d: the loss is %v; lower the learning rate", step+1, lossSum)
 			}
 			e.roundGrads()
+			e.lr = opts.LearningRate(step, total)
 			e.adam()
 			step++
 			ep1.Steps++

@@ -56,6 +56,11 @@ variable "width" {
   description = "channels of the UNet's first level (8 trains about 3× faster and learns the pool less well: docs/loop.md)"
 }
 
+variable "schedule" {
+  default     = "constant"
+  description = "the learning-rate schedule of every training: constant, or cosine (annealed to 0 over each round's steps)"
+}
+
 variable "seed" {
   default     = "person"
   description = "seeds the initial weights, the batches and the augmentation (bench/loop.sh runs several)"
@@ -174,6 +179,10 @@ bootstrap "person" {
     edge_weight   = 1
     seed          = var.seed
     gemm          = var.gemm
+
+    # Unset when constant: the models keep the keys they had before the
+    # schedule existed.
+    lr_schedule = var.schedule == "constant" ? null : var.schedule
   }
 
   preannotate {

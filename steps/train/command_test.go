@@ -10,7 +10,7 @@ import (
 
 func TestBuiltinParamsAreTheUNetsAttributes(t *testing.T) {
 	want := []string{"foreground", "ignore", "depth", "width", "batch_norm", "input_size", "resize", "batch",
-		"micro_batch", "epochs", "steps", "learning_rate", "bce", "dice", "flip", "random_crop", "rotate",
+		"micro_batch", "epochs", "steps", "learning_rate", "lr_schedule", "bce", "dice", "flip", "random_crop", "rotate",
 		"color", "edge_band", "edge_weight", "seed", "crop_padding", "gemm", "memory_limit"}
 	got := builtinParams()
 	slices.Sort(want)
@@ -92,5 +92,14 @@ func TestQuotedList(t *testing.T) {
 	}
 	if got := quotedList([]string{"a"}); got != `"a"` {
 		t.Errorf("quotedList = %s", got)
+	}
+}
+
+func TestSuggestEndsTheSentence(t *testing.T) {
+	if got, want := suggest("persn", []string{"car", "person"}), `. Did you mean "person"?`; got != want {
+		t.Errorf("suggest = %q, want %q", got, want)
+	}
+	if got := suggest("pedestrian", []string{"person"}); got != "" {
+		t.Errorf("suggest of a far name = %q, want nothing", got)
 	}
 }

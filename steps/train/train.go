@@ -97,6 +97,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"math"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -140,7 +141,10 @@ func (Kind) Schema() *engine.Schema {
 			{Name: "micro_batch", Type: cty.Number, Int: true, Default: num(0), Doc: "samples per forward pass, dividing batch (0: chosen from input_size to bound memory)"},
 			{Name: "epochs", Type: cty.Number, Int: true, Default: num(10), Doc: "passes over the training set"},
 			{Name: "steps", Type: cty.Number, Int: true, Default: num(0), Doc: "if > 0, stop after this many optimizer steps instead"},
-			{Name: "learning_rate", Type: cty.Number, Default: num(1e-3), Doc: "Adam's learning rate"},
+			{Name: "learning_rate", Type: cty.Number, Default: num(1e-3), Doc: "Adam's learning rate (the peak rate under lr_schedule)"},
+			// No default: absent, it stays out of the key, so the models of
+			// recipes written before it keep their keys.
+			{Name: "lr_schedule", Type: cty.String, Doc: `how the learning rate moves over the run's steps: "constant" (unset: the same) or "cosine" (from learning_rate down along a half cosine towards 0 at the last step, PyTorch's CosineAnnealingLR stepped every step); each round of a bootstrap restarts it`},
 			{Name: "bce", Type: cty.Number, Default: num(1), Doc: "weight of binary cross-entropy in the loss"},
 			{Name: "dice", Type: cty.Number, Default: num(1), Doc: "weight of (1 − dice) in the loss"},
 			{Name: "flip", Type: cty.Bool, Default: cty.True, Doc: "mirror samples left-right at random"},
@@ -222,7 +226,7 @@ func decode(cfg *engine.Config) (*params, []paramErr) {
 		}
 	}
 	o := mtrain.Options{Config: &p.cfg, Batch: int(cfg.Int("batch")), MicroBatch: int(cfg.Int("micro_batch")),
-		Epochs: int(cfg.Int("epochs")), Steps: int(cfg.Int("steps")), LR: cfg.Float("learning_rate"),
+		Epochs: int(cfg.Int("epochs")), Steps: int(cfg.Int("steps")), LR: cfg.Float("learning_rate"), Schedule: cfg.String("lr_schedule"),
 		WBCE: cfg.Float("bce"), WDice: cfg.Float("dice"), EdgeWeight: cfg.Float("edge_weight"),
 		Augment: mtrain.Augment{Flip: cfg.Bool("flip"), Crop: cfg.Float("random_crop"),
 			Rotate: cfg.Float("rotate"), Color: cfg.Float("color")},
@@ -238,6 +242,9 @@ func decode(cfg *engine.Config) (*params, []paramErr) {
 	}
 	if !(o.LR > 0 && o.LR < 1) {
 		bad("learning_rate", "learning_rate is %v; it must be in (0, 1)", o.LR)
+	}
+	if o.Schedule != "" && !slices.Contains(mtrain.Schedules(), o.Schedule) {
+		bad("lr_schedule", "lr_schedule is %q; use %s", o.Schedule, quotedList(mtrain.Schedules()))
 	}
 	if o.WBCE < 0 || o.WDice < 0 || o.WBCE+o.WDice == 0 {
 		bad("bce", "loss weights bce %v and dice %v must be ≥ 0 and not both 0", o.WBCE, o.WDice)
@@ -448,18 +455,25 @@ func round(v float64) float64 { return math.Round(v*1e4) / 1e4 }
 // trainingRecord is what config.json says about how the model was made.
 func trainingRecord(p *params, nTrain, nVal int) map[string]any {
 	o := p.opts
-	return map[string]any{
+	r := map[string]any{
 		"images": nTrain, "validation_images": nVal, "batch": o.Batch, "micro_batch": o.UsedMicroBatch(),
 		"epochs": o.Epochs, "steps": o.Steps, "learning_rate": o.LR, "optimizer": "adam",
 		"loss":    map[string]any{"bce": o.WBCE, "dice": o.WDice, "edge_band": p.edgeBand, "edge_weight": o.EdgeWeight},
 		"augment": map[string]any{"flip": o.Augment.Flip, "random_crop": o.Augment.Crop, "rotate": o.Augment.Rotate, "color": o.Augment.Color},
 		"resize":  p.resize, "seed": p.seedString, "platform": engine.Platform(), "gemm": o.GEMM.Name(),
 	}
+	// Only when set, so that the models of recipes without it keep their bytes.
+	if o.Schedule != "" {
+		r["lr_schedule"] = o.Schedule
+	}
+	return r
 }
 
+// suggest ends a sentence that lists names: "." and engine.Suggest's
+// " Did you mean …?" when one is near name, else nothing.
 func suggest(name string, names []string) string {
 	if s := engine.Suggest(name, names); s != "" {
-		return fmt.Sprintf(" (did you mean %q?)", s)
+		return "." + s
 	}
 	return ""
 }

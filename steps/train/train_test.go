@@ -136,3 +136,35 @@ func TestCropPadding(t *testing.T) {
 		t.Errorf("crop_padding = 0.1 is not in the key: %q", crop)
 	}
 }
+
+// lr_schedule is "constant" or "cosine"; unset, it is not in the key, so
+// the models of recipes that do not set it keep their keys.
+func TestLRSchedule(t *testing.T) {
+	_, diags := load(t, "  input_size = 32\n  lr_schedule = \"cosin\"\n")
+	want := `lr_schedule is "cosin"; use "constant" or "cosine".`
+	if len(diags) != 1 || diags[0].Summary != "Invalid lr_schedule" || diags[0].Detail != want {
+		t.Fatalf("diagnostics %v; want Invalid lr_schedule: %s", diags, want)
+	}
+	if got, want := diags[0].Subject.Start.Line, line("  input_size = 32\n  lr_schedule = \"cosin\"\n", "lr_schedule"); got != want {
+		t.Errorf("the error points at line %d, want %d", got, want)
+	}
+	preimage := func(extra string) []string {
+		r, diags := load(t, extra)
+		if diags.HasErrors() {
+			t.Fatalf("%q: %v", extra, diags)
+		}
+		lines, err := engine.Preimage(r.Step("train.m"), nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return lines
+	}
+	for _, l := range preimage("  input_size = 32\n") {
+		if strings.Contains(l, "lr_schedule") {
+			t.Errorf("a step without lr_schedule has the key line %q", l)
+		}
+	}
+	if got := preimage("  input_size = 32\n  lr_schedule = \"cosine\"\n"); !slices.Contains(got, `param lr_schedule "cosine"`) {
+		t.Errorf("lr_schedule = \"cosine\" is not in the key: %q", got)
+	}
+}
