@@ -115,24 +115,13 @@ func TestCropPadding(t *testing.T) {
 			t.Errorf("%q: the error points at line %d, want %d", tc.extra, diags[0].Subject.Start.Line, want)
 		}
 	}
-	preimage := func(extra string) []string {
-		r, diags := load(t, extra)
-		if diags.HasErrors() {
-			t.Fatalf("%q: %v", extra, diags)
-		}
-		lines, err := engine.Preimage(r.Step("train.m"), nil)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return lines
-	}
-	plain := preimage("  input_size = 32\n")
+	plain := preimageOf(t, "  input_size = 32\n")
 	for _, l := range plain {
 		if strings.Contains(l, "crop_padding") {
 			t.Errorf("a step without crop_padding has the key line %q", l)
 		}
 	}
-	if crop := preimage("  input_size = 32\n  crop_padding = 0.1\n"); !slices.Contains(crop, "param crop_padding 0.1") {
+	if crop := preimageOf(t, "  input_size = 32\n  crop_padding = 0.1\n"); !slices.Contains(crop, "param crop_padding 0.1") {
 		t.Errorf("crop_padding = 0.1 is not in the key: %q", crop)
 	}
 }
@@ -148,23 +137,26 @@ func TestLRSchedule(t *testing.T) {
 	if got, want := diags[0].Subject.Start.Line, line("  input_size = 32\n  lr_schedule = \"cosin\"\n", "lr_schedule"); got != want {
 		t.Errorf("the error points at line %d, want %d", got, want)
 	}
-	preimage := func(extra string) []string {
-		r, diags := load(t, extra)
-		if diags.HasErrors() {
-			t.Fatalf("%q: %v", extra, diags)
-		}
-		lines, err := engine.Preimage(r.Step("train.m"), nil)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return lines
-	}
-	for _, l := range preimage("  input_size = 32\n") {
+	for _, l := range preimageOf(t, "  input_size = 32\n") {
 		if strings.Contains(l, "lr_schedule") {
 			t.Errorf("a step without lr_schedule has the key line %q", l)
 		}
 	}
-	if got := preimage("  input_size = 32\n  lr_schedule = \"cosine\"\n"); !slices.Contains(got, `param lr_schedule "cosine"`) {
+	if got := preimageOf(t, "  input_size = 32\n  lr_schedule = \"cosine\"\n"); !slices.Contains(got, `param lr_schedule "cosine"`) {
 		t.Errorf("lr_schedule = \"cosine\" is not in the key: %q", got)
 	}
+}
+
+// preimageOf is the key preimage of train.m with the extra attributes.
+func preimageOf(t *testing.T, extra string) []string {
+	t.Helper()
+	r, diags := load(t, extra)
+	if diags.HasErrors() {
+		t.Fatalf("%q: %v", extra, diags)
+	}
+	lines, err := engine.Preimage(r.Step("train.m"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return lines
 }
