@@ -64,7 +64,12 @@ type Options struct {
 	// Schedule is how the learning rate moves over the run's steps:
 	// ScheduleConstant ("" too) keeps LR; ScheduleCosine anneals it
 	// (LearningRate).
-	Schedule   string
+	Schedule string
+	// KeepLast keeps the last epoch's weights instead of the best epoch's
+	// (by validation IoU, else training loss): for a schedule that ends
+	// annealed, or a validation set from another domain than the data the
+	// model is for.
+	KeepLast   bool
 	WBCE       float64 // loss weights
 	WDice      float64
 	EdgeWeight float64 // extra pixel weight in the edge band
@@ -301,7 +306,7 @@ func Train(ctx context.Context, opts Options, samples, val []*Sample, init model
 		}
 		res.Epochs = append(res.Epochs, ep1)
 		// Ties go to the lower training loss, then the earlier epoch.
-		if score > bestScore || score == bestScore && ep1.TrainLoss < res.Epochs[res.Best].TrainLoss {
+		if opts.KeepLast || score > bestScore || score == bestScore && ep1.TrainLoss < res.Epochs[res.Best].TrainLoss {
 			bestScore = score
 			res.Best = len(res.Epochs) - 1
 			res.Weights = cur

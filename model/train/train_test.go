@@ -177,3 +177,50 @@ func TestEvaluateMatchesReference(t *testing.T) {
 		t.Logf("batch_norm %v: IoU %.6f vs %.6f", bn, got.IoU, want.IoU)
 	}
 }
+
+// TestKeepLast: KeepLast keeps the last epoch's weights where validation
+// prefers another epoch. The validation set labels every pixel
+// foreground, so that its IoU (the share of pixels predicted foreground)
+// peaks at an early epoch; the kept weights, evaluated again, must score
+// the last epoch's IoU.
+func TestKeepLast(t *testing.T) {
+	o := smallOpts(false)
+	o.Epochs = 3
+	train := Blobs(16, 32, 3)
+	val := Blobs(8, 32, 4)
+	for _, s := range val {
+		for i := range s.Label {
+			s.Label[i] = Foreground
+		}
+	}
+	run := func(o Options) *Result {
+		t.Helper()
+		res, err := Train(context.Background(), o, train, val, model.Init(o.Config, o.Seed), nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return res
+	}
+	best := run(o)
+	last := len(best.Epochs) - 1
+	if best.Best == last {
+		t.Fatalf("validation kept the last epoch (IoU by epoch %v); the test needs another", best.Epochs)
+	}
+	o.KeepLast = true
+	kept := run(o)
+	if kept.Best != last {
+		t.Errorf("KeepLast kept epoch %d of %d", kept.Best+1, len(kept.Epochs))
+	}
+	for i, e := range kept.Epochs {
+		if e != best.Epochs[i] {
+			t.Errorf("epoch %d: %+v with KeepLast, %+v without: keeping must not change training", i+1, e, best.Epochs[i])
+		}
+	}
+	m, err := Evaluate(o.Config, kept.Weights, val)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want, other := kept.Epochs[last].ValIoU, kept.Epochs[best.Best].ValIoU; math.Abs(m.IoU-want) > 1e-3 || math.Abs(m.IoU-other) <= 1e-3 {
+		t.Errorf("the kept weights score IoU %.4f; the last epoch scored %.4f, the best %.4f", m.IoU, want, other)
+	}
+}

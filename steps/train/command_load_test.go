@@ -42,7 +42,7 @@ func TestCommandRefusesBuiltinParameters(t *testing.T) {
 		{"micro_batch", "2"}, {"epochs", "3"}, {"steps", "10"}, {"learning_rate", "0.01"},
 		{"bce", "1"}, {"dice", "1"}, {"flip", "false"}, {"random_crop", "0.5"}, {"rotate", "5"},
 		{"color", "0.1"}, {"edge_band", "1"}, {"edge_weight", "2"}, {"seed", `"x"`},
-		{"crop_padding", "0.1"}, {"gemm", `"gonum"`}, {"memory_limit", "100"}, {"lr_schedule", `"cosine"`},
+		{"crop_padding", "0.1"}, {"gemm", `"gonum"`}, {"memory_limit", "100"}, {"lr_schedule", `"cosine"`}, {"keep", `"last"`},
 	} {
 		_, diags := loadSrc(t, `train "m" {
   command = ["sh", "train.sh"]

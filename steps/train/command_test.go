@@ -10,7 +10,7 @@ import (
 
 func TestBuiltinParamsAreTheUNetsAttributes(t *testing.T) {
 	want := []string{"foreground", "ignore", "depth", "width", "batch_norm", "input_size", "resize", "batch",
-		"micro_batch", "epochs", "steps", "learning_rate", "lr_schedule", "bce", "dice", "flip", "random_crop", "rotate",
+		"micro_batch", "epochs", "steps", "learning_rate", "lr_schedule", "keep", "bce", "dice", "flip", "random_crop", "rotate",
 		"color", "edge_band", "edge_weight", "seed", "crop_padding", "gemm", "memory_limit"}
 	got := builtinParams()
 	slices.Sort(want)

@@ -144,6 +144,7 @@ func (Kind) Schema() *engine.Schema {
 			{Name: "learning_rate", Type: cty.Number, Default: num(1e-3), Doc: "Adam's learning rate (the peak rate under lr_schedule)"},
 			// No default: absent, it stays out of the key, so the models of
 			// recipes written before it keep their keys.
+			{Name: "keep", Type: cty.String, Doc: `which epoch's weights the model keeps: "best" (unset: the same; the best validation IoU, else the lowest training loss) or "last" (the last epoch's, as with lr_schedule = "cosine" when the validation set is not the domain the model is for)`},
 			{Name: "lr_schedule", Type: cty.String, Doc: `how the learning rate moves over the run's steps: "constant" (unset: the same) or "cosine" (from learning_rate down along a half cosine towards 0 at the last step, PyTorch's CosineAnnealingLR stepped every step); each round of a bootstrap restarts it`},
 			{Name: "bce", Type: cty.Number, Default: num(1), Doc: "weight of binary cross-entropy in the loss"},
 			{Name: "dice", Type: cty.Number, Default: num(1), Doc: "weight of (1 − dice) in the loss"},
@@ -227,7 +228,8 @@ func decode(cfg *engine.Config) (*params, []paramErr) {
 	}
 	o := mtrain.Options{Config: &p.cfg, Batch: int(cfg.Int("batch")), MicroBatch: int(cfg.Int("micro_batch")),
 		Epochs: int(cfg.Int("epochs")), Steps: int(cfg.Int("steps")), LR: cfg.Float("learning_rate"), Schedule: cfg.String("lr_schedule"),
-		WBCE: cfg.Float("bce"), WDice: cfg.Float("dice"), EdgeWeight: cfg.Float("edge_weight"),
+		KeepLast: cfg.String("keep") == "last",
+		WBCE:     cfg.Float("bce"), WDice: cfg.Float("dice"), EdgeWeight: cfg.Float("edge_weight"),
 		Augment: mtrain.Augment{Flip: cfg.Bool("flip"), Crop: cfg.Float("random_crop"),
 			Rotate: cfg.Float("rotate"), Color: cfg.Float("color")},
 		Seed: Seed(p.seedString), MemoryLimit: int64(int(cfg.Int("memory_limit"))) << 20}
@@ -242,6 +244,9 @@ func decode(cfg *engine.Config) (*params, []paramErr) {
 	}
 	if !(o.LR > 0 && o.LR < 1) {
 		bad("learning_rate", "learning_rate is %v; it must be in (0, 1)", o.LR)
+	}
+	if k := cfg.String("keep"); k != "" && k != "best" && k != "last" {
+		bad("keep", "keep is %q; use \"best\" or \"last\"", k)
 	}
 	if o.Schedule != "" && !slices.Contains(mtrain.Schedules(), o.Schedule) {
 		bad("lr_schedule", "lr_schedule is %q; use %s", o.Schedule, quotedList(mtrain.Schedules()))
@@ -465,6 +470,9 @@ func trainingRecord(p *params, nTrain, nVal int) map[string]any {
 	// Only when set, so that the models of recipes without it keep their bytes.
 	if o.Schedule != "" {
 		r["lr_schedule"] = o.Schedule
+	}
+	if o.KeepLast {
+		r["keep"] = "last"
 	}
 	return r
 }

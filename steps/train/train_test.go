@@ -147,6 +147,26 @@ func TestLRSchedule(t *testing.T) {
 	}
 }
 
+// keep is "best" or "last"; unset, it is not in the key.
+func TestKeep(t *testing.T) {
+	src := "  input_size = 32\n  keep = \"first\"\n"
+	_, diags := load(t, src)
+	if want := `keep is "first"; use "best" or "last".`; len(diags) != 1 || diags[0].Summary != "Invalid keep" || diags[0].Detail != want {
+		t.Fatalf("diagnostics %v; want Invalid keep: %s", diags, want)
+	}
+	if got, want := diags[0].Subject.Start.Line, line(src, "keep"); got != want {
+		t.Errorf("the error points at line %d, want %d", got, want)
+	}
+	for _, l := range preimageOf(t, "  input_size = 32\n") {
+		if strings.Contains(l, "keep") {
+			t.Errorf("a step without keep has the key line %q", l)
+		}
+	}
+	if got := preimageOf(t, "  input_size = 32\n  keep = \"last\"\n"); !slices.Contains(got, `param keep "last"`) {
+		t.Errorf("keep = \"last\" is not in the key: %q", got)
+	}
+}
+
 // preimageOf is the key preimage of train.m with the extra attributes.
 func preimageOf(t *testing.T, extra string) []string {
 	t.Helper()
