@@ -473,25 +473,13 @@ func (l *loader) decodeStep(s *Step) hcl.Diagnostics {
 	for _, spec := range schema.Attrs {
 		attr, ok := content.Attributes[spec.Name]
 		if !ok {
-			if spec.Kind == Param && spec.Default != cty.NilVal {
-				cfg.Params[spec.Name] = spec.Default
+			if spec.Kind == Param {
+				unset(cfg.Params, spec)
 			}
 			continue
 		}
 		if spec.Kind == Param {
-			v, d := l.decodeParam(spec, attr)
-			diags = append(diags, d...)
-			switch {
-			case d.HasErrors():
-				cfg.Ranges[spec.Name] = attr.Expr.Range()
-			case v.IsNull(): // null is unset, as in Terraform: the default applies
-				if spec.Default != cty.NilVal {
-					cfg.Params[spec.Name] = spec.Default
-				}
-			default:
-				cfg.Ranges[spec.Name] = attr.Expr.Range()
-				cfg.Params[spec.Name] = v
-			}
+			diags = append(diags, l.decodeParamInto(cfg.Params, cfg.Ranges, spec, attr)...)
 			continue
 		}
 		cfg.Ranges[spec.Name] = attr.Expr.Range()
@@ -595,13 +583,11 @@ func (l *loader) decodeBlock(spec *BlockSpec, b *hcl.Block) (BlockConfig, []Inpu
 	for _, a := range spec.Attrs {
 		attr, ok := content.Attributes[a.Name]
 		if !ok {
-			if a.Default != cty.NilVal {
-				bc.Params[a.Name] = a.Default
-			}
+			unset(bc.Params, a)
 			continue
 		}
-		bc.Ranges[a.Name] = attr.Expr.Range()
 		if a.Kind != Param {
+			bc.Ranges[a.Name] = attr.Expr.Range()
 			ins, d := l.decodeInputs(a, attr)
 			diags = append(diags, d...)
 			for _, in := range ins {
@@ -610,20 +596,34 @@ func (l *loader) decodeBlock(spec *BlockSpec, b *hcl.Block) (BlockConfig, []Inpu
 			}
 			continue
 		}
-		v, d := l.decodeParam(a, attr)
-		diags = append(diags, d...)
-		switch {
-		case d.HasErrors():
-		case v.IsNull(): // unset: the default applies
-			delete(bc.Ranges, a.Name)
-			if a.Default != cty.NilVal {
-				bc.Params[a.Name] = a.Default
-			}
-		default:
-			bc.Params[a.Name] = v
-		}
+		diags = append(diags, l.decodeParamInto(bc.Params, bc.Ranges, a, attr)...)
 	}
 	return bc, inputs, diags
+}
+
+// decodeParamInto decodes a parameter's attribute into params, and its
+// range into ranges. A null value is unset, as in Terraform: the
+// parameter takes its default (unset), and has no range, as if absent. A
+// value that does not decode keeps only its range, for the diagnostics.
+func (l *loader) decodeParamInto(params map[string]cty.Value, ranges map[string]hcl.Range, spec AttrSpec, attr *hcl.Attribute) hcl.Diagnostics {
+	v, d := l.decodeParam(spec, attr)
+	switch {
+	case d.HasErrors():
+		ranges[spec.Name] = attr.Expr.Range()
+	case v.IsNull():
+		unset(params, spec)
+	default:
+		ranges[spec.Name] = attr.Expr.Range()
+		params[spec.Name] = v
+	}
+	return d
+}
+
+// unset gives an absent (or null) parameter its default, if it has one.
+func unset(params map[string]cty.Value, spec AttrSpec) {
+	if spec.Default != cty.NilVal {
+		params[spec.Name] = spec.Default
+	}
 }
 
 // evalParam evaluates expr with variables and locals in scope and converts

@@ -46,6 +46,7 @@ import (
 	"math"
 	"runtime"
 	"runtime/debug"
+	"slices"
 	"sort"
 	"sync"
 
@@ -203,7 +204,7 @@ func Train(ctx context.Context, opts Options, samples, val []*Sample, init model
 	if opts.Batch < 1 || opts.LR <= 0 || opts.WBCE < 0 || opts.WDice < 0 || opts.WBCE+opts.WDice <= 0 {
 		return nil, fmt.Errorf("invalid options: batch %d, lr %v, loss weights %v/%v", opts.Batch, opts.LR, opts.WBCE, opts.WDice)
 	}
-	if opts.Schedule != "" && opts.Schedule != ScheduleConstant && opts.Schedule != ScheduleCosine {
+	if opts.Schedule != "" && !slices.Contains(Schedules(), opts.Schedule) {
 		return nil, fmt.Errorf("unknown learning-rate schedule %q; use %q or %q", opts.Schedule, ScheduleConstant, ScheduleCosine)
 	}
 	g := opts.GEMM

@@ -96,74 +96,45 @@ func TestDefaultMicroBatchKeyLine(t *testing.T) {
 	}
 }
 
-// crop_padding is a whole percent from 0 to 4; unset, it is not in the
-// key, so a step that does not set it keeps its key.
-func TestCropPadding(t *testing.T) {
+// The optional parameters, crop_padding, lr_schedule and keep: a bad
+// value is one error on its own line; unset, the parameter is not in the
+// key, so the models of recipes that do not set it keep their keys; set,
+// it is. crop_padding is a whole percent from 0 to 4, lr_schedule
+// "constant" or "cosine", keep "best" or "last".
+func TestOptionalParameters(t *testing.T) {
 	for _, tc := range []struct {
-		extra, want string
+		attr    string
+		bad     map[string]string // value → the error's detail
+		good    string
+		keyLine string
 	}{
-		{"  input_size = 32\n  crop_padding = 0.125\n", `crop_padding is 0.125; it must be a whole percent (a multiple of 0.01), as instances_crop's pad = "<n>%" is.`},
-		{"  input_size = 32\n  crop_padding = -0.1\n", "crop_padding is -0.1; it must be 0 to 4."},
-		{"  input_size = 32\n  crop_padding = 5\n", "crop_padding is 5; it must be 0 to 4."},
+		{"crop_padding", map[string]string{
+			"0.125": `crop_padding is 0.125; it must be a whole percent (a multiple of 0.01), as instances_crop's pad = "<n>%" is.`,
+			"-0.1":  "crop_padding is -0.1; it must be 0 to 4.",
+			"5":     "crop_padding is 5; it must be 0 to 4.",
+		}, "0.1", "param crop_padding 0.1"},
+		{"lr_schedule", map[string]string{`"cosin"`: `lr_schedule is "cosin"; use "constant" or "cosine".`}, `"cosine"`, `param lr_schedule "cosine"`},
+		{"keep", map[string]string{`"first"`: `keep is "first"; use "best" or "last".`}, `"last"`, `param keep "last"`},
 	} {
-		_, diags := load(t, tc.extra)
-		if len(diags) != 1 || diags[0].Summary != "Invalid crop_padding" || diags[0].Detail != tc.want {
-			t.Errorf("%q: diagnostics %v; want Invalid crop_padding: %s", tc.extra, diags, tc.want)
-			continue
+		for value, want := range tc.bad {
+			extra := "  input_size = 32\n  " + tc.attr + " = " + value + "\n"
+			_, diags := load(t, extra)
+			if len(diags) != 1 || diags[0].Summary != "Invalid "+tc.attr || diags[0].Detail != want {
+				t.Errorf("%q: diagnostics %v; want Invalid %s: %s", extra, diags, tc.attr, want)
+				continue
+			}
+			if want := line(extra, tc.attr); diags[0].Subject.Start.Line != want {
+				t.Errorf("%q: the error points at line %d, want %d", extra, diags[0].Subject.Start.Line, want)
+			}
 		}
-		if want := line(tc.extra, "crop_padding"); diags[0].Subject.Start.Line != want {
-			t.Errorf("%q: the error points at line %d, want %d", tc.extra, diags[0].Subject.Start.Line, want)
+		for _, l := range preimageOf(t, "  input_size = 32\n") {
+			if strings.Contains(l, tc.attr) {
+				t.Errorf("a step without %s has the key line %q", tc.attr, l)
+			}
 		}
-	}
-	plain := preimageOf(t, "  input_size = 32\n")
-	for _, l := range plain {
-		if strings.Contains(l, "crop_padding") {
-			t.Errorf("a step without crop_padding has the key line %q", l)
+		if got := preimageOf(t, "  input_size = 32\n  "+tc.attr+" = "+tc.good+"\n"); !slices.Contains(got, tc.keyLine) {
+			t.Errorf("%s = %s is not in the key: %q", tc.attr, tc.good, got)
 		}
-	}
-	if crop := preimageOf(t, "  input_size = 32\n  crop_padding = 0.1\n"); !slices.Contains(crop, "param crop_padding 0.1") {
-		t.Errorf("crop_padding = 0.1 is not in the key: %q", crop)
-	}
-}
-
-// lr_schedule is "constant" or "cosine"; unset, it is not in the key, so
-// the models of recipes that do not set it keep their keys.
-func TestLRSchedule(t *testing.T) {
-	_, diags := load(t, "  input_size = 32\n  lr_schedule = \"cosin\"\n")
-	want := `lr_schedule is "cosin"; use "constant" or "cosine".`
-	if len(diags) != 1 || diags[0].Summary != "Invalid lr_schedule" || diags[0].Detail != want {
-		t.Fatalf("diagnostics %v; want Invalid lr_schedule: %s", diags, want)
-	}
-	if got, want := diags[0].Subject.Start.Line, line("  input_size = 32\n  lr_schedule = \"cosin\"\n", "lr_schedule"); got != want {
-		t.Errorf("the error points at line %d, want %d", got, want)
-	}
-	for _, l := range preimageOf(t, "  input_size = 32\n") {
-		if strings.Contains(l, "lr_schedule") {
-			t.Errorf("a step without lr_schedule has the key line %q", l)
-		}
-	}
-	if got := preimageOf(t, "  input_size = 32\n  lr_schedule = \"cosine\"\n"); !slices.Contains(got, `param lr_schedule "cosine"`) {
-		t.Errorf("lr_schedule = \"cosine\" is not in the key: %q", got)
-	}
-}
-
-// keep is "best" or "last"; unset, it is not in the key.
-func TestKeep(t *testing.T) {
-	src := "  input_size = 32\n  keep = \"first\"\n"
-	_, diags := load(t, src)
-	if want := `keep is "first"; use "best" or "last".`; len(diags) != 1 || diags[0].Summary != "Invalid keep" || diags[0].Detail != want {
-		t.Fatalf("diagnostics %v; want Invalid keep: %s", diags, want)
-	}
-	if got, want := diags[0].Subject.Start.Line, line(src, "keep"); got != want {
-		t.Errorf("the error points at line %d, want %d", got, want)
-	}
-	for _, l := range preimageOf(t, "  input_size = 32\n") {
-		if strings.Contains(l, "keep") {
-			t.Errorf("a step without keep has the key line %q", l)
-		}
-	}
-	if got := preimageOf(t, "  input_size = 32\n  keep = \"last\"\n"); !slices.Contains(got, `param keep "last"`) {
-		t.Errorf("keep = \"last\" is not in the key: %q", got)
 	}
 }
 
