@@ -61,6 +61,11 @@ variable "schedule" {
   description = "the learning-rate schedule of every training: constant, or cosine (annealed to 0 over each round's steps)"
 }
 
+variable "flip" {
+  default     = false
+  description = "pre-annotate with test-time flip: each image also segmented mirrored, the two logit maps averaged (about twice the inference)"
+}
+
 variable "seed" {
   default     = "person"
   description = "seeds the initial weights, the batches and the augmentation (bench/loop.sh runs several)"
@@ -190,6 +195,9 @@ bootstrap "person" {
     min_area  = 40
     mode      = "scene"
     device    = var.device
+    # Unset when false: the predictions keep the keys they had before
+    # flip existed.
+    flip = var.flip ? true : null
   }
 
   review {

@@ -62,6 +62,7 @@ func TestCommandModeValidation(t *testing.T) {
 		{"detection_categories with command", cmd + "  detection_categories = [1]\n", first + 1, "Invalid detection_categories: detection_categories is an attribute of the built-in network"},
 		{"padding with command", cmd + "  padding = 0.1\n", first + 1, "Invalid padding: padding is an attribute of the built-in network"},
 		{"detections with command", cmd + "  detections = files.m\n", first + 1, "Invalid detections: detections is an attribute of the built-in network"},
+		{"flip with command", cmd + "  flip = true\n", first + 1, "Invalid flip: flip is an attribute of the built-in network"},
 		{"boxes with command, no crop_model", cmd + "  mode = \"boxes\"\n", first + 1, `Invalid mode: mode = "boxes" with command needs crop_model: the command is stage 1's detector (its COCO results' bbox are the boxes)`},
 		{"boxes with command and detections", cmd + "  mode = \"boxes\"\n  crop_model = files.m\n  detections = files.m\n", first + 3, `Invalid detections: detections are stage 1's boxes, which the command gives in mode = "boxes"`},
 		{"boxes with command, supervisely", cmd + "  mode = \"boxes\"\n  crop_model = files.m\n  predictions_format = \"supervisely\"\n", first + 3, `Invalid predictions_format: predictions_format is "supervisely"; in mode = "boxes" the command is a detector that writes predictions/results.json`},
@@ -148,6 +149,26 @@ func TestKeys(t *testing.T) {
 	}
 	if !reflect.DeepEqual(pre, want) {
 		t.Errorf("built-in preimage:\n%s\nwant:\n%s", strings.Join(pre, "\n"), strings.Join(want, "\n"))
+	}
+	// flip = null is unset: the same preimage. flip = true adds its line.
+	for _, tc := range []struct {
+		flip string
+		want []string
+	}{
+		{"null", want},
+		{"true", append(append(append([]string(nil), want[:5]...), "param flip true"), want[5:]...)},
+	} {
+		s, diags := loadStep(t, "  device = \"cpu\"\n  min_area = 40\n  flip = "+tc.flip+"\n")
+		if diags.HasErrors() {
+			t.Fatal(diags)
+		}
+		pre, err := engine.Preimage(s, inputs)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !reflect.DeepEqual(pre, tc.want) {
+			t.Errorf("flip = %s: preimage:\n%s\nwant:\n%s", tc.flip, strings.Join(pre, "\n"), strings.Join(tc.want, "\n"))
+		}
 	}
 	os.Unsetenv("DSBUILD_TEST_UNSET")
 	s, diags = loadStep(t, `  command = ["sh", "p.sh"]`+"\n  classes = [\"person\"]\n  env = [\"DSBUILD_TEST_UNSET\"]\n")

@@ -8,6 +8,7 @@
 //	  mode      = "scene"   # the default: one pass, every component an instance
 //	  threshold = 0.5
 //	  device    = "auto"    # cpu, cuda, or auto: cuda when a GPU answers
+//	  flip      = true      # optional: also segment the mirrored image, average
 //	}
 //
 //	preannotate "round1" {
@@ -17,6 +18,10 @@
 //	  images     = take.round1
 //	  detections = files.dets       # optional: stage 1's boxes instead
 //	}
+//
+// flip = true (either mode) averages each segmentation with its mirror
+// image's (annotate.FlipAverage): twice the network's work, usually a
+// slightly better mask. Unset, it stays out of the key.
 //
 // In boxes mode the boxes are padded by the crop model's recorded
 // crop_padding, the padding instances_crop cut its training crops with;
@@ -174,6 +179,9 @@ func (Kind) Schema() *engine.Schema {
 			{Name: "min_area", Type: cty.Number, Default: cty.NumberIntVal(16), Doc: "instances (and stage 1's components) of fewer image pixels are dropped"},
 			{Name: "padding", Type: cty.Number, Doc: `mode = "boxes" only: box padding in whole percent of the box's width (left, right) and height (top, bottom), as instances_crop's pad = "<padding·100>%"; default and only allowed value: the crop model's crop_padding`},
 			{Name: "device", Type: cty.String, Default: cty.StringVal("auto"), Doc: `"cpu", "cuda", or "auto" (cuda when a GPU answers, else the CPU)`},
+			// No default: unset, it stays out of the key, so the
+			// steps written before it keep theirs.
+			{Name: "flip", Type: cty.Bool, Doc: "test-time flip: segment each image (each crop, in boxes mode) also mirrored left to right and average the two logit maps, for about twice the inference; helps a model trained with flip = true"},
 			// Command mode. No defaults: an absent attribute stays out of
 			// the key, so built-in steps keep theirs.
 			{Name: "command", Type: cty.List(cty.String), Doc: "your predictor: program and arguments (no shell unless you call one), run once over the images not yet predicted, instead of the built-in network; model is then any model artifact (docs/model.md)"},
@@ -207,6 +215,7 @@ type settings struct {
 	device     string // "auto", "cpu" or "cuda", as set
 	categories []int  // detection_categories, sorted
 	minScore   float64
+	flip       bool // flip = true: test-time flip averaging (annotate.FlipAverage)
 
 	// Command mode (command set).
 	command []string // the predictor; nil in built-in mode
@@ -218,7 +227,7 @@ type settings struct {
 // builtinOnly are the attributes of the built-in network, which command
 // mode refuses; commandOnly those of command mode.
 var (
-	builtinOnly = []string{"threshold", "min_area", "device", "padding", "class", "detection_categories", "min_score", "detections", "crop_model"}
+	builtinOnly = []string{"threshold", "min_area", "device", "padding", "class", "detection_categories", "min_score", "detections", "crop_model", "flip"}
 	commandOnly = []string{"inputs", "predictions_format", "classes", "env", engine.DeterministicAttr}
 )
 
@@ -235,6 +244,9 @@ func (Kind) Decode(cfg *engine.Config) (any, hcl.Diagnostics) {
 	mode, minArea := cfg.String("mode"), cfg.Float("min_area")
 	set := &settings{boxes: mode == "boxes", threshold: cfg.Float("threshold"), minArea: int(minArea),
 		class: cfg.String("class"), device: cfg.String("device"), minScore: cfg.Float("min_score")}
+	if cfg.Has("flip") {
+		set.flip = cfg.Params["flip"].True()
+	}
 	if cfg.Has("padding") {
 		p := cfg.Float("padding")
 		set.padding = &p
@@ -541,10 +553,24 @@ func runItems(ctx context.Context, rc *engine.RunContext, work engine.ItemWork[d
 	return map[string]cache.Digest{"dataset": out.Tree}, nil
 }
 
-// segmenters opens the segmenters of f and of cropF (nil: none) on dev:
-// GPU engines, which closeAll closes, or the CPU's. CPU segmenters run on
-// the calling goroutine: the items run in parallel on the engine's pool.
+// segmenters opens the segmenters of f and of cropF (nil: none) on dev,
+// each wrapped in annotate.FlipAverage when the step sets flip = true.
 func segmenters(rc *engine.RunContext, set *settings, dev string, f, cropF *model.Folded) (seg, cropSeg annotate.Segmenter, closeAll func(), err error) {
+	seg, cropSeg, closeAll, err = openSegmenters(rc, set, dev, f, cropF)
+	if err != nil || !set.flip {
+		return seg, cropSeg, closeAll, err
+	}
+	seg = annotate.FlipAverage(seg)
+	if cropSeg != nil {
+		cropSeg = annotate.FlipAverage(cropSeg)
+	}
+	return seg, cropSeg, closeAll, nil
+}
+
+// openSegmenters opens the segmenters of f and of cropF (nil: none) on
+// dev: GPU engines, which closeAll closes, or the CPU's. CPU segmenters run
+// on the calling goroutine: the items run in parallel on the engine's pool.
+func openSegmenters(rc *engine.RunContext, set *settings, dev string, f, cropF *model.Folded) (seg, cropSeg annotate.Segmenter, closeAll func(), err error) {
 	if dev == "cuda" {
 		return gpuSegmenters(rc, f, cropF)
 	}
