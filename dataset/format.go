@@ -113,6 +113,50 @@ type Exporter interface {
 	Export(ctx context.Context, ds *Dataset, s Store, dir string) error
 }
 
+// ItemExporter is an Exporter whose costly work splits per item, so that
+// the export step can memoize it item by item and a distributed build can
+// run it in shards: ExportItem does one entry's share (reading its
+// annotation, painting and encoding its masks), Finish writes the whole
+// export from the shares. Its Export must write exactly what ExportItem on
+// every entry followed by Finish writes (ExportByItems).
+type ItemExporter interface {
+	Exporter
+	// ExportItem returns entry e's share of the export. It may depend only
+	// on the exporter's options, ds.Meta, and e's name, size, image and
+	// annotation: the export step memoizes it under those.
+	ExportItem(ctx context.Context, ds *Dataset, s Store, e Entry) (ExportedItem, error)
+	// Finish writes the export into dir (existing and empty), given
+	// ExportItem's result for each of ds.Entries, in that order.
+	Finish(ctx context.Context, ds *Dataset, s Store, items []ExportedItem, dir string) error
+}
+
+// ExportedItem is one item's share of an export.
+type ExportedItem struct {
+	// Record is what Finish needs of the item, in the exporter's own
+	// encoding.
+	Record []byte `json:"record,omitempty"`
+	// Blobs are the blobs ExportItem stored that Record names (an encoded
+	// mask, say), so that whoever keeps the record keeps them.
+	Blobs []cache.Digest `json:"blobs,omitempty"`
+}
+
+// ExportByItems is an ItemExporter's Export: ExportItem on every entry, in
+// order, then Finish.
+func ExportByItems(ctx context.Context, x ItemExporter, ds *Dataset, s Store, dir string) error {
+	items := make([]ExportedItem, len(ds.Entries))
+	for i, e := range ds.Entries {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		it, err := x.ExportItem(ctx, ds, s, e)
+		if err != nil {
+			return err
+		}
+		items[i] = it
+	}
+	return x.Finish(ctx, ds, s, items, dir)
+}
+
 // ItemError is a problem with one item: it names the item and the file.
 type ItemError struct {
 	Item string // item name, or "" when not known yet

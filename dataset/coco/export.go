@@ -35,8 +35,68 @@ func NewExporter(opt dataset.Options) (dataset.Exporter, error) {
 	return nil, fmt.Errorf("format %s: option masks = %q: want \"rle\" or \"polygons\"", Format, masks)
 }
 
-// Export implements dataset.Exporter.
+// Export implements dataset.Exporter: ExportItem on every entry, then
+// Finish.
 func (e *exporter) Export(ctx context.Context, ds *dataset.Dataset, s dataset.Store, dir string) error {
+	return dataset.ExportByItems(ctx, e, ds, s, dir)
+}
+
+// itemObject is one object of an entry's share of the export: its class
+// and its annotation's fields from "segmentation" to "iscrowd".
+type itemObject struct {
+	Class  string `json:"class"`
+	Fields string `json:"fields"`
+}
+
+// ExportItem implements dataset.ItemExporter: entry en's objects encoded
+// (segmentation, area, bbox, iscrowd), each with its class, as a JSON
+// list. Objects with nothing to write (an empty mask) are left out.
+func (e *exporter) ExportItem(ctx context.Context, ds *dataset.Dataset, s dataset.Store, en dataset.Entry) (dataset.ExportedItem, error) {
+	a, err := ds.Annotation(s, en)
+	if err != nil {
+		return dataset.ExportedItem{}, fmt.Errorf("coco export: %w", err)
+	}
+	iw, ih := a.Width, a.Height
+	if iw <= 0 || ih <= 0 {
+		iw, ih = en.Width, en.Height
+	}
+	objs := []itemObject{}
+	for k := range a.Objects {
+		o := &a.Objects[k]
+		fields, ok, err := e.object(o, iw, ih)
+		if err != nil {
+			return dataset.ExportedItem{}, fmt.Errorf("coco export: %s: object %d (class %q): %w", en.Name, k, o.Class, err)
+		}
+		if !ok {
+			continue
+		}
+		if !hasClass(ds.Meta, o.Class) {
+			return dataset.ExportedItem{}, fmt.Errorf("coco export: %s: object %d: class %q is not in the meta", en.Name, k, o.Class)
+		}
+		objs = append(objs, itemObject{Class: o.Class, Fields: fields})
+	}
+	rec, err := json.Marshal(objs)
+	return dataset.ExportedItem{Record: rec}, err
+}
+
+func hasClass(m *dataset.Meta, title string) bool {
+	for _, c := range m.Classes {
+		if c.Title == title {
+			return true
+		}
+	}
+	return false
+}
+
+// Finish implements dataset.ItemExporter: one annotation file per subset
+// (the items' dataset part), annotations/instances_<subset>.json, and the
+// images under <subset>/. Image ids count from 1 over all the items in
+// name order, annotation ids from 1 over the objects in that order, and
+// category ids follow the sorted class titles.
+func (e *exporter) Finish(ctx context.Context, ds *dataset.Dataset, s dataset.Store, items []dataset.ExportedItem, dir string) error {
+	if len(items) != len(ds.Entries) {
+		return fmt.Errorf("coco export: %d item records for %d items", len(items), len(ds.Entries))
+	}
 	if err := ds.CheckNames(); err != nil {
 		return fmt.Errorf("coco export: %w", err)
 	}
@@ -49,12 +109,20 @@ func (e *exporter) Export(ctx context.Context, ds *dataset.Dataset, s dataset.St
 	for i, t := range titles {
 		catID[t] = i + 1
 	}
-	entries := append([]dataset.Entry(nil), ds.Entries...)
-	sort.Slice(entries, func(i, j int) bool { return entries[i].Name < entries[j].Name })
+	order := make([]int, len(ds.Entries))
+	for i := range order {
+		order[i] = i
+	}
+	sort.Slice(order, func(i, j int) bool { return ds.Entries[order[i]].Name < ds.Entries[order[j]].Name })
+	entries := make([]dataset.Entry, len(order))
+	recs := make([][]byte, len(order))
+	for i, k := range order {
+		entries[i], recs[i] = ds.Entries[k], items[k].Record
+	}
 	if err := os.MkdirAll(filepath.Join(dir, "annotations"), 0o755); err != nil {
 		return err
 	}
-	w := &writer{e: e, ds: ds, s: s, dir: dir, titles: titles, catID: catID, written: map[string]bool{}}
+	w := &writer{s: s, dir: dir, titles: titles, catID: catID, written: map[string]bool{}}
 	// Sorted names put each subset's items together.
 	for lo := 0; lo < len(entries); {
 		subset, _ := dataset.Split(entries[lo].Name)
@@ -65,7 +133,7 @@ func (e *exporter) Export(ctx context.Context, ds *dataset.Dataset, s dataset.St
 			}
 			hi++
 		}
-		if err := w.subset(ctx, subset, entries[lo:hi], lo+1); err != nil {
+		if err := w.subset(ctx, subset, entries[lo:hi], recs[lo:hi], lo+1); err != nil {
 			return err
 		}
 		lo = hi
@@ -73,14 +141,12 @@ func (e *exporter) Export(ctx context.Context, ds *dataset.Dataset, s dataset.St
 	if len(entries) == 0 {
 		// No items: one empty file of subset "default" still holds the
 		// categories, so that the export reads back as an empty dataset.
-		return w.subset(ctx, "default", nil, 1)
+		return w.subset(ctx, "default", nil, nil, 1)
 	}
 	return nil
 }
 
 type writer struct {
-	e       *exporter
-	ds      *dataset.Dataset
 	s       dataset.Store
 	dir     string
 	titles  []string
@@ -97,9 +163,9 @@ func (w *writer) claim(rel string) error {
 	return nil
 }
 
-// subset writes one annotation file and its images; firstID is the id of
-// its first image.
-func (w *writer) subset(ctx context.Context, subset string, entries []dataset.Entry, firstID int) (err error) {
+// subset writes one annotation file and its images, from the entries and
+// their ExportItem records; firstID is the id of its first image.
+func (w *writer) subset(ctx context.Context, subset string, entries []dataset.Entry, recs [][]byte, firstID int) (err error) {
 	annRel := "annotations/instances_" + subset + ".json"
 	if err := w.claim(annRel); err != nil {
 		return err
@@ -145,33 +211,21 @@ func (w *writer) subset(ctx context.Context, subset string, entries []dataset.En
 		if err := ctx.Err(); err != nil {
 			return err
 		}
-		a, err := w.ds.Annotation(w.s, en)
-		if err != nil {
-			return fmt.Errorf("coco export: %w", err)
+		var objs []itemObject
+		if err := json.Unmarshal(recs[i], &objs); err != nil {
+			return fmt.Errorf("coco export: %s: its item record: %w", en.Name, err)
 		}
-		iw, ih := a.Width, a.Height
-		if iw <= 0 || ih <= 0 {
-			iw, ih = en.Width, en.Height
-		}
-		for k := range a.Objects {
-			o := &a.Objects[k]
-			line, ok, err := w.object(o, iw, ih)
-			if err != nil {
-				return fmt.Errorf("coco export: %s: object %d (class %q): %w", en.Name, k, o.Class, err)
-			}
-			if !ok {
-				continue
-			}
+		for _, o := range objs {
 			cat, known := w.catID[o.Class]
 			if !known {
-				return fmt.Errorf("coco export: %s: object %d: class %q is not in the meta", en.Name, k, o.Class)
+				return fmt.Errorf("coco export: %s: class %q is not in the meta", en.Name, o.Class)
 			}
 			w.annID++
 			if !first {
 				b.WriteByte(',')
 			}
 			first = false
-			fmt.Fprintf(b, "\n"+`{"id":%d,"image_id":%d,"category_id":%d,%s}`, w.annID, firstID+i, cat, line)
+			fmt.Fprintf(b, "\n"+`{"id":%d,"image_id":%d,"category_id":%d,%s}`, w.annID, firstID+i, cat, o.Fields)
 		}
 	}
 	b.WriteString("\n],\n" + `"categories":[`)
@@ -187,7 +241,7 @@ func (w *writer) subset(ctx context.Context, subset string, entries []dataset.En
 
 // object returns the segmentation, area, bbox and iscrowd fields of one
 // object; ok is false for an object that has nothing to write.
-func (w *writer) object(o *dataset.Object, iw, ih int) (fields string, ok bool, err error) {
+func (e *exporter) object(o *dataset.Object, iw, ih int) (fields string, ok bool, err error) {
 	crowd := false
 	for _, t := range o.Tags {
 		if t.Name == CrowdTag {
@@ -208,7 +262,7 @@ func (w *writer) object(o *dataset.Object, iw, ih int) (fields string, ok bool, 
 		}
 		bbox = maskBox(m)
 		polys := []dataset.Polygon(nil)
-		if w.e.polygons && !crowd {
+		if e.polygons && !crowd {
 			polys = m.Contours()
 			for _, p := range polys {
 				if len(p.Holes) > 0 {

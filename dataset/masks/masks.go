@@ -77,6 +77,7 @@ import (
 	"strconv"
 	"strings"
 
+	"dsbuild/cache"
 	"dsbuild/dataset"
 )
 
@@ -185,18 +186,52 @@ func parseColor(s string) (color.RGBA, error) {
 	return color.RGBA{uint8(v >> 16), uint8(v >> 8), uint8(v), 255}, nil
 }
 
-// Export implements dataset.Exporter.
+// Export implements dataset.Exporter: ExportItem on every entry, then
+// Finish.
 func (ex *exporter) Export(ctx context.Context, ds *dataset.Dataset, s dataset.Store, dir string) error {
+	return dataset.ExportByItems(ctx, ex, ds, s, dir)
+}
+
+// classIndex is the position in labels of each class: 1, 2, … (0 is the
+// background).
+func classIndex(labels []label) map[string]int {
+	byClass := map[string]int{}
+	for i, l := range labels[1:] {
+		byClass[l.Name] = i + 1
+	}
+	return byClass
+}
+
+// ExportItem implements dataset.ItemExporter: the item's mask, painted,
+// encoded as a PNG and stored; its record is the PNG's digest.
+func (ex *exporter) ExportItem(ctx context.Context, ds *dataset.Dataset, s dataset.Store, e dataset.Entry) (dataset.ExportedItem, error) {
+	labels, err := ex.labels(ds.Meta)
+	if err != nil {
+		return dataset.ExportedItem{}, fmt.Errorf("format %s: %w", Format, err)
+	}
+	data, err := ex.mask(ds, s, e, labels, classIndex(labels))
+	if err != nil {
+		return dataset.ExportedItem{}, fmt.Errorf("format %s: %w", Format, err)
+	}
+	d, err := s.PutBytes(data)
+	if err != nil {
+		return dataset.ExportedItem{}, fmt.Errorf("format %s: %s: storing its mask: %w", Format, e.Name, err)
+	}
+	return dataset.ExportedItem{Record: []byte(d.String()), Blobs: []cache.Digest{d}}, nil
+}
+
+// Finish implements dataset.ItemExporter: each item's mask (and with
+// images its image) and the class listing.
+func (ex *exporter) Finish(ctx context.Context, ds *dataset.Dataset, s dataset.Store, items []dataset.ExportedItem, dir string) error {
+	if len(items) != len(ds.Entries) {
+		return fmt.Errorf("format %s: %d item records for %d items", Format, len(items), len(ds.Entries))
+	}
 	if err := ds.CheckNames(); err != nil {
 		return fmt.Errorf("format %s: %w", Format, err)
 	}
 	labels, err := ex.labels(ds.Meta)
 	if err != nil {
 		return fmt.Errorf("format %s: %w", Format, err)
-	}
-	byClass := map[string]int{}
-	for i, l := range labels[1:] {
-		byClass[l.Name] = i + 1
 	}
 	// Check the mask names before writing anything.
 	owner := map[string]string{}
@@ -210,13 +245,17 @@ func (ex *exporter) Export(ctx context.Context, ds *dataset.Dataset, s dataset.S
 		}
 		owner[name] = e.Name
 	}
-	for _, e := range ds.Entries {
+	for i, e := range ds.Entries {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
-		data, err := ex.mask(ds, s, e, labels, byClass)
+		d, err := cache.ParseDigest(string(items[i].Record))
 		if err != nil {
-			return fmt.Errorf("format %s: %w", Format, err)
+			return fmt.Errorf("format %s: %s: its item record: %w", Format, e.Name, err)
+		}
+		data, err := s.ReadBlob(d)
+		if err != nil {
+			return fmt.Errorf("format %s: %s: its mask: %w", Format, e.Name, err)
 		}
 		p := filepath.Join(dir, filepath.FromSlash(maskName(e.Name)))
 		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {

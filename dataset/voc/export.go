@@ -3,6 +3,7 @@ package voc
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"image"
 	"image/color"
@@ -14,6 +15,7 @@ import (
 	"sort"
 	"strings"
 
+	"dsbuild/cache"
 	"dsbuild/dataset"
 )
 
@@ -57,32 +59,86 @@ func NewExporter(opt dataset.Options) (dataset.Exporter, error) {
 	return ex, nil
 }
 
-// Export implements dataset.Exporter.
+// Export implements dataset.Exporter: ExportItem on every entry, then
+// Finish.
 func (ex *exporter) Export(ctx context.Context, ds *dataset.Dataset, s dataset.Store, dir string) error {
-	if err := ds.CheckNames(); err != nil {
-		return fmt.Errorf("format %s: %w", Format, err)
+	return dataset.ExportByItems(ctx, ex, ds, s, dir)
+}
+
+// classList is the export's class list: the option's, else the meta's
+// (VOC's own 20 in VOC's order when they are all VOC classes and classes
+// is "auto", else sorted).
+func (ex *exporter) classList(meta *dataset.Meta) ([]string, error) {
+	if ex.classes != nil {
+		return ex.classes, nil
 	}
-	classes := ex.classes
-	if classes == nil {
-		voc := true
-		for _, c := range ds.Meta.Classes {
-			if c.Title != Neutral {
-				classes = append(classes, c.Title)
-				voc = voc && slices.Contains(Classes, c.Title)
-			}
+	var classes []string
+	voc := true
+	for _, c := range meta.Classes {
+		if c.Title != Neutral {
+			classes = append(classes, c.Title)
+			voc = voc && slices.Contains(Classes, c.Title)
 		}
-		if ex.auto && voc {
-			classes = append([]string(nil), Classes...)
-		} else {
-			sort.Strings(classes)
-			if err := checkClassList(classes); err != nil {
-				return fmt.Errorf("format %s: the dataset's classes: %w", Format, err)
-			}
-		}
+	}
+	if ex.auto && voc {
+		return append([]string(nil), Classes...), nil
+	}
+	sort.Strings(classes)
+	if err := checkClassList(classes); err != nil {
+		return nil, fmt.Errorf("the dataset's classes: %w", err)
+	}
+	return classes, nil
+}
+
+// itemRecord is one item's share of the export: its XML and PNGs, stored,
+// and the lists that name it.
+type itemRecord struct {
+	XML     cache.Digest `json:"xml"`
+	Object  cache.Digest `json:"object"`
+	Class   cache.Digest `json:"class"`
+	Subsets []string     `json:"subsets"`
+}
+
+// ExportItem implements dataset.ItemExporter: the item's annotation XML
+// and its object and class PNGs, stored, with the lists that name it.
+func (ex *exporter) ExportItem(ctx context.Context, ds *dataset.Dataset, s dataset.Store, e dataset.Entry) (dataset.ExportedItem, error) {
+	classes, err := ex.classList(ds.Meta)
+	if err != nil {
+		return dataset.ExportedItem{}, fmt.Errorf("format %s: %w", Format, err)
 	}
 	index := map[string]uint8{}
 	for i, c := range classes {
 		index[c] = uint8(i + 1)
+	}
+	files, subsets, err := ex.item(ds, s, e, index, Colormap())
+	if err != nil {
+		return dataset.ExportedItem{}, fmt.Errorf("format %s: %w", Format, err)
+	}
+	var ds3 [3]cache.Digest
+	for i, data := range files {
+		if ds3[i], err = s.PutBytes(data); err != nil {
+			return dataset.ExportedItem{}, fmt.Errorf("format %s: %s: %w", Format, e.Name, err)
+		}
+	}
+	rec, err := json.Marshal(itemRecord{XML: ds3[0], Object: ds3[1], Class: ds3[2], Subsets: subsets})
+	if err != nil {
+		return dataset.ExportedItem{}, err
+	}
+	return dataset.ExportedItem{Record: rec, Blobs: ds3[:]}, nil
+}
+
+// Finish implements dataset.ItemExporter: each item's image, XML and PNGs,
+// the list files and labelmap.txt.
+func (ex *exporter) Finish(ctx context.Context, ds *dataset.Dataset, s dataset.Store, items []dataset.ExportedItem, dir string) error {
+	if len(items) != len(ds.Entries) {
+		return fmt.Errorf("format %s: %d item records for %d items", Format, len(items), len(ds.Entries))
+	}
+	if err := ds.CheckNames(); err != nil {
+		return fmt.Errorf("format %s: %w", Format, err)
+	}
+	classes, err := ex.classList(ds.Meta)
+	if err != nil {
+		return fmt.Errorf("format %s: %w", Format, err)
 	}
 
 	// Every item's id, checked for clashes before anything is written.
@@ -104,23 +160,39 @@ func (ex *exporter) Export(ctx context.Context, ds *dataset.Dataset, s dataset.S
 			return err
 		}
 	}
-	pal := Colormap()
 	lists := map[string][]string{}
-	for _, e := range ds.Entries {
+	for i, e := range ds.Entries {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
-		subsets, err := ex.item(ds, s, e, dir, index, pal)
-		if err != nil {
-			return fmt.Errorf("format %s: %w", Format, err)
+		var rec itemRecord
+		if err := json.Unmarshal(items[i].Record, &rec); err != nil {
+			return fmt.Errorf("format %s: %s: its item record: %w", Format, e.Name, err)
 		}
 		_, file := dataset.Split(e.Name)
 		id := strings.TrimSuffix(file, path.Ext(file))
-		for _, sub := range subsets {
+		for _, f := range []struct {
+			rel  string
+			blob cache.Digest
+		}{
+			{path.Join(dirImages, file), e.Image},
+			{path.Join(dirAnnotations, id+".xml"), rec.XML},
+			{path.Join(dirSegObject, id+".png"), rec.Object},
+			{path.Join(dirSegClass, id+".png"), rec.Class},
+		} {
+			data, err := s.ReadBlob(f.blob)
+			if err != nil {
+				return fmt.Errorf("format %s: %s: %s: %w", Format, e.Name, f.rel, err)
+			}
+			if err := writeFile(dir, f.rel, data); err != nil {
+				return err
+			}
+		}
+		for _, sub := range rec.Subsets {
 			lists[sub] = append(lists[sub], id)
 		}
 	}
-	if err := writeFile(dir, LabelmapFile, writeLabelmap(classes, pal)); err != nil {
+	if err := writeFile(dir, LabelmapFile, writeLabelmap(classes, Colormap())); err != nil {
 		return err
 	}
 	if len(ds.Entries) == 0 && ex.defaultSubset != "" {
@@ -148,22 +220,22 @@ func (ex *exporter) Export(ctx context.Context, ds *dataset.Dataset, s dataset.S
 	return nil
 }
 
-// item writes one item's image, XML and PNGs, and returns the lists that
-// name it.
-func (ex *exporter) item(ds *dataset.Dataset, s dataset.Store, e dataset.Entry, dir string, index map[string]uint8, pal color.Palette) ([]string, error) {
+// item encodes one item's XML and PNGs (in that order: the annotation, the
+// object PNG, the class PNG) and returns the lists that name it.
+func (ex *exporter) item(ds *dataset.Dataset, s dataset.Store, e dataset.Entry, index map[string]uint8, pal color.Palette) ([3][]byte, []string, error) {
+	var files [3][]byte
 	_, file := dataset.Split(e.Name)
-	id := strings.TrimSuffix(file, path.Ext(file))
 	a, err := ds.Annotation(s, e)
 	if err != nil {
-		return nil, err
+		return files, nil, err
 	}
 	img, err := s.ReadBlob(e.Image)
 	if err != nil {
-		return nil, fmt.Errorf("%s: image: %w", e.Name, err)
+		return files, nil, fmt.Errorf("%s: image: %w", e.Name, err)
 	}
 	w, h := a.Width, a.Height
 	if _, err := dataset.NewMask(w, h); err != nil {
-		return nil, fmt.Errorf("%s: %w", e.Name, err)
+		return files, nil, fmt.Errorf("%s: %w", e.Name, err)
 	}
 	obj := &indexMap{W: w, H: h, Pix: make([]uint8, w*h)}
 	cls := &indexMap{W: w, H: h, Pix: make([]uint8, w*h)}
@@ -179,13 +251,13 @@ func (ex *exporter) item(ds *dataset.Dataset, s dataset.Store, e dataset.Entry, 
 		if o.Class != Neutral {
 			c, ok := index[o.Class]
 			if !ok {
-				return nil, fmt.Errorf("%s: class %q has no VOC index; option classes gives the class list (\"auto\", \"voc\", \"meta\" or names)", e.Name, o.Class)
+				return files, nil, fmt.Errorf("%s: class %q has no VOC index; option classes gives the class list (\"auto\", \"voc\", \"meta\" or names)", e.Name, o.Class)
 			}
 			cv = c
 		}
 		m, err := o.Raster(w, h)
 		if err != nil {
-			return nil, fmt.Errorf("%s: %w", e.Name, err)
+			return files, nil, fmt.Errorf("%s: %w", e.Name, err)
 		}
 		x0, y0, x1, y1, ok := m.BBox()
 		if !ok {
@@ -193,7 +265,7 @@ func (ex *exporter) item(ds *dataset.Dataset, s dataset.Store, e dataset.Entry, 
 		}
 		if o.Class != Neutral {
 			if len(xa.Objects) == Void-1 {
-				return nil, fmt.Errorf("%s: more than %d objects; a VOC instance PNG numbers at most %d", e.Name, Void-1, Void-1)
+				return files, nil, fmt.Errorf("%s: more than %d objects; a VOC instance PNG numbers at most %d", e.Name, Void-1, Void-1)
 			}
 			xo := xmlObject{Name: o.Class}
 			xo.setBox(image.Rect(x0, y0, x1, y1))
@@ -206,23 +278,16 @@ func (ex *exporter) item(ds *dataset.Dataset, s dataset.Store, e dataset.Entry, 
 			}
 		}
 	}
-	if err := writeFile(dir, path.Join(dirImages, file), img); err != nil {
-		return nil, err
-	}
-	if err := writeFile(dir, path.Join(dirAnnotations, id+".xml"), writeXML(xa)); err != nil {
-		return nil, err
-	}
-	for _, p := range []struct {
+	files[0] = writeXML(xa)
+	for i, p := range []struct {
 		dir string
 		m   *indexMap
 	}{{dirSegObject, obj}, {dirSegClass, cls}} {
 		data, err := encodeIndexPNG(p.m, pal)
 		if err != nil {
-			return nil, fmt.Errorf("%s: %s PNG: %w", e.Name, p.dir, err)
+			return files, nil, fmt.Errorf("%s: %s PNG: %w", e.Name, p.dir, err)
 		}
-		if err := writeFile(dir, path.Join(p.dir, id+".png"), data); err != nil {
-			return nil, err
-		}
+		files[1+i] = data
 	}
 	var subsets []string
 	seen := map[string]bool{}
@@ -235,7 +300,7 @@ func (ex *exporter) item(ds *dataset.Dataset, s dataset.Store, e dataset.Entry, 
 	if len(subsets) == 0 && ex.defaultSubset != "" {
 		subsets = append(subsets, ex.defaultSubset)
 	}
-	return subsets, nil
+	return files, subsets, nil
 }
 
 func writeFile(dir, rel string, data []byte) error {

@@ -6,6 +6,13 @@
 //	  format  = "coco"
 //	  options = { masks = "polygons" }
 //	}
+//
+// Each item's share of the work (dataset.ItemExporter's ExportItem) goes
+// through engine.Items: it is memoized under the item's name, size, image
+// and annotation, the dataset's meta and the step's parameters, so a
+// dataset with more items exports only the new ones, and a distributed
+// build can run the shares in shards (engine.Itemwise). The output is the
+// format's whole export, byte for byte, whatever was memoized or sharded.
 package export
 
 import (
@@ -89,12 +96,106 @@ func (Kind) Decode(cfg *engine.Config) (any, hcl.Diagnostics) {
 	return set, hcl.Diagnostics{{Severity: hcl.DiagError, Summary: summary, Detail: detail, Subject: &r}}
 }
 
-// Run writes the dataset into a scratch directory of the store and stores
-// it (the files are moved, not copied).
+// itemWork lays out the step's item work, one item per entry: the
+// exporter's ExportItem, memoized under the entry's name, size, image and
+// annotation and the dataset's meta (the step's parameters are in the
+// salt). Run and PlanItems share it.
+func itemWork(ctx context.Context, rc *engine.RunContext, ds *dataset.Dataset, x dataset.ItemExporter) (engine.ItemWork[dataset.ExportedItem], []engine.Item[dataset.ExportedItem], error) {
+	meta, err := metaDigest(rc.Store, ds.Tree)
+	if err != nil {
+		return engine.ItemWork[dataset.ExportedItem]{}, nil, err
+	}
+	work := engine.ItemWork[dataset.ExportedItem]{
+		Scheme: "export item v1",
+		Refs:   func(it dataset.ExportedItem) []cache.Digest { return it.Blobs },
+	}
+	items := make([]engine.Item[dataset.ExportedItem], len(ds.Entries))
+	for i, e := range ds.Entries {
+		items[i] = engine.Item[dataset.ExportedItem]{
+			Name: e.Name,
+			Key: []string{"meta " + meta.String(), fmt.Sprintf("size %dx%d", e.Width, e.Height),
+				"image " + e.Image.String(), "ann " + e.Ann.String()},
+			Run:   func() (dataset.ExportedItem, error) { return x.ExportItem(ctx, ds, rc.Store, e) },
+			Reads: []cache.Digest{e.Image, e.Ann},
+		}
+	}
+	return work, items, nil
+}
+
+// metaDigest is the digest of a dataset tree's meta.json.
+func metaDigest(s *cache.Store, tree cache.Digest) (cache.Digest, error) {
+	entries, err := s.ReadTree(tree)
+	if err != nil {
+		return cache.Digest{}, err
+	}
+	for _, e := range entries {
+		if e.Name == dataset.MetaFile {
+			return e.Digest, nil
+		}
+	}
+	return cache.Digest{}, fmt.Errorf("dataset %s has no %s", tree.Short(), dataset.MetaFile)
+}
+
+// itemExporter is the step's exporter; every export format splits its
+// work per item.
+func itemExporter(rc *engine.RunContext) (dataset.ItemExporter, error) {
+	set := engine.Decoded[*settings](rc.Config)
+	exp, err := formats.Exporter(set.format, set.options)
+	if err != nil {
+		return nil, err
+	}
+	x, ok := exp.(dataset.ItemExporter)
+	if !ok {
+		return nil, fmt.Errorf("format %s does not export item by item", set.format)
+	}
+	return x, nil
+}
+
+// PlanItems lists the items and their key lines, for plan's estimate.
+func (Kind) PlanItems(ctx context.Context, rc *engine.RunContext) (engine.ItemPlan, error) {
+	ds, err := dataset.Open(rc.Store, rc.Inputs["from"])
+	if err != nil {
+		return engine.ItemPlan{}, err
+	}
+	x, err := itemExporter(rc)
+	if err != nil {
+		return engine.ItemPlan{}, err
+	}
+	work, items, err := itemWork(ctx, rc, ds, x)
+	if err != nil {
+		return engine.ItemPlan{}, err
+	}
+	return engine.PlanOf(work, items), nil
+}
+
+// Itemwise: a step's items can run in shards (engine.ShardRun).
+func (Kind) Itemwise() {}
+
+// Run does each item's share of the export (memoized per item: a dataset
+// with a few more items exports only those), then writes the export into
+// a scratch directory of the store and stores it (the files are moved,
+// not copied).
 func (Kind) Run(ctx context.Context, rc *engine.RunContext) (map[string]cache.Digest, error) {
 	ds, err := dataset.Open(rc.Store, rc.Inputs["from"])
 	if err != nil {
 		return nil, err
+	}
+	x, err := itemExporter(rc)
+	if err != nil {
+		return nil, err
+	}
+	work, items, err := itemWork(ctx, rc, ds, x)
+	if err != nil {
+		return nil, err
+	}
+	set := engine.Decoded[*settings](rc.Config)
+	results, err := engine.Items(ctx, rc, work, items)
+	if err != nil {
+		return nil, fmt.Errorf("exporting as %s: %w", set.format, err)
+	}
+	shares := make([]dataset.ExportedItem, len(results))
+	for i, r := range results {
+		shares[i] = r.Value
 	}
 	scratch, err := rc.Store.TempDir("export-")
 	if err != nil {
@@ -105,9 +206,8 @@ func (Kind) Run(ctx context.Context, rc *engine.RunContext) (map[string]cache.Di
 	if err := os.Mkdir(dir, 0o755); err != nil {
 		return nil, err
 	}
-	set := engine.Decoded[*settings](rc.Config)
-	if err := formats.Export(ctx, rc.Store, ds, set.format, set.options, dir); err != nil {
-		return nil, err
+	if err := x.Finish(ctx, ds, rc.Store, shares, dir); err != nil {
+		return nil, fmt.Errorf("exporting as %s: %w", set.format, err)
 	}
 	d, _, err := rc.Store.PutDir(ctx, dir, cache.IngestOptions{KeepEmptyDirs: true, Adopt: cache.Move})
 	if err != nil {
