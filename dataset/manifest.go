@@ -45,9 +45,12 @@ type Entry struct {
 // so that materializing it gives a project any Supervisely tool opens, and
 // two datasets that differ only in annotations share every image blob.
 type Dataset struct {
-	Tree    cache.Digest
-	Meta    *Meta
-	Entries []Entry // sorted by Name
+	Tree cache.Digest
+	Meta *Meta
+	// MetaDigest is the digest of the tree's meta.json: what a per-item
+	// memo key names for the meta that parses the annotations.
+	MetaDigest cache.Digest
+	Entries    []Entry // sorted by Name
 }
 
 // Files in a dataset tree.
@@ -235,7 +238,7 @@ func (b *Builder) Finish(meta *Meta) (*Dataset, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Dataset{Tree: tree, Meta: &m, Entries: entries}, nil
+	return &Dataset{Tree: tree, Meta: &m, MetaDigest: metaD, Entries: entries}, nil
 }
 
 // Open reads the dataset artifact tree.
@@ -268,7 +271,7 @@ func Open(s Store, tree cache.Digest) (*Dataset, error) {
 	if err != nil {
 		return nil, fmt.Errorf("dataset %s: %s: %w", tree.Short(), ManifestFile, err)
 	}
-	ds := &Dataset{Tree: tree, Meta: meta}
+	ds := &Dataset{Tree: tree, Meta: meta, MetaDigest: metaD}
 	sc := bufio.NewScanner(bytes.NewReader(manRaw))
 	sc.Buffer(make([]byte, 64<<10), 16<<20)
 	seen := map[string]bool{}

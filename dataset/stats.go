@@ -38,37 +38,78 @@ func sizeBucket(n int) string {
 	return SizeBuckets[i]
 }
 
-// ComputeStats reads every annotation of ds.
-func ComputeStats(ds *Dataset, s Store) (*Stats, error) {
+// newStats is an empty Stats with every class of meta at 0 objects.
+func newStats(meta *Meta) *Stats {
 	st := &Stats{Objects: map[string]int{}, Tags: map[string]int{}, ObjectTags: map[string]int{}, ImageSizes: map[string]int{}, Shapes: map[string]int{}, ObjectSizes: map[string]int{}}
-	for _, c := range ds.Meta.Classes {
+	for _, c := range meta.Classes {
 		st.Objects[c.Title] = 0
 	}
+	return st
+}
+
+// ComputeStats reads every annotation of ds: the sum of ItemStats over its
+// entries, with every class of the meta in Objects.
+func ComputeStats(ds *Dataset, s Store) (*Stats, error) {
+	st := newStats(ds.Meta)
 	for _, e := range ds.Entries {
-		a, err := ds.Annotation(s, e)
+		it, err := ItemStats(ds, s, e)
 		if err != nil {
 			return nil, err
 		}
-		st.Items++
-		st.ImageSizes[fmt.Sprintf("%dx%d", e.Width, e.Height)]++
-		seen := map[string]bool{}
-		for _, t := range a.Tags {
-			if !seen[t.Name] {
-				seen[t.Name] = true
-				st.Tags[t.Name]++
-			}
+		st.Add(it)
+	}
+	return st, nil
+}
+
+// SumStats adds up per-item stats (ItemStats of each entry of a dataset
+// with meta), in any order: ComputeStats's result.
+func SumStats(meta *Meta, items []*Stats) *Stats {
+	st := newStats(meta)
+	for _, it := range items {
+		st.Add(it)
+	}
+	return st
+}
+
+// ItemStats are the stats of one entry of ds: Items is 1, and the maps
+// hold only what the entry has.
+func ItemStats(ds *Dataset, s Store, e Entry) (*Stats, error) {
+	a, err := ds.Annotation(s, e)
+	if err != nil {
+		return nil, err
+	}
+	st := &Stats{Items: 1, Objects: map[string]int{}, Tags: map[string]int{}, ObjectTags: map[string]int{}, ImageSizes: map[string]int{}, Shapes: map[string]int{}, ObjectSizes: map[string]int{}}
+	st.ImageSizes[fmt.Sprintf("%dx%d", e.Width, e.Height)]++
+	seen := map[string]bool{}
+	for _, t := range a.Tags {
+		if !seen[t.Name] {
+			seen[t.Name] = true
+			st.Tags[t.Name]++
 		}
-		for _, o := range a.Objects {
-			st.Objects[o.Class]++
-			st.Shapes[o.Shape]++
-			b := o.Bounds()
-			st.ObjectSizes[sizeBucket(max(b.Dx(), b.Dy()))]++
-			for _, t := range o.Tags {
-				st.ObjectTags[t.Name]++
-			}
+	}
+	for _, o := range a.Objects {
+		st.Objects[o.Class]++
+		st.Shapes[o.Shape]++
+		b := o.Bounds()
+		st.ObjectSizes[sizeBucket(max(b.Dx(), b.Dy()))]++
+		for _, t := range o.Tags {
+			st.ObjectTags[t.Name]++
 		}
 	}
 	return st, nil
+}
+
+// Add adds o's counts to st's (st's maps must not be nil).
+func (st *Stats) Add(o *Stats) {
+	st.Items += o.Items
+	for _, p := range []struct{ dst, src map[string]int }{
+		{st.Objects, o.Objects}, {st.Tags, o.Tags}, {st.ObjectTags, o.ObjectTags},
+		{st.ImageSizes, o.ImageSizes}, {st.Shapes, o.Shapes}, {st.ObjectSizes, o.ObjectSizes},
+	} {
+		for k, v := range p.src {
+			p.dst[k] += v
+		}
+	}
 }
 
 // SortedKeys returns the keys of a count map, sorted.

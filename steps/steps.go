@@ -14,6 +14,7 @@ import (
 	"dsbuild/steps/preannotate"
 	"dsbuild/steps/review"
 	"dsbuild/steps/split"
+	"dsbuild/steps/stats"
 	"dsbuild/steps/take"
 	"dsbuild/steps/train"
 	"dsbuild/steps/transform"
@@ -33,6 +34,7 @@ func Kinds() engine.Kinds {
 		take.Kind{},
 		preannotate.Kind{},
 		review.Kind{},
+		stats.Kind{},
 	)
 }
 

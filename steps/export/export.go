@@ -100,11 +100,7 @@ func (Kind) Decode(cfg *engine.Config) (any, hcl.Diagnostics) {
 // exporter's ExportItem, memoized under the entry's name, size, image and
 // annotation and the dataset's meta (the step's parameters are in the
 // salt). Run and PlanItems share it.
-func itemWork(ctx context.Context, rc *engine.RunContext, ds *dataset.Dataset, x dataset.ItemExporter) (engine.ItemWork[dataset.ExportedItem], []engine.Item[dataset.ExportedItem], error) {
-	meta, err := metaDigest(rc.Store, ds.Tree)
-	if err != nil {
-		return engine.ItemWork[dataset.ExportedItem]{}, nil, err
-	}
+func itemWork(ctx context.Context, rc *engine.RunContext, ds *dataset.Dataset, x dataset.ItemExporter) (engine.ItemWork[dataset.ExportedItem], []engine.Item[dataset.ExportedItem]) {
 	work := engine.ItemWork[dataset.ExportedItem]{
 		Scheme: "export item v1",
 		Refs:   func(it dataset.ExportedItem) []cache.Digest { return it.Blobs },
@@ -113,27 +109,13 @@ func itemWork(ctx context.Context, rc *engine.RunContext, ds *dataset.Dataset, x
 	for i, e := range ds.Entries {
 		items[i] = engine.Item[dataset.ExportedItem]{
 			Name: e.Name,
-			Key: []string{"meta " + meta.String(), fmt.Sprintf("size %dx%d", e.Width, e.Height),
+			Key: []string{"meta " + ds.MetaDigest.String(), fmt.Sprintf("size %dx%d", e.Width, e.Height),
 				"image " + e.Image.String(), "ann " + e.Ann.String()},
 			Run:   func() (dataset.ExportedItem, error) { return x.ExportItem(ctx, ds, rc.Store, e) },
 			Reads: []cache.Digest{e.Image, e.Ann},
 		}
 	}
-	return work, items, nil
-}
-
-// metaDigest is the digest of a dataset tree's meta.json.
-func metaDigest(s *cache.Store, tree cache.Digest) (cache.Digest, error) {
-	entries, err := s.ReadTree(tree)
-	if err != nil {
-		return cache.Digest{}, err
-	}
-	for _, e := range entries {
-		if e.Name == dataset.MetaFile {
-			return e.Digest, nil
-		}
-	}
-	return cache.Digest{}, fmt.Errorf("dataset %s has no %s", tree.Short(), dataset.MetaFile)
+	return work, items
 }
 
 // itemExporter is the step's exporter; every export format splits its
@@ -161,11 +143,7 @@ func (Kind) PlanItems(ctx context.Context, rc *engine.RunContext) (engine.ItemPl
 	if err != nil {
 		return engine.ItemPlan{}, err
 	}
-	work, items, err := itemWork(ctx, rc, ds, x)
-	if err != nil {
-		return engine.ItemPlan{}, err
-	}
-	return engine.PlanOf(work, items), nil
+	return engine.PlanOf(itemWork(ctx, rc, ds, x)), nil
 }
 
 // Itemwise: a step's items can run in shards (engine.ShardRun).
@@ -184,10 +162,7 @@ func (Kind) Run(ctx context.Context, rc *engine.RunContext) (map[string]cache.Di
 	if err != nil {
 		return nil, err
 	}
-	work, items, err := itemWork(ctx, rc, ds, x)
-	if err != nil {
-		return nil, err
-	}
+	work, items := itemWork(ctx, rc, ds, x)
 	set := engine.Decoded[*settings](rc.Config)
 	results, err := engine.Items(ctx, rc, work, items)
 	if err != nil {
