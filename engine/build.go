@@ -85,6 +85,11 @@ type BuildOptions struct {
 	// committed for it, and Shard.Keys lists the items the shard
 	// memoized. A step found in the cache is not run at all.
 	Shard *ShardRun
+	// ScratchRecipe says the recipe directory is a scratch copy (a worker
+	// of a distributed build): steps write nothing meant for people into
+	// it (RunContext.ScratchRecipe; a review step's package), since the
+	// client writes that into the real recipe.
+	ScratchRecipe bool
 	// Record, if not nil, is called once with the result of a build (not
 	// of a DryRun) while Build still holds the store's shared lock. It
 	// makes the results reachable (RecordBuild), so that a gc, which
@@ -359,7 +364,7 @@ func (b *builder) execute(ctx context.Context, s *Step, attempt int) (out *StepR
 		return res
 	}
 	rc := &RunContext{
-		Step: s, Config: s.Config, Store: b.opt.Store, RecipeDir: b.recipe.Dir, Recipe: b.recipe, Inputs: inputs, DryRun: b.opt.DryRun,
+		Step: s, Config: s.Config, Store: b.opt.Store, RecipeDir: b.recipe.Dir, Recipe: b.recipe, Inputs: inputs, DryRun: b.opt.DryRun, ScratchRecipe: b.opt.ScratchRecipe,
 		Repairing: attempt >= 2,
 		Jobs:      b.opt.Jobs,
 		Progress:  func(done, total int64) { b.opt.Reporter.StepProgress(s, done, total) },

@@ -258,6 +258,10 @@ type RunContext struct {
 	Preimage []string
 	// DryRun is set while planning: Sources must not write to the store.
 	DryRun bool
+	// ScratchRecipe is set when RecipeDir is a scratch copy of the recipe
+	// (BuildOptions.ScratchRecipe, on a worker): a step skips the files it
+	// would write there for people, such as a review package.
+	ScratchRecipe bool
 	// Jobs is the build's -j: the default size of a step's item pool.
 	Jobs int
 	// Repairing is set when the step runs again because a blob it

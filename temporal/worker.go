@@ -160,6 +160,9 @@ func (w *Worker) RunStep(ctx context.Context, t StepTask) (StepOutcome, error) {
 	w.logf("%s: %s (attempt %d)", t.Addr, "running", activity.GetInfo(ctx).Attempt)
 	opt := engine.BuildOptions{
 		Store: w.Store, Jobs: jobs, KeepGoing: false, Targets: []*engine.Step{step}, Reporter: rep, Sources: sources,
+		// The recipe here is the worker's copy: a waiting review's
+		// package is the client's to write.
+		ScratchRecipe: true,
 		// A step over items fetches what its items that run read
 		// (Item.Reads); any other reads its inputs whole: all at once.
 		Prefetch: !Shardable(step),
@@ -384,7 +387,7 @@ func (w *Worker) RunShard(ctx context.Context, t StepTask) (ShardOutcome, error)
 	start := time.Now()
 	sh := &engine.ShardRun{Step: step, Index: t.Shard, Count: t.Shards}
 	br, err := engine.Build(ctx, r, engine.BuildOptions{
-		Store: w.Store, Jobs: jobs, Targets: []*engine.Step{step}, Reporter: rep, Sources: sources, Shard: sh,
+		Store: w.Store, Jobs: jobs, Targets: []*engine.Step{step}, Reporter: rep, Sources: sources, Shard: sh, ScratchRecipe: true,
 	})
 	if err != nil {
 		return ShardOutcome{}, fmt.Errorf("worker %s: %s shard %d: %w", w.Name, t.Addr, t.Shard, err)

@@ -262,7 +262,9 @@ func (Kind) Run(ctx context.Context, rc *engine.RunContext) (map[string]cache.Di
 		if err != nil {
 			return nil, err
 		}
-		if rc.DryRun {
+		if rc.DryRun || rc.ScratchRecipe {
+			// Planning, or a worker's copy of the recipe: the package is
+			// the client's to write, into the real recipe.
 			return nil, &engine.WaitingError{Msg: "waiting for review results in " + resultsRel}
 		}
 		for i, e := range ds.Entries {
