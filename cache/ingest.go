@@ -11,6 +11,7 @@ import (
 	"path"
 	"path/filepath"
 	"sort"
+	"strings"
 	"sync/atomic"
 )
 
@@ -353,8 +354,103 @@ func hashFile(p string) (Digest, error) {
 	return d, nil
 }
 
+// TreeFile is a file of a tree that PutFiles builds.
+type TreeFile struct {
+	Path   string // slash-separated, relative to the tree's root
+	Digest Digest
+	Size   int64
+	Exec   bool
+}
+
+// PutFiles stores the tree that holds files (blobs of this store or of its
+// remote: PutFiles reads none of them) and the directories dirs (slash
+// paths, kept even when empty; a file's directories are implied). It is
+// the tree PutDir with KeepEmptyDirs makes of a directory that holds those
+// files and directories, without writing or reading them: an export that
+// names its images by digest. Paths must be clean and relative, each
+// element a valid tree name; a path given twice, or both as a file and as
+// a directory, is an error.
+func (s *Store) PutFiles(files []TreeFile, dirs []string) (Digest, error) {
+	check := func(p string) error {
+		if p == "" || path.Clean(p) != p || path.IsAbs(p) {
+			return fmt.Errorf("tree: %q is not a clean relative path", p)
+		}
+		for _, el := range strings.Split(p, "/") {
+			if err := ValidName(el); err != nil {
+				return fmt.Errorf("tree: path %q: %w", p, err)
+			}
+		}
+		return nil
+	}
+	isDir := map[string]bool{"": true}
+	var addDir func(d string)
+	addDir = func(d string) {
+		for d != "" && !isDir[d] {
+			isDir[d] = true
+			if d = path.Dir(d); d == "." {
+				d = ""
+			}
+		}
+	}
+	for _, d := range dirs {
+		if err := check(d); err != nil {
+			return Digest{}, err
+		}
+		addDir(d)
+	}
+	seen := make(map[string]bool, len(files))
+	tf := make([]placedFile, len(files))
+	for i, f := range files {
+		if err := check(f.Path); err != nil {
+			return Digest{}, err
+		}
+		if seen[f.Path] {
+			return Digest{}, fmt.Errorf("tree: file %q given twice", f.Path)
+		}
+		if f.Size < 0 {
+			return Digest{}, fmt.Errorf("tree: file %q has negative size %d", f.Path, f.Size)
+		}
+		seen[f.Path] = true
+		parent := path.Dir(f.Path)
+		if parent == "." {
+			parent = ""
+		}
+		addDir(parent)
+		tf[i] = placedFile{rel: f.Path, digest: f.Digest, size: f.Size, exec: f.Exec}
+	}
+	for p := range seen {
+		if isDir[p] {
+			return Digest{}, fmt.Errorf("tree: %q is both a file and a directory", p)
+		}
+	}
+	all := make([]string, 0, len(isDir))
+	for d := range isDir {
+		all = append(all, d)
+	}
+	sort.Strings(all)
+	return s.assembleTree(tf, all, IngestOptions{KeepEmptyDirs: true})
+}
+
+// placedFile is a file as assembleTree places it.
+type placedFile struct {
+	rel    string
+	digest Digest
+	size   int64
+	exec   bool
+}
+
 // buildTree assembles the Merkle tree bottom-up from the hashed files.
 func (s *Store) buildTree(files []walkedFile, digests []Digest, dirs []string, opt IngestOptions) (Digest, error) {
+	tf := make([]placedFile, len(files))
+	for i, f := range files {
+		tf[i] = placedFile{rel: f.rel, digest: digests[i], size: f.info.Size(), exec: f.info.Mode()&0o111 != 0}
+	}
+	return s.assembleTree(tf, dirs, opt)
+}
+
+// assembleTree stores the trees of dirs ("" the root; every file's
+// directory among them), deepest first, and returns the root's digest.
+func (s *Store) assembleTree(files []placedFile, dirs []string, opt IngestOptions) (Digest, error) {
 	type node struct {
 		entries []TreeEntry
 		size    int64
@@ -363,9 +459,9 @@ func (s *Store) buildTree(files []walkedFile, digests []Digest, dirs []string, o
 	for _, d := range dirs {
 		nodes[d] = &node{}
 	}
-	for i, f := range files {
+	for _, f := range files {
 		kind := File
-		if f.info.Mode()&0o111 != 0 {
+		if f.exec {
 			kind = Exec
 		}
 		parent := path.Dir(f.rel)
@@ -373,8 +469,8 @@ func (s *Store) buildTree(files []walkedFile, digests []Digest, dirs []string, o
 			parent = ""
 		}
 		n := nodes[parent]
-		n.entries = append(n.entries, TreeEntry{Name: path.Base(f.rel), Kind: kind, Digest: digests[i], Size: f.info.Size()})
-		n.size += f.info.Size()
+		n.entries = append(n.entries, TreeEntry{Name: path.Base(f.rel), Kind: kind, Digest: f.digest, Size: f.size})
+		n.size += f.size
 	}
 	// Deepest directories first, so children are done before parents.
 	order := append([]string(nil), dirs...)

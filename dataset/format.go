@@ -125,9 +125,9 @@ type ItemExporter interface {
 	// on the exporter's options, ds.Meta, and e's name, size, image and
 	// annotation: the export step memoizes it under those.
 	ExportItem(ctx context.Context, ds *Dataset, s Store, e Entry) (ExportedItem, error)
-	// Finish writes the export into dir (existing and empty), given
-	// ExportItem's result for each of ds.Entries, in that order.
-	Finish(ctx context.Context, ds *Dataset, s Store, items []ExportedItem, dir string) error
+	// Finish writes the export to w, given ExportItem's result for each
+	// of ds.Entries, in that order.
+	Finish(ctx context.Context, ds *Dataset, s Store, items []ExportedItem, w ExportWriter) error
 }
 
 // ExportedItem is one item's share of an export.
@@ -141,7 +141,7 @@ type ExportedItem struct {
 }
 
 // ExportByItems is an ItemExporter's Export: ExportItem on every entry, in
-// order, then Finish.
+// order, then Finish into dir (a DirWriter).
 func ExportByItems(ctx context.Context, x ItemExporter, ds *Dataset, s Store, dir string) error {
 	items := make([]ExportedItem, len(ds.Entries))
 	for i, e := range ds.Entries {
@@ -154,7 +154,7 @@ func ExportByItems(ctx context.Context, x ItemExporter, ds *Dataset, s Store, di
 		}
 		items[i] = it
 	}
-	return x.Finish(ctx, ds, s, items, dir)
+	return x.Finish(ctx, ds, s, items, &DirWriter{Dir: dir, Store: s})
 }
 
 // ItemError is a problem with one item: it names the item and the file.

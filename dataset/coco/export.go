@@ -7,8 +7,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"math"
-	"os"
-	"path/filepath"
 	"sort"
 	"strconv"
 
@@ -93,7 +91,7 @@ func hasClass(m *dataset.Meta, title string) bool {
 // images under <subset>/. Image ids count from 1 over all the items in
 // name order, annotation ids from 1 over the objects in that order, and
 // category ids follow the sorted class titles.
-func (e *exporter) Finish(ctx context.Context, ds *dataset.Dataset, s dataset.Store, items []dataset.ExportedItem, dir string) error {
+func (e *exporter) Finish(ctx context.Context, ds *dataset.Dataset, s dataset.Store, items []dataset.ExportedItem, out dataset.ExportWriter) error {
 	if len(items) != len(ds.Entries) {
 		return fmt.Errorf("coco export: %d item records for %d items", len(items), len(ds.Entries))
 	}
@@ -119,10 +117,10 @@ func (e *exporter) Finish(ctx context.Context, ds *dataset.Dataset, s dataset.St
 	for i, k := range order {
 		entries[i], recs[i] = ds.Entries[k], items[k].Record
 	}
-	if err := os.MkdirAll(filepath.Join(dir, "annotations"), 0o755); err != nil {
+	if err := out.Mkdir("annotations"); err != nil {
 		return err
 	}
-	w := &writer{s: s, dir: dir, titles: titles, catID: catID, written: map[string]bool{}}
+	w := &writer{out: out, titles: titles, catID: catID, written: map[string]bool{}}
 	// Sorted names put each subset's items together.
 	for lo := 0; lo < len(entries); {
 		subset, _ := dataset.Split(entries[lo].Name)
@@ -147,8 +145,7 @@ func (e *exporter) Finish(ctx context.Context, ds *dataset.Dataset, s dataset.St
 }
 
 type writer struct {
-	s       dataset.Store
-	dir     string
+	out     dataset.ExportWriter
 	titles  []string
 	catID   map[string]int
 	annID   int
@@ -170,10 +167,10 @@ func (w *writer) subset(ctx context.Context, subset string, entries []dataset.En
 	if err := w.claim(annRel); err != nil {
 		return err
 	}
-	if err := os.MkdirAll(filepath.Join(w.dir, subset), 0o755); err != nil {
+	if err := w.out.Mkdir(subset); err != nil {
 		return err
 	}
-	f, err := os.Create(filepath.Join(w.dir, filepath.FromSlash(annRel)))
+	f, err := w.out.Create(annRel)
 	if err != nil {
 		return err
 	}
@@ -193,12 +190,8 @@ func (w *writer) subset(ctx context.Context, subset string, entries []dataset.En
 		if err := w.claim(rel); err != nil {
 			return err
 		}
-		data, err := w.s.ReadBlob(en.Image)
-		if err != nil {
+		if err := w.out.WriteBlob(rel, en.Image, en.ImageSize); err != nil {
 			return fmt.Errorf("coco export: %s: image: %w", en.Name, err)
-		}
-		if err := os.WriteFile(filepath.Join(w.dir, subset, file), data, 0o644); err != nil {
-			return err
 		}
 		if i > 0 {
 			b.WriteByte(',')

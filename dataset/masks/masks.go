@@ -71,9 +71,7 @@ import (
 	"image"
 	"image/color"
 	"image/png"
-	"os"
 	"path"
-	"path/filepath"
 	"strconv"
 	"strings"
 
@@ -203,7 +201,7 @@ func classIndex(labels []label) map[string]int {
 }
 
 // ExportItem implements dataset.ItemExporter: the item's mask, painted,
-// encoded as a PNG and stored; its record is the PNG's digest.
+// encoded as a PNG and stored; its record names the PNG.
 func (ex *exporter) ExportItem(ctx context.Context, ds *dataset.Dataset, s dataset.Store, e dataset.Entry) (dataset.ExportedItem, error) {
 	labels, err := ex.labels(ds.Meta)
 	if err != nil {
@@ -217,12 +215,19 @@ func (ex *exporter) ExportItem(ctx context.Context, ds *dataset.Dataset, s datas
 	if err != nil {
 		return dataset.ExportedItem{}, fmt.Errorf("format %s: %s: storing its mask: %w", Format, e.Name, err)
 	}
-	return dataset.ExportedItem{Record: []byte(d.String()), Blobs: []cache.Digest{d}}, nil
+	rec, err := json.Marshal(itemRecord{Mask: d, Size: int64(len(data))})
+	return dataset.ExportedItem{Record: rec, Blobs: []cache.Digest{d}}, err
+}
+
+// itemRecord is an item's share of the export: its mask PNG, stored.
+type itemRecord struct {
+	Mask cache.Digest `json:"mask"`
+	Size int64        `json:"size"`
 }
 
 // Finish implements dataset.ItemExporter: each item's mask (and with
 // images its image) and the class listing.
-func (ex *exporter) Finish(ctx context.Context, ds *dataset.Dataset, s dataset.Store, items []dataset.ExportedItem, dir string) error {
+func (ex *exporter) Finish(ctx context.Context, ds *dataset.Dataset, s dataset.Store, items []dataset.ExportedItem, w dataset.ExportWriter) error {
 	if len(items) != len(ds.Entries) {
 		return fmt.Errorf("format %s: %d item records for %d items", Format, len(items), len(ds.Entries))
 	}
@@ -249,33 +254,17 @@ func (ex *exporter) Finish(ctx context.Context, ds *dataset.Dataset, s dataset.S
 		if err := ctx.Err(); err != nil {
 			return err
 		}
-		d, err := cache.ParseDigest(string(items[i].Record))
-		if err != nil {
+		var rec itemRecord
+		if err := json.Unmarshal(items[i].Record, &rec); err != nil {
 			return fmt.Errorf("format %s: %s: its item record: %w", Format, e.Name, err)
 		}
-		data, err := s.ReadBlob(d)
-		if err != nil {
+		if err := w.WriteBlob(maskName(e.Name), rec.Mask, rec.Size); err != nil {
 			return fmt.Errorf("format %s: %s: its mask: %w", Format, e.Name, err)
 		}
-		p := filepath.Join(dir, filepath.FromSlash(maskName(e.Name)))
-		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-			return err
-		}
-		if err := os.WriteFile(p, data, 0o644); err != nil {
-			return err
-		}
 		if ex.images {
-			img, err := s.ReadBlob(e.Image)
-			if err != nil {
-				return fmt.Errorf("format %s: %s: image: %w", Format, e.Name, err)
-			}
 			d, file := dataset.Split(e.Name)
-			p := filepath.Join(dir, filepath.FromSlash(d), ImagesDir, filepath.FromSlash(file))
-			if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-				return err
-			}
-			if err := os.WriteFile(p, img, 0o644); err != nil {
-				return err
+			if err := w.WriteBlob(d+"/"+ImagesDir+"/"+file, e.Image, e.ImageSize); err != nil {
+				return fmt.Errorf("format %s: %s: image: %w", Format, e.Name, err)
 			}
 		}
 	}
@@ -289,7 +278,7 @@ func (ex *exporter) Finish(ctx context.Context, ds *dataset.Dataset, s dataset.S
 	}{ex.mode, labels}); err != nil {
 		return err
 	}
-	return os.WriteFile(filepath.Join(dir, ClassesFile), b.Bytes(), 0o644)
+	return dataset.WriteExportFile(w, ClassesFile, b.Bytes())
 }
 
 // maskName is the mask's path for an item: <dataset>/<stem>.png.

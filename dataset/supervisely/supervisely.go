@@ -60,9 +60,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
-	"os"
 	"path"
-	"path/filepath"
 	"sort"
 	"strings"
 
@@ -371,14 +369,14 @@ func (Exporter) ExportItem(context.Context, *dataset.Dataset, dataset.Store, dat
 
 // Finish implements [dataset.ItemExporter]: meta.json, and each item's
 // image and annotation under <dataset>/img/ and <dataset>/ann/.
-func (Exporter) Finish(ctx context.Context, ds *dataset.Dataset, s dataset.Store, items []dataset.ExportedItem, dir string) error {
+func (Exporter) Finish(ctx context.Context, ds *dataset.Dataset, s dataset.Store, items []dataset.ExportedItem, w dataset.ExportWriter) error {
 	if len(items) != len(ds.Entries) {
 		return fmt.Errorf("format %s: %d item records for %d items", Format, len(items), len(ds.Entries))
 	}
 	if err := ds.CheckNames(); err != nil {
 		return fmt.Errorf("format %s: %w", Format, err)
 	}
-	if err := os.WriteFile(filepath.Join(dir, "meta.json"), dataset.EncodeMeta(ds.Meta), 0o644); err != nil {
+	if err := dataset.WriteExportFile(w, "meta.json", dataset.EncodeMeta(ds.Meta)); err != nil {
 		return err
 	}
 	entries := append([]dataset.Entry(nil), ds.Entries...)
@@ -394,25 +392,17 @@ func (Exporter) Finish(ctx context.Context, ds *dataset.Dataset, s dataset.Store
 		}
 		if !made[name] {
 			for _, sub := range []string{"img", "ann"} {
-				if err := os.MkdirAll(filepath.Join(dir, name, sub), 0o755); err != nil {
+				if err := w.Mkdir(name + "/" + sub); err != nil {
 					return err
 				}
 			}
 			made[name] = true
 		}
-		img, err := s.ReadBlob(e.Image)
-		if err != nil {
+		if err := w.WriteBlob(name+"/img/"+file, e.Image, e.ImageSize); err != nil {
 			return fmt.Errorf("item %s: image: %w", e.Name, err)
 		}
-		ann, err := s.ReadBlob(e.Ann)
-		if err != nil {
+		if err := w.WriteBlob(name+"/ann/"+file+".json", e.Ann, e.AnnSize); err != nil {
 			return fmt.Errorf("item %s: annotation: %w", e.Name, err)
-		}
-		if err := os.WriteFile(filepath.Join(dir, name, "img", file), img, 0o644); err != nil {
-			return err
-		}
-		if err := os.WriteFile(filepath.Join(dir, name, "ann", file+".json"), ann, 0o644); err != nil {
-			return err
 		}
 	}
 	return nil

@@ -8,9 +8,7 @@ import (
 	"image"
 	"image/color"
 	_ "image/jpeg" // DecodeConfig of exported images, for <depth>
-	"os"
 	"path"
-	"path/filepath"
 	"slices"
 	"sort"
 	"strings"
@@ -93,10 +91,14 @@ func (ex *exporter) classList(meta *dataset.Meta) ([]string, error) {
 // itemRecord is one item's share of the export: its XML and PNGs, stored,
 // and the lists that name it.
 type itemRecord struct {
-	XML     cache.Digest `json:"xml"`
-	Object  cache.Digest `json:"object"`
-	Class   cache.Digest `json:"class"`
-	Subsets []string     `json:"subsets"`
+	Files   [3]storedFile `json:"files"` // the XML, the object PNG, the class PNG
+	Subsets []string      `json:"subsets"`
+}
+
+// storedFile is a file ExportItem stored.
+type storedFile struct {
+	Blob cache.Digest `json:"blob"`
+	Size int64        `json:"size"`
 }
 
 // ExportItem implements dataset.ItemExporter: the item's annotation XML
@@ -114,22 +116,24 @@ func (ex *exporter) ExportItem(ctx context.Context, ds *dataset.Dataset, s datas
 	if err != nil {
 		return dataset.ExportedItem{}, fmt.Errorf("format %s: %w", Format, err)
 	}
-	var ds3 [3]cache.Digest
+	r := itemRecord{Subsets: subsets}
+	blobs := make([]cache.Digest, len(files))
 	for i, data := range files {
-		if ds3[i], err = s.PutBytes(data); err != nil {
+		if blobs[i], err = s.PutBytes(data); err != nil {
 			return dataset.ExportedItem{}, fmt.Errorf("format %s: %s: %w", Format, e.Name, err)
 		}
+		r.Files[i] = storedFile{Blob: blobs[i], Size: int64(len(data))}
 	}
-	rec, err := json.Marshal(itemRecord{XML: ds3[0], Object: ds3[1], Class: ds3[2], Subsets: subsets})
+	rec, err := json.Marshal(r)
 	if err != nil {
 		return dataset.ExportedItem{}, err
 	}
-	return dataset.ExportedItem{Record: rec, Blobs: ds3[:]}, nil
+	return dataset.ExportedItem{Record: rec, Blobs: blobs}, nil
 }
 
 // Finish implements dataset.ItemExporter: each item's image, XML and PNGs,
 // the list files and labelmap.txt.
-func (ex *exporter) Finish(ctx context.Context, ds *dataset.Dataset, s dataset.Store, items []dataset.ExportedItem, dir string) error {
+func (ex *exporter) Finish(ctx context.Context, ds *dataset.Dataset, s dataset.Store, items []dataset.ExportedItem, w dataset.ExportWriter) error {
 	if len(items) != len(ds.Entries) {
 		return fmt.Errorf("format %s: %d item records for %d items", Format, len(items), len(ds.Entries))
 	}
@@ -156,7 +160,7 @@ func (ex *exporter) Finish(ctx context.Context, ds *dataset.Dataset, s dataset.S
 	}
 
 	for _, d := range []string{dirAnnotations, dirLists, dirImages, dirSegClass, dirSegObject} {
-		if err := os.MkdirAll(filepath.Join(dir, filepath.FromSlash(d)), 0o755); err != nil {
+		if err := w.Mkdir(d); err != nil {
 			return err
 		}
 	}
@@ -172,27 +176,23 @@ func (ex *exporter) Finish(ctx context.Context, ds *dataset.Dataset, s dataset.S
 		_, file := dataset.Split(e.Name)
 		id := strings.TrimSuffix(file, path.Ext(file))
 		for _, f := range []struct {
-			rel  string
-			blob cache.Digest
+			rel string
+			sf  storedFile
 		}{
-			{path.Join(dirImages, file), e.Image},
-			{path.Join(dirAnnotations, id+".xml"), rec.XML},
-			{path.Join(dirSegObject, id+".png"), rec.Object},
-			{path.Join(dirSegClass, id+".png"), rec.Class},
+			{path.Join(dirImages, file), storedFile{e.Image, e.ImageSize}},
+			{path.Join(dirAnnotations, id+".xml"), rec.Files[0]},
+			{path.Join(dirSegObject, id+".png"), rec.Files[1]},
+			{path.Join(dirSegClass, id+".png"), rec.Files[2]},
 		} {
-			data, err := s.ReadBlob(f.blob)
-			if err != nil {
-				return fmt.Errorf("format %s: %s: %s: %w", Format, e.Name, f.rel, err)
-			}
-			if err := writeFile(dir, f.rel, data); err != nil {
-				return err
+			if err := w.WriteBlob(f.rel, f.sf.Blob, f.sf.Size); err != nil {
+				return fmt.Errorf("format %s: %s: %w", Format, e.Name, err)
 			}
 		}
 		for _, sub := range rec.Subsets {
 			lists[sub] = append(lists[sub], id)
 		}
 	}
-	if err := writeFile(dir, LabelmapFile, writeLabelmap(classes, Colormap())); err != nil {
+	if err := dataset.WriteExportFile(w, LabelmapFile, writeLabelmap(classes, Colormap())); err != nil {
 		return err
 	}
 	if len(ds.Entries) == 0 && ex.defaultSubset != "" {
@@ -213,7 +213,7 @@ func (ex *exporter) Finish(ctx context.Context, ds *dataset.Dataset, s dataset.S
 		if len(ids) == 0 {
 			data = nil
 		}
-		if err := writeFile(dir, path.Join(dirLists, n+".txt"), data); err != nil {
+		if err := dataset.WriteExportFile(w, path.Join(dirLists, n+".txt"), data); err != nil {
 			return err
 		}
 	}
@@ -301,8 +301,4 @@ func (ex *exporter) item(ds *dataset.Dataset, s dataset.Store, e dataset.Entry, 
 		subsets = append(subsets, ex.defaultSubset)
 	}
 	return files, subsets, nil
-}
-
-func writeFile(dir, rel string, data []byte) error {
-	return os.WriteFile(filepath.Join(dir, filepath.FromSlash(rel)), data, 0o644)
 }

@@ -13,13 +13,15 @@
 // dataset with more items exports only the new ones, and a distributed
 // build can run the shares in shards (engine.Itemwise). The output is the
 // format's whole export, byte for byte, whatever was memoized or sharded.
+// It is built as a tree of the store (cache.Store.PutFiles): the images
+// and the items' stored files are named by digest, never copied or read.
 package export
 
 import (
 	"context"
+	"errors"
 	"fmt"
-	"os"
-	"path/filepath"
+	"io"
 	"slices"
 	"strings"
 
@@ -102,7 +104,7 @@ func (Kind) Decode(cfg *engine.Config) (any, hcl.Diagnostics) {
 // salt). Run and PlanItems share it.
 func itemWork(ctx context.Context, rc *engine.RunContext, ds *dataset.Dataset, x dataset.ItemExporter) (engine.ItemWork[dataset.ExportedItem], []engine.Item[dataset.ExportedItem]) {
 	work := engine.ItemWork[dataset.ExportedItem]{
-		Scheme: "export item v1",
+		Scheme: "export item v2", // v2: records name their stored files with sizes
 		Refs:   func(it dataset.ExportedItem) []cache.Digest { return it.Blobs },
 	}
 	items := make([]engine.Item[dataset.ExportedItem], len(ds.Entries))
@@ -150,9 +152,10 @@ func (Kind) PlanItems(ctx context.Context, rc *engine.RunContext) (engine.ItemPl
 func (Kind) Itemwise() {}
 
 // Run does each item's share of the export (memoized per item: a dataset
-// with a few more items exports only those), then writes the export into
-// a scratch directory of the store and stores it (the files are moved,
-// not copied).
+// with a few more items exports only those), then has the format write
+// the export as a tree of the store: the files it makes are stored as
+// they are written, and the images and the items' stored files are named
+// by digest, never read (on a worker they may stay on the remote).
 func (Kind) Run(ctx context.Context, rc *engine.RunContext) (map[string]cache.Digest, error) {
 	ds, err := dataset.Open(rc.Store, rc.Inputs["from"])
 	if err != nil {
@@ -172,21 +175,104 @@ func (Kind) Run(ctx context.Context, rc *engine.RunContext) (map[string]cache.Di
 	for i, r := range results {
 		shares[i] = r.Value
 	}
-	scratch, err := rc.Store.TempDir("export-")
-	if err != nil {
-		return nil, err
-	}
-	defer cache.RemoveAll(scratch)
-	dir := filepath.Join(scratch, "out")
-	if err := os.Mkdir(dir, 0o755); err != nil {
-		return nil, err
-	}
-	if err := x.Finish(ctx, ds, rc.Store, shares, dir); err != nil {
+	tw := &treeWriter{s: rc.Store}
+	if err := x.Finish(ctx, ds, rc.Store, shares, tw); err != nil {
+		tw.abort()
 		return nil, fmt.Errorf("exporting as %s: %w", set.format, err)
 	}
-	d, _, err := rc.Store.PutDir(ctx, dir, cache.IngestOptions{KeepEmptyDirs: true, Adopt: cache.Move})
+	if err := tw.unclosed(); err != nil {
+		return nil, fmt.Errorf("exporting as %s: %w", set.format, err)
+	}
+	d, err := rc.Store.PutFiles(tw.files, tw.dirs)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("exporting as %s: %w", set.format, err)
 	}
 	return map[string]cache.Digest{"out": d}, nil
+}
+
+// treeWriter is the export step's dataset.ExportWriter: the export as a
+// tree of the store. A file made with Create is stored as it is written
+// (streamed, whatever its size); WriteBlob names a blob without reading
+// it; PutFiles makes the tree of both.
+type treeWriter struct {
+	s     *cache.Store
+	files []cache.TreeFile
+	dirs  []string
+	open  []*storedFile // not yet closed
+}
+
+// Create implements dataset.ExportWriter.
+func (t *treeWriter) Create(rel string) (io.WriteCloser, error) {
+	pr, pw := io.Pipe()
+	f := &storedFile{t: t, rel: rel, pw: pw, done: make(chan struct{})}
+	go func() {
+		defer close(f.done)
+		f.d, f.n, f.err = t.s.PutReader(pr, -1)
+		pr.CloseWithError(f.err) // a failed store fails the writes
+	}()
+	t.open = append(t.open, f)
+	return f, nil
+}
+
+// WriteBlob implements dataset.ExportWriter.
+func (t *treeWriter) WriteBlob(rel string, d cache.Digest, size int64) error {
+	t.files = append(t.files, cache.TreeFile{Path: rel, Digest: d, Size: size})
+	return nil
+}
+
+// Mkdir implements dataset.ExportWriter.
+func (t *treeWriter) Mkdir(rel string) error {
+	t.dirs = append(t.dirs, rel)
+	return nil
+}
+
+// abort ends the files a failed Finish left open.
+func (t *treeWriter) abort() {
+	for _, f := range t.open {
+		if !f.closed {
+			f.pw.CloseWithError(errors.New("export abandoned"))
+			<-f.done
+		}
+	}
+}
+
+// unclosed fails (and ends) the files Finish left open: they would be
+// missing from the export.
+func (t *treeWriter) unclosed() error {
+	for _, f := range t.open {
+		if !f.closed {
+			t.abort()
+			return fmt.Errorf("%s was not closed", f.rel)
+		}
+	}
+	return nil
+}
+
+// storedFile is a file of a treeWriter being written.
+type storedFile struct {
+	t      *treeWriter
+	rel    string
+	pw     *io.PipeWriter
+	done   chan struct{}
+	closed bool
+	d      cache.Digest
+	n      int64
+	err    error
+}
+
+func (f *storedFile) Write(p []byte) (int, error) { return f.pw.Write(p) }
+
+// Close ends the file and adds it to the tree once stored.
+func (f *storedFile) Close() error {
+	if f.closed {
+		return nil
+	}
+	f.closed = true
+	f.pw.Close()
+	<-f.done
+	if f.err != nil {
+		return fmt.Errorf("storing %s: %w", f.rel, f.err)
+	}
+	f.t.files = append(f.t.files, cache.TreeFile{Path: f.rel, Digest: f.d, Size: f.n})
+	return nil
 }
