@@ -183,6 +183,9 @@ func (Kind) Run(ctx context.Context, rc *engine.RunContext) (map[string]cache.Di
 	if err := tw.unclosed(); err != nil {
 		return nil, fmt.Errorf("exporting as %s: %w", set.format, err)
 	}
+	if err := tw.checkNamed(ctx); err != nil {
+		return nil, fmt.Errorf("exporting as %s: %w", set.format, err)
+	}
 	d, err := rc.Store.PutFiles(tw.files, tw.dirs)
 	if err != nil {
 		return nil, fmt.Errorf("exporting as %s: %w", set.format, err)
@@ -197,6 +200,7 @@ func (Kind) Run(ctx context.Context, rc *engine.RunContext) (map[string]cache.Di
 type treeWriter struct {
 	s     *cache.Store
 	files []cache.TreeFile
+	named []int // the files of WriteBlob, by index
 	dirs  []string
 	open  []*storedFile // not yet closed
 }
@@ -217,6 +221,36 @@ func (t *treeWriter) Create(rel string) (io.WriteCloser, error) {
 // WriteBlob implements dataset.ExportWriter.
 func (t *treeWriter) WriteBlob(rel string, d cache.Digest, size int64) error {
 	t.files = append(t.files, cache.TreeFile{Path: rel, Digest: d, Size: size})
+	t.named = append(t.named, len(t.files)-1)
+	return nil
+}
+
+// checkNamed checks that the blobs WriteBlob named are there, as reading
+// them would have: in the store (a stat each), or else on its remote (one
+// batched existence check; a blob the remote lacks is uploaded from here,
+// which fails if it is nowhere). A missing blob is a cache.NotFoundError,
+// so the engine rebuilds the step that made it and tries again.
+func (t *treeWriter) checkNamed(ctx context.Context) error {
+	var missing []cache.Ref
+	var first string
+	for _, i := range t.named {
+		f := t.files[i]
+		if !t.s.Has(f.Digest) {
+			if first == "" {
+				first = f.Path
+			}
+			missing = append(missing, cache.Ref{Digest: f.Digest, Size: f.Size})
+		}
+	}
+	switch {
+	case len(missing) == 0:
+		return nil
+	case !t.s.HasRemote():
+		return fmt.Errorf("%s: %w", first, &cache.NotFoundError{Digest: missing[0].Digest})
+	}
+	if err := t.s.Upload(ctx, missing); err != nil {
+		return fmt.Errorf("%d of the files it names are neither here nor on the remote (%s first): %w", len(missing), first, err)
+	}
 	return nil
 }
 

@@ -55,7 +55,7 @@ func build(t *testing.T, dir string, store *cache.Store, hcl string, jobs int) (
 	}
 	res := br.Result(r.Step("export.out"))
 	if res.Items == nil {
-		t.Fatal("export.out counted no items")
+		t.Fatalf("export.out counted no items (%s, %v: %s)", res.Status, res.Err, res.Reason)
 	}
 	return ds, res
 }
@@ -127,3 +127,4 @@ func TestItemwiseExport(t *testing.T) {
 		})
 	}
 }
+
