@@ -127,4 +127,3 @@ func TestItemwiseExport(t *testing.T) {
 		})
 	}
 }
-
