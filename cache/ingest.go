@@ -383,13 +383,9 @@ func (s *Store) PutFiles(files []TreeFile, dirs []string) (Digest, error) {
 		return nil
 	}
 	isDir := map[string]bool{"": true}
-	var addDir func(d string)
-	addDir = func(d string) {
-		for d != "" && !isDir[d] {
+	addDir := func(d string) {
+		for ; d != "" && !isDir[d]; d = parentDir(d) {
 			isDir[d] = true
-			if d = path.Dir(d); d == "." {
-				d = ""
-			}
 		}
 	}
 	for _, d := range dirs {
@@ -411,11 +407,7 @@ func (s *Store) PutFiles(files []TreeFile, dirs []string) (Digest, error) {
 			return Digest{}, fmt.Errorf("tree: file %q has negative size %d", f.Path, f.Size)
 		}
 		seen[f.Path] = true
-		parent := path.Dir(f.Path)
-		if parent == "." {
-			parent = ""
-		}
-		addDir(parent)
+		addDir(parentDir(f.Path))
 		tf[i] = placedFile{rel: f.Path, digest: f.Digest, size: f.Size, exec: f.Exec}
 	}
 	for p := range seen {
@@ -429,6 +421,14 @@ func (s *Store) PutFiles(files []TreeFile, dirs []string) (Digest, error) {
 	}
 	sort.Strings(all)
 	return s.assembleTree(tf, all, IngestOptions{KeepEmptyDirs: true})
+}
+
+// parentDir is the directory of slash path rel, "" for the root.
+func parentDir(rel string) string {
+	if d := path.Dir(rel); d != "." {
+		return d
+	}
+	return ""
 }
 
 // placedFile is a file as assembleTree places it.
@@ -464,11 +464,7 @@ func (s *Store) assembleTree(files []placedFile, dirs []string, opt IngestOption
 		if f.exec {
 			kind = Exec
 		}
-		parent := path.Dir(f.rel)
-		if parent == "." {
-			parent = ""
-		}
-		n := nodes[parent]
+		n := nodes[parentDir(f.rel)]
 		n.entries = append(n.entries, TreeEntry{Name: path.Base(f.rel), Kind: kind, Digest: f.digest, Size: f.size})
 		n.size += f.size
 	}
@@ -501,11 +497,7 @@ func (s *Store) assembleTree(files []placedFile, dirs []string, opt IngestOption
 			root = d
 			continue
 		}
-		parent := path.Dir(dir)
-		if parent == "." {
-			parent = ""
-		}
-		p := nodes[parent]
+		p := nodes[parentDir(dir)]
 		p.entries = append(p.entries, TreeEntry{Name: path.Base(dir), Kind: Dir, Digest: d, Size: n.size})
 		p.size += n.size
 	}

@@ -9,7 +9,7 @@ import (
 	"dsbuild/cache"
 )
 
-// ExportWriter is where an ItemExporter's Finish puts the export: a
+// ExportWriter is where an Exporter's Finish puts the export: a
 // directory (DirWriter), or a tree of the store that names the blobs it
 // holds without reading them (the export step's). Paths are slash paths
 // relative to the export's root; a file's directories are implied.

@@ -107,20 +107,12 @@ type Importer interface {
 	Import(ctx context.Context, src Source, emit func(*SourceItem) error) (*Meta, error)
 }
 
-// Exporter writes a dataset in one format into a directory that exists and
-// is empty.
+// Exporter writes a dataset in one format, in two parts, so that the
+// export step can memoize the costly one item by item and a distributed
+// build can run it in shards: ExportItem does one entry's share (reading
+// its annotation, painting and encoding its masks), Finish writes the
+// whole export from the shares. ExportTo runs both into a directory.
 type Exporter interface {
-	Export(ctx context.Context, ds *Dataset, s Store, dir string) error
-}
-
-// ItemExporter is an Exporter whose costly work splits per item, so that
-// the export step can memoize it item by item and a distributed build can
-// run it in shards: ExportItem does one entry's share (reading its
-// annotation, painting and encoding its masks), Finish writes the whole
-// export from the shares. Its Export must write exactly what ExportItem on
-// every entry followed by Finish writes (ExportByItems).
-type ItemExporter interface {
-	Exporter
 	// ExportItem returns entry e's share of the export. It may depend only
 	// on the exporter's options, ds.Meta, and e's name, size, image and
 	// annotation: the export step memoizes it under those.
@@ -140,9 +132,9 @@ type ExportedItem struct {
 	Blobs []cache.Digest `json:"blobs,omitempty"`
 }
 
-// ExportByItems is an ItemExporter's Export: ExportItem on every entry, in
-// order, then Finish into dir (a DirWriter).
-func ExportByItems(ctx context.Context, x ItemExporter, ds *Dataset, s Store, dir string) error {
+// ExportTo writes ds with x into dir (existing and empty): ExportItem on
+// every entry, in order, then Finish into dir (a DirWriter).
+func ExportTo(ctx context.Context, x Exporter, ds *Dataset, s Store, dir string) error {
 	items := make([]ExportedItem, len(ds.Entries))
 	for i, e := range ds.Entries {
 		if err := ctx.Err(); err != nil {

@@ -38,33 +38,32 @@ func sizeBucket(n int) string {
 	return SizeBuckets[i]
 }
 
-// newStats is an empty Stats with every class of meta at 0 objects.
-func newStats(meta *Meta) *Stats {
-	st := &Stats{Objects: map[string]int{}, Tags: map[string]int{}, ObjectTags: map[string]int{}, ImageSizes: map[string]int{}, Shapes: map[string]int{}, ObjectSizes: map[string]int{}}
-	for _, c := range meta.Classes {
-		st.Objects[c.Title] = 0
-	}
-	return st
+// emptyStats is a Stats with no counts.
+func emptyStats() *Stats {
+	return &Stats{Objects: map[string]int{}, Tags: map[string]int{}, ObjectTags: map[string]int{}, ImageSizes: map[string]int{}, Shapes: map[string]int{}, ObjectSizes: map[string]int{}}
 }
 
-// ComputeStats reads every annotation of ds: the sum of ItemStats over its
-// entries, with every class of the meta in Objects.
+// ComputeStats reads every annotation of ds: SumStats of ItemStats over
+// its entries.
 func ComputeStats(ds *Dataset, s Store) (*Stats, error) {
-	st := newStats(ds.Meta)
-	for _, e := range ds.Entries {
+	items := make([]*Stats, len(ds.Entries))
+	for i, e := range ds.Entries {
 		it, err := ItemStats(ds, s, e)
 		if err != nil {
 			return nil, err
 		}
-		st.Add(it)
+		items[i] = it
 	}
-	return st, nil
+	return SumStats(ds.Meta, items), nil
 }
 
 // SumStats adds up per-item stats (ItemStats of each entry of a dataset
-// with meta), in any order: ComputeStats's result.
+// with meta), in any order, with every class of meta in Objects.
 func SumStats(meta *Meta, items []*Stats) *Stats {
-	st := newStats(meta)
+	st := emptyStats()
+	for _, c := range meta.Classes {
+		st.Objects[c.Title] = 0
+	}
 	for _, it := range items {
 		st.Add(it)
 	}
@@ -78,7 +77,8 @@ func ItemStats(ds *Dataset, s Store, e Entry) (*Stats, error) {
 	if err != nil {
 		return nil, err
 	}
-	st := &Stats{Items: 1, Objects: map[string]int{}, Tags: map[string]int{}, ObjectTags: map[string]int{}, ImageSizes: map[string]int{}, Shapes: map[string]int{}, ObjectSizes: map[string]int{}}
+	st := emptyStats()
+	st.Items = 1
 	st.ImageSizes[fmt.Sprintf("%dx%d", e.Width, e.Height)]++
 	seen := map[string]bool{}
 	for _, t := range a.Tags {

@@ -234,7 +234,7 @@ func export(t *testing.T, store *cache.Store, ds *dataset.Dataset, opt dataset.O
 		t.Fatal(err)
 	}
 	dir := t.TempDir()
-	if err := ex.Export(context.Background(), ds, store, dir); err != nil {
+	if err := dataset.ExportTo(context.Background(), ex, ds, store, dir); err != nil {
 		t.Fatal(err)
 	}
 	return dir

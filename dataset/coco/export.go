@@ -33,12 +33,6 @@ func NewExporter(opt dataset.Options) (dataset.Exporter, error) {
 	return nil, fmt.Errorf("format %s: option masks = %q: want \"rle\" or \"polygons\"", Format, masks)
 }
 
-// Export implements dataset.Exporter: ExportItem on every entry, then
-// Finish.
-func (e *exporter) Export(ctx context.Context, ds *dataset.Dataset, s dataset.Store, dir string) error {
-	return dataset.ExportByItems(ctx, e, ds, s, dir)
-}
-
 // itemObject is one object of an entry's share of the export: its class
 // and its annotation's fields from "segmentation" to "iscrowd".
 type itemObject struct {
@@ -46,7 +40,7 @@ type itemObject struct {
 	Fields string `json:"fields"`
 }
 
-// ExportItem implements dataset.ItemExporter: entry en's objects encoded
+// ExportItem implements dataset.Exporter: entry en's objects encoded
 // (segmentation, area, bbox, iscrowd), each with its class, as a JSON
 // list. Objects with nothing to write (an empty mask) are left out.
 func (e *exporter) ExportItem(ctx context.Context, ds *dataset.Dataset, s dataset.Store, en dataset.Entry) (dataset.ExportedItem, error) {
@@ -86,15 +80,12 @@ func hasClass(m *dataset.Meta, title string) bool {
 	return false
 }
 
-// Finish implements dataset.ItemExporter: one annotation file per subset
+// Finish implements dataset.Exporter: one annotation file per subset
 // (the items' dataset part), annotations/instances_<subset>.json, and the
 // images under <subset>/. Image ids count from 1 over all the items in
 // name order, annotation ids from 1 over the objects in that order, and
 // category ids follow the sorted class titles.
 func (e *exporter) Finish(ctx context.Context, ds *dataset.Dataset, s dataset.Store, items []dataset.ExportedItem, out dataset.ExportWriter) error {
-	if len(items) != len(ds.Entries) {
-		return fmt.Errorf("coco export: %d item records for %d items", len(items), len(ds.Entries))
-	}
 	if err := ds.CheckNames(); err != nil {
 		return fmt.Errorf("coco export: %w", err)
 	}

@@ -46,7 +46,7 @@ func TestExportsLoadInPycocotools(t *testing.T) {
 				t.Fatal(err)
 			}
 			out := t.TempDir()
-			if err := ex.Export(context.Background(), res.Dataset, store, out); err != nil {
+			if err := dataset.ExportTo(context.Background(), ex, res.Dataset, store, out); err != nil {
 				t.Fatalf("%s masks=%s: %v", src.dir, masks, err)
 			}
 			if err := cocorules.CheckDir(out); err != nil {

@@ -96,7 +96,7 @@ func Export(ctx context.Context, s *cache.Store, ds *dataset.Dataset, format str
 	if err != nil {
 		return err
 	}
-	if err := exp.Export(ctx, ds, s, dir); err != nil {
+	if err := dataset.ExportTo(ctx, exp, ds, s, dir); err != nil {
 		return fmt.Errorf("exporting as %s: %w", format, err)
 	}
 	return nil

@@ -67,7 +67,7 @@ func TestExportersRefuseEscapingNames(t *testing.T) {
 			if err := os.MkdirAll(dest, 0o755); err != nil {
 				t.Fatal(err)
 			}
-			err = exp.Export(ctx, hostile, s, dest)
+			err = dataset.ExportTo(ctx, exp, hostile, s, dest)
 			if err == nil || !strings.Contains(err.Error(), "item name") {
 				t.Errorf("%s, item %q: %v; want an error about the item name", format, name, err)
 			}

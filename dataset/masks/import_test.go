@@ -22,7 +22,7 @@ func exportDir(t *testing.T, opt dataset.Options) string {
 		t.Fatal(err)
 	}
 	dir := t.TempDir()
-	if err := ex.Export(context.Background(), testDataset(t, s), s, dir); err != nil {
+	if err := dataset.ExportTo(context.Background(), ex, testDataset(t, s), s, dir); err != nil {
 		t.Fatal(err)
 	}
 	return dir

@@ -184,12 +184,6 @@ func parseColor(s string) (color.RGBA, error) {
 	return color.RGBA{uint8(v >> 16), uint8(v >> 8), uint8(v), 255}, nil
 }
 
-// Export implements dataset.Exporter: ExportItem on every entry, then
-// Finish.
-func (ex *exporter) Export(ctx context.Context, ds *dataset.Dataset, s dataset.Store, dir string) error {
-	return dataset.ExportByItems(ctx, ex, ds, s, dir)
-}
-
 // classIndex is the position in labels of each class: 1, 2, … (0 is the
 // background).
 func classIndex(labels []label) map[string]int {
@@ -200,7 +194,7 @@ func classIndex(labels []label) map[string]int {
 	return byClass
 }
 
-// ExportItem implements dataset.ItemExporter: the item's mask, painted,
+// ExportItem implements dataset.Exporter: the item's mask, painted,
 // encoded as a PNG and stored; its record names the PNG.
 func (ex *exporter) ExportItem(ctx context.Context, ds *dataset.Dataset, s dataset.Store, e dataset.Entry) (dataset.ExportedItem, error) {
 	labels, err := ex.labels(ds.Meta)
@@ -225,12 +219,9 @@ type itemRecord struct {
 	Size int64        `json:"size"`
 }
 
-// Finish implements dataset.ItemExporter: each item's mask (and with
+// Finish implements dataset.Exporter: each item's mask (and with
 // images its image) and the class listing.
 func (ex *exporter) Finish(ctx context.Context, ds *dataset.Dataset, s dataset.Store, items []dataset.ExportedItem, w dataset.ExportWriter) error {
-	if len(items) != len(ds.Entries) {
-		return fmt.Errorf("format %s: %d item records for %d items", Format, len(items), len(ds.Entries))
-	}
 	if err := ds.CheckNames(); err != nil {
 		return fmt.Errorf("format %s: %w", Format, err)
 	}

@@ -78,7 +78,7 @@ func export(t *testing.T, s *cache.Store, ds *dataset.Dataset, opt dataset.Optio
 		t.Fatal(err)
 	}
 	dir := t.TempDir()
-	if err := ex.Export(context.Background(), ds, s, dir); err != nil {
+	if err := dataset.ExportTo(context.Background(), ex, ds, s, dir); err != nil {
 		return nil, err
 	}
 	return importtest.ReadFiles(t, dir), nil

@@ -354,25 +354,16 @@ func NewExporter(opt dataset.Options) (dataset.Exporter, error) {
 	return Exporter{}, nil
 }
 
-// Export implements [dataset.Exporter]: ExportItem on every entry, then
-// Finish.
-func (x Exporter) Export(ctx context.Context, ds *dataset.Dataset, s dataset.Store, dir string) error {
-	return dataset.ExportByItems(ctx, x, ds, s, dir)
-}
-
-// ExportItem implements [dataset.ItemExporter]. A Supervisely project
+// ExportItem implements [dataset.Exporter]. A Supervisely project
 // holds each item's image and canonical annotation as they are stored:
 // there is nothing to compute per item.
 func (Exporter) ExportItem(context.Context, *dataset.Dataset, dataset.Store, dataset.Entry) (dataset.ExportedItem, error) {
 	return dataset.ExportedItem{}, nil
 }
 
-// Finish implements [dataset.ItemExporter]: meta.json, and each item's
+// Finish implements [dataset.Exporter]: meta.json, and each item's
 // image and annotation under <dataset>/img/ and <dataset>/ann/.
 func (Exporter) Finish(ctx context.Context, ds *dataset.Dataset, s dataset.Store, items []dataset.ExportedItem, w dataset.ExportWriter) error {
-	if len(items) != len(ds.Entries) {
-		return fmt.Errorf("format %s: %d item records for %d items", Format, len(items), len(ds.Entries))
-	}
 	if err := ds.CheckNames(); err != nil {
 		return fmt.Errorf("format %s: %w", Format, err)
 	}

@@ -387,7 +387,7 @@ func TestRoundTrip(t *testing.T) {
 				t.Fatal(err)
 			}
 			out := t.TempDir()
-			if err := exp.Export(ctx, ds, s, out); err != nil {
+			if err := dataset.ExportTo(ctx, exp, ds, s, out); err != nil {
 				t.Fatal(err)
 			}
 			files := importtest.ReadFiles(t, out)
@@ -435,7 +435,7 @@ func TestRoundTrip(t *testing.T) {
 			}
 
 			out2 := t.TempDir()
-			if err := exp.Export(ctx, ds, s, out2); err != nil {
+			if err := dataset.ExportTo(ctx, exp, ds, s, out2); err != nil {
 				t.Fatal(err)
 			}
 			if !reflect.DeepEqual(importtest.ReadFiles(t, out2), files) {
@@ -459,7 +459,7 @@ func TestExportRejectsReservedDataset(t *testing.T) {
 	img, _ := s.PutBytes([]byte("not really a png"))
 	ann, _ := s.PutBytes([]byte(`{"size":{"width":1,"height":1}}`))
 	ds := &dataset.Dataset{Meta: &dataset.Meta{}, Entries: []dataset.Entry{{Name: "meta.json/a.png", Image: img, Ann: ann}}}
-	if err := (Exporter{}).Export(context.Background(), ds, s, t.TempDir()); err == nil {
+	if err := dataset.ExportTo(context.Background(), Exporter{}, ds, s, t.TempDir()); err == nil {
 		t.Error("exported a dataset named meta.json")
 	}
 }

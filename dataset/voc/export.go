@@ -57,12 +57,6 @@ func NewExporter(opt dataset.Options) (dataset.Exporter, error) {
 	return ex, nil
 }
 
-// Export implements dataset.Exporter: ExportItem on every entry, then
-// Finish.
-func (ex *exporter) Export(ctx context.Context, ds *dataset.Dataset, s dataset.Store, dir string) error {
-	return dataset.ExportByItems(ctx, ex, ds, s, dir)
-}
-
 // classList is the export's class list: the option's, else the meta's
 // (VOC's own 20 in VOC's order when they are all VOC classes and classes
 // is "auto", else sorted).
@@ -88,6 +82,10 @@ func (ex *exporter) classList(meta *dataset.Meta) ([]string, error) {
 	return classes, nil
 }
 
+// palette is the colormap of the PNGs, made once (ExportItem runs per
+// item).
+var palette = Colormap()
+
 // itemRecord is one item's share of the export: its XML and PNGs, stored,
 // and the lists that name it.
 type itemRecord struct {
@@ -101,7 +99,7 @@ type storedFile struct {
 	Size int64        `json:"size"`
 }
 
-// ExportItem implements dataset.ItemExporter: the item's annotation XML
+// ExportItem implements dataset.Exporter: the item's annotation XML
 // and its object and class PNGs, stored, with the lists that name it.
 func (ex *exporter) ExportItem(ctx context.Context, ds *dataset.Dataset, s dataset.Store, e dataset.Entry) (dataset.ExportedItem, error) {
 	classes, err := ex.classList(ds.Meta)
@@ -112,7 +110,7 @@ func (ex *exporter) ExportItem(ctx context.Context, ds *dataset.Dataset, s datas
 	for i, c := range classes {
 		index[c] = uint8(i + 1)
 	}
-	files, subsets, err := ex.item(ds, s, e, index, Colormap())
+	files, subsets, err := ex.item(ds, s, e, index, palette)
 	if err != nil {
 		return dataset.ExportedItem{}, fmt.Errorf("format %s: %w", Format, err)
 	}
@@ -131,12 +129,9 @@ func (ex *exporter) ExportItem(ctx context.Context, ds *dataset.Dataset, s datas
 	return dataset.ExportedItem{Record: rec, Blobs: blobs}, nil
 }
 
-// Finish implements dataset.ItemExporter: each item's image, XML and PNGs,
+// Finish implements dataset.Exporter: each item's image, XML and PNGs,
 // the list files and labelmap.txt.
 func (ex *exporter) Finish(ctx context.Context, ds *dataset.Dataset, s dataset.Store, items []dataset.ExportedItem, w dataset.ExportWriter) error {
-	if len(items) != len(ds.Entries) {
-		return fmt.Errorf("format %s: %d item records for %d items", Format, len(items), len(ds.Entries))
-	}
 	if err := ds.CheckNames(); err != nil {
 		return fmt.Errorf("format %s: %w", Format, err)
 	}
@@ -192,7 +187,7 @@ func (ex *exporter) Finish(ctx context.Context, ds *dataset.Dataset, s dataset.S
 			lists[sub] = append(lists[sub], id)
 		}
 	}
-	if err := dataset.WriteExportFile(w, LabelmapFile, writeLabelmap(classes, Colormap())); err != nil {
+	if err := dataset.WriteExportFile(w, LabelmapFile, writeLabelmap(classes, palette)); err != nil {
 		return err
 	}
 	if len(ds.Entries) == 0 && ex.defaultSubset != "" {

@@ -26,7 +26,7 @@ func exportTo(t *testing.T, s *cache.Store, ds *dataset.Dataset, opt dataset.Opt
 		t.Fatal(err)
 	}
 	dir := t.TempDir()
-	return dir, ex.Export(context.Background(), ds, s, dir)
+	return dir, dataset.ExportTo(context.Background(), ex, ds, s, dir)
 }
 
 // decodePaletted reads an exported PNG and checks that it is an 8-bit
@@ -460,7 +460,7 @@ func TestExportErrors(t *testing.T) {
 	ex, _ := NewExporter(dataset.Options{})
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
-	if err := ex.Export(ctx, ds, s, t.TempDir()); err == nil {
+	if err := dataset.ExportTo(ctx, ex, ds, s, t.TempDir()); err == nil {
 		t.Errorf("export with a cancelled context succeeded")
 	}
 }

@@ -200,7 +200,7 @@ func TestLabelmap(t *testing.T) {
 		t.Fatal(err)
 	}
 	dir := t.TempDir()
-	if err := ex.Export(context.Background(), ds, s, dir); err != nil {
+	if err := dataset.ExportTo(context.Background(), ex, ds, s, dir); err != nil {
 		t.Fatal(err)
 	}
 	lm, _ := os.ReadFile(filepath.Join(dir, LabelmapFile))

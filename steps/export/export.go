@@ -7,7 +7,7 @@
 //	  options = { masks = "polygons" }
 //	}
 //
-// Each item's share of the work (dataset.ItemExporter's ExportItem) goes
+// Each item's share of the work (dataset.Exporter's ExportItem) goes
 // through engine.Items: it is memoized under the item's name, size, image
 // and annotation, the dataset's meta and the step's parameters, so a
 // dataset with more items exports only the new ones, and a distributed
@@ -102,7 +102,7 @@ func (Kind) Decode(cfg *engine.Config) (any, hcl.Diagnostics) {
 // exporter's ExportItem, memoized under the entry's name, size, image and
 // annotation and the dataset's meta (the step's parameters are in the
 // salt). Run and PlanItems share it.
-func itemWork(ctx context.Context, rc *engine.RunContext, ds *dataset.Dataset, x dataset.ItemExporter) (engine.ItemWork[dataset.ExportedItem], []engine.Item[dataset.ExportedItem]) {
+func itemWork(ctx context.Context, rc *engine.RunContext, ds *dataset.Dataset, x dataset.Exporter) (engine.ItemWork[dataset.ExportedItem], []engine.Item[dataset.ExportedItem]) {
 	work := engine.ItemWork[dataset.ExportedItem]{
 		Scheme: "export item v2", // v2: records name their stored files with sizes
 		Refs:   func(it dataset.ExportedItem) []cache.Digest { return it.Blobs },
@@ -120,19 +120,10 @@ func itemWork(ctx context.Context, rc *engine.RunContext, ds *dataset.Dataset, x
 	return work, items
 }
 
-// itemExporter is the step's exporter; every export format splits its
-// work per item.
-func itemExporter(rc *engine.RunContext) (dataset.ItemExporter, error) {
+// exporter is the step's exporter.
+func exporter(rc *engine.RunContext) (dataset.Exporter, error) {
 	set := engine.Decoded[*settings](rc.Config)
-	exp, err := formats.Exporter(set.format, set.options)
-	if err != nil {
-		return nil, err
-	}
-	x, ok := exp.(dataset.ItemExporter)
-	if !ok {
-		return nil, fmt.Errorf("format %s does not export item by item", set.format)
-	}
-	return x, nil
+	return formats.Exporter(set.format, set.options)
 }
 
 // PlanItems lists the items and their key lines, for plan's estimate.
@@ -141,7 +132,7 @@ func (Kind) PlanItems(ctx context.Context, rc *engine.RunContext) (engine.ItemPl
 	if err != nil {
 		return engine.ItemPlan{}, err
 	}
-	x, err := itemExporter(rc)
+	x, err := exporter(rc)
 	if err != nil {
 		return engine.ItemPlan{}, err
 	}
@@ -161,7 +152,7 @@ func (Kind) Run(ctx context.Context, rc *engine.RunContext) (map[string]cache.Di
 	if err != nil {
 		return nil, err
 	}
-	x, err := itemExporter(rc)
+	x, err := exporter(rc)
 	if err != nil {
 		return nil, err
 	}
@@ -176,14 +167,14 @@ func (Kind) Run(ctx context.Context, rc *engine.RunContext) (map[string]cache.Di
 		shares[i] = r.Value
 	}
 	tw := &treeWriter{s: rc.Store}
-	if err := x.Finish(ctx, ds, rc.Store, shares, tw); err != nil {
-		tw.abort()
-		return nil, fmt.Errorf("exporting as %s: %w", set.format, err)
+	err = x.Finish(ctx, ds, rc.Store, shares, tw)
+	if cerr := tw.close(); err == nil {
+		err = cerr
 	}
-	if err := tw.unclosed(); err != nil {
-		return nil, fmt.Errorf("exporting as %s: %w", set.format, err)
+	if err == nil {
+		err = tw.checkNamed(ctx)
 	}
-	if err := tw.checkNamed(ctx); err != nil {
+	if err != nil {
 		return nil, fmt.Errorf("exporting as %s: %w", set.format, err)
 	}
 	d, err := rc.Store.PutFiles(tw.files, tw.dirs)
@@ -198,11 +189,11 @@ func (Kind) Run(ctx context.Context, rc *engine.RunContext) (map[string]cache.Di
 // (streamed, whatever its size); WriteBlob names a blob without reading
 // it; PutFiles makes the tree of both.
 type treeWriter struct {
-	s     *cache.Store
-	files []cache.TreeFile
-	named []int // the files of WriteBlob, by index
-	dirs  []string
-	open  []*storedFile // not yet closed
+	s       *cache.Store
+	files   []cache.TreeFile
+	dirs    []string
+	created []*storedFile
+	missing []cache.TreeFile // named by WriteBlob, not in the store
 }
 
 // Create implements dataset.ExportWriter.
@@ -214,14 +205,17 @@ func (t *treeWriter) Create(rel string) (io.WriteCloser, error) {
 		f.d, f.n, f.err = t.s.PutReader(pr, -1)
 		pr.CloseWithError(f.err) // a failed store fails the writes
 	}()
-	t.open = append(t.open, f)
+	t.created = append(t.created, f)
 	return f, nil
 }
 
 // WriteBlob implements dataset.ExportWriter.
 func (t *treeWriter) WriteBlob(rel string, d cache.Digest, size int64) error {
-	t.files = append(t.files, cache.TreeFile{Path: rel, Digest: d, Size: size})
-	t.named = append(t.named, len(t.files)-1)
+	f := cache.TreeFile{Path: rel, Digest: d, Size: size}
+	t.files = append(t.files, f)
+	if !t.s.Has(d) {
+		t.missing = append(t.missing, f)
+	}
 	return nil
 }
 
@@ -231,25 +225,18 @@ func (t *treeWriter) WriteBlob(rel string, d cache.Digest, size int64) error {
 // which fails if it is nowhere). A missing blob is a cache.NotFoundError,
 // so the engine rebuilds the step that made it and tries again.
 func (t *treeWriter) checkNamed(ctx context.Context) error {
-	var missing []cache.Ref
-	var first string
-	for _, i := range t.named {
-		f := t.files[i]
-		if !t.s.Has(f.Digest) {
-			if first == "" {
-				first = f.Path
-			}
-			missing = append(missing, cache.Ref{Digest: f.Digest, Size: f.Size})
-		}
-	}
 	switch {
-	case len(missing) == 0:
+	case len(t.missing) == 0:
 		return nil
 	case !t.s.HasRemote():
-		return fmt.Errorf("%s: %w", first, &cache.NotFoundError{Digest: missing[0].Digest})
+		return fmt.Errorf("%s: %w", t.missing[0].Path, &cache.NotFoundError{Digest: t.missing[0].Digest})
 	}
-	if err := t.s.Upload(ctx, missing); err != nil {
-		return fmt.Errorf("%d of the files it names are neither here nor on the remote (%s first): %w", len(missing), first, err)
+	refs := make([]cache.Ref, len(t.missing))
+	for i, f := range t.missing {
+		refs[i] = cache.Ref{Digest: f.Digest, Size: f.Size}
+	}
+	if err := t.s.Upload(ctx, refs); err != nil {
+		return fmt.Errorf("%d of the files it names are neither here nor on the remote (%s first): %w", len(refs), t.missing[0].Path, err)
 	}
 	return nil
 }
@@ -260,26 +247,21 @@ func (t *treeWriter) Mkdir(rel string) error {
 	return nil
 }
 
-// abort ends the files a failed Finish left open.
-func (t *treeWriter) abort() {
-	for _, f := range t.open {
-		if !f.closed {
-			f.pw.CloseWithError(errors.New("export abandoned"))
-			<-f.done
+// close ends the files Finish left open (a failed Finish's, say), which
+// are then not in the export: the first is an error.
+func (t *treeWriter) close() error {
+	var err error
+	for _, f := range t.created {
+		if f.closed {
+			continue
+		}
+		f.pw.CloseWithError(errors.New("export abandoned"))
+		<-f.done
+		if err == nil {
+			err = fmt.Errorf("%s was not closed", f.rel)
 		}
 	}
-}
-
-// unclosed fails (and ends) the files Finish left open: they would be
-// missing from the export.
-func (t *treeWriter) unclosed() error {
-	for _, f := range t.open {
-		if !f.closed {
-			t.abort()
-			return fmt.Errorf("%s was not closed", f.rel)
-		}
-	}
-	return nil
+	return err
 }
 
 // storedFile is a file of a treeWriter being written.

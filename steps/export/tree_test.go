@@ -33,17 +33,17 @@ func TestTreeWriter(t *testing.T) {
 	if _, err := io.WriteString(f, "img\n"); err != nil {
 		t.Fatal(err)
 	}
-	if err := tw.unclosed(); err == nil || !strings.Contains(err.Error(), "a/list.txt was not closed") {
+	if err := tw.close(); err == nil || !strings.Contains(err.Error(), "a/list.txt was not closed") {
 		t.Errorf("a file left open: %v", err)
 	}
-	// unclosed ended it; a new writer for the rest.
+	// close ended it; a new writer for the rest.
 	tw = &treeWriter{s: s}
 	tw.WriteBlob("a/img.png", img, 8)
 	if err := writeString(tw, "a/list.txt", "img\n"); err != nil {
 		t.Fatal(err)
 	}
 	tw.Mkdir("empty")
-	if err := tw.unclosed(); err != nil {
+	if err := tw.close(); err != nil {
 		t.Fatal(err)
 	}
 	if err := tw.checkNamed(context.Background()); err != nil {

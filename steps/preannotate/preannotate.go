@@ -243,10 +243,7 @@ func written(cfg *engine.Config, attr string) bool {
 func (Kind) Decode(cfg *engine.Config) (any, hcl.Diagnostics) {
 	mode, minArea := cfg.String("mode"), cfg.Float("min_area")
 	set := &settings{boxes: mode == "boxes", threshold: cfg.Float("threshold"), minArea: int(minArea),
-		class: cfg.String("class"), device: cfg.String("device"), minScore: cfg.Float("min_score")}
-	if cfg.Has("flip") {
-		set.flip = cfg.Params["flip"].True()
-	}
+		class: cfg.String("class"), device: cfg.String("device"), minScore: cfg.Float("min_score"), flip: cfg.Bool("flip")}
 	if cfg.Has("padding") {
 		p := cfg.Float("padding")
 		set.padding = &p
