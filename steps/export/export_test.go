@@ -2,7 +2,6 @@ package export_test
 
 import (
 	"context"
-	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -12,7 +11,7 @@ import (
 	"dsbuild/dataset"
 	"dsbuild/dataset/formats"
 	"dsbuild/engine"
-	"dsbuild/steps"
+	"dsbuild/steps/internal/steptest"
 )
 
 // recipe imports count synthetic images (adding images never changes the
@@ -35,20 +34,7 @@ export "out" {
 // export's result.
 func build(t *testing.T, dir string, store *cache.Store, hcl string, jobs int) (*dataset.Dataset, *engine.StepResult) {
 	t.Helper()
-	if err := os.WriteFile(filepath.Join(dir, "main.hcl"), []byte(hcl), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	r, diags := engine.Load(dir, engine.LoadOptions{Kinds: steps.Kinds(), Macros: steps.Macros()})
-	if diags.HasErrors() {
-		t.Fatal(diags)
-	}
-	br, err := engine.Build(context.Background(), r, engine.BuildOptions{Store: store, Jobs: jobs})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := br.FirstError(); err != nil {
-		t.Fatal(err)
-	}
+	r, br := steptest.Build(t, dir, store, hcl, jobs)
 	ds, err := dataset.Open(store, br.Result(r.Step("import.pool")).Outputs["dataset"])
 	if err != nil {
 		t.Fatal(err)

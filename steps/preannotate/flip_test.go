@@ -1,14 +1,13 @@
 package preannotate_test
 
 import (
-	"context"
 	"path/filepath"
 	"strings"
 	"testing"
 
 	"dsbuild/cache"
 	"dsbuild/dataset"
-	"dsbuild/engine"
+	"dsbuild/steps/internal/steptest"
 	"dsbuild/model"
 	"dsbuild/model/annotate"
 )
@@ -36,11 +35,7 @@ func TestFlip(t *testing.T) {
 	}
 
 	// The same objects from annotate directly.
-	r := load(t, dir, flipped)
-	br, err := engine.Build(context.Background(), r, engine.BuildOptions{Store: store})
-	if err != nil || br.FirstError() != nil {
-		t.Fatal(err, br.FirstError())
-	}
+	r, br := steptest.Build(t, dir, store, flipped, 0)
 	art, err := model.Load(store, br.Result(r.Step("train.m")).Outputs["model"])
 	if err != nil {
 		t.Fatal(err)

@@ -2,7 +2,6 @@ package preannotate_test
 
 import (
 	"context"
-	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -11,7 +10,7 @@ import (
 	"dsbuild/cache"
 	"dsbuild/dataset"
 	"dsbuild/engine"
-	"dsbuild/steps"
+	"dsbuild/steps/internal/steptest"
 )
 
 func recipe(count int, threshold string) string {
@@ -41,29 +40,12 @@ preannotate "p" {
 }
 
 // load writes hcl into dir and loads it.
-func load(t *testing.T, dir, hcl string) *engine.Recipe {
-	t.Helper()
-	if err := os.WriteFile(filepath.Join(dir, "main.hcl"), []byte(hcl), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	r, diags := engine.Load(dir, engine.LoadOptions{Kinds: steps.Kinds(), Macros: steps.Macros()})
-	if diags.HasErrors() {
-		t.Fatal(diags)
-	}
-	return r
-}
+func load(t *testing.T, dir, hcl string) *engine.Recipe { return steptest.Load(t, dir, hcl) }
 
 // build builds hcl and returns preannotate.p's dataset and result.
 func build(t *testing.T, dir string, store *cache.Store, hcl string, jobs int) (*dataset.Dataset, *engine.StepResult) {
 	t.Helper()
-	r := load(t, dir, hcl)
-	br, err := engine.Build(context.Background(), r, engine.BuildOptions{Store: store, Jobs: jobs})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := br.FirstError(); err != nil {
-		t.Fatal(err)
-	}
+	r, br := steptest.Build(t, dir, store, hcl, jobs)
 	res := br.Result(r.Step("preannotate.p"))
 	ds, err := dataset.Open(store, res.Outputs["dataset"])
 	if err != nil {

@@ -9,7 +9,7 @@ import (
 
 	"dsbuild/cache"
 	"dsbuild/engine"
-	"dsbuild/steps"
+	"dsbuild/steps/internal/steptest"
 )
 
 // A waiting review writes its package into the recipe, except where the
@@ -31,13 +31,7 @@ review "r" {
   from = import.pool
 }
 `
-		if err := os.WriteFile(filepath.Join(dir, "main.hcl"), []byte(hcl), 0o644); err != nil {
-			t.Fatal(err)
-		}
-		r, diags := engine.Load(dir, engine.LoadOptions{Kinds: steps.Kinds(), Macros: steps.Macros()})
-		if diags.HasErrors() {
-			t.Fatal(diags)
-		}
+		r := steptest.Load(t, dir, hcl)
 		br, err := engine.Build(context.Background(), r, engine.BuildOptions{Store: store, ScratchRecipe: scratch})
 		if err != nil {
 			t.Fatal(err)

@@ -1,10 +1,8 @@
 package stats_test
 
 import (
-	"context"
 	"encoding/json"
 	"fmt"
-	"os"
 	"path/filepath"
 	"reflect"
 	"strconv"
@@ -14,7 +12,7 @@ import (
 	"dsbuild/cache"
 	"dsbuild/dataset"
 	"dsbuild/engine"
-	"dsbuild/steps"
+	"dsbuild/steps/internal/steptest"
 	"dsbuild/steps/stats"
 )
 
@@ -34,20 +32,7 @@ stats "pool" {
 // and its two files.
 func build(t *testing.T, dir string, store *cache.Store, hcl string, jobs int) (*dataset.Dataset, *engine.StepResult, map[string][]byte) {
 	t.Helper()
-	if err := os.WriteFile(filepath.Join(dir, "main.hcl"), []byte(hcl), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	r, diags := engine.Load(dir, engine.LoadOptions{Kinds: steps.Kinds(), Macros: steps.Macros()})
-	if diags.HasErrors() {
-		t.Fatal(diags)
-	}
-	br, err := engine.Build(context.Background(), r, engine.BuildOptions{Store: store, Jobs: jobs})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := br.FirstError(); err != nil {
-		t.Fatal(err)
-	}
+	r, br := steptest.Build(t, dir, store, hcl, jobs)
 	ds, err := dataset.Open(store, br.Result(r.Step("import.pool")).Outputs["dataset"])
 	if err != nil {
 		t.Fatal(err)
