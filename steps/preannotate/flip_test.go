@@ -7,9 +7,9 @@ import (
 
 	"dsbuild/cache"
 	"dsbuild/dataset"
-	"dsbuild/steps/internal/steptest"
 	"dsbuild/model"
 	"dsbuild/model/annotate"
+	"dsbuild/steps/internal/steptest"
 )
 
 // flip = true segments each image also mirrored and averages the logits:
