@@ -1,14 +1,12 @@
 package imports_test
 
 import (
-	"os"
-	"path/filepath"
 	"slices"
 	"testing"
 
 	"dsbuild/dataset"
 	"dsbuild/engine"
-	"dsbuild/steps"
+	"dsbuild/steps/internal/steptest"
 )
 
 // The clipping rule is in the key of an import with clip = true, and only
@@ -26,13 +24,7 @@ import "clipped" {
   clip   = true
 }
 `
-	if err := os.WriteFile(filepath.Join(dir, "main.hcl"), []byte(src), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	r, diags := engine.Load(dir, engine.LoadOptions{Kinds: steps.Kinds()})
-	if diags.HasErrors() {
-		t.Fatal(diags)
-	}
+	r := steptest.Load(t, dir, src)
 	line := "clip " + dataset.ClipRule
 	for addr, want := range map[string]bool{"import.plain": false, "import.clipped": true} {
 		pre, err := engine.Preimage(r.Step(addr), nil)

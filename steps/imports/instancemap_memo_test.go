@@ -2,7 +2,6 @@ package imports_test
 
 import (
 	"bytes"
-	"context"
 	"image/png"
 	"os"
 	"path/filepath"
@@ -10,21 +9,14 @@ import (
 
 	"dsbuild/cache"
 	"dsbuild/engine"
-	"dsbuild/steps"
+	"dsbuild/steps/internal/steptest"
 )
 
-// buildImportD builds the import step "d" of the recipe in dir on s and
-// returns its dataset and item counts.
-func buildImportD(t *testing.T, dir string, s *cache.Store) (cache.Digest, engine.ItemCounts) {
+// buildImportD builds recipe in dir (steptest.Build) on s and returns the
+// dataset and item counts of its import step "d".
+func buildImportD(t *testing.T, dir string, s *cache.Store, recipe string) (cache.Digest, engine.ItemCounts) {
 	t.Helper()
-	r, diags := engine.Load(dir, engine.LoadOptions{Kinds: steps.Kinds()})
-	if diags.HasErrors() {
-		t.Fatal(diags)
-	}
-	br, err := engine.Build(context.Background(), r, engine.BuildOptions{Store: s})
-	if err != nil || br.FirstError() != nil {
-		t.Fatal(err, br.FirstError())
-	}
+	r, br := steptest.Build(t, dir, s, recipe, 0)
 	res := br.Result(r.Step("import.d"))
 	if res.Items == nil {
 		t.Fatal("import.d counted no items")
@@ -96,12 +88,9 @@ func TestInstanceMapFormatsMemoizeItems(t *testing.T) {
 			src := filepath.Join(dir, "src")
 			copySourceTree(t, filepath.Join("../../testdata/fixtures", tc.fixture), src)
 			recipe := "import \"d\" {\n  format = \"" + tc.format + "\"\n  path   = \"src\"\n}\n"
-			if err := os.WriteFile(filepath.Join(dir, "main.hcl"), []byte(recipe), 0o644); err != nil {
-				t.Fatal(err)
-			}
 			check := func(what string, ran, cached int) cache.Digest {
 				t.Helper()
-				d, c := buildImportD(t, dir, s)
+				d, c := buildImportD(t, dir, s, recipe)
 				if c.Ran != ran || c.Cached != cached || c.Total != 5 {
 					t.Errorf("%s: %d items ran, %d cached, of %d; want %d and %d of 5", what, c.Ran, c.Cached, c.Total, ran, cached)
 				}
@@ -131,7 +120,7 @@ func TestInstanceMapFormatsMemoizeItems(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if want, _ := buildImportD(t, dir, fresh); got != want {
+			if want, _ := buildImportD(t, dir, fresh, recipe); got != want {
 				t.Errorf("the memoized import gave dataset %s, a fresh import %s", got.Short(), want.Short())
 			}
 		})

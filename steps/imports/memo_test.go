@@ -10,7 +10,7 @@ import (
 	"dsbuild/dataset/formats"
 	"dsbuild/dataset/ingest"
 	"dsbuild/engine"
-	"dsbuild/steps"
+	"dsbuild/steps/internal/steptest"
 )
 
 // A Supervisely source with one more image re-reads one annotation: the
@@ -44,20 +44,13 @@ func TestImportMemoizesItems(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	os.WriteFile(filepath.Join(dir, "main.hcl"), []byte(`import "p" {
+	const recipe = `import "p" {
   format = "supervisely"
   path   = "project"
 }
-`), 0o644)
+`
 	build := func() (cache.Digest, *engine.ItemCounts) {
-		r, diags := engine.Load(dir, engine.LoadOptions{Kinds: steps.Kinds()})
-		if diags.HasErrors() {
-			t.Fatal(diags)
-		}
-		br, err := engine.Build(ctx, r, engine.BuildOptions{Store: s})
-		if err != nil || br.FirstError() != nil {
-			t.Fatal(err, br.FirstError())
-		}
+		r, br := steptest.Build(t, dir, s, recipe, 0)
 		res := br.Result(r.Step("import.p"))
 		if res.Items == nil {
 			t.Fatal("import.p counted no items")
