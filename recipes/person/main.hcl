@@ -51,6 +51,11 @@ variable "epochs" {
   description = "training epochs per round (round 0 included)"
 }
 
+variable "final_epochs" {
+  default     = 0
+  description = "epochs of the last two trainings (the model that pre-annotates the last round, and the final model); 0: epochs, like every round"
+}
+
 variable "width" {
   default     = 16
   description = "channels of the UNet's first level (8 trains about 3× faster and learns the pool less well: docs/loop.md)"
@@ -175,7 +180,6 @@ bootstrap "person" {
     width         = var.width
     batch_norm    = true
     batch         = 8
-    epochs        = var.epochs
     learning_rate = 0.001
     flip          = true
     rotate        = 10
@@ -188,6 +192,12 @@ bootstrap "person" {
     # Unset when constant: the models keep the keys they had before the
     # schedule existed.
     lr_schedule = var.schedule == "constant" ? null : var.schedule
+
+    # Element R is round R's epochs, the last standing for later rounds:
+    # var.epochs, then var.final_epochs for the last two trainings. Each
+    # round's step gets a plain number, so the default keeps the keys of
+    # epochs = var.epochs.
+    epochs = concat([for r in range(max(var.rounds - 1, 0)) : var.epochs], [var.final_epochs > 0 ? var.final_epochs : var.epochs])
   }
 
   preannotate {

@@ -37,6 +37,15 @@
 // data (crop each person, resize) before they join it. The final model is
 // train.N_round<rounds>.
 //
+// # Epochs per round
+//
+// epochs in the train (or crop_train) block may be a list instead of a
+// number: train.N_roundR trains for its element R, the last element
+// standing for every later round, so [120, 30] trains round 0 for 120
+// epochs and every other round for 30. A list longer than the rounds'
+// trainings (rounds + 1) is an error. Each round's train step gets its
+// number alone, so its key is the key a plain number gives.
+//
 // # Two models
 //
 // With crop_train and crop_prepare blocks (one needs the other), the loop
@@ -81,11 +90,13 @@ package bootstrap
 
 import (
 	"fmt"
+	"math/big"
 	"sort"
 
 	"github.com/hashicorp/hcl/v2"
 	"github.com/hashicorp/hcl/v2/hclsyntax"
 	"github.com/zclconf/go-cty/cty"
+	"github.com/zclconf/go-cty/cty/convert"
 )
 
 // Macro expands bootstrap blocks.
@@ -226,15 +237,78 @@ func (Macro) Expand(b *hclsyntax.Block, eval func(hcl.Expression, cty.Type) (cty
 	if diags.HasErrors() {
 		return nil, diags
 	}
-	x := &expander{b: b, rng: b.DefRange(), roundDir: "round"}
+	epochs := map[string]epochList{}
+	for _, kind := range []string{"train", "crop_train"} {
+		if l, d := perRoundEpochs(nested[kind], rounds, eval); d != nil {
+			diags = append(diags, d...)
+		} else if l.values != nil {
+			epochs[kind] = l
+		}
+	}
+	if diags.HasErrors() {
+		return nil, diags
+	}
+	x := &expander{b: b, rng: b.DefRange(), roundDir: "round", epochs: epochs}
 	out := x.expand(name, rounds, batch, merge, crops, nested)
 	if ablation {
 		// The twin: the same loop without merging, under N_nomerge; its
 		// review directories are <dir>/nomerge_roundR.
-		twin := &expander{b: b, rng: b.DefRange(), roundDir: "nomerge_round"}
+		twin := &expander{b: b, rng: b.DefRange(), roundDir: "nomerge_round", epochs: epochs}
 		out = append(out, twin.expand(name+"_nomerge", rounds, batch, false, crops, nested)...)
 	}
 	return out, diags
+}
+
+// epochList is a train block's epochs given as a list: values[R] for
+// round R, the last value for every later round.
+type epochList struct {
+	values []int64
+	rng    hcl.Range // the user's expression, for the train kind's diagnostics
+}
+
+// at is round r's epochs.
+func (l epochList) at(r int) int64 {
+	return l.values[min(r, len(l.values)-1)]
+}
+
+// perRoundEpochs reads nb's epochs when it is a list (a tuple or list of
+// whole numbers); a number, an absent attribute or a value that does not
+// evaluate gives the zero epochList, and the train kind checks them.
+func perRoundEpochs(nb *hclsyntax.Block, rounds int, eval func(hcl.Expression, cty.Type) (cty.Value, hcl.Diagnostics)) (epochList, hcl.Diagnostics) {
+	if nb == nil {
+		return epochList{}, nil
+	}
+	a, ok := nb.Body.Attributes["epochs"]
+	if !ok {
+		return epochList{}, nil
+	}
+	v, d := eval(a.Expr, cty.DynamicPseudoType)
+	if d.HasErrors() || v.IsNull() || !v.IsWhollyKnown() {
+		return epochList{}, nil
+	}
+	if t := v.Type(); !t.IsTupleType() && !t.IsListType() {
+		return epochList{}, nil
+	}
+	rng := a.Expr.Range()
+	n := v.LengthInt()
+	if n == 0 || n > rounds+1 {
+		return epochList{}, hcl.Diagnostics{diag("Invalid epochs", fmt.Sprintf("%s.epochs is a list of %d, and this bootstrap trains %d times (rounds 0 to %d); give one to %d numbers: element R is round R's epochs, the last one standing for every later round.", nb.Type, n, rounds+1, rounds, rounds+1), rng)}
+	}
+	out := make([]int64, 0, n)
+	for i, e := range v.AsValueSlice() {
+		var ok bool
+		var k int64
+		if num, err := convert.Convert(e, cty.Number); err == nil && !num.IsNull() {
+			var acc big.Accuracy
+			k, acc = num.AsBigFloat().Int64()
+			ok = acc == big.Exact && k >= 0
+		}
+		if !ok {
+			return epochList{}, hcl.Diagnostics{diag("Invalid epochs", fmt.Sprintf("%s.epochs[%d] is %s; every element must be a whole number of epochs (0 or more: the train kind then wants steps).", nb.Type, i, e.GoString()), rng)}
+		}
+		out = append(out, k)
+	}
+	return epochList{values: out, rng: rng}, nil
 }
 
 // expander builds the step blocks of one bootstrap block.
@@ -244,6 +318,17 @@ type expander struct {
 	// roundDir names round R's subdirectory of a review package or
 	// results directory: <dir>/<roundDir>R.
 	roundDir string
+	// epochs holds the train and crop_train blocks' epochs lists.
+	epochs map[string]epochList
+}
+
+// trainSet adds round r's epochs to a train step's set when its block
+// (kind: train or crop_train) gives them as a list.
+func (x *expander) trainSet(kind string, r int, set map[string]hclsyntax.Expression) map[string]hclsyntax.Expression {
+	if l, ok := x.epochs[kind]; ok {
+		set["epochs"] = &hclsyntax.LiteralValueExpr{Val: cty.NumberIntVal(l.at(r)), SrcRange: l.rng}
+	}
+	return set
 }
 
 // ref is a synthetic reference such as train.N_round0.model.
@@ -301,7 +386,7 @@ func (x *expander) expand(name string, rounds, batch int, merge, crops bool, nes
 	validation := x.user("validation") // nil when unset: block leaves nil out
 	seedData := x.user("seed_data")
 
-	out := []*hclsyntax.Block{x.block("train", round(0), map[string]hclsyntax.Expression{"data": seedData, "validation": validation}, nested["train"])}
+	out := []*hclsyntax.Block{x.block("train", round(0), x.trainSet("train", 0, map[string]hclsyntax.Expression{"data": seedData, "validation": validation}), nested["train"])}
 	var cropVal hclsyntax.Expression
 	// cropModel adds round r's crop model: the crops of data (or,
 	// with data nil, the crops of round 0) train it.
@@ -315,7 +400,7 @@ func (x *expander) expand(name string, rounds, batch int, merge, crops bool, nes
 		if r > 0 {
 			set["from"] = x.ref("train", cropRound(r-1), "model")
 		}
-		out = append(out, x.block("train", cropRound(r), set, nested["crop_train"]))
+		out = append(out, x.block("train", cropRound(r), x.trainSet("crop_train", r, set), nested["crop_train"]))
 	}
 	if crops {
 		if validation != nil {
@@ -356,7 +441,7 @@ func (x *expander) expand(name string, rounds, batch int, merge, crops bool, nes
 			out = append(out, x.block("merge", round(r), map[string]hclsyntax.Expression{"from": x.list(data, accepted)}, nil))
 			data = x.ref("merge", round(r), "dataset")
 		}
-		out = append(out, x.block("train", round(r), map[string]hclsyntax.Expression{"data": data, "from": x.ref("train", round(r-1), "model"), "validation": validation}, nested["train"]))
+		out = append(out, x.block("train", round(r), x.trainSet("train", r, map[string]hclsyntax.Expression{"data": data, "from": x.ref("train", round(r-1), "model"), "validation": validation}), nested["train"]))
 		if crops {
 			if merge {
 				cropModel(r, data)

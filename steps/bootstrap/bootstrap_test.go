@@ -549,3 +549,72 @@ bootstrap "` + name + `" {
 }
 `
 }
+
+// epochs as a list gives each round's training its own count, the last
+// element standing for later rounds, in the loop and its ablation twin
+// and for the crop model; each train step gets a plain number, so its
+// parameters are those a number gives.
+func TestExpandEpochsPerRound(t *testing.T) {
+	src := strings.Replace(twoModels, "rounds     = 2", "rounds = 3\n  ablation = true", 1)
+	src = strings.Replace(src, "train {\n", "train {\n    epochs = concat([for r in range(2) : 5], [9])\n", 1)
+	src = strings.Replace(src, "crop_train {\n", "crop_train {\n    epochs = [4, 1]\n", 1)
+	if src == twoModels || !strings.Contains(src, "epochs = [4, 1]") || !strings.Contains(src, "concat(") || !strings.Contains(src, "ablation = true") {
+		t.Fatalf("the fixture did not take the edits:\n%s", src)
+	}
+	r, errs := load(t, baseVal+src)
+	if errs != "" {
+		t.Fatal(errs)
+	}
+	for addr, want := range map[string]string{
+		"train.b_round0": "5", "train.b_round1": "5", "train.b_round2": "9", "train.b_round3": "9",
+		"train.b_nomerge_round1": "5", "train.b_nomerge_round2": "9", "train.b_nomerge_round3": "9",
+		"train.b_crop_round0": "4", "train.b_crop_round1": "1", "train.b_crop_round3": "1",
+		"train.b_nomerge_crop_round2": "1",
+	} {
+		s := r.Step(addr)
+		if s == nil {
+			t.Errorf("no step %s", addr)
+			continue
+		}
+		if got := s.Config.Params["epochs"].AsBigFloat().String(); got != want {
+			t.Errorf("%s epochs = %s, want %s", addr, got, want)
+		}
+	}
+
+	// The same round with epochs = 9 written as a number has the same
+	// parameters, so the same key.
+	plain, errs := load(t, baseVal+strings.Replace(strings.Replace(src, "concat([for r in range(2) : 5], [9])", "9", 1), "epochs = [4, 1]", "epochs = 1", 1))
+	if errs != "" {
+		t.Fatal(errs)
+	}
+	for _, addr := range []string{"train.b_round2", "train.b_crop_round1"} {
+		a, b := r.Step(addr).Config.Params, plain.Step(addr).Config.Params
+		if len(a) != len(b) {
+			t.Fatalf("%s: %d parameters from the list, %d from a number", addr, len(a), len(b))
+		}
+		for k, v := range a {
+			if w, ok := b[k]; !ok || !v.RawEquals(w) {
+				t.Errorf("%s parameter %s: %#v from the list, %#v from a number", addr, k, v, w)
+			}
+		}
+	}
+}
+
+func TestExpandEpochsPerRoundErrors(t *testing.T) {
+	for _, tc := range []struct{ epochs, want string }{
+		{"[1, 2, 3, 4]", "train.epochs is a list of 4, and this bootstrap trains 3 times (rounds 0 to 2)"},
+		{"[]", "train.epochs is a list of 0"},
+		{"[3, 1.5]", "train.epochs[1] is cty.NumberFloatVal(1.5); every element must be a whole number"},
+		{`[3, "many"]`, `train.epochs[1] is cty.StringVal("many")`},
+		{"[3, -1]", "train.epochs[1] is cty.NumberIntVal(-1)"},
+		// 0 epochs reaches the train kind, which wants steps then.
+		{"[0]", "epochs is 0 and steps 0; set one of them above 0"},
+	} {
+		src := loopSrc("b", "", "simulate { truth = import.pool }")
+		src = strings.Replace(src, "train {\n", "train {\n    epochs = "+tc.epochs+"\n", 1)
+		_, errs := load(t, base+src)
+		if !strings.Contains(errs, tc.want) || !strings.Contains(errs, "main.hcl:") {
+			t.Errorf("epochs = %s: got errors %q\nwant one at main.hcl containing %q", tc.epochs, errs, tc.want)
+		}
+	}
+}
