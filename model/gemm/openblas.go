@@ -2,6 +2,7 @@ package gemm
 
 import (
 	"fmt"
+	"os"
 	"runtime"
 	"strings"
 	"sync"
@@ -35,6 +36,21 @@ var argPool = sync.Pool{New: func() any { return new(fortranArgs) }}
 // The file names tried, in order: Debian's soname first.
 var openBLASLibs = []string{"libopenblas.so.0", "libopenblas.so"}
 
+// LibEnv is the environment variable that names the OpenBLAS library to
+// load instead (a path, such as /opt/OpenBLAS/lib/libopenblas.so, or a
+// file name the dynamic loader finds): for a build of OpenBLAS outside
+// the system's library path. The key records the version and kernel of
+// whichever library loads.
+const LibEnv = "DSBUILD_OPENBLAS"
+
+// libNames is the file names to try: LibEnv's alone when it is set.
+func libNames() []string {
+	if v := os.Getenv(LibEnv); v != "" {
+		return []string{v}
+	}
+	return openBLASLibs
+}
+
 var loaded struct {
 	once sync.Once
 	b    *openBLAS
@@ -45,7 +61,7 @@ var loaded struct {
 // at 1. The error says why it did not load, e.g. that libopenblas.so.0
 // was not found.
 func OpenBLAS() (Backend, error) {
-	loaded.once.Do(func() { loaded.b, loaded.err = loadOpenBLAS(openBLASLibs) })
+	loaded.once.Do(func() { loaded.b, loaded.err = loadOpenBLAS(libNames()) })
 	if loaded.err != nil {
 		return nil, loaded.err
 	}

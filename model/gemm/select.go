@@ -92,19 +92,28 @@ func parseSpec(spec string) ([]choice, error) {
 // Select returns the first available backend of spec. The error says why
 // none was: each choice's reason, in order.
 func Select(spec string) (Backend, error) {
+	b, _, err := SelectWhy(spec)
+	return b, err
+}
+
+// SelectWhy is Select that also says why each choice before the one it
+// returns was passed over (nothing when the first was available): a
+// model trained with a later choice has other bits than one trained with
+// the first, which callers should tell the user.
+func SelectWhy(spec string) (Backend, []string, error) {
 	cs, err := parseSpec(spec)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	var why []string
 	for _, c := range cs {
 		b, err := c.backendFor()
 		if err == nil {
-			return b, nil
+			return b, why, nil
 		}
 		why = append(why, err.Error())
 	}
-	return nil, fmt.Errorf("gemm %q: nothing available: %s", spec, strings.Join(why, "; "))
+	return nil, why, fmt.Errorf("gemm %q: nothing available: %s", spec, strings.Join(why, "; "))
 }
 
 func (c choice) backendFor() (Backend, error) {
@@ -141,7 +150,7 @@ func openBLASWithKernel(kernel string) (Backend, error) {
 			loaded.err = err
 			return
 		}
-		loaded.b, loaded.err = loadOpenBLAS(openBLASLibs)
+		loaded.b, loaded.err = loadOpenBLAS(libNames())
 		if had {
 			os.Setenv("OPENBLAS_CORETYPE", old)
 		} else {

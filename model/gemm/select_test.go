@@ -46,6 +46,15 @@ func TestSelectChild(t *testing.T) {
 		t.Skip("run by the kernel tests in a child process")
 	}
 	for _, s := range strings.Split(spec, ";") {
+		if w, ok := strings.CutPrefix(s, "why:"); ok {
+			b, passed, err := SelectWhy(w)
+			if err != nil {
+				t.Logf("RESULT %s => error: %v (passed over: %q)", s, err, passed)
+				continue
+			}
+			t.Logf("RESULT %s => %s (passed over: %q)", s, b.Name(), passed)
+			continue
+		}
 		b, err := Select(s)
 		if err != nil {
 			t.Logf("RESULT %s => error: %v", s, err)
@@ -112,6 +121,32 @@ func TestSelectPinnedKernel(t *testing.T) {
 	}
 	if res[5] != `env OPENBLAS_CORETYPE="Sandybridge"` {
 		t.Errorf("environment not restored: %s", res[5])
+	}
+}
+
+// SelectWhy says why it passed over each choice before the one it took,
+// and nothing when the first was available.
+func TestSelectWhy(t *testing.T) {
+	needKernel(t, "Haswell")
+	needKernel(t, "Sandybridge")
+	res := runChild(t, envWithout("OPENBLAS_CORETYPE"),
+		"why:openblas:Haswell, gonum", "why:openblas:Sandybridge, openblas:Haswell", "why:openblas:Sandybridge, gonum", "why:openblas:Sandybridge")
+	if len(res) != 5 {
+		t.Fatalf("results %q", res)
+	}
+	const pin = `["openblas:Sandybridge: OpenBLAS is loaded in this process with the Haswell kernel, and it loads once: use one gemm choice in every train step"]`
+	for i, want := range []string{
+		" Haswell threads 1 (passed over: [])",
+		" Haswell threads 1 (passed over: " + pin + ")",
+		"=> " + Gonum().Name() + " (passed over: " + pin + ")",
+		"(passed over: " + pin + ")",
+	} {
+		if !strings.HasSuffix(res[i], want) {
+			t.Errorf("result %d: %s\nwant it to end with %s", i, res[i], want)
+		}
+	}
+	if !strings.Contains(res[3], `=> error: gemm "openblas:Sandybridge": nothing available`) {
+		t.Errorf("nothing available: %s", res[3])
 	}
 }
 

@@ -298,6 +298,15 @@ func orList(items []string) string {
 	return strings.Join(items[:len(items)-1], ", ") + " or " + items[len(items)-1]
 }
 
+// gonumHint tells how to get OpenBLAS back when training fell back to
+// gonum.
+func gonumHint(g gemm.Backend) string {
+	if strings.HasPrefix(g.Name(), "gonum") {
+		return ", and gonum trains several times slower: install Debian's libopenblas0-pthread (or name a library with " + gemm.LibEnv + ")"
+	}
+	return ""
+}
+
 // KeyLines puts the micro-batch actually used in the key: with
 // micro_batch = 0 it is derived from the batch and input size, and it
 // changes the float summation order. So does the matrix-product backend
@@ -368,9 +377,15 @@ func (Kind) Run(ctx context.Context, rc *engine.RunContext) (map[string]cache.Di
 			}
 		}
 	}
-	g, err := gemm.Select(p.gemm)
+	g, passed, err := gemm.SelectWhy(p.gemm)
 	if err != nil {
 		return nil, engine.Errorf(rc.Config.Range("gemm"), "%v; install Debian's libopenblas0-pthread for OpenBLAS, or choose another gemm (\"gonum\" runs everywhere, with other bits)", err)
+	}
+	if len(passed) > 0 && rc.Logf != nil {
+		// The model is right for this machine, and its key says which
+		// arithmetic made it; but it is not the one the recipe's first
+		// choice gives elsewhere (a lockfile made there, say).
+		rc.Logf("gemm %q: training with %s, not the first choice (%s); its model differs from one trained with the first choice%s", p.gemm, g.Name(), strings.Join(passed, "; "), gonumHint(g))
 	}
 	p.opts.GEMM = g
 	init := model.Init(&p.cfg, p.opts.Seed)
