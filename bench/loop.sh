@@ -15,16 +15,22 @@
 #
 # With SEEDS, and only when the recipe declares a variable "seed", the
 # recipe is built once per value with -var seed=VALUE, and each figure is
-# reported as the mean over the seeds with its range (min–max). A plain
-# build follows, so that recipes/person/dsbuild.lock records the recipe's
-# defaults again (every step is in the store already when the default seed
-# is one of SEEDS). Without a seed variable, SEEDS is ignored with a
-# warning and the recipe is built once.
+# reported as the mean over the seeds with its range (min–max). Without
+# extra arguments a plain build follows, so that recipes/person/dsbuild.lock
+# records the recipe's defaults (every step is in the store already when
+# the default seed is one of SEEDS). Without a seed variable, SEEDS is
+# ignored with a warning and the recipe is built once.
+#
+# With extra arguments (a -var profile), the script puts back the
+# recipes/person/dsbuild.lock it found when it ends, however it ends: the
+# builds record their -var values in it, and a profile's run must leave
+# the committed lockfile as it was.
 #
 # With PARALLEL=1 the seeds' builds run side by side, each on a copy of
 # the recipe's *.hcl files in recipes/<name>.seed-<VALUE> (beside the
 # recipe, so its relative paths hold; removed at exit; its lockfile is
-# its own), sharing the store. A build that trains uses about 1.4 cores
+# its own, so they leave recipes/person/dsbuild.lock alone), sharing the
+# store. A build that trains uses about 1.4 cores
 # alone, so side by side the seeds keep 2 cores busy; each seed's time is
 # then its own wall time, and the page also gives the wall time of them
 # all.
@@ -38,10 +44,17 @@ go build -o bench/out/looptable ./bench/looptable
 tmp=$(mktemp -d)
 copies=()
 cleanup() {
+	if [ -e "$tmp/lock.saved" ]; then
+		# The lockfile as the run found it, put back in one rename.
+		back=$(mktemp "$recipe/.dsbuild.lock.XXXXXX") && cp "$tmp/lock.saved" "$back" && mv "$back" "$recipe/dsbuild.lock"
+	fi
 	rm -rf "$tmp"
 	if [ ${#copies[@]} -gt 0 ]; then rm -rf "${copies[@]}"; fi
 }
 trap cleanup EXIT
+if [ $# -gt 0 ] && [ -e "$recipe/dsbuild.lock" ]; then
+	cp "$recipe/dsbuild.lock" "$tmp/lock.saved"
+fi
 
 seeds=()
 if [ -n "${SEEDS:-}" ]; then
@@ -95,7 +108,9 @@ elif [ "${PARALLEL:-}" = 1 ]; then
 		statuses+=("$tmp/seed-$s.jsonl")
 	done
 	times+=("all ${#seeds[@]} side by side: $(( $(date +%s) - all )) s of wall time")
-	"$dsb" build "$@" "$recipe" >/dev/null
+	if [ $# -eq 0 ]; then
+		"$dsb" build "$recipe" >/dev/null
+	fi
 	cmdline="PARALLEL=1 SEEDS=\"${seeds[*]}\" bench/loop.sh $*"
 else
 	for s in "${seeds[@]}"; do
@@ -106,7 +121,9 @@ else
 		"$dsb" review status --json "$recipe" >"$tmp/seed-$s.jsonl"
 		statuses+=("$tmp/seed-$s.jsonl")
 	done
-	"$dsb" build "$@" "$recipe" >/dev/null
+	if [ $# -eq 0 ]; then
+		"$dsb" build "$recipe" >/dev/null
+	fi
 	cmdline="SEEDS=\"${seeds[*]}\" bench/loop.sh $*"
 fi
 out=${OUT:-docs/loop.md}
