@@ -53,7 +53,7 @@ variable "epochs" {
 
 variable "final_epochs" {
   default     = 0
-  description = "epochs of the last two trainings (the model that pre-annotates the last round, and the final model); 0: epochs, like every round"
+  description = "epochs of the last two trainings (the model that pre-annotates the last round, and the final model); 0: epochs, like every round. The profile of docs/loop-profile.md sets 120"
 }
 
 variable "width" {
