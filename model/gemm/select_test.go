@@ -1,6 +1,7 @@
 package gemm
 
 import (
+	"fmt"
 	"os"
 	"os/exec"
 	"strings"
@@ -46,21 +47,18 @@ func TestSelectChild(t *testing.T) {
 		t.Skip("run by the kernel tests in a child process")
 	}
 	for _, s := range strings.Split(spec, ";") {
-		if w, ok := strings.CutPrefix(s, "why:"); ok {
-			b, passed, err := SelectWhy(w)
-			if err != nil {
-				t.Logf("RESULT %s => error: %v (passed over: %q)", s, err, passed)
-				continue
-			}
-			t.Logf("RESULT %s => %s (passed over: %q)", s, b.Name(), passed)
-			continue
+		// "why:SPEC" also reports the choices passed over.
+		w, why := strings.CutPrefix(s, "why:")
+		b, passed, err := SelectWhy(w)
+		suffix := ""
+		if why {
+			suffix = fmt.Sprintf(" (passed over: %q)", passed)
 		}
-		b, err := Select(s)
 		if err != nil {
-			t.Logf("RESULT %s => error: %v", s, err)
+			t.Logf("RESULT %s => error: %v%s", s, err, suffix)
 			continue
 		}
-		t.Logf("RESULT %s => %s", s, b.Name())
+		t.Logf("RESULT %s => %s%s", s, b.Name(), suffix)
 	}
 	t.Logf("RESULT env OPENBLAS_CORETYPE=%q", os.Getenv("OPENBLAS_CORETYPE"))
 }
