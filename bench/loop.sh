@@ -30,10 +30,9 @@
 # the recipe's *.hcl files in recipes/<name>.seed-<VALUE> (beside the
 # recipe, so its relative paths hold; removed at exit; its lockfile is
 # its own, so they leave recipes/person/dsbuild.lock alone), sharing the
-# store. A build that trains uses about 1.4 cores
-# alone, so side by side the seeds keep 2 cores busy; each seed's time is
-# then its own wall time, and the page also gives the wall time of them
-# all.
+# store. A build that trains uses about 1.4 cores alone, so side by side
+# the seeds keep 2 cores busy; each seed's time is then its own wall time,
+# and the page also gives the wall time of them all.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export GOAMD64=v1
