@@ -17,9 +17,11 @@ import (
 //
 // A bundle is a remote action entry (under a key the caller chooses) with
 // two outputs: "records", one blob that packs every item's memo record as
-// this store keeps it, and "refs", a tree with an entry "r-<digest hex>"
-// for each blob the records name (a file, or a directory for a tree), so
-// that the bundle's closure manifest lists them. It travels like a step's
+// this store keeps it, and "refs", a tree with an entry
+// "r<7-digit ordinal>-<digest hex>" for each blob the records name (a
+// file, or a directory for a tree), in the order the records name them,
+// so that the bundle's closure manifest lists them and the packs that
+// carry them (pack.go) keep them in item order. It travels like a step's
 // result (UploadAction: blobs first, the entry last). The machine that
 // takes it downloads the records blob and nothing else: the blobs the
 // records name stay on the remote, fetched if and when something reads
@@ -63,6 +65,9 @@ func (s *Store) UploadMemos(ctx context.Context, key ActionKey, keys []MemoKey) 
 			if err != nil {
 				return fmt.Errorf("memo %s: %w", k.Short(), err)
 			}
+			// Named in item order, so that the walk that packs them
+			// (UploadAction) keeps a shard's items side by side.
+			e.Name = fmt.Sprintf("r%07d-%s", len(entries), r.Digest.Hex())
 			entries = append(entries, e)
 		}
 	}
@@ -308,8 +313,5 @@ func (s *Store) FetchBlobs(ctx context.Context, ds []Digest) {
 			need = append(need, d)
 		}
 	}
-	parallel(ctx, len(need), l.opt.Workers, func(i int) error {
-		s.fetch(need[i])
-		return nil
-	}, nil)
+	s.fetchMany(ctx, need)
 }

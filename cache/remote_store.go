@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"sort"
 	"strconv"
 	"sync"
@@ -65,8 +66,10 @@ type RemoteStats struct {
 	ManifestBytes int64 `json:"manifest_bytes"`
 	Uploads       int64 `json:"uploads"` // blobs sent
 	UploadBytes   int64 `json:"upload_bytes"`
-	Rejected      int64 `json:"rejected"` // objects that failed verification
-	Down          bool  `json:"down"`     // the remote was given up during the run
+	Packs         int64 `json:"packs"`       // packs sent (their blobs count in Uploads)
+	RangeReads    int64 `json:"range_reads"` // ranged reads of packs (their blobs count in Downloads)
+	Rejected      int64 `json:"rejected"`    // objects that failed verification
+	Down          bool  `json:"down"`        // the remote was given up during the run
 	// LastError is the last call that failed after its retries ("" when
 	// none did): why a result the remote holds could not be used.
 	LastError string `json:"last_error,omitempty"`
@@ -76,7 +79,13 @@ type RemoteStats struct {
 // manifest; step outputs never start with a dot.
 const closureOutput = ".closure"
 
-const closureHeader = "dsbuild closure v1\n"
+// Closure manifests: v1 lists "<digest> <size>" lines; v2 (written since
+// packs) may add " <pack digest> <offset>" to a line, for a blob that lives
+// inside a pack (pack.go). Both are read.
+const (
+	closureHeaderV1 = "dsbuild closure v1\n"
+	closureHeader   = "dsbuild closure v2\n"
+)
 
 type remoteLink struct {
 	r   Remote
@@ -86,9 +95,13 @@ type remoteLink struct {
 	sizes map[Digest]int64  // blobs a verified manifest listed
 	bad   map[Digest]string // blobs the remote served wrong, with why
 	meta  map[Digest]bool   // closure manifests (counted apart)
+	// packed says where blobs live inside packs (from verified manifests
+	// and this run's uploads).
+	packed map[Digest]packLoc
 
 	downloads, downloadBytes, manifests, manifestBytes atomic.Int64
 	uploads, uploadBytes, rejected                     atomic.Int64
+	packs, rangeReads                                  atomic.Int64
 	failures                                           atomic.Int32 // calls in a row that failed
 	down                                               atomic.Bool
 	lastErr                                            atomic.Pointer[string]
@@ -106,7 +119,7 @@ func (s *Store) SetRemote(r Remote, opt RemoteOptions) {
 	if opt.Timeout <= 0 {
 		opt.Timeout = 30 * time.Second
 	}
-	s.remote = &remoteLink{r: r, opt: opt, sizes: map[Digest]int64{}, bad: map[Digest]string{}, meta: map[Digest]bool{}}
+	s.remote = &remoteLink{r: r, opt: opt, sizes: map[Digest]int64{}, bad: map[Digest]string{}, meta: map[Digest]bool{}, packed: map[Digest]packLoc{}}
 }
 
 // HasRemote reports whether the store has a remote it has not given up.
@@ -133,6 +146,7 @@ func (s *Store) RemoteStats() RemoteStats {
 		Downloads: l.downloads.Load(), DownloadBytes: l.downloadBytes.Load(),
 		Manifests: l.manifests.Load(), ManifestBytes: l.manifestBytes.Load(),
 		Uploads: l.uploads.Load(), UploadBytes: l.uploadBytes.Load(),
+		Packs: l.packs.Load(), RangeReads: l.rangeReads.Load(),
 		Rejected: l.rejected.Load(), Down: l.down.Load(),
 		LastError: deref(l.lastErr.Load()),
 	}
@@ -244,8 +258,18 @@ func (s *Store) fetch(d Digest) bool {
 	if !ok {
 		return false
 	}
+	loc, packed := l.packedAt(d)
+	if packed && size == 0 {
+		packed = false
+	}
 	err := l.call(context.Background(), "download "+d.Short(), l.transferTimeout(size), func(ctx context.Context) error {
-		rc, err := l.r.Get(ctx, Ref{d, size})
+		var rc io.ReadCloser
+		var err error
+		if packed {
+			rc, err = l.readRange(ctx, loc.Pack, loc.Off, size)
+		} else {
+			rc, err = l.r.Get(ctx, Ref{d, size})
+		}
 		if err != nil {
 			return err
 		}
@@ -264,6 +288,9 @@ func (s *Store) fetch(d Digest) bool {
 			l.manifestBytes.Add(size)
 			return true
 		}
+		if packed {
+			l.rangeReads.Add(1)
+		}
 		l.downloads.Add(1)
 		l.downloadBytes.Add(size)
 		if l.opt.Progress != nil {
@@ -275,9 +302,16 @@ func (s *Store) fetch(d Digest) bool {
 		if wrong.n != size {
 			why = fmt.Sprintf("%d bytes where %d were listed", wrong.n, size)
 		}
+		if packed {
+			why += " in pack " + loc.Pack.Digest.Short()
+		}
 		l.reject(d, why)
 	case errors.Is(err, ErrRemoteMiss):
-		l.reject(d, "gone from the remote")
+		if packed {
+			l.reject(d, "its pack "+loc.Pack.Digest.Short()+" is gone from the remote")
+		} else {
+			l.reject(d, "gone from the remote")
+		}
 	case errors.Is(err, errRemoteDown):
 		// said once, when the remote was given up
 	default:
@@ -333,19 +367,32 @@ func (s *Store) remoteAction(ctx context.Context, key ActionKey) ([]Output, []Re
 // heldRemotely asks the remote, in one batched check, about those of refs
 // this store lacks, confirms the ones it holds (fetchable on first read,
 // not asked about again by Upload), and returns the ones it lacks.
+//
+// A blob known to live in a pack is not asked about: its pack is, and the
+// blob is held when its pack is.
 func (s *Store) heldRemotely(ctx context.Context, refs []Ref) ([]Ref, error) {
+	l := s.remote
 	var ask []Ref
 	asked := map[Digest]bool{}
+	members := map[Digest][]Ref{} // by pack
 	for _, r := range refs {
-		if !asked[r.Digest] && !s.Has(r.Digest) {
-			asked[r.Digest] = true
-			ask = append(ask, r)
+		if asked[r.Digest] || s.Has(r.Digest) {
+			continue
 		}
+		asked[r.Digest] = true
+		if loc, ok := l.packedAt(r.Digest); ok {
+			members[loc.Pack.Digest] = append(members[loc.Pack.Digest], r)
+			r = loc.Pack
+			if asked[r.Digest] {
+				continue
+			}
+			asked[r.Digest] = true
+		}
+		ask = append(ask, r)
 	}
 	if len(ask) == 0 {
 		return nil, nil
 	}
-	l := s.remote
 	missing, err := l.missing(ctx, ask)
 	if err != nil {
 		return nil, err
@@ -354,14 +401,32 @@ func (s *Store) heldRemotely(ctx context.Context, refs []Ref) ([]Ref, error) {
 	for _, r := range missing {
 		gone[r.Digest] = true
 	}
-	held := make([]Ref, 0, len(ask)-len(missing))
+	var held []Ref
+	var lacked []Ref
 	for _, r := range ask {
-		if !gone[r.Digest] {
-			held = append(held, r)
+		if gone[r.Digest] {
+			// A pack the caller did not ask about is not reported
+			// itself; its members are.
+			if _, isPack := members[r.Digest]; !isPack || containsRef(refs, r.Digest) {
+				lacked = append(lacked, r)
+			}
+			lacked = append(lacked, members[r.Digest]...)
+			continue
 		}
+		held = append(held, r)
+		held = append(held, members[r.Digest]...)
 	}
 	l.confirm(held)
-	return missing, nil
+	return lacked, nil
+}
+
+func containsRef(refs []Ref, d Digest) bool {
+	for _, r := range refs {
+		if r.Digest == d {
+			return true
+		}
+	}
+	return false
 }
 
 // confirm records refs as held by the remote (an existence check or an
@@ -420,7 +485,7 @@ func (s *Store) remoteEntry(ctx context.Context, key ActionKey) ([]Output, []Ref
 	if err != nil {
 		return nil, nil, miss("its closure manifest could not be read: " + err.Error())
 	}
-	refs, err := decodeClosure(raw)
+	refs, locs, err := decodeClosure(raw)
 	if err != nil {
 		return nil, nil, miss("its closure manifest is malformed: " + err.Error())
 	}
@@ -439,24 +504,34 @@ func (s *Store) remoteEntry(ctx context.Context, key ActionKey) ([]Output, []Ref
 			return nil, nil, miss("its closure manifest does not list output " + o.Name)
 		}
 	}
+	l.locate(locs)
 	return outs, refs, nil
 }
 
 // closure lists every blob that outs reach (trees and files, with their
-// sizes), sorted by digest; every tree must be stored here. An output
-// that is not a tree (a tag's release record) reaches only itself.
+// sizes), each once, in the order a walk of the outputs meets them (trees
+// by name: what a dataset's readers read together sits together in packs);
+// every tree must be stored here. An output that is not a tree (a tag's
+// release record) reaches only itself.
 func (s *Store) closure(outs []Output) ([]Ref, error) {
-	seen := map[Digest]int64{}
+	seen := map[Digest]bool{}
+	var refs []Ref
+	add := func(d Digest, n int64) {
+		if !seen[d] {
+			seen[d] = true
+			refs = append(refs, Ref{d, n})
+		}
+	}
 	var walk func(d Digest) error
 	walk = func(d Digest) error {
-		if _, ok := seen[d]; ok {
+		if seen[d] {
 			return nil
 		}
 		b, err := s.ReadBlob(d)
 		if err != nil {
 			return err
 		}
-		seen[d] = int64(len(b))
+		add(d, int64(len(b)))
 		if !bytes.HasPrefix(b, []byte(treeHeader)) {
 			return nil // a root that is a plain blob (a tag's release record)
 		}
@@ -470,7 +545,7 @@ func (s *Store) closure(outs []Output) ([]Ref, error) {
 					return err
 				}
 			} else {
-				seen[e.Digest] = e.Size
+				add(e.Digest, e.Size)
 			}
 		}
 		return nil
@@ -480,15 +555,15 @@ func (s *Store) closure(outs []Output) ([]Ref, error) {
 			return nil, fmt.Errorf("output %s: %w", o.Name, err)
 		}
 	}
-	refs := make([]Ref, 0, len(seen))
-	for d, n := range seen {
-		refs = append(refs, Ref{d, n})
-	}
-	sort.Slice(refs, func(i, j int) bool { return bytes.Compare(refs[i].Digest[:], refs[j].Digest[:]) < 0 })
 	return refs, nil
 }
 
-func encodeClosure(refs []Ref) []byte {
+// encodeClosure writes a v2 manifest of refs, sorted by digest; a blob
+// with a place in locs gets it on its line, and every pack named must be
+// among refs.
+func encodeClosure(refs []Ref, locs map[Digest]packLoc) []byte {
+	refs = slices.Clone(refs)
+	sort.Slice(refs, func(i, j int) bool { return bytes.Compare(refs[i].Digest[:], refs[j].Digest[:]) < 0 })
 	var b bytes.Buffer
 	b.Grow(len(closureHeader) + 80*len(refs))
 	b.WriteString(closureHeader)
@@ -496,38 +571,90 @@ func encodeClosure(refs []Ref) []byte {
 		b.WriteString(r.Digest.Hex())
 		b.WriteByte(' ')
 		b.WriteString(strconv.FormatInt(r.Size, 10))
+		if loc, ok := locs[r.Digest]; ok {
+			b.WriteByte(' ')
+			b.WriteString(loc.Pack.Digest.Hex())
+			b.WriteByte(' ')
+			b.WriteString(strconv.FormatInt(loc.Off, 10))
+		}
 		b.WriteByte('\n')
 	}
 	return b.Bytes()
 }
 
-func decodeClosure(b []byte) ([]Ref, error) {
+// decodeClosure reads a v1 or v2 manifest: every blob listed, and where
+// those that live in packs are. A packed blob's pack must be listed as a
+// blob of its own (not packed itself), and the blob must lie within the
+// pack after its header.
+func decodeClosure(b []byte) ([]Ref, map[Digest]packLoc, error) {
 	rest, ok := bytes.CutPrefix(b, []byte(closureHeader))
+	v2 := ok
 	if !ok {
-		return nil, errors.New("wrong header")
+		if rest, ok = bytes.CutPrefix(b, []byte(closureHeaderV1)); !ok {
+			return nil, nil, errors.New("wrong header")
+		}
 	}
 	var refs []Ref
+	type packRef struct {
+		pack Digest
+		off  int64
+		line int
+	}
+	packedIn := map[Digest]packRef{}
 	for len(rest) > 0 {
+		line := len(refs) + 2
 		i := bytes.IndexByte(rest, '\n')
 		if i < 0 {
-			return nil, errors.New("truncated")
+			return nil, nil, errors.New("truncated")
 		}
-		hexd, num, ok := bytes.Cut(rest[:i], []byte(" "))
-		if !ok {
-			return nil, fmt.Errorf("line %d: want <digest> <size>", len(refs)+2)
+		fields := bytes.Split(rest[:i], []byte(" "))
+		if len(fields) != 2 && (!v2 || len(fields) != 4) {
+			if v2 {
+				return nil, nil, fmt.Errorf("line %d: want <digest> <size> [<pack digest> <offset>]", line)
+			}
+			return nil, nil, fmt.Errorf("line %d: want <digest> <size>", line)
 		}
-		d, err := ParseDigest(string(hexd))
+		d, err := ParseDigest(string(fields[0]))
 		if err != nil {
-			return nil, fmt.Errorf("line %d: %w", len(refs)+2, err)
+			return nil, nil, fmt.Errorf("line %d: %w", line, err)
 		}
-		n, err := strconv.ParseInt(string(num), 10, 64)
+		n, err := strconv.ParseInt(string(fields[1]), 10, 64)
 		if err != nil || n < 0 {
-			return nil, fmt.Errorf("line %d: bad size %q", len(refs)+2, num)
+			return nil, nil, fmt.Errorf("line %d: bad size %q", line, fields[1])
+		}
+		if len(fields) == 4 {
+			pd, err := ParseDigest(string(fields[2]))
+			if err != nil {
+				return nil, nil, fmt.Errorf("line %d: pack: %w", line, err)
+			}
+			off, err := strconv.ParseInt(string(fields[3]), 10, 64)
+			if err != nil || off < int64(len(packHeader)) {
+				return nil, nil, fmt.Errorf("line %d: bad pack offset %q", line, fields[3])
+			}
+			packedIn[d] = packRef{pd, off, line}
 		}
 		refs = append(refs, Ref{d, n})
 		rest = rest[i+1:]
 	}
-	return refs, nil
+	if len(packedIn) == 0 {
+		return refs, nil, nil
+	}
+	sizes := make(map[Digest]int64, len(refs))
+	for _, r := range refs {
+		sizes[r.Digest] = r.Size
+	}
+	locs := make(map[Digest]packLoc, len(packedIn))
+	for d, p := range packedIn {
+		psize, listed := sizes[p.pack]
+		if _, inPack := packedIn[p.pack]; !listed || inPack {
+			return nil, nil, fmt.Errorf("line %d: pack %s is not listed as a blob of its own", p.line, p.pack.Short())
+		}
+		if p.off+sizes[d] > psize {
+			return nil, nil, fmt.Errorf("line %d: %d bytes at offset %d do not fit in pack %s of %d bytes", p.line, sizes[d], p.off, p.pack.Short(), psize)
+		}
+		locs[d] = packLoc{Pack: Ref{p.pack, psize}, Off: p.off}
+	}
+	return refs, locs, nil
 }
 
 // UploadAction sends a step's result to the remote: the blobs its outputs
@@ -550,21 +677,70 @@ func (s *Store) uploadAction(ctx context.Context, key ActionKey, outs []Output, 
 	if err != nil {
 		return err
 	}
-	manifest := encodeClosure(refs)
+	// The outputs themselves are objects of their own, whatever their
+	// size: the entry names them, and a REAPI server checks that the blobs
+	// an action result names exist (bazel-remote answers NOT_FOUND for
+	// the entry otherwise). One that this run knows only inside a pack is
+	// asked about and sent (without check, as every blob, only if this run
+	// has not confirmed it).
+	isRoot := map[Digest]bool{}
+	for _, o := range outs {
+		isRoot[o.Digest] = true
+	}
+	var roots, rest []Ref
+	for _, r := range refs {
+		if isRoot[r.Digest] {
+			roots = append(roots, r)
+		} else {
+			rest = append(rest, r)
+		}
+	}
+	if err := s.upload(ctx, rest, uploadOpts{check: check, pack: true}); err != nil {
+		return err
+	}
+	if err := s.upload(ctx, roots, uploadOpts{check: check, recheck: check}); err != nil {
+		return err
+	}
+	// The manifest goes last among the blobs, naming the packs the blobs
+	// live in (those sent just now, and those a manifest read this run
+	// named).
+	locs := map[Digest]packLoc{}
+	listed := make(map[Digest]int64, len(refs))
+	for _, r := range refs {
+		listed[r.Digest] = r.Size
+	}
+	all := refs
+	l.mu.Lock()
+	for _, r := range rest {
+		// A blob found corrupt in its pack was sent again on its own
+		// (upload's repair): listed as such.
+		loc, ok := l.packed[r.Digest]
+		_, packBad := l.bad[loc.Pack.Digest]
+		_, bad := l.bad[r.Digest]
+		if !ok || packBad || bad {
+			continue
+		}
+		if _, isRef := listed[loc.Pack.Digest]; !isRef {
+			listed[loc.Pack.Digest] = loc.Pack.Size
+			all = append(all, loc.Pack)
+		}
+		locs[r.Digest] = loc
+	}
+	l.mu.Unlock()
+	manifest := encodeClosure(all, locs)
 	md, err := s.PutBytes(manifest)
 	if err != nil {
 		return err
 	}
 	mref := Ref{md, int64(len(manifest))}
-	if err := s.upload(ctx, append(refs, mref), check); err != nil {
+	// A new manifest, most likely: sent without asking.
+	if err := s.upload(ctx, []Ref{mref}, uploadOpts{}); err != nil {
 		return err
 	}
 	entry := make([]RemoteOutput, 0, len(outs)+1)
 	entry = append(entry, RemoteOutput{Name: closureOutput, Ref: mref})
 	for _, o := range outs {
-		// refs is sorted by digest and holds every output.
-		i := sort.Search(len(refs), func(i int) bool { return bytes.Compare(refs[i].Digest[:], o.Digest[:]) >= 0 })
-		entry = append(entry, RemoteOutput{Name: o.Name, Ref: refs[i]})
+		entry = append(entry, RemoteOutput{Name: o.Name, Ref: Ref{o.Digest, listed[o.Digest]}})
 	}
 	sort.Slice(entry, func(i, j int) bool { return entry[i].Name < entry[j].Name })
 	return l.call(ctx, "writing the action entry", l.opt.Timeout, func(ctx context.Context) error {
@@ -587,15 +763,29 @@ type Replacer interface {
 // remote is sent again whatever the existence check says, replacing the
 // object (Replacer), so the next machine finds it whole.
 func (s *Store) Upload(ctx context.Context, refs []Ref) error {
-	return s.upload(ctx, refs, true)
+	return s.upload(ctx, refs, uploadOpts{check: true})
 }
 
-// upload is Upload; check false skips the existence check and sends every
-// ref this run has not confirmed on the remote: for blobs the caller has
-// just made, which the remote almost surely lacks. Puts are create-only,
-// so one the remote has after all costs a refused request, as its check
-// would have; a listing-based check over a full bucket costs far more.
-func (s *Store) upload(ctx context.Context, refs []Ref, check bool) error {
+// uploadOpts say how upload sends refs.
+type uploadOpts struct {
+	// check asks the remote which refs it lacks first. Without it, every
+	// ref this run has not confirmed on the remote is sent: for blobs the
+	// caller has just made, which the remote almost surely lacks. Puts
+	// are create-only, so one the remote has after all costs a refused
+	// request, as its check would have; a listing-based check over a full
+	// bucket costs far more.
+	check bool
+	// recheck (with check) asks about refs this run confirmed too: those
+	// may be known only inside packs, and must be objects of their own.
+	recheck bool
+	// pack sends the small blobs in packs (pack.go), in the order of refs;
+	// the caller then writes a manifest that says where.
+	pack bool
+}
+
+// upload is Upload, as opt says.
+func (s *Store) upload(ctx context.Context, refs []Ref, opt uploadOpts) error {
+	check, pack := opt.check, opt.pack
 	l := s.remote
 	if l == nil || l.down.Load() {
 		return errRemoteDown
@@ -606,7 +796,7 @@ func (s *Store) upload(ctx context.Context, refs []Ref, check bool) error {
 	for _, r := range refs {
 		if _, bad := l.bad[r.Digest]; bad {
 			repair[r.Digest] = true
-		} else if n, ok := l.sizes[r.Digest]; !ok || n != r.Size {
+		} else if n, ok := l.sizes[r.Digest]; !ok || n != r.Size || opt.recheck {
 			// Not confirmed on the remote by this run: ask.
 			ask = append(ask, r)
 		}
@@ -627,8 +817,28 @@ func (s *Store) upload(ctx context.Context, refs []Ref, check bool) error {
 			missing = append(missing, r)
 		}
 	}
-	return parallel(ctx, len(missing), l.opt.Workers, func(i int) error {
-		r := missing[i]
+	var packs [][]Ref
+	if pack {
+		var small, loose []Ref
+		inPack := map[Digest]bool{}
+		for _, r := range missing {
+			switch {
+			case repair[r.Digest] || r.Size == 0 || r.Size > packMaxMember:
+				loose = append(loose, r)
+			case !inPack[r.Digest]:
+				inPack[r.Digest] = true
+				small = append(small, r)
+			}
+		}
+		if len(small) >= packMin {
+			packs, missing = packGroups(small), loose
+		}
+	}
+	return parallel(ctx, len(packs)+len(missing), l.opt.Workers, func(i int) error {
+		if i < len(packs) {
+			return s.uploadPack(ctx, packs[i])
+		}
+		r := missing[i-len(packs)]
 		err := l.call(ctx, "upload "+r.Digest.Short(), l.transferTimeout(r.Size), func(ctx context.Context) error {
 			rc, err := s.openVerified(r.Digest)
 			if err != nil {
@@ -676,12 +886,17 @@ func (s *Store) Fetch(ctx context.Context, refs []Ref) error {
 			need = append(need, r)
 		}
 	}
-	return parallel(ctx, len(need), s.remote.opt.Workers, func(i int) error {
-		if !s.fetch(need[i].Digest) && !s.Has(need[i].Digest) {
-			return &NotFoundError{need[i].Digest}
+	ds := make([]Digest, len(need))
+	for i, r := range need {
+		ds[i] = r.Digest
+	}
+	s.fetchMany(ctx, ds)
+	for _, r := range need {
+		if !s.Has(r.Digest) && !s.fetch(r.Digest) && !s.Has(r.Digest) {
+			return &NotFoundError{r.Digest}
 		}
-		return nil
-	}, nil)
+	}
+	return ctx.Err()
 }
 
 // TagKey is the key of the remote entry that carries tag name: the hash of

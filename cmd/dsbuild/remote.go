@@ -319,6 +319,10 @@ func reportTransfer(store *cache.Store) {
 	if st.Downloads == 0 && st.Manifests == 0 {
 		return
 	}
-	fmt.Fprintf(os.Stderr, "dsbuild: downloaded %d blobs (%d bytes) and %d closure manifests (%d bytes) from remote %s\n",
-		st.Downloads, st.DownloadBytes, st.Manifests, st.ManifestBytes, store.RemoteName())
+	packed := ""
+	if st.RangeReads > 0 {
+		packed = fmt.Sprintf(", the blobs that travel in packs by %d ranged reads", st.RangeReads)
+	}
+	fmt.Fprintf(os.Stderr, "dsbuild: downloaded %d blobs (%d bytes) and %d closure manifests (%d bytes) from remote %s%s\n",
+		st.Downloads, st.DownloadBytes, st.Manifests, st.ManifestBytes, store.RemoteName(), packed)
 }

@@ -1,7 +1,10 @@
 package main
 
 import (
+	"bytes"
+	"errors"
 	"fmt"
+	"io/fs"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -278,6 +281,9 @@ func cmdPlant(ts *testscript.TestScript, neg bool, args []string, bucketPrefix s
 	}
 	s, root := lockedTree(ts, args[1], args[2], args[3], args[4])
 	var target cache.Digest
+	if args[5] == "." {
+		target = root // the output itself: always an object of its own
+	}
 	ts.Check(s.WalkTree(root, func(p string, e cache.TreeEntry) error {
 		if p == args[5] {
 			target = e.Digest
@@ -290,6 +296,14 @@ func cmdPlant(ts *testscript.TestScript, neg bool, args []string, bucketPrefix s
 	h := target.Hex()
 	obj := filepath.Join(bucketPrefix, "cas", h[:2], h)
 	data, err := os.ReadFile(obj)
+	if errors.Is(err, fs.ErrNotExist) {
+		// A small blob travels in a pack: corrupt its bytes there.
+		if args[0] != "corrupt" {
+			ts.Fatalf("%s lives in a pack on the remote: plant %s needs an object of its own (PATH . is the output's root tree)", args[5], args[0])
+		}
+		plantInPack(ts, s, target, bucketPrefix)
+		return
+	}
 	ts.Check(err)
 	switch args[0] {
 	case "corrupt":
@@ -303,4 +317,28 @@ func cmdPlant(ts *testscript.TestScript, neg bool, args []string, bucketPrefix s
 		ts.Fatalf("usage: plant corrupt|truncate|delete STORE RECIPE STEP OUTPUT PATH")
 	}
 	ts.Logf("planted: %s %s (%s)", args[0], h[:12], args[5])
+}
+
+// plantInPack flips a byte in the middle of blob d's bytes inside the pack
+// on the bucket that holds them (found by content: the pack objects start
+// with "dsbuild pack v1").
+func plantInPack(ts *testscript.TestScript, s *cache.Store, d cache.Digest, bucketPrefix string) {
+	want, err := s.ReadBlob(d)
+	ts.Check(err)
+	packs, err := filepath.Glob(filepath.Join(bucketPrefix, "cas", "*", "*"))
+	ts.Check(err)
+	for _, p := range packs {
+		data, err := os.ReadFile(p)
+		ts.Check(err)
+		if !bytes.HasPrefix(data, []byte("dsbuild pack v1\n")) {
+			continue
+		}
+		if i := bytes.Index(data, want); i >= 0 && len(want) > 0 {
+			data[i+len(want)/2] ^= 0x55
+			ts.Check(os.WriteFile(p, data, 0o644))
+			ts.Logf("planted: corrupt %s inside pack %s", d.Short(), filepath.Base(p)[:12])
+			return
+		}
+	}
+	ts.Fatalf("blob %s is neither an object nor in a pack on the bucket", d.Short())
 }

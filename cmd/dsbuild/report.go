@@ -94,6 +94,10 @@ func summaryLine(br *engine.BuildResult) string {
 		}
 		s += fmt.Sprintf("\nremote %s: %d cached there; downloaded %d blobs (%s), uploaded %d blobs (%s)",
 			br.Remote, there, t.Downloads, humanBytes(t.DownloadBytes), t.Uploads, humanBytes(t.UploadBytes))
+		if t.Packs > 0 || t.RangeReads > 0 {
+			// Small blobs travel in packs (docs/architecture.md).
+			s += fmt.Sprintf("; packs: %d sent, %d ranged reads", t.Packs, t.RangeReads)
+		}
 		if t.Rejected > 0 {
 			s += fmt.Sprintf("; %d objects rejected (failed verification)", t.Rejected)
 		}

@@ -438,7 +438,31 @@ func (r *Remote) Get(ctx context.Context, ref cache.Ref) (io.ReadCloser, error) 
 		}
 		return io.NopCloser(bytes.NewReader(data)), nil
 	}
-	return r.read(ctx, ref)
+	return r.read(ctx, ref, 0, ref.Size)
+}
+
+// GetRange opens bytes [off, off+n) of a blob with one ByteStream Read
+// from read_offset, uncompressed (REAPI defines offsets on the plain
+// resource). It sets no read_limit: bazel-remote 2.6.2 fails a read whose
+// limit ends before the blob does (OUT_OF_RANGE "READ LIMIT EXCEEDED") where
+// the API says to stop there, so the reader stops after n bytes itself and
+// Close cancels the rest of the stream. It fails if the server sends fewer
+// than n bytes.
+func (r *Remote) GetRange(ctx context.Context, ref cache.Ref, off, n int64) (io.ReadCloser, error) {
+	if err := checkRef(ref); err != nil {
+		return nil, fmt.Errorf("%w: %w", cache.ErrRemoteMiss, err)
+	}
+	if off < 0 || n < 1 || off+n > ref.Size {
+		return nil, fmt.Errorf("remote %s: bytes [%d, %d) are not within blob %s", r.name, off, off+n, ref)
+	}
+	body, err := r.read(ctx, ref, off, ref.Size-off)
+	if err != nil {
+		return nil, err
+	}
+	return struct {
+		io.Reader
+		io.Closer
+	}{io.LimitReader(body, n), body}, nil
 }
 
 // batchRead reads one small blob through BatchReadBlobs.
@@ -485,17 +509,28 @@ func (r *Remote) batchRead(ctx context.Context, ref cache.Ref) ([]byte, error) {
 
 // read opens a ByteStream Read of a large blob. The first response is
 // awaited here, so that a missing blob is Get's error.
-func (r *Remote) read(ctx context.Context, ref cache.Ref) (io.ReadCloser, error) {
+//
+// The blob's bytes from off on are read, n of them (the rest of the blob):
+// from an offset other than 0, uncompressed, with read_offset.
+func (r *Remote) read(ctx context.Context, ref cache.Ref, off, n int64) (io.ReadCloser, error) {
+	whole := off == 0
+	zstdStream := r.zstdStream && whole
 	kind := "blobs"
-	if r.zstdStream {
+	if zstdStream {
 		kind = "compressed-blobs/zstd"
 	}
 	name := r.resource("", kind, ref)
+	req := &bytestream.ReadRequest{ResourceName: name}
+	op := "ByteStream Read " + name
+	if !whole {
+		req.ReadOffset = off
+		op = fmt.Sprintf("%s from byte %d", op, off)
+	}
 	ctx, cancel := context.WithCancelCause(ctx)
 	wd := newWatchdog(r.timeout, cancel)
-	sr := &streamReader{r: r, ctx: ctx, op: "ByteStream Read " + name, wd: wd}
+	sr := &streamReader{r: r, ctx: ctx, op: op, wd: wd}
 	wd.arm()
-	sr.stream, sr.err = r.bs.Read(ctx, &bytestream.ReadRequest{ResourceName: name})
+	sr.stream, sr.err = r.bs.Read(ctx, req)
 	if sr.err == nil {
 		var resp *bytestream.ReadResponse
 		if resp, sr.err = sr.stream.Recv(); sr.err == nil {
@@ -508,8 +543,8 @@ func (r *Remote) read(ctx context.Context, ref cache.Ref) (io.ReadCloser, error)
 		cancel(nil)
 		return nil, err
 	}
-	body := &blobReader{src: sr, sr: sr, size: ref.Size, name: r.name, op: sr.op, cancel: cancel}
-	if r.zstdStream {
+	body := &blobReader{src: sr, sr: sr, size: n, name: r.name, op: sr.op, cancel: cancel}
+	if zstdStream {
 		dec := streamDecoders.Get().(*zstd.Decoder)
 		if err := dec.Reset(sr); err != nil {
 			dec.Reset(nil)

@@ -140,6 +140,19 @@ func (m *MemRemote) Truncate(d cache.Digest) bool {
 	return m.change(d, func(b []byte) []byte { return bytes.Clone(b[:len(b)/2]) })
 }
 
+// Refs lists the blobs held, sorted by digest, each with the size it was
+// put with.
+func (m *MemRemote) Refs() []cache.Ref {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	refs := make([]cache.Ref, 0, len(m.blobs))
+	for d, b := range m.blobs {
+		refs = append(refs, cache.Ref{Digest: d, Size: b.size})
+	}
+	slices.SortFunc(refs, func(a, b cache.Ref) int { return bytes.Compare(a.Digest[:], b.Digest[:]) })
+	return refs
+}
+
 // Delete removes the blob d; it reports whether d was held.
 func (m *MemRemote) Delete(d cache.Digest) bool {
 	m.mu.Lock()
@@ -299,6 +312,27 @@ func (m *MemRemote) Get(ctx context.Context, ref cache.Ref) (io.ReadCloser, erro
 		return nil, fmt.Errorf("getting blob %s from %s: %w", ref, m, cache.ErrRemoteMiss)
 	}
 	return &memReader{m: m, ctx: ctx, ref: ref, r: bytes.NewReader(b.data)}, nil
+}
+
+// GetRange opens bytes [off, off+n) of the stored bytes of ref (a ranged
+// read counts as a Get). Bytes past the stored ones are not there: the
+// reader ends early.
+func (m *MemRemote) GetRange(ctx context.Context, ref cache.Ref, off, n int64) (io.ReadCloser, error) {
+	m.gets.Add(1)
+	if err := m.enter(ctx, OpGet); err != nil {
+		return nil, err
+	}
+	if off < 0 || n < 1 || off+n > ref.Size {
+		return nil, fmt.Errorf("getting bytes [%d, %d) of blob %s from %s: not within the blob", off, off+n, ref, m)
+	}
+	m.mu.Lock()
+	b, ok := m.blobs[ref.Digest]
+	m.mu.Unlock()
+	if !ok || b.size != ref.Size {
+		return nil, fmt.Errorf("getting blob %s from %s: %w", ref, m, cache.ErrRemoteMiss)
+	}
+	data := b.data[min(off, int64(len(b.data))):min(off+n, int64(len(b.data)))]
+	return &memReader{m: m, ctx: ctx, ref: ref, r: bytes.NewReader(data)}, nil
 }
 
 // memReader reads a blob that Get opened, counting the bytes.

@@ -187,6 +187,10 @@ func s3Error(err error) minio.ErrorResponse {
 
 func isNoSuchKey(err error) bool { return s3Error(err).Code == "NoSuchKey" }
 
+// isInvalidRange is S3's answer (416) to a range past an object's end: a
+// shorter object than the blob, so not the blob.
+func isInvalidRange(err error) bool { return s3Error(err).Code == "InvalidRange" }
+
 func sizeMismatch(got, want int64) string {
 	return fmt.Sprintf("the object has %d bytes, the blob %d", got, want)
 }
@@ -358,6 +362,32 @@ func (r *Remote) Get(ctx context.Context, ref cache.Ref) (io.ReadCloser, error) 
 	if info.Size != ref.Size {
 		body.Close()
 		return nil, r.miss("get", key, sizeMismatch(info.Size, ref.Size))
+	}
+	return &objectReader{rc: body, key: key, r: r}, nil
+}
+
+// GetRange opens bytes [off, off+n) of the blob's object with one ranged
+// GET. The bytes are not verified here; the reader fails if the server
+// sends more or fewer than n.
+func (r *Remote) GetRange(ctx context.Context, ref cache.Ref, off, n int64) (io.ReadCloser, error) {
+	key := r.blobKey(ref.Digest)
+	if off < 0 || n < 1 || off+n > ref.Size {
+		return nil, fmt.Errorf("remote %s: bytes [%d, %d) are not within blob %s", r, off, off+n, ref)
+	}
+	opts := minio.GetObjectOptions{}
+	if err := opts.SetRange(off, off+n-1); err != nil {
+		return nil, fmt.Errorf("remote %s: range of %s: %w", r, key, err)
+	}
+	body, info, _, err := r.core.GetObject(ctx, r.bucket, key, opts)
+	if err != nil {
+		if isNoSuchKey(err) || isInvalidRange(err) {
+			return nil, r.miss("get range", key, "")
+		}
+		return nil, r.wrap("get range", key, err)
+	}
+	if info.Size != n {
+		body.Close()
+		return nil, r.miss("get range", key, fmt.Sprintf("the server sent %d bytes for a range of %d", info.Size, n))
 	}
 	return &objectReader{rc: body, key: key, r: r}, nil
 }
