@@ -48,12 +48,18 @@ import (
 // by BareRun (the CLI's convert and stats) runs items without a memo.
 
 // ShardRun runs one shard of a step's items (a distributed build splits
-// a large step this way): Items and StreamItems run only the items whose
-// position (in the order the step gives them) is Index modulo Count,
-// memoize them, record their keys in Keys, and return ErrShardDone, which
-// the step passes on, so that it stops without outputs. The step run in
-// full afterwards finds those items in the memo: its outputs do not depend
-// on how its items were sharded.
+// a large step this way): Items and StreamItems run only the shard's
+// items, memoize them, record their keys in Keys, and return ErrShardDone,
+// which the step passes on, so that it stops without outputs. The step run
+// in full afterwards finds those items in the memo: its outputs do not
+// depend on how its items were sharded.
+//
+// Which items are the shard's: Items, which knows its M memoized items
+// up front, gives shard Index the block of them whose ordinals m (in the
+// order the step gives them) have m·Count/M = Index, so a shard's items
+// sit side by side, as they do in the packs its inputs came in and its
+// results go in (cache.Store's packs); StreamItems, which does not know M,
+// gives it the items whose position is Index modulo Count.
 //
 // With Count 0 the run only counts: no item runs, and Total says how many
 // memoized items the step has (how many a split would share out).
@@ -197,7 +203,13 @@ func itemIndexKey(step StepKey) cache.MemoKey {
 // Items runs items with rc's memo and pool; see ItemWork and the rules at
 // the top of this file.
 func Items[T any](ctx context.Context, rc *RunContext, w ItemWork[T], items []Item[T]) ([]ItemResult[T], error) {
-	return runItems(ctx, rc, w, int64(len(items)), &rc.items, func(emit func(Item[T]) error) error {
+	memoized := 0
+	for _, it := range items {
+		if it.Key != nil {
+			memoized++
+		}
+	}
+	return runItems(ctx, rc, w, int64(len(items)), memoized, &rc.items, func(emit func(Item[T]) error) error {
 		for _, it := range items {
 			if err := emit(it); err != nil {
 				return err
@@ -212,7 +224,7 @@ func Items[T any](ctx context.Context, rc *RunContext, w ItemWork[T], items []It
 // the workers wait to run. A failure of produce fails the work, unless an
 // item failed first. Progress totals are unknown (0).
 func StreamItems[T any](ctx context.Context, rc *RunContext, w ItemWork[T], produce func(emit func(Item[T]) error) error) ([]ItemResult[T], error) {
-	return runItems(ctx, rc, w, 0, &rc.items, produce)
+	return runItems(ctx, rc, w, 0, -1, &rc.items, produce)
 }
 
 // Misses reports, for each of items (in the order Items would be given
@@ -235,8 +247,18 @@ func Misses[T any](rc *RunContext, w ItemWork[T], items []Item[T]) []bool {
 		salt = rc.ItemSalt().String()
 	}
 	shard := rc.shard
+	memoized := 0
+	for _, it := range items {
+		if it.Key != nil {
+			memoized++
+		}
+	}
+	ord := -1
 	for i, it := range items {
-		if shard != nil && (shard.Count == 0 || i%shard.Count != shard.Index || it.Key == nil) {
+		if it.Key != nil {
+			ord++
+		}
+		if shard != nil && (shard.Count == 0 || it.Key == nil || !shard.owns(i, ord, memoized)) {
 			continue // counting only, or another shard's: Items does not run it
 		}
 		if !memo || it.Key == nil {
@@ -256,8 +278,20 @@ type itemNamer interface{ ItemName() string }
 // errStopped is what emit returns once an item has failed.
 var errStopped = errors.New("engine: item work stopped")
 
-// runItems is Items and StreamItems; tally, if not nil, counts the items.
-func runItems[T any](ctx context.Context, rc *RunContext, w ItemWork[T], total int64, tally *itemTally, produce func(emit func(Item[T]) error) error) ([]ItemResult[T], error) {
+// owns reports whether the item at position pos, the ord-th memoized one,
+// is the shard's (see ShardRun), memoized being the step's memoized items
+// (-1: not known).
+func (s *ShardRun) owns(pos, ord, memoized int) bool {
+	if memoized > 0 {
+		return int64(ord)*int64(s.Count)/int64(memoized) == int64(s.Index)
+	}
+	return pos%s.Count == s.Index
+}
+
+// runItems is Items and StreamItems; tally, if not nil, counts the items;
+// memoized is the number of items with a Key, -1 when not known ahead
+// (StreamItems).
+func runItems[T any](ctx context.Context, rc *RunContext, w ItemWork[T], total int64, memoized int, tally *itemTally, produce func(emit func(Item[T]) error) error) ([]ItemResult[T], error) {
 	workers := w.Workers
 	if workers <= 0 {
 		workers = rc.Jobs
@@ -340,7 +374,7 @@ func runItems[T any](ctx context.Context, rc *RunContext, w ItemWork[T], total i
 			}
 		}()
 	}
-	seq, pos := 0, -1
+	seq, pos, ord := 0, -1, -1
 	shard := rc.shard
 	send := func(j job) error {
 		select {
@@ -388,8 +422,12 @@ func runItems[T any](ctx context.Context, rc *RunContext, w ItemWork[T], total i
 			shard.Total++
 			shard.mu.Unlock()
 		}
-		if pos++; shard != nil && (shard.Count == 0 || pos%shard.Count != shard.Index || it.Key == nil) {
-			return nil // counting only, another shard's, or not memoized: nothing to share
+		pos++
+		if it.Key != nil {
+			ord++
+		}
+		if shard != nil && (shard.Count == 0 || it.Key == nil || !shard.owns(pos, ord, memoized)) {
+			return nil // counting only, not memoized, or another shard's: nothing to share
 		}
 		mu.Lock()
 		if failedAt >= 0 {

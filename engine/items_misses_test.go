@@ -93,15 +93,16 @@ func TestMissesAreTheItemsItemsWouldRun(t *testing.T) {
 	// A record that does not decode as the work's result type misses.
 	check("another type", Misses(rc(), ItemWork[int]{Scheme: work.Scheme}, []Item[int]{{Name: "a", Key: []string{"value a"}}}), []bool{true})
 
-	// Shards: only the shard's own items (position mod Count) can miss;
-	// a counting run has none.
+	// Shards: only the shard's own items (Items knows its 5 memoized
+	// items, so each shard has a block of them: ordinals m with
+	// m·2/5 = Index) can miss; a counting run has none.
 	sharded := func(index, count int) *RunContext {
 		r := rc()
 		r.shard = &ShardRun{Index: index, Count: count}
 		return r
 	}
 	all := items("p", "q", "r", "s", "t")
-	check("shard 0 of 2", Misses(sharded(0, 2), work, all), []bool{true, false, true, false, true})
-	check("shard 1 of 2", Misses(sharded(1, 2), work, all), []bool{false, true, false, true, false})
+	check("shard 0 of 2", Misses(sharded(0, 2), work, all), []bool{true, true, true, false, false})
+	check("shard 1 of 2", Misses(sharded(1, 2), work, all), []bool{false, false, false, true, true})
 	check("counting run", Misses(sharded(0, 0), work, all), []bool{false, false, false, false, false})
 }

@@ -374,7 +374,7 @@ func TestShardsFillTheMemoAndChangeNothing(t *testing.T) {
 		if res.Status != engine.Ran || len(res.Outputs) != 0 {
 			t.Fatalf("shard %d: %s, outputs %v, err %v", i, res.Status, res.Outputs, res.Err)
 		}
-		want := []int{3, 2, 2}[i] // items i, i+3, i+6
+		want := []int{3, 2, 2}[i] // blocks: items 0–2, 3–4, 5–6
 		if len(sh.Keys) != want || res.Items == nil || res.Items.Ran != want {
 			t.Fatalf("shard %d: %d keys, items %+v; want %d", i, len(sh.Keys), res.Items, want)
 		}

@@ -290,7 +290,7 @@ type RunContext struct {
 // the lowest index, the same error whatever the scheduling, or ctx's
 // error.
 func (rc *RunContext) ForEach(ctx context.Context, n, workers int, fn func(i int) error) error {
-	_, err := runItems(ctx, rc, ItemWork[struct{}]{Workers: workers}, int64(n), nil, func(emit func(Item[struct{}]) error) error {
+	_, err := runItems(ctx, rc, ItemWork[struct{}]{Workers: workers}, int64(n), -1, nil, func(emit func(Item[struct{}]) error) error {
 		for i := range n {
 			if err := emit(Item[struct{}]{Run: func() (struct{}, error) { return struct{}{}, fn(i) }}); err != nil {
 				return err
