@@ -34,7 +34,9 @@ import (
 //   - Uploads (RemoteOptions.Upload): after a step runs, UploadAction
 //     sends the blobs the remote lacks (one batched existence check), the
 //     manifest, and the action entry last, so that no reader sees an entry
-//     whose blobs are missing.
+//     whose blobs are missing. Small blobs go in packs, which the manifest
+//     locates and readers read by range (pack.go); the outputs an entry
+//     names are always objects of their own.
 //   - Failures: every call has a timeout and is retried with backoff; after
 //     three calls in a row fail, the remote is given up for the rest of
 //     the run (one warning) and the build goes on locally. A remote can
@@ -644,7 +646,12 @@ func decodeClosure(b []byte) ([]Ref, map[Digest]packLoc, error) {
 		sizes[r.Digest] = r.Size
 	}
 	locs := make(map[Digest]packLoc, len(packedIn))
-	for d, p := range packedIn {
+	for _, r := range refs { // in the manifest's order: the first bad line is reported
+		d := r.Digest
+		p, ok := packedIn[d]
+		if !ok {
+			continue
+		}
 		psize, listed := sizes[p.pack]
 		if _, inPack := packedIn[p.pack]; !listed || inPack {
 			return nil, nil, fmt.Errorf("line %d: pack %s is not listed as a blob of its own", p.line, p.pack.Short())
