@@ -279,9 +279,8 @@ func (l *remoteLink) planReads(ds []Digest) (reads []rangeRead, loose []Digest) 
 
 // fetchRange runs one ranged read and stores the members it carries, each
 // verified against its digest; a member whose bytes are wrong (or that the
-// pack does not reach) is marked bad for the run. It reports how many
-// members it stored.
-func (s *Store) fetchRange(ctx context.Context, rr rangeRead) int {
+// pack does not reach) is marked bad for the run.
+func (s *Store) fetchRange(ctx context.Context, rr rangeRead) {
 	l := s.remote
 	var data []byte
 	op := fmt.Sprintf("ranged read of pack %s (%d blobs)", rr.pack.Digest.Short(), len(rr.members))
@@ -293,30 +292,29 @@ func (s *Store) fetchRange(ctx context.Context, rr rangeRead) int {
 		defer rc.Close()
 		data = make([]byte, rr.n)
 		n, err := io.ReadFull(rc, data)
-		if errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF) {
-			data = data[:n] // the pack is shorter than listed: what it has is checked
+		if err == io.ErrUnexpectedEOF || err == io.EOF {
+			// The stream ended cleanly, short: the pack is shorter than
+			// listed, and what it has is checked. (A stream cut by the
+			// network is another error, retried.)
+			data = data[:n]
 			return nil
 		}
 		return err
 	})
-	if err != nil {
-		why := "its pack could not be read"
-		switch {
-		case errors.Is(err, ErrRemoteMiss):
-			why = "its pack is gone from the remote"
-		case errors.Is(err, errRemoteDown):
-			return 0
-		default:
-			s.logf("cache: %v", err)
-			return 0
-		}
+	switch {
+	case err == nil:
+	case errors.Is(err, ErrRemoteMiss):
 		for _, m := range rr.members {
-			l.reject(m.Digest, why)
+			l.reject(m.Digest, "its pack "+rr.pack.Digest.Short()+" is gone from the remote")
 		}
-		return 0
+		return
+	case errors.Is(err, errRemoteDown):
+		return // said once, when the remote was given up
+	default:
+		s.logf("cache: %v", err) // each member is tried again when read
+		return
 	}
 	l.rangeReads.Add(1)
-	stored := 0
 	for _, m := range rr.members {
 		lo := m.off - rr.off
 		if lo+m.Size > int64(len(data)) {
@@ -328,7 +326,6 @@ func (s *Store) fetchRange(ctx context.Context, rr rangeRead) int {
 		var wrong *errWrongContent
 		switch {
 		case err == nil:
-			stored++
 			l.downloads.Add(1)
 			l.downloadBytes.Add(m.Size)
 			if l.opt.Progress != nil {
@@ -340,7 +337,6 @@ func (s *Store) fetchRange(ctx context.Context, rr rangeRead) int {
 			s.logf("cache: storing blob %s: %v", d.Short(), err)
 		}
 	}
-	return stored
 }
 
 // fetchMany downloads those of ds this store lacks and the remote is known

@@ -387,3 +387,33 @@ func TestPackedMemoBundlesPartlyLost(t *testing.T) {
 		}
 	}
 }
+
+// A pack that is shorter than its manifest says (a truncated object that
+// the existence check still counts) gives the members it holds whole; the
+// ones past its end are rejected, never stored.
+func TestPackTruncated(t *testing.T) {
+	ctx := context.Background()
+	f := newPackFixture(t, 30)
+	packs := f.packs(t)
+	if len(packs) != 1 || !f.mem.Truncate(packs[0].Digest) {
+		t.Fatalf("want one pack to truncate, have %d", len(packs))
+	}
+	b := f.store(t, false)
+	if _, err := b.RemoteAction(ctx, f.key); err != nil {
+		t.Fatal(err)
+	}
+	b.FetchBlobs(ctx, f.files)
+	// Half the pack is 15,008 bytes: its 16-byte header, members 0 to 13
+	// whole, member 14 cut.
+	for i, d := range f.files {
+		if got, want := b.Has(d), i < 14; got != want {
+			t.Errorf("member %d stored: %v, want %v", i, got, want)
+		}
+	}
+	if st := b.RemoteStats(); st.Rejected != 16 || st.Downloads != 14 {
+		t.Errorf("stats %+v: want 14 downloads and 16 rejected", st)
+	}
+	if w := strings.Join(*f.warnings, "\n"); !strings.Contains(w, "ends before it") {
+		t.Errorf("no warning says the pack ends before the member:\n%s", w)
+	}
+}
