@@ -255,12 +255,36 @@ func (s *Store) takeRecords(raw []byte, gone map[Digest]bool) (taken, skipped in
 			skipped++
 			continue
 		}
+		if s.hasMemoRecord(mk, rec, ds) {
+			taken++ // this machine ran the shard: its record is here already
+			continue
+		}
 		if err := s.PutMemoRecord(MemoKey(mk), rec, ds); err != nil {
 			return taken, skipped, &errLocal{err}
 		}
 		taken++
 	}
 	return taken, skipped, nil
+}
+
+// hasMemoRecord reports whether this store keeps, under key, a record of
+// the same bytes naming the same blobs: then there is nothing to write
+// (a file write costs far more than this read).
+func (s *Store) hasMemoRecord(key Digest, rec []byte, refs []Digest) bool {
+	raw, err := readSmallFile(s.entryPath(nsMemo, key))
+	if err != nil {
+		return false
+	}
+	have, outs, err := decodeMemoRecord(key, raw)
+	if err != nil || !bytes.Equal(have, rec) || len(outs) != len(refs) {
+		return false
+	}
+	for i, o := range outs {
+		if o.Digest != refs[i] {
+			return false
+		}
+	}
+	return true
 }
 
 // onRemote reports whether the remote is known (from a verified closure

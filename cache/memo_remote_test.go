@@ -2,6 +2,10 @@ package cache_test
 
 import (
 	"context"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -197,6 +201,67 @@ func TestMemoBundlesPartlyLost(t *testing.T) {
 	for _, w := range []string{"1 item result(s) name blobs the remote does not hold", missing.Short(), b3.Short()} {
 		if !strings.Contains(all, w) {
 			t.Errorf("no warning says %q:\n%s", w, all)
+		}
+	}
+}
+
+// The machine that ran a shard and then runs the step in full takes its
+// own bundle without writing its records again: they are there already
+// (a file write per item is most of a worker's overhead).
+func TestMemoBundleOwnRecordsNotRewritten(t *testing.T) {
+	ctx := context.Background()
+	mem := remotetest.Memory()
+	a, err := cache.Open(t.TempDir(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a.SetRemote(mem, cache.RemoteOptions{Upload: true})
+	var keys []cache.MemoKey
+	for i := range 8 {
+		d, err := a.PutBytes([]byte(fmt.Sprintf("result %d", i)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		k := cache.MemoKey(cache.Sum([]byte(fmt.Sprintf("item %d", i))))
+		if err := a.PutMemoRecord(k, []byte(fmt.Sprintf(`{"item":%d}`, i)), []cache.Digest{d}); err != nil {
+			t.Fatal(err)
+		}
+		keys = append(keys, k)
+	}
+	bk := cache.ActionKey(cache.Sum([]byte("own bundle")))
+	if err := a.UploadMemos(ctx, bk, keys); err != nil {
+		t.Fatal(err)
+	}
+	files := map[string]os.FileInfo{}
+	err = filepath.WalkDir(a.Dir(), func(p string, e fs.DirEntry, err error) error {
+		if err == nil && e.Type().IsRegular() {
+			fi, err := os.Stat(p)
+			if err != nil {
+				return err
+			}
+			files[p] = fi
+		}
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := a.ImportMemos(ctx, []cache.ActionKey{bk})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got != (cache.MemoImport{Records: 8}) {
+		t.Errorf("ImportMemos = %+v, want 8 records", got)
+	}
+	for p, before := range files {
+		after, err := os.Stat(p)
+		if err != nil || !os.SameFile(before, after) {
+			t.Errorf("%s was written again (%v)", p, err)
+		}
+	}
+	for _, k := range keys {
+		if _, err := a.GetMemoRecord(k); err != nil {
+			t.Errorf("record %s: %v", k.Short(), err)
 		}
 	}
 }
