@@ -18,11 +18,7 @@ import (
 func TestMemoBundleTravels(t *testing.T) {
 	ctx := context.Background()
 	mem := remotetest.Memory()
-	a, err := cache.Open(t.TempDir(), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	a.SetRemote(mem, cache.RemoteOptions{Upload: true})
+	a := storeOn(t, mem, cache.RemoteOptions{Upload: true})
 	img := []byte(strings.Repeat("transformed pixels ", 3000))
 	d, err := a.PutBytes(img)
 	if err != nil {
@@ -50,11 +46,7 @@ func TestMemoBundleTravels(t *testing.T) {
 		t.Errorf("UploadMemos made %d existence checks, want none", n)
 	}
 
-	b, err := cache.Open(t.TempDir(), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	b.SetRemote(mem, cache.RemoteOptions{Upload: true})
+	b := storeOn(t, mem, cache.RemoteOptions{Upload: true})
 	if _, err := b.GetMemoRecord(k1); !cache.IsMiss(err) {
 		t.Fatalf("before the import: %v", err)
 	}
@@ -83,11 +75,7 @@ func TestMemoBundleTravels(t *testing.T) {
 	// A record whose blob is not here counts it as stored while a remote
 	// is known to hold it (a verified manifest listed it), and not once
 	// the remote is gone.
-	c, err := cache.Open(t.TempDir(), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	c.SetRemote(mem, cache.RemoteOptions{})
+	c := storeOn(t, mem, cache.RemoteOptions{})
 	if err := c.PutMemoRecord(k1, []byte(`{"value":"one"}`), []cache.Digest{d}); err != nil {
 		t.Fatal(err)
 	}
@@ -122,11 +110,7 @@ func TestMemoBundleTravels(t *testing.T) {
 func TestMemoBundlesPartlyLost(t *testing.T) {
 	ctx := context.Background()
 	mem := remotetest.Memory()
-	a, err := cache.Open(t.TempDir(), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	a.SetRemote(mem, cache.RemoteOptions{Upload: true})
+	a := storeOn(t, mem, cache.RemoteOptions{Upload: true})
 	put := func(s string) cache.Digest {
 		d, err := a.PutBytes([]byte(s))
 		if err != nil {
@@ -211,11 +195,7 @@ func TestMemoBundlesPartlyLost(t *testing.T) {
 func TestMemoBundleOwnRecordsNotRewritten(t *testing.T) {
 	ctx := context.Background()
 	mem := remotetest.Memory()
-	a, err := cache.Open(t.TempDir(), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	a.SetRemote(mem, cache.RemoteOptions{Upload: true})
+	a := storeOn(t, mem, cache.RemoteOptions{Upload: true})
 	var keys []cache.MemoKey
 	for i := range 8 {
 		d, err := a.PutBytes([]byte(fmt.Sprintf("result %d", i)))
@@ -233,7 +213,7 @@ func TestMemoBundleOwnRecordsNotRewritten(t *testing.T) {
 		t.Fatal(err)
 	}
 	files := map[string]os.FileInfo{}
-	err = filepath.WalkDir(a.Dir(), func(p string, e fs.DirEntry, err error) error {
+	err := filepath.WalkDir(a.Dir(), func(p string, e fs.DirEntry, err error) error {
 		if err == nil && e.Type().IsRegular() {
 			fi, err := os.Stat(p)
 			if err != nil {
@@ -264,4 +244,15 @@ func TestMemoBundleOwnRecordsNotRewritten(t *testing.T) {
 			t.Errorf("record %s: %v", k.Short(), err)
 		}
 	}
+}
+
+// storeOn opens an empty store on remote r.
+func storeOn(t *testing.T, r cache.Remote, opt cache.RemoteOptions) *cache.Store {
+	t.Helper()
+	s, err := cache.Open(t.TempDir(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.SetRemote(r, opt)
+	return s
 }

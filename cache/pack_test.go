@@ -64,16 +64,11 @@ func newPackFixture(t *testing.T, n int) *packFixture {
 // store opens an empty store on the fixture's remote.
 func (f *packFixture) store(t *testing.T, upload bool) *cache.Store {
 	t.Helper()
-	s, err := cache.Open(t.TempDir(), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	s.SetRemote(f.mem, cache.RemoteOptions{Upload: upload, Warn: func(m string) {
+	return storeOn(t, f.mem, cache.RemoteOptions{Upload: upload, Warn: func(m string) {
 		f.mu.Lock()
 		*f.warnings = append(*f.warnings, m)
 		f.mu.Unlock()
 	}})
-	return s
 }
 
 // packs returns the packs the remote holds.
@@ -317,11 +312,7 @@ type rangeless struct{ cache.Remote }
 func TestPackWithoutRangeReads(t *testing.T) {
 	ctx := context.Background()
 	f := newPackFixture(t, 20)
-	b, err := cache.Open(t.TempDir(), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	b.SetRemote(rangeless{f.mem}, cache.RemoteOptions{})
+	b := storeOn(t, rangeless{f.mem}, cache.RemoteOptions{})
 	if _, err := b.RemoteAction(ctx, f.key); err != nil {
 		t.Fatal(err)
 	}
