@@ -304,9 +304,11 @@ func (s *Store) fetchRange(ctx context.Context, rr rangeRead) {
 	switch {
 	case err == nil:
 	case errors.Is(err, ErrRemoteMiss):
-		for _, m := range rr.members {
-			l.reject(m.Digest, "its pack "+rr.pack.Digest.Short()+" is gone from the remote")
+		ds := make([]Digest, len(rr.members))
+		for i, m := range rr.members {
+			ds[i] = m.Digest
 		}
+		l.rejectAll(ds, "their pack "+rr.pack.Digest.Short()+" is gone from the remote")
 		return
 	case errors.Is(err, errRemoteDown):
 		return // said once, when the remote was given up
@@ -315,10 +317,16 @@ func (s *Store) fetchRange(ctx context.Context, rr rangeRead) {
 		return
 	}
 	l.rangeReads.Add(1)
+	var short []Digest
+	defer func() {
+		if len(short) > 0 {
+			l.rejectAll(short, fmt.Sprintf("their pack %s ends before them", rr.pack.Digest.Short()))
+		}
+	}()
 	for _, m := range rr.members {
 		lo := m.off - rr.off
 		if lo+m.Size > int64(len(data)) {
-			l.reject(m.Digest, fmt.Sprintf("its pack %s ends before it", rr.pack.Digest.Short()))
+			short = append(short, m.Digest)
 			continue
 		}
 		d := m.Digest

@@ -404,7 +404,35 @@ func TestPackTruncated(t *testing.T) {
 	if st := b.RemoteStats(); st.Rejected != 16 || st.Downloads != 14 {
 		t.Errorf("stats %+v: want 14 downloads and 16 rejected", st)
 	}
-	if w := strings.Join(*f.warnings, "\n"); !strings.Contains(w, "ends before it") {
-		t.Errorf("no warning says the pack ends before the member:\n%s", w)
+	// One warning for the 16.
+	if len(*f.warnings) != 1 || !strings.Contains((*f.warnings)[0], "16 blobs") || !strings.Contains((*f.warnings)[0], "ends before them") {
+		t.Errorf("want one warning saying the pack ends before 16 blobs, got:\n%s", strings.Join(*f.warnings, "\n"))
+	}
+}
+
+// A pack that disappears after the existence check (a cache that evicts)
+// loses its members for the run: nothing stored, one warning for all.
+func TestPackGoneAfterCheck(t *testing.T) {
+	ctx := context.Background()
+	f := newPackFixture(t, 12)
+	b := f.store(t, false)
+	if _, err := b.RemoteAction(ctx, f.key); err != nil {
+		t.Fatal(err)
+	}
+	packs := f.packs(t)
+	if len(packs) != 1 || !f.mem.Delete(packs[0].Digest) {
+		t.Fatalf("want one pack to delete, have %d", len(packs))
+	}
+	b.FetchBlobs(ctx, f.files)
+	for i, d := range f.files {
+		if b.Has(d) {
+			t.Errorf("member %d stored from a pack that is gone", i)
+		}
+	}
+	if len(*f.warnings) != 1 || !strings.Contains((*f.warnings)[0], "12 blobs") || !strings.Contains((*f.warnings)[0], "is gone from the remote") {
+		t.Errorf("want one warning for the 12 members, got:\n%s", strings.Join(*f.warnings, "\n"))
+	}
+	if _, err := b.ReadBlob(f.files[3]); err == nil {
+		t.Errorf("a member of a lost pack read back")
 	}
 }

@@ -238,13 +238,29 @@ func (l *remoteLink) known(d Digest) (int64, bool) {
 }
 
 func (l *remoteLink) reject(d Digest, why string) {
+	l.rejectAll([]Digest{d}, why)
+}
+
+// rejectAll marks ds bad for the run, with one warning for those not
+// marked before (a pack that is gone or short loses many members at once).
+func (l *remoteLink) rejectAll(ds []Digest, why string) {
+	var fresh []Digest
 	l.mu.Lock()
-	_, seen := l.bad[d]
-	l.bad[d] = why
+	for _, d := range ds {
+		if _, seen := l.bad[d]; !seen {
+			fresh = append(fresh, d)
+		}
+		l.bad[d] = why
+	}
 	l.mu.Unlock()
-	if !seen {
+	switch len(fresh) {
+	case 0:
+	case 1:
 		l.rejected.Add(1)
-		l.warn(fmt.Sprintf("remote %s: blob %s is corrupt there (%s): not used; whatever made it runs here", l.r, d.Short(), why))
+		l.warn(fmt.Sprintf("remote %s: blob %s is corrupt there (%s): not used; whatever made it runs here", l.r, fresh[0].Short(), why))
+	default:
+		l.rejected.Add(int64(len(fresh)))
+		l.warn(fmt.Sprintf("remote %s: %d blobs (%s first) are corrupt there (%s): not used; whatever made them runs here", l.r, len(fresh), fresh[0].Short(), why))
 	}
 }
 
