@@ -57,6 +57,9 @@ remote holds counts as cached once its closure (every blob its outputs reach)
 is confirmed there, without downloading it. Steps that run upload their
 results (blobs first, the entry last), unless --remote-upload=false or
 DSBUILD_REMOTE_UPLOAD=false (read-only, for CI jobs that only consume).
+Small blobs (up to 256 KiB: annotations, masks, small images) travel in
+packs of about 8 MiB, read back by range, so a dataset of many small files
+costs few requests.
 checkout, diff, stats, show and verify download what they read, on demand.
 Every downloaded blob is verified against its digest before it is stored; a
 corrupt, truncated or missing object counts as a miss and the step runs here.
