@@ -62,7 +62,7 @@ type packLoc struct {
 }
 
 // RangeReader is what a Remote implements when it can read part of a blob
-// (S3's Range header, ByteStream's read_offset and read_limit): the store
+// (S3's Range header, ByteStream's read_offset): the store
 // then reads a pack's members without the rest of the pack. Without it, a
 // member is read by streaming its pack from the start.
 type RangeReader interface {
@@ -157,7 +157,6 @@ func (s *Store) uploadPack(ctx context.Context, members []Ref) error {
 	}
 	buf.Grow(int(total))
 	buf.WriteString(packHeader)
-	locs := make(map[Digest]packLoc, len(members))
 	offs := make([]int64, len(members))
 	for i, m := range members {
 		offs[i] = int64(buf.Len())
@@ -178,9 +177,6 @@ func (s *Store) uploadPack(ctx context.Context, members []Ref) error {
 	}
 	data := buf.Bytes()
 	pack := Ref{Digest(sha256.Sum256(data)), int64(len(data))}
-	for i, m := range members {
-		locs[m.Digest] = packLoc{Pack: pack, Off: offs[i]}
-	}
 	err := l.call(ctx, fmt.Sprintf("upload of pack %s (%d blobs)", pack.Digest.Short(), len(members)), l.transferTimeout(pack.Size), func(ctx context.Context) error {
 		return l.r.Put(ctx, pack, bytes.NewReader(data))
 	})
@@ -188,11 +184,12 @@ func (s *Store) uploadPack(ctx context.Context, members []Ref) error {
 		return err
 	}
 	l.mu.Lock()
-	for d, loc := range locs {
-		l.packed[d] = loc
+	for i, m := range members {
+		l.packed[m.Digest] = packLoc{Pack: pack, Off: offs[i]}
 	}
 	l.mu.Unlock()
-	l.confirm(append(members, pack))
+	l.confirm(members)
+	l.confirm([]Ref{pack})
 	l.packs.Add(1)
 	l.uploads.Add(int64(len(members)))
 	l.uploadBytes.Add(total - int64(len(packHeader)))

@@ -392,7 +392,11 @@ func (s *Store) heldRemotely(ctx context.Context, refs []Ref) ([]Ref, error) {
 	l := s.remote
 	var ask []Ref
 	asked := map[Digest]bool{}
+	listed := make(map[Digest]bool, len(refs))
 	members := map[Digest][]Ref{} // by pack
+	for _, r := range refs {
+		listed[r.Digest] = true
+	}
 	for _, r := range refs {
 		if asked[r.Digest] || s.Has(r.Digest) {
 			continue
@@ -425,7 +429,7 @@ func (s *Store) heldRemotely(ctx context.Context, refs []Ref) ([]Ref, error) {
 		if gone[r.Digest] {
 			// A pack the caller did not ask about is not reported
 			// itself; its members are.
-			if _, isPack := members[r.Digest]; !isPack || containsRef(refs, r.Digest) {
+			if _, isPack := members[r.Digest]; !isPack || listed[r.Digest] {
 				lacked = append(lacked, r)
 			}
 			lacked = append(lacked, members[r.Digest]...)
@@ -436,15 +440,6 @@ func (s *Store) heldRemotely(ctx context.Context, refs []Ref) ([]Ref, error) {
 	}
 	l.confirm(held)
 	return lacked, nil
-}
-
-func containsRef(refs []Ref, d Digest) bool {
-	for _, r := range refs {
-		if r.Digest == d {
-			return true
-		}
-	}
-	return false
 }
 
 // confirm records refs as held by the remote (an existence check or an
@@ -703,25 +698,12 @@ func (s *Store) uploadAction(ctx context.Context, key ActionKey, outs []Output, 
 	// The outputs themselves are objects of their own, whatever their
 	// size: the entry names them, and a REAPI server checks that the blobs
 	// an action result names exist (bazel-remote answers NOT_FOUND for
-	// the entry otherwise). One that this run knows only inside a pack is
-	// asked about and sent (without check, as every blob, only if this run
-	// has not confirmed it).
+	// the entry otherwise).
 	isRoot := map[Digest]bool{}
 	for _, o := range outs {
 		isRoot[o.Digest] = true
 	}
-	var roots, rest []Ref
-	for _, r := range refs {
-		if isRoot[r.Digest] {
-			roots = append(roots, r)
-		} else {
-			rest = append(rest, r)
-		}
-	}
-	if err := s.upload(ctx, rest, uploadOpts{check: check, pack: true}); err != nil {
-		return err
-	}
-	if err := s.upload(ctx, roots, uploadOpts{check: check, recheck: check}); err != nil {
+	if err := s.upload(ctx, refs, uploadOpts{check: check, pack: true, alone: isRoot}); err != nil {
 		return err
 	}
 	// The manifest goes last among the blobs, naming the packs the blobs
@@ -734,7 +716,10 @@ func (s *Store) uploadAction(ctx context.Context, key ActionKey, outs []Output, 
 	}
 	all := refs
 	l.mu.Lock()
-	for _, r := range rest {
+	for _, r := range refs {
+		if isRoot[r.Digest] {
+			continue
+		}
 		// A blob found corrupt in its pack was sent again on its own
 		// (upload's repair): listed as such.
 		loc, ok := l.packed[r.Digest]
@@ -798,12 +783,12 @@ type uploadOpts struct {
 	// request, as its check would have; a listing-based check over a full
 	// bucket costs far more.
 	check bool
-	// recheck (with check) asks about refs this run confirmed too: those
-	// may be known only inside packs, and must be objects of their own.
-	recheck bool
 	// pack sends the small blobs in packs (pack.go), in the order of refs;
 	// the caller then writes a manifest that says where.
 	pack bool
+	// alone are refs that must be objects of their own: never packed, and
+	// one this run knows inside a pack counts as not confirmed.
+	alone map[Digest]bool
 }
 
 // upload is Upload, as opt says.
@@ -819,8 +804,9 @@ func (s *Store) upload(ctx context.Context, refs []Ref, opt uploadOpts) error {
 	for _, r := range refs {
 		if _, bad := l.bad[r.Digest]; bad {
 			repair[r.Digest] = true
-		} else if n, ok := l.sizes[r.Digest]; !ok || n != r.Size || opt.recheck {
-			// Not confirmed on the remote by this run: ask.
+		} else if n, ok := l.sizes[r.Digest]; !ok || n != r.Size || (opt.alone[r.Digest] && l.packed[r.Digest] != (packLoc{})) {
+			// Not confirmed on the remote by this run (or only inside a
+			// pack, for one that must stand alone): ask.
 			ask = append(ask, r)
 		}
 	}
@@ -843,13 +829,10 @@ func (s *Store) upload(ctx context.Context, refs []Ref, opt uploadOpts) error {
 	var packs [][]Ref
 	if pack {
 		var small, loose []Ref
-		inPack := map[Digest]bool{}
 		for _, r := range missing {
-			switch {
-			case repair[r.Digest] || r.Size == 0 || r.Size > packMaxMember:
+			if repair[r.Digest] || opt.alone[r.Digest] || r.Size == 0 || r.Size > packMaxMember {
 				loose = append(loose, r)
-			case !inPack[r.Digest]:
-				inPack[r.Digest] = true
+			} else {
 				small = append(small, r)
 			}
 		}
@@ -913,9 +896,9 @@ func (s *Store) Fetch(ctx context.Context, refs []Ref) error {
 	for i, r := range need {
 		ds[i] = r.Digest
 	}
-	s.fetchMany(ctx, ds)
+	s.fetchMany(ctx, ds) // each call retried already
 	for _, r := range need {
-		if !s.Has(r.Digest) && !s.fetch(r.Digest) && !s.Has(r.Digest) {
+		if !s.Has(r.Digest) {
 			return &NotFoundError{r.Digest}
 		}
 	}

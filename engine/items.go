@@ -203,11 +203,9 @@ func itemIndexKey(step StepKey) cache.MemoKey {
 // Items runs items with rc's memo and pool; see ItemWork and the rules at
 // the top of this file.
 func Items[T any](ctx context.Context, rc *RunContext, w ItemWork[T], items []Item[T]) ([]ItemResult[T], error) {
-	memoized := 0
-	for _, it := range items {
-		if it.Key != nil {
-			memoized++
-		}
+	memoized := -1 // counted for a shard run only
+	if rc.shard != nil {
+		memoized = memoizedItems(items)
 	}
 	return runItems(ctx, rc, w, int64(len(items)), memoized, &rc.items, func(emit func(Item[T]) error) error {
 		for _, it := range items {
@@ -247,12 +245,7 @@ func Misses[T any](rc *RunContext, w ItemWork[T], items []Item[T]) []bool {
 		salt = rc.ItemSalt().String()
 	}
 	shard := rc.shard
-	memoized := 0
-	for _, it := range items {
-		if it.Key != nil {
-			memoized++
-		}
-	}
+	memoized := memoizedItems(items)
 	ord := -1
 	for i, it := range items {
 		if it.Key != nil {
@@ -277,6 +270,17 @@ type itemNamer interface{ ItemName() string }
 
 // errStopped is what emit returns once an item has failed.
 var errStopped = errors.New("engine: item work stopped")
+
+// memoizedItems counts the items with a Key: those a shard shares out.
+func memoizedItems[T any](items []Item[T]) int {
+	n := 0
+	for _, it := range items {
+		if it.Key != nil {
+			n++
+		}
+	}
+	return n
+}
 
 // owns reports whether the item at position pos, the ord-th memoized one,
 // is the shard's (see ShardRun), memoized being the step's memoized items
