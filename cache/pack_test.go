@@ -71,6 +71,17 @@ func (f *packFixture) store(t *testing.T, upload bool) *cache.Store {
 	}})
 }
 
+// took opens an empty read-only store that took the fixture's entry
+// (RemoteAction): its blobs known on the remote, none downloaded.
+func (f *packFixture) took(t *testing.T) *cache.Store {
+	t.Helper()
+	s := f.store(t, false)
+	if _, err := s.RemoteAction(context.Background(), f.key); err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
 // packs returns the packs the remote holds.
 func (f *packFixture) packs(t *testing.T) []cache.Ref {
 	t.Helper()
@@ -146,10 +157,7 @@ func TestPackFetchCoalesces(t *testing.T) {
 	ctx := context.Background()
 	f := newPackFixture(t, 60)
 
-	all := f.store(t, false)
-	if _, err := all.RemoteAction(ctx, f.key); err != nil {
-		t.Fatal(err)
-	}
+	all := f.took(t)
 	before := f.mem.Stats()
 	all.FetchBlobs(ctx, f.files)
 	if n := f.mem.Stats().Gets - before.Gets; n != 1 {
@@ -161,10 +169,7 @@ func TestPackFetchCoalesces(t *testing.T) {
 		}
 	}
 
-	some := f.store(t, false)
-	if _, err := some.RemoteAction(ctx, f.key); err != nil {
-		t.Fatal(err)
-	}
+	some := f.took(t)
 	var fifth []cache.Digest
 	for i := 0; i < len(f.files); i += 5 {
 		fifth = append(fifth, f.files[i])
@@ -184,10 +189,7 @@ func TestPackFetchCoalesces(t *testing.T) {
 
 	// Prefetch (a step about to read its whole input) reads the pack's
 	// members in one request too.
-	pre := f.store(t, false)
-	if _, err := pre.RemoteAction(ctx, f.key); err != nil {
-		t.Fatal(err)
-	}
+	pre := f.took(t)
 	before = f.mem.Stats()
 	if err := pre.Prefetch(ctx, []cache.Digest{f.root}); err != nil {
 		t.Fatal(err)
@@ -257,10 +259,7 @@ func TestPackCorruptAndLost(t *testing.T) {
 	if !f.mem.Corrupt(packs[0].Digest) {
 		t.Fatal("pack not held")
 	}
-	b := f.store(t, false)
-	if _, err := b.RemoteAction(ctx, f.key); err != nil {
-		t.Fatal(err)
-	}
+	b := f.took(t)
 	err := b.Fetch(ctx, []cache.Ref{})
 	if err != nil {
 		t.Fatal(err)
@@ -389,10 +388,7 @@ func TestPackTruncated(t *testing.T) {
 	if len(packs) != 1 || !f.mem.Truncate(packs[0].Digest) {
 		t.Fatalf("want one pack to truncate, have %d", len(packs))
 	}
-	b := f.store(t, false)
-	if _, err := b.RemoteAction(ctx, f.key); err != nil {
-		t.Fatal(err)
-	}
+	b := f.took(t)
 	b.FetchBlobs(ctx, f.files)
 	// Half the pack is 15,008 bytes: its 16-byte header, members 0 to 13
 	// whole, member 14 cut.
@@ -415,10 +411,7 @@ func TestPackTruncated(t *testing.T) {
 func TestPackGoneAfterCheck(t *testing.T) {
 	ctx := context.Background()
 	f := newPackFixture(t, 12)
-	b := f.store(t, false)
-	if _, err := b.RemoteAction(ctx, f.key); err != nil {
-		t.Fatal(err)
-	}
+	b := f.took(t)
 	packs := f.packs(t)
 	if len(packs) != 1 || !f.mem.Delete(packs[0].Digest) {
 		t.Fatalf("want one pack to delete, have %d", len(packs))
