@@ -29,7 +29,17 @@
 #   WORKERS: the worker counts (default "1 2 4").
 #   Environment: WORKLOAD=small (default) or photos; SIZE (small images'
 #   side, default 48); SHARD_SIZE (items a shard, default 1000); PROFILE=1
-#   writes each worker's CPU profile to WORKDIR/wN-K.prof.
+#   writes each worker's CPU profile to WORKDIR/wN-K.prof; WORKER_CPU
+#   (e.g. 0.35) gives each worker, and the local -j 1 baseline, that many
+#   cores and no more, through a cgroup CPU quota of its own (needs root
+#   and a writable cgroup v2 or v1 cpu hierarchy).
+#
+# WORKER_CPU stands in for N machines on a machine with fewer cores: four
+# workers of 0.35 cores each take 1.4 of two cores, and the S3 server,
+# Temporal and the client the rest, so the wall time can scale with the
+# workers as it would with a machine each, slow ones. Without it, every
+# worker competes for the same cores and N workers cannot go N× faster
+# than the cores allow.
 # Needs bin/temporal and bin/versitygw (tools/build.sh builds them).
 # Results go to stdout; record them in docs/benchmarks.md.
 set -euo pipefail
@@ -41,6 +51,7 @@ counts=${3:-"1 2 4"}
 size=${SIZE:-48}
 shard_size=${SHARD_SIZE:-1000}
 workload=${WORKLOAD:-small}
+worker_cpu=${WORKER_CPU:-}
 mkdir -p "$work"
 work=$(cd "$work" && pwd)
 export GOAMD64=v1
@@ -60,6 +71,7 @@ echo "# workdir: $work, load average $(cut -d' ' -f1-3 /proc/loadavg)"
 
 # pids, cleanup on exit, free_port
 . "$repo/bench/servers.sh"
+trap 'cleanup; rmgroups' EXIT
 wait_port() { # PORT NAME
   local i
   for ((i = 0; i < 400; i++)); do
@@ -70,6 +82,49 @@ wait_port() { # PORT NAME
   exit 1
 }
 now_ms() { date +%s%3N; }
+
+# ---- CPU quotas (WORKER_CPU) ----------------------------------------------
+# limited NAME CMD...: runs CMD (exec, same pid) in a cgroup of its own
+# that may use $worker_cpu cores; without WORKER_CPU, runs CMD as it is.
+cgroups=()
+cgroot=""
+if [ -n "$worker_cpu" ]; then
+  quota=$(awk -v c="$worker_cpu" 'BEGIN {printf "%d", c * 100000}')
+  if [ -w /sys/fs/cgroup/cgroup.subtree_control ] && grep -qw cpu /sys/fs/cgroup/cgroup.controllers 2> /dev/null; then
+    cgroot=/sys/fs/cgroup cgv=2
+    grep -qw cpu /sys/fs/cgroup/cgroup.subtree_control || echo +cpu > /sys/fs/cgroup/cgroup.subtree_control
+  elif [ -w /sys/fs/cgroup/cpu/cpu.cfs_quota_us ]; then
+    cgroot=/sys/fs/cgroup/cpu cgv=1
+  else
+    echo "bench/distributed.sh: WORKER_CPU needs a writable cgroup cpu controller (run as root)" >&2
+    exit 1
+  fi
+  echo "# each worker, and local -j 1, limited to $worker_cpu cores (cgroup v$cgv CPU quota)"
+fi
+limited() {
+  local name=$1
+  shift
+  if [ -z "$cgroot" ]; then
+    exec "$@"
+  fi
+  local g="$cgroot/dsbuild-bench-$$-$name"
+  mkdir -p "$g"
+  if [ "$cgv" = 2 ]; then
+    echo "$quota 100000" > "$g/cpu.max"
+  else
+    echo 100000 > "$g/cpu.cfs_period_us"
+    echo "$quota" > "$g/cpu.cfs_quota_us"
+  fi
+  echo "$BASHPID" > "$g/cgroup.procs"
+  exec "$@"
+}
+rmgroups() {
+  [ -n "$cgroot" ] || return 0
+  local g
+  for g in "$cgroot"/dsbuild-bench-$$-*; do
+    [ -d "$g" ] && rmdir "$g" 2> /dev/null || true
+  done
+}
 
 # ---- servers -------------------------------------------------------------
 # Every store starts empty: a worker or client store left by an earlier
@@ -148,7 +203,12 @@ for j in 1 "$maxw"; do
   rm -rf "$work/local-$j" "$rec/dsbuild.lock"
   "$ds" --remote '' --cache "$work/local-$j" build -j "$j" -var run=7 "$rec" import.syn > /dev/null
   t0=$(now_ms)
-  /usr/bin/time -f '%U %S' -o "$work/local-$j.cpu" "$ds" --remote '' --cache "$work/local-$j" build -j "$j" -var run=7 "$rec" transform.small > "$work/local-$j.out"
+  lim=local-$j
+  [ "$j" = 1 ] || lim=""
+  (
+    [ -n "$lim" ] && limited "$lim" /usr/bin/time -f '%U %S' -o "$work/local-$j.cpu" "$ds" --remote '' --cache "$work/local-$j" build -j "$j" -var run=7 "$rec" transform.small
+    exec /usr/bin/time -f '%U %S' -o "$work/local-$j.cpu" "$ds" --remote '' --cache "$work/local-$j" build -j "$j" -var run=7 "$rec" transform.small
+  ) > "$work/local-$j.out"
   t1=$(now_ms)
   grep -q '^ran .*transform.small' "$work/local-$j.out" || { cat "$work/local-$j.out"; exit 1; }
   lcpu=$(awk '{printf "%.1f", $1 + $2}' "$work/local-$j.cpu")
@@ -166,7 +226,7 @@ for n in $counts; do
   for ((w = 1; w <= n; w++)); do
     prof=""
     [ -n "${PROFILE:-}" ] && prof="$work/w$n-$w.prof"
-    DSBUILD_CPUPROFILE="$prof" "$ds" worker --cache "$work/w$n-$w" --work-dir "$work/w$n-$w-dir" --name "w$w" -j 1 > "$work/w$n-$w.log" 2>&1 &
+    limited "w$n-$w" env DSBUILD_CPUPROFILE="$prof" "$ds" worker --cache "$work/w$n-$w" --work-dir "$work/w$n-$w-dir" --name "w$w" -j 1 > "$work/w$n-$w.log" 2>&1 &
     wp+=($!)
     pids+=($!)
   done
