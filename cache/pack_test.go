@@ -112,6 +112,38 @@ func (f *packFixture) checkRead(t *testing.T, s *cache.Store, d cache.Digest) {
 	}
 }
 
+// A store that looks the same entry up again (a worker, once per shard)
+// asks the remote for the entry only: the blobs it confirmed the first
+// time are not asked about, nor looked for locally, again. A blob found
+// bad meanwhile is asked about (and the lookup misses when it is gone).
+func TestRemoteActionAgainAsksOnlyTheEntry(t *testing.T) {
+	ctx := context.Background()
+	f := newPackFixture(t, 60)
+	s := f.took(t)
+	before := f.mem.Stats()
+	outs, err := s.RemoteAction(ctx, f.key)
+	if err != nil || len(outs) != 1 || outs[0].Digest != f.root {
+		t.Fatalf("second lookup: %v, %v", outs, err)
+	}
+	after := f.mem.Stats()
+	if after.MissingCalls != before.MissingCalls || after.Gets != before.Gets || after.ActionGets != before.ActionGets+1 {
+		t.Errorf("second lookup: %d existence checks, %d gets, %d entry gets; want 0, 0, 1",
+			after.MissingCalls-before.MissingCalls, after.Gets-before.Gets, after.ActionGets-before.ActionGets)
+	}
+
+	// The large file goes from the remote, and reading it marks it bad:
+	// the next lookup misses, naming it.
+	if !f.mem.Delete(f.big) {
+		t.Fatal("the remote did not hold the large file")
+	}
+	if _, err := s.ReadBlob(f.big); err == nil {
+		t.Fatal("read a blob the remote no longer holds")
+	}
+	if _, err := s.RemoteAction(ctx, f.key); err == nil || !strings.Contains(err.Error(), f.big.Short()) {
+		t.Fatalf("lookup after the loss: %v, want a miss naming %s", err, f.big.Short())
+	}
+}
+
 // Small blobs travel in packs: a few objects on the remote instead of one
 // per blob, one existence check that asks about the packs, and a member
 // read lazily is the right bytes, verified.

@@ -93,8 +93,11 @@ type remoteLink struct {
 	r   Remote
 	opt RemoteOptions
 
-	mu    sync.Mutex
-	sizes map[Digest]int64  // blobs a verified manifest listed
+	mu sync.Mutex
+	// sizes: blobs known to be on the remote (an existence check or an
+	// upload of this link said so), and the manifests and bundle records
+	// about to be read; fetch reads nothing else.
+	sizes map[Digest]int64
 	bad   map[Digest]string // blobs the remote served wrong, with why
 	meta  map[Digest]bool   // closure manifests (counted apart)
 	// packed says where blobs live inside packs (from verified manifests
@@ -387,7 +390,12 @@ func (s *Store) remoteAction(ctx context.Context, key ActionKey) ([]Output, []Re
 // not asked about again by Upload), and returns the ones it lacks.
 //
 // A blob known to live in a pack is not asked about: its pack is, and the
-// blob is held when its pack is.
+// blob is held when its pack is. A blob this link already confirmed is not
+// asked about again, nor looked for here: a long-lived store (a worker's)
+// looks the same input up for every shard it runs, and the cost must not
+// grow with the input's size times the shards. Should the remote lose it
+// meanwhile, reading it fails and marks it bad, and the next lookup of an
+// entry that names it misses (remoteEntry).
 func (s *Store) heldRemotely(ctx context.Context, refs []Ref) ([]Ref, error) {
 	l := s.remote
 	var ask []Ref
@@ -397,8 +405,9 @@ func (s *Store) heldRemotely(ctx context.Context, refs []Ref) ([]Ref, error) {
 	for _, r := range refs {
 		listed[r.Digest] = true
 	}
-	for _, r := range refs {
-		if asked[r.Digest] || s.Has(r.Digest) {
+	confirmed := l.confirmed(refs)
+	for i, r := range refs {
+		if confirmed[i] || asked[r.Digest] || s.Has(r.Digest) {
 			continue
 		}
 		asked[r.Digest] = true
@@ -440,6 +449,30 @@ func (s *Store) heldRemotely(ctx context.Context, refs []Ref) ([]Ref, error) {
 	}
 	l.confirm(held)
 	return lacked, nil
+}
+
+// confirmed reports, for each of refs, whether this link already knows the
+// remote holds it (confirmed, or listed by a verified manifest) and has not
+// found it, or the pack it lives in, bad.
+func (l *remoteLink) confirmed(refs []Ref) []bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	out := make([]bool, len(refs))
+	for i, r := range refs {
+		if _, ok := l.sizes[r.Digest]; !ok {
+			continue
+		}
+		if _, bad := l.bad[r.Digest]; bad {
+			continue
+		}
+		if loc, ok := l.packed[r.Digest]; ok {
+			if _, bad := l.bad[loc.Pack.Digest]; bad {
+				continue
+			}
+		}
+		out[i] = true
+	}
+	return out
 }
 
 // confirm records refs as held by the remote (an existence check or an
