@@ -267,11 +267,86 @@ func Open(s Store, tree cache.Digest) (*Dataset, error) {
 	if err != nil {
 		return nil, fmt.Errorf("dataset %s: %w", tree.Short(), err)
 	}
+	ds := &Dataset{Tree: tree, Meta: meta, MetaDigest: metaD}
+	if ents, ok := parsedManifests.get(manD); ok {
+		ds.Entries = ents
+		return ds, nil
+	}
 	manRaw, err := s.ReadBlob(manD)
 	if err != nil {
 		return nil, fmt.Errorf("dataset %s: %s: %w", tree.Short(), ManifestFile, err)
 	}
-	ds := &Dataset{Tree: tree, Meta: meta, MetaDigest: metaD}
+	if err := parseManifest(ds, manRaw); err != nil {
+		return nil, err
+	}
+	parsedManifests.put(manD, ds.Entries)
+	return ds, nil
+}
+
+// parsedManifests keeps the entries of the manifests parsed last, by the
+// digest of the manifest blob. A worker opens a step's input once for each
+// shard it runs; parsing the whole manifest every time made each shard
+// cost in proportion to the input, not to its own items. A manifest's
+// entries depend on its bytes alone, so a kept parse is never stale;
+// readers get a copy of their own.
+var parsedManifests = manifestCache{maxEntries: 2 << 20}
+
+// manifestCache holds at most two manifests' entries, and at most
+// maxEntries entries in all (about 150 bytes each): a larger manifest is
+// parsed every time.
+type manifestCache struct {
+	mu         sync.Mutex
+	maxEntries int
+	keys       []cache.Digest // the most recent last
+	entries    map[cache.Digest][]Entry
+}
+
+func (c *manifestCache) get(d cache.Digest) ([]Entry, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	ents, ok := c.entries[d]
+	if !ok {
+		return nil, false
+	}
+	for i, k := range c.keys {
+		if k == d {
+			c.keys = append(append(c.keys[:i:i], c.keys[i+1:]...), d)
+			break
+		}
+	}
+	return append([]Entry(nil), ents...), true
+}
+
+func (c *manifestCache) put(d cache.Digest, ents []Entry) {
+	if len(ents) > c.maxEntries {
+		return
+	}
+	kept := append([]Entry(nil), ents...)
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.entries == nil {
+		c.entries = map[cache.Digest][]Entry{}
+	}
+	if _, ok := c.entries[d]; ok {
+		return
+	}
+	c.entries[d] = kept
+	c.keys = append(c.keys, d)
+	total := 0
+	for _, k := range c.keys {
+		total += len(c.entries[k])
+	}
+	for len(c.keys) > 2 || total > c.maxEntries {
+		total -= len(c.entries[c.keys[0]])
+		delete(c.entries, c.keys[0])
+		c.keys = c.keys[1:]
+	}
+}
+
+// parseManifest reads the lines of manifest.jsonl into ds.Entries,
+// checking each item's name.
+func parseManifest(ds *Dataset, manRaw []byte) error {
+	tree := ds.Tree
 	sc := bufio.NewScanner(bytes.NewReader(manRaw))
 	sc.Buffer(make([]byte, 64<<10), 16<<20)
 	seen := map[string]bool{}
@@ -280,23 +355,26 @@ func Open(s Store, tree cache.Digest) (*Dataset, error) {
 		line := len(ds.Entries) + 1
 		if !utf8.Valid(sc.Bytes()) {
 			// json.Unmarshal would quietly turn bad bytes into U+FFFD.
-			return nil, fmt.Errorf("dataset %s: %s line %d: not valid UTF-8", tree.Short(), ManifestFile, line)
+			return fmt.Errorf("dataset %s: %s line %d: not valid UTF-8", tree.Short(), ManifestFile, line)
 		}
 		if err := json.Unmarshal(sc.Bytes(), &e); err != nil {
-			return nil, fmt.Errorf("dataset %s: %s line %d: %w", tree.Short(), ManifestFile, line, err)
+			return fmt.Errorf("dataset %s: %s line %d: %w", tree.Short(), ManifestFile, line, err)
 		}
 		// A manifest may come from anywhere (an exec step writes its
 		// own): its names are checked here, once, for every reader.
 		if err := ValidItemName(e.Name); err != nil {
-			return nil, fmt.Errorf("dataset %s: %s line %d: %w", tree.Short(), ManifestFile, line, err)
+			return fmt.Errorf("dataset %s: %s line %d: %w", tree.Short(), ManifestFile, line, err)
 		}
 		if seen[e.Name] {
-			return nil, fmt.Errorf("dataset %s: %s line %d: duplicate item name %q", tree.Short(), ManifestFile, line, e.Name)
+			return fmt.Errorf("dataset %s: %s line %d: duplicate item name %q", tree.Short(), ManifestFile, line, e.Name)
 		}
 		seen[e.Name] = true
 		ds.Entries = append(ds.Entries, e)
 	}
-	return ds, sc.Err()
+	if err := sc.Err(); err != nil {
+		return fmt.Errorf("dataset %s: %s: %w", tree.Short(), ManifestFile, err)
+	}
+	return nil
 }
 
 // Annotation reads and parses the annotation of e.
