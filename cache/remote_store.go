@@ -228,8 +228,8 @@ func (l *remoteLink) missing(ctx context.Context, refs []Ref) (missing []Ref, er
 	return missing, err
 }
 
-// known returns the size of d if a verified manifest listed it and the
-// remote has not served it wrong.
+// known returns the size of d if this link knows the remote holds it (see
+// remoteLink.sizes) and the remote has not served it wrong.
 func (l *remoteLink) known(d Digest) (int64, bool) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
@@ -400,11 +400,7 @@ func (s *Store) heldRemotely(ctx context.Context, refs []Ref) ([]Ref, error) {
 	l := s.remote
 	var ask []Ref
 	asked := map[Digest]bool{}
-	listed := make(map[Digest]bool, len(refs))
 	members := map[Digest][]Ref{} // by pack
-	for _, r := range refs {
-		listed[r.Digest] = true
-	}
 	confirmed := l.confirmed(refs)
 	for i, r := range refs {
 		if confirmed[i] || asked[r.Digest] || s.Has(r.Digest) {
@@ -432,6 +428,13 @@ func (s *Store) heldRemotely(ctx context.Context, refs []Ref) ([]Ref, error) {
 	for _, r := range missing {
 		gone[r.Digest] = true
 	}
+	var listed map[Digest]bool // refs, as a set: only once a pack is gone
+	if len(missing) > 0 {
+		listed = make(map[Digest]bool, len(refs))
+		for _, r := range refs {
+			listed[r.Digest] = true
+		}
+	}
 	var held []Ref
 	var lacked []Ref
 	for _, r := range ask {
@@ -452,8 +455,8 @@ func (s *Store) heldRemotely(ctx context.Context, refs []Ref) ([]Ref, error) {
 }
 
 // confirmed reports, for each of refs, whether this link already knows the
-// remote holds it (confirmed, or listed by a verified manifest) and has not
-// found it, or the pack it lives in, bad.
+// remote holds it (see remoteLink.sizes) and has not found it, or the pack
+// it lives in, bad.
 func (l *remoteLink) confirmed(refs []Ref) []bool {
 	l.mu.Lock()
 	defer l.mu.Unlock()
@@ -535,10 +538,13 @@ func (s *Store) remoteEntry(ctx context.Context, key ActionKey) ([]Output, []Ref
 	if err != nil {
 		return nil, nil, miss("its closure manifest is malformed: " + err.Error())
 	}
-	listed := make(map[Digest]bool, len(refs))
+	unlisted := make(map[Digest]bool, len(outs))
+	for _, o := range outs {
+		unlisted[o.Digest] = true
+	}
 	l.mu.Lock()
 	for _, r := range refs {
-		listed[r.Digest] = true
+		delete(unlisted, r.Digest)
 		if why, bad := l.bad[r.Digest]; bad {
 			l.mu.Unlock()
 			return nil, nil, miss("blob " + r.Digest.Short() + " on the remote is unusable (" + why + ")")
@@ -546,7 +552,7 @@ func (s *Store) remoteEntry(ctx context.Context, key ActionKey) ([]Output, []Ref
 	}
 	l.mu.Unlock()
 	for _, o := range outs {
-		if !listed[o.Digest] {
+		if unlisted[o.Digest] {
 			return nil, nil, miss("its closure manifest does not list output " + o.Name)
 		}
 	}
