@@ -461,3 +461,27 @@ func TestPackGoneAfterCheck(t *testing.T) {
 		t.Errorf("a member of a lost pack read back")
 	}
 }
+
+// An entry whose closure manifest does not list one of its outputs is a
+// miss naming that output, however many blobs the manifest lists.
+func TestRemoteEntryManifestMustListOutputs(t *testing.T) {
+	ctx := context.Background()
+	mem := remotetest.Memory()
+	put := func(b []byte) cache.Ref {
+		r := cache.Ref{Digest: cache.Sum(b), Size: int64(len(b))}
+		mem.Plant(r, b)
+		return r
+	}
+	listed := put([]byte("a listed blob"))
+	out := put([]byte("an output no manifest lists"))
+	manifest := put([]byte("dsbuild closure v2\n" + listed.Digest.Hex() + " " + fmt.Sprint(listed.Size) + "\n"))
+	key := cache.ActionKey(cache.Sum([]byte("an entry with an unlisted output")))
+	if err := mem.PutAction(ctx, key, []cache.RemoteOutput{{Name: "a", Ref: listed}, {Name: "b", Ref: out}, {Name: ".closure", Ref: manifest}}); err != nil {
+		t.Fatal(err)
+	}
+	s := storeOn(t, mem, cache.RemoteOptions{})
+	_, err := s.RemoteAction(ctx, key)
+	if !cache.IsMiss(err) || !strings.Contains(err.Error(), "does not list output b") {
+		t.Fatalf("lookup: %v, want a miss saying the manifest does not list output b", err)
+	}
+}
