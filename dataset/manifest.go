@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"path"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -291,55 +292,42 @@ func Open(s Store, tree cache.Digest) (*Dataset, error) {
 // readers get a copy of their own.
 var parsedManifests = manifestCache{maxEntries: 2 << 20}
 
-// manifestCache holds at most two manifests' entries, and at most
-// maxEntries entries in all (about 150 bytes each): a larger manifest is
-// parsed every time.
+// manifestCache holds at most two manifests' entries, the most recent
+// first, and at most maxEntries entries in all (about 150 bytes each): a
+// larger manifest is parsed every time.
 type manifestCache struct {
 	mu         sync.Mutex
 	maxEntries int
-	keys       []cache.Digest // the most recent last
-	entries    map[cache.Digest][]Entry
+	kept       [2]keptManifest
+}
+
+type keptManifest struct {
+	d       cache.Digest
+	entries []Entry // nil: an empty slot
 }
 
 func (c *manifestCache) get(d cache.Digest) ([]Entry, bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	ents, ok := c.entries[d]
-	if !ok {
-		return nil, false
-	}
-	for i, k := range c.keys {
-		if k == d {
-			c.keys = append(append(c.keys[:i:i], c.keys[i+1:]...), d)
-			break
+	for i, k := range c.kept {
+		if k.entries != nil && k.d == d {
+			c.kept[0], c.kept[i] = k, c.kept[0]
+			return slices.Clone(k.entries), true
 		}
 	}
-	return append([]Entry(nil), ents...), true
+	return nil, false
 }
 
 func (c *manifestCache) put(d cache.Digest, ents []Entry) {
-	if len(ents) > c.maxEntries {
+	if len(ents) == 0 || len(ents) > c.maxEntries {
 		return
 	}
-	kept := append([]Entry(nil), ents...)
+	kept := keptManifest{d, slices.Clone(ents)}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if c.entries == nil {
-		c.entries = map[cache.Digest][]Entry{}
-	}
-	if _, ok := c.entries[d]; ok {
-		return
-	}
-	c.entries[d] = kept
-	c.keys = append(c.keys, d)
-	total := 0
-	for _, k := range c.keys {
-		total += len(c.entries[k])
-	}
-	for len(c.keys) > 2 || total > c.maxEntries {
-		total -= len(c.entries[c.keys[0]])
-		delete(c.entries, c.keys[0])
-		c.keys = c.keys[1:]
+	c.kept[1], c.kept[0] = c.kept[0], kept
+	if c.kept[1].d == d || len(c.kept[0].entries)+len(c.kept[1].entries) > c.maxEntries {
+		c.kept[1] = keptManifest{}
 	}
 }
 

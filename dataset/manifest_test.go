@@ -77,7 +77,7 @@ func TestOpenKeepsTheParsedManifest(t *testing.T) {
 		}
 	}
 	parsedManifests.mu.Lock()
-	parsedManifests.keys, parsedManifests.entries = nil, nil
+	parsedManifests.kept = [2]keptManifest{}
 	parsedManifests.mu.Unlock()
 	cs := &countingStore{Store: s, reads: map[cache.Digest]int{}}
 	first, err := Open(cs, built.Tree)
@@ -103,7 +103,7 @@ func TestOpenKeepsTheParsedManifest(t *testing.T) {
 	defer func(n int) { parsedManifests.maxEntries = n }(parsedManifests.maxEntries)
 	parsedManifests.mu.Lock()
 	parsedManifests.maxEntries = 2
-	parsedManifests.keys, parsedManifests.entries = nil, nil
+	parsedManifests.kept = [2]keptManifest{}
 	parsedManifests.mu.Unlock()
 	cs.reads = map[cache.Digest]int{}
 	for range 2 {
