@@ -85,7 +85,8 @@ now_ms() { date +%s%3N; }
 
 # ---- CPU quotas (WORKER_CPU) ----------------------------------------------
 # limited NAME CMD...: runs CMD (exec, same pid) in a cgroup of its own
-# that may use $worker_cpu cores; without WORKER_CPU, runs CMD as it is.
+# that may use $worker_cpu cores; without WORKER_CPU, or with an empty
+# NAME, runs CMD as it is.
 cgroups=()
 cgroot=""
 if [ -n "$worker_cpu" ]; then
@@ -104,7 +105,7 @@ fi
 limited() {
   local name=$1
   shift
-  if [ -z "$cgroot" ]; then
+  if [ -z "$cgroot" ] || [ -z "$name" ]; then
     exec "$@"
   fi
   local g="$cgroot/dsbuild-bench-$$-$name"
@@ -203,12 +204,9 @@ for j in 1 "$maxw"; do
   rm -rf "$work/local-$j" "$rec/dsbuild.lock"
   "$ds" --remote '' --cache "$work/local-$j" build -j "$j" -var run=7 "$rec" import.syn > /dev/null
   t0=$(now_ms)
-  lim=local-$j
-  [ "$j" = 1 ] || lim=""
-  (
-    [ -n "$lim" ] && limited "$lim" /usr/bin/time -f '%U %S' -o "$work/local-$j.cpu" "$ds" --remote '' --cache "$work/local-$j" build -j "$j" -var run=7 "$rec" transform.small
-    exec /usr/bin/time -f '%U %S' -o "$work/local-$j.cpu" "$ds" --remote '' --cache "$work/local-$j" build -j "$j" -var run=7 "$rec" transform.small
-  ) > "$work/local-$j.out"
+  lim=""
+  [ "$j" = 1 ] && lim=local-1 # one worker's machine
+  (limited "$lim" /usr/bin/time -f '%U %S' -o "$work/local-$j.cpu" "$ds" --remote '' --cache "$work/local-$j" build -j "$j" -var run=7 "$rec" transform.small) > "$work/local-$j.out"
   t1=$(now_ms)
   grep -q '^ran .*transform.small' "$work/local-$j.out" || { cat "$work/local-$j.out"; exit 1; }
   lcpu=$(awk '{printf "%.1f", $1 + $2}' "$work/local-$j.cpu")
