@@ -100,6 +100,9 @@ type remoteLink struct {
 	sizes map[Digest]int64
 	bad   map[Digest]string // blobs the remote served wrong, with why
 	meta  map[Digest]bool   // closure manifests (counted apart)
+	// closure is the closure manifest decoded last: a worker looks the
+	// same input's entry up for every shard it runs.
+	closure decodedClosure
 	// packed says where blobs live inside packs (from verified manifests
 	// and this run's uploads).
 	packed map[Digest]packLoc
@@ -530,13 +533,9 @@ func (s *Store) remoteEntry(ctx context.Context, key ActionKey) ([]Output, []Ref
 		l.meta[manifest.Digest] = true
 	}
 	l.mu.Unlock()
-	raw, err := s.ReadBlob(manifest.Digest)
+	refs, locs, err := s.readClosure(manifest.Digest)
 	if err != nil {
-		return nil, nil, miss("its closure manifest could not be read: " + err.Error())
-	}
-	refs, locs, err := decodeClosure(raw)
-	if err != nil {
-		return nil, nil, miss("its closure manifest is malformed: " + err.Error())
+		return nil, nil, miss(err.Error())
 	}
 	unlisted := make(map[Digest]bool, len(outs))
 	for _, o := range outs {
@@ -558,6 +557,45 @@ func (s *Store) remoteEntry(ctx context.Context, key ActionKey) ([]Output, []Ref
 	}
 	l.locate(locs)
 	return outs, refs, nil
+}
+
+// decodedClosure is a closure manifest, decoded; its refs and locs are
+// shared and never changed.
+type decodedClosure struct {
+	d    Digest
+	refs []Ref
+	locs map[Digest]packLoc
+}
+
+// maxKeptClosure is the most blobs a kept decoded manifest lists (about
+// 120 bytes each, with their pack locations).
+const maxKeptClosure = 2 << 20
+
+// readClosure reads and decodes the closure manifest d, or takes the one
+// this link decoded last when it is d (a manifest is content-addressed:
+// the same digest decodes to the same list).
+func (s *Store) readClosure(d Digest) ([]Ref, map[Digest]packLoc, error) {
+	l := s.remote
+	l.mu.Lock()
+	c := l.closure
+	l.mu.Unlock()
+	if c.refs != nil && c.d == d {
+		return c.refs, c.locs, nil
+	}
+	raw, err := s.ReadBlob(d)
+	if err != nil {
+		return nil, nil, fmt.Errorf("its closure manifest could not be read: %w", err)
+	}
+	refs, locs, err := decodeClosure(raw)
+	if err != nil {
+		return nil, nil, fmt.Errorf("its closure manifest is malformed: %w", err)
+	}
+	if len(refs) > 0 && len(refs) <= maxKeptClosure {
+		l.mu.Lock()
+		l.closure = decodedClosure{d, refs, locs}
+		l.mu.Unlock()
+	}
+	return refs, locs, nil
 }
 
 // closure lists every blob that outs reach (trees and files, with their
