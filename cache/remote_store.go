@@ -100,9 +100,9 @@ type remoteLink struct {
 	sizes map[Digest]int64
 	bad   map[Digest]string // blobs the remote served wrong, with why
 	meta  map[Digest]bool   // closure manifests (counted apart)
-	// closure is the closure manifest decoded last: a worker looks the
-	// same input's entry up for every shard it runs.
-	closure decodedClosure
+	// closures are the closure manifests decoded last: a worker looks the
+	// same entries up for every shard it runs.
+	closures *Decoded[decodedClosure]
 	// packed says where blobs live inside packs (from verified manifests
 	// and this run's uploads).
 	packed map[Digest]packLoc
@@ -127,7 +127,8 @@ func (s *Store) SetRemote(r Remote, opt RemoteOptions) {
 	if opt.Timeout <= 0 {
 		opt.Timeout = 30 * time.Second
 	}
-	s.remote = &remoteLink{r: r, opt: opt, sizes: map[Digest]int64{}, bad: map[Digest]string{}, meta: map[Digest]bool{}, packed: map[Digest]packLoc{}}
+	s.remote = &remoteLink{r: r, opt: opt, sizes: map[Digest]int64{}, bad: map[Digest]string{}, meta: map[Digest]bool{}, packed: map[Digest]packLoc{},
+		closures: &Decoded[decodedClosure]{MaxWeight: maxKeptClosure}}
 }
 
 // HasRemote reports whether the store has a remote it has not given up.
@@ -562,24 +563,19 @@ func (s *Store) remoteEntry(ctx context.Context, key ActionKey) ([]Output, []Ref
 // decodedClosure is a closure manifest, decoded; its refs and locs are
 // shared and never changed.
 type decodedClosure struct {
-	d    Digest
 	refs []Ref
 	locs map[Digest]packLoc
 }
 
-// maxKeptClosure is the most blobs a kept decoded manifest lists (about
-// 120 bytes each, with their pack locations).
+// maxKeptClosure is the most blobs the kept decoded manifests list in all
+// (about 120 bytes each, with their pack locations).
 const maxKeptClosure = 2 << 20
 
-// readClosure reads and decodes the closure manifest d, or takes the one
-// this link decoded last when it is d (a manifest is content-addressed:
-// the same digest decodes to the same list).
+// readClosure reads and decodes the closure manifest d, or takes it from
+// the ones this link decoded last.
 func (s *Store) readClosure(d Digest) ([]Ref, map[Digest]packLoc, error) {
 	l := s.remote
-	l.mu.Lock()
-	c := l.closure
-	l.mu.Unlock()
-	if c.refs != nil && c.d == d {
+	if c, ok := l.closures.Get(d); ok {
 		return c.refs, c.locs, nil
 	}
 	raw, err := s.ReadBlob(d)
@@ -590,11 +586,7 @@ func (s *Store) readClosure(d Digest) ([]Ref, map[Digest]packLoc, error) {
 	if err != nil {
 		return nil, nil, fmt.Errorf("its closure manifest is malformed: %w", err)
 	}
-	if len(refs) > 0 && len(refs) <= maxKeptClosure {
-		l.mu.Lock()
-		l.closure = decodedClosure{d, refs, locs}
-		l.mu.Unlock()
-	}
+	l.closures.Put(d, decodedClosure{refs, locs}, len(refs))
 	return refs, locs, nil
 }
 

@@ -269,8 +269,8 @@ func Open(s Store, tree cache.Digest) (*Dataset, error) {
 		return nil, fmt.Errorf("dataset %s: %w", tree.Short(), err)
 	}
 	ds := &Dataset{Tree: tree, Meta: meta, MetaDigest: metaD}
-	if ents, ok := parsedManifests.get(manD); ok {
-		ds.Entries = ents
+	if ents, ok := parsedManifests.Get(manD); ok {
+		ds.Entries = slices.Clone(ents)
 		return ds, nil
 	}
 	manRaw, err := s.ReadBlob(manD)
@@ -280,56 +280,16 @@ func Open(s Store, tree cache.Digest) (*Dataset, error) {
 	if err := parseManifest(ds, manRaw); err != nil {
 		return nil, err
 	}
-	parsedManifests.put(manD, ds.Entries)
+	parsedManifests.Put(manD, slices.Clone(ds.Entries), len(ds.Entries))
 	return ds, nil
 }
 
 // parsedManifests keeps the entries of the manifests parsed last, by the
-// digest of the manifest blob. A worker opens a step's input once for each
-// shard it runs; parsing the whole manifest every time made each shard
-// cost in proportion to the input, not to its own items. A manifest's
-// entries depend on its bytes alone, so a kept parse is never stale;
-// readers get a copy of their own.
-var parsedManifests = manifestCache{maxEntries: 2 << 20}
-
-// manifestCache holds at most two manifests' entries, the most recent
-// first, and at most maxEntries entries in all (about 150 bytes each): a
-// larger manifest is parsed every time.
-type manifestCache struct {
-	mu         sync.Mutex
-	maxEntries int
-	kept       [2]keptManifest
-}
-
-type keptManifest struct {
-	d       cache.Digest
-	entries []Entry // nil: an empty slot
-}
-
-func (c *manifestCache) get(d cache.Digest) ([]Entry, bool) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	for i, k := range c.kept {
-		if k.entries != nil && k.d == d {
-			c.kept[0], c.kept[i] = k, c.kept[0]
-			return slices.Clone(k.entries), true
-		}
-	}
-	return nil, false
-}
-
-func (c *manifestCache) put(d cache.Digest, ents []Entry) {
-	if len(ents) == 0 || len(ents) > c.maxEntries {
-		return
-	}
-	kept := keptManifest{d, slices.Clone(ents)}
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.kept[1], c.kept[0] = c.kept[0], kept
-	if c.kept[1].d == d || len(c.kept[0].entries)+len(c.kept[1].entries) > c.maxEntries {
-		c.kept[1] = keptManifest{}
-	}
-}
+// digest of the manifest blob (about 150 bytes an entry, 2M entries at
+// most). A worker opens a step's input once for each shard it runs;
+// parsing the whole manifest every time made each shard cost in proportion
+// to the input, not to its own items. Readers get a copy of their own.
+var parsedManifests = &cache.Decoded[[]Entry]{MaxWeight: 2 << 20}
 
 // parseManifest reads the lines of manifest.jsonl into ds.Entries,
 // checking each item's name.

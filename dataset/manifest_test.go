@@ -76,9 +76,7 @@ func TestOpenKeepsTheParsedManifest(t *testing.T) {
 			man = e.Digest
 		}
 	}
-	parsedManifests.mu.Lock()
-	parsedManifests.kept = [2]keptManifest{}
-	parsedManifests.mu.Unlock()
+	parsedManifests = &cache.Decoded[[]Entry]{MaxWeight: 2 << 20}
 	cs := &countingStore{Store: s, reads: map[cache.Digest]int{}}
 	first, err := Open(cs, built.Tree)
 	if err != nil {
@@ -100,11 +98,8 @@ func TestOpenKeepsTheParsedManifest(t *testing.T) {
 		t.Errorf("the manifest was read %d times for two opens, want once", n)
 	}
 
-	defer func(n int) { parsedManifests.maxEntries = n }(parsedManifests.maxEntries)
-	parsedManifests.mu.Lock()
-	parsedManifests.maxEntries = 2
-	parsedManifests.kept = [2]keptManifest{}
-	parsedManifests.mu.Unlock()
+	defer func(c *cache.Decoded[[]Entry]) { parsedManifests = c }(parsedManifests)
+	parsedManifests = &cache.Decoded[[]Entry]{MaxWeight: 2}
 	cs.reads = map[cache.Digest]int{}
 	for range 2 {
 		if _, err := Open(cs, built.Tree); err != nil {
